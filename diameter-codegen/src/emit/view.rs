@@ -10,7 +10,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::module::{Card, Field, default_flags, u32_lit};
+use super::module::{Card, Field, default_flags, section, u32_lit};
 use super::{Ctx, doc_attr};
 use crate::model::{Avp, AvpType, Command, Rule};
 
@@ -261,9 +261,11 @@ impl Ctx<'_> {
         // their parent's walk.
         let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
         let doc = doc_attr(&format!(
-            "A checked, zero-copy view of a received {} (see [`{owned}`]): members are read \
-             straight from the message's bytes.",
-            a.name
+            "A checked, zero-copy view of a received {} ({} {}; see [`{owned}`]): members \
+             are read straight from the message's bytes.",
+            a.name,
+            self.spec_of(&a.name),
+            section(&a.section),
         ));
         quote! {
             #doc
@@ -355,10 +357,20 @@ impl Ctx<'_> {
         let parts = self.view_parts(&fields);
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
         let doc = doc_attr(&format!(
-            "A checked, zero-copy view of a received {}-{} (see [`{owned}`]): decoding \
-             checks it once, then members are read straight from the message's bytes.",
+            "A checked, zero-copy view of a received {}-{} ({} {}; see [`{owned}`]): \
+             decoding checks it once, then members are read straight from the message's bytes.",
             c.name,
-            if request { "Request" } else { "Answer" }
+            if request { "Request" } else { "Answer" },
+            self.current.spec,
+            section(
+                (if request {
+                    &c.request_section
+                } else {
+                    &c.answer_section
+                })
+                .as_deref()
+                .unwrap_or(&c.section)
+            ),
         ));
         quote! {
             #doc

@@ -6246,7 +6246,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Proxy-Info (see [`ProxyInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Proxy-Info (IETF RFC 6733 §6.7.2; see [`ProxyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProxyInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6405,7 +6405,7 @@ impl std::fmt::Debug for ProxyInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Vendor-Specific-Application-Id (see [`VendorSpecificApplicationId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Vendor-Specific-Application-Id (IETF RFC 6733 §6.11; see [`VendorSpecificApplicationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VendorSpecificApplicationIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6576,7 +6576,7 @@ impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Failed-AVP (see [`FailedAvp`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Failed-AVP (IETF RFC 6733 §7.5; see [`FailedAvp`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedAvpView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6689,7 +6689,7 @@ impl std::fmt::Debug for FailedAvpView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Experimental-Result (see [`ExperimentalResult`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Experimental-Result (IETF RFC 6733 §7.6; see [`ExperimentalResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExperimentalResultView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6855,7 +6855,7 @@ impl std::fmt::Debug for ExperimentalResultView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received E2E-Sequence (see [`E2eSequence`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received E2E-Sequence (IETF RFC 6733 RFC 3588 4.4; see [`E2eSequence`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct E2eSequenceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6968,7 +6968,7 @@ impl std::fmt::Debug for E2eSequenceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Capabilities-Exchange-Request (see [`CapabilitiesExchangeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Capabilities-Exchange-Request (IETF RFC 6733 §5.3.1; see [`CapabilitiesExchangeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CapabilitiesExchangeRequestView<'a> {
     header: rt::Header,
@@ -7355,7 +7355,7 @@ impl std::fmt::Debug for CapabilitiesExchangeRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Capabilities-Exchange-Answer (see [`CapabilitiesExchangeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Capabilities-Exchange-Answer (IETF RFC 6733 §5.3.2; see [`CapabilitiesExchangeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CapabilitiesExchangeAnswerView<'a> {
     header: rt::Header,
@@ -7787,7 +7787,7 @@ impl std::fmt::Debug for CapabilitiesExchangeAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Disconnect-Peer-Request (see [`DisconnectPeerRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Disconnect-Peer-Request (IETF RFC 6733 §5.4.1; see [`DisconnectPeerRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DisconnectPeerRequestView<'a> {
     header: rt::Header,
@@ -7963,7 +7963,7 @@ impl std::fmt::Debug for DisconnectPeerRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Disconnect-Peer-Answer (see [`DisconnectPeerAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Disconnect-Peer-Answer (IETF RFC 6733 §5.4.2; see [`DisconnectPeerAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DisconnectPeerAnswerView<'a> {
     header: rt::Header,
@@ -8161,7 +8161,7 @@ impl std::fmt::Debug for DisconnectPeerAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Watchdog-Request (see [`DeviceWatchdogRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Watchdog-Request (IETF RFC 6733 §5.5.1; see [`DeviceWatchdogRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceWatchdogRequestView<'a> {
     header: rt::Header,
@@ -8327,7 +8327,7 @@ impl std::fmt::Debug for DeviceWatchdogRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Watchdog-Answer (see [`DeviceWatchdogAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Watchdog-Answer (IETF RFC 6733 §5.5.2; see [`DeviceWatchdogAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceWatchdogAnswerView<'a> {
     header: rt::Header,
@@ -8540,7 +8540,7 @@ impl std::fmt::Debug for DeviceWatchdogAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (IETF RFC 6733 §8.3.1; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
@@ -8878,7 +8878,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (IETF RFC 6733 §8.3.2; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
@@ -9210,7 +9210,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (IETF RFC 6733 §8.4.1; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -9565,7 +9565,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (IETF RFC 6733 §8.4.2; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -9924,7 +9924,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Request (see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Request (IETF RFC 6733 §8.5.1; see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
     header: rt::Header,
@@ -10242,7 +10242,7 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Answer (see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Answer (IETF RFC 6733 §8.5.2; see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
     header: rt::Header,
@@ -10576,7 +10576,7 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Accounting-Request (see [`AccountingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Accounting-Request (IETF RFC 6733 §9.7.1; see [`AccountingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingRequestView<'a> {
     header: rt::Header,
@@ -11003,7 +11003,7 @@ impl std::fmt::Debug for AccountingRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Accounting-Answer (see [`AccountingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Accounting-Answer (IETF RFC 6733 §9.7.2; see [`AccountingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingAnswerView<'a> {
     header: rt::Header,

@@ -5297,7 +5297,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Cost-Information (see [`CostInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cost-Information (IETF RFC 8506 §8.7; see [`CostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CostInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5475,7 +5475,7 @@ impl std::fmt::Debug for CostInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Unit-Value (see [`UnitValue`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Unit-Value (IETF RFC 8506 §8.8; see [`UnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitValueView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5626,7 +5626,7 @@ impl std::fmt::Debug for UnitValueView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multiple-Services-Credit-Control (see [`MultipleServicesCreditControl`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multiple-Services-Credit-Control (IETF RFC 8506 §8.16; see [`MultipleServicesCreditControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultipleServicesCreditControlView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5925,7 +5925,7 @@ impl std::fmt::Debug for MultipleServicesCreditControlView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Granted-Service-Unit (see [`GrantedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Granted-Service-Unit (IETF RFC 8506 §8.17; see [`GrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6133,7 +6133,7 @@ impl std::fmt::Debug for GrantedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Requested-Service-Unit (see [`RequestedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Requested-Service-Unit (IETF RFC 8506 §8.18; see [`RequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6329,7 +6329,7 @@ impl std::fmt::Debug for RequestedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Used-Service-Unit (see [`UsedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Used-Service-Unit (IETF RFC 8506 §8.19; see [`UsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6537,7 +6537,7 @@ impl std::fmt::Debug for UsedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received CC-Money (see [`CcMoney`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received CC-Money (IETF RFC 8506 §8.22; see [`CcMoney`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CcMoneyView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6688,7 +6688,7 @@ impl std::fmt::Debug for CcMoneyView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received G-S-U-Pool-Reference (see [`GSUPoolReference`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received G-S-U-Pool-Reference (IETF RFC 8506 §8.30; see [`GSUPoolReference`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GSUPoolReferenceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6876,7 +6876,7 @@ impl std::fmt::Debug for GSUPoolReferenceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Final-Unit-Indication (see [`FinalUnitIndication`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Final-Unit-Indication (IETF RFC 8506 §8.34; see [`FinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FinalUnitIndicationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7083,7 +7083,7 @@ impl std::fmt::Debug for FinalUnitIndicationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Redirect-Server (see [`RedirectServer`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Redirect-Server (IETF RFC 8506 §8.37; see [`RedirectServer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7247,7 +7247,7 @@ impl std::fmt::Debug for RedirectServerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Parameter-Info (see [`ServiceParameterInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Parameter-Info (IETF RFC 8506 §8.43; see [`ServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceParameterInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7411,7 +7411,7 @@ impl std::fmt::Debug for ServiceParameterInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscription-Id (see [`SubscriptionId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscription-Id (IETF RFC 8506 §8.46; see [`SubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7575,7 +7575,7 @@ impl std::fmt::Debug for SubscriptionIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Equipment-Info (see [`UserEquipmentInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Equipment-Info (IETF RFC 8506 §8.49; see [`UserEquipmentInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7739,7 +7739,7 @@ impl std::fmt::Debug for UserEquipmentInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Equipment-Info-Extension (see [`UserEquipmentInfoExtension`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Equipment-Info-Extension (IETF RFC 8506 §8.52; see [`UserEquipmentInfoExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoExtensionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7913,7 +7913,7 @@ impl std::fmt::Debug for UserEquipmentInfoExtensionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscription-Id-Extension (see [`SubscriptionIdExtension`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscription-Id-Extension (IETF RFC 8506 §8.58; see [`SubscriptionIdExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdExtensionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8096,7 +8096,7 @@ impl std::fmt::Debug for SubscriptionIdExtensionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Redirect-Server-Extension (see [`RedirectServerExtension`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Redirect-Server-Extension (IETF RFC 8506 §8.64; see [`RedirectServerExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerExtensionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8255,7 +8255,7 @@ impl std::fmt::Debug for RedirectServerExtensionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Final-Unit-Indication (see [`QosFinalUnitIndication`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Final-Unit-Indication (IETF RFC 8506 §8.68; see [`QosFinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosFinalUnitIndicationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8464,7 +8464,7 @@ impl std::fmt::Debug for QosFinalUnitIndicationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (IETF RFC 8506 §3.1; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
@@ -9099,7 +9099,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (IETF RFC 8506 §3.2; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,

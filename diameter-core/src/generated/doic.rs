@@ -347,7 +347,7 @@ impl rt::AvpData for OcOlr {
         }
     }
 }
-/// A checked, zero-copy view of a received OC-Supported-Features (see [`OcSupportedFeatures`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received OC-Supported-Features (IETF RFC 7683 §7.1; see [`OcSupportedFeatures`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OcSupportedFeaturesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -480,7 +480,7 @@ impl std::fmt::Debug for OcSupportedFeaturesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received OC-OLR (see [`OcOlr`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received OC-OLR (IETF RFC 7683 §7.3; see [`OcOlr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OcOlrView<'a> {
     root: &'a rt::bytes::Bytes,

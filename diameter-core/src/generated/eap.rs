@@ -2229,7 +2229,7 @@ impl rt::typed::Command for DiameterEapAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Request (see [`DiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Request (IETF RFC 4072 §3.1; see [`DiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiameterEapRequestView<'a> {
     header: rt::Header,
@@ -2917,7 +2917,7 @@ impl std::fmt::Debug for DiameterEapRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Answer (see [`DiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Answer (IETF RFC 4072 §3.2; see [`DiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiameterEapAnswerView<'a> {
     header: rt::Header,

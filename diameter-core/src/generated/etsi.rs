@@ -2867,7 +2867,7 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         }
     }
 }
-/// A checked, zero-copy view of a received Globally-Unique-Address (see [`GloballyUniqueAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Globally-Unique-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`GloballyUniqueAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GloballyUniqueAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3020,7 +3020,7 @@ impl std::fmt::Debug for GloballyUniqueAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Initial-Gate-Setting (see [`InitialGateSetting`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Initial-Gate-Setting (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`InitialGateSetting`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InitialGateSettingView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3192,7 +3192,7 @@ impl std::fmt::Debug for InitialGateSettingView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Profile (see [`QosProfile`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Profile (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`QosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosProfileView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3398,7 +3398,7 @@ impl std::fmt::Debug for QosProfileView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Type (see [`AccessNetworkType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Type (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`AccessNetworkType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3554,7 +3554,7 @@ impl std::fmt::Debug for AccessNetworkTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETSI-Location-Information (see [`EtsiLocationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETSI-Location-Information (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs; see [`EtsiLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiLocationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3707,7 +3707,7 @@ impl std::fmt::Debug for EtsiLocationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Binding-Information (see [`BindingInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Binding-Information (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3863,7 +3863,7 @@ impl std::fmt::Debug for BindingInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Binding-Input-List (see [`BindingInputList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Binding-Input-List (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingInputList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingInputListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4039,7 +4039,7 @@ impl std::fmt::Debug for BindingInputListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Binding-Output-List (see [`BindingOutputList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Binding-Output-List (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingOutputList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingOutputListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4215,7 +4215,7 @@ impl std::fmt::Debug for BindingOutputListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received V6-Transport-Address (see [`V6TransportAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received V6-Transport-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`V6TransportAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V6TransportAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4379,7 +4379,7 @@ impl std::fmt::Debug for V6TransportAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received V4-Transport-Address (see [`V4TransportAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received V4-Transport-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`V4TransportAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V4TransportAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4543,7 +4543,7 @@ impl std::fmt::Debug for V4TransportAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETSI-SIP-Authenticate (see [`EtsiSipAuthenticate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETSI-SIP-Authenticate (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthenticateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4810,7 +4810,7 @@ impl std::fmt::Debug for EtsiSipAuthenticateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETSI-SIP-Authorization (see [`EtsiSipAuthorization`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETSI-SIP-Authorization (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthorizationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5156,7 +5156,7 @@ impl std::fmt::Debug for EtsiSipAuthorizationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETSI-SIP-Authentication-Info (see [`EtsiSipAuthenticationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETSI-SIP-Authentication-Info (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthenticationInfoView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -1944,7 +1944,7 @@ impl rt::typed::Command for Mip6Answer {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP6-Agent-Info (see [`Mip6AgentInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP6-Agent-Info (IETF RFC 5447, RFC 5778 RFC 5447 4.2.1; see [`Mip6AgentInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6AgentInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2107,7 +2107,7 @@ impl std::fmt::Debug for Mip6AgentInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-MN-HA-MSA (see [`MipMnHaMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-MN-HA-MSA (IETF RFC 5447, RFC 5778 RFC 5778 6.12; see [`MipMnHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnHaMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2302,7 +2302,7 @@ impl std::fmt::Debug for MipMnHaMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP6-Request (see [`Mip6Request`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP6-Request (IETF RFC 5447, RFC 5778 RFC 5778 5.2.1; see [`Mip6Request`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6RequestView<'a> {
     header: rt::Header,
@@ -2956,7 +2956,7 @@ impl std::fmt::Debug for Mip6RequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP6-Answer (see [`Mip6Answer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP6-Answer (IETF RFC 5447, RFC 5778 RFC 5778 5.2.2; see [`Mip6Answer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6AnswerView<'a> {
     header: rt::Header,

@@ -4131,7 +4131,7 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-MN-AAA-Auth (see [`MipMnAaaAuth`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-MN-AAA-Auth (IETF RFC 4004 §7.6; see [`MipMnAaaAuth`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnAaaAuthView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4336,7 +4336,7 @@ impl std::fmt::Debug for MipMnAaaAuthView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-Originating-Foreign-AAA (see [`MipOriginatingForeignAaa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-Originating-Foreign-AAA (IETF RFC 4004 §7.10; see [`MipOriginatingForeignAaa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipOriginatingForeignAaaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4504,7 +4504,7 @@ impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-Home-Agent-Host (see [`MipHomeAgentHost`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-Home-Agent-Host (IETF RFC 4004 §7.11; see [`MipHomeAgentHost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHomeAgentHostView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4670,7 +4670,7 @@ impl std::fmt::Debug for MipHomeAgentHostView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-FA-to-MN-MSA (see [`MipFaToMnMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-FA-to-MN-MSA (IETF RFC 4004 §9.1; see [`MipFaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToMnMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4851,7 +4851,7 @@ impl std::fmt::Debug for MipFaToMnMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-FA-to-HA-MSA (see [`MipFaToHaMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-FA-to-HA-MSA (IETF RFC 4004 §9.2; see [`MipFaToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToHaMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5032,7 +5032,7 @@ impl std::fmt::Debug for MipFaToHaMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-HA-to-FA-MSA (see [`MipHaToFaMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-HA-to-FA-MSA (IETF RFC 4004 §9.3; see [`MipHaToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToFaMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5213,7 +5213,7 @@ impl std::fmt::Debug for MipHaToFaMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-HA-to-MN-MSA (see [`MipHaToMnMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-HA-to-MN-MSA (IETF RFC 4004 §9.4; see [`MipHaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToMnMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5416,7 +5416,7 @@ impl std::fmt::Debug for MipHaToMnMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-MN-to-FA-MSA (see [`MipMnToFaMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-MN-to-FA-MSA (IETF RFC 4004 §9.5; see [`MipMnToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToFaMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5597,7 +5597,7 @@ impl std::fmt::Debug for MipMnToFaMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MIP-MN-to-HA-MSA (see [`MipMnToHaMsa`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MIP-MN-to-HA-MSA (IETF RFC 4004 §9.6; see [`MipMnToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToHaMsaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5800,7 +5800,7 @@ impl std::fmt::Debug for MipMnToHaMsaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Mobile-Node-Request (see [`AaMobileNodeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Mobile-Node-Request (IETF RFC 4004 §5.1; see [`AaMobileNodeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeRequestView<'a> {
     header: rt::Header,
@@ -6294,7 +6294,7 @@ impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Mobile-Node-Answer (see [`AaMobileNodeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Mobile-Node-Answer (IETF RFC 4004 §5.2; see [`AaMobileNodeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeAnswerView<'a> {
     header: rt::Header,
@@ -6782,7 +6782,7 @@ impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Home-Agent-MIP-Request (see [`HomeAgentMipRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Home-Agent-MIP-Request (IETF RFC 4004 §5.3; see [`HomeAgentMipRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipRequestView<'a> {
     header: rt::Header,
@@ -7310,7 +7310,7 @@ impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Home-Agent-MIP-Answer (see [`HomeAgentMipAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Home-Agent-MIP-Answer (IETF RFC 4004 §5.4; see [`HomeAgentMipAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipAnswerView<'a> {
     header: rt::Header,

@@ -607,7 +607,7 @@ impl rt::AvpData for M2mInformation {
         }
     }
 }
-/// A checked, zero-copy view of a received M2M-Information (see [`M2mInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received M2M-Information (oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs; see [`M2mInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct M2mInformationView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -4473,7 +4473,7 @@ impl rt::AvpData for QosCapability {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Resources (see [`QosResources`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Resources (IETF RFC 5777 §3.1; see [`QosResources`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosResourcesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4627,7 +4627,7 @@ impl std::fmt::Debug for QosResourcesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Filter-Rule (see [`FilterRule`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Filter-Rule (IETF RFC 5777 §3.2; see [`FilterRule`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FilterRuleView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4859,7 +4859,7 @@ impl std::fmt::Debug for FilterRuleView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Classifier (see [`Classifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Classifier (IETF RFC 5777 §4.1.1; see [`Classifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ClassifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5217,7 +5217,7 @@ impl std::fmt::Debug for ClassifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received From-Spec (see [`FromSpec`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received From-Spec (IETF RFC 5777 §4.1.5; see [`FromSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FromSpecView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5574,7 +5574,7 @@ impl std::fmt::Debug for FromSpecView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received To-Spec (see [`ToSpec`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received To-Spec (IETF RFC 5777 §4.1.6; see [`ToSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ToSpecView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5931,7 +5931,7 @@ impl std::fmt::Debug for ToSpecView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IP-Address-Range (see [`IpAddressRange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IP-Address-Range (IETF RFC 5777 §4.1.7.3; see [`IpAddressRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressRangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6074,7 +6074,7 @@ impl std::fmt::Debug for IpAddressRangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IP-Address-Mask (see [`IpAddressMask`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IP-Address-Mask (IETF RFC 5777 §4.1.7.6; see [`IpAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressMaskView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6238,7 +6238,7 @@ impl std::fmt::Debug for IpAddressMaskView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MAC-Address-Mask (see [`MacAddressMask`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MAC-Address-Mask (IETF RFC 5777 §4.1.7.9; see [`MacAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MacAddressMaskView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6398,7 +6398,7 @@ impl std::fmt::Debug for MacAddressMaskView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received EUI64-Address-Mask (see [`Eui64AddressMask`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received EUI64-Address-Mask (IETF RFC 5777 §4.1.7.12; see [`Eui64AddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Eui64AddressMaskView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6560,7 +6560,7 @@ impl std::fmt::Debug for Eui64AddressMaskView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Port-Range (see [`PortRange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Port-Range (IETF RFC 5777 §4.1.7.15; see [`PortRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PortRangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6700,7 +6700,7 @@ impl std::fmt::Debug for PortRangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IP-Option (see [`IpOption`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IP-Option (IETF RFC 5777 §4.1.8.3; see [`IpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpOptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6876,7 +6876,7 @@ impl std::fmt::Debug for IpOptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TCP-Option (see [`TcpOption`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TCP-Option (IETF RFC 5777 §4.1.8.6; see [`TcpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpOptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7052,7 +7052,7 @@ impl std::fmt::Debug for TcpOptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TCP-Flags (see [`TcpFlags`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TCP-Flags (IETF RFC 5777 §4.1.8.9; see [`TcpFlags`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpFlagsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7203,7 +7203,7 @@ impl std::fmt::Debug for TcpFlagsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ICMP-Type (see [`IcmpType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ICMP-Type (IETF RFC 5777 §4.1.8.11; see [`IcmpType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IcmpTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7381,7 +7381,7 @@ impl std::fmt::Debug for IcmpTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETH-Option (see [`EthOption`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETH-Option (IETF RFC 5777 §4.1.8.14; see [`EthOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthOptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7573,7 +7573,7 @@ impl std::fmt::Debug for EthOptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ETH-Proto-Type (see [`EthProtoType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ETH-Proto-Type (IETF RFC 5777 §4.1.8.15; see [`EthProtoType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthProtoTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7736,7 +7736,7 @@ impl std::fmt::Debug for EthProtoTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received VLAN-ID-Range (see [`VlanIdRange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received VLAN-ID-Range (IETF RFC 5777 §4.1.8.18; see [`VlanIdRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VlanIdRangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7900,7 +7900,7 @@ impl std::fmt::Debug for VlanIdRangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Priority-Range (see [`UserPriorityRange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Priority-Range (IETF RFC 5777 §4.1.8.23; see [`UserPriorityRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserPriorityRangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8072,7 +8072,7 @@ impl std::fmt::Debug for UserPriorityRangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Time-Of-Day-Condition (see [`TimeOfDayCondition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Time-Of-Day-Condition (IETF RFC 5777 §4.2.1; see [`TimeOfDayCondition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeOfDayConditionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8292,7 +8292,7 @@ impl std::fmt::Debug for TimeOfDayConditionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Profile-Template (see [`QosProfileTemplate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Profile-Template (IETF RFC 5777 §5.3; see [`QosProfileTemplate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosProfileTemplateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8458,7 +8458,7 @@ impl std::fmt::Debug for QosProfileTemplateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Parameters (see [`QosParameters`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Parameters (IETF RFC 5777 §5.5; see [`QosParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosParametersView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8574,7 +8574,7 @@ impl std::fmt::Debug for QosParametersView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Excess-Treatment (see [`ExcessTreatment`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Excess-Treatment (IETF RFC 5777 §5.6; see [`ExcessTreatment`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExcessTreatmentView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8742,7 +8742,7 @@ impl std::fmt::Debug for ExcessTreatmentView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Capability (see [`QosCapability`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Capability (IETF RFC 5777 §6; see [`QosCapability`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosCapabilityView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -488,7 +488,7 @@ impl rt::AvpData for Tmod2 {
         }
     }
 }
-/// A checked, zero-copy view of a received TMOD-1 (see [`Tmod1`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMOD-1 (IETF RFC 5624 §3.1; see [`Tmod1`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod1View<'a> {
     root: &'a rt::bytes::Bytes,
@@ -715,7 +715,7 @@ impl std::fmt::Debug for Tmod1View<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMOD-2 (see [`Tmod2`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMOD-2 (IETF RFC 5624 §3.2; see [`Tmod2`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod2View<'a> {
     root: &'a rt::bytes::Bytes,

@@ -129,7 +129,7 @@ impl rt::AvpData for ServiceConfiguration {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Configuration (see [`ServiceConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Configuration (IETF RFC 5779 §5.9; see [`ServiceConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -274,7 +274,7 @@ impl rt::AvpData for Key {
         }
     }
 }
-/// A checked, zero-copy view of a received Key (see [`Key`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Key (IETF RFC 6734 §3.1; see [`Key`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct KeyView<'a> {
     root: &'a rt::bytes::Bytes,

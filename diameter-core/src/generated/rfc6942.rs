@@ -117,7 +117,7 @@ impl rt::AvpData for ErpRkRequest {
         }
     }
 }
-/// A checked, zero-copy view of a received ERP-RK-Request (see [`ErpRkRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ERP-RK-Request (IETF RFC 6942 §8.1; see [`ErpRkRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ErpRkRequestView<'a> {
     root: &'a rt::bytes::Bytes,

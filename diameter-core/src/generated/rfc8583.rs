@@ -199,7 +199,7 @@ impl rt::AvpData for Load {
         }
     }
 }
-/// A checked, zero-copy view of a received Load (see [`Load`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Load (IETF RFC 8583 §7.1; see [`Load`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LoadView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -7233,7 +7233,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Accounting-Information (see [`SipAccountingInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Accounting-Information (IETF RFC 4740 §9.1; see [`SipAccountingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAccountingInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7411,7 +7411,7 @@ impl std::fmt::Debug for SipAccountingInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Server-Capabilities (see [`SipServerCapabilities`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Server-Capabilities (IETF RFC 4740 §9.3; see [`SipServerCapabilities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipServerCapabilitiesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7609,7 +7609,7 @@ impl std::fmt::Debug for SipServerCapabilitiesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Auth-Data-Item (see [`SipAuthDataItem`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Auth-Data-Item (IETF RFC 4740 §9.5; see [`SipAuthDataItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthDataItemView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7801,7 +7801,7 @@ impl std::fmt::Debug for SipAuthDataItemView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Authenticate (see [`SipAuthenticate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Authenticate (IETF RFC 4740 §9.5.3; see [`SipAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthenticateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8068,7 +8068,7 @@ impl std::fmt::Debug for SipAuthenticateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Authorization (see [`SipAuthorization`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Authorization (IETF RFC 4740 §9.5.4; see [`SipAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthorizationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8414,7 +8414,7 @@ impl std::fmt::Debug for SipAuthorizationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Authentication-Info (see [`SipAuthenticationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Authentication-Info (IETF RFC 4740 §9.5.5; see [`SipAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthenticationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8597,7 +8597,7 @@ impl std::fmt::Debug for SipAuthenticationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Deregistration-Reason (see [`SipDeregistrationReason`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Deregistration-Reason (IETF RFC 4740 §9.7; see [`SipDeregistrationReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipDeregistrationReasonView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8755,7 +8755,7 @@ impl std::fmt::Debug for SipDeregistrationReasonView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-User-Data (see [`SipUserData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-User-Data (IETF RFC 4740 §9.12; see [`SipUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipUserDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8914,7 +8914,7 @@ impl std::fmt::Debug for SipUserDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Authorization-Request (see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Authorization-Request (IETF RFC 4740 §8.1; see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationRequestView<'a> {
     header: rt::Header,
@@ -9280,7 +9280,7 @@ impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Authorization-Answer (see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Authorization-Answer (IETF RFC 4740 §8.2; see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationAnswerView<'a> {
     header: rt::Header,
@@ -9661,7 +9661,7 @@ impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Request (see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Request (IETF RFC 4740 §8.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
     header: rt::Header,
@@ -10086,7 +10086,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Answer (see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Answer (IETF RFC 4740 §8.4; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
     header: rt::Header,
@@ -10517,7 +10517,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Info-Request (see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Info-Request (IETF RFC 4740 §8.5; see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoRequestView<'a> {
     header: rt::Header,
@@ -10845,7 +10845,7 @@ impl std::fmt::Debug for LocationInfoRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Info-Answer (see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Info-Answer (IETF RFC 4740 §8.6; see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoAnswerView<'a> {
     header: rt::Header,
@@ -11224,7 +11224,7 @@ impl std::fmt::Debug for LocationInfoAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Request (see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Request (IETF RFC 4740 §8.7; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
@@ -11625,7 +11625,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Answer (see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Answer (IETF RFC 4740 §8.8; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
@@ -12040,7 +12040,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Request (see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Request (IETF RFC 4740 §8.9; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
     header: rt::Header,
@@ -12409,7 +12409,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Answer (see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Answer (IETF RFC 4740 §8.10; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
     header: rt::Header,
@@ -12769,7 +12769,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Request (see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Request (IETF RFC 4740 §8.11; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
     header: rt::Header,
@@ -13160,7 +13160,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Answer (see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Answer (IETF RFC 4740 §8.12; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
     header: rt::Header,

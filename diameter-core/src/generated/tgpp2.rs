@@ -1811,7 +1811,7 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Install (see [`Tgpp2ChargingRuleInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Install (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2009,7 +2009,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Definition (see [`Tgpp2ChargingRuleDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Definition (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2338,7 +2338,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP2-QoS-Information (see [`Tgpp2QosInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP2-QoS-Information (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2QosInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2522,7 +2522,7 @@ impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Report (see [`Tgpp2ChargingRuleReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Report (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2720,7 +2720,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Flow-Info (see [`FlowInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Flow-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2916,7 +2916,7 @@ impl std::fmt::Debug for FlowInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Granted-QoS (see [`GrantedQos`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Granted-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`GrantedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedQosView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3068,7 +3068,7 @@ impl std::fmt::Debug for GrantedQosView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Requested-QoS (see [`RequestedQos`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Requested-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`RequestedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedQosView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3220,7 +3220,7 @@ impl std::fmt::Debug for RequestedQosView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Flow-Description-Info (see [`FlowDescriptionInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Flow-Description-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowDescriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowDescriptionInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3365,7 +3365,7 @@ impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Physical-Access-ID (see [`AccessNetworkPhysicalAccessId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Physical-Access-ID (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs; see [`AccessNetworkPhysicalAccessId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkPhysicalAccessIdView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -2037,7 +2037,7 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Request (see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.109 §6.1.1; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
@@ -2422,7 +2422,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Answer (see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.109 §6.1.2; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
@@ -2795,7 +2795,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Bootstrapping-Info-Request (see [`BootstrappingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Bootstrapping-Info-Request (3GPP TS 29.109 §6.2.1; see [`BootstrappingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoRequestView<'a> {
     header: rt::Header,
@@ -3158,7 +3158,7 @@ impl std::fmt::Debug for BootstrappingInfoRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Bootstrapping-Info-Answer (see [`BootstrappingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Bootstrapping-Info-Answer (3GPP TS 29.109 §6.2.2; see [`BootstrappingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoAnswerView<'a> {
     header: rt::Header,

@@ -5510,7 +5510,7 @@ impl rt::typed::Command for MtDataAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Communication-Failure-Information (see [`CommunicationFailureInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Communication-Failure-Information (3GPP TS 29.128 §6.4; see [`CommunicationFailureInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CommunicationFailureInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5709,7 +5709,7 @@ impl std::fmt::Debug for CommunicationFailureInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Configuration (see [`NumberOfUePerLocationConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Configuration (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5874,7 +5874,7 @@ impl std::fmt::Debug for NumberOfUePerLocationConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Report (see [`NumberOfUePerLocationReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Report (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6059,7 +6059,7 @@ impl std::fmt::Debug for NumberOfUePerLocationReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Serving-PLMN-Rate-Control (see [`ServingPlmnRateControl`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Serving-PLMN-Rate-Control (3GPP TS 29.128 §6.4; see [`ServingPlmnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingPlmnRateControlView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6206,7 +6206,7 @@ impl std::fmt::Debug for ServingPlmnRateControlView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received RRC-Cause-Counter (see [`RrcCauseCounter`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received RRC-Cause-Counter (3GPP TS 29.128 §6.4; see [`RrcCauseCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RrcCauseCounterView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6351,7 +6351,7 @@ impl std::fmt::Debug for RrcCauseCounterView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Idle-Status-Indication (see [`IdleStatusIndication`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Idle-Status-Indication (3GPP TS 29.128 §6.4; see [`IdleStatusIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdleStatusIndicationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6535,7 +6535,7 @@ impl std::fmt::Debug for IdleStatusIndicationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Configuration-Information-Request (see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Configuration-Information-Request (3GPP TS 29.128 §6.2.1; see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationRequestView<'a> {
     header: rt::Header,
@@ -6918,7 +6918,7 @@ impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Configuration-Information-Answer (see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Configuration-Information-Answer (3GPP TS 29.128 §6.2.2; see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationAnswerView<'a> {
     header: rt::Header,
@@ -7355,7 +7355,7 @@ impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reporting-Information-Request (see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reporting-Information-Request (3GPP TS 29.128 §6.2.3; see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationRequestView<'a> {
     header: rt::Header,
@@ -7722,7 +7722,7 @@ impl std::fmt::Debug for ReportingInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reporting-Information-Answer (see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reporting-Information-Answer (3GPP TS 29.128 §6.2.4; see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationAnswerView<'a> {
     header: rt::Header,
@@ -8102,7 +8102,7 @@ impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Connection-Management-Request (see [`ConnectionManagementRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Connection-Management-Request (3GPP TS 29.128 §6.2.5; see [`ConnectionManagementRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementRequestView<'a> {
     header: rt::Header,
@@ -8618,7 +8618,7 @@ impl std::fmt::Debug for ConnectionManagementRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Connection-Management-Answer (see [`ConnectionManagementAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Connection-Management-Answer (3GPP TS 29.128 §6.2.6; see [`ConnectionManagementAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementAnswerView<'a> {
     header: rt::Header,
@@ -9020,7 +9020,7 @@ impl std::fmt::Debug for ConnectionManagementAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MO-Data-Request (see [`MoDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MO-Data-Request (3GPP TS 29.128 §6.2.7; see [`MoDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoDataRequestView<'a> {
     header: rt::Header,
@@ -9421,7 +9421,7 @@ impl std::fmt::Debug for MoDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MO-Data-Answer (see [`MoDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MO-Data-Answer (3GPP TS 29.128 §6.2.8; see [`MoDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoDataAnswerView<'a> {
     header: rt::Header,
@@ -9796,7 +9796,7 @@ impl std::fmt::Debug for MoDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MT-Data-Request (see [`MtDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MT-Data-Request (3GPP TS 29.128 §6.2.9; see [`MtDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtDataRequestView<'a> {
     header: rt::Header,
@@ -10219,7 +10219,7 @@ impl std::fmt::Debug for MtDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MT-Data-Answer (see [`MtDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MT-Data-Answer (3GPP TS 29.128 §6.2.10; see [`MtDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtDataAnswerView<'a> {
     header: rt::Header,

@@ -881,7 +881,7 @@ impl rt::AvpData for Status {
         }
     }
 }
-/// A checked, zero-copy view of a received Served-User-Identity (see [`ServedUserIdentity`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Served-User-Identity (3GPP TS 29.140 §6; see [`ServedUserIdentity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServedUserIdentityView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1036,7 +1036,7 @@ impl std::fmt::Debug for ServedUserIdentityView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Initial-Recipient-Address (see [`InitialRecipientAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Initial-Recipient-Address (3GPP TS 29.140 §6; see [`InitialRecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InitialRecipientAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1204,7 +1204,7 @@ impl std::fmt::Debug for InitialRecipientAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Result-Recipient-Address (see [`ResultRecipientAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Result-Recipient-Address (3GPP TS 29.140 §6; see [`ResultRecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResultRecipientAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1398,7 +1398,7 @@ impl std::fmt::Debug for ResultRecipientAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Status (see [`Status`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Status (3GPP TS 29.140 §6; see [`Status`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct StatusView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -4133,7 +4133,7 @@ impl rt::typed::Command for EventReportingAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Nt-Time-Window (see [`NtTimeWindow`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Nt-Time-Window (3GPP TS 29.154 §5.3.5; see [`NtTimeWindow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NtTimeWindowView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4294,7 +4294,7 @@ impl std::fmt::Debug for NtTimeWindowView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Transfer-Policy (see [`TransferPolicy`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Transfer-Policy (3GPP TS 29.154 §5.3.8; see [`TransferPolicy`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TransferPolicyView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4487,7 +4487,7 @@ impl std::fmt::Debug for TransferPolicyView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Reports (see [`AccessNetworkReports`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Reports (3GPP TS 29.154 §A.6.3.2; see [`AccessNetworkReports`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkReportsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4725,7 +4725,7 @@ impl std::fmt::Debug for AccessNetworkReportsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Configuration (see [`EventConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Configuration (3GPP TS 29.154 §A.6.3.3; see [`EventConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4932,7 +4932,7 @@ impl std::fmt::Debug for EventConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Configuration-Status (see [`EventConfigurationStatus`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Configuration-Status (3GPP TS 29.154 §A.6.3.5; see [`EventConfigurationStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationStatusView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5100,7 +5100,7 @@ impl std::fmt::Debug for EventConfigurationStatusView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Reports (see [`EventReports`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Reports (3GPP TS 29.154 §A.6.3.7; see [`EventReports`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5290,7 +5290,7 @@ impl std::fmt::Debug for EventReportsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Background-Data-Transfer-Request (see [`BackgroundDataTransferRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Background-Data-Transfer-Request (3GPP TS 29.154 §5.6.2; see [`BackgroundDataTransferRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BackgroundDataTransferRequestView<'a> {
     header: rt::Header,
@@ -5783,7 +5783,7 @@ impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Background-Data-Transfer-Answer (see [`BackgroundDataTransferAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Background-Data-Transfer-Answer (3GPP TS 29.154 §5.6.3; see [`BackgroundDataTransferAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BackgroundDataTransferAnswerView<'a> {
     header: rt::Header,
@@ -6308,7 +6308,7 @@ impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Configuration-Request (see [`EventConfigurationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Configuration-Request (3GPP TS 29.154 §A.6.6.2; see [`EventConfigurationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationRequestView<'a> {
     header: rt::Header,
@@ -6672,7 +6672,7 @@ impl std::fmt::Debug for EventConfigurationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Configuration-Answer (see [`EventConfigurationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Configuration-Answer (3GPP TS 29.154 §A.6.6.3; see [`EventConfigurationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationAnswerView<'a> {
     header: rt::Header,
@@ -7150,7 +7150,7 @@ impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Reporting-Request (see [`EventReportingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Reporting-Request (3GPP TS 29.154 §A.6.6.4; see [`EventReportingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportingRequestView<'a> {
     header: rt::Header,
@@ -7484,7 +7484,7 @@ impl std::fmt::Debug for EventReportingRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Reporting-Answer (see [`EventReportingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Reporting-Answer (3GPP TS 29.154 §A.6.6.5; see [`EventReportingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportingAnswerView<'a> {
     header: rt::Header,

@@ -6185,7 +6185,7 @@ impl rt::typed::Command for LocationReportAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-EPS-Client-Name (see [`LcsEpsClientName`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-EPS-Client-Name (3GPP TS 29.172 §7.4.3; see [`LcsEpsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsEpsClientNameView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6330,7 +6330,7 @@ impl std::fmt::Debug for LcsEpsClientNameView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Requestor-Name (see [`LcsRequestorName`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Requestor-Name (3GPP TS 29.172 §7.4.4; see [`LcsRequestorName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorNameView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6475,7 +6475,7 @@ impl std::fmt::Debug for LcsRequestorNameView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-QoS (see [`LcsQos`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-QoS (3GPP TS 29.172 §7.4.6; see [`LcsQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsQosView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6654,7 +6654,7 @@ impl std::fmt::Debug for LcsQosView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Privacy-Check-Non-Session (see [`LcsPrivacyCheckNonSession`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Privacy-Check-Non-Session (3GPP TS 29.172 §7.4.23; see [`LcsPrivacyCheckNonSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckNonSessionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6801,7 +6801,7 @@ impl std::fmt::Debug for LcsPrivacyCheckNonSessionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Privacy-Check-Session (see [`LcsPrivacyCheckSession`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Privacy-Check-Session (3GPP TS 29.172 §7.4.24; see [`LcsPrivacyCheckSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckSessionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6947,7 +6947,7 @@ impl std::fmt::Debug for LcsPrivacyCheckSessionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GERAN-Positioning-Info (see [`GeranPositioningInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GERAN-Positioning-Info (3GPP TS 29.172 §7.4.29; see [`GeranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GeranPositioningInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7088,7 +7088,7 @@ impl std::fmt::Debug for GeranPositioningInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received UTRAN-Positioning-Info (see [`UtranPositioningInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received UTRAN-Positioning-Info (3GPP TS 29.172 §7.4.32; see [`UtranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UtranPositioningInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7239,7 +7239,7 @@ impl std::fmt::Debug for UtranPositioningInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Area-Event-Info (see [`AreaEventInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Area-Event-Info (3GPP TS 29.172 §7.4.38; see [`AreaEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaEventInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7456,7 +7456,7 @@ impl std::fmt::Debug for AreaEventInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Area-Definition (see [`AreaDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Area-Definition (3GPP TS 29.172 §7.4.39; see [`AreaDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7627,7 +7627,7 @@ impl std::fmt::Debug for AreaDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Area (see [`Area`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Area (3GPP TS 29.172 §7.4.40; see [`Area`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7786,7 +7786,7 @@ impl std::fmt::Debug for AreaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Periodic-LDR-Information (see [`PeriodicLdrInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Periodic-LDR-Information (3GPP TS 29.172 §7.4.45; see [`PeriodicLdrInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLdrInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7954,7 +7954,7 @@ impl std::fmt::Debug for PeriodicLdrInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reporting-PLMN-List (see [`ReportingPlmnList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reporting-PLMN-List (3GPP TS 29.172 §7.4.48; see [`ReportingPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingPlmnListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8120,7 +8120,7 @@ impl std::fmt::Debug for ReportingPlmnListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PLMN-ID-List (see [`PlmnIdList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PLMN-ID-List (3GPP TS 29.172 §7.4.49; see [`PlmnIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PlmnIdListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8271,7 +8271,7 @@ impl std::fmt::Debug for PlmnIdListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Deferred-MT-LR-Data (see [`DeferredMtLrData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Deferred-MT-LR-Data (3GPP TS 29.172 §7.4.54; see [`DeferredMtLrData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeferredMtLrDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8439,7 +8439,7 @@ impl std::fmt::Debug for DeferredMtLrDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ESMLC-Cell-Info (see [`EsmlcCellInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ESMLC-Cell-Info (3GPP TS 29.172 §7.4.57; see [`EsmlcCellInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EsmlcCellInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8578,7 +8578,7 @@ impl std::fmt::Debug for EsmlcCellInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Delayed-Location-Reporting-Data (see [`DelayedLocationReportingData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Delayed-Location-Reporting-Data (3GPP TS 29.172 §7.4.60; see [`DelayedLocationReportingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelayedLocationReportingDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8726,7 +8726,7 @@ impl std::fmt::Debug for DelayedLocationReportingDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Motion-Event-Info (see [`MotionEventInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Motion-Event-Info (3GPP TS 29.172 §7.4.64; see [`MotionEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MotionEventInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8945,7 +8945,7 @@ impl std::fmt::Debug for MotionEventInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Additional-Area (see [`AdditionalArea`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Additional-Area (3GPP TS 29.172 §7.4.70; see [`AdditionalArea`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalAreaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9107,7 +9107,7 @@ impl std::fmt::Debug for AdditionalAreaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Provide-Location-Request (see [`ProvideLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Provide-Location-Request (3GPP TS 29.172 §7.3.1; see [`ProvideLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProvideLocationRequestView<'a> {
     header: rt::Header,
@@ -9776,7 +9776,7 @@ impl std::fmt::Debug for ProvideLocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Provide-Location-Answer (see [`ProvideLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Provide-Location-Answer (3GPP TS 29.172 §7.3.2; see [`ProvideLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProvideLocationAnswerView<'a> {
     header: rt::Header,
@@ -10290,7 +10290,7 @@ impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Report-Request (see [`LocationReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Report-Request (3GPP TS 29.172 §7.3.3; see [`LocationReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationReportRequestView<'a> {
     header: rt::Header,
@@ -10954,7 +10954,7 @@ impl std::fmt::Debug for LocationReportRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Report-Answer (see [`LocationReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Report-Answer (3GPP TS 29.172 §7.3.4; see [`LocationReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationReportAnswerView<'a> {
     header: rt::Header,

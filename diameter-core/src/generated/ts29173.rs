@@ -1497,7 +1497,7 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Serving-Node (see [`ServingNode`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Serving-Node (3GPP TS 29.173 §6.4.3; see [`ServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingNodeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1720,7 +1720,7 @@ impl std::fmt::Debug for ServingNodeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Additional-Serving-Node (see [`AdditionalServingNode`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Additional-Serving-Node (3GPP TS 29.173 §6.4.8; see [`AdditionalServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalServingNodeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1950,7 +1950,7 @@ impl std::fmt::Debug for AdditionalServingNodeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Routing-Info-Request (see [`LcsRoutingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Routing-Info-Request (3GPP TS 29.173 §6.2.3; see [`LcsRoutingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoRequestView<'a> {
     header: rt::Header,
@@ -2321,7 +2321,7 @@ impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Routing-Info-Answer (see [`LcsRoutingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Routing-Info-Answer (3GPP TS 29.173 §6.2.4; see [`LcsRoutingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoAnswerView<'a> {
     header: rt::Header,

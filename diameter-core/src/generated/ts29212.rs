@@ -25540,7 +25540,7 @@ impl rt::typed::Command for TssfNotificationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Rule-Install (see [`ChargingRuleInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Rule-Install (3GPP TS 29.212 §5.3.2; see [`ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -25825,7 +25825,7 @@ impl std::fmt::Debug for ChargingRuleInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Rule-Remove (see [`ChargingRuleRemove`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Rule-Remove (3GPP TS 29.212 §5.3.3; see [`ChargingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleRemoveView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -26035,7 +26035,7 @@ impl std::fmt::Debug for ChargingRuleRemoveView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Rule-Definition (see [`ChargingRuleDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Rule-Definition (3GPP TS 29.212 §5.3.4; see [`ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -26614,7 +26614,7 @@ impl std::fmt::Debug for ChargingRuleDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TFT-Packet-Filter-Information (see [`TftPacketFilterInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TFT-Packet-Filter-Information (3GPP TS 29.212 §5.3.14; see [`TftPacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TftPacketFilterInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -26807,7 +26807,7 @@ impl std::fmt::Debug for TftPacketFilterInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Information (see [`QosInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Information (3GPP TS 29.212 §5.3.16; see [`QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -27139,7 +27139,7 @@ impl std::fmt::Debug for QosInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Rule-Report (see [`ChargingRuleReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Rule-Report (3GPP TS 29.212 §5.3.18; see [`ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -27406,7 +27406,7 @@ impl std::fmt::Debug for ChargingRuleReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Charging-Identifier-Gx (see [`AccessNetworkChargingIdentifierGx`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Charging-Identifier-Gx (3GPP TS 29.212 §5.3.22; see [`AccessNetworkChargingIdentifierGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierGxView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -27616,7 +27616,7 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierGxView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Report-Indication (see [`EventReportIndication`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Report-Indication (3GPP TS 29.212 §5.3.30; see [`EventReportIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportIndicationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28010,7 +28010,7 @@ impl std::fmt::Debug for EventReportIndicationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Allocation-Retention-Priority (see [`AllocationRetentionPriority`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Allocation-Retention-Priority (3GPP TS 29.212 §5.3.32; see [`AllocationRetentionPriority`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllocationRetentionPriorityView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28181,7 +28181,7 @@ impl std::fmt::Debug for AllocationRetentionPriorityView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Tunnel-Information (see [`TunnelInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Tunnel-Information (3GPP TS 29.212 §5.3.36; see [`TunnelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TunnelInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28347,7 +28347,7 @@ impl std::fmt::Debug for TunnelInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received CoA-Information (see [`CoaInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received CoA-Information (3GPP TS 29.212 §5.3.37; see [`CoaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoaInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28511,7 +28511,7 @@ impl std::fmt::Debug for CoaInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Default-EPS-Bearer-QoS (see [`DefaultEpsBearerQos`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Default-EPS-Bearer-QoS (3GPP TS 29.212 §5.3.48; see [`DefaultEpsBearerQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultEpsBearerQosView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28658,7 +28658,7 @@ impl std::fmt::Debug for DefaultEpsBearerQosView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Flow-Information (see [`FlowInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Flow-Information (3GPP TS 29.212 §5.3.53; see [`FlowInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28868,7 +28868,7 @@ impl std::fmt::Debug for FlowInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Packet-Filter-Information (see [`PacketFilterInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Packet-Filter-Information (3GPP TS 29.212 §5.3.56; see [`PacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PacketFilterInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29070,7 +29070,7 @@ impl std::fmt::Debug for PacketFilterInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Usage-Monitoring-Information (see [`UsageMonitoringInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Usage-Monitoring-Information (3GPP TS 29.212 §5.3.60; see [`UsageMonitoringInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsageMonitoringInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29300,7 +29300,7 @@ impl std::fmt::Debug for UsageMonitoringInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Routing-Rule-Install (see [`RoutingRuleInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Routing-Rule-Install (3GPP TS 29.212 §5.3.68; see [`RoutingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29450,7 +29450,7 @@ impl std::fmt::Debug for RoutingRuleInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Routing-Rule-Remove (see [`RoutingRuleRemove`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Routing-Rule-Remove (3GPP TS 29.212 §5.3.69; see [`RoutingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleRemoveView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29596,7 +29596,7 @@ impl std::fmt::Debug for RoutingRuleRemoveView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Routing-Rule-Definition (see [`RoutingRuleDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Routing-Rule-Definition (3GPP TS 29.212 §5.3.70; see [`RoutingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29806,7 +29806,7 @@ impl std::fmt::Debug for RoutingRuleDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Routing-Filter (see [`RoutingFilter`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Routing-Filter (3GPP TS 29.212 §5.3.72; see [`RoutingFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingFilterView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30003,7 +30003,7 @@ impl std::fmt::Debug for RoutingFilterView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TDF-Information (see [`TdfInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TDF-Information (3GPP TS 29.212 §5.3.78; see [`TdfInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TdfInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30158,7 +30158,7 @@ impl std::fmt::Debug for TdfInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Redirect-Information (see [`RedirectInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Redirect-Information (3GPP TS 29.212 §5.3.82; see [`RedirectInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30317,7 +30317,7 @@ impl std::fmt::Debug for RedirectInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Application-Detection-Information (see [`ApplicationDetectionInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Application-Detection-Information (3GPP TS 29.212 §5.3.91; see [`ApplicationDetectionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationDetectionInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30499,7 +30499,7 @@ impl std::fmt::Debug for ApplicationDetectionInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Default-QoS-Information (see [`DefaultQosInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Default-QoS-Information (3GPP TS 29.212 §5.3.103; see [`DefaultQosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultQosInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30672,7 +30672,7 @@ impl std::fmt::Debug for DefaultQosInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Conditional-APN-Aggregate-Max-Bitrate (see [`ConditionalApnAggregateMaxBitrate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Conditional-APN-Aggregate-Max-Bitrate (3GPP TS 29.212 §5.3.105; see [`ConditionalApnAggregateMaxBitrate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalApnAggregateMaxBitrateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30900,7 +30900,7 @@ impl std::fmt::Debug for ConditionalApnAggregateMaxBitrateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Presence-Reporting-Area-Information (see [`PresenceReportingAreaInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Presence-Reporting-Area-Information (3GPP TS 29.212 §5.3.109; see [`PresenceReportingAreaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PresenceReportingAreaInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31072,7 +31072,7 @@ impl std::fmt::Debug for PresenceReportingAreaInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Fixed-User-Location-Info (see [`FixedUserLocationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Fixed-User-Location-Info (3GPP TS 29.212 §5.3.112; see [`FixedUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FixedUserLocationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31243,7 +31243,7 @@ impl std::fmt::Debug for FixedUserLocationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Routing-Rule-Report (see [`RoutingRuleReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Routing-Rule-Report (3GPP TS 29.212 §5.3.118; see [`RoutingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31413,7 +31413,7 @@ impl std::fmt::Debug for RoutingRuleReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Conditional-Policy-Information (see [`ConditionalPolicyInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Conditional-Policy-Information (3GPP TS 29.212 §5.3.128; see [`ConditionalPolicyInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalPolicyInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31641,7 +31641,7 @@ impl std::fmt::Debug for ConditionalPolicyInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PRA-Install (see [`PraInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PRA-Install (3GPP TS 29.212 §5.3.130; see [`PraInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31786,7 +31786,7 @@ impl std::fmt::Debug for PraInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PRA-Remove (see [`PraRemove`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PRA-Remove (3GPP TS 29.212 §5.3.131; see [`PraRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraRemoveView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31927,7 +31927,7 @@ impl std::fmt::Debug for PraRemoveView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Rule-Install (see [`QosRuleInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Rule-Install (3GPP TS 29.212 §5a.3.1; see [`QosRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32160,7 +32160,7 @@ impl std::fmt::Debug for QosRuleInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Rule-Remove (see [`QosRuleRemove`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Rule-Remove (3GPP TS 29.212 §5a.3.2; see [`QosRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleRemoveView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32328,7 +32328,7 @@ impl std::fmt::Debug for QosRuleRemoveView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Rule-Definition (see [`QosRuleDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Rule-Definition (3GPP TS 29.212 §5a.3.3; see [`QosRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32586,7 +32586,7 @@ impl std::fmt::Debug for QosRuleDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received QoS-Rule-Report (see [`QosRuleReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received QoS-Rule-Report (3GPP TS 29.212 §5a.3.5; see [`QosRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32805,7 +32805,7 @@ impl std::fmt::Debug for QosRuleReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ADC-Rule-Install (see [`AdcRuleInstall`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ADC-Rule-Install (3GPP TS 29.212 §5b.3.1; see [`AdcRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleInstallView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33038,7 +33038,7 @@ impl std::fmt::Debug for AdcRuleInstallView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ADC-Rule-Remove (see [`AdcRuleRemove`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ADC-Rule-Remove (3GPP TS 29.212 §5b.3.2; see [`AdcRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleRemoveView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33206,7 +33206,7 @@ impl std::fmt::Debug for AdcRuleRemoveView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ADC-Rule-Definition (see [`AdcRuleDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ADC-Rule-Definition (3GPP TS 29.212 §5b.3.3; see [`AdcRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33600,7 +33600,7 @@ impl std::fmt::Debug for AdcRuleDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ADC-Rule-Report (see [`AdcRuleReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ADC-Rule-Report (3GPP TS 29.212 §5b.3.6; see [`AdcRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33809,7 +33809,7 @@ impl std::fmt::Debug for AdcRuleReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received CS-Service-Resource-Report (see [`CsServiceResourceReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received CS-Service-Resource-Report (3GPP TS 29.212 §E.6.3.6; see [`CsServiceResourceReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsServiceResourceReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33981,7 +33981,7 @@ impl std::fmt::Debug for CsServiceResourceReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`TgppGxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5.6.2; see [`TgppGxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlRequestView<'a> {
     header: rt::Header,
@@ -35393,7 +35393,7 @@ impl std::fmt::Debug for TgppGxCreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`TgppGxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5.6.3; see [`TgppGxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlAnswerView<'a> {
     header: rt::Header,
@@ -36353,7 +36353,7 @@ impl std::fmt::Debug for TgppGxCreditControlAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppGxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5.6.4; see [`TgppGxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthRequestView<'a> {
     header: rt::Header,
@@ -37004,7 +37004,7 @@ impl std::fmt::Debug for TgppGxReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppGxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5.6.5; see [`TgppGxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthAnswerView<'a> {
     header: rt::Header,
@@ -37519,7 +37519,7 @@ impl std::fmt::Debug for TgppGxReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`TgppGxxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5a.6.2; see [`TgppGxxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlRequestView<'a> {
     header: rt::Header,
@@ -38351,7 +38351,7 @@ impl std::fmt::Debug for TgppGxxCreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`TgppGxxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5a.6.3; see [`TgppGxxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlAnswerView<'a> {
     header: rt::Header,
@@ -38979,7 +38979,7 @@ impl std::fmt::Debug for TgppGxxCreditControlAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppGxxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5a.6.4; see [`TgppGxxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthRequestView<'a> {
     header: rt::Header,
@@ -39443,7 +39443,7 @@ impl std::fmt::Debug for TgppGxxReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppGxxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5a.6.5; see [`TgppGxxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthAnswerView<'a> {
     header: rt::Header,
@@ -39892,7 +39892,7 @@ impl std::fmt::Debug for TgppGxxReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TDF-Session-Request (see [`TgppSdTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TDF-Session-Request (3GPP TS 29.212 §5b.6.2; see [`TgppSdTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionRequestView<'a> {
     header: rt::Header,
@@ -40788,7 +40788,7 @@ impl std::fmt::Debug for TgppSdTdfSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TDF-Session-Answer (see [`TgppSdTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TDF-Session-Answer (3GPP TS 29.212 §5b.6.3; see [`TgppSdTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionAnswerView<'a> {
     header: rt::Header,
@@ -41242,7 +41242,7 @@ impl std::fmt::Debug for TgppSdTdfSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`TgppSdCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5b.6.4; see [`TgppSdCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlRequestView<'a> {
     header: rt::Header,
@@ -41783,7 +41783,7 @@ impl std::fmt::Debug for TgppSdCreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`TgppSdCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5b.6.5; see [`TgppSdCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlAnswerView<'a> {
     header: rt::Header,
@@ -42464,7 +42464,7 @@ impl std::fmt::Debug for TgppSdCreditControlAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppSdReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5b.6.6; see [`TgppSdReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthRequestView<'a> {
     header: rt::Header,
@@ -42992,7 +42992,7 @@ impl std::fmt::Debug for TgppSdReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppSdReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5b.6.7; see [`TgppSdReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthAnswerView<'a> {
     header: rt::Header,
@@ -43369,7 +43369,7 @@ impl std::fmt::Debug for TgppSdReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TDF-Session-Request (see [`TgppStTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TDF-Session-Request (3GPP TS 29.212 §5c.6.2; see [`TgppStTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionRequestView<'a> {
     header: rt::Header,
@@ -43837,7 +43837,7 @@ impl std::fmt::Debug for TgppStTdfSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TDF-Session-Answer (see [`TgppStTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TDF-Session-Answer (3GPP TS 29.212 §5c.6.3; see [`TgppStTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionAnswerView<'a> {
     header: rt::Header,
@@ -44278,7 +44278,7 @@ impl std::fmt::Debug for TgppStTdfSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.212 §5c.6.4; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -44648,7 +44648,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.212 §5c.6.5; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -45047,7 +45047,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TSSF-Notification-Request (see [`TssfNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TSSF-Notification-Request (3GPP TS 29.212 §5c.6.6; see [`TssfNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TssfNotificationRequestView<'a> {
     header: rt::Header,
@@ -45407,7 +45407,7 @@ impl std::fmt::Debug for TssfNotificationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TSSF-Notification-Answer (see [`TssfNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TSSF-Notification-Answer (3GPP TS 29.212 §5c.6.7; see [`TssfNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TssfNotificationAnswerView<'a> {
     header: rt::Header,

@@ -8906,7 +8906,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Charging-Identifier (see [`AccessNetworkChargingIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Charging-Identifier (3GPP TS 29.214 §5.3.3; see [`AccessNetworkChargingIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9078,7 +9078,7 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Flows (see [`Flows`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Flows (3GPP TS 29.214 §5.3.10; see [`Flows`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9295,7 +9295,7 @@ impl std::fmt::Debug for FlowsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Media-Component-Description (see [`MediaComponentDescription`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Media-Component-Description (3GPP TS 29.214 §5.3.16; see [`MediaComponentDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaComponentDescriptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9892,7 +9892,7 @@ impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Media-Sub-Component (see [`MediaSubComponent`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Media-Sub-Component (3GPP TS 29.214 §5.3.18; see [`MediaSubComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaSubComponentView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10155,7 +10155,7 @@ impl std::fmt::Debug for MediaSubComponentView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Acceptable-Service-Info (see [`AcceptableServiceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Acceptable-Service-Info (3GPP TS 29.214 §5.3.24; see [`AcceptableServiceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AcceptableServiceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10358,7 +10358,7 @@ impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Sponsored-Connectivity-Data (see [`SponsoredConnectivityData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Sponsored-Connectivity-Data (3GPP TS 29.214 §5.3.27; see [`SponsoredConnectivityData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SponsoredConnectivityDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10549,7 +10549,7 @@ impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Callee-Information (see [`CalleeInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Callee-Information (3GPP TS 29.214 §5.3.62; see [`CalleeInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalleeInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10733,7 +10733,7 @@ impl std::fmt::Debug for CalleeInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MA-Information (see [`MaInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MA-Information (3GPP TS 29.214 §5.3.66; see [`MaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MaInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10888,7 +10888,7 @@ impl std::fmt::Debug for MaInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 5GS-RAN-NAS-Release-Cause (see [`N5gsRanNasReleaseCause`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 5GS-RAN-NAS-Release-Cause (3GPP TS 29.214 §5.3.69; see [`N5gsRanNasReleaseCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct N5gsRanNasReleaseCauseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11047,7 +11047,7 @@ impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NGAP-Cause (see [`NgapCause`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NGAP-Cause (3GPP TS 29.214 §5.3.72; see [`NgapCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NgapCauseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11208,7 +11208,7 @@ impl std::fmt::Debug for NgapCauseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Wireline-User-Location-Info (see [`WirelineUserLocationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Wireline-User-Location-Info (3GPP TS 29.214 §5.3.75; see [`WirelineUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WirelineUserLocationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11363,7 +11363,7 @@ impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Flow-Grouping (see [`FlowGrouping`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Flow-Grouping (3GPP TS 29.214 TS 29.209 6.5.9; see [`FlowGrouping`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowGroupingView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11506,7 +11506,7 @@ impl std::fmt::Debug for FlowGroupingView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Request (see [`AaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Request (3GPP TS 29.214 §5.6.1; see [`AaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaRequestView<'a> {
     header: rt::Header,
@@ -12248,7 +12248,7 @@ impl std::fmt::Debug for AaRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Answer (see [`AaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.214 §5.6.2; see [`AaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaAnswerView<'a> {
     header: rt::Header,
@@ -12977,7 +12977,7 @@ impl std::fmt::Debug for AaAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.214 §5.6.3; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
@@ -13723,7 +13723,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.214 §5.6.4; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
@@ -14144,7 +14144,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.214 §5.6.5; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -14538,7 +14538,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.214 §5.6.6; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -15128,7 +15128,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Request (see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.214 §5.6.7; see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
     header: rt::Header,
@@ -15482,7 +15482,7 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Answer (see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.214 §5.6.8; see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
     header: rt::Header,

@@ -6092,7 +6092,7 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Subsession-Decision-Info (see [`SubsessionDecisionInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subsession-Decision-Info (3GPP TS 29.215 §5.3.1; see [`SubsessionDecisionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionDecisionInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6666,7 +6666,7 @@ impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subsession-Enforcement-Info (see [`SubsessionEnforcementInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subsession-Enforcement-Info (3GPP TS 29.215 §5.3.2; see [`SubsessionEnforcementInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionEnforcementInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7600,7 +7600,7 @@ impl std::fmt::Debug for SubsessionEnforcementInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.215 §5.5.2; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
@@ -8381,7 +8381,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.215 §5.5.3; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,
@@ -9039,7 +9039,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.215 §5.5.4; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
@@ -9601,7 +9601,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.215 §5.5.5; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
@@ -10160,7 +10160,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trigger-Establishment-Request (see [`TriggerEstablishmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trigger-Establishment-Request (3GPP TS 29.215 §5.5.7; see [`TriggerEstablishmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentRequestView<'a> {
     header: rt::Header,
@@ -10584,7 +10584,7 @@ impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trigger-Establishment-Answer (see [`TriggerEstablishmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trigger-Establishment-Answer (3GPP TS 29.215 §5.5.8; see [`TriggerEstablishmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentAnswerView<'a> {
     header: rt::Header,

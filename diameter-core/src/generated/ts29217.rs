@@ -3724,7 +3724,7 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Aggregated-Congestion-Info (see [`AggregatedCongestionInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Aggregated-Congestion-Info (3GPP TS 29.217 §5.3.2; see [`AggregatedCongestionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedCongestionInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3869,7 +3869,7 @@ impl std::fmt::Debug for AggregatedCongestionInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Aggregated-RUCI-Report (see [`AggregatedRuciReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Aggregated-RUCI-Report (3GPP TS 29.217 §5.3.3; see [`AggregatedRuciReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4066,7 +4066,7 @@ impl std::fmt::Debug for AggregatedRuciReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Congestion-Level-Definition (see [`CongestionLevelDefinition`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Congestion-Level-Definition (3GPP TS 29.217 §5.3.4; see [`CongestionLevelDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CongestionLevelDefinitionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4235,7 +4235,7 @@ impl std::fmt::Debug for CongestionLevelDefinitionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Congestion-Location-Id (see [`CongestionLocationId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Congestion-Location-Id (3GPP TS 29.217 §5.3.8; see [`CongestionLocationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CongestionLocationIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4386,7 +4386,7 @@ impl std::fmt::Debug for CongestionLocationIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Request (see [`NonAggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Request (3GPP TS 29.217 §5.6.1; see [`NonAggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NonAggregatedRuciReportRequestView<'a> {
     header: rt::Header,
@@ -4839,7 +4839,7 @@ impl std::fmt::Debug for NonAggregatedRuciReportRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Answer (see [`NonAggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Answer (3GPP TS 29.217 §5.6.2; see [`NonAggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NonAggregatedRuciReportAnswerView<'a> {
     header: rt::Header,
@@ -5381,7 +5381,7 @@ impl std::fmt::Debug for NonAggregatedRuciReportAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Aggregated-RUCI-Report-Request (see [`AggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Aggregated-RUCI-Report-Request (3GPP TS 29.217 §5.6.3; see [`AggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportRequestView<'a> {
     header: rt::Header,
@@ -5785,7 +5785,7 @@ impl std::fmt::Debug for AggregatedRuciReportRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Aggregated-RUCI-Report-Answer (see [`AggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Aggregated-RUCI-Report-Answer (3GPP TS 29.217 §5.6.4; see [`AggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportAnswerView<'a> {
     header: rt::Header,
@@ -6250,7 +6250,7 @@ impl std::fmt::Debug for AggregatedRuciReportAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Modify-Uecontext-Request (see [`ModifyUecontextRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Modify-Uecontext-Request (3GPP TS 29.217 §5.6.5; see [`ModifyUecontextRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ModifyUecontextRequestView<'a> {
     header: rt::Header,
@@ -6697,7 +6697,7 @@ impl std::fmt::Debug for ModifyUecontextRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Modify-Uecontext-Answer (see [`ModifyUecontextAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Modify-Uecontext-Answer (3GPP TS 29.217 §5.6.6; see [`ModifyUecontextAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ModifyUecontextAnswerView<'a> {
     header: rt::Header,

@@ -3087,7 +3087,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Policy-Counter-Status-Report (see [`PolicyCounterStatusReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Policy-Counter-Status-Report (3GPP TS 29.219 §5.3.3; see [`PolicyCounterStatusReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyCounterStatusReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3285,7 +3285,7 @@ impl std::fmt::Debug for PolicyCounterStatusReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Pending-Policy-Counter-Information (see [`PendingPolicyCounterInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Pending-Policy-Counter-Information (3GPP TS 29.219 §5.3.5; see [`PendingPolicyCounterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PendingPolicyCounterInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3454,7 +3454,7 @@ impl std::fmt::Debug for PendingPolicyCounterInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Spending-Limit-Request (see [`SpendingLimitRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Spending-Limit-Request (3GPP TS 29.219 §5.6.2; see [`SpendingLimitRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingLimitRequestView<'a> {
     header: rt::Header,
@@ -3897,7 +3897,7 @@ impl std::fmt::Debug for SpendingLimitRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Spending-Limit-Answer (see [`SpendingLimitAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Spending-Limit-Answer (3GPP TS 29.219 §5.6.3; see [`SpendingLimitAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingLimitAnswerView<'a> {
     header: rt::Header,
@@ -4361,7 +4361,7 @@ impl std::fmt::Debug for SpendingLimitAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Spending-Status-Notification-Request (see [`SpendingStatusNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Spending-Status-Notification-Request (3GPP TS 29.219 §5.6.4; see [`SpendingStatusNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingStatusNotificationRequestView<'a> {
     header: rt::Header,
@@ -4739,7 +4739,7 @@ impl std::fmt::Debug for SpendingStatusNotificationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Spending-Status-Notification-Answer (see [`SpendingStatusNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Spending-Status-Notification-Answer (3GPP TS 29.219 §5.6.5; see [`SpendingStatusNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingStatusNotificationAnswerView<'a> {
     header: rt::Header,
@@ -5111,7 +5111,7 @@ impl std::fmt::Debug for SpendingStatusNotificationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.219 §5.6.6; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -5458,7 +5458,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.219 §5.6.7; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,

@@ -9606,7 +9606,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Capabilities (see [`ServerCapabilities`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Capabilities (3GPP TS 29.229 §6.3.4; see [`ServerCapabilities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerCapabilitiesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9802,7 +9802,7 @@ impl std::fmt::Debug for ServerCapabilitiesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP-SIP-Auth-Data-Item (see [`TgppSipAuthDataItem`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP-SIP-Auth-Data-Item (3GPP TS 29.229 §6.3.13; see [`TgppSipAuthDataItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSipAuthDataItemView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10069,7 +10069,7 @@ impl std::fmt::Debug for TgppSipAuthDataItemView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Deregistration-Reason (see [`DeregistrationReason`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Deregistration-Reason (3GPP TS 29.229 §6.3.16; see [`DeregistrationReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeregistrationReasonView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10225,7 +10225,7 @@ impl std::fmt::Debug for DeregistrationReasonView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Information (see [`ChargingInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Information (3GPP TS 29.229 §6.3.19; see [`ChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10402,7 +10402,7 @@ impl std::fmt::Debug for ChargingInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Supported-Features (see [`SupportedFeatures`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Supported-Features (3GPP TS 29.229 §6.3.29; see [`SupportedFeatures`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedFeaturesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10590,7 +10590,7 @@ impl std::fmt::Debug for SupportedFeaturesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Supported-Applications (see [`SupportedApplications`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Supported-Applications (3GPP TS 29.229 §6.3.32; see [`SupportedApplications`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedApplicationsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10790,7 +10790,7 @@ impl std::fmt::Debug for SupportedApplicationsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Associated-Identities (see [`AssociatedIdentities`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Associated-Identities (3GPP TS 29.229 §6.3.33; see [`AssociatedIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedIdentitiesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10938,7 +10938,7 @@ impl std::fmt::Debug for AssociatedIdentitiesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SIP-Digest-Authenticate (see [`SipDigestAuthenticate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SIP-Digest-Authenticate (3GPP TS 29.229 §6.3.36; see [`SipDigestAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipDigestAuthenticateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11167,7 +11167,7 @@ impl std::fmt::Debug for SipDigestAuthenticateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCSCF-Restoration-Info (see [`ScscfRestorationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCSCF-Restoration-Info (3GPP TS 29.229 §6.3.46; see [`ScscfRestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScscfRestorationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11372,7 +11372,7 @@ impl std::fmt::Debug for ScscfRestorationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscription-Info (see [`SubscriptionInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscription-Info (3GPP TS 29.229 §6.3.49; see [`SubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11597,7 +11597,7 @@ impl std::fmt::Debug for SubscriptionInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Associated-Registered-Identities (see [`AssociatedRegisteredIdentities`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Associated-Registered-Identities (3GPP TS 29.229 §6.3.50; see [`AssociatedRegisteredIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedRegisteredIdentitiesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11748,7 +11748,7 @@ impl std::fmt::Debug for AssociatedRegisteredIdentitiesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Restoration-Info (see [`RestorationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Restoration-Info (3GPP TS 29.229 §6.3.52; see [`RestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RestorationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11959,7 +11959,7 @@ impl std::fmt::Debug for RestorationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Identity-with-Emergency-Registration (see [`IdentityWithEmergencyRegistration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Identity-with-Emergency-Registration (3GPP TS 29.229 §6.3.57; see [`IdentityWithEmergencyRegistration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdentityWithEmergencyRegistrationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12130,7 +12130,7 @@ impl std::fmt::Debug for IdentityWithEmergencyRegistrationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Allowed-WAF-WWSF-Identities (see [`AllowedWafWwsfIdentities`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Allowed-WAF-WWSF-Identities (3GPP TS 29.229 §6.3.64; see [`AllowedWafWwsfIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllowedWafWwsfIdentitiesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12304,7 +12304,7 @@ impl std::fmt::Debug for AllowedWafWwsfIdentitiesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received P-CSCF-Subscription-Info (see [`PCscfSubscriptionInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received P-CSCF-Subscription-Info (3GPP TS 29.229 §6.3.70; see [`PCscfSubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PCscfSubscriptionInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12510,7 +12510,7 @@ impl std::fmt::Debug for PCscfSubscriptionInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Failed-PCSCF (see [`FailedPcscf`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Failed-PCSCF (3GPP TS 29.229 §6.3.74; see [`FailedPcscf`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPcscfView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12665,7 +12665,7 @@ impl std::fmt::Debug for FailedPcscfView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Authorization-Request (see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Authorization-Request (3GPP TS 29.229 §6.1.1; see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationRequestView<'a> {
     header: rt::Header,
@@ -13116,7 +13116,7 @@ impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Authorization-Answer (see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Authorization-Answer (3GPP TS 29.229 §6.1.2; see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationAnswerView<'a> {
     header: rt::Header,
@@ -13543,7 +13543,7 @@ impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Request (see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Request (3GPP TS 29.229 §6.1.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
     header: rt::Header,
@@ -14084,7 +14084,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Answer (see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Answer (3GPP TS 29.229 §6.1.4; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
     header: rt::Header,
@@ -14637,7 +14637,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Info-Request (see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Info-Request (3GPP TS 29.229 §6.1.5; see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoRequestView<'a> {
     header: rt::Header,
@@ -15056,7 +15056,7 @@ impl std::fmt::Debug for LocationInfoRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Info-Answer (see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Info-Answer (3GPP TS 29.229 §6.1.6; see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoAnswerView<'a> {
     header: rt::Header,
@@ -15506,7 +15506,7 @@ impl std::fmt::Debug for LocationInfoAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Request (see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.229 §6.1.7; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
@@ -15979,7 +15979,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Answer (see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.229 §6.1.8; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
@@ -16443,7 +16443,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Request (see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Request (3GPP TS 29.229 §6.1.9; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
     header: rt::Header,
@@ -16897,7 +16897,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Answer (see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Answer (3GPP TS 29.229 §6.1.10; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
     header: rt::Header,
@@ -17291,7 +17291,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Request (see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Request (3GPP TS 29.229 §6.1.11; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
     header: rt::Header,
@@ -17718,7 +17718,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Answer (see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Answer (3GPP TS 29.229 §6.1.12; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
     header: rt::Header,

@@ -998,7 +998,7 @@ impl rt::AvpData for ChargingNodes {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-User-Data (see [`WlanUserData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-User-Data (3GPP TS 29.234 §10.1; see [`WlanUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanUserDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1192,7 +1192,7 @@ impl std::fmt::Debug for WlanUserDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Data (see [`ChargingData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Data (3GPP TS 29.234 §10.1; see [`ChargingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1330,7 +1330,7 @@ impl std::fmt::Debug for ChargingDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Authorized (see [`ApnAuthorized`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Authorized (3GPP TS 29.234 §10.1; see [`ApnAuthorized`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnAuthorizedView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1521,7 +1521,7 @@ impl std::fmt::Debug for ApnAuthorizedView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Nodes (see [`ChargingNodes`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Nodes (3GPP TS 29.234 §10.1; see [`ChargingNodes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingNodesView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -26852,7 +26852,7 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscription-Data (see [`SubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscription-Data (3GPP TS 29.272 §7.3.2; see [`SubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -27697,7 +27697,7 @@ impl std::fmt::Debug for SubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Terminal-Information (see [`TerminalInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Terminal-Information (3GPP TS 29.272 §7.3.3; see [`TerminalInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TerminalInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -27852,7 +27852,7 @@ impl std::fmt::Debug for TerminalInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Requested-EUTRAN-Authentication-Info (see [`RequestedEutranAuthenticationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Requested-EUTRAN-Authentication-Info (3GPP TS 29.272 §7.3.11; see [`RequestedEutranAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedEutranAuthenticationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28012,7 +28012,7 @@ impl std::fmt::Debug for RequestedEutranAuthenticationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Requested-UTRAN-GERAN-Authentication-Info (see [`RequestedUtranGeranAuthenticationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Requested-UTRAN-GERAN-Authentication-Info (3GPP TS 29.272 §7.3.12; see [`RequestedUtranGeranAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedUtranGeranAuthenticationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28172,7 +28172,7 @@ impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Authentication-Info (see [`AuthenticationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Authentication-Info (3GPP TS 29.272 §7.3.17; see [`AuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28368,7 +28368,7 @@ impl std::fmt::Debug for AuthenticationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received E-UTRAN-Vector (see [`EUtranVector`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received E-UTRAN-Vector (3GPP TS 29.272 §7.3.18; see [`EUtranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EUtranVectorView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28580,7 +28580,7 @@ impl std::fmt::Debug for EUtranVectorView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received UTRAN-Vector (see [`UtranVector`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received UTRAN-Vector (3GPP TS 29.272 §7.3.19; see [`UtranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UtranVectorView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -28812,7 +28812,7 @@ impl std::fmt::Debug for UtranVectorView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GERAN-Vector (see [`GeranVector`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GERAN-Vector (3GPP TS 29.272 §7.3.20; see [`GeranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GeranVectorView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29003,7 +29003,7 @@ impl std::fmt::Debug for GeranVectorView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Configuration-Profile (see [`ApnConfigurationProfile`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Configuration-Profile (3GPP TS 29.272 §7.3.34; see [`ApnConfigurationProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnConfigurationProfileView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29237,7 +29237,7 @@ impl std::fmt::Debug for ApnConfigurationProfileView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Configuration (see [`ApnConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Configuration (3GPP TS 29.272 §7.3.35; see [`ApnConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29739,7 +29739,7 @@ impl std::fmt::Debug for ApnConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received EPS-Subscribed-QoS-Profile (see [`EpsSubscribedQosProfile`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received EPS-Subscribed-QoS-Profile (3GPP TS 29.272 §7.3.37; see [`EpsSubscribedQosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsSubscribedQosProfileView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -29912,7 +29912,7 @@ impl std::fmt::Debug for EpsSubscribedQosProfileView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AMBR (see [`Ambr`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AMBR (3GPP TS 29.272 §7.3.41; see [`Ambr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AmbrView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30099,7 +30099,7 @@ impl std::fmt::Debug for AmbrView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trace-Data (see [`TraceData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trace-Data (3GPP TS 29.272 §7.3.63; see [`TraceData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TraceDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30379,7 +30379,7 @@ impl std::fmt::Debug for TraceDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GPRS-Subscription-Data (see [`GprsSubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GPRS-Subscription-Data (3GPP TS 29.272 §7.3.72; see [`GprsSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GprsSubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30557,7 +30557,7 @@ impl std::fmt::Debug for GprsSubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PDP-Context (see [`PdpContext`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PDP-Context (3GPP TS 29.272 §7.3.74; see [`PdpContext`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdpContextView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30916,7 +30916,7 @@ impl std::fmt::Debug for PdpContextView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received CSG-Subscription-Data (see [`CsgSubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received CSG-Subscription-Data (3GPP TS 29.272 §7.3.78; see [`CsgSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsgSubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31111,7 +31111,7 @@ impl std::fmt::Debug for CsgSubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Specific-APN-Info (see [`SpecificApnInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Specific-APN-Info (3GPP TS 29.272 §7.3.82; see [`SpecificApnInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpecificApnInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31289,7 +31289,7 @@ impl std::fmt::Debug for SpecificApnInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Info (see [`LcsInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Info (3GPP TS 29.272 §7.3.84; see [`LcsInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31480,7 +31480,7 @@ impl std::fmt::Debug for LcsInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-PrivacyException (see [`LcsPrivacyexception`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-PrivacyException (3GPP TS 29.272 §7.3.86; see [`LcsPrivacyexception`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyexceptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31732,7 +31732,7 @@ impl std::fmt::Debug for LcsPrivacyexceptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received External-Client (see [`ExternalClient`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received External-Client (3GPP TS 29.272 §7.3.90; see [`ExternalClient`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExternalClientView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31896,7 +31896,7 @@ impl std::fmt::Debug for ExternalClientView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received 3GPP-Service-Type (see [`TgppServiceType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received 3GPP-Service-Type (3GPP TS 29.272 §7.3.94; see [`TgppServiceType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppServiceTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32064,7 +32064,7 @@ impl std::fmt::Debug for TgppServiceTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MO-LR (see [`MoLr`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MO-LR (3GPP TS 29.272 §7.3.96; see [`MoLr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoLrView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32221,7 +32221,7 @@ impl std::fmt::Debug for MoLrView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Teleservice-List (see [`TeleserviceList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Teleservice-List (3GPP TS 29.272 §7.3.99; see [`TeleserviceList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TeleserviceListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32378,7 +32378,7 @@ impl std::fmt::Debug for TeleserviceListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Call-Barring-Info (see [`CallBarringInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Call-Barring-Info (3GPP TS 29.272 §7.3.101; see [`CallBarringInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CallBarringInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32540,7 +32540,7 @@ impl std::fmt::Debug for CallBarringInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received EPS-User-State (see [`EpsUserState`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received EPS-User-State (3GPP TS 29.272 §7.3.110; see [`EpsUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsUserStateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32680,7 +32680,7 @@ impl std::fmt::Debug for EpsUserStateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received EPS-Location-Information (see [`EpsLocationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received EPS-Location-Information (3GPP TS 29.272 §7.3.111; see [`EpsLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsLocationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32827,7 +32827,7 @@ impl std::fmt::Debug for EpsLocationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MME-User-State (see [`MmeUserState`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MME-User-State (3GPP TS 29.272 §7.3.112; see [`MmeUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeUserStateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32955,7 +32955,7 @@ impl std::fmt::Debug for MmeUserStateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SGSN-User-State (see [`SgsnUserState`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SGSN-User-State (3GPP TS 29.272 §7.3.113; see [`SgsnUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnUserStateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33086,7 +33086,7 @@ impl std::fmt::Debug for SgsnUserStateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MME-Location-Information (see [`MmeLocationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MME-Location-Information (3GPP TS 29.272 §7.3.115; see [`MmeLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeLocationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33310,7 +33310,7 @@ impl std::fmt::Debug for MmeLocationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SGSN-Location-Information (see [`SgsnLocationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SGSN-Location-Information (3GPP TS 29.272 §7.3.116; see [`SgsnLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnLocationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33534,7 +33534,7 @@ impl std::fmt::Debug for SgsnLocationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Active-APN (see [`ActiveApn`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Active-APN (3GPP TS 29.272 §7.3.127; see [`ActiveApn`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveApnView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33737,7 +33737,7 @@ impl std::fmt::Debug for ActiveApnView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MDT-Configuration (see [`MdtConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MDT-Configuration (3GPP TS 29.272 §7.3.136; see [`MdtConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MdtConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34135,7 +34135,7 @@ impl std::fmt::Debug for MdtConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Area-Scope (see [`AreaScope`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Area-Scope (3GPP TS 29.272 §7.3.138; see [`AreaScope`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaScopeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34389,7 +34389,7 @@ impl std::fmt::Debug for AreaScopeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Equivalent-PLMN-List (see [`EquivalentPlmnList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Equivalent-PLMN-List (3GPP TS 29.272 §7.3.151; see [`EquivalentPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EquivalentPlmnListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34546,7 +34546,7 @@ impl std::fmt::Debug for EquivalentPlmnListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received VPLMN-CSG-Subscription-Data (see [`VplmnCsgSubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received VPLMN-CSG-Subscription-Data (3GPP TS 29.272 §7.3.155; see [`VplmnCsgSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VplmnCsgSubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34704,7 +34704,7 @@ impl std::fmt::Debug for VplmnCsgSubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Local-Time-Zone (see [`LocalTimeZone`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Local-Time-Zone (3GPP TS 29.272 §7.3.156; see [`LocalTimeZone`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalTimeZoneView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34868,7 +34868,7 @@ impl std::fmt::Debug for LocalTimeZoneView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-offloadability (see [`WlanOffloadability`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-offloadability (3GPP TS 29.272 §7.3.181; see [`WlanOffloadability`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanOffloadabilityView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35013,7 +35013,7 @@ impl std::fmt::Debug for WlanOffloadabilityView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Adjacent-PLMNs (see [`AdjacentPlmns`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Adjacent-PLMNs (3GPP TS 29.272 §7.3.186; see [`AdjacentPlmns`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacentPlmnsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35168,7 +35168,7 @@ impl std::fmt::Debug for AdjacentPlmnsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Adjacent-Access-Restriction-Data (see [`AdjacentAccessRestrictionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Adjacent-Access-Restriction-Data (3GPP TS 29.272 §7.3.187; see [`AdjacentAccessRestrictionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacentAccessRestrictionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35335,7 +35335,7 @@ impl std::fmt::Debug for AdjacentAccessRestrictionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IMSI-Group-Id (see [`ImsiGroupId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IMSI-Group-Id (3GPP TS 29.272 §7.3.189; see [`ImsiGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImsiGroupIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35514,7 +35514,7 @@ impl std::fmt::Debug for ImsiGroupIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscription-Data-Deletion (see [`SubscriptionDataDeletion`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscription-Data-Deletion (3GPP TS 29.272 §7.3.208; see [`SubscriptionDataDeletion`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionDataDeletionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35756,7 +35756,7 @@ impl std::fmt::Debug for SubscriptionDataDeletionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Emergency-Info (see [`EmergencyInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Emergency-Info (3GPP TS 29.272 §7.3.210; see [`EmergencyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EmergencyInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35887,7 +35887,7 @@ impl std::fmt::Debug for EmergencyInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received V2X-Subscription-Data (see [`V2xSubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received V2X-Subscription-Data (3GPP TS 29.272 §7.3.212; see [`V2xSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V2xSubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36032,7 +36032,7 @@ impl std::fmt::Debug for V2xSubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received eDRX-Cycle-Length (see [`EdrxCycleLength`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received eDRX-Cycle-Length (3GPP TS 29.272 §7.3.215; see [`EdrxCycleLength`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EdrxCycleLengthView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36196,7 +36196,7 @@ impl std::fmt::Debug for EdrxCycleLengthView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MBSFN-Area (see [`MbsfnArea`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MBSFN-Area (3GPP TS 29.272 §7.3.219; see [`MbsfnArea`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbsfnAreaView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36336,7 +36336,7 @@ impl std::fmt::Debug for MbsfnAreaView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Paging-Time-Window (see [`PagingTimeWindow`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Paging-Time-Window (3GPP TS 29.272 §7.3.226; see [`PagingTimeWindow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PagingTimeWindowView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36500,7 +36500,7 @@ impl std::fmt::Debug for PagingTimeWindowView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received eDRX-Related-RAT (see [`EdrxRelatedRat`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received eDRX-Related-RAT (3GPP TS 29.272 §7.3.229; see [`EdrxRelatedRat`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EdrxRelatedRatView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36657,7 +36657,7 @@ impl std::fmt::Debug for EdrxRelatedRatView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received V2X-Subscription-Data-Nr (see [`V2xSubscriptionDataNr`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received V2X-Subscription-Data-Nr (3GPP TS 29.272 §7.3.235; see [`V2xSubscriptionDataNr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V2xSubscriptionDataNrView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36816,7 +36816,7 @@ impl std::fmt::Debug for V2xSubscriptionDataNrView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received UE-PC5-QoS (see [`UePc5Qos`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received UE-PC5-QoS (3GPP TS 29.272 §7.3.236; see [`UePc5Qos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UePc5QosView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36982,7 +36982,7 @@ impl std::fmt::Debug for UePc5QosView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PC5-QoS-Flow (see [`Pc5QosFlow`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PC5-QoS-Flow (3GPP TS 29.272 §7.3.237; see [`Pc5QosFlow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Pc5QosFlowView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37145,7 +37145,7 @@ impl std::fmt::Debug for Pc5QosFlowView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PC5-Flow-Bitrates (see [`Pc5FlowBitrates`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PC5-Flow-Bitrates (3GPP TS 29.272 §7.3.239; see [`Pc5FlowBitrates`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Pc5FlowBitratesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37290,7 +37290,7 @@ impl std::fmt::Debug for Pc5FlowBitratesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MDT-Configuration-NR (see [`MdtConfigurationNr`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MDT-Configuration-NR (3GPP TS 29.272 §7.3.245; see [`MdtConfigurationNr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MdtConfigurationNrView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37617,7 +37617,7 @@ impl std::fmt::Debug for MdtConfigurationNrView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-Location-Request (see [`UpdateLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-Location-Request (3GPP TS 29.272 §7.2.3; see [`UpdateLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateLocationRequestView<'a> {
     header: rt::Header,
@@ -38251,7 +38251,7 @@ impl std::fmt::Debug for UpdateLocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-Location-Answer (see [`UpdateLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-Location-Answer (3GPP TS 29.272 §7.2.4; see [`UpdateLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateLocationAnswerView<'a> {
     header: rt::Header,
@@ -38701,7 +38701,7 @@ impl std::fmt::Debug for UpdateLocationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Authentication-Information-Request (see [`AuthenticationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Authentication-Information-Request (3GPP TS 29.272 §7.2.5; see [`AuthenticationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInformationRequestView<'a> {
     header: rt::Header,
@@ -39141,7 +39141,7 @@ impl std::fmt::Debug for AuthenticationInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Authentication-Information-Answer (see [`AuthenticationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Authentication-Information-Answer (3GPP TS 29.272 §7.2.6; see [`AuthenticationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInformationAnswerView<'a> {
     header: rt::Header,
@@ -39573,7 +39573,7 @@ impl std::fmt::Debug for AuthenticationInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cancel-Location-Request (see [`CancelLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cancel-Location-Request (3GPP TS 29.272 §7.2.7; see [`CancelLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelLocationRequestView<'a> {
     header: rt::Header,
@@ -39978,7 +39978,7 @@ impl std::fmt::Debug for CancelLocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cancel-Location-Answer (see [`CancelLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cancel-Location-Answer (3GPP TS 29.272 §7.2.8; see [`CancelLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelLocationAnswerView<'a> {
     header: rt::Header,
@@ -40318,7 +40318,7 @@ impl std::fmt::Debug for CancelLocationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (see [`TgppS6aS6dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (3GPP TS 29.272 §7.2.9; see [`TgppS6aS6dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     header: rt::Header,
@@ -40750,7 +40750,7 @@ impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (see [`TgppS6aS6dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.10; see [`TgppS6aS6dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     header: rt::Header,
@@ -41255,7 +41255,7 @@ impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (see [`TgppS6aS6dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (3GPP TS 29.272 §7.2.11; see [`TgppS6aS6dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     header: rt::Header,
@@ -41744,7 +41744,7 @@ impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (see [`TgppS6aS6dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.12; see [`TgppS6aS6dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
     header: rt::Header,
@@ -42104,7 +42104,7 @@ impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Purge-UE-Request (see [`PurgeUeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Purge-UE-Request (3GPP TS 29.272 §7.2.13; see [`PurgeUeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PurgeUeRequestView<'a> {
     header: rt::Header,
@@ -42499,7 +42499,7 @@ impl std::fmt::Debug for PurgeUeRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Purge-UE-Answer (see [`PurgeUeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Purge-UE-Answer (3GPP TS 29.272 §7.2.14; see [`PurgeUeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PurgeUeAnswerView<'a> {
     header: rt::Header,
@@ -42900,7 +42900,7 @@ impl std::fmt::Debug for PurgeUeAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Request (see [`TgppS6aS6dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.272 §7.2.15; see [`TgppS6aS6dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dResetRequestView<'a> {
     header: rt::Header,
@@ -43321,7 +43321,7 @@ impl std::fmt::Debug for TgppS6aS6dResetRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Answer (see [`TgppS6aS6dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.272 §7.2.16; see [`TgppS6aS6dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dResetAnswerView<'a> {
     header: rt::Header,
@@ -43663,7 +43663,7 @@ impl std::fmt::Debug for TgppS6aS6dResetAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Notify-Request (see [`NotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Notify-Request (3GPP TS 29.272 §7.2.17; see [`NotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NotifyRequestView<'a> {
     header: rt::Header,
@@ -44197,7 +44197,7 @@ impl std::fmt::Debug for NotifyRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Notify-Answer (see [`NotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Notify-Answer (3GPP TS 29.272 §7.2.18; see [`NotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NotifyAnswerView<'a> {
     header: rt::Header,
@@ -44586,7 +44586,7 @@ impl std::fmt::Debug for NotifyAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ME-Identity-Check-Request (see [`MeIdentityCheckRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ME-Identity-Check-Request (3GPP TS 29.272 §7.2.19; see [`MeIdentityCheckRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeIdentityCheckRequestView<'a> {
     header: rt::Header,
@@ -44932,7 +44932,7 @@ impl std::fmt::Debug for MeIdentityCheckRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ME-Identity-Check-Answer (see [`MeIdentityCheckAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ME-Identity-Check-Answer (3GPP TS 29.272 §7.2.20; see [`MeIdentityCheckAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeIdentityCheckAnswerView<'a> {
     header: rt::Header,
@@ -45260,7 +45260,7 @@ impl std::fmt::Debug for MeIdentityCheckAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-VCSG-Location-Request (see [`UpdateVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-VCSG-Location-Request (3GPP TS 29.272 §7.2.21; see [`UpdateVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateVcsgLocationRequestView<'a> {
     header: rt::Header,
@@ -45664,7 +45664,7 @@ impl std::fmt::Debug for UpdateVcsgLocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-VCSG-Location-Answer (see [`UpdateVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-VCSG-Location-Answer (3GPP TS 29.272 §7.2.22; see [`UpdateVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateVcsgLocationAnswerView<'a> {
     header: rt::Header,
@@ -46057,7 +46057,7 @@ impl std::fmt::Debug for UpdateVcsgLocationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cancel-VCSG-Location-Request (see [`CancelVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cancel-VCSG-Location-Request (3GPP TS 29.272 §7.2.23; see [`CancelVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelVcsgLocationRequestView<'a> {
     header: rt::Header,
@@ -46451,7 +46451,7 @@ impl std::fmt::Debug for CancelVcsgLocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cancel-VCSG-Location-Answer (see [`CancelVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cancel-VCSG-Location-Answer (3GPP TS 29.272 §7.2.24; see [`CancelVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelVcsgLocationAnswerView<'a> {
     header: rt::Header,
@@ -46793,7 +46793,7 @@ impl std::fmt::Debug for CancelVcsgLocationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (see [`TgppS7aS7dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (3GPP TS 29.272 §7.2.9; see [`TgppS7aS7dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     header: rt::Header,
@@ -47225,7 +47225,7 @@ impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (see [`TgppS7aS7dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.10; see [`TgppS7aS7dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     header: rt::Header,
@@ -47730,7 +47730,7 @@ impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (see [`TgppS7aS7dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (3GPP TS 29.272 §7.2.11; see [`TgppS7aS7dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     header: rt::Header,
@@ -48219,7 +48219,7 @@ impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (see [`TgppS7aS7dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.12; see [`TgppS7aS7dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
     header: rt::Header,
@@ -48579,7 +48579,7 @@ impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Request (see [`TgppS7aS7dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.272 §7.2.15; see [`TgppS7aS7dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dResetRequestView<'a> {
     header: rt::Header,
@@ -49000,7 +49000,7 @@ impl std::fmt::Debug for TgppS7aS7dResetRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Answer (see [`TgppS7aS7dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.272 §7.2.16; see [`TgppS7aS7dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dResetAnswerView<'a> {
     header: rt::Header,

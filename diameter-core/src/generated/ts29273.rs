@@ -18157,7 +18157,7 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Non-3GPP-User-Data (see [`Non3gppUserData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Non-3GPP-User-Data (3GPP TS 29.273 §8.2.3.1; see [`Non3gppUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Non3gppUserDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -18541,7 +18541,7 @@ impl std::fmt::Debug for Non3gppUserDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trace-Info (see [`TraceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trace-Info (3GPP TS 29.273 §8.2.3.13; see [`TraceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TraceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -18679,7 +18679,7 @@ impl std::fmt::Debug for TraceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Identifier (see [`WlanIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Identifier (3GPP TS 29.273 §5.2.3.18; see [`WlanIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -18822,7 +18822,7 @@ impl std::fmt::Debug for WlanIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TWAN-Access-Info (see [`TwanAccessInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TWAN-Access-Info (3GPP TS 29.273 §8.2.3.19; see [`TwanAccessInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanAccessInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -18965,7 +18965,7 @@ impl std::fmt::Debug for TwanAccessInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Info (see [`AccessNetworkInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Info (3GPP TS 29.273 §5.2.3.24; see [`AccessNetworkInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -19153,7 +19153,7 @@ impl std::fmt::Debug for AccessNetworkInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TWAN-Connectivity-Parameters (see [`TwanConnectivityParameters`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TWAN-Connectivity-Parameters (3GPP TS 29.273 §5.2.3.26; see [`TwanConnectivityParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanConnectivityParametersView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -19384,7 +19384,7 @@ impl std::fmt::Debug for TwanConnectivityParametersView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Request (see [`TgppStaDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §5.2.2.1.1; see [`TgppStaDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaDiameterEapRequestView<'a> {
     header: rt::Header,
@@ -19942,7 +19942,7 @@ impl std::fmt::Debug for TgppStaDiameterEapRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Answer (see [`TgppStaDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §5.2.2.1.2; see [`TgppStaDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaDiameterEapAnswerView<'a> {
     header: rt::Header,
@@ -20694,7 +20694,7 @@ impl std::fmt::Debug for TgppStaDiameterEapAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Request (see [`TgppStaAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAaRequestView<'a> {
     header: rt::Header,
@@ -21084,7 +21084,7 @@ impl std::fmt::Debug for TgppStaAaRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Answer (see [`TgppStaAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAaAnswerView<'a> {
     header: rt::Header,
@@ -21583,7 +21583,7 @@ impl std::fmt::Debug for TgppStaAaAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`TgppStaSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaSessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -21869,7 +21869,7 @@ impl std::fmt::Debug for TgppStaSessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`TgppStaSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaSessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -22096,7 +22096,7 @@ impl std::fmt::Debug for TgppStaSessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Request (see [`TgppStaAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAbortSessionRequestView<'a> {
     header: rt::Header,
@@ -22378,7 +22378,7 @@ impl std::fmt::Debug for TgppStaAbortSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Answer (see [`TgppStaAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAbortSessionAnswerView<'a> {
     header: rt::Header,
@@ -22603,7 +22603,7 @@ impl std::fmt::Debug for TgppStaAbortSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppStaReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaReAuthRequestView<'a> {
     header: rt::Header,
@@ -22892,7 +22892,7 @@ impl std::fmt::Debug for TgppStaReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppStaReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaReAuthAnswerView<'a> {
     header: rt::Header,
@@ -23114,7 +23114,7 @@ impl std::fmt::Debug for TgppStaReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Request (see [`TgppSwmDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §7.2.2.1.1; see [`TgppSwmDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmDiameterEapRequestView<'a> {
     header: rt::Header,
@@ -23555,7 +23555,7 @@ impl std::fmt::Debug for TgppSwmDiameterEapRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Answer (see [`TgppSwmDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §7.2.2.1.2; see [`TgppSwmDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmDiameterEapAnswerView<'a> {
     header: rt::Header,
@@ -24124,7 +24124,7 @@ impl std::fmt::Debug for TgppSwmDiameterEapAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Request (see [`TgppSwmAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §7.2.2.1.3; see [`TgppSwmAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAaRequestView<'a> {
     header: rt::Header,
@@ -24493,7 +24493,7 @@ impl std::fmt::Debug for TgppSwmAaRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Answer (see [`TgppSwmAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §7.2.2.1.4; see [`TgppSwmAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAaAnswerView<'a> {
     header: rt::Header,
@@ -24967,7 +24967,7 @@ impl std::fmt::Debug for TgppSwmAaAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`TgppSwmSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmSessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -25253,7 +25253,7 @@ impl std::fmt::Debug for TgppSwmSessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`TgppSwmSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmSessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -25480,7 +25480,7 @@ impl std::fmt::Debug for TgppSwmSessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Request (see [`TgppSwmAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAbortSessionRequestView<'a> {
     header: rt::Header,
@@ -25762,7 +25762,7 @@ impl std::fmt::Debug for TgppSwmAbortSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Answer (see [`TgppSwmAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAbortSessionAnswerView<'a> {
     header: rt::Header,
@@ -25987,7 +25987,7 @@ impl std::fmt::Debug for TgppSwmAbortSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppSwmReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmReAuthRequestView<'a> {
     header: rt::Header,
@@ -26276,7 +26276,7 @@ impl std::fmt::Debug for TgppSwmReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppSwmReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmReAuthAnswerView<'a> {
     header: rt::Header,
@@ -26498,7 +26498,7 @@ impl std::fmt::Debug for TgppSwmReAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Request (see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.273 §8.2.2.1; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
@@ -27004,7 +27004,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Multimedia-Auth-Answer (see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.273 §8.2.2.1; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
@@ -27478,7 +27478,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Request (see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Request (3GPP TS 29.273 §8.2.2.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
     header: rt::Header,
@@ -27984,7 +27984,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Server-Assignment-Answer (see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Server-Assignment-Answer (3GPP TS 29.273 §8.2.2.3; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
     header: rt::Header,
@@ -28433,7 +28433,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Request (see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Request (3GPP TS 29.273 §8.2.2.4; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
     header: rt::Header,
@@ -28839,7 +28839,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Registration-Termination-Answer (see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Registration-Termination-Answer (3GPP TS 29.273 §8.2.2.4; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
     header: rt::Header,
@@ -29194,7 +29194,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Request (see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Request (3GPP TS 29.273 §8.2.2.2; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
     header: rt::Header,
@@ -29597,7 +29597,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Profile-Answer (see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Profile-Answer (3GPP TS 29.273 §8.2.2.2; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
     header: rt::Header,
@@ -29972,7 +29972,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Request (see [`TgppS6bDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §9.2.2.3.1; see [`TgppS6bDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bDiameterEapRequestView<'a> {
     header: rt::Header,
@@ -30388,7 +30388,7 @@ impl std::fmt::Debug for TgppS6bDiameterEapRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Diameter-EAP-Answer (see [`TgppS6bDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §9.2.2.3.2; see [`TgppS6bDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bDiameterEapAnswerView<'a> {
     header: rt::Header,
@@ -30880,7 +30880,7 @@ impl std::fmt::Debug for TgppS6bDiameterEapAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Request (see [`TgppS6bAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §9.2.2.2.1; see [`TgppS6bAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAaRequestView<'a> {
     header: rt::Header,
@@ -31298,7 +31298,7 @@ impl std::fmt::Debug for TgppS6bAaRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AA-Answer (see [`TgppS6bAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §9.2.2.2.2; see [`TgppS6bAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAaAnswerView<'a> {
     header: rt::Header,
@@ -31780,7 +31780,7 @@ impl std::fmt::Debug for TgppS6bAaAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Request (see [`TgppS6bSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bSessionTerminationRequestView<'a> {
     header: rt::Header,
@@ -32080,7 +32080,7 @@ impl std::fmt::Debug for TgppS6bSessionTerminationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Session-Termination-Answer (see [`TgppS6bSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bSessionTerminationAnswerView<'a> {
     header: rt::Header,
@@ -32361,7 +32361,7 @@ impl std::fmt::Debug for TgppS6bSessionTerminationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Request (see [`TgppS6bAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAbortSessionRequestView<'a> {
     header: rt::Header,
@@ -32643,7 +32643,7 @@ impl std::fmt::Debug for TgppS6bAbortSessionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Abort-Session-Answer (see [`TgppS6bAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAbortSessionAnswerView<'a> {
     header: rt::Header,
@@ -32868,7 +32868,7 @@ impl std::fmt::Debug for TgppS6bAbortSessionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Request (see [`TgppS6bReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bReAuthRequestView<'a> {
     header: rt::Header,
@@ -33181,7 +33181,7 @@ impl std::fmt::Debug for TgppS6bReAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Re-Auth-Answer (see [`TgppS6bReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bReAuthAnswerView<'a> {
     header: rt::Header,

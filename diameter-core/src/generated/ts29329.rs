@@ -5461,7 +5461,7 @@ impl rt::typed::Command for PushNotificationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Identity (see [`UserIdentity`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Identity (3GPP TS 29.329 §6.3.1; see [`UserIdentity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserIdentityView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5611,7 +5611,7 @@ impl std::fmt::Debug for UserIdentityView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Repository-Data-ID (see [`RepositoryDataId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Repository-Data-ID (3GPP TS 29.329 §6.3.24; see [`RepositoryDataId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RepositoryDataIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5775,7 +5775,7 @@ impl std::fmt::Debug for RepositoryDataIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Call-Reference-Info (see [`CallReferenceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Call-Reference-Info (3GPP TS 29.329 §6.3.29; see [`CallReferenceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CallReferenceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5937,7 +5937,7 @@ impl std::fmt::Debug for CallReferenceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Data-Request (see [`UserDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Data-Request (3GPP TS 29.329 §6.1.1; see [`UserDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserDataRequestView<'a> {
     header: rt::Header,
@@ -6581,7 +6581,7 @@ impl std::fmt::Debug for UserDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Data-Answer (see [`UserDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Data-Answer (3GPP TS 29.329 §6.1.2; see [`UserDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserDataAnswerView<'a> {
     header: rt::Header,
@@ -7014,7 +7014,7 @@ impl std::fmt::Debug for UserDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Profile-Update-Request (see [`ProfileUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Profile-Update-Request (3GPP TS 29.329 §6.1.3; see [`ProfileUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProfileUpdateRequestView<'a> {
     header: rt::Header,
@@ -7488,7 +7488,7 @@ impl std::fmt::Debug for ProfileUpdateRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Profile-Update-Answer (see [`ProfileUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Profile-Update-Answer (3GPP TS 29.329 §6.1.4; see [`ProfileUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProfileUpdateAnswerView<'a> {
     header: rt::Header,
@@ -7938,7 +7938,7 @@ impl std::fmt::Debug for ProfileUpdateAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscribe-Notifications-Request (see [`SubscribeNotificationsRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscribe-Notifications-Request (3GPP TS 29.329 §6.1.5; see [`SubscribeNotificationsRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscribeNotificationsRequestView<'a> {
     header: rt::Header,
@@ -8536,7 +8536,7 @@ impl std::fmt::Debug for SubscribeNotificationsRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscribe-Notifications-Answer (see [`SubscribeNotificationsAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscribe-Notifications-Answer (3GPP TS 29.329 §6.1.6; see [`SubscribeNotificationsAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscribeNotificationsAnswerView<'a> {
     header: rt::Header,
@@ -8989,7 +8989,7 @@ impl std::fmt::Debug for SubscribeNotificationsAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Notification-Request (see [`PushNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Notification-Request (3GPP TS 29.329 §6.1.7; see [`PushNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushNotificationRequestView<'a> {
     header: rt::Header,
@@ -9426,7 +9426,7 @@ impl std::fmt::Debug for PushNotificationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Push-Notification-Answer (see [`PushNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Push-Notification-Answer (3GPP TS 29.329 §6.1.8; see [`PushNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushNotificationAnswerView<'a> {
     header: rt::Header,

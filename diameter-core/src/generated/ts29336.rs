@@ -9737,7 +9737,7 @@ impl rt::typed::Command for NiddInformationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received User-Identifier (see [`UserIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-Identifier (3GPP TS 29.336 §6.4; see [`UserIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -9902,7 +9902,7 @@ impl std::fmt::Debug for UserIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Parameters (see [`ServiceParameters`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Parameters (3GPP TS 29.336 §6.4; see [`ServiceParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceParametersView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10047,7 +10047,7 @@ impl std::fmt::Debug for ServiceParametersView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received T4-Parameters (see [`T4Parameters`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received T4-Parameters (3GPP TS 29.336 §6.4; see [`T4Parameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct T4ParametersView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10185,7 +10185,7 @@ impl std::fmt::Debug for T4ParametersView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Data (see [`ServiceData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Data (3GPP TS 29.336 §6.4; see [`ServiceData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10313,7 +10313,7 @@ impl std::fmt::Debug for ServiceDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received T4-Data (see [`T4Data`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received T4-Data (3GPP TS 29.336 §6.4; see [`T4Data`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct T4DataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10482,7 +10482,7 @@ impl std::fmt::Debug for T4DataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AESE-Communication-Pattern (see [`AeseCommunicationPattern`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AESE-Communication-Pattern (3GPP TS 29.336 §8.4; see [`AeseCommunicationPattern`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseCommunicationPatternView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10744,7 +10744,7 @@ impl std::fmt::Debug for AeseCommunicationPatternView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Communication-Pattern-Set (see [`CommunicationPatternSet`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Communication-Pattern-Set (3GPP TS 29.336 §8.4; see [`CommunicationPatternSet`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CommunicationPatternSetView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10983,7 +10983,7 @@ impl std::fmt::Debug for CommunicationPatternSetView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Scheduled-Communication-Time (see [`ScheduledCommunicationTime`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Scheduled-Communication-Time (3GPP TS 29.336 §8.4; see [`ScheduledCommunicationTime`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScheduledCommunicationTimeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11143,7 +11143,7 @@ impl std::fmt::Debug for ScheduledCommunicationTimeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AESE-Communication-Pattern-Config-Status (see [`AeseCommunicationPatternConfigStatus`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AESE-Communication-Pattern-Config-Status (3GPP TS 29.336 §8.4; see [`AeseCommunicationPatternConfigStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseCommunicationPatternConfigStatusView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11330,7 +11330,7 @@ impl std::fmt::Debug for AeseCommunicationPatternConfigStatusView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AESE-Error-Report (see [`AeseErrorReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AESE-Error-Report (3GPP TS 29.336 §8.4; see [`AeseErrorReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseErrorReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11463,7 +11463,7 @@ impl std::fmt::Debug for AeseErrorReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Configuration (see [`MonitoringEventConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Configuration (3GPP TS 29.336 §8.4; see [`MonitoringEventConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11893,7 +11893,7 @@ impl std::fmt::Debug for MonitoringEventConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Report (see [`MonitoringEventReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Report (3GPP TS 29.336 §8.4; see [`MonitoringEventReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12217,7 +12217,7 @@ impl std::fmt::Debug for MonitoringEventReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received UE-Reachability-Configuration (see [`UeReachabilityConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received UE-Reachability-Configuration (3GPP TS 29.336 §8.4; see [`UeReachabilityConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UeReachabilityConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12377,7 +12377,7 @@ impl std::fmt::Debug for UeReachabilityConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Information-Configuration (see [`LocationInformationConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Information-Configuration (3GPP TS 29.336 §8.4; see [`LocationInformationConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInformationConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12539,7 +12539,7 @@ impl std::fmt::Debug for LocationInformationConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Config-Status (see [`MonitoringEventConfigStatus`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Config-Status (3GPP TS 29.336 §8.4; see [`MonitoringEventConfigStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventConfigStatusView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12739,7 +12739,7 @@ impl std::fmt::Debug for MonitoringEventConfigStatusView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Supported-Services (see [`SupportedServices`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Supported-Services (3GPP TS 29.336 §8.4; see [`SupportedServices`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedServicesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12884,7 +12884,7 @@ impl std::fmt::Debug for SupportedServicesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Result (see [`ServiceResult`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Result (3GPP TS 29.336 §8.4; see [`ServiceResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceResultView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13027,7 +13027,7 @@ impl std::fmt::Debug for ServiceResultView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Authorization-Request (see [`NiddAuthorizationRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Authorization-Request (3GPP TS 29.336 §8.4; see [`NiddAuthorizationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13174,7 +13174,7 @@ impl std::fmt::Debug for NiddAuthorizationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Authorization-Response (see [`NiddAuthorizationResponse`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Authorization-Response (3GPP TS 29.336 §8.4; see [`NiddAuthorizationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationResponseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13344,7 +13344,7 @@ impl std::fmt::Debug for NiddAuthorizationResponseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Report (see [`ServiceReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Report (3GPP TS 29.336 §8.4; see [`ServiceReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13487,7 +13487,7 @@ impl std::fmt::Debug for ServiceReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Enhanced-Coverage-Restriction (see [`EnhancedCoverageRestriction`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Enhanced-Coverage-Restriction (3GPP TS 29.336 §8.4; see [`EnhancedCoverageRestriction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedCoverageRestrictionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13635,7 +13635,7 @@ impl std::fmt::Debug for EnhancedCoverageRestrictionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Enhanced-Coverage-Restriction-Data (see [`EnhancedCoverageRestrictionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Enhanced-Coverage-Restriction-Data (3GPP TS 29.336 §8.4; see [`EnhancedCoverageRestrictionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedCoverageRestrictionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13794,7 +13794,7 @@ impl std::fmt::Debug for EnhancedCoverageRestrictionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Restricted-PLMN-List (see [`RestrictedPlmnList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Restricted-PLMN-List (3GPP TS 29.336 §8.4; see [`RestrictedPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RestrictedPlmnListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13940,7 +13940,7 @@ impl std::fmt::Debug for RestrictedPlmnListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Allowed-PLMN-List (see [`AllowedPlmnList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Allowed-PLMN-List (3GPP TS 29.336 §8.4; see [`AllowedPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllowedPlmnListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -14086,7 +14086,7 @@ impl std::fmt::Debug for AllowedPlmnListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Authorization-Update (see [`NiddAuthorizationUpdate`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Authorization-Update (3GPP TS 29.336 §8.4; see [`NiddAuthorizationUpdate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationUpdateView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -14236,7 +14236,7 @@ impl std::fmt::Debug for NiddAuthorizationUpdateView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Group-Monitoring-Event-Report (see [`GroupMonitoringEventReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Group-Monitoring-Event-Report (3GPP TS 29.336 §8.4; see [`GroupMonitoringEventReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupMonitoringEventReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -14438,7 +14438,7 @@ impl std::fmt::Debug for GroupMonitoringEventReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Group-Monitoring-Event-Report-Item (see [`GroupMonitoringEventReportItem`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Group-Monitoring-Event-Report-Item (3GPP TS 29.336 §8.4; see [`GroupMonitoringEventReportItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupMonitoringEventReportItemView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -14685,7 +14685,7 @@ impl std::fmt::Debug for GroupMonitoringEventReportItemView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Validity-Time (see [`ApnValidityTime`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Validity-Time (3GPP TS 29.336 §8.4; see [`ApnValidityTime`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnValidityTimeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -14830,7 +14830,7 @@ impl std::fmt::Debug for ApnValidityTimeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Suggested-Network-Configuration (see [`SuggestedNetworkConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Suggested-Network-Configuration (3GPP TS 29.336 §8.4; see [`SuggestedNetworkConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SuggestedNetworkConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15091,7 +15091,7 @@ impl std::fmt::Debug for SuggestedNetworkConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Report-Status (see [`MonitoringEventReportStatus`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Report-Status (3GPP TS 29.336 §8.4; see [`MonitoringEventReportStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportStatusView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15265,7 +15265,7 @@ impl std::fmt::Debug for MonitoringEventReportStatusView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AdditionalIdentifiers (see [`Additionalidentifiers`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AdditionalIdentifiers (3GPP TS 29.336 §8.4; see [`Additionalidentifiers`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalidentifiersView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15415,7 +15415,7 @@ impl std::fmt::Debug for AdditionalidentifiersView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Group-User-Identifier (see [`GroupUserIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Group-User-Identifier (3GPP TS 29.336 §8.4; see [`GroupUserIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupUserIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15570,7 +15570,7 @@ impl std::fmt::Debug for GroupUserIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MTC-Provider-Info (see [`MtcProviderInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MTC-Provider-Info (3GPP TS 29.336 §8.4; see [`MtcProviderInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtcProviderInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15703,7 +15703,7 @@ impl std::fmt::Debug for MtcProviderInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PDN-Connectivity-Status-Configuration (see [`PdnConnectivityStatusConfiguration`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PDN-Connectivity-Status-Configuration (3GPP TS 29.336 §8.4; see [`PdnConnectivityStatusConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdnConnectivityStatusConfigurationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -15841,7 +15841,7 @@ impl std::fmt::Debug for PdnConnectivityStatusConfigurationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PDN-Connectivity-Status-Report (see [`PdnConnectivityStatusReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PDN-Connectivity-Status-Report (3GPP TS 29.336 §8.4; see [`PdnConnectivityStatusReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdnConnectivityStatusReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -16061,7 +16061,7 @@ impl std::fmt::Debug for PdnConnectivityStatusReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscriber-Information-Request (see [`SubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscriber-Information-Request (3GPP TS 29.336 §6.2.1; see [`SubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberInformationRequestView<'a> {
     header: rt::Header,
@@ -16495,7 +16495,7 @@ impl std::fmt::Debug for SubscriberInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Subscriber-Information-Answer (see [`SubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Subscriber-Information-Answer (3GPP TS 29.336 §6.2.2; see [`SubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberInformationAnswerView<'a> {
     header: rt::Header,
@@ -16915,7 +16915,7 @@ impl std::fmt::Debug for SubscriberInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Configuration-Information-Request (see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Configuration-Information-Request (3GPP TS 29.336 §8.2.1; see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationRequestView<'a> {
     header: rt::Header,
@@ -17396,7 +17396,7 @@ impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Configuration-Information-Answer (see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Configuration-Information-Answer (3GPP TS 29.336 §8.2.2; see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationAnswerView<'a> {
     header: rt::Header,
@@ -17919,7 +17919,7 @@ impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reporting-Information-Request (see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reporting-Information-Request (3GPP TS 29.336 §8.2.3; see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationRequestView<'a> {
     header: rt::Header,
@@ -18335,7 +18335,7 @@ impl std::fmt::Debug for ReportingInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reporting-Information-Answer (see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reporting-Information-Answer (3GPP TS 29.336 §8.2.4; see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationAnswerView<'a> {
     header: rt::Header,
@@ -18741,7 +18741,7 @@ impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Information-Request (see [`NiddInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Information-Request (3GPP TS 29.336 §8.2.5; see [`NiddInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddInformationRequestView<'a> {
     header: rt::Header,
@@ -19156,7 +19156,7 @@ impl std::fmt::Debug for NiddInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Information-Answer (see [`NiddInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Information-Answer (3GPP TS 29.336 §8.2.6; see [`NiddInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddInformationAnswerView<'a> {
     header: rt::Header,

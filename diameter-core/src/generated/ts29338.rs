@@ -6708,7 +6708,7 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received SM-Delivery-Failure-Cause (see [`SmDeliveryFailureCause`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SM-Delivery-Failure-Cause (3GPP TS 29.338 §6.3.3; see [`SmDeliveryFailureCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryFailureCauseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6866,7 +6866,7 @@ impl std::fmt::Debug for SmDeliveryFailureCauseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SM-Delivery-Outcome (see [`SmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7068,7 +7068,7 @@ impl std::fmt::Debug for SmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MME-SM-Delivery-Outcome (see [`MmeSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MME-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MmeSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7213,7 +7213,7 @@ impl std::fmt::Debug for MmeSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MSC-SM-Delivery-Outcome (see [`MscSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MSC-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MscSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MscSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7358,7 +7358,7 @@ impl std::fmt::Debug for MscSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SGSN-SM-Delivery-Outcome (see [`SgsnSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SGSN-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SgsnSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7505,7 +7505,7 @@ impl std::fmt::Debug for SgsnSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IP-SM-GW-SM-Delivery-Outcome (see [`IpSmGwSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IP-SM-GW-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`IpSmGwSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpSmGwSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7652,7 +7652,7 @@ impl std::fmt::Debug for IpSmGwSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMSMI-Correlation-ID (see [`SmsmiCorrelationId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMSMI-Correlation-ID (3GPP TS 29.338 §5.3.3; see [`SmsmiCorrelationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsmiCorrelationIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7809,7 +7809,7 @@ impl std::fmt::Debug for SmsmiCorrelationIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMSF-3GPP-SM-Delivery-Outcome (see [`Smsf3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMSF-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`Smsf3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -7957,7 +7957,7 @@ impl std::fmt::Debug for Smsf3gppSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMSF-Non-3GPP-SM-Delivery-Outcome (see [`SmsfNon3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMSF-Non-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppSmDeliveryOutcomeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8105,7 +8105,7 @@ impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcomeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMSF-3GPP-Address (see [`Smsf3gppAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMSF-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`Smsf3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8260,7 +8260,7 @@ impl std::fmt::Debug for Smsf3gppAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMSF-Non-3GPP-Address (see [`SmsfNon3gppAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMSF-Non-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -8415,7 +8415,7 @@ impl std::fmt::Debug for SmsfNon3gppAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Request (see [`SendRoutingInfoForSmRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Request (3GPP TS 29.338 §5.3.2.3; see [`SendRoutingInfoForSmRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmRequestView<'a> {
     header: rt::Header,
@@ -8848,7 +8848,7 @@ impl std::fmt::Debug for SendRoutingInfoForSmRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Answer (see [`SendRoutingInfoForSmAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Answer (3GPP TS 29.338 §5.3.2.4; see [`SendRoutingInfoForSmAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmAnswerView<'a> {
     header: rt::Header,
@@ -9350,7 +9350,7 @@ impl std::fmt::Debug for SendRoutingInfoForSmAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Alert-Service-Centre-Request (see [`AlertServiceCentreRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Alert-Service-Centre-Request (3GPP TS 29.338 §5.3.2.5; see [`AlertServiceCentreRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreRequestView<'a> {
     header: rt::Header,
@@ -9793,7 +9793,7 @@ impl std::fmt::Debug for AlertServiceCentreRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Alert-Service-Centre-Answer (see [`AlertServiceCentreAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Alert-Service-Centre-Answer (3GPP TS 29.338 §5.3.2.6; see [`AlertServiceCentreAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreAnswerView<'a> {
     header: rt::Header,
@@ -10135,7 +10135,7 @@ impl std::fmt::Debug for AlertServiceCentreAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Report-SM-Delivery-Status-Request (see [`ReportSmDeliveryStatusRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Report-SM-Delivery-Status-Request (3GPP TS 29.338 §5.3.2.7; see [`ReportSmDeliveryStatusRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusRequestView<'a> {
     header: rt::Header,
@@ -10567,7 +10567,7 @@ impl std::fmt::Debug for ReportSmDeliveryStatusRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Report-SM-Delivery-Status-Answer (see [`ReportSmDeliveryStatusAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Report-SM-Delivery-Status-Answer (3GPP TS 29.338 §5.3.2.8; see [`ReportSmDeliveryStatusAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusAnswerView<'a> {
     header: rt::Header,
@@ -10925,7 +10925,7 @@ impl std::fmt::Debug for ReportSmDeliveryStatusAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MO-Forward-Short-Message-Request (see [`MoForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MO-Forward-Short-Message-Request (3GPP TS 29.338 §6.3.2.3; see [`MoForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageRequestView<'a> {
     header: rt::Header,
@@ -11368,7 +11368,7 @@ impl std::fmt::Debug for MoForwardShortMessageRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MO-Forward-Short-Message-Answer (see [`MoForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MO-Forward-Short-Message-Answer (3GPP TS 29.338 §6.3.2.4; see [`MoForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageAnswerView<'a> {
     header: rt::Header,
@@ -11736,7 +11736,7 @@ impl std::fmt::Debug for MoForwardShortMessageAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MT-Forward-Short-Message-Request (see [`MtForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MT-Forward-Short-Message-Request (3GPP TS 29.338 §6.3.2.5; see [`MtForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageRequestView<'a> {
     header: rt::Header,
@@ -12242,7 +12242,7 @@ impl std::fmt::Debug for MtForwardShortMessageRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MT-Forward-Short-Message-Answer (see [`MtForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MT-Forward-Short-Message-Answer (3GPP TS 29.338 §6.3.2.6; see [`MtForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageAnswerView<'a> {
     header: rt::Header,

@@ -2679,7 +2679,7 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitor-Target (see [`MonitorTarget`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitor-Target (3GPP TS 29.343 §6.4.9; see [`MonitorTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitorTargetView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2884,7 +2884,7 @@ impl std::fmt::Debug for MonitorTargetView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Code-Suffix-Mask (see [`ProseCodeSuffixMask`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Code-Suffix-Mask (3GPP TS 29.343 §6.4.10; see [`ProseCodeSuffixMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCodeSuffixMaskView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3061,7 +3061,7 @@ impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Banned-User-Target (see [`BannedUserTarget`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Banned-User-Target (3GPP TS 29.343 §6.4.17; see [`BannedUserTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BannedUserTargetView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3225,7 +3225,7 @@ impl std::fmt::Debug for BannedUserTargetView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProXimity-Action-Request (see [`ProximityActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProXimity-Action-Request (3GPP TS 29.343 §6.6.2; see [`ProximityActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityActionRequestView<'a> {
     header: rt::Header,
@@ -3699,7 +3699,7 @@ impl std::fmt::Debug for ProximityActionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProXimity-Action-Answer (see [`ProximityActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProXimity-Action-Answer (3GPP TS 29.343 §6.6.3; see [`ProximityActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityActionAnswerView<'a> {
     header: rt::Header,
@@ -4304,7 +4304,7 @@ impl std::fmt::Debug for ProximityActionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProXimity-Application-Request (see [`ProximityApplicationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProXimity-Application-Request (3GPP TS 29.343 §6.6.4; see [`ProximityApplicationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationRequestView<'a> {
     header: rt::Header,
@@ -4686,7 +4686,7 @@ impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProXimity-Application-Answer (see [`ProximityApplicationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProXimity-Application-Answer (3GPP TS 29.343 §6.6.5; see [`ProximityApplicationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationAnswerView<'a> {
     header: rt::Header,

@@ -4696,7 +4696,7 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Subscription-Data (see [`ProseSubscriptionData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Subscription-Data (3GPP TS 29.344 §6.3.2; see [`ProseSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriptionDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4881,7 +4881,7 @@ impl std::fmt::Debug for ProseSubscriptionDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Allowed-PLMN (see [`ProseAllowedPlmn`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Allowed-PLMN (3GPP TS 29.344 §6.3.4; see [`ProseAllowedPlmn`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAllowedPlmnView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5036,7 +5036,7 @@ impl std::fmt::Debug for ProseAllowedPlmnView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Initial-Location-Information (see [`ProseInitialLocationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Initial-Location-Information (3GPP TS 29.344 §6.3.9; see [`ProseInitialLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5206,7 +5206,7 @@ impl std::fmt::Debug for ProseInitialLocationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Subscriber-Information-Request (see [`ProseSubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Subscriber-Information-Request (3GPP TS 29.344 §6.2.3; see [`ProseSubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriberInformationRequestView<'a> {
     header: rt::Header,
@@ -5586,7 +5586,7 @@ impl std::fmt::Debug for ProseSubscriberInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Subscriber-Information-Answer (see [`ProseSubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Subscriber-Information-Answer (3GPP TS 29.344 §6.2.4; see [`ProseSubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriberInformationAnswerView<'a> {
     header: rt::Header,
@@ -6039,7 +6039,7 @@ impl std::fmt::Debug for ProseSubscriberInformationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Request (see [`UpdateProseSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Request (3GPP TS 29.344 §6.2.5; see [`UpdateProseSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateProseSubscriberDataRequestView<'a> {
     header: rt::Header,
@@ -6481,7 +6481,7 @@ impl std::fmt::Debug for UpdateProseSubscriberDataRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Answer (see [`UpdateProseSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Answer (3GPP TS 29.344 §6.2.6; see [`UpdateProseSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateProseSubscriberDataAnswerView<'a> {
     header: rt::Header,
@@ -6826,7 +6826,7 @@ impl std::fmt::Debug for UpdateProseSubscriberDataAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Notify-Request (see [`ProseNotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Notify-Request (3GPP TS 29.344 §6.2.7; see [`ProseNotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseNotifyRequestView<'a> {
     header: rt::Header,
@@ -7223,7 +7223,7 @@ impl std::fmt::Debug for ProseNotifyRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Notify-Answer (see [`ProseNotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Notify-Answer (3GPP TS 29.344 §6.2.8; see [`ProseNotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseNotifyAnswerView<'a> {
     header: rt::Header,
@@ -7614,7 +7614,7 @@ impl std::fmt::Debug for ProseNotifyAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Request (see [`ResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.344 §6.2.9; see [`ResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResetRequestView<'a> {
     header: rt::Header,
@@ -7983,7 +7983,7 @@ impl std::fmt::Debug for ResetRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Reset-Answer (see [`ResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.344 §6.2.10; see [`ResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResetAnswerView<'a> {
     header: rt::Header,
@@ -8321,7 +8321,7 @@ impl std::fmt::Debug for ResetAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Request (see [`ProseInitialLocationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Request (3GPP TS 29.344 §6.2.11; see [`ProseInitialLocationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationRequestView<'a> {
     header: rt::Header,
@@ -8686,7 +8686,7 @@ impl std::fmt::Debug for ProseInitialLocationInformationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Answer (see [`ProseInitialLocationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Answer (3GPP TS 29.344 §6.2.12; see [`ProseInitialLocationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationAnswerView<'a> {
     header: rt::Header,

@@ -10503,7 +10503,7 @@ impl rt::typed::Command for ProseCancellationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Assistance-Info (see [`AssistanceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Assistance-Info (3GPP TS 29.345 §6.3.3; see [`AssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssistanceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10634,7 +10634,7 @@ impl std::fmt::Debug for AssistanceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Match-Report (see [`MatchReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Match-Report (3GPP TS 29.345 §6.3.12; see [`MatchReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -10854,7 +10854,7 @@ impl std::fmt::Debug for MatchReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Discovery-Filter (see [`ProseDiscoveryFilter`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Discovery-Filter (3GPP TS 29.345 §6.3.20; see [`ProseDiscoveryFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryFilterView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11088,7 +11088,7 @@ impl std::fmt::Debug for ProseDiscoveryFilterView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WiFi-P2P-Assistance-Info (see [`WifiP2pAssistanceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WiFi-P2P-Assistance-Info (3GPP TS 29.345 §6.3.30; see [`WifiP2pAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WifiP2pAssistanceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11294,7 +11294,7 @@ impl std::fmt::Debug for WifiP2pAssistanceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Assistance-Info (see [`WlanAssistanceInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Assistance-Info (3GPP TS 29.345 §6.3.31; see [`WlanAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanAssistanceInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11427,7 +11427,7 @@ impl std::fmt::Debug for WlanAssistanceInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Link-Layer-Id-List (see [`WlanLinkLayerIdList`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Link-Layer-Id-List (3GPP TS 29.345 §6.3.33; see [`WlanLinkLayerIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanLinkLayerIdListView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11573,7 +11573,7 @@ impl std::fmt::Debug for WlanLinkLayerIdListView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-App-Code-Info (see [`ProseAppCodeInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-App-Code-Info (3GPP TS 29.345 §6.3.39; see [`ProseAppCodeInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAppCodeInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11757,7 +11757,7 @@ impl std::fmt::Debug for ProseAppCodeInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Update-Trigger (see [`LocationUpdateTrigger`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Update-Trigger (3GPP TS 29.345 §6.3.42; see [`LocationUpdateTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationUpdateTriggerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -11927,7 +11927,7 @@ impl std::fmt::Debug for LocationUpdateTriggerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Change-Of-Area-Type (see [`ChangeOfAreaType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Change-Of-Area-Type (3GPP TS 29.345 §6.3.44; see [`ChangeOfAreaType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChangeOfAreaTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12105,7 +12105,7 @@ impl std::fmt::Debug for ChangeOfAreaTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Periodic-Location-Type (see [`PeriodicLocationType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Periodic-Location-Type (3GPP TS 29.345 §6.3.48; see [`PeriodicLocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLocationTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12271,7 +12271,7 @@ impl std::fmt::Debug for PeriodicLocationTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Discovery-Auth-Request (see [`DiscoveryAuthRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Discovery-Auth-Request (3GPP TS 29.345 §6.3.53; see [`DiscoveryAuthRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12600,7 +12600,7 @@ impl std::fmt::Debug for DiscoveryAuthRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Discovery-Auth-Response (see [`DiscoveryAuthResponse`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Discovery-Auth-Response (3GPP TS 29.345 §6.3.54; see [`DiscoveryAuthResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthResponseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -12858,7 +12858,7 @@ impl std::fmt::Debug for DiscoveryAuthResponseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Match-Request (see [`MatchRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Match-Request (3GPP TS 29.345 §6.3.55; see [`MatchRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13061,7 +13061,7 @@ impl std::fmt::Debug for MatchRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Match-Report-Info (see [`MatchReportInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Match-Report-Info (3GPP TS 29.345 §6.3.56; see [`MatchReportInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13244,7 +13244,7 @@ impl std::fmt::Debug for MatchReportInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received App-Identifier (see [`AppIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received App-Identifier (3GPP TS 29.345 §6.3.61; see [`AppIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AppIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13406,7 +13406,7 @@ impl std::fmt::Debug for AppIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Code-Receiving-Security-Material (see [`CodeReceivingSecurityMaterial`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Code-Receiving-Security-Material (3GPP TS 29.345 §6.3.75; see [`CodeReceivingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeReceivingSecurityMaterialView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13585,7 +13585,7 @@ impl std::fmt::Debug for CodeReceivingSecurityMaterialView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Code-Sending-Security-Material (see [`CodeSendingSecurityMaterial`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Code-Sending-Security-Material (3GPP TS 29.345 §6.3.76; see [`CodeSendingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeSendingSecurityMaterialView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -13751,7 +13751,7 @@ impl std::fmt::Debug for CodeSendingSecurityMaterialView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Authorization-Request (see [`ProseAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Authorization-Request (3GPP TS 29.345 §6.2.3; see [`ProseAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationRequestView<'a> {
     header: rt::Header,
@@ -14149,7 +14149,7 @@ impl std::fmt::Debug for ProseAuthorizationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Authorization-Answer (see [`ProseAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Authorization-Answer (3GPP TS 29.345 §6.2.4; see [`ProseAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationAnswerView<'a> {
     header: rt::Header,
@@ -14603,7 +14603,7 @@ impl std::fmt::Debug for ProseAuthorizationAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Discovery-Request (see [`ProseDiscoveryRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Discovery-Request (3GPP TS 29.345 §6.2.5; see [`ProseDiscoveryRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryRequestView<'a> {
     header: rt::Header,
@@ -14990,7 +14990,7 @@ impl std::fmt::Debug for ProseDiscoveryRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Discovery-Answer (see [`ProseDiscoveryAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Discovery-Answer (3GPP TS 29.345 §6.2.6; see [`ProseDiscoveryAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryAnswerView<'a> {
     header: rt::Header,
@@ -15405,7 +15405,7 @@ impl std::fmt::Debug for ProseDiscoveryAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Match-Request (see [`ProseMatchRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Match-Request (3GPP TS 29.345 §6.2.7; see [`ProseMatchRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchRequestView<'a> {
     header: rt::Header,
@@ -15790,7 +15790,7 @@ impl std::fmt::Debug for ProseMatchRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Match-Answer (see [`ProseMatchAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Match-Answer (3GPP TS 29.345 §6.2.8; see [`ProseMatchAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchAnswerView<'a> {
     header: rt::Header,
@@ -16205,7 +16205,7 @@ impl std::fmt::Debug for ProseMatchAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Match-Report-Info-Request (see [`ProseMatchReportInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Match-Report-Info-Request (3GPP TS 29.345 §6.2.9; see [`ProseMatchReportInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoRequestView<'a> {
     header: rt::Header,
@@ -16583,7 +16583,7 @@ impl std::fmt::Debug for ProseMatchReportInfoRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Match-Report-Info-Answer (see [`ProseMatchReportInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Match-Report-Info-Answer (3GPP TS 29.345 §6.2.10; see [`ProseMatchReportInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoAnswerView<'a> {
     header: rt::Header,
@@ -16977,7 +16977,7 @@ impl std::fmt::Debug for ProseMatchReportInfoAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Proximity-Request (see [`ProseProximityRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Proximity-Request (3GPP TS 29.345 §6.2.11; see [`ProseProximityRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseProximityRequestView<'a> {
     header: rt::Header,
@@ -17451,7 +17451,7 @@ impl std::fmt::Debug for ProseProximityRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Proximity-Answer (see [`ProseProximityAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Proximity-Answer (3GPP TS 29.345 §6.2.12; see [`ProseProximityAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseProximityAnswerView<'a> {
     header: rt::Header,
@@ -17862,7 +17862,7 @@ impl std::fmt::Debug for ProseProximityAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Location-Update-Request (see [`ProseLocationUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Location-Update-Request (3GPP TS 29.345 §6.2.13; see [`ProseLocationUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateRequestView<'a> {
     header: rt::Header,
@@ -18258,7 +18258,7 @@ impl std::fmt::Debug for ProseLocationUpdateRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Location-Update-Answer (see [`ProseLocationUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Location-Update-Answer (3GPP TS 29.345 §6.2.14; see [`ProseLocationUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateAnswerView<'a> {
     header: rt::Header,
@@ -18652,7 +18652,7 @@ impl std::fmt::Debug for ProseLocationUpdateAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Alert-Request (see [`ProseAlertRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Alert-Request (3GPP TS 29.345 §6.2.15; see [`ProseAlertRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAlertRequestView<'a> {
     header: rt::Header,
@@ -19059,7 +19059,7 @@ impl std::fmt::Debug for ProseAlertRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Alert-Answer (see [`ProseAlertAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Alert-Answer (3GPP TS 29.345 §6.2.16; see [`ProseAlertAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAlertAnswerView<'a> {
     header: rt::Header,
@@ -19450,7 +19450,7 @@ impl std::fmt::Debug for ProseAlertAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Cancellation-Request (see [`ProseCancellationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Cancellation-Request (3GPP TS 29.345 §6.2.17; see [`ProseCancellationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCancellationRequestView<'a> {
     header: rt::Header,
@@ -19847,7 +19847,7 @@ impl std::fmt::Debug for ProseCancellationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Cancellation-Answer (see [`ProseCancellationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Cancellation-Answer (3GPP TS 29.345 §6.2.18; see [`ProseCancellationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCancellationAnswerView<'a> {
     header: rt::Header,

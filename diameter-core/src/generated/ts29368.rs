@@ -2440,7 +2440,7 @@ impl rt::typed::Command for DeviceNotificationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Action (see [`DeviceAction`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Action (3GPP TS 29.368 §6.4; see [`DeviceAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2672,7 +2672,7 @@ impl std::fmt::Debug for DeviceActionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Notification (see [`DeviceNotification`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Notification (3GPP TS 29.368 §6.4; see [`DeviceNotification`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2899,7 +2899,7 @@ impl std::fmt::Debug for DeviceNotificationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trigger-Data (see [`TriggerData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trigger-Data (3GPP TS 29.368 §6.4; see [`TriggerData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -3060,7 +3060,7 @@ impl std::fmt::Debug for TriggerDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Action-Request (see [`DeviceActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Action-Request (3GPP TS 29.368 §6.2.1; see [`DeviceActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionRequestView<'a> {
     header: rt::Header,
@@ -3418,7 +3418,7 @@ impl std::fmt::Debug for DeviceActionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Action-Answer (see [`DeviceActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Action-Answer (3GPP TS 29.368 §6.2.2; see [`DeviceActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionAnswerView<'a> {
     header: rt::Header,
@@ -3783,7 +3783,7 @@ impl std::fmt::Debug for DeviceActionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Notification-Request (see [`DeviceNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Notification-Request (3GPP TS 29.368 §6.2.3; see [`DeviceNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationRequestView<'a> {
     header: rt::Header,
@@ -4154,7 +4154,7 @@ impl std::fmt::Debug for DeviceNotificationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Device-Notification-Answer (see [`DeviceNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Device-Notification-Answer (3GPP TS 29.368 §6.2.4; see [`DeviceNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationAnswerView<'a> {
     header: rt::Header,

@@ -4136,7 +4136,7 @@ impl rt::typed::Command for GcsNotificationAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received MBMS-Bearer-Event-Notification (see [`MbmsBearerEventNotification`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MBMS-Bearer-Event-Notification (3GPP TS 29.468 §6.4.5; see [`MbmsBearerEventNotification`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerEventNotificationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4369,7 +4369,7 @@ impl std::fmt::Debug for MbmsBearerEventNotificationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MBMS-Bearer-Request (see [`MbmsBearerRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MBMS-Bearer-Request (3GPP TS 29.468 §6.4.6; see [`MbmsBearerRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4665,7 +4665,7 @@ impl std::fmt::Debug for MbmsBearerRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MBMS-Bearer-Response (see [`MbmsBearerResponse`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MBMS-Bearer-Response (3GPP TS 29.468 §6.4.7; see [`MbmsBearerResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerResponseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -4926,7 +4926,7 @@ impl std::fmt::Debug for MbmsBearerResponseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMGI-Allocation-Request (see [`TmgiAllocationRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMGI-Allocation-Request (3GPP TS 29.468 §6.4.11; see [`TmgiAllocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5097,7 +5097,7 @@ impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMGI-Allocation-Response (see [`TmgiAllocationResponse`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMGI-Allocation-Response (3GPP TS 29.468 §6.4.12; see [`TmgiAllocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationResponseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5267,7 +5267,7 @@ impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMGI-Deallocation-Request (see [`TmgiDeallocationRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMGI-Deallocation-Request (3GPP TS 29.468 §6.4.14; see [`TmgiDeallocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5415,7 +5415,7 @@ impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMGI-Deallocation-Response (see [`TmgiDeallocationResponse`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMGI-Deallocation-Response (3GPP TS 29.468 §6.4.15; see [`TmgiDeallocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationResponseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5571,7 +5571,7 @@ impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TMGI-Expiry (see [`TmgiExpiry`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TMGI-Expiry (3GPP TS 29.468 §6.4.17; see [`TmgiExpiry`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiExpiryView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5723,7 +5723,7 @@ impl std::fmt::Debug for TmgiExpiryView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Local-M1-Information (see [`LocalM1Information`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Local-M1-Information (3GPP TS 29.468 §6.4.20; see [`LocalM1Information`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalM1InformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -5905,7 +5905,7 @@ impl std::fmt::Debug for LocalM1InformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Local-MB2-U-Information (see [`LocalMb2UInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Local-MB2-U-Information (3GPP TS 29.468 §6.4.21; see [`LocalMb2UInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalMb2UInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6060,7 +6060,7 @@ impl std::fmt::Debug for LocalMb2UInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ROHC-Request (see [`RohcRequest`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ROHC-Request (3GPP TS 29.468 §6.4.28; see [`RohcRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RohcRequestView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6248,7 +6248,7 @@ impl std::fmt::Debug for RohcRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Userplane-Protocol-Result (see [`UserplaneProtocolResult`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Userplane-Protocol-Result (3GPP TS 29.468 §6.4.31; see [`UserplaneProtocolResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserplaneProtocolResultView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -6422,7 +6422,7 @@ impl std::fmt::Debug for UserplaneProtocolResultView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GCS-Action-Request (see [`GcsActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GCS-Action-Request (3GPP TS 29.468 §6.6.2; see [`GcsActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsActionRequestView<'a> {
     header: rt::Header,
@@ -6851,7 +6851,7 @@ impl std::fmt::Debug for GcsActionRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GCS-Action-Answer (see [`GcsActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GCS-Action-Answer (3GPP TS 29.468 §6.6.3; see [`GcsActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsActionAnswerView<'a> {
     header: rt::Header,
@@ -7371,7 +7371,7 @@ impl std::fmt::Debug for GcsActionAnswerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GCS-Notification-Request (see [`GcsNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GCS-Notification-Request (3GPP TS 29.468 §6.6.4; see [`GcsNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsNotificationRequestView<'a> {
     header: rt::Header,
@@ -7764,7 +7764,7 @@ impl std::fmt::Debug for GcsNotificationRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received GCS-Notification-Answer (see [`GcsNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received GCS-Notification-Answer (3GPP TS 29.468 §6.6.5; see [`GcsNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsNotificationAnswerView<'a> {
     header: rt::Header,

@@ -29836,7 +29836,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Network-Info-Change (see [`AccessNetworkInfoChange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Network-Info-Change (3GPP TS 32.299 §7.2; see [`AccessNetworkInfoChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkInfoChangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30006,7 +30006,7 @@ impl std::fmt::Debug for AccessNetworkInfoChangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Access-Transfer-Information (see [`AccessTransferInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Access-Transfer-Information (3GPP TS 32.299 §7.2; see [`AccessTransferInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessTransferInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30253,7 +30253,7 @@ impl std::fmt::Debug for AccessTransferInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Accumulated-Cost (see [`AccumulatedCost`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Accumulated-Cost (3GPP TS 32.299 §7.2; see [`AccumulatedCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccumulatedCostView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30409,7 +30409,7 @@ impl std::fmt::Debug for AccumulatedCostView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Additional-Content-Information (see [`AdditionalContentInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Additional-Content-Information (3GPP TS 32.299 §7.2; see [`AdditionalContentInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalContentInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30569,7 +30569,7 @@ impl std::fmt::Debug for AdditionalContentInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Address-Domain (see [`AddressDomain`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Address-Domain (3GPP TS 32.299 §7.2; see [`AddressDomain`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AddressDomainView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30712,7 +30712,7 @@ impl std::fmt::Debug for AddressDomainView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AF-Correlation-Information (see [`AfCorrelationInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AF-Correlation-Information (3GPP TS 32.299 §7.2; see [`AfCorrelationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AfCorrelationInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -30883,7 +30883,7 @@ impl std::fmt::Debug for AfCorrelationInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Announcement-Information (see [`AnnouncementInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Announcement-Information (3GPP TS 32.299 §7.2; see [`AnnouncementInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AnnouncementInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31131,7 +31131,7 @@ impl std::fmt::Debug for AnnouncementInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AoC-Cost-Information (see [`AocCostInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AoC-Cost-Information (3GPP TS 32.299 §7.2; see [`AocCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocCostInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31303,7 +31303,7 @@ impl std::fmt::Debug for AocCostInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AoC-Information (see [`AocInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AoC-Information (3GPP TS 32.299 §7.2; see [`AocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31460,7 +31460,7 @@ impl std::fmt::Debug for AocInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AoC-Service (see [`AocService`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AoC-Service (3GPP TS 32.299 §7.2; see [`AocService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocServiceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31600,7 +31600,7 @@ impl std::fmt::Debug for AocServiceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received AoC-Subscription-Information (see [`AocSubscriptionInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received AoC-Subscription-Information (3GPP TS 32.299 §7.2; see [`AocSubscriptionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocSubscriptionInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31775,7 +31775,7 @@ impl std::fmt::Debug for AocSubscriptionInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Rate-Control (see [`ApnRateControl`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Rate-Control (3GPP TS 32.299 §7.2; see [`ApnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -31918,7 +31918,7 @@ impl std::fmt::Debug for ApnRateControlView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Rate-Control-Downlink (see [`ApnRateControlDownlink`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Rate-Control-Downlink (3GPP TS 32.299 §7.2; see [`ApnRateControlDownlink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlDownlinkView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32077,7 +32077,7 @@ impl std::fmt::Debug for ApnRateControlDownlinkView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received APN-Rate-Control-Uplink (see [`ApnRateControlUplink`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received APN-Rate-Control-Uplink (3GPP TS 32.299 §7.2; see [`ApnRateControlUplink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlUplinkView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32234,7 +32234,7 @@ impl std::fmt::Debug for ApnRateControlUplinkView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Application-Server-Information (see [`ApplicationServerInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Application-Server-Information (3GPP TS 32.299 §7.2; see [`ApplicationServerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationServerInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32411,7 +32411,7 @@ impl std::fmt::Debug for ApplicationServerInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Basic-Service-Code (see [`BasicServiceCode`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Basic-Service-Code (3GPP TS 32.299 §7.2; see [`BasicServiceCode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BasicServiceCodeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32552,7 +32552,7 @@ impl std::fmt::Debug for BasicServiceCodeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Called-Identity-Change (see [`CalledIdentityChange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Called-Identity-Change (3GPP TS 32.299 §7.2; see [`CalledIdentityChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalledIdentityChangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32697,7 +32697,7 @@ impl std::fmt::Debug for CalledIdentityChangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Coverage-Info (see [`CoverageInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Coverage-Info (3GPP TS 32.299 §7.2; see [`CoverageInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoverageInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -32864,7 +32864,7 @@ impl std::fmt::Debug for CoverageInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received CPDT-Information (see [`CpdtInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received CPDT-Information (3GPP TS 32.299 §7.2; see [`CpdtInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CpdtInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33048,7 +33048,7 @@ impl std::fmt::Debug for CpdtInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Current-Tariff (see [`CurrentTariff`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Current-Tariff (3GPP TS 32.299 §7.2; see [`CurrentTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CurrentTariffView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33218,7 +33218,7 @@ impl std::fmt::Debug for CurrentTariffView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received DCD-Information (see [`DcdInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received DCD-Information (3GPP TS 32.299 §7.2; see [`DcdInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DcdInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33361,7 +33361,7 @@ impl std::fmt::Debug for DcdInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Destination-Interface (see [`DestinationInterface`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Destination-Interface (3GPP TS 32.299 §7.2; see [`DestinationInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DestinationInterfaceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33532,7 +33532,7 @@ impl std::fmt::Debug for DestinationInterfaceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Early-Media-Description (see [`EarlyMediaDescription`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Early-Media-Description (3GPP TS 32.299 §7.2; see [`EarlyMediaDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EarlyMediaDescriptionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33720,7 +33720,7 @@ impl std::fmt::Debug for EarlyMediaDescriptionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Enhanced-Diagnostics (see [`EnhancedDiagnostics`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Enhanced-Diagnostics (3GPP TS 32.299 §7.2; see [`EnhancedDiagnostics`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedDiagnosticsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -33866,7 +33866,7 @@ impl std::fmt::Debug for EnhancedDiagnosticsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Envelope (see [`Envelope`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Envelope (3GPP TS 32.299 §7.2; see [`Envelope`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnvelopeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34083,7 +34083,7 @@ impl std::fmt::Debug for EnvelopeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Event-Type (see [`EventType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Event-Type (3GPP TS 32.299 §7.2; see [`EventType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34235,7 +34235,7 @@ impl std::fmt::Debug for EventTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IM-Information (see [`ImInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IM-Information (3GPP TS 32.299 §7.2; see [`ImInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -34404,7 +34404,7 @@ impl std::fmt::Debug for ImInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received IMS-Information (see [`ImsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received IMS-Information (3GPP TS 32.299 §7.2; see [`ImsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35401,7 +35401,7 @@ impl std::fmt::Debug for ImsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Incremental-Cost (see [`IncrementalCost`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Incremental-Cost (3GPP TS 32.299 §7.2; see [`IncrementalCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IncrementalCostView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35557,7 +35557,7 @@ impl std::fmt::Debug for IncrementalCostView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Inter-Operator-Identifier (see [`InterOperatorIdentifier`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Inter-Operator-Identifier (3GPP TS 32.299 §7.2; see [`InterOperatorIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InterOperatorIdentifierView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35704,7 +35704,7 @@ impl std::fmt::Debug for InterOperatorIdentifierView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ISUP-Cause (see [`IsupCause`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ISUP-Cause (3GPP TS 32.299 §7.2; see [`IsupCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IsupCauseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -35854,7 +35854,7 @@ impl std::fmt::Debug for IsupCauseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Client-ID (see [`LcsClientId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Client-ID (3GPP TS 32.299 §7.2; see [`LcsClientId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36045,7 +36045,7 @@ impl std::fmt::Debug for LcsClientIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Client-Name (see [`LcsClientName`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Client-Name (3GPP TS 32.299 §7.2; see [`LcsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientNameView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36200,7 +36200,7 @@ impl std::fmt::Debug for LcsClientNameView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Information (see [`LcsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Information (3GPP TS 32.299 §7.2; see [`LcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36390,7 +36390,7 @@ impl std::fmt::Debug for LcsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LCS-Requestor-ID (see [`LcsRequestorId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LCS-Requestor-ID (3GPP TS 32.299 §7.2; see [`LcsRequestorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36533,7 +36533,7 @@ impl std::fmt::Debug for LcsRequestorIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Info (see [`LocationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Info (3GPP TS 32.299 §7.2; see [`LocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36671,7 +36671,7 @@ impl std::fmt::Debug for LocationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Location-Type (see [`LocationType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Location-Type (3GPP TS 32.299 §7.2; see [`LocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -36811,7 +36811,7 @@ impl std::fmt::Debug for LocationTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MBMS-Information (see [`MbmsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MBMS-Information (3GPP TS 32.299 §7.2; see [`MbmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37168,7 +37168,7 @@ impl std::fmt::Debug for MbmsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Message-Body (see [`MessageBody`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Message-Body (3GPP TS 32.299 §7.2; see [`MessageBody`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageBodyView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37355,7 +37355,7 @@ impl std::fmt::Debug for MessageBodyView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Message-Class (see [`MessageClass`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Message-Class (3GPP TS 32.299 §7.2; see [`MessageClass`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageClassView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37495,7 +37495,7 @@ impl std::fmt::Debug for MessageClassView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MM-Content-Type (see [`MmContentType`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MM-Content-Type (3GPP TS 32.299 §7.2; see [`MmContentType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmContentTypeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -37681,7 +37681,7 @@ impl std::fmt::Debug for MmContentTypeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MMS-Information (see [`MmsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MMS-Information (3GPP TS 32.299 §7.2; see [`MmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -38060,7 +38060,7 @@ impl std::fmt::Debug for MmsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received MMTel-Information (see [`MmtelInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received MMTel-Information (3GPP TS 32.299 §7.2; see [`MmtelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmtelInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -38210,7 +38210,7 @@ impl std::fmt::Debug for MmtelInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Information (see [`MonitoringEventInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Information (3GPP TS 32.299 §7.2; see [`MonitoringEventInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -38545,7 +38545,7 @@ impl std::fmt::Debug for MonitoringEventInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Monitoring-Event-Report-Data (see [`MonitoringEventReportData`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Monitoring-Event-Report-Data (3GPP TS 32.299 §7.2; see [`MonitoringEventReportData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportDataView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -38833,7 +38833,7 @@ impl std::fmt::Debug for MonitoringEventReportDataView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Next-Tariff (see [`NextTariff`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Next-Tariff (3GPP TS 32.299 §7.2; see [`NextTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NextTariffView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39000,7 +39000,7 @@ impl std::fmt::Debug for NextTariffView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NIDD-Submission (see [`NiddSubmission`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NIDD-Submission (3GPP TS 32.299 §7.2; see [`NiddSubmission`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddSubmissionView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39167,7 +39167,7 @@ impl std::fmt::Debug for NiddSubmissionView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received NNI-Information (see [`NniInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received NNI-Information (3GPP TS 32.299 §7.2; see [`NniInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NniInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39336,7 +39336,7 @@ impl std::fmt::Debug for NniInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Offline-Charging (see [`OfflineCharging`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Offline-Charging (3GPP TS 32.299 §7.2; see [`OfflineCharging`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OfflineChargingView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39528,7 +39528,7 @@ impl std::fmt::Debug for OfflineChargingView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Originator-Address (see [`OriginatorAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Originator-Address (3GPP TS 32.299 §7.2; see [`OriginatorAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39685,7 +39685,7 @@ impl std::fmt::Debug for OriginatorAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Originator-Interface (see [`OriginatorInterface`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Originator-Interface (3GPP TS 32.299 §7.2; see [`OriginatorInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorInterfaceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -39856,7 +39856,7 @@ impl std::fmt::Debug for OriginatorInterfaceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Originator-Received-Address (see [`OriginatorReceivedAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Originator-Received-Address (3GPP TS 32.299 §7.2; see [`OriginatorReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorReceivedAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -40016,7 +40016,7 @@ impl std::fmt::Debug for OriginatorReceivedAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Participant-Group (see [`ParticipantGroup`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Participant-Group (3GPP TS 32.299 §7.2; see [`ParticipantGroup`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ParticipantGroupView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -40173,7 +40173,7 @@ impl std::fmt::Debug for ParticipantGroupView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PoC-Information (see [`PocInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PoC-Information (3GPP TS 32.299 §7.2; see [`PocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -40492,7 +40492,7 @@ impl std::fmt::Debug for PocInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PoC-User-Role (see [`PocUserRole`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PoC-User-Role (3GPP TS 32.299 §7.2; see [`PocUserRole`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocUserRoleView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -40632,7 +40632,7 @@ impl std::fmt::Debug for PocUserRoleView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Direct-Communication-Reception-Data-Container (see [`ProseDirectCommunicationReceptionDataContainer`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Direct-Communication-Reception-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationReceptionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -40877,7 +40877,7 @@ impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainerView<'_> 
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Direct-Communication-Transmission-Data-Container (see [`ProseDirectCommunicationTransmissionDataContainer`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Direct-Communication-Transmission-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationTransmissionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -41124,7 +41124,7 @@ impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainerView<'
         }
     }
 }
-/// A checked, zero-copy view of a received ProSe-Information (see [`ProseInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received ProSe-Information (3GPP TS 32.299 §7.2; see [`ProseInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -41971,7 +41971,7 @@ impl std::fmt::Debug for ProseInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PS-Furnish-Charging-Information (see [`PsFurnishChargingInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PS-Furnish-Charging-Information (3GPP TS 32.299 §7.2; see [`PsFurnishChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsFurnishChargingInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -42148,7 +42148,7 @@ impl std::fmt::Debug for PsFurnishChargingInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received PS-Information (see [`PsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received PS-Information (3GPP TS 32.299 §7.2; see [`PsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -43320,7 +43320,7 @@ impl std::fmt::Debug for PsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Radio-Parameter-Set-Info (see [`RadioParameterSetInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Radio-Parameter-Set-Info (3GPP TS 32.299 §7.2; see [`RadioParameterSetInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RadioParameterSetInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -43465,7 +43465,7 @@ impl std::fmt::Debug for RadioParameterSetInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received RAN-Secondary-RAT-Usage-Report (see [`RanSecondaryRatUsageReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received RAN-Secondary-RAT-Usage-Report (3GPP TS 32.299 §7.2; see [`RanSecondaryRatUsageReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RanSecondaryRatUsageReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -43660,7 +43660,7 @@ impl std::fmt::Debug for RanSecondaryRatUsageReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Rate-Element (see [`RateElement`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Rate-Element (3GPP TS 32.299 §7.2; see [`RateElement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateElementView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -43850,7 +43850,7 @@ impl std::fmt::Debug for RateElementView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Real-Time-Tariff-Information (see [`RealTimeTariffInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Real-Time-Tariff-Information (3GPP TS 32.299 §7.2; see [`RealTimeTariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RealTimeTariffInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -43998,7 +43998,7 @@ impl std::fmt::Debug for RealTimeTariffInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Recipient-Address (see [`RecipientAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Recipient-Address (3GPP TS 32.299 §7.2; see [`RecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -44169,7 +44169,7 @@ impl std::fmt::Debug for RecipientAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Recipient-Info (see [`RecipientInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Recipient-Info (3GPP TS 32.299 §7.2; see [`RecipientInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -44378,7 +44378,7 @@ impl std::fmt::Debug for RecipientInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Recipient-Received-Address (see [`RecipientReceivedAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Recipient-Received-Address (3GPP TS 32.299 §7.2; see [`RecipientReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientReceivedAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -44537,7 +44537,7 @@ impl std::fmt::Debug for RecipientReceivedAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Related-Change-Condition-Information (see [`RelatedChangeConditionInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Related-Change-Condition-Information (3GPP TS 32.299 §7.2; see [`RelatedChangeConditionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedChangeConditionInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -44773,7 +44773,7 @@ impl std::fmt::Debug for RelatedChangeConditionInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Related-Trigger (see [`RelatedTrigger`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Related-Trigger (3GPP TS 32.299 §7.2; see [`RelatedTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedTriggerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -44919,7 +44919,7 @@ impl std::fmt::Debug for RelatedTriggerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Remaining-Balance (see [`RemainingBalance`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Remaining-Balance (3GPP TS 32.299 §7.2; see [`RemainingBalance`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RemainingBalanceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -45085,7 +45085,7 @@ impl std::fmt::Debug for RemainingBalanceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Scale-Factor (see [`ScaleFactor`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Scale-Factor (3GPP TS 32.299 §7.2; see [`ScaleFactor`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScaleFactorView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -45236,7 +45236,7 @@ impl std::fmt::Debug for ScaleFactorView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCS-AS-Address (see [`ScsAsAddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCS-AS-Address (3GPP TS 32.299 §7.2; see [`ScsAsAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScsAsAddressView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -45376,7 +45376,7 @@ impl std::fmt::Debug for ScsAsAddressView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SDP-Media-Component (see [`SdpMediaComponent`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SDP-Media-Component (3GPP TS 32.299 §7.2; see [`SdpMediaComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpMediaComponentView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -45631,7 +45631,7 @@ impl std::fmt::Debug for SdpMediaComponentView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SDP-TimeStamps (see [`SdpTimestamps`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SDP-TimeStamps (3GPP TS 32.299 §7.2; see [`SdpTimestamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpTimestampsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -45774,7 +45774,7 @@ impl std::fmt::Debug for SdpTimestampsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Data-Container (see [`ServiceDataContainer`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Data-Container (3GPP TS 32.299 §7.2; see [`ServiceDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDataContainerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -46345,7 +46345,7 @@ impl std::fmt::Debug for ServiceDataContainerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Generic-Information (see [`ServiceGenericInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Generic-Information (3GPP TS 32.299 §7.2; see [`ServiceGenericInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGenericInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -46519,7 +46519,7 @@ impl std::fmt::Debug for ServiceGenericInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Information (see [`ServiceInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Information (3GPP TS 32.299 §7.2; see [`ServiceInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -46867,7 +46867,7 @@ impl std::fmt::Debug for ServiceInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Service-Specific-Info (see [`ServiceSpecificInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Service-Specific-Info (3GPP TS 32.299 §7.2; see [`ServiceSpecificInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceSpecificInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -47012,7 +47012,7 @@ impl std::fmt::Debug for ServiceSpecificInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SM-Device-Trigger-Information (see [`SmDeviceTriggerInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SM-Device-Trigger-Information (3GPP TS 32.299 §7.2; see [`SmDeviceTriggerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeviceTriggerInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -47211,7 +47211,7 @@ impl std::fmt::Debug for SmDeviceTriggerInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SMS-Information (see [`SmsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SMS-Information (3GPP TS 32.299 §7.2; see [`SmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -47625,7 +47625,7 @@ impl std::fmt::Debug for SmsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Supplementary-Service (see [`SupplementaryService`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Supplementary-Service (3GPP TS 32.299 §7.2; see [`SupplementaryService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupplementaryServiceView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -47869,7 +47869,7 @@ impl std::fmt::Debug for SupplementaryServiceView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Talk-Burst-Exchange (see [`TalkBurstExchange`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Talk-Burst-Exchange (3GPP TS 32.299 §7.2; see [`TalkBurstExchange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TalkBurstExchangeView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -48112,7 +48112,7 @@ impl std::fmt::Debug for TalkBurstExchangeView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Tariff-Information (see [`TariffInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Tariff-Information (3GPP TS 32.299 §7.2; see [`TariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TariffInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -48280,7 +48280,7 @@ impl std::fmt::Debug for TariffInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Time-Quota-Mechanism (see [`TimeQuotaMechanism`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Time-Quota-Mechanism (3GPP TS 32.299 §7.2; see [`TimeQuotaMechanism`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMechanismView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -48446,7 +48446,7 @@ impl std::fmt::Debug for TimeQuotaMechanismView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Time-Stamps (see [`TimeStamps`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Time-Stamps (3GPP TS 32.299 §7.2; see [`TimeStamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeStampsView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -48612,7 +48612,7 @@ impl std::fmt::Debug for TimeStampsView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Traffic-Data-Volumes (see [`TrafficDataVolumes`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Traffic-Data-Volumes (3GPP TS 32.299 §7.2; see [`TrafficDataVolumes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrafficDataVolumesView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -48988,7 +48988,7 @@ impl std::fmt::Debug for TrafficDataVolumesView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Transmitter-Info (see [`TransmitterInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Transmitter-Info (3GPP TS 32.299 §7.2; see [`TransmitterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TransmitterInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49131,7 +49131,7 @@ impl std::fmt::Debug for TransmitterInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trigger (see [`Trigger`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trigger (3GPP TS 32.299 §7.2; see [`Trigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49274,7 +49274,7 @@ impl std::fmt::Debug for TriggerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Trunk-Group-ID (see [`TrunkGroupId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Trunk-Group-ID (3GPP TS 32.299 §7.2; see [`TrunkGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrunkGroupIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49414,7 +49414,7 @@ impl std::fmt::Debug for TrunkGroupIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received TWAN-User-Location-Info (see [`TwanUserLocationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received TWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`TwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanUserLocationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49607,7 +49607,7 @@ impl std::fmt::Debug for TwanUserLocationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Unit-Cost (see [`UnitCost`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Unit-Cost (3GPP TS 32.299 §7.2; see [`UnitCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitCostView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49758,7 +49758,7 @@ impl std::fmt::Debug for UnitCostView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received User-CSG-Information (see [`UserCsgInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received User-CSG-Information (3GPP TS 32.299 §7.2; see [`UserCsgInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserCsgInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -49936,7 +49936,7 @@ impl std::fmt::Debug for UserCsgInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received UWAN-User-Location-Info (see [`UwanUserLocationInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received UWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`UwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UwanUserLocationInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -50155,7 +50155,7 @@ impl std::fmt::Debug for UwanUserLocationInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Variable-Part (see [`VariablePart`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Variable-Part (3GPP TS 32.299 §7.2; see [`VariablePart`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VariablePartView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -50328,7 +50328,7 @@ impl std::fmt::Debug for VariablePartView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received VCS-Information (see [`VcsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received VCS-Information (3GPP TS 32.299 §7.2; see [`VcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VcsInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -50582,7 +50582,7 @@ impl std::fmt::Debug for VcsInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received VoLTE-Information (see [`VolteInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received VoLTE-Information (3GPP TS 32.299 §7.2; see [`VolteInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VolteInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -50729,7 +50729,7 @@ impl std::fmt::Debug for VolteInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Operator-Id (see [`WlanOperatorId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Operator-Id (3GPP TS 32.299 §7.2; see [`WlanOperatorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanOperatorIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -50872,7 +50872,7 @@ impl std::fmt::Debug for WlanOperatorIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cause (see [`Cause`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cause (3GPP TS 32.299 7.2 (Release 6); see [`Cause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CauseView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -51033,7 +51033,7 @@ impl std::fmt::Debug for CauseView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Information (see [`WlanInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Information (3GPP TS 32.299 7.2 (Release 8); see [`WlanInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -51239,7 +51239,7 @@ impl std::fmt::Debug for WlanInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received WLAN-Radio-Container (see [`WlanRadioContainer`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received WLAN-Radio-Container (3GPP TS 32.299 7.2 (Release 8); see [`WlanRadioContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanRadioContainerView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -51404,7 +51404,7 @@ impl std::fmt::Debug for WlanRadioContainerView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Request (see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 32.299 §6.4.2; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
@@ -52146,7 +52146,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Credit-Control-Answer (see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 32.299 §6.4.3; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,

@@ -241,7 +241,7 @@ impl rt::AvpData for PolicyCounter {
         }
     }
 }
-/// A checked, zero-copy view of a received Detailed-Result (see [`DetailedResult`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Detailed-Result (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DetailedResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DetailedResultView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -357,7 +357,7 @@ impl std::fmt::Debug for DetailedResultView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Policy-Report (see [`ChargingPolicyReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Policy-Report (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingPolicyReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingPolicyReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -475,7 +475,7 @@ impl std::fmt::Debug for ChargingPolicyReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Policy-Counter (see [`PolicyCounter`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Policy-Counter (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyCounterView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -1122,7 +1122,7 @@ impl rt::AvpData for CumulativeUsedServiceUnit {
         }
     }
 }
-/// A checked, zero-copy view of a received Active-Time-Report (see [`ActiveTimeReport`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Active-Time-Report (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ActiveTimeReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveTimeReportView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1240,7 +1240,7 @@ impl std::fmt::Debug for ActiveTimeReportView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Time-Quota-Measurement (see [`TimeQuotaMeasurement`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Time-Quota-Measurement (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`TimeQuotaMeasurement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMeasurementView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1358,7 +1358,7 @@ impl std::fmt::Debug for TimeQuotaMeasurementView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Subscription-Id (see [`ScapSubscriptionId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapSubscriptionIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1476,7 +1476,7 @@ impl std::fmt::Debug for ScapSubscriptionIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Original-Subscription-Id (see [`OriginalSubscriptionId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Original-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OriginalSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginalSubscriptionIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1596,7 +1596,7 @@ impl std::fmt::Debug for OriginalSubscriptionIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Granted-Service-Unit (see [`ScapGrantedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Granted-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapGrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapGrantedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1716,7 +1716,7 @@ impl std::fmt::Debug for ScapGrantedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Cost-Information (see [`ScapCostInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Cost-Information (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapCostInformationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1834,7 +1834,7 @@ impl std::fmt::Debug for ScapCostInformationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Requested-Service-Unit (see [`ScapRequestedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Requested-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapRequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapRequestedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -1954,7 +1954,7 @@ impl std::fmt::Debug for ScapRequestedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Service-Parameter-Info (see [`ScapServiceParameterInfo`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Service-Parameter-Info (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapServiceParameterInfoView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2074,7 +2074,7 @@ impl std::fmt::Debug for ScapServiceParameterInfoView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Unit-Value (see [`ScapUnitValue`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Unit-Value (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUnitValueView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2190,7 +2190,7 @@ impl std::fmt::Debug for ScapUnitValueView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received SCAP-Used-Service-Unit (see [`ScapUsedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received SCAP-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUsedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2308,7 +2308,7 @@ impl std::fmt::Debug for ScapUsedServiceUnitView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Charging-Rule-Authorization (see [`ChargingRuleAuthorization`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Charging-Rule-Authorization (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleAuthorizationView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2429,7 +2429,7 @@ impl std::fmt::Debug for ChargingRuleAuthorizationView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Other-Party-Id (see [`OtherPartyId`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Other-Party-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OtherPartyId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OtherPartyIdView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -2542,7 +2542,7 @@ impl std::fmt::Debug for OtherPartyIdView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received Cumulative-Used-Service-Unit (see [`CumulativeUsedServiceUnit`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received Cumulative-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CumulativeUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CumulativeUsedServiceUnitView<'a> {
     root: &'a rt::bytes::Bytes,

@@ -109,7 +109,7 @@ impl rt::AvpData for P2psmsInformation {
         }
     }
 }
-/// A checked, zero-copy view of a received P2PSMS-Information (see [`P2psmsInformation`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received P2PSMS-Information (Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`P2psmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct P2psmsInformationView<'a> {
     root: &'a rt::bytes::Bytes,

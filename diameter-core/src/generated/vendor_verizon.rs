@@ -189,7 +189,7 @@ impl rt::AvpData for LiTargetmfaddress {
         }
     }
 }
-/// A checked, zero-copy view of a received LI-Indicator-Gx (see [`LiIndicatorGx`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LI-Indicator-Gx (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiIndicatorGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiIndicatorGxView<'a> {
     root: &'a rt::bytes::Bytes,
@@ -305,7 +305,7 @@ impl std::fmt::Debug for LiIndicatorGxView<'_> {
         }
     }
 }
-/// A checked, zero-copy view of a received LI-TargetMFAddress (see [`LiTargetmfaddress`]): members are read straight from the message's bytes.
+/// A checked, zero-copy view of a received LI-TargetMFAddress (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiTargetmfaddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiTargetmfaddressView<'a> {
     root: &'a rt::bytes::Bytes,
