@@ -179,6 +179,9 @@ impl<'a> AvpRef<'a> {
 #[derive(Clone, Debug)]
 pub struct AvpIter<'a> {
     root: &'a Bytes,
+    /// `root[..end]`: one slice kept, so that each step slices it once (a `Bytes` deref and
+    /// a range check per AVP otherwise).
+    buf: &'a [u8],
     pos: usize,
     end: usize,
 }
@@ -189,6 +192,7 @@ impl<'a> AvpIter<'a> {
         let end = end.min(root.len());
         Self {
             root,
+            buf: &root[..end],
             pos: start.min(end),
             end,
         }
@@ -226,12 +230,13 @@ impl<'a> Iterator for AvpIter<'a> {
 
 /// Where the AVP at the iterator's position lies (what [`AvpIter::frame`] finds).
 #[derive(Clone, Copy)]
-struct Frame {
+struct Frame<'a> {
     code: u32,
     flags: AvpFlags,
     vendor: u32,
     header_len: usize,
     length: usize,
+    data: &'a [u8],
 }
 
 impl<'a> AvpIter<'a> {
@@ -267,8 +272,8 @@ impl<'a> AvpIter<'a> {
     /// Checks the AVP at the position (≥ 8 bytes, or 12 with V; within the parent; padding
     /// present). `pos < end`.
     #[inline(always)]
-    fn frame(&self) -> Result<Frame, (ErrorKind, usize)> {
-        let buf = &self.root[self.pos..self.end];
+    fn frame(&self) -> Result<Frame<'a>, (ErrorKind, usize)> {
+        let buf: &'a [u8] = self.buf.get(self.pos..).unwrap_or_default();
         if buf.len() < AVP_HEADER_LEN {
             return Err((
                 ErrorKind::Truncated {
@@ -297,16 +302,18 @@ impl<'a> AvpIter<'a> {
         } else {
             (0, AVP_HEADER_LEN)
         };
-        if length < header_len || length > buf.len() {
-            // A length that overruns the parent: report only the header in Failed-AVP.
-            return Err((
-                ErrorKind::InvalidAvpLength {
-                    length: length as u32,
-                },
-                self.pos + header_len.min(buf.len()),
-            ));
-        }
-        if padded(length) > buf.len() {
+        // One test on the usual path (`padded(length) <= len` implies `length <= len`);
+        // which error it is, only when it fails.
+        if length < header_len || padded(length) > buf.len() {
+            if length < header_len || length > buf.len() {
+                // A length that overruns the parent: report only the header in Failed-AVP.
+                return Err((
+                    ErrorKind::InvalidAvpLength {
+                        length: length as u32,
+                    },
+                    self.pos + header_len.min(buf.len()),
+                ));
+            }
             return Err((ErrorKind::InvalidPadding, self.pos + length));
         }
         Ok(Frame {
@@ -315,19 +322,20 @@ impl<'a> AvpIter<'a> {
             vendor,
             header_len,
             length,
+            data: buf.get(header_len..length).unwrap_or_default(),
         })
     }
 
     /// The AVP `f` describes; moves past it.
     #[inline(always)]
-    fn advance(&mut self, f: Frame) -> AvpRef<'a> {
+    fn advance(&mut self, f: Frame<'a>) -> AvpRef<'a> {
         let offset = self.pos;
         self.pos += padded(f.length);
         AvpRef {
             code: f.code,
             flags: f.flags,
             vendor: f.vendor,
-            data: &self.root[offset + f.header_len..offset + f.length],
+            data: f.data,
             offset,
             data_offset: offset + f.header_len,
             root: self.root,
