@@ -292,7 +292,13 @@ impl Ctx<'_> {
                 /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
                 #inline_check
                 pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    Self::scan(avp, cx, true).map(drop)
+                    // Not through `scan`: the view stays local and is not moved out.
+                    let cx = cx.enter(avp)?;
+                    let mut v = Self::empty(avp);
+                    match v.fill_members(cx, true, avp.offset) {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(e.within(#owned::KEY)),
+                    }
                 }
 
                 /// Indexes the members of `avp`; with `deep`, checks them too.

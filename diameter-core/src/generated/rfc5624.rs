@@ -514,7 +514,12 @@ impl<'a> Tmod1View<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(Tmod1::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -741,7 +746,12 @@ impl<'a> Tmod2View<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(Tmod2::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]

@@ -1522,7 +1522,12 @@ impl<'a> ServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServingNode::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1745,7 +1750,12 @@ impl<'a> AdditionalServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AdditionalServingNode::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]

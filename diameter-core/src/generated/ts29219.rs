@@ -3115,7 +3115,12 @@ impl<'a> PolicyCounterStatusReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PolicyCounterStatusReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3311,7 +3316,12 @@ impl<'a> PendingPolicyCounterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PendingPolicyCounterInformation::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]

@@ -18184,7 +18184,12 @@ impl<'a> Non3gppUserDataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(Non3gppUserData::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -18567,7 +18572,12 @@ impl<'a> TraceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(TraceInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -18705,7 +18715,12 @@ impl<'a> WlanIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(WlanIdentifier::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -18848,7 +18863,12 @@ impl<'a> TwanAccessInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(TwanAccessInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -18991,7 +19011,12 @@ impl<'a> AccessNetworkInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AccessNetworkInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -19181,7 +19206,12 @@ impl<'a> TwanConnectivityParametersView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(TwanConnectivityParameters::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]

@@ -9763,7 +9763,12 @@ impl<'a> UserIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(UserIdentifier::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9928,7 +9933,12 @@ impl<'a> ServiceParametersView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServiceParameters::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10073,7 +10083,12 @@ impl<'a> T4ParametersView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(T4Parameters::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10211,7 +10226,12 @@ impl<'a> ServiceDataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServiceData::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10341,7 +10361,12 @@ impl<'a> T4DataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(T4Data::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10510,7 +10535,12 @@ impl<'a> AeseCommunicationPatternView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AeseCommunicationPattern::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10772,7 +10802,12 @@ impl<'a> CommunicationPatternSetView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(CommunicationPatternSet::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11009,7 +11044,12 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ScheduledCommunicationTime::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11169,7 +11209,12 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AeseCommunicationPatternConfigStatus::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11356,7 +11401,12 @@ impl<'a> AeseErrorReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AeseErrorReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11490,7 +11540,12 @@ impl<'a> MonitoringEventConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MonitoringEventConfiguration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11920,7 +11975,12 @@ impl<'a> MonitoringEventReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MonitoringEventReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -12243,7 +12303,12 @@ impl<'a> UeReachabilityConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(UeReachabilityConfiguration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -12403,7 +12468,12 @@ impl<'a> LocationInformationConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(LocationInformationConfiguration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -12567,7 +12637,12 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MonitoringEventConfigStatus::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -12765,7 +12840,12 @@ impl<'a> SupportedServicesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SupportedServices::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -12910,7 +12990,12 @@ impl<'a> ServiceResultView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServiceResult::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13053,7 +13138,12 @@ impl<'a> NiddAuthorizationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(NiddAuthorizationRequest::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13200,7 +13290,12 @@ impl<'a> NiddAuthorizationResponseView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(NiddAuthorizationResponse::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13370,7 +13465,12 @@ impl<'a> ServiceReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServiceReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13513,7 +13613,12 @@ impl<'a> EnhancedCoverageRestrictionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EnhancedCoverageRestriction::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13661,7 +13766,12 @@ impl<'a> EnhancedCoverageRestrictionDataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EnhancedCoverageRestrictionData::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13822,7 +13932,12 @@ impl<'a> RestrictedPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(RestrictedPlmnList::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -13968,7 +14083,12 @@ impl<'a> AllowedPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AllowedPlmnList::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -14114,7 +14234,12 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(NiddAuthorizationUpdate::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -14264,7 +14389,12 @@ impl<'a> GroupMonitoringEventReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(GroupMonitoringEventReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -14463,7 +14593,12 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(GroupMonitoringEventReportItem::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -14711,7 +14846,12 @@ impl<'a> ApnValidityTimeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ApnValidityTime::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -14858,7 +14998,12 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SuggestedNetworkConfiguration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15117,7 +15262,12 @@ impl<'a> MonitoringEventReportStatusView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MonitoringEventReportStatus::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15293,7 +15443,12 @@ impl<'a> AdditionalidentifiersView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(Additionalidentifiers::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15441,7 +15596,12 @@ impl<'a> GroupUserIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(GroupUserIdentifier::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15596,7 +15756,12 @@ impl<'a> MtcProviderInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MtcProviderInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15729,7 +15894,12 @@ impl<'a> PdnConnectivityStatusConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PdnConnectivityStatusConfiguration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -15869,7 +16039,12 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        Self::scan(avp, cx, true).map(drop)
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PdnConnectivityStatusReport::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
