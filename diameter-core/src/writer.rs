@@ -15,7 +15,7 @@ use std::fmt;
 
 use bytes::BytesMut;
 
-use crate::avp::{AvpFlags, AvpKey, RawAvp, padded};
+use crate::avp::{AvpFlags, AvpKey, RawAvp, header_len, padded, put_header, put_padding};
 use crate::data::{Address, AvpData};
 use crate::header::{CommandFlags, HEADER_LEN, VERSION};
 
@@ -126,13 +126,7 @@ pub struct AvpWriter<'b> {
     err: Option<WriteError>,
 }
 
-/// Header length for a vendor (constant once inlined).
-#[inline(always)]
-const fn hlen(vendor: u32) -> usize {
-    if vendor == 0 { 8 } else { 12 }
-}
-
-/// An AVP header on the stack: 12 bytes, of which [`hlen`] are used.
+/// An AVP header on the stack: 12 bytes, of which [`header_len`] are used.
 #[inline(always)]
 fn header(code: u32, flags: u8, vendor: u32, len: usize) -> [u8; 12] {
     let mut h = [0u8; 12];
@@ -182,7 +176,7 @@ impl<'b> AvpWriter<'b> {
         once: bool,
         data: [u8; N],
     ) {
-        let hl = hlen(vendor);
+        let hl = header_len(vendor);
         let total = padded(hl + N);
         let mut a = [0u8; 32];
         a[..12].copy_from_slice(&header(code, flags, vendor, hl + N));
@@ -238,16 +232,11 @@ impl<'b> AvpWriter<'b> {
         once: bool,
         data: &[u8],
     ) {
-        let hl = hlen(vendor);
         let len = data.len();
-        self.buf.reserve(padded(hl + len));
-        let h = header(code, flags, vendor, hl + len);
-        self.buf.extend_from_slice(&h[..hl]);
+        self.buf.reserve(padded(header_len(vendor) + len));
+        put_header(self.buf, code, AvpFlags(flags), vendor, len);
         self.buf.extend_from_slice(data);
-        // Up to three zero bytes: a constant-length copy, then the length cut back.
-        let end = self.buf.len() + (padded(len) - len);
-        self.buf.extend_from_slice(&[0; 3]);
-        self.buf.truncate(end);
+        put_padding(self.buf, len);
         self.mark(bit, once);
     }
 
@@ -311,7 +300,7 @@ impl<'b> AvpWriter<'b> {
     pub fn group<G: Group>(&mut self, bit: u64, once: bool, f: impl FnOnce(&mut G::Writer<'_>)) {
         let start = self.buf.len();
         let vendor = G::KEY.vendor;
-        let hl = hlen(vendor);
+        let hl = header_len(vendor);
         self.buf
             .extend_from_slice(&header(G::KEY.code, G::FLAGS, vendor, 0)[..hl]);
         let mut child = G::Writer::from_avp_writer(AvpWriter::new(self.buf));
