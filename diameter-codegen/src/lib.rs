@@ -110,8 +110,14 @@ pub fn dictionaries_in(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> {
 pub struct Generated {
     /// `(file name, contents)`, in a stable order.
     pub files: Vec<(String, String)>,
-    /// For each generated module, the other generated modules it uses (for cargo features).
+    /// For each generated module, the other generated modules whose AVPs its rules name.
     pub dependencies: Vec<(String, Vec<String>)>,
+    /// diameter-core's layout only: its cargo features (`s6a`, `gy`, `ts29212`, ...) and
+    /// what each compiles, sorted by name; empty for a user's crate.
+    pub features: Vec<(String, String)>,
+    /// Those of `features` that compile an application (interface) rather than only a
+    /// dictionary, e.g. `gy`, `gx`, `s6a`.
+    pub interfaces: Vec<String>,
 }
 
 /// Configures and runs generation (the prost-build shape: setters, then `generate`).
@@ -209,6 +215,8 @@ impl Builder {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_iter().collect()))
                 .collect(),
+            features: e.features.into_iter().collect(),
+            interfaces: e.interfaces.into_iter().collect(),
         })
     }
 

@@ -172,6 +172,9 @@ pub struct Application {
     pub acct: bool,
     /// Section.
     pub section: Option<String>,
+    /// The cargo feature of diameter-core that compiles this application's commands (and
+    /// what their ABNF reaches), e.g. `s6a`; `None` for the base protocol's applications.
+    pub feature: Option<String>,
     /// Source line.
     pub line: usize,
 }
@@ -267,8 +270,13 @@ pub struct Command {
     /// Free text.
     pub doc: Option<String>,
     /// The dictionary whose definition of the same (code, application) this one replaces
-    /// when both are compiled in (TS 32.299's Ro CCR over RFC 4006's).
+    /// (TS 32.299's Ro CCR refines RFC 4006's). In diameter-core the replaced definition
+    /// keeps the dispatch of `decode_typed`, so that enabling a feature never changes how a
+    /// message decodes; in a user's crate the replacing one takes it.
     pub replaces: Option<String>,
+    /// The cargo feature compiling this command when it differs from its application's
+    /// (TS 32.299's Gy/Ro CCR is `gy`, in RFC 4006's application 4).
+    pub feature: Option<String>,
     /// Request ABNF.
     pub request: Vec<Rule>,
     /// Section of the request ABNF.
@@ -286,6 +294,23 @@ struct Lower<'a> {
 }
 
 impl Lower<'_> {
+    /// The `feature` attribute: a cargo feature name (`[a-z][a-z0-9_]*`) that is not one of
+    /// the names diameter-core gives a meaning of its own.
+    fn feature(&mut self, el: &Element) -> Option<String> {
+        let f = el.attr("feature")?;
+        let well_formed = f.starts_with(|c: char| c.is_ascii_lowercase())
+            && f.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed || ["all", "default", "base"].contains(&f) {
+            self.problems.push(Problem::new(
+                el.line,
+                format!("`feature` of <{}> must match [a-z][a-z0-9_]* and not be all, default or base: {f:?}", el.name),
+            ));
+            return None;
+        }
+        Some(f.to_owned())
+    }
+
     fn check_attrs(&mut self, el: &Element, allowed: &[&str]) {
         for (k, _) in &el.attrs {
             if !allowed.contains(&k.as_str()) && !k.starts_with("xmlns") {
@@ -502,6 +527,7 @@ impl Lower<'_> {
                 "proxiable",
                 "section",
                 "replaces",
+                "feature",
             ],
         );
         let name = self.req(el, "name")?.to_owned();
@@ -529,6 +555,7 @@ impl Lower<'_> {
             section: self.req(el, "section").unwrap_or_default().to_owned(),
             doc: None,
             replaces: el.attr("replaces").map(str::to_owned),
+            feature: self.feature(el),
             request: Vec::new(),
             request_section: None,
             answer: Vec::new(),
@@ -614,7 +641,7 @@ pub(crate) fn lower(file: PathBuf, root: &Element, problems: &mut Vec<Problem>) 
                 }
             }
             "application" => {
-                l.check_attrs(el, &["id", "name", "type", "section"]);
+                l.check_attrs(el, &["id", "name", "type", "section", "feature"]);
                 let (Some(id), Some(name), Some(ty)) =
                     (l.req(el, "id"), l.req(el, "name"), l.req(el, "type"))
                 else {
@@ -638,6 +665,7 @@ pub(crate) fn lower(file: PathBuf, root: &Element, problems: &mut Vec<Problem>) 
                         name,
                         acct,
                         section: el.attr("section").map(str::to_owned),
+                        feature: l.feature(el),
                         line: el.line,
                     });
                 }

@@ -1,5 +1,6 @@
 //! Project automation. `cargo xtask regen` rewrites `diameter-core/src/generated/` from
-//! `dictionaries/*.xml` and the dictionary features of `diameter-core/Cargo.toml`;
+//! `dictionaries/*.xml`, the dictionary features of `diameter-core/Cargo.toml` and their
+//! forwarding in `diameter-node/Cargo.toml`;
 //! `cargo xtask regen --check` changes nothing and fails, naming the stale files, when the
 //! checked-in code does not match the dictionaries.
 #![forbid(unsafe_code)]
@@ -30,8 +31,10 @@ fn main() -> ExitCode {
             let check = args.iter().any(|a| a == "--check");
             regen(&root(&args), check)
         }
+        Some("features") => features(&root(&args), args.iter().any(|a| a == "--interfaces")),
         _ => {
             eprintln!("usage: cargo xtask regen [--check] [--root DIR]");
+            eprintln!("       cargo xtask features [--interfaces] [--root DIR]");
             return ExitCode::from(2);
         }
     };
@@ -62,44 +65,73 @@ fn expected(root: &Path) -> Result<Vec<(PathBuf, String)>> {
             )
         })
         .collect();
-    let manifest = PathBuf::from("diameter-core/Cargo.toml");
-    let current = std::fs::read_to_string(root.join(&manifest))
-        .context("reading diameter-core/Cargo.toml")?;
-    out.push((manifest, with_features(&current, &generated.dependencies)?));
+    for (manifest, forward) in [
+        ("diameter-core/Cargo.toml", None),
+        ("diameter-node/Cargo.toml", Some("diameter-core")),
+    ] {
+        let path = root.join(manifest);
+        // A checkout for the staleness test may hold only diameter-core.
+        if forward.is_some() && !path.exists() {
+            continue;
+        }
+        let current =
+            std::fs::read_to_string(&path).with_context(|| format!("reading {manifest}"))?;
+        out.push((
+            PathBuf::from(manifest),
+            with_features(&current, &generated.features, forward)?,
+        ));
+    }
     Ok(out)
 }
 
-/// `current` manifest with its dictionary-feature block rewritten.
-fn with_features(current: &str, deps: &[(String, Vec<String>)]) -> Result<String> {
+/// `current` manifest with its dictionary-feature block rewritten: `all`, then each feature
+/// with a comment saying what it compiles; with `forward`, each feature turns on the same
+/// feature of that crate.
+fn with_features(
+    current: &str,
+    features: &[(String, String)],
+    forward: Option<&str>,
+) -> Result<String> {
     let (Some(b), Some(e)) = (current.find(FEATURES_BEGIN), current.find(FEATURES_END)) else {
-        bail!("diameter-core/Cargo.toml lacks the markers {FEATURES_BEGIN:?} / {FEATURES_END:?}");
+        bail!("manifest lacks the markers {FEATURES_BEGIN:?} / {FEATURES_END:?}");
+    };
+    let value = |name: &str| match forward {
+        Some(c) => format!("[\"{c}/{name}\"]"),
+        None => "[]".to_owned(),
     };
     let mut block = format!("{FEATURES_BEGIN}\n");
-    let names: Vec<&str> = deps
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| *n != "base")
-        .collect();
-    block.push_str(&format!(
-        "all = [{}]\n",
-        names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    for (name, uses) in deps {
-        if name == "base" {
-            continue;
-        }
-        let uses: Vec<String> = uses
-            .iter()
-            .filter(|u| *u != "base")
-            .map(|u| format!("\"{u}\""))
-            .collect();
-        block.push_str(&format!("{name} = [{}]\n", uses.join(", ")));
+    block.push_str("# Every dictionary and application: for tools (the CLI, fuzzers, interop).\n");
+    match forward {
+        Some(_) => block.push_str(&format!("all = {}\n", value("all"))),
+        None => block.push_str(&format!(
+            "all = [{}]\n",
+            features
+                .iter()
+                .map(|(n, _)| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    for (name, what) in features {
+        block.push_str(&format!("# {what}\n{name} = {}\n", value(name)));
     }
     Ok(format!("{}{}{}", &current[..b], block, &current[e..]))
+}
+
+/// Prints diameter-core's dictionary features, one per line (with `--interfaces`, only
+/// those compiling an application: what CI builds one at a time).
+fn features(root: &Path, interfaces_only: bool) -> Result<()> {
+    let dicts = diameter_codegen::dictionaries_in(root.join("dictionaries"))?;
+    let generated = diameter_codegen::Builder::new()
+        .dictionaries(dicts)
+        .core_layout(true)
+        .emit()?;
+    if interfaces_only {
+        generated.interfaces.iter().for_each(|f| println!("{f}"));
+    } else {
+        generated.features.iter().for_each(|(f, _)| println!("{f}"));
+    }
+    Ok(())
 }
 
 fn regen(root: &Path, check: bool) -> Result<()> {

@@ -2,25 +2,14 @@
 //! lookups as `match` (no hashing at run time), and the typed-message enum with
 //! `decode_typed`.
 
-use std::collections::BTreeMap;
-
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::features::{Gating, cfg_attr, predicate};
 use super::{Layout, doc_attr, module_doc};
 use crate::error::Error;
 use crate::model::Dictionary;
 use crate::names::type_name;
-
-/// `#[cfg(feature = ..)]` for a module in the core layout (nothing for `base`, which is
-/// always compiled, or for user code).
-fn cfg_of(layout: Layout, feature: &str) -> TokenStream {
-    if layout == Layout::Core && feature != "base" {
-        quote!(#[cfg(feature = #feature)])
-    } else {
-        quote!()
-    }
-}
 
 /// The `TypedMessage` variants and their per-variant match arms.
 #[derive(Default)]
@@ -54,13 +43,13 @@ fn variant_arms(v: &mut Variants, d: &Dictionary, cmd: &crate::model::Command, c
 
 pub(super) fn emit_top(
     layout: Layout,
-    modules: &[(&Dictionary, TokenStream)],
-    features: &BTreeMap<String, String>,
+    dicts: &[Dictionary],
+    modules: &[(usize, &Dictionary, TokenStream)],
+    gating: &Gating,
 ) -> Result<TokenStream, Error> {
-    let cfg = |layout: Layout, d: &Dictionary| cfg_of(layout, &features[&d.name]);
-    let decls = modules.iter().map(|(d, _)| {
+    let decls = modules.iter().map(|(i, d, _)| {
         let m = format_ident!("{}", d.name);
-        let c = cfg(layout, d);
+        let c = cfg_attr(gating.module(*i));
         let doc = doc_attr(&module_doc(d));
         match layout {
             Layout::Core => quote! {
@@ -77,25 +66,22 @@ pub(super) fn emit_top(
         Layout::User => quote!(::diameter_core),
     };
     let n = modules.len();
-    let module_consts = modules.iter().map(|(d, _)| {
+    let module_consts = modules.iter().map(|(i, d, _)| {
         let m = format_ident!("{}", d.name);
         let k = format_ident!("M_{}", d.name.to_ascii_uppercase());
-        match layout {
-            Layout::Core if features[&d.name] != "base" => {
-                let f = features[&d.name].as_str();
-                quote! {
-                    #[cfg(feature = #f)]
-                    const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);
-                    #[cfg(not(feature = #f))]
-                    const #k: Option<&'static rt::dictionary::Module> = None;
-                }
-            }
-            _ => quote!(const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);),
+        match predicate(gating.module(*i)) {
+            Some(p) => quote! {
+                #[cfg(#p)]
+                const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);
+                #[cfg(not(#p))]
+                const #k: Option<&'static rt::dictionary::Module> = None;
+            },
+            None => quote!(const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);),
         }
     });
     let module_list = modules
         .iter()
-        .map(|(d, _)| format_ident!("M_{}", d.name.to_ascii_uppercase()));
+        .map(|(_, d, _)| format_ident!("M_{}", d.name.to_ascii_uppercase()));
 
     // AVP lookup arms.
     let mut avp_arms = Vec::new();
@@ -105,9 +91,9 @@ pub(super) fn emit_top(
     let mut fallback_arms = Vec::new();
     let mut view_arms = Vec::new();
     let mut view_fallback_arms = Vec::new();
-    for (d, _) in modules {
+    for (di, d, _) in modules {
         let m = format_ident!("{}", d.name);
-        let c = cfg(layout, d);
+        let c = cfg_attr(gating.module(*di));
         let mut sorted: Vec<_> = d.avps.iter().collect();
         sorted.sort_by_key(|a| (a.vendor, a.code));
         for (i, a) in sorted.iter().enumerate() {
@@ -122,30 +108,40 @@ pub(super) fn emit_top(
                 Literal::u32_unsuffixed(cmd.code),
                 Literal::u32_unsuffixed(cmd.application),
             );
-            variant_arms(&mut variants, d, cmd, &c);
-            // A definition that another dictionary replaces serves only while that one is
-            // off (TS 32.299's Ro CCR replaces RFC 4006's for application 4).
-            let replacer = modules.iter().find(|(o, _)| {
+            let gate = gating.command(*di, i);
+            let ci = cfg_attr(gate);
+            // Two definitions of one (code, application): TS 32.299's Ro CCR replaces RFC
+            // 4006's. In diameter-core the replaced one keeps the dispatch and the replacing
+            // one is decoded by naming it, so that turning a feature on never changes how a
+            // message decodes (every feature compiling the replacing one compiles the
+            // replaced one too). In a user's crate, the replacing one takes the dispatch.
+            let replaces_other = cmd.replaces.is_some()
+                && dicts.iter().any(|o| {
+                    Some(o.name.as_str()) == cmd.replaces.as_deref()
+                        && o.commands
+                            .iter()
+                            .any(|oc| oc.code == cmd.code && oc.application == cmd.application)
+                });
+            let replaced_by_local = modules.iter().any(|(_, o, _)| {
                 o.commands.iter().any(|oc| {
                     oc.code == cmd.code
                         && oc.application == cmd.application
                         && oc.replaces.as_deref() == Some(d.name.as_str())
                 })
             });
-            let c_disp = match (replacer, layout) {
-                (None, _) => c.clone(),
-                (Some(_), Layout::User) => continue,
-                (Some((o, _)), Layout::Core) => {
-                    let own = &features[&d.name];
-                    let other = &features[&o.name];
-                    if own == "base" {
-                        quote!(#[cfg(not(feature = #other))])
-                    } else {
-                        quote!(#[cfg(all(feature = #own, not(feature = #other)))])
-                    }
-                }
+            let dispatches = match layout {
+                Layout::Core => !replaces_other,
+                Layout::User => !replaced_by_local,
             };
-            cmd_arms.push(quote!(#c_disp (#code, #app) => Some(&#m::MODULE.commands[#i]),));
+            if layout == Layout::Core && replaces_other {
+                // No TypedMessage variant either: decode_typed never returns it.
+            } else {
+                variant_arms(&mut variants, d, cmd, &ci);
+            }
+            if !dispatches {
+                continue;
+            }
+            cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.commands[#i]),));
             for request in [true, false] {
                 let ty = format_ident!(
                     "{}{}",
@@ -153,17 +149,26 @@ pub(super) fn emit_top(
                     if request { "Request" } else { "Answer" }
                 );
                 let variant = format_ident!("{}{}", type_name(&d.name), ty);
-                decode_arms.push(quote!(#c_disp (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                decode_arms.push(quote!(#ci (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
                 let view = format_ident!("{}View", ty);
-                view_arms.push(
-                    quote!(#c_disp (#code, #app, #request) => #m::#view::decode(msg).map(drop),),
-                );
+                view_arms
+                    .push(quote!(#ci (#code, #app, #request) => #m::#view::decode(msg).map(drop),));
+                if let Some(p) = predicate(gate) {
+                    // While this definition is off, its messages stay generic rather than
+                    // falling back to a base command's ABNF: turning the feature on must
+                    // not change the typed command a message decoded to.
+                    if cmd.application != 0 {
+                        decode_arms.push(quote!(#[cfg(not(#p))] (#code, #app, #request) => TypedMessage::Generic(msg.clone()),));
+                        view_arms
+                            .push(quote!(#[cfg(not(#p))] (#code, #app, #request) => return None,));
+                    }
+                }
                 if cmd.application == 0 {
                     // Base commands (RAR, STR, ASR, ...) serve every application that does
                     // not define its own ABNF for them.
-                    fallback_arms.push(quote!(#c_disp (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                    fallback_arms.push(quote!(#ci (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
                     view_fallback_arms.push(
-                        quote!(#c_disp (#code, _, #request) => #m::#view::decode(msg).map(drop),),
+                        quote!(#ci (#code, _, #request) => #m::#view::decode(msg).map(drop),),
                     );
                 }
             }
@@ -213,7 +218,9 @@ pub(super) fn emit_top(
         }
 
         /// Every typed command of the compiled-in dictionaries, plus the generic fallback.
+        /// Variants come and go with cargo features, hence `#[non_exhaustive]`.
         #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
         #[allow(clippy::large_enum_variant)]
         pub enum TypedMessage {
             #(#variants_decl)*

@@ -32,12 +32,13 @@ impl Ctx<'_> {
             .avps
             .iter()
             .filter(|a| a.ty == AvpType::Grouped)
-            .map(|a| self.emit_group_view(a));
-        let commands = self.current.commands.iter().flat_map(|c| {
-            [
+            .map(|a| self.gate_avp(&a.name, self.emit_group_view(a)));
+        let commands = self.current.commands.iter().map(|c| {
+            let both = [
                 self.emit_command_view(c, true),
                 self.emit_command_view(c, false),
-            ]
+            ];
+            self.gate_command(c, quote!(#(#both)*))
         });
         quote!(#(#groups)* #(#commands)*)
     }

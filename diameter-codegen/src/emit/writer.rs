@@ -39,12 +39,13 @@ impl Ctx<'_> {
             .avps
             .iter()
             .filter(|a| a.ty == AvpType::Grouped)
-            .map(|a| self.emit_group_writer(a));
-        let commands = self.current.commands.iter().flat_map(|c| {
-            [
+            .map(|a| self.gate_avp(&a.name, self.emit_group_writer(a)));
+        let commands = self.current.commands.iter().map(|c| {
+            let both = [
                 self.emit_command_writer(c, true),
                 self.emit_command_writer(c, false),
-            ]
+            ];
+            self.gate_command(c, quote!(#(#both)*))
         });
         quote! {
             #(#groups)*

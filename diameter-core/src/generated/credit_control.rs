@@ -149,11 +149,37 @@ pub mod application {
     /// Diameter Credit Control (auth), IETF RFC 8506 §1.3.
     pub const DIAMETER_CREDIT_CONTROL: u32 = 4;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// CC-Request-Type (code 416), Enumerated, IETF RFC 8506 §8.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CcRequestType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl CcRequestType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(416, 0);
@@ -176,6 +202,19 @@ impl CcRequestType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CcRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -184,11 +223,37 @@ impl std::fmt::Debug for CcRequestType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for CcRequestType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CcRequestType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -207,11 +272,13 @@ impl rt::AvpData for CcRequestType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// CC-Session-Failover (code 418), Enumerated, IETF RFC 8506 §8.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CcSessionFailover(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CcSessionFailover {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(418, 0);
@@ -228,6 +295,7 @@ impl CcSessionFailover {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CcSessionFailover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -236,11 +304,13 @@ impl std::fmt::Debug for CcSessionFailover {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CcSessionFailover {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CcSessionFailover {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -259,11 +329,13 @@ impl rt::AvpData for CcSessionFailover {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Check-Balance-Result (code 422), Enumerated, IETF RFC 8506 §8.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CheckBalanceResult(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CheckBalanceResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(422, 0);
@@ -280,6 +352,7 @@ impl CheckBalanceResult {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CheckBalanceResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -288,11 +361,13 @@ impl std::fmt::Debug for CheckBalanceResult {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CheckBalanceResult {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CheckBalanceResult {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -311,11 +386,13 @@ impl rt::AvpData for CheckBalanceResult {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control"))]
 /// Credit-Control (code 426), Enumerated, IETF RFC 8506 §8.13.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CreditControl(pub i32);
+#[cfg(any(feature = "credit_control"))]
 impl CreditControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(426, 0);
@@ -332,6 +409,7 @@ impl CreditControl {
         }
     }
 }
+#[cfg(any(feature = "credit_control"))]
 impl std::fmt::Debug for CreditControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -340,11 +418,13 @@ impl std::fmt::Debug for CreditControl {
         }
     }
 }
+#[cfg(any(feature = "credit_control"))]
 impl From<i32> for CreditControl {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control"))]
 impl rt::AvpData for CreditControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -363,11 +443,13 @@ impl rt::AvpData for CreditControl {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Credit-Control-Failure-Handling (code 427), Enumerated, IETF RFC 8506 §8.14.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CreditControlFailureHandling(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CreditControlFailureHandling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(427, 0);
@@ -387,6 +469,7 @@ impl CreditControlFailureHandling {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CreditControlFailureHandling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -395,11 +478,13 @@ impl std::fmt::Debug for CreditControlFailureHandling {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CreditControlFailureHandling {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CreditControlFailureHandling {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -418,11 +503,13 @@ impl rt::AvpData for CreditControlFailureHandling {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Direct-Debiting-Failure-Handling (code 428), Enumerated, IETF RFC 8506 §8.15.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DirectDebitingFailureHandling(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl DirectDebitingFailureHandling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(428, 0);
@@ -439,6 +526,7 @@ impl DirectDebitingFailureHandling {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DirectDebitingFailureHandling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -449,11 +537,13 @@ impl std::fmt::Debug for DirectDebitingFailureHandling {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for DirectDebitingFailureHandling {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DirectDebitingFailureHandling {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -472,11 +562,39 @@ impl rt::AvpData for DirectDebitingFailureHandling {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Tariff-Change-Usage (code 452), Enumerated, IETF RFC 8506 §8.27.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TariffChangeUsage(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl TariffChangeUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 0);
@@ -496,6 +614,20 @@ impl TariffChangeUsage {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TariffChangeUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -504,11 +636,39 @@ impl std::fmt::Debug for TariffChangeUsage {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for TariffChangeUsage {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TariffChangeUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -527,6 +687,7 @@ impl rt::AvpData for TariffChangeUsage {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// CC-Unit-Type (code 454), Enumerated, IETF RFC 8506 §8.32.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -534,6 +695,7 @@ impl rt::AvpData for TariffChangeUsage {
 /// The spec writes TOTAL-OCTETS, INPUT-OCTETS, OUTPUT-OCTETS, SERVICE-SPECIFIC-UNITS with hyphens.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CcUnitType(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CcUnitType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 0);
@@ -562,6 +724,7 @@ impl CcUnitType {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CcUnitType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -570,11 +733,13 @@ impl std::fmt::Debug for CcUnitType {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CcUnitType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CcUnitType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -593,11 +758,43 @@ impl rt::AvpData for CcUnitType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Final-Unit-Action (code 449), Enumerated, IETF RFC 8506 §8.35.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FinalUnitAction(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl FinalUnitAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(449, 0);
@@ -617,6 +814,22 @@ impl FinalUnitAction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FinalUnitAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -625,11 +838,43 @@ impl std::fmt::Debug for FinalUnitAction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for FinalUnitAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FinalUnitAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -648,6 +893,19 @@ impl rt::AvpData for FinalUnitAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Redirect-Address-Type (code 433), Enumerated, IETF RFC 8506 §8.38.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -655,6 +913,19 @@ impl rt::AvpData for FinalUnitAction {
 /// The spec writes the values as "IPv4 Address", "IPv6 Address", "URL", "SIP URI".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RedirectAddressType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl RedirectAddressType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(433, 0);
@@ -677,6 +948,19 @@ impl RedirectAddressType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for RedirectAddressType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -685,11 +969,37 @@ impl std::fmt::Debug for RedirectAddressType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for RedirectAddressType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for RedirectAddressType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -708,11 +1018,13 @@ impl rt::AvpData for RedirectAddressType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Multiple-Services-Indicator (code 455), Enumerated, IETF RFC 8506 §8.40.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MultipleServicesIndicator(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl MultipleServicesIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(455, 0);
@@ -729,6 +1041,7 @@ impl MultipleServicesIndicator {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MultipleServicesIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -737,11 +1050,13 @@ impl std::fmt::Debug for MultipleServicesIndicator {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for MultipleServicesIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MultipleServicesIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -760,11 +1075,13 @@ impl rt::AvpData for MultipleServicesIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Requested-Action (code 436), Enumerated, IETF RFC 8506 §8.41.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestedAction(pub i32);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RequestedAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(436, 0);
@@ -787,6 +1104,7 @@ impl RequestedAction {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RequestedAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -795,11 +1113,13 @@ impl std::fmt::Debug for RequestedAction {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for RequestedAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RequestedAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -818,11 +1138,57 @@ impl rt::AvpData for RequestedAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Subscription-Id-Type (code 450), Enumerated, IETF RFC 8506 §8.47.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubscriptionIdType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl SubscriptionIdType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 0);
@@ -848,6 +1214,29 @@ impl SubscriptionIdType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for SubscriptionIdType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -856,11 +1245,57 @@ impl std::fmt::Debug for SubscriptionIdType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for SubscriptionIdType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for SubscriptionIdType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -879,11 +1314,41 @@ impl rt::AvpData for SubscriptionIdType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// User-Equipment-Info-Type (code 459), Enumerated, IETF RFC 8506 §8.50.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserEquipmentInfoType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UserEquipmentInfoType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(459, 0);
@@ -906,6 +1371,21 @@ impl UserEquipmentInfoType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UserEquipmentInfoType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -914,11 +1394,41 @@ impl std::fmt::Debug for UserEquipmentInfoType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for UserEquipmentInfoType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UserEquipmentInfoType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -937,6 +1447,7 @@ impl rt::AvpData for UserEquipmentInfoType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Cost-Information (code 423), Grouped, IETF RFC 8506 §8.7.
 ///
 /// ```text
@@ -959,6 +1470,7 @@ pub struct CostInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for CostInformation {
     fn default() -> Self {
         Self {
@@ -970,6 +1482,7 @@ impl Default for CostInformation {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
@@ -1032,6 +1545,7 @@ impl CostInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CostInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1091,6 +1605,20 @@ impl rt::AvpData for CostInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Unit-Value (code 445), Grouped, IETF RFC 8506 §8.8.
 ///
 /// ```text
@@ -1110,6 +1638,20 @@ pub struct UnitValue {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for UnitValue {
     fn default() -> Self {
         Self {
@@ -1120,6 +1662,20 @@ impl Default for UnitValue {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UnitValue {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
@@ -1162,6 +1718,20 @@ impl UnitValue {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UnitValue {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1213,6 +1783,7 @@ impl rt::AvpData for UnitValue {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Multiple-Services-Credit-Control (code 456), Grouped, IETF RFC 8506 §8.16.
 ///
 /// ```text
@@ -1260,6 +1831,7 @@ pub struct MultipleServicesCreditControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for MultipleServicesCreditControl {
     fn default() -> Self {
         Self {
@@ -1279,6 +1851,7 @@ impl Default for MultipleServicesCreditControl {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl MultipleServicesCreditControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
@@ -1344,6 +1917,7 @@ impl MultipleServicesCreditControl {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MultipleServicesCreditControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1507,6 +2081,20 @@ impl rt::AvpData for MultipleServicesCreditControl {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Granted-Service-Unit (code 431), Grouped, IETF RFC 8506 §8.17.
 ///
 /// ```text
@@ -1542,6 +2130,20 @@ pub struct GrantedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for GrantedServiceUnit {
     fn default() -> Self {
         Self {
@@ -1557,6 +2159,20 @@ impl Default for GrantedServiceUnit {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl GrantedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
@@ -1603,6 +2219,20 @@ impl GrantedServiceUnit {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for GrantedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1718,6 +2348,7 @@ impl rt::AvpData for GrantedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Requested-Service-Unit (code 437), Grouped, IETF RFC 8506 §8.18.
 ///
 /// ```text
@@ -1750,6 +2381,7 @@ pub struct RequestedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RequestedServiceUnit {
     fn default() -> Self {
         Self {
@@ -1764,6 +2396,7 @@ impl Default for RequestedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RequestedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
@@ -1806,6 +2439,7 @@ impl RequestedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RequestedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1909,6 +2543,20 @@ impl rt::AvpData for RequestedServiceUnit {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Used-Service-Unit (code 446), Grouped, IETF RFC 8506 §8.19.
 ///
 /// ```text
@@ -1944,6 +2592,20 @@ pub struct UsedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for UsedServiceUnit {
     fn default() -> Self {
         Self {
@@ -1959,6 +2621,20 @@ impl Default for UsedServiceUnit {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
@@ -2005,6 +2681,20 @@ impl UsedServiceUnit {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UsedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2120,6 +2810,20 @@ impl rt::AvpData for UsedServiceUnit {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// CC-Money (code 413), Grouped, IETF RFC 8506 §8.22.
 ///
 /// ```text
@@ -2139,6 +2843,20 @@ pub struct CcMoney {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for CcMoney {
     fn default() -> Self {
         Self {
@@ -2149,6 +2867,20 @@ impl Default for CcMoney {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl CcMoney {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
@@ -2191,6 +2923,20 @@ impl CcMoney {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CcMoney {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2242,6 +2988,7 @@ impl rt::AvpData for CcMoney {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// G-S-U-Pool-Reference (code 457), Grouped, IETF RFC 8506 §8.30.
 ///
 /// ```text
@@ -2264,6 +3011,7 @@ pub struct GSUPoolReference {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for GSUPoolReference {
     fn default() -> Self {
         Self {
@@ -2275,6 +3023,7 @@ impl Default for GSUPoolReference {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl GSUPoolReference {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
@@ -2353,6 +3102,7 @@ impl GSUPoolReference {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for GSUPoolReference {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2408,6 +3158,19 @@ impl rt::AvpData for GSUPoolReference {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Final-Unit-Indication (code 430), Grouped, IETF RFC 8506 §8.34.
 ///
 /// ```text
@@ -2433,6 +3196,19 @@ pub struct FinalUnitIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for FinalUnitIndication {
     fn default() -> Self {
         Self {
@@ -2445,6 +3221,19 @@ impl Default for FinalUnitIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl FinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
@@ -2505,6 +3294,19 @@ impl FinalUnitIndication {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FinalUnitIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2580,6 +3382,19 @@ impl rt::AvpData for FinalUnitIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Redirect-Server (code 434), Grouped, IETF RFC 8506 §8.37.
 ///
 /// ```text
@@ -2599,6 +3414,19 @@ pub struct RedirectServer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for RedirectServer {
     fn default() -> Self {
         Self {
@@ -2609,6 +3437,19 @@ impl Default for RedirectServer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl RedirectServer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
@@ -2667,6 +3508,19 @@ impl RedirectServer {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for RedirectServer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2714,6 +3568,7 @@ impl rt::AvpData for RedirectServer {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Service-Parameter-Info (code 440), Grouped, IETF RFC 8506 §8.43.
 ///
 /// ```text
@@ -2733,6 +3588,7 @@ pub struct ServiceParameterInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for ServiceParameterInfo {
     fn default() -> Self {
         Self {
@@ -2743,6 +3599,7 @@ impl Default for ServiceParameterInfo {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl ServiceParameterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
@@ -2801,6 +3658,7 @@ impl ServiceParameterInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceParameterInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2848,6 +3706,29 @@ impl rt::AvpData for ServiceParameterInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Subscription-Id (code 443), Grouped, IETF RFC 8506 §8.46.
 ///
 /// ```text
@@ -2867,6 +3748,29 @@ pub struct SubscriptionId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for SubscriptionId {
     fn default() -> Self {
         Self {
@@ -2877,6 +3781,29 @@ impl Default for SubscriptionId {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl SubscriptionId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
@@ -2935,6 +3862,29 @@ impl SubscriptionId {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for SubscriptionId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2982,6 +3932,21 @@ impl rt::AvpData for SubscriptionId {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// User-Equipment-Info (code 458), Grouped, IETF RFC 8506 §8.49.
 ///
 /// ```text
@@ -3001,6 +3966,21 @@ pub struct UserEquipmentInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for UserEquipmentInfo {
     fn default() -> Self {
         Self {
@@ -3011,6 +3991,21 @@ impl Default for UserEquipmentInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UserEquipmentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
@@ -3069,6 +4064,21 @@ impl UserEquipmentInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UserEquipmentInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3116,6 +4126,19 @@ impl rt::AvpData for UserEquipmentInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 /// User-Equipment-Info-Extension (code 653), Grouped, IETF RFC 8506 §8.52.
 ///
 /// ```text
@@ -3145,6 +4168,19 @@ pub struct UserEquipmentInfoExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl Default for UserEquipmentInfoExtension {
     fn default() -> Self {
         Self {
@@ -3158,6 +4194,19 @@ impl Default for UserEquipmentInfoExtension {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl UserEquipmentInfoExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
@@ -3200,6 +4249,19 @@ impl UserEquipmentInfoExtension {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UserEquipmentInfoExtension {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3291,6 +4353,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Subscription-Id-Extension (code 659), Grouped, IETF RFC 8506 §8.58.
 ///
 /// ```text
@@ -3320,6 +4383,7 @@ pub struct SubscriptionIdExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for SubscriptionIdExtension {
     fn default() -> Self {
         Self {
@@ -3333,6 +4397,7 @@ impl Default for SubscriptionIdExtension {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl SubscriptionIdExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
@@ -3371,6 +4436,7 @@ impl SubscriptionIdExtension {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SubscriptionIdExtension {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3462,6 +4528,7 @@ impl rt::AvpData for SubscriptionIdExtension {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Redirect-Server-Extension (code 665), Grouped, IETF RFC 8506 §8.64.
 ///
 /// ```text
@@ -3485,6 +4552,7 @@ pub struct RedirectServerExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RedirectServerExtension {
     fn default() -> Self {
         Self {
@@ -3496,6 +4564,7 @@ impl Default for RedirectServerExtension {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RedirectServerExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
@@ -3526,6 +4595,7 @@ impl RedirectServerExtension {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RedirectServerExtension {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3593,6 +4663,7 @@ impl rt::AvpData for RedirectServerExtension {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// QoS-Final-Unit-Indication (code 669), Grouped, IETF RFC 8506 §8.68.
 ///
 /// ```text
@@ -3619,6 +4690,7 @@ pub struct QosFinalUnitIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for QosFinalUnitIndication {
     fn default() -> Self {
         Self {
@@ -3631,6 +4703,7 @@ impl Default for QosFinalUnitIndication {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl QosFinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
@@ -3681,6 +4754,7 @@ impl QosFinalUnitIndication {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for QosFinalUnitIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3756,6 +4830,7 @@ impl rt::AvpData for QosFinalUnitIndication {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// Credit-Control-Request (CCR): command code 272, application 4, IETF RFC 8506 §3.1.
 ///
 /// ```text
@@ -3868,6 +4943,7 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
         Self {
@@ -3906,6 +4982,7 @@ impl Default for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlRequest {
     fn decode_members(
         &mut self,
@@ -4202,6 +5279,7 @@ impl CreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -4552,6 +5630,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// Credit-Control-Answer (CCA): command code 272, application 4, IETF RFC 8506 §3.2.
 ///
 /// ```text
@@ -4659,6 +5738,7 @@ pub struct CreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -4696,6 +5776,7 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -4955,6 +6036,7 @@ impl CreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -5297,6 +6379,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Cost-Information (IETF RFC 8506 §8.7; see [`CostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CostInformationView<'a> {
@@ -5311,6 +6394,7 @@ pub struct CostInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> CostInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5469,6 +6553,7 @@ impl<'a> CostInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CostInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5480,6 +6565,20 @@ impl std::fmt::Debug for CostInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Unit-Value (IETF RFC 8506 §8.8; see [`UnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitValueView<'a> {
@@ -5494,6 +6593,20 @@ pub struct UnitValueView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UnitValueView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5627,6 +6740,20 @@ impl<'a> UnitValueView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UnitValueView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5636,6 +6763,7 @@ impl std::fmt::Debug for UnitValueView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Multiple-Services-Credit-Control (IETF RFC 8506 §8.16; see [`MultipleServicesCreditControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultipleServicesCreditControlView<'a> {
@@ -5652,6 +6780,7 @@ pub struct MultipleServicesCreditControlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> MultipleServicesCreditControlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5926,6 +7055,7 @@ impl<'a> MultipleServicesCreditControlView<'a> {
         Some(QosFinalUnitIndicationView::read(avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MultipleServicesCreditControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5940,6 +7070,20 @@ impl std::fmt::Debug for MultipleServicesCreditControlView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Granted-Service-Unit (IETF RFC 8506 §8.17; see [`GrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedServiceUnitView<'a> {
@@ -5954,6 +7098,20 @@ pub struct GrantedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> GrantedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6142,6 +7300,20 @@ impl<'a> GrantedServiceUnitView<'a> {
         Some(rt::view::read::<u64>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for GrantedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6153,6 +7325,7 @@ impl std::fmt::Debug for GrantedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Requested-Service-Unit (IETF RFC 8506 §8.18; see [`RequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedServiceUnitView<'a> {
@@ -6167,6 +7340,7 @@ pub struct RequestedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RequestedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6343,6 +7517,7 @@ impl<'a> RequestedServiceUnitView<'a> {
         Some(rt::view::read::<u64>(&avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RequestedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6354,6 +7529,20 @@ impl std::fmt::Debug for RequestedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Used-Service-Unit (IETF RFC 8506 §8.19; see [`UsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsedServiceUnitView<'a> {
@@ -6368,6 +7557,20 @@ pub struct UsedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UsedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6556,6 +7759,20 @@ impl<'a> UsedServiceUnitView<'a> {
         Some(rt::view::read::<u64>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6567,6 +7784,20 @@ impl std::fmt::Debug for UsedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received CC-Money (IETF RFC 8506 §8.22; see [`CcMoney`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CcMoneyView<'a> {
@@ -6581,6 +7812,20 @@ pub struct CcMoneyView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> CcMoneyView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6714,6 +7959,20 @@ impl<'a> CcMoneyView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CcMoneyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6723,6 +7982,7 @@ impl std::fmt::Debug for CcMoneyView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received G-S-U-Pool-Reference (IETF RFC 8506 §8.30; see [`GSUPoolReference`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GSUPoolReferenceView<'a> {
@@ -6737,6 +7997,7 @@ pub struct GSUPoolReferenceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> GSUPoolReferenceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6905,6 +8166,7 @@ impl<'a> GSUPoolReferenceView<'a> {
         UnitValueView::read(avp)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for GSUPoolReferenceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6916,6 +8178,19 @@ impl std::fmt::Debug for GSUPoolReferenceView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Final-Unit-Indication (IETF RFC 8506 §8.34; see [`FinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FinalUnitIndicationView<'a> {
@@ -6932,6 +8207,19 @@ pub struct FinalUnitIndicationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> FinalUnitIndicationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7117,6 +8405,19 @@ impl<'a> FinalUnitIndicationView<'a> {
         Some(RedirectServerView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FinalUnitIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7128,6 +8429,19 @@ impl std::fmt::Debug for FinalUnitIndicationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Redirect-Server (IETF RFC 8506 §8.37; see [`RedirectServer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerView<'a> {
@@ -7142,6 +8456,19 @@ pub struct RedirectServerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> RedirectServerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7288,6 +8615,19 @@ impl<'a> RedirectServerView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for RedirectServerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7297,6 +8637,7 @@ impl std::fmt::Debug for RedirectServerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Service-Parameter-Info (IETF RFC 8506 §8.43; see [`ServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceParameterInfoView<'a> {
@@ -7311,6 +8652,7 @@ pub struct ServiceParameterInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceParameterInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7455,6 +8797,7 @@ impl<'a> ServiceParameterInfoView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceParameterInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7466,6 +8809,29 @@ impl std::fmt::Debug for ServiceParameterInfoView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Subscription-Id (IETF RFC 8506 §8.46; see [`SubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdView<'a> {
@@ -7480,6 +8846,29 @@ pub struct SubscriptionIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> SubscriptionIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7626,6 +9015,29 @@ impl<'a> SubscriptionIdView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for SubscriptionIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7635,6 +9047,21 @@ impl std::fmt::Debug for SubscriptionIdView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received User-Equipment-Info (IETF RFC 8506 §8.49; see [`UserEquipmentInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoView<'a> {
@@ -7649,6 +9076,21 @@ pub struct UserEquipmentInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UserEquipmentInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7793,6 +9235,21 @@ impl<'a> UserEquipmentInfoView<'a> {
         avp.data
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UserEquipmentInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7804,6 +9261,19 @@ impl std::fmt::Debug for UserEquipmentInfoView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received User-Equipment-Info-Extension (IETF RFC 8506 §8.52; see [`UserEquipmentInfoExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoExtensionView<'a> {
@@ -7818,6 +9288,19 @@ pub struct UserEquipmentInfoExtensionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UserEquipmentInfoExtensionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7969,6 +9452,19 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UserEquipmentInfoExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7983,6 +9479,7 @@ impl std::fmt::Debug for UserEquipmentInfoExtensionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Subscription-Id-Extension (IETF RFC 8506 §8.58; see [`SubscriptionIdExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdExtensionView<'a> {
@@ -7997,6 +9494,7 @@ pub struct SubscriptionIdExtensionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> SubscriptionIdExtensionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8158,6 +9656,7 @@ impl<'a> SubscriptionIdExtensionView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SubscriptionIdExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8171,6 +9670,7 @@ impl std::fmt::Debug for SubscriptionIdExtensionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Redirect-Server-Extension (IETF RFC 8506 §8.64; see [`RedirectServerExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerExtensionView<'a> {
@@ -8185,6 +9685,7 @@ pub struct RedirectServerExtensionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RedirectServerExtensionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8322,6 +9823,7 @@ impl<'a> RedirectServerExtensionView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RedirectServerExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8335,6 +9837,7 @@ impl std::fmt::Debug for RedirectServerExtensionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received QoS-Final-Unit-Indication (IETF RFC 8506 §8.68; see [`QosFinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosFinalUnitIndicationView<'a> {
@@ -8351,6 +9854,7 @@ pub struct QosFinalUnitIndicationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> QosFinalUnitIndicationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8536,6 +10040,7 @@ impl<'a> QosFinalUnitIndicationView<'a> {
         Some(RedirectServerExtensionView::read(avp))
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for QosFinalUnitIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8549,6 +10054,7 @@ impl std::fmt::Debug for QosFinalUnitIndicationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (IETF RFC 8506 §3.1; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
@@ -8564,6 +10070,7 @@ pub struct CreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9173,6 +10680,7 @@ impl<'a> CreditControlRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9184,6 +10692,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (IETF RFC 8506 §3.2; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
@@ -9199,6 +10708,7 @@ pub struct CreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9762,6 +11272,7 @@ impl<'a> CreditControlAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9773,6 +11284,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Cost-Information AVP (code 423), IETF RFC 8506 §8.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CostInformation`] is the owned form.
 ///
 /// ```text
@@ -9781,6 +11293,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
 /// [ Cost-Unit ]
 /// ```
 pub struct CostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CostInformation {
     type Writer<'c> = CostInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
@@ -9792,6 +11305,7 @@ impl rt::writer::Group for CostInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CostInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9802,6 +11316,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CostInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl CostInformationWriter<'_> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     ///
@@ -9830,6 +11345,20 @@ impl CostInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Unit-Value AVP (code 445), IETF RFC 8506 §8.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UnitValue`] is the owned form.
 ///
 /// ```text
@@ -9837,6 +11366,20 @@ impl CostInformationWriter<'_> {
 /// [ Exponent ]
 /// ```
 pub struct UnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UnitValue {
     type Writer<'c> = UnitValueWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
@@ -9847,6 +11390,20 @@ impl rt::writer::Group for UnitValue {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UnitValueWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9857,6 +11414,20 @@ impl<'c> rt::writer::MemberWriter<'c> for UnitValueWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UnitValueWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
@@ -9877,6 +11448,7 @@ impl UnitValueWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Multiple-Services-Credit-Control AVP (code 456), IETF RFC 8506 §8.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MultipleServicesCreditControl`] is the owned form.
 ///
 /// ```text
@@ -9894,6 +11466,7 @@ impl UnitValueWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MultipleServicesCreditControlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MultipleServicesCreditControl {
     type Writer<'c> = MultipleServicesCreditControlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
@@ -9910,6 +11483,7 @@ impl rt::writer::Group for MultipleServicesCreditControl {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MultipleServicesCreditControlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9920,6 +11494,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MultipleServicesCreditControlWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl MultipleServicesCreditControlWriter<'_> {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     ///
@@ -10024,6 +11599,20 @@ impl MultipleServicesCreditControlWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Granted-Service-Unit AVP (code 431), IETF RFC 8506 §8.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GrantedServiceUnit`] is the owned form.
 ///
 /// ```text
@@ -10037,6 +11626,20 @@ impl MultipleServicesCreditControlWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for GrantedServiceUnit {
     type Writer<'c> = GrantedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
@@ -10052,6 +11655,20 @@ impl rt::writer::Group for GrantedServiceUnit {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for GrantedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10062,6 +11679,20 @@ impl<'c> rt::writer::MemberWriter<'c> for GrantedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl GrantedServiceUnitWriter<'_> {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
@@ -10114,6 +11745,7 @@ impl GrantedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Requested-Service-Unit AVP (code 437), IETF RFC 8506 §8.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedServiceUnit`] is the owned form.
 ///
 /// ```text
@@ -10126,6 +11758,7 @@ impl GrantedServiceUnitWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RequestedServiceUnit {
     type Writer<'c> = RequestedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
@@ -10140,6 +11773,7 @@ impl rt::writer::Group for RequestedServiceUnit {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10150,6 +11784,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RequestedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RequestedServiceUnitWriter<'_> {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
@@ -10196,6 +11831,20 @@ impl RequestedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Used-Service-Unit AVP (code 446), IETF RFC 8506 §8.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UsedServiceUnit`] is the owned form.
 ///
 /// ```text
@@ -10209,6 +11858,20 @@ impl RequestedServiceUnitWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UsedServiceUnit {
     type Writer<'c> = UsedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
@@ -10224,6 +11887,20 @@ impl rt::writer::Group for UsedServiceUnit {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UsedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10234,6 +11911,20 @@ impl<'c> rt::writer::MemberWriter<'c> for UsedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UsedServiceUnitWriter<'_> {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
@@ -10286,6 +11977,20 @@ impl UsedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one CC-Money AVP (code 413), IETF RFC 8506 §8.22, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CcMoney`] is the owned form.
 ///
 /// ```text
@@ -10293,6 +11998,20 @@ impl UsedServiceUnitWriter<'_> {
 /// [ Currency-Code ]
 /// ```
 pub struct CcMoneyWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for CcMoney {
     type Writer<'c> = CcMoneyWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
@@ -10303,6 +12022,20 @@ impl rt::writer::Group for CcMoney {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for CcMoneyWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10313,6 +12046,20 @@ impl<'c> rt::writer::MemberWriter<'c> for CcMoneyWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl CcMoneyWriter<'_> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     ///
@@ -10335,6 +12082,7 @@ impl CcMoneyWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one G-S-U-Pool-Reference AVP (code 457), IETF RFC 8506 §8.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GSUPoolReference`] is the owned form.
 ///
 /// ```text
@@ -10343,6 +12091,7 @@ impl CcMoneyWriter<'_> {
 /// { Unit-Value }
 /// ```
 pub struct GSUPoolReferenceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for GSUPoolReference {
     type Writer<'c> = GSUPoolReferenceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
@@ -10354,6 +12103,7 @@ impl rt::writer::Group for GSUPoolReference {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for GSUPoolReferenceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10364,6 +12114,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GSUPoolReferenceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl GSUPoolReferenceWriter<'_> {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     #[inline]
@@ -10392,6 +12143,19 @@ impl GSUPoolReferenceWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Final-Unit-Indication AVP (code 430), IETF RFC 8506 §8.34, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FinalUnitIndication`] is the owned form.
 ///
 /// ```text
@@ -10401,6 +12165,19 @@ impl GSUPoolReferenceWriter<'_> {
 /// [ Redirect-Server ]
 /// ```
 pub struct FinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for FinalUnitIndication {
     type Writer<'c> = FinalUnitIndicationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
@@ -10411,6 +12188,19 @@ impl rt::writer::Group for FinalUnitIndication {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FinalUnitIndicationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10421,6 +12211,19 @@ impl<'c> rt::writer::MemberWriter<'c> for FinalUnitIndicationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl FinalUnitIndicationWriter<'_> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
@@ -10458,6 +12261,19 @@ impl FinalUnitIndicationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Redirect-Server AVP (code 434), IETF RFC 8506 §8.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectServer`] is the owned form.
 ///
 /// ```text
@@ -10465,6 +12281,19 @@ impl FinalUnitIndicationWriter<'_> {
 /// { Redirect-Server-Address }
 /// ```
 pub struct RedirectServerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for RedirectServer {
     type Writer<'c> = RedirectServerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
@@ -10475,6 +12304,19 @@ impl rt::writer::Group for RedirectServer {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for RedirectServerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10485,6 +12327,19 @@ impl<'c> rt::writer::MemberWriter<'c> for RedirectServerWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl RedirectServerWriter<'_> {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
@@ -10505,6 +12360,7 @@ impl RedirectServerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Service-Parameter-Info AVP (code 440), IETF RFC 8506 §8.43, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceParameterInfo`] is the owned form.
 ///
 /// ```text
@@ -10512,6 +12368,7 @@ impl RedirectServerWriter<'_> {
 /// { Service-Parameter-Value }
 /// ```
 pub struct ServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceParameterInfo {
     type Writer<'c> = ServiceParameterInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
@@ -10522,6 +12379,7 @@ impl rt::writer::Group for ServiceParameterInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceParameterInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10532,6 +12390,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceParameterInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl ServiceParameterInfoWriter<'_> {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     #[inline]
@@ -10552,6 +12411,29 @@ impl ServiceParameterInfoWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Subscription-Id AVP (code 443), IETF RFC 8506 §8.46, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionId`] is the owned form.
 ///
 /// ```text
@@ -10559,6 +12441,29 @@ impl ServiceParameterInfoWriter<'_> {
 /// { Subscription-Id-Data }
 /// ```
 pub struct SubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for SubscriptionId {
     type Writer<'c> = SubscriptionIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
@@ -10569,6 +12474,29 @@ impl rt::writer::Group for SubscriptionId {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10579,6 +12507,29 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl SubscriptionIdWriter<'_> {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     #[inline]
@@ -10599,6 +12550,21 @@ impl SubscriptionIdWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one User-Equipment-Info AVP (code 458), IETF RFC 8506 §8.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserEquipmentInfo`] is the owned form.
 ///
 /// ```text
@@ -10606,6 +12572,21 @@ impl SubscriptionIdWriter<'_> {
 /// { User-Equipment-Info-Value }
 /// ```
 pub struct UserEquipmentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UserEquipmentInfo {
     type Writer<'c> = UserEquipmentInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
@@ -10616,6 +12597,21 @@ impl rt::writer::Group for UserEquipmentInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10626,6 +12622,21 @@ impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl UserEquipmentInfoWriter<'_> {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     #[inline]
@@ -10646,6 +12657,19 @@ impl UserEquipmentInfoWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one User-Equipment-Info-Extension AVP (code 653), IETF RFC 8506 §8.52, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserEquipmentInfoExtension`] is the owned form.
 ///
 /// ```text
@@ -10657,6 +12681,19 @@ impl UserEquipmentInfoWriter<'_> {
 /// [ AVP ]
 /// ```
 pub struct UserEquipmentInfoExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UserEquipmentInfoExtension {
     type Writer<'c> = UserEquipmentInfoExtensionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
@@ -10670,6 +12707,19 @@ impl rt::writer::Group for UserEquipmentInfoExtension {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoExtensionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10680,6 +12730,19 @@ impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoExtensionWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl UserEquipmentInfoExtensionWriter<'_> {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     #[inline]
@@ -10718,6 +12781,7 @@ impl UserEquipmentInfoExtensionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Subscription-Id-Extension AVP (code 659), IETF RFC 8506 §8.58, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionIdExtension`] is the owned form.
 ///
 /// ```text
@@ -10729,6 +12793,7 @@ impl UserEquipmentInfoExtensionWriter<'_> {
 /// [ AVP ]
 /// ```
 pub struct SubscriptionIdExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SubscriptionIdExtension {
     type Writer<'c> = SubscriptionIdExtensionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
@@ -10742,6 +12807,7 @@ impl rt::writer::Group for SubscriptionIdExtension {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdExtensionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10752,6 +12818,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdExtensionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl SubscriptionIdExtensionWriter<'_> {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     #[inline]
@@ -10790,6 +12857,7 @@ impl SubscriptionIdExtensionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Redirect-Server-Extension AVP (code 665), IETF RFC 8506 §8.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectServerExtension`] is the owned form.
 ///
 /// ```text
@@ -10799,6 +12867,7 @@ impl SubscriptionIdExtensionWriter<'_> {
 /// [ AVP ]
 /// ```
 pub struct RedirectServerExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RedirectServerExtension {
     type Writer<'c> = RedirectServerExtensionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
@@ -10810,6 +12879,7 @@ impl rt::writer::Group for RedirectServerExtension {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RedirectServerExtensionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10820,6 +12890,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RedirectServerExtensionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl RedirectServerExtensionWriter<'_> {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     #[inline]
@@ -10846,6 +12917,7 @@ impl RedirectServerExtensionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Writes the members of one QoS-Final-Unit-Indication AVP (code 669), IETF RFC 8506 §8.68, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosFinalUnitIndication`] is the owned form.
 ///
 /// ```text
@@ -10856,6 +12928,7 @@ impl RedirectServerExtensionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosFinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for QosFinalUnitIndication {
     type Writer<'c> = QosFinalUnitIndicationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
@@ -10866,6 +12939,7 @@ impl rt::writer::Group for QosFinalUnitIndication {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosFinalUnitIndicationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10876,6 +12950,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosFinalUnitIndicationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl QosFinalUnitIndicationWriter<'_> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
@@ -10918,8 +12993,10 @@ impl QosFinalUnitIndicationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// Writes one Credit-Control-Request (command code 272, application 4), IETF RFC 8506 §3.1, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
 pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
     #[inline]
@@ -10934,6 +13011,7 @@ impl CreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11214,8 +13292,10 @@ impl CreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 /// Writes one Credit-Control-Answer (command code 272, application 4), IETF RFC 8506 §3.2, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
 pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
     #[inline]
@@ -11230,6 +13310,7 @@ impl CreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

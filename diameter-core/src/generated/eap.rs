@@ -23,6 +23,7 @@ pub mod application {
     /// Diameter EAP (auth), IETF RFC 4072 §2.1.
     pub const DIAMETER_EAP: u32 = 5;
 }
+#[cfg(any(feature = "eap"))]
 /// Diameter-EAP-Request (DER): command code 268, application 5, IETF RFC 4072 §3.1.
 ///
 /// ```text
@@ -153,6 +154,7 @@ pub struct DiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap"))]
 impl Default for DiameterEapRequest {
     fn default() -> Self {
         Self {
@@ -200,6 +202,7 @@ impl Default for DiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 impl DiameterEapRequest {
     fn decode_members(
         &mut self,
@@ -482,6 +485,7 @@ impl DiameterEapRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "eap"))]
 impl rt::typed::Command for DiameterEapRequest {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 5;
@@ -944,6 +948,7 @@ impl rt::typed::Command for DiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 /// Diameter-EAP-Answer (DEA): command code 268, application 5, IETF RFC 4072 §3.2.
 ///
 /// ```text
@@ -1128,6 +1133,7 @@ pub struct DiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap"))]
 impl Default for DiameterEapAnswer {
     fn default() -> Self {
         Self {
@@ -1193,6 +1199,7 @@ impl Default for DiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 impl DiameterEapAnswer {
     fn decode_members(
         &mut self,
@@ -1547,6 +1554,7 @@ impl DiameterEapAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "eap"))]
 impl rt::typed::Command for DiameterEapAnswer {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 5;
@@ -2229,6 +2237,7 @@ impl rt::typed::Command for DiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Request (IETF RFC 4072 §3.1; see [`DiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiameterEapRequestView<'a> {
@@ -2244,6 +2253,7 @@ pub struct DiameterEapRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "eap"))]
 impl<'a> DiameterEapRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2906,6 +2916,7 @@ impl<'a> DiameterEapRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "eap"))]
 impl std::fmt::Debug for DiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2917,6 +2928,7 @@ impl std::fmt::Debug for DiameterEapRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Answer (IETF RFC 4072 §3.2; see [`DiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiameterEapAnswerView<'a> {
@@ -2932,6 +2944,7 @@ pub struct DiameterEapAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "eap"))]
 impl<'a> DiameterEapAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3914,6 +3927,7 @@ impl<'a> DiameterEapAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "eap"))]
 impl std::fmt::Debug for DiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3925,8 +3939,10 @@ impl std::fmt::Debug for DiameterEapAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "eap"))]
 /// Writes one Diameter-EAP-Request (command code 268, application 5), IETF RFC 4072 §3.1, straight into a buffer: started by [`DiameterEapRequest::writer`], each setter appends one AVP in the order called, [`DiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DiameterEapRequest`] is the owned form.
 pub struct DiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "eap"))]
 impl DiameterEapRequest {
     /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DiameterEapRequestWriter::finish`].
     #[inline]
@@ -3941,6 +3957,7 @@ impl DiameterEapRequest {
         w
     }
 }
+#[cfg(any(feature = "eap"))]
 impl DiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -4251,8 +4268,10 @@ impl DiameterEapRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "eap"))]
 /// Writes one Diameter-EAP-Answer (command code 268, application 5), IETF RFC 4072 §3.2, straight into a buffer: started by [`DiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`DiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DiameterEapAnswer`] is the owned form.
 pub struct DiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "eap"))]
 impl DiameterEapAnswer {
     /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DiameterEapAnswerWriter::finish`].
     #[inline]
@@ -4267,6 +4286,7 @@ impl DiameterEapAnswer {
         w
     }
 }
+#[cfg(any(feature = "eap"))]
 impl DiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -128,6 +128,7 @@ pub mod avp {
 }
 /// Application ids of ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest).
 pub mod application {}
+#[cfg(any(feature = "etsi"))]
 /// ETSI-Experimental-Result-Code (code 298, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 §6.3.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -135,6 +136,7 @@ pub mod application {}
 /// Experimental-Result-Code values defined by ES 283 026 with Vendor-Id ETSI; named ETSI-Experimental-Result-Code to stay apart from the IETF Experimental-Result-Code (298).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EtsiExperimentalResultCode(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl EtsiExperimentalResultCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(298, 13019);
@@ -166,6 +168,7 @@ impl EtsiExperimentalResultCode {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiExperimentalResultCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -174,11 +177,13 @@ impl std::fmt::Debug for EtsiExperimentalResultCode {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiExperimentalResultCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiExperimentalResultCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -197,11 +202,13 @@ impl rt::AvpData for EtsiExperimentalResultCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// IP-Connectivity-Status (code 305, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IpConnectivityStatus(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl IpConnectivityStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(305, 13019);
@@ -218,6 +225,7 @@ impl IpConnectivityStatus {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for IpConnectivityStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -226,11 +234,13 @@ impl std::fmt::Debug for IpConnectivityStatus {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for IpConnectivityStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for IpConnectivityStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -249,11 +259,13 @@ impl rt::AvpData for IpConnectivityStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Aggregation-Network-Type (code 307, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AggregationNetworkType(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl AggregationNetworkType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(307, 13019);
@@ -273,6 +285,7 @@ impl AggregationNetworkType {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for AggregationNetworkType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -281,11 +294,13 @@ impl std::fmt::Debug for AggregationNetworkType {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for AggregationNetworkType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for AggregationNetworkType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -304,11 +319,13 @@ impl rt::AvpData for AggregationNetworkType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Requested-Information (code 353, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestedInformation(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl RequestedInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(353, 13019);
@@ -349,6 +366,7 @@ impl RequestedInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for RequestedInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -357,11 +375,13 @@ impl std::fmt::Debug for RequestedInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for RequestedInformation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for RequestedInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -380,6 +400,7 @@ impl rt::AvpData for RequestedInformation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-Event-Type-354 (code 354, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -387,6 +408,7 @@ impl rt::AvpData for RequestedInformation {
 /// Event-Type of ES 283 035; prefixed to stay apart from the 3GPP Event-Type (823) and ETSI 420.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EtsiEventType354(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl EtsiEventType354 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(354, 13019);
@@ -430,6 +452,7 @@ impl EtsiEventType354 {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiEventType354 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -438,11 +461,13 @@ impl std::fmt::Debug for EtsiEventType354 {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiEventType354 {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiEventType354 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -461,6 +486,7 @@ impl rt::AvpData for EtsiEventType354 {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-Event-Type-420 (code 420, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 066 a4 AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -468,6 +494,7 @@ impl rt::AvpData for EtsiEventType354 {
 /// Event-Type of TS 183 066; prefixed to stay apart from the 3GPP Event-Type (823) and ETSI 354.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EtsiEventType420(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl EtsiEventType420 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(420, 13019);
@@ -484,6 +511,7 @@ impl EtsiEventType420 {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiEventType420 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -492,11 +520,13 @@ impl std::fmt::Debug for EtsiEventType420 {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiEventType420 {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiEventType420 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -515,11 +545,13 @@ impl rt::AvpData for EtsiEventType420 {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Latching-Indication (code 457, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LatchingIndication(pub i32);
+#[cfg(any(feature = "etsi"))]
 impl LatchingIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(457, 13019);
@@ -536,6 +568,7 @@ impl LatchingIndication {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for LatchingIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -544,11 +577,13 @@ impl std::fmt::Debug for LatchingIndication {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl From<i32> for LatchingIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for LatchingIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -567,11 +602,13 @@ impl rt::AvpData for LatchingIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 /// Reservation-Priority (code 458, vendor 13019), Enumerated, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReservationPriority(pub i32);
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl ReservationPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(458, 13019);
@@ -630,6 +667,7 @@ impl ReservationPriority {
         }
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReservationPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -638,11 +676,13 @@ impl std::fmt::Debug for ReservationPriority {
         }
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl From<i32> for ReservationPriority {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for ReservationPriority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -661,6 +701,7 @@ impl rt::AvpData for ReservationPriority {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Globally-Unique-Address (code 300, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// ```text
@@ -684,6 +725,7 @@ pub struct GloballyUniqueAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for GloballyUniqueAddress {
     fn default() -> Self {
         Self {
@@ -695,6 +737,7 @@ impl Default for GloballyUniqueAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl GloballyUniqueAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
@@ -725,6 +768,7 @@ impl GloballyUniqueAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for GloballyUniqueAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -792,6 +836,7 @@ impl rt::AvpData for GloballyUniqueAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Initial-Gate-Setting (code 303, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// ```text
@@ -815,6 +860,7 @@ pub struct InitialGateSetting {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for InitialGateSetting {
     fn default() -> Self {
         Self {
@@ -826,6 +872,7 @@ impl Default for InitialGateSetting {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl InitialGateSetting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
@@ -865,6 +912,7 @@ impl InitialGateSetting {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for InitialGateSetting {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -932,6 +980,7 @@ impl rt::AvpData for InitialGateSetting {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// QoS-Profile (code 304, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// ```text
@@ -964,6 +1013,7 @@ pub struct QosProfile {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for QosProfile {
     fn default() -> Self {
         Self {
@@ -978,6 +1028,7 @@ impl Default for QosProfile {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl QosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
@@ -1028,6 +1079,7 @@ impl QosProfile {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for QosProfile {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1131,6 +1183,7 @@ impl rt::AvpData for QosProfile {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Access-Network-Type (code 306, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
 ///
 /// ```text
@@ -1151,6 +1204,7 @@ pub struct AccessNetworkType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for AccessNetworkType {
     fn default() -> Self {
         Self {
@@ -1161,6 +1215,7 @@ impl Default for AccessNetworkType {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl AccessNetworkType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
@@ -1203,6 +1258,7 @@ impl AccessNetworkType {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for AccessNetworkType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1254,6 +1310,7 @@ impl rt::AvpData for AccessNetworkType {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-Location-Information (code 350, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
 ///
 /// ```text
@@ -1279,6 +1336,7 @@ pub struct EtsiLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for EtsiLocationInformation {
     fn default() -> Self {
         Self {
@@ -1290,6 +1348,7 @@ impl Default for EtsiLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
@@ -1320,6 +1379,7 @@ impl EtsiLocationInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1387,6 +1447,7 @@ impl rt::AvpData for EtsiLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Binding-Information (code 450, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// ```text
@@ -1407,6 +1468,7 @@ pub struct BindingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for BindingInformation {
     fn default() -> Self {
         Self {
@@ -1417,6 +1479,7 @@ impl Default for BindingInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
@@ -1459,6 +1522,7 @@ impl BindingInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1510,6 +1574,7 @@ impl rt::AvpData for BindingInformation {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Binding-Input-List (code 451, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// ```text
@@ -1530,6 +1595,7 @@ pub struct BindingInputList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for BindingInputList {
     fn default() -> Self {
         Self {
@@ -1540,6 +1606,7 @@ impl Default for BindingInputList {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingInputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
@@ -1568,6 +1635,7 @@ impl BindingInputList {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingInputList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1623,6 +1691,7 @@ impl rt::AvpData for BindingInputList {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Binding-Output-List (code 452, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// ```text
@@ -1643,6 +1712,7 @@ pub struct BindingOutputList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for BindingOutputList {
     fn default() -> Self {
         Self {
@@ -1653,6 +1723,7 @@ impl Default for BindingOutputList {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingOutputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
@@ -1681,6 +1752,7 @@ impl BindingOutputList {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingOutputList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1736,6 +1808,7 @@ impl rt::AvpData for BindingOutputList {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// V6-Transport-Address (code 453, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// ```text
@@ -1756,6 +1829,7 @@ pub struct V6TransportAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for V6TransportAddress {
     fn default() -> Self {
         Self {
@@ -1766,6 +1840,7 @@ impl Default for V6TransportAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl V6TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
@@ -1824,6 +1899,7 @@ impl V6TransportAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for V6TransportAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1871,6 +1947,7 @@ impl rt::AvpData for V6TransportAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// V4-Transport-Address (code 454, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
 ///
 /// ```text
@@ -1891,6 +1968,7 @@ pub struct V4TransportAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for V4TransportAddress {
     fn default() -> Self {
         Self {
@@ -1901,6 +1979,7 @@ impl Default for V4TransportAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl V4TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
@@ -1959,6 +2038,7 @@ impl V4TransportAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for V4TransportAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2006,6 +2086,7 @@ impl rt::AvpData for V4TransportAddress {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-SIP-Authenticate (code 501, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
 ///
 /// ```text
@@ -2047,6 +2128,7 @@ pub struct EtsiSipAuthenticate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthenticate {
     fn default() -> Self {
         Self {
@@ -2064,6 +2146,7 @@ impl Default for EtsiSipAuthenticate {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
@@ -2160,6 +2243,7 @@ impl EtsiSipAuthenticate {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthenticate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2291,6 +2375,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-SIP-Authorization (code 502, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
 ///
 /// ```text
@@ -2344,6 +2429,7 @@ pub struct EtsiSipAuthorization {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthorization {
     fn default() -> Self {
         Self {
@@ -2365,6 +2451,7 @@ impl Default for EtsiSipAuthorization {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
@@ -2529,6 +2616,7 @@ impl EtsiSipAuthorization {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthorization {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2696,6 +2784,7 @@ impl rt::AvpData for EtsiSipAuthorization {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// ETSI-SIP-Authentication-Info (code 503, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
 ///
 /// ```text
@@ -2725,6 +2814,7 @@ pub struct EtsiSipAuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "etsi"))]
 impl Default for EtsiSipAuthenticationInfo {
     fn default() -> Self {
         Self {
@@ -2738,6 +2828,7 @@ impl Default for EtsiSipAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
@@ -2776,6 +2867,7 @@ impl EtsiSipAuthenticationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthenticationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2867,6 +2959,7 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Globally-Unique-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`GloballyUniqueAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GloballyUniqueAddressView<'a> {
@@ -2881,6 +2974,7 @@ pub struct GloballyUniqueAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> GloballyUniqueAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3012,6 +3106,7 @@ impl<'a> GloballyUniqueAddressView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for GloballyUniqueAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3025,6 +3120,7 @@ impl std::fmt::Debug for GloballyUniqueAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Initial-Gate-Setting (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`InitialGateSetting`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InitialGateSettingView<'a> {
@@ -3041,6 +3137,7 @@ pub struct InitialGateSettingView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> InitialGateSettingView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3191,6 +3288,7 @@ impl<'a> InitialGateSettingView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for InitialGateSettingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3202,6 +3300,7 @@ impl std::fmt::Debug for InitialGateSettingView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received QoS-Profile (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`QosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosProfileView<'a> {
@@ -3218,6 +3317,7 @@ pub struct QosProfileView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> QosProfileView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3404,6 +3504,7 @@ impl<'a> QosProfileView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for QosProfileView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3413,6 +3514,7 @@ impl std::fmt::Debug for QosProfileView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Access-Network-Type (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs; see [`AccessNetworkType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkTypeView<'a> {
@@ -3427,6 +3529,7 @@ pub struct AccessNetworkTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> AccessNetworkTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3563,6 +3666,7 @@ impl<'a> AccessNetworkTypeView<'a> {
         Some(AggregationNetworkType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for AccessNetworkTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3574,6 +3678,7 @@ impl std::fmt::Debug for AccessNetworkTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received ETSI-Location-Information (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs; see [`EtsiLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiLocationInformationView<'a> {
@@ -3588,6 +3693,7 @@ pub struct EtsiLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> EtsiLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3719,6 +3825,7 @@ impl<'a> EtsiLocationInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3732,6 +3839,7 @@ impl std::fmt::Debug for EtsiLocationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Binding-Information (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingInformationView<'a> {
@@ -3746,6 +3854,7 @@ pub struct BindingInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> BindingInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3882,6 +3991,7 @@ impl<'a> BindingInformationView<'a> {
         Some(BindingOutputListView::read(avp))
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for BindingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3893,6 +4003,7 @@ impl std::fmt::Debug for BindingInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Binding-Input-List (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingInputList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingInputListView<'a> {
@@ -3909,6 +4020,7 @@ pub struct BindingInputListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> BindingInputListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4063,6 +4175,7 @@ impl<'a> BindingInputListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for BindingInputListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4074,6 +4187,7 @@ impl std::fmt::Debug for BindingInputListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received Binding-Output-List (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`BindingOutputList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BindingOutputListView<'a> {
@@ -4090,6 +4204,7 @@ pub struct BindingOutputListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> BindingOutputListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4244,6 +4359,7 @@ impl<'a> BindingOutputListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for BindingOutputListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4255,6 +4371,7 @@ impl std::fmt::Debug for BindingOutputListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received V6-Transport-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`V6TransportAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V6TransportAddressView<'a> {
@@ -4269,6 +4386,7 @@ pub struct V6TransportAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> V6TransportAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4413,6 +4531,7 @@ impl<'a> V6TransportAddressView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for V6TransportAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4424,6 +4543,7 @@ impl std::fmt::Debug for V6TransportAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received V4-Transport-Address (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs; see [`V4TransportAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V4TransportAddressView<'a> {
@@ -4438,6 +4558,7 @@ pub struct V4TransportAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> V4TransportAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4582,6 +4703,7 @@ impl<'a> V4TransportAddressView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for V4TransportAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4593,6 +4715,7 @@ impl std::fmt::Debug for V4TransportAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received ETSI-SIP-Authenticate (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthenticateView<'a> {
@@ -4609,6 +4732,7 @@ pub struct EtsiSipAuthenticateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> EtsiSipAuthenticateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4854,6 +4978,7 @@ impl<'a> EtsiSipAuthenticateView<'a> {
         )
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiSipAuthenticateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4865,6 +4990,7 @@ impl std::fmt::Debug for EtsiSipAuthenticateView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received ETSI-SIP-Authorization (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthorizationView<'a> {
@@ -4881,6 +5007,7 @@ pub struct EtsiSipAuthorizationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> EtsiSipAuthorizationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5205,6 +5332,7 @@ impl<'a> EtsiSipAuthorizationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiSipAuthorizationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5216,6 +5344,7 @@ impl std::fmt::Debug for EtsiSipAuthorizationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// A checked, zero-copy view of a received ETSI-SIP-Authentication-Info (ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs; see [`EtsiSipAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EtsiSipAuthenticationInfoView<'a> {
@@ -5230,6 +5359,7 @@ pub struct EtsiSipAuthenticationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "etsi"))]
 impl<'a> EtsiSipAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5394,6 +5524,7 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiSipAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5408,6 +5539,7 @@ impl std::fmt::Debug for EtsiSipAuthenticationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Globally-Unique-Address AVP (code 300, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GloballyUniqueAddress`] is the owned form.
 ///
 /// ```text
@@ -5417,6 +5549,7 @@ impl std::fmt::Debug for EtsiSipAuthenticationInfoView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GloballyUniqueAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for GloballyUniqueAddress {
     type Writer<'c> = GloballyUniqueAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
@@ -5428,6 +5561,7 @@ impl rt::writer::Group for GloballyUniqueAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for GloballyUniqueAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5438,6 +5572,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GloballyUniqueAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl GloballyUniqueAddressWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -5464,6 +5599,7 @@ impl GloballyUniqueAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Initial-Gate-Setting AVP (code 303, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InitialGateSetting`] is the owned form.
 ///
 /// ```text
@@ -5473,6 +5609,7 @@ impl GloballyUniqueAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct InitialGateSettingWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for InitialGateSetting {
     type Writer<'c> = InitialGateSettingWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
@@ -5483,6 +5620,7 @@ impl rt::writer::Group for InitialGateSetting {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for InitialGateSettingWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5493,6 +5631,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InitialGateSettingWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl InitialGateSettingWriter<'_> {
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
     #[inline]
@@ -5519,6 +5658,7 @@ impl InitialGateSettingWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one QoS-Profile AVP (code 304, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosProfile`] is the owned form.
 ///
 /// ```text
@@ -5531,6 +5671,7 @@ impl InitialGateSettingWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for QosProfile {
     type Writer<'c> = QosProfileWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
@@ -5544,6 +5685,7 @@ impl rt::writer::Group for QosProfile {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosProfileWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5554,6 +5696,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosProfileWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl QosProfileWriter<'_> {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -5598,6 +5741,7 @@ impl QosProfileWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Access-Network-Type AVP (code 306, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkType`] is the owned form.
 ///
 /// ```text
@@ -5606,6 +5750,7 @@ impl QosProfileWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for AccessNetworkType {
     type Writer<'c> = AccessNetworkTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
@@ -5616,6 +5761,7 @@ impl rt::writer::Group for AccessNetworkType {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5626,6 +5772,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl AccessNetworkTypeWriter<'_> {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
@@ -5646,6 +5793,7 @@ impl AccessNetworkTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one ETSI-Location-Information AVP (code 350, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EtsiLocationInformation`] is the owned form.
 ///
 /// ```text
@@ -5655,6 +5803,7 @@ impl AccessNetworkTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EtsiLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiLocationInformation {
     type Writer<'c> = EtsiLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
@@ -5666,6 +5815,7 @@ impl rt::writer::Group for EtsiLocationInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5676,6 +5826,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EtsiLocationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiLocationInformationWriter<'_> {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     #[inline]
@@ -5702,6 +5853,7 @@ impl EtsiLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Binding-Information AVP (code 450, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BindingInformation`] is the owned form.
 ///
 /// ```text
@@ -5710,6 +5862,7 @@ impl EtsiLocationInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct BindingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInformation {
     type Writer<'c> = BindingInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
@@ -5720,6 +5873,7 @@ impl rt::writer::Group for BindingInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5730,6 +5884,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BindingInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingInformationWriter<'_> {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     ///
@@ -5760,6 +5915,7 @@ impl BindingInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Binding-Input-List AVP (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BindingInputList`] is the owned form.
 ///
 /// ```text
@@ -5768,6 +5924,7 @@ impl BindingInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct BindingInputListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInputList {
     type Writer<'c> = BindingInputListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
@@ -5775,6 +5932,7 @@ impl rt::writer::Group for BindingInputList {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingInputListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5785,6 +5943,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BindingInputListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingInputListWriter<'_> {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs. Each call appends another occurrence.
     ///
@@ -5815,6 +5974,7 @@ impl BindingInputListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one Binding-Output-List AVP (code 452, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BindingOutputList`] is the owned form.
 ///
 /// ```text
@@ -5823,6 +5983,7 @@ impl BindingInputListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct BindingOutputListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingOutputList {
     type Writer<'c> = BindingOutputListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
@@ -5830,6 +5991,7 @@ impl rt::writer::Group for BindingOutputList {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingOutputListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5840,6 +6002,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BindingOutputListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl BindingOutputListWriter<'_> {
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs. Each call appends another occurrence.
     ///
@@ -5870,6 +6033,7 @@ impl BindingOutputListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one V6-Transport-Address AVP (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V6TransportAddress`] is the owned form.
 ///
 /// ```text
@@ -5878,6 +6042,7 @@ impl BindingOutputListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct V6TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V6TransportAddress {
     type Writer<'c> = V6TransportAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
@@ -5888,6 +6053,7 @@ impl rt::writer::Group for V6TransportAddress {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for V6TransportAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5898,6 +6064,7 @@ impl<'c> rt::writer::MemberWriter<'c> for V6TransportAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl V6TransportAddressWriter<'_> {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -5918,6 +6085,7 @@ impl V6TransportAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one V4-Transport-Address AVP (code 454, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V4TransportAddress`] is the owned form.
 ///
 /// ```text
@@ -5926,6 +6094,7 @@ impl V6TransportAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct V4TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V4TransportAddress {
     type Writer<'c> = V4TransportAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
@@ -5936,6 +6105,7 @@ impl rt::writer::Group for V4TransportAddress {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for V4TransportAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5946,6 +6116,7 @@ impl<'c> rt::writer::MemberWriter<'c> for V4TransportAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl V4TransportAddressWriter<'_> {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -5966,6 +6137,7 @@ impl V4TransportAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one ETSI-SIP-Authenticate AVP (code 501, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EtsiSipAuthenticate`] is the owned form.
 ///
 /// ```text
@@ -5981,6 +6153,7 @@ impl V4TransportAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EtsiSipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticate {
     type Writer<'c> = EtsiSipAuthenticateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
@@ -5997,6 +6170,7 @@ impl rt::writer::Group for EtsiSipAuthenticate {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -6007,6 +6181,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticateWriter<'_> {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -6069,6 +6244,7 @@ impl EtsiSipAuthenticateWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one ETSI-SIP-Authorization AVP (code 502, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EtsiSipAuthorization`] is the owned form.
 ///
 /// ```text
@@ -6088,6 +6264,7 @@ impl EtsiSipAuthenticateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EtsiSipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthorization {
     type Writer<'c> = EtsiSipAuthorizationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
@@ -6108,6 +6285,7 @@ impl rt::writer::Group for EtsiSipAuthorization {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthorizationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -6118,6 +6296,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthorizationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthorizationWriter<'_> {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -6204,6 +6383,7 @@ impl EtsiSipAuthorizationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "etsi"))]
 /// Writes the members of one ETSI-SIP-Authentication-Info AVP (code 503, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EtsiSipAuthenticationInfo`] is the owned form.
 ///
 /// ```text
@@ -6215,6 +6395,7 @@ impl EtsiSipAuthorizationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EtsiSipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticationInfo {
     type Writer<'c> = EtsiSipAuthenticationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
@@ -6228,6 +6409,7 @@ impl rt::writer::Group for EtsiSipAuthenticationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -6238,6 +6420,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "etsi"))]
 impl EtsiSipAuthenticationInfoWriter<'_> {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]

@@ -39,11 +39,13 @@ pub mod application {
     /// Diameter Mobile IPv6 Auth (MIP6A) (auth), IETF RFC 5447, RFC 5778 RFC 5778 5.2.
     pub const DIAMETER_MOBILE_IPV6_AUTH_MIP6A: u32 = 8;
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// MIP6-Auth-Mode (code 494), Enumerated, IETF RFC 5447, RFC 5778 RFC 5778 6.20.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mip6AuthMode(pub i32);
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6AuthMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(494, 0);
@@ -57,6 +59,7 @@ impl Mip6AuthMode {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for Mip6AuthMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -65,11 +68,13 @@ impl std::fmt::Debug for Mip6AuthMode {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl From<i32> for Mip6AuthMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::AvpData for Mip6AuthMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -88,6 +93,21 @@ impl rt::AvpData for Mip6AuthMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// MIP6-Agent-Info (code 486), Grouped, IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
 ///
 /// ```text
@@ -111,6 +131,21 @@ pub struct Mip6AgentInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for Mip6AgentInfo {
     fn default() -> Self {
         Self {
@@ -122,6 +157,21 @@ impl Default for Mip6AgentInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Mip6AgentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
@@ -153,6 +203,21 @@ impl Mip6AgentInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for Mip6AgentInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -220,6 +285,7 @@ impl rt::AvpData for Mip6AgentInfo {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// MIP-MN-HA-MSA (code 492), Grouped, IETF RFC 5447, RFC 5778 RFC 5778 6.12.
 ///
 /// ```text
@@ -249,6 +315,7 @@ pub struct MipMnHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for MipMnHaMsa {
     fn default() -> Self {
         Self {
@@ -262,6 +329,7 @@ impl Default for MipMnHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl MipMnHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
@@ -332,6 +400,7 @@ impl MipMnHaMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::AvpData for MipMnHaMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -415,6 +484,7 @@ impl rt::AvpData for MipMnHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// MIP6-Request (MIR): command code 325, application 8, IETF RFC 5447, RFC 5778 RFC 5778 5.2.1.
 ///
 /// ```text
@@ -532,6 +602,7 @@ pub struct Mip6Request {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Request {
     fn default() -> Self {
         Self {
@@ -574,6 +645,7 @@ impl Default for Mip6Request {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6Request {
     fn decode_members(
         &mut self,
@@ -898,6 +970,7 @@ impl Mip6Request {
         Ok(())
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Command for Mip6Request {
     const CODE: u32 = 325;
     const APPLICATION_ID: u32 = 8;
@@ -1288,6 +1361,7 @@ impl rt::typed::Command for Mip6Request {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// MIP6-Answer (MIA): command code 325, application 8, IETF RFC 5447, RFC 5778 RFC 5778 5.2.2.
 ///
 /// ```text
@@ -1381,6 +1455,7 @@ pub struct Mip6Answer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Answer {
     fn default() -> Self {
         Self {
@@ -1415,6 +1490,7 @@ impl Default for Mip6Answer {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6Answer {
     fn decode_members(
         &mut self,
@@ -1634,6 +1710,7 @@ impl Mip6Answer {
         Ok(())
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Command for Mip6Answer {
     const CODE: u32 = 325;
     const APPLICATION_ID: u32 = 8;
@@ -1944,6 +2021,21 @@ impl rt::typed::Command for Mip6Answer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received MIP6-Agent-Info (IETF RFC 5447, RFC 5778 RFC 5447 4.2.1; see [`Mip6AgentInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6AgentInfoView<'a> {
@@ -1960,6 +2052,21 @@ pub struct Mip6AgentInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> Mip6AgentInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2103,6 +2210,21 @@ impl<'a> Mip6AgentInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for Mip6AgentInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2112,6 +2234,7 @@ impl std::fmt::Debug for Mip6AgentInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// A checked, zero-copy view of a received MIP-MN-HA-MSA (IETF RFC 5447, RFC 5778 RFC 5778 6.12; see [`MipMnHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnHaMsaView<'a> {
@@ -2126,6 +2249,7 @@ pub struct MipMnHaMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> MipMnHaMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2303,6 +2427,7 @@ impl<'a> MipMnHaMsaView<'a> {
         Some(super::mipv4::MipReplayMode(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for MipMnHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2312,6 +2437,7 @@ impl std::fmt::Debug for MipMnHaMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// A checked, zero-copy view of a received MIP6-Request (IETF RFC 5447, RFC 5778 RFC 5778 5.2.1; see [`Mip6Request`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6RequestView<'a> {
@@ -2327,6 +2453,7 @@ pub struct Mip6RequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> Mip6RequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2957,6 +3084,7 @@ impl<'a> Mip6RequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for Mip6RequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2966,6 +3094,7 @@ impl std::fmt::Debug for Mip6RequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// A checked, zero-copy view of a received MIP6-Answer (IETF RFC 5447, RFC 5778 RFC 5778 5.2.2; see [`Mip6Answer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Mip6AnswerView<'a> {
@@ -2981,6 +3110,7 @@ pub struct Mip6AnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> Mip6AnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3486,6 +3616,7 @@ impl<'a> Mip6AnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for Mip6AnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3495,6 +3626,21 @@ impl std::fmt::Debug for Mip6AnswerView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one MIP6-Agent-Info AVP (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Mip6AgentInfo`] is the owned form.
 ///
 /// ```text
@@ -3504,6 +3650,21 @@ impl std::fmt::Debug for Mip6AnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Mip6AgentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for Mip6AgentInfo {
     type Writer<'c> = Mip6AgentInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
@@ -3514,6 +3675,21 @@ impl rt::writer::Group for Mip6AgentInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for Mip6AgentInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3524,6 +3700,21 @@ impl<'c> rt::writer::MemberWriter<'c> for Mip6AgentInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Mip6AgentInfoWriter<'_> {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4. Each call appends another occurrence.
     #[inline]
@@ -3555,6 +3746,7 @@ impl Mip6AgentInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// Writes the members of one MIP-MN-HA-MSA AVP (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnHaMsa`] is the owned form.
 ///
 /// ```text
@@ -3566,6 +3758,7 @@ impl Mip6AgentInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipMnHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::writer::Group for MipMnHaMsa {
     type Writer<'c> = MipMnHaMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
@@ -3579,6 +3772,7 @@ impl rt::writer::Group for MipMnHaMsa {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnHaMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3589,6 +3783,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipMnHaMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl MipMnHaMsaWriter<'_> {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -3630,8 +3825,10 @@ impl MipMnHaMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// Writes one MIP6-Request (command code 325, application 8), IETF RFC 5447, RFC 5778 RFC 5778 5.2.1, straight into a buffer: started by [`Mip6Request::writer`], each setter appends one AVP in the order called, [`Mip6RequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`Mip6Request`] is the owned form.
 pub struct Mip6RequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6Request {
     /// Starts writing one MIP6-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`Mip6RequestWriter::finish`].
     #[inline]
@@ -3646,6 +3843,7 @@ impl Mip6Request {
         w
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6RequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -3930,8 +4128,10 @@ impl Mip6RequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 /// Writes one MIP6-Answer (command code 325, application 8), IETF RFC 5447, RFC 5778 RFC 5778 5.2.2, straight into a buffer: started by [`Mip6Answer::writer`], each setter appends one AVP in the order called, [`Mip6AnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`Mip6Answer`] is the owned form.
 pub struct Mip6AnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6Answer {
     /// Starts writing one MIP6-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`Mip6AnswerWriter::finish`].
     #[inline]
@@ -3946,6 +4146,7 @@ impl Mip6Answer {
         w
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Mip6AnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

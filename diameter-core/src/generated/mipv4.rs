@@ -73,6 +73,7 @@ pub mod application {
     /// Diameter Mobile IPv4 (auth), IETF RFC 4004 §12.7.
     pub const DIAMETER_MOBILE_IPV4: u32 = 2;
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 /// MIP-Algorithm-Type (code 345), Enumerated, IETF RFC 4004 §9.8.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -80,6 +81,7 @@ pub mod application {
 /// The spec writes the value as "HMAC-SHA-1".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MipAlgorithmType(pub i32);
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl MipAlgorithmType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(345, 0);
@@ -93,6 +95,7 @@ impl MipAlgorithmType {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipAlgorithmType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -101,11 +104,13 @@ impl std::fmt::Debug for MipAlgorithmType {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl From<i32> for MipAlgorithmType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl rt::AvpData for MipAlgorithmType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -124,6 +129,7 @@ impl rt::AvpData for MipAlgorithmType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 /// MIP-Replay-Mode (code 346), Enumerated, IETF RFC 4004 §9.9.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -131,6 +137,7 @@ impl rt::AvpData for MipAlgorithmType {
 /// The spec writes the values as None, Timestamps, Nonces.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MipReplayMode(pub i32);
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl MipReplayMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(346, 0);
@@ -150,6 +157,7 @@ impl MipReplayMode {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipReplayMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -158,11 +166,13 @@ impl std::fmt::Debug for MipReplayMode {
         }
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl From<i32> for MipReplayMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl rt::AvpData for MipReplayMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -181,6 +191,7 @@ impl rt::AvpData for MipReplayMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-MN-AAA-Auth (code 322), Grouped, IETF RFC 4004 §7.6.
 ///
 /// ```text
@@ -207,6 +218,7 @@ pub struct MipMnAaaAuth {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipMnAaaAuth {
     fn default() -> Self {
         Self {
@@ -219,6 +231,7 @@ impl Default for MipMnAaaAuth {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnAaaAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
@@ -317,6 +330,7 @@ impl MipMnAaaAuth {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnAaaAuth {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -380,6 +394,7 @@ impl rt::AvpData for MipMnAaaAuth {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-Originating-Foreign-AAA (code 347), Grouped, IETF RFC 4004 §7.10.
 ///
 /// ```text
@@ -400,6 +415,7 @@ pub struct MipOriginatingForeignAaa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipOriginatingForeignAaa {
     fn default() -> Self {
         Self {
@@ -410,6 +426,7 @@ impl Default for MipOriginatingForeignAaa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
@@ -468,6 +485,7 @@ impl MipOriginatingForeignAaa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipOriginatingForeignAaa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -515,6 +533,22 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// MIP-Home-Agent-Host (code 348), Grouped, IETF RFC 4004 §7.11.
 ///
 /// ```text
@@ -537,6 +571,22 @@ pub struct MipHomeAgentHost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for MipHomeAgentHost {
     fn default() -> Self {
         Self {
@@ -547,6 +597,22 @@ impl Default for MipHomeAgentHost {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MipHomeAgentHost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
@@ -605,6 +671,22 @@ impl MipHomeAgentHost {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MipHomeAgentHost {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -652,6 +734,7 @@ impl rt::AvpData for MipHomeAgentHost {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-FA-to-MN-MSA (code 326), Grouped, IETF RFC 4004 §9.1.
 ///
 /// ```text
@@ -675,6 +758,7 @@ pub struct MipFaToMnMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToMnMsa {
     fn default() -> Self {
         Self {
@@ -686,6 +770,7 @@ impl Default for MipFaToMnMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipFaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
@@ -764,6 +849,7 @@ impl MipFaToMnMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipFaToMnMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -819,6 +905,7 @@ impl rt::AvpData for MipFaToMnMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-FA-to-HA-MSA (code 328), Grouped, IETF RFC 4004 §9.2.
 ///
 /// ```text
@@ -842,6 +929,7 @@ pub struct MipFaToHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToHaMsa {
     fn default() -> Self {
         Self {
@@ -853,6 +941,7 @@ impl Default for MipFaToHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipFaToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
@@ -931,6 +1020,7 @@ impl MipFaToHaMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipFaToHaMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -986,6 +1076,7 @@ impl rt::AvpData for MipFaToHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-HA-to-FA-MSA (code 329), Grouped, IETF RFC 4004 §9.3.
 ///
 /// ```text
@@ -1009,6 +1100,7 @@ pub struct MipHaToFaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToFaMsa {
     fn default() -> Self {
         Self {
@@ -1020,6 +1112,7 @@ impl Default for MipHaToFaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipHaToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
@@ -1098,6 +1191,7 @@ impl MipHaToFaMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipHaToFaMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1153,6 +1247,7 @@ impl rt::AvpData for MipHaToFaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-HA-to-MN-MSA (code 332), Grouped, IETF RFC 4004 §9.4.
 ///
 /// ```text
@@ -1182,6 +1277,7 @@ pub struct MipHaToMnMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToMnMsa {
     fn default() -> Self {
         Self {
@@ -1194,6 +1290,7 @@ impl Default for MipHaToMnMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipHaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
@@ -1292,6 +1389,7 @@ impl MipHaToMnMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipHaToMnMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1355,6 +1453,7 @@ impl rt::AvpData for MipHaToMnMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-MN-to-FA-MSA (code 325), Grouped, IETF RFC 4004 §9.5.
 ///
 /// ```text
@@ -1380,6 +1479,7 @@ pub struct MipMnToFaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToFaMsa {
     fn default() -> Self {
         Self {
@@ -1391,6 +1491,7 @@ impl Default for MipMnToFaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
@@ -1469,6 +1570,7 @@ impl MipMnToFaMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnToFaMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1524,6 +1626,7 @@ impl rt::AvpData for MipMnToFaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// MIP-MN-to-HA-MSA (code 331), Grouped, IETF RFC 4004 §9.6.
 ///
 /// ```text
@@ -1552,6 +1655,7 @@ pub struct MipMnToHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToHaMsa {
     fn default() -> Self {
         Self {
@@ -1564,6 +1668,7 @@ impl Default for MipMnToHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
@@ -1662,6 +1767,7 @@ impl MipMnToHaMsa {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnToHaMsa {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1725,6 +1831,7 @@ impl rt::AvpData for MipMnToHaMsa {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// AA-Mobile-Node-Request (AMR): command code 260, application 2, IETF RFC 4004 §5.1.
 ///
 /// ```text
@@ -1818,6 +1925,7 @@ pub struct AaMobileNodeRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeRequest {
     fn default() -> Self {
         Self {
@@ -1850,6 +1958,7 @@ impl Default for AaMobileNodeRequest {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeRequest {
     fn decode_members(
         &mut self,
@@ -2094,6 +2203,7 @@ impl AaMobileNodeRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for AaMobileNodeRequest {
     const CODE: u32 = 260;
     const APPLICATION_ID: u32 = 2;
@@ -2372,6 +2482,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// AA-Mobile-Node-Answer (AMA): command code 260, application 2, IETF RFC 4004 §5.2.
 ///
 /// ```text
@@ -2471,6 +2582,7 @@ pub struct AaMobileNodeAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeAnswer {
     fn default() -> Self {
         Self {
@@ -2505,6 +2617,7 @@ impl Default for AaMobileNodeAnswer {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeAnswer {
     fn decode_members(
         &mut self,
@@ -2702,6 +2815,7 @@ impl AaMobileNodeAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for AaMobileNodeAnswer {
     const CODE: u32 = 260;
     const APPLICATION_ID: u32 = 2;
@@ -3016,6 +3130,7 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Home-Agent-MIP-Request (HAR): command code 262, application 2, IETF RFC 4004 §5.3.
 ///
 /// ```text
@@ -3101,6 +3216,7 @@ pub struct HomeAgentMipRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipRequest {
     fn default() -> Self {
         Self {
@@ -3133,6 +3249,7 @@ impl Default for HomeAgentMipRequest {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipRequest {
     fn decode_members(
         &mut self,
@@ -3406,6 +3523,7 @@ impl HomeAgentMipRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for HomeAgentMipRequest {
     const CODE: u32 = 262;
     const APPLICATION_ID: u32 = 2;
@@ -3676,6 +3794,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Home-Agent-MIP-Answer (HAA): command code 262, application 2, IETF RFC 4004 §5.4.
 ///
 /// ```text
@@ -3740,6 +3859,7 @@ pub struct HomeAgentMipAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipAnswer {
     fn default() -> Self {
         Self {
@@ -3765,6 +3885,7 @@ impl Default for HomeAgentMipAnswer {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipAnswer {
     fn decode_members(
         &mut self,
@@ -3925,6 +4046,7 @@ impl HomeAgentMipAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for HomeAgentMipAnswer {
     const CODE: u32 = 262;
     const APPLICATION_ID: u32 = 2;
@@ -4131,6 +4253,7 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-MN-AAA-Auth (IETF RFC 4004 §7.6; see [`MipMnAaaAuth`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnAaaAuthView<'a> {
@@ -4145,6 +4268,7 @@ pub struct MipMnAaaAuthView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnAaaAuthView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4332,6 +4456,7 @@ impl<'a> MipMnAaaAuthView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnAaaAuthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4341,6 +4466,7 @@ impl std::fmt::Debug for MipMnAaaAuthView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-Originating-Foreign-AAA (IETF RFC 4004 §7.10; see [`MipOriginatingForeignAaa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipOriginatingForeignAaaView<'a> {
@@ -4355,6 +4481,7 @@ pub struct MipOriginatingForeignAaaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipOriginatingForeignAaaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4501,6 +4628,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4514,6 +4642,22 @@ impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received MIP-Home-Agent-Host (IETF RFC 4004 §7.11; see [`MipHomeAgentHost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHomeAgentHostView<'a> {
@@ -4528,6 +4672,22 @@ pub struct MipHomeAgentHostView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> MipHomeAgentHostView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4674,6 +4834,22 @@ impl<'a> MipHomeAgentHostView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MipHomeAgentHostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4685,6 +4861,7 @@ impl std::fmt::Debug for MipHomeAgentHostView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-FA-to-MN-MSA (IETF RFC 4004 §9.1; see [`MipFaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToMnMsaView<'a> {
@@ -4699,6 +4876,7 @@ pub struct MipFaToMnMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToMnMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4862,6 +5040,7 @@ impl<'a> MipFaToMnMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4871,6 +5050,7 @@ impl std::fmt::Debug for MipFaToMnMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-FA-to-HA-MSA (IETF RFC 4004 §9.2; see [`MipFaToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToHaMsaView<'a> {
@@ -4885,6 +5065,7 @@ pub struct MipFaToHaMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToHaMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5048,6 +5229,7 @@ impl<'a> MipFaToHaMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5057,6 +5239,7 @@ impl std::fmt::Debug for MipFaToHaMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-HA-to-FA-MSA (IETF RFC 4004 §9.3; see [`MipHaToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToFaMsaView<'a> {
@@ -5071,6 +5254,7 @@ pub struct MipHaToFaMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToFaMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5234,6 +5418,7 @@ impl<'a> MipHaToFaMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5243,6 +5428,7 @@ impl std::fmt::Debug for MipHaToFaMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-HA-to-MN-MSA (IETF RFC 4004 §9.4; see [`MipHaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToMnMsaView<'a> {
@@ -5257,6 +5443,7 @@ pub struct MipHaToMnMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToMnMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5442,6 +5629,7 @@ impl<'a> MipHaToMnMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5451,6 +5639,7 @@ impl std::fmt::Debug for MipHaToMnMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-MN-to-FA-MSA (IETF RFC 4004 §9.5; see [`MipMnToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToFaMsaView<'a> {
@@ -5465,6 +5654,7 @@ pub struct MipMnToFaMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToFaMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5628,6 +5818,7 @@ impl<'a> MipMnToFaMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5637,6 +5828,7 @@ impl std::fmt::Debug for MipMnToFaMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received MIP-MN-to-HA-MSA (IETF RFC 4004 §9.6; see [`MipMnToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToHaMsaView<'a> {
@@ -5651,6 +5843,7 @@ pub struct MipMnToHaMsaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToHaMsaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5836,6 +6029,7 @@ impl<'a> MipMnToHaMsaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5845,6 +6039,7 @@ impl std::fmt::Debug for MipMnToHaMsaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received AA-Mobile-Node-Request (IETF RFC 4004 §5.1; see [`AaMobileNodeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeRequestView<'a> {
@@ -5860,6 +6055,7 @@ pub struct AaMobileNodeRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6328,6 +6524,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6339,6 +6536,7 @@ impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received AA-Mobile-Node-Answer (IETF RFC 4004 §5.2; see [`AaMobileNodeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeAnswerView<'a> {
@@ -6354,6 +6552,7 @@ pub struct AaMobileNodeAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6816,6 +7015,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6827,6 +7027,7 @@ impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received Home-Agent-MIP-Request (IETF RFC 4004 §5.3; see [`HomeAgentMipRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipRequestView<'a> {
@@ -6842,6 +7043,7 @@ pub struct HomeAgentMipRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7344,6 +7546,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7355,6 +7558,7 @@ impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// A checked, zero-copy view of a received Home-Agent-MIP-Answer (IETF RFC 4004 §5.4; see [`HomeAgentMipAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipAnswerView<'a> {
@@ -7370,6 +7574,7 @@ pub struct HomeAgentMipAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7711,6 +7916,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7722,6 +7928,7 @@ impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-MN-AAA-Auth AVP (code 322), IETF RFC 4004 §7.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnAaaAuth`] is the owned form.
 ///
 /// ```text
@@ -7732,6 +7939,7 @@ impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipMnAaaAuthWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnAaaAuth {
     type Writer<'c> = MipMnAaaAuthWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
@@ -7744,6 +7952,7 @@ impl rt::writer::Group for MipMnAaaAuth {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnAaaAuthWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7754,6 +7963,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipMnAaaAuthWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnAaaAuthWriter<'_> {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
@@ -7786,6 +7996,7 @@ impl MipMnAaaAuthWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-Originating-Foreign-AAA AVP (code 347), IETF RFC 4004 §7.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipOriginatingForeignAaa`] is the owned form.
 ///
 /// ```text
@@ -7794,6 +8005,7 @@ impl MipMnAaaAuthWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipOriginatingForeignAaaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipOriginatingForeignAaa {
     type Writer<'c> = MipOriginatingForeignAaaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
@@ -7804,6 +8016,7 @@ impl rt::writer::Group for MipOriginatingForeignAaa {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipOriginatingForeignAaaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7814,6 +8027,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipOriginatingForeignAaaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipOriginatingForeignAaaWriter<'_> {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
@@ -7834,6 +8048,22 @@ impl MipOriginatingForeignAaaWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one MIP-Home-Agent-Host AVP (code 348), IETF RFC 4004 §7.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHomeAgentHost`] is the owned form.
 ///
 /// ```text
@@ -7842,6 +8072,22 @@ impl MipOriginatingForeignAaaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipHomeAgentHostWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for MipHomeAgentHost {
     type Writer<'c> = MipHomeAgentHostWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
@@ -7852,6 +8098,22 @@ impl rt::writer::Group for MipHomeAgentHost {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MipHomeAgentHostWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7862,6 +8124,22 @@ impl<'c> rt::writer::MemberWriter<'c> for MipHomeAgentHostWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MipHomeAgentHostWriter<'_> {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
@@ -7882,6 +8160,7 @@ impl MipHomeAgentHostWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-FA-to-MN-MSA AVP (code 326), IETF RFC 4004 §9.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipFaToMnMsa`] is the owned form.
 ///
 /// ```text
@@ -7891,6 +8170,7 @@ impl MipHomeAgentHostWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipFaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToMnMsa {
     type Writer<'c> = MipFaToMnMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
@@ -7902,6 +8182,7 @@ impl rt::writer::Group for MipFaToMnMsa {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipFaToMnMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7912,6 +8193,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipFaToMnMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipFaToMnMsaWriter<'_> {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
@@ -7938,6 +8220,7 @@ impl MipFaToMnMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-FA-to-HA-MSA AVP (code 328), IETF RFC 4004 §9.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipFaToHaMsa`] is the owned form.
 ///
 /// ```text
@@ -7947,6 +8230,7 @@ impl MipFaToMnMsaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipFaToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToHaMsa {
     type Writer<'c> = MipFaToHaMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
@@ -7958,6 +8242,7 @@ impl rt::writer::Group for MipFaToHaMsa {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipFaToHaMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7968,6 +8253,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipFaToHaMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipFaToHaMsaWriter<'_> {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
@@ -7994,6 +8280,7 @@ impl MipFaToHaMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-HA-to-FA-MSA AVP (code 329), IETF RFC 4004 §9.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHaToFaMsa`] is the owned form.
 ///
 /// ```text
@@ -8003,6 +8290,7 @@ impl MipFaToHaMsaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipHaToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToFaMsa {
     type Writer<'c> = MipHaToFaMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
@@ -8014,6 +8302,7 @@ impl rt::writer::Group for MipHaToFaMsa {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipHaToFaMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8024,6 +8313,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipHaToFaMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipHaToFaMsaWriter<'_> {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
@@ -8050,6 +8340,7 @@ impl MipHaToFaMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-HA-to-MN-MSA AVP (code 332), IETF RFC 4004 §9.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHaToMnMsa`] is the owned form.
 ///
 /// ```text
@@ -8060,6 +8351,7 @@ impl MipHaToFaMsaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipHaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToMnMsa {
     type Writer<'c> = MipHaToMnMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
@@ -8072,6 +8364,7 @@ impl rt::writer::Group for MipHaToMnMsa {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipHaToMnMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8082,6 +8375,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipHaToMnMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipHaToMnMsaWriter<'_> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
@@ -8114,6 +8408,7 @@ impl MipHaToMnMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-MN-to-FA-MSA AVP (code 325), IETF RFC 4004 §9.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnToFaMsa`] is the owned form.
 ///
 /// ```text
@@ -8123,6 +8418,7 @@ impl MipHaToMnMsaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipMnToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToFaMsa {
     type Writer<'c> = MipMnToFaMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
@@ -8134,6 +8430,7 @@ impl rt::writer::Group for MipMnToFaMsa {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnToFaMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8144,6 +8441,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipMnToFaMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnToFaMsaWriter<'_> {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
@@ -8170,6 +8468,7 @@ impl MipMnToFaMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes the members of one MIP-MN-to-HA-MSA AVP (code 331), IETF RFC 4004 §9.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnToHaMsa`] is the owned form.
 ///
 /// ```text
@@ -8180,6 +8479,7 @@ impl MipMnToFaMsaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MipMnToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToHaMsa {
     type Writer<'c> = MipMnToHaMsaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
@@ -8192,6 +8492,7 @@ impl rt::writer::Group for MipMnToHaMsa {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnToHaMsaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8202,6 +8503,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MipMnToHaMsaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl MipMnToHaMsaWriter<'_> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
@@ -8234,8 +8536,10 @@ impl MipMnToHaMsaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes one AA-Mobile-Node-Request (command code 260, application 2), IETF RFC 4004 §5.1, straight into a buffer: started by [`AaMobileNodeRequest::writer`], each setter appends one AVP in the order called, [`AaMobileNodeRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaMobileNodeRequest`] is the owned form.
 pub struct AaMobileNodeRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeRequest {
     /// Starts writing one AA-Mobile-Node-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaMobileNodeRequestWriter::finish`].
     #[inline]
@@ -8250,6 +8554,7 @@ impl AaMobileNodeRequest {
         w
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8465,8 +8770,10 @@ impl AaMobileNodeRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes one AA-Mobile-Node-Answer (command code 260, application 2), IETF RFC 4004 §5.2, straight into a buffer: started by [`AaMobileNodeAnswer::writer`], each setter appends one AVP in the order called, [`AaMobileNodeAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaMobileNodeAnswer`] is the owned form.
 pub struct AaMobileNodeAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeAnswer {
     /// Starts writing one AA-Mobile-Node-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaMobileNodeAnswerWriter::finish`].
     #[inline]
@@ -8481,6 +8788,7 @@ impl AaMobileNodeAnswer {
         w
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8723,8 +9031,10 @@ impl AaMobileNodeAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes one Home-Agent-MIP-Request (command code 262, application 2), IETF RFC 4004 §5.3, straight into a buffer: started by [`HomeAgentMipRequest::writer`], each setter appends one AVP in the order called, [`HomeAgentMipRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`HomeAgentMipRequest`] is the owned form.
 pub struct HomeAgentMipRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipRequest {
     /// Starts writing one Home-Agent-MIP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`HomeAgentMipRequestWriter::finish`].
     #[inline]
@@ -8739,6 +9049,7 @@ impl HomeAgentMipRequest {
         w
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8963,8 +9274,10 @@ impl HomeAgentMipRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mipv4"))]
 /// Writes one Home-Agent-MIP-Answer (command code 262, application 2), IETF RFC 4004 §5.4, straight into a buffer: started by [`HomeAgentMipAnswer::writer`], each setter appends one AVP in the order called, [`HomeAgentMipAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`HomeAgentMipAnswer`] is the owned form.
 pub struct HomeAgentMipAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipAnswer {
     /// Starts writing one Home-Agent-MIP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`HomeAgentMipAnswerWriter::finish`].
     #[inline]
@@ -8979,6 +9292,7 @@ impl HomeAgentMipAnswer {
         w
     }
 }
+#[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -167,6 +167,15 @@ pub mod application {
     /// Diameter Network Access Server (auth), IETF RFC 7155 §1.5.
     pub const DIAMETER_NETWORK_ACCESS_SERVER: u32 = 1;
 }
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
 /// NAS-Port-Type (code 61), Enumerated, IETF RFC 7155 §4.2.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -174,6 +183,15 @@ pub mod application {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.41 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NasPortType(pub i32);
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
 impl NasPortType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(61, 0);
@@ -292,6 +310,15 @@ impl NasPortType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
 impl std::fmt::Debug for NasPortType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -300,11 +327,29 @@ impl std::fmt::Debug for NasPortType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
 impl From<i32> for NasPortType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
 impl rt::AvpData for NasPortType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -323,6 +368,7 @@ impl rt::AvpData for NasPortType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Prompt (code 76), Enumerated, IETF RFC 7155 §4.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -330,6 +376,7 @@ impl rt::AvpData for NasPortType {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2869 §5.10); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Prompt(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl Prompt {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(76, 0);
@@ -346,6 +393,7 @@ impl Prompt {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for Prompt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -354,11 +402,13 @@ impl std::fmt::Debug for Prompt {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for Prompt {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for Prompt {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -377,6 +427,7 @@ impl rt::AvpData for Prompt {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// CHAP-Algorithm (code 403), Enumerated, IETF RFC 7155 §4.3.5.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -384,6 +435,7 @@ impl rt::AvpData for Prompt {
 /// The spec writes the value as "CHAP with MD5".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ChapAlgorithm(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl ChapAlgorithm {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(403, 0);
@@ -397,6 +449,7 @@ impl ChapAlgorithm {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ChapAlgorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -405,11 +458,13 @@ impl std::fmt::Debug for ChapAlgorithm {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for ChapAlgorithm {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for ChapAlgorithm {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -428,6 +483,7 @@ impl rt::AvpData for ChapAlgorithm {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Service-Type (code 6), Enumerated, IETF RFC 7155 §4.4.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -435,6 +491,7 @@ impl rt::AvpData for ChapAlgorithm {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.6 and later assignments; §4.4.1 qualifies Login (1), Framed (2), Callback Login (3), Callback Framed (4)); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServiceType(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl ServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(6, 0);
@@ -499,6 +556,7 @@ impl ServiceType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for ServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -507,11 +565,13 @@ impl std::fmt::Debug for ServiceType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for ServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for ServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -530,6 +590,7 @@ impl rt::AvpData for ServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Framed-Protocol (code 7), Enumerated, IETF RFC 7155 §4.4.10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -537,6 +598,7 @@ impl rt::AvpData for ServiceType {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.7 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedProtocol(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedProtocol {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(7, 0);
@@ -568,6 +630,7 @@ impl FramedProtocol {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -576,11 +639,13 @@ impl std::fmt::Debug for FramedProtocol {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedProtocol {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for FramedProtocol {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -599,6 +664,7 @@ impl rt::AvpData for FramedProtocol {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Framed-Routing (code 10), Enumerated, IETF RFC 7155 §4.4.10.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -606,6 +672,7 @@ impl rt::AvpData for FramedProtocol {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.10); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedRouting(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedRouting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(10, 0);
@@ -628,6 +695,7 @@ impl FramedRouting {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedRouting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -636,11 +704,13 @@ impl std::fmt::Debug for FramedRouting {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedRouting {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for FramedRouting {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -659,6 +729,7 @@ impl rt::AvpData for FramedRouting {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Framed-Compression (code 13), Enumerated, IETF RFC 7155 §4.4.10.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -666,6 +737,7 @@ impl rt::AvpData for FramedRouting {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.13); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedCompression(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl FramedCompression {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(13, 0);
@@ -688,6 +760,7 @@ impl FramedCompression {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedCompression {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -696,11 +769,13 @@ impl std::fmt::Debug for FramedCompression {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedCompression {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for FramedCompression {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -719,6 +794,7 @@ impl rt::AvpData for FramedCompression {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// ARAP-Zone-Access (code 72), Enumerated, IETF RFC 7155 §4.4.10.8.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -726,6 +802,7 @@ impl rt::AvpData for FramedCompression {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2869 §5.8); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ArapZoneAccess(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl ArapZoneAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(72, 0);
@@ -745,6 +822,7 @@ impl ArapZoneAccess {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ArapZoneAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -753,11 +831,13 @@ impl std::fmt::Debug for ArapZoneAccess {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for ArapZoneAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for ArapZoneAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -776,6 +856,7 @@ impl rt::AvpData for ArapZoneAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Login-Service (code 15), Enumerated, IETF RFC 7155 §4.4.11.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -783,6 +864,7 @@ impl rt::AvpData for ArapZoneAccess {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.15); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LoginService(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl LoginService {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 0);
@@ -817,6 +899,7 @@ impl LoginService {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for LoginService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -825,11 +908,13 @@ impl std::fmt::Debug for LoginService {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for LoginService {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for LoginService {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -848,6 +933,7 @@ impl rt::AvpData for LoginService {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Tunnel-Type (code 64), Enumerated, IETF RFC 7155 §4.5.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -855,6 +941,7 @@ impl rt::AvpData for LoginService {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2868 §3.1, RFC 3580 (VLAN)); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TunnelType(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl TunnelType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(64, 0);
@@ -904,6 +991,7 @@ impl TunnelType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -912,11 +1000,13 @@ impl std::fmt::Debug for TunnelType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for TunnelType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for TunnelType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -935,6 +1025,7 @@ impl rt::AvpData for TunnelType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Tunnel-Medium-Type (code 65), Enumerated, IETF RFC 7155 §4.5.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -942,6 +1033,7 @@ impl rt::AvpData for TunnelType {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2868 §3.2); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TunnelMediumType(pub i32);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl TunnelMediumType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(65, 0);
@@ -997,6 +1089,7 @@ impl TunnelMediumType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelMediumType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1005,11 +1098,13 @@ impl std::fmt::Debug for TunnelMediumType {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for TunnelMediumType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for TunnelMediumType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1028,6 +1123,7 @@ impl rt::AvpData for TunnelMediumType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Acct-Authentic (code 45), Enumerated, IETF RFC 7155 §4.6.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -1035,6 +1131,7 @@ impl rt::AvpData for TunnelMediumType {
 /// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2866 §5.6 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AcctAuthentic(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl AcctAuthentic {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(45, 0);
@@ -1057,6 +1154,7 @@ impl AcctAuthentic {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AcctAuthentic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1065,11 +1163,13 @@ impl std::fmt::Debug for AcctAuthentic {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for AcctAuthentic {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for AcctAuthentic {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1088,6 +1188,7 @@ impl rt::AvpData for AcctAuthentic {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Accounting-Auth-Method (code 406), Enumerated, IETF RFC 7155 §4.6.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -1095,6 +1196,7 @@ impl rt::AvpData for AcctAuthentic {
 /// Values identical to MS-Acct-Auth-Type (RFC 2548 §2.4.5), as §4.6.7 states (7 None from RFC 4005 §10.2.7).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AccountingAuthMethod(pub i32);
+#[cfg(any(feature = "nasreq"))]
 impl AccountingAuthMethod {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(406, 0);
@@ -1123,6 +1225,7 @@ impl AccountingAuthMethod {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AccountingAuthMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1131,11 +1234,13 @@ impl std::fmt::Debug for AccountingAuthMethod {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl From<i32> for AccountingAuthMethod {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for AccountingAuthMethod {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1154,6 +1259,7 @@ impl rt::AvpData for AccountingAuthMethod {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// CHAP-Auth (code 402), Grouped, IETF RFC 7155 §4.3.4.
 ///
 /// ```text
@@ -1177,6 +1283,7 @@ pub struct ChapAuth {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for ChapAuth {
     fn default() -> Self {
         Self {
@@ -1188,6 +1295,7 @@ impl Default for ChapAuth {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ChapAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
@@ -1250,6 +1358,7 @@ impl ChapAuth {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for ChapAuth {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1309,6 +1418,7 @@ impl rt::AvpData for ChapAuth {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Tunneling (code 401), Grouped, IETF RFC 7155 §4.5.1.
 ///
 /// ```text
@@ -1352,6 +1462,7 @@ pub struct Tunneling {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Default for Tunneling {
     fn default() -> Self {
         Self {
@@ -1370,6 +1481,7 @@ impl Default for Tunneling {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Tunneling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
@@ -1492,6 +1604,7 @@ impl Tunneling {
         Ok(())
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for Tunneling {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1627,6 +1740,7 @@ impl rt::AvpData for Tunneling {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// AA-Request (AAR): command code 265, application 1, IETF RFC 7155 §3.1.
 ///
 /// ```text
@@ -1790,6 +1904,7 @@ pub struct AaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AaRequest {
     fn default() -> Self {
         Self {
@@ -1848,6 +1963,7 @@ impl Default for AaRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AaRequest {
     fn decode_members(
         &mut self,
@@ -2161,6 +2277,7 @@ impl AaRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 1;
@@ -2759,6 +2876,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// AA-Answer (AAA): command code 265, application 1, IETF RFC 7155 §3.2.
 ///
 /// ```text
@@ -2976,6 +3094,7 @@ pub struct AaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AaAnswer {
     fn default() -> Self {
         Self {
@@ -3052,6 +3171,7 @@ impl Default for AaAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AaAnswer {
     fn decode_members(
         &mut self,
@@ -3453,6 +3573,7 @@ impl AaAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 1;
@@ -4267,6 +4388,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Re-Auth-Request (RAR): command code 258, application 1, IETF RFC 7155 §3.3.
 ///
 /// ```text
@@ -4376,6 +4498,7 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
         Self {
@@ -4415,6 +4538,7 @@ impl Default for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthRequest {
     fn decode_members(
         &mut self,
@@ -4663,6 +4787,7 @@ impl ReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for ReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 1;
@@ -5029,6 +5154,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Re-Auth-Answer (RAA): command code 258, application 1, IETF RFC 7155 §3.4.
 ///
 /// ```text
@@ -5120,6 +5246,7 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -5153,6 +5280,7 @@ impl Default for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -5332,6 +5460,7 @@ impl ReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for ReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 1;
@@ -5638,6 +5767,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Session-Termination-Request (STR): command code 275, application 1, IETF RFC 7155 §3.5.
 ///
 /// ```text
@@ -5693,6 +5823,7 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -5715,6 +5846,7 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -5879,6 +6011,7 @@ impl SessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 1;
@@ -6045,6 +6178,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Session-Termination-Answer (STA): command code 275, application 1, IETF RFC 7155 §3.6.
 ///
 /// ```text
@@ -6106,6 +6240,7 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -6130,6 +6265,7 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -6271,6 +6407,7 @@ impl SessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 1;
@@ -6469,6 +6606,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Abort-Session-Request (ASR): command code 274, application 1, IETF RFC 7155 §3.7.
 ///
 /// ```text
@@ -6575,6 +6713,7 @@ pub struct AbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -6613,6 +6752,7 @@ impl Default for AbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionRequest {
     fn decode_members(
         &mut self,
@@ -6842,6 +6982,7 @@ impl AbortSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 1;
@@ -7200,6 +7341,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Abort-Session-Answer (ASA): command code 274, application 1, IETF RFC 7155 §3.8.
 ///
 /// ```text
@@ -7264,6 +7406,7 @@ pub struct AbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -7288,6 +7431,7 @@ impl Default for AbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionAnswer {
     fn decode_members(
         &mut self,
@@ -7429,6 +7573,7 @@ impl AbortSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 1;
@@ -7627,6 +7772,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Accounting-Request (ACR): command code 271, application 1, IETF RFC 7155 §3.9.
 ///
 /// ```text
@@ -7876,6 +8022,7 @@ pub struct AccountingRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AccountingRequest {
     fn default() -> Self {
         Self {
@@ -7962,6 +8109,7 @@ impl Default for AccountingRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AccountingRequest {
     fn decode_members(
         &mut self,
@@ -8408,6 +8556,7 @@ impl AccountingRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AccountingRequest {
     const CODE: u32 = 271;
     const APPLICATION_ID: u32 = 1;
@@ -9338,6 +9487,7 @@ impl rt::typed::Command for AccountingRequest {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Accounting-Answer (ACA): command code 271, application 1, IETF RFC 7155 §3.10.
 ///
 /// ```text
@@ -9443,6 +9593,7 @@ pub struct AccountingAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
 impl Default for AccountingAnswer {
     fn default() -> Self {
         Self {
@@ -9481,6 +9632,7 @@ impl Default for AccountingAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AccountingAnswer {
     fn decode_members(
         &mut self,
@@ -9729,6 +9881,7 @@ impl AccountingAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AccountingAnswer {
     const CODE: u32 = 271;
     const APPLICATION_ID: u32 = 1;
@@ -10083,6 +10236,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received CHAP-Auth (IETF RFC 7155 §4.3.4; see [`ChapAuth`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChapAuthView<'a> {
@@ -10097,6 +10251,7 @@ pub struct ChapAuthView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> ChapAuthView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10248,6 +10403,7 @@ impl<'a> ChapAuthView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ChapAuthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10257,6 +10413,7 @@ impl std::fmt::Debug for ChapAuthView<'_> {
         }
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// A checked, zero-copy view of a received Tunneling (IETF RFC 7155 §4.5.1; see [`Tunneling`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TunnelingView<'a> {
@@ -10271,6 +10428,7 @@ pub struct TunnelingView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'a> TunnelingView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10526,6 +10684,7 @@ impl<'a> TunnelingView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10535,6 +10694,7 @@ impl std::fmt::Debug for TunnelingView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received AA-Request (IETF RFC 7155 §3.1; see [`AaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaRequestView<'a> {
@@ -10550,6 +10710,7 @@ pub struct AaRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AaRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11353,6 +11514,7 @@ impl<'a> AaRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11362,6 +11524,7 @@ impl std::fmt::Debug for AaRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received AA-Answer (IETF RFC 7155 §3.2; see [`AaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaAnswerView<'a> {
@@ -11377,6 +11540,7 @@ pub struct AaAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AaAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12517,6 +12681,7 @@ impl<'a> AaAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12526,6 +12691,7 @@ impl std::fmt::Debug for AaAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (IETF RFC 7155 §3.3; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
@@ -12541,6 +12707,7 @@ pub struct ReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13082,6 +13249,7 @@ impl<'a> ReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13091,6 +13259,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (IETF RFC 7155 §3.4; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
@@ -13106,6 +13275,7 @@ pub struct ReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13590,6 +13760,7 @@ impl<'a> ReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13599,6 +13770,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (IETF RFC 7155 §3.5; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
@@ -13614,6 +13786,7 @@ pub struct SessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13952,6 +14125,7 @@ impl<'a> SessionTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13966,6 +14140,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (IETF RFC 7155 §3.6; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
@@ -13981,6 +14156,7 @@ pub struct SessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14336,6 +14512,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14349,6 +14526,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Abort-Session-Request (IETF RFC 7155 §3.7; see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
@@ -14364,6 +14542,7 @@ pub struct AbortSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14895,6 +15074,7 @@ impl<'a> AbortSessionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14906,6 +15086,7 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Abort-Session-Answer (IETF RFC 7155 §3.8; see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
@@ -14921,6 +15102,7 @@ pub struct AbortSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15264,6 +15446,7 @@ impl<'a> AbortSessionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15275,6 +15458,7 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Accounting-Request (IETF RFC 7155 §3.9; see [`AccountingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingRequestView<'a> {
@@ -15290,6 +15474,7 @@ pub struct AccountingRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16503,6 +16688,7 @@ impl<'a> AccountingRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AccountingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16514,6 +16700,7 @@ impl std::fmt::Debug for AccountingRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// A checked, zero-copy view of a received Accounting-Answer (IETF RFC 7155 §3.10; see [`AccountingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingAnswerView<'a> {
@@ -16529,6 +16716,7 @@ pub struct AccountingAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17068,6 +17256,7 @@ impl<'a> AccountingAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AccountingAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17079,6 +17268,7 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes the members of one CHAP-Auth AVP (code 402), IETF RFC 7155 §4.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChapAuth`] is the owned form.
 ///
 /// ```text
@@ -17088,6 +17278,7 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChapAuthWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl rt::writer::Group for ChapAuth {
     type Writer<'c> = ChapAuthWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
@@ -17099,6 +17290,7 @@ impl rt::writer::Group for ChapAuth {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "nasreq"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChapAuthWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -17109,6 +17301,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChapAuthWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ChapAuthWriter<'_> {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     #[inline]
@@ -17135,6 +17328,7 @@ impl ChapAuthWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 /// Writes the members of one Tunneling AVP (code 401), IETF RFC 7155 §4.5.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tunneling`] is the owned form.
 ///
 /// ```text
@@ -17150,6 +17344,7 @@ impl ChapAuthWriter<'_> {
 /// [ Tunnel-Private-Group-Id ]
 /// ```
 pub struct TunnelingWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::writer::Group for Tunneling {
     type Writer<'c> = TunnelingWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
@@ -17168,6 +17363,7 @@ impl rt::writer::Group for Tunneling {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'c> rt::writer::MemberWriter<'c> for TunnelingWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -17178,6 +17374,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TunnelingWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
 impl TunnelingWriter<'_> {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     #[inline]
@@ -17246,8 +17443,10 @@ impl TunnelingWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one AA-Request (command code 265, application 1), IETF RFC 7155 §3.1, straight into a buffer: started by [`AaRequest::writer`], each setter appends one AVP in the order called, [`AaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaRequest`] is the owned form.
 pub struct AaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AaRequest {
     /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaRequestWriter::finish`].
     #[inline]
@@ -17262,6 +17461,7 @@ impl AaRequest {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -17645,8 +17845,10 @@ impl AaRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one AA-Answer (command code 265, application 1), IETF RFC 7155 §3.2, straight into a buffer: started by [`AaAnswer::writer`], each setter appends one AVP in the order called, [`AaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaAnswer`] is the owned form.
 pub struct AaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AaAnswer {
     /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaAnswerWriter::finish`].
     #[inline]
@@ -17661,6 +17863,7 @@ impl AaAnswer {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18169,8 +18372,10 @@ impl AaAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Re-Auth-Request (command code 258, application 1), IETF RFC 7155 §3.3, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
 pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
     #[inline]
@@ -18185,6 +18390,7 @@ impl ReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18439,8 +18645,10 @@ impl ReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Re-Auth-Answer (command code 258, application 1), IETF RFC 7155 §3.4, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
 pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
     #[inline]
@@ -18455,6 +18663,7 @@ impl ReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18672,8 +18881,10 @@ impl ReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Session-Termination-Request (command code 275, application 1), IETF RFC 7155 §3.5, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
 pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
     #[inline]
@@ -18688,6 +18899,7 @@ impl SessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18820,8 +19032,10 @@ impl SessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Session-Termination-Answer (command code 275, application 1), IETF RFC 7155 §3.6, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
 pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -18836,6 +19050,7 @@ impl SessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18989,8 +19204,10 @@ impl SessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Abort-Session-Request (command code 274, application 1), IETF RFC 7155 §3.7, straight into a buffer: started by [`AbortSessionRequest::writer`], each setter appends one AVP in the order called, [`AbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionRequest`] is the owned form.
 pub struct AbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionRequest {
     /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionRequestWriter::finish`].
     #[inline]
@@ -19005,6 +19222,7 @@ impl AbortSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -19248,8 +19466,10 @@ impl AbortSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Abort-Session-Answer (command code 274, application 1), IETF RFC 7155 §3.8, straight into a buffer: started by [`AbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`AbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionAnswer`] is the owned form.
 pub struct AbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionAnswer {
     /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionAnswerWriter::finish`].
     #[inline]
@@ -19264,6 +19484,7 @@ impl AbortSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -19418,8 +19639,10 @@ impl AbortSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Accounting-Request (command code 271, application 1), IETF RFC 7155 §3.9, straight into a buffer: started by [`AccountingRequest::writer`], each setter appends one AVP in the order called, [`AccountingRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingRequest`] is the owned form.
 pub struct AccountingRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AccountingRequest {
     /// Starts writing one Accounting-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingRequestWriter::finish`].
     #[inline]
@@ -19434,6 +19657,7 @@ impl AccountingRequest {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AccountingRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20012,8 +20236,10 @@ impl AccountingRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nasreq"))]
 /// Writes one Accounting-Answer (command code 271, application 1), IETF RFC 7155 §3.10, straight into a buffer: started by [`AccountingAnswer::writer`], each setter appends one AVP in the order called, [`AccountingAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingAnswer`] is the owned form.
 pub struct AccountingAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nasreq"))]
 impl AccountingAnswer {
     /// Starts writing one Accounting-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingAnswerWriter::finish`].
     #[inline]
@@ -20028,6 +20254,7 @@ impl AccountingAnswer {
         w
     }
 }
+#[cfg(any(feature = "nasreq"))]
 impl AccountingAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -56,6 +56,7 @@ pub mod avp {
 }
 /// Application ids of oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 /// M2M-Information (code 1011, vendor 45687), Grouped, oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
 ///
 /// ```text
@@ -142,6 +143,7 @@ pub struct M2mInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Default for M2mInformation {
     fn default() -> Self {
         Self {
@@ -174,6 +176,7 @@ impl Default for M2mInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl M2mInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
@@ -288,6 +291,7 @@ impl M2mInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::AvpData for M2mInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -607,6 +611,7 @@ impl rt::AvpData for M2mInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 /// A checked, zero-copy view of a received M2M-Information (oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs; see [`M2mInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct M2mInformationView<'a> {
@@ -621,6 +626,7 @@ pub struct M2mInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl<'a> M2mInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1016,6 +1022,7 @@ impl<'a> M2mInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl std::fmt::Debug for M2mInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1025,6 +1032,7 @@ impl std::fmt::Debug for M2mInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 /// Writes the members of one M2M-Information AVP (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`M2mInformation`] is the owned form.
 ///
 /// ```text
@@ -1055,6 +1063,7 @@ impl std::fmt::Debug for M2mInformationView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct M2mInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::writer::Group for M2mInformation {
     type Writer<'c> = M2mInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
@@ -1087,6 +1096,7 @@ impl rt::writer::Group for M2mInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for M2mInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1097,6 +1107,7 @@ impl<'c> rt::writer::MemberWriter<'c> for M2mInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl M2mInformationWriter<'_> {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]

@@ -152,6 +152,18 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5777.
 pub mod application {}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Protocol (code 513), Enumerated, IETF RFC 5777 §4.1.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -159,6 +171,18 @@ pub mod application {}
 /// Values: IANA "Assigned Internet Protocol Numbers".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Protocol(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Protocol {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(513, 0);
@@ -169,6 +193,18 @@ impl Protocol {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for Protocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -177,11 +213,35 @@ impl std::fmt::Debug for Protocol {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for Protocol {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Protocol {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -200,11 +260,35 @@ impl rt::AvpData for Protocol {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Direction (code 514), Enumerated, IETF RFC 5777 §4.1.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Direction(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Direction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(514, 0);
@@ -224,6 +308,18 @@ impl Direction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for Direction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -232,11 +328,35 @@ impl std::fmt::Debug for Direction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for Direction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Direction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -255,6 +375,18 @@ impl rt::AvpData for Direction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Negated (code 517), Enumerated, IETF RFC 5777 §4.1.7.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -262,6 +394,18 @@ impl rt::AvpData for Direction {
 /// The spec writes the values as False and True.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Negated(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Negated {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 0);
@@ -278,6 +422,18 @@ impl Negated {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for Negated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -286,11 +442,35 @@ impl std::fmt::Debug for Negated {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for Negated {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Negated {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -309,6 +489,18 @@ impl rt::AvpData for Negated {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Use-Assigned-Address (code 534), Enumerated, IETF RFC 5777 §4.1.7.18.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -316,6 +508,18 @@ impl rt::AvpData for Negated {
 /// The spec writes the values as False and True.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UseAssignedAddress(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl UseAssignedAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(534, 0);
@@ -332,6 +536,18 @@ impl UseAssignedAddress {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UseAssignedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -340,11 +556,35 @@ impl std::fmt::Debug for UseAssignedAddress {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for UseAssignedAddress {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UseAssignedAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -363,6 +603,18 @@ impl rt::AvpData for UseAssignedAddress {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Diffserv-Code-Point (code 535), Enumerated, IETF RFC 5777 §4.1.8.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -370,6 +622,18 @@ impl rt::AvpData for UseAssignedAddress {
 /// Values: IANA "Differentiated Services Field Codepoints".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DiffservCodePoint(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl DiffservCodePoint {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(535, 0);
@@ -380,6 +644,18 @@ impl DiffservCodePoint {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for DiffservCodePoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -388,11 +664,35 @@ impl std::fmt::Debug for DiffservCodePoint {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for DiffservCodePoint {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for DiffservCodePoint {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -411,6 +711,18 @@ impl rt::AvpData for DiffservCodePoint {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Fragmentation-Flag (code 536), Enumerated, IETF RFC 5777 §4.1.8.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -418,6 +730,18 @@ impl rt::AvpData for DiffservCodePoint {
 /// The spec writes the values as "Don't Fragment (DF)" and "More Fragments (MF)".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FragmentationFlag(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl FragmentationFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(536, 0);
@@ -434,6 +758,18 @@ impl FragmentationFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FragmentationFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -442,11 +778,35 @@ impl std::fmt::Debug for FragmentationFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for FragmentationFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FragmentationFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -465,6 +825,18 @@ impl rt::AvpData for FragmentationFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// IP-Option-Type (code 538), Enumerated, IETF RFC 5777 §4.1.8.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -472,6 +844,18 @@ impl rt::AvpData for FragmentationFlag {
 /// Values: IANA "IP Option Numbers".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IpOptionType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpOptionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(538, 0);
@@ -482,6 +866,18 @@ impl IpOptionType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IpOptionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -490,11 +886,35 @@ impl std::fmt::Debug for IpOptionType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for IpOptionType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IpOptionType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -513,6 +933,18 @@ impl rt::AvpData for IpOptionType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// TCP-Option-Type (code 541), Enumerated, IETF RFC 5777 §4.1.8.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -520,6 +952,18 @@ impl rt::AvpData for IpOptionType {
 /// Values: IANA "TCP Option Kind Numbers".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TcpOptionType(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TcpOptionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(541, 0);
@@ -530,6 +974,18 @@ impl TcpOptionType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TcpOptionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -538,11 +994,35 @@ impl std::fmt::Debug for TcpOptionType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for TcpOptionType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TcpOptionType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -561,6 +1041,18 @@ impl rt::AvpData for TcpOptionType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// ICMP-Type-Number (code 546), Enumerated, IETF RFC 5777 §4.1.8.12.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -568,6 +1060,18 @@ impl rt::AvpData for TcpOptionType {
 /// Values: IANA "ICMP Type Numbers".
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IcmpTypeNumber(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IcmpTypeNumber {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(546, 0);
@@ -578,6 +1082,18 @@ impl IcmpTypeNumber {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IcmpTypeNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -586,11 +1102,35 @@ impl std::fmt::Debug for IcmpTypeNumber {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for IcmpTypeNumber {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IcmpTypeNumber {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -609,6 +1149,18 @@ impl rt::AvpData for IcmpTypeNumber {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// ICMP-Code (code 547), Enumerated, IETF RFC 5777 §4.1.8.13.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -616,6 +1168,18 @@ impl rt::AvpData for IcmpTypeNumber {
 /// Values: IANA "ICMP Type Numbers" (codes per type).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IcmpCode(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IcmpCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(547, 0);
@@ -626,6 +1190,18 @@ impl IcmpCode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IcmpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -634,11 +1210,35 @@ impl std::fmt::Debug for IcmpCode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for IcmpCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IcmpCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -657,11 +1257,35 @@ impl rt::AvpData for IcmpCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Timezone-Flag (code 570), Enumerated, IETF RFC 5777 §4.2.11.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TimezoneFlag(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TimezoneFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(570, 0);
@@ -681,6 +1305,18 @@ impl TimezoneFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TimezoneFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -689,11 +1325,35 @@ impl std::fmt::Debug for TimezoneFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for TimezoneFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TimezoneFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -712,6 +1372,18 @@ impl rt::AvpData for TimezoneFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Treatment-Action (code 572), Enumerated, IETF RFC 5777 §5.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -719,6 +1391,18 @@ impl rt::AvpData for TimezoneFlag {
 /// The spec writes the values in lower case.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TreatmentAction(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TreatmentAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(572, 0);
@@ -741,6 +1425,18 @@ impl TreatmentAction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TreatmentAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -749,11 +1445,35 @@ impl std::fmt::Debug for TreatmentAction {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for TreatmentAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TreatmentAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -772,6 +1492,18 @@ impl rt::AvpData for TreatmentAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// QoS-Semantics (code 575), Enumerated, IETF RFC 5777 §5.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -779,6 +1511,18 @@ impl rt::AvpData for TreatmentAction {
 /// The spec writes the values as QoS-Desired, QoS-Available, QoS-Delivered, Minimum-QoS, QoS-Authorized.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct QosSemantics(pub i32);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl QosSemantics {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(575, 0);
@@ -804,6 +1548,18 @@ impl QosSemantics {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosSemantics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -812,11 +1568,35 @@ impl std::fmt::Debug for QosSemantics {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for QosSemantics {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for QosSemantics {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -835,6 +1615,15 @@ impl rt::AvpData for QosSemantics {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 /// QoS-Resources (code 508), Grouped, IETF RFC 5777 §3.1.
 ///
 /// ```text
@@ -852,6 +1641,15 @@ pub struct QosResources {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl Default for QosResources {
     fn default() -> Self {
         Self {
@@ -861,6 +1659,15 @@ impl Default for QosResources {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl QosResources {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
@@ -893,6 +1700,15 @@ impl QosResources {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for QosResources {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -936,6 +1752,18 @@ impl rt::AvpData for QosResources {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Filter-Rule (code 509), Grouped, IETF RFC 5777 §3.2.
 ///
 /// ```text
@@ -974,6 +1802,18 @@ pub struct FilterRule {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for FilterRule {
     fn default() -> Self {
         Self {
@@ -990,6 +1830,18 @@ impl Default for FilterRule {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl FilterRule {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
@@ -1046,6 +1898,18 @@ impl FilterRule {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FilterRule {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1173,6 +2037,18 @@ impl rt::AvpData for FilterRule {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Classifier (code 511), Grouped, IETF RFC 5777 §4.1.1.
 ///
 /// ```text
@@ -1223,6 +2099,18 @@ pub struct Classifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for Classifier {
     fn default() -> Self {
         Self {
@@ -1243,6 +2131,18 @@ impl Default for Classifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Classifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
@@ -1326,6 +2226,18 @@ impl Classifier {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Classifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1497,6 +2409,18 @@ impl rt::AvpData for Classifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// From-Spec (code 515), Grouped, IETF RFC 5777 §4.1.5.
 ///
 /// ```text
@@ -1544,6 +2468,18 @@ pub struct FromSpec {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for FromSpec {
     fn default() -> Self {
         Self {
@@ -1563,6 +2499,18 @@ impl Default for FromSpec {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl FromSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
@@ -1630,6 +2578,18 @@ impl FromSpec {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FromSpec {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1793,6 +2753,18 @@ impl rt::AvpData for FromSpec {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// To-Spec (code 516), Grouped, IETF RFC 5777 §4.1.6.
 ///
 /// ```text
@@ -1840,6 +2812,18 @@ pub struct ToSpec {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for ToSpec {
     fn default() -> Self {
         Self {
@@ -1859,6 +2843,18 @@ impl Default for ToSpec {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl ToSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
@@ -1926,6 +2922,18 @@ impl ToSpec {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for ToSpec {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2089,6 +3097,18 @@ impl rt::AvpData for ToSpec {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// IP-Address-Range (code 519), Grouped, IETF RFC 5777 §4.1.7.3.
 ///
 /// ```text
@@ -2109,6 +3129,18 @@ pub struct IpAddressRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for IpAddressRange {
     fn default() -> Self {
         Self {
@@ -2119,6 +3151,18 @@ impl Default for IpAddressRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpAddressRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
@@ -2145,6 +3189,18 @@ impl IpAddressRange {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IpAddressRange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2200,6 +3256,18 @@ impl rt::AvpData for IpAddressRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// IP-Address-Mask (code 522), Grouped, IETF RFC 5777 §4.1.7.6.
 ///
 /// ```text
@@ -2220,6 +3288,18 @@ pub struct IpAddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for IpAddressMask {
     fn default() -> Self {
         Self {
@@ -2230,6 +3310,18 @@ impl Default for IpAddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
@@ -2288,6 +3380,18 @@ impl IpAddressMask {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IpAddressMask {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2335,6 +3439,18 @@ impl rt::AvpData for IpAddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// MAC-Address-Mask (code 525), Grouped, IETF RFC 5777 §4.1.7.9.
 ///
 /// ```text
@@ -2355,6 +3471,18 @@ pub struct MacAddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for MacAddressMask {
     fn default() -> Self {
         Self {
@@ -2365,6 +3493,18 @@ impl Default for MacAddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl MacAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
@@ -2423,6 +3563,18 @@ impl MacAddressMask {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for MacAddressMask {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2470,6 +3622,18 @@ impl rt::AvpData for MacAddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// EUI64-Address-Mask (code 528), Grouped, IETF RFC 5777 §4.1.7.12.
 ///
 /// ```text
@@ -2490,6 +3654,18 @@ pub struct Eui64AddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for Eui64AddressMask {
     fn default() -> Self {
         Self {
@@ -2500,6 +3676,18 @@ impl Default for Eui64AddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Eui64AddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
@@ -2558,6 +3746,18 @@ impl Eui64AddressMask {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Eui64AddressMask {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2605,6 +3805,18 @@ impl rt::AvpData for Eui64AddressMask {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Port-Range (code 531), Grouped, IETF RFC 5777 §4.1.7.15.
 ///
 /// ```text
@@ -2625,6 +3837,18 @@ pub struct PortRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for PortRange {
     fn default() -> Self {
         Self {
@@ -2635,6 +3859,18 @@ impl Default for PortRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl PortRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
@@ -2661,6 +3897,18 @@ impl PortRange {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for PortRange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2716,6 +3964,18 @@ impl rt::AvpData for PortRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// IP-Option (code 537), Grouped, IETF RFC 5777 §4.1.8.3.
 ///
 /// ```text
@@ -2739,6 +3999,18 @@ pub struct IpOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for IpOption {
     fn default() -> Self {
         Self {
@@ -2750,6 +4022,18 @@ impl Default for IpOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
@@ -2797,6 +4081,18 @@ impl IpOption {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IpOption {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2860,6 +4156,18 @@ impl rt::AvpData for IpOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// TCP-Option (code 540), Grouped, IETF RFC 5777 §4.1.8.6.
 ///
 /// ```text
@@ -2883,6 +4191,18 @@ pub struct TcpOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for TcpOption {
     fn default() -> Self {
         Self {
@@ -2894,6 +4214,18 @@ impl Default for TcpOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TcpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
@@ -2941,6 +4273,18 @@ impl TcpOption {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TcpOption {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3004,6 +4348,18 @@ impl rt::AvpData for TcpOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// TCP-Flags (code 543), Grouped, IETF RFC 5777 §4.1.8.9.
 ///
 /// ```text
@@ -3024,6 +4380,18 @@ pub struct TcpFlags {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for TcpFlags {
     fn default() -> Self {
         Self {
@@ -3034,6 +4402,18 @@ impl Default for TcpFlags {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TcpFlags {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
@@ -3076,6 +4456,18 @@ impl TcpFlags {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TcpFlags {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3127,6 +4519,18 @@ impl rt::AvpData for TcpFlags {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// ICMP-Type (code 545), Grouped, IETF RFC 5777 §4.1.8.11.
 ///
 /// ```text
@@ -3150,6 +4554,18 @@ pub struct IcmpType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for IcmpType {
     fn default() -> Self {
         Self {
@@ -3161,6 +4577,18 @@ impl Default for IcmpType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IcmpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
@@ -3207,6 +4635,18 @@ impl IcmpType {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IcmpType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3270,6 +4710,18 @@ impl rt::AvpData for IcmpType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// ETH-Option (code 548), Grouped, IETF RFC 5777 §4.1.8.14.
 ///
 /// ```text
@@ -3293,6 +4745,18 @@ pub struct EthOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for EthOption {
     fn default() -> Self {
         Self {
@@ -3304,6 +4768,18 @@ impl Default for EthOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl EthOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
@@ -3352,6 +4828,18 @@ impl EthOption {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for EthOption {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3415,6 +4903,18 @@ impl rt::AvpData for EthOption {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// ETH-Proto-Type (code 549), Grouped, IETF RFC 5777 §4.1.8.15.
 ///
 /// ```text
@@ -3435,6 +4935,18 @@ pub struct EthProtoType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for EthProtoType {
     fn default() -> Self {
         Self {
@@ -3445,6 +4957,18 @@ impl Default for EthProtoType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl EthProtoType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
@@ -3472,6 +4996,18 @@ impl EthProtoType {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for EthProtoType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3527,6 +5063,18 @@ impl rt::AvpData for EthProtoType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// VLAN-ID-Range (code 552), Grouped, IETF RFC 5777 §4.1.8.18.
 ///
 /// ```text
@@ -3553,6 +5101,18 @@ pub struct VlanIdRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for VlanIdRange {
     fn default() -> Self {
         Self {
@@ -3565,6 +5125,18 @@ impl Default for VlanIdRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl VlanIdRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
@@ -3599,6 +5171,18 @@ impl VlanIdRange {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for VlanIdRange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3678,6 +5262,18 @@ impl rt::AvpData for VlanIdRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// User-Priority-Range (code 557), Grouped, IETF RFC 5777 §4.1.8.23.
 ///
 /// ```text
@@ -3698,6 +5294,18 @@ pub struct UserPriorityRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for UserPriorityRange {
     fn default() -> Self {
         Self {
@@ -3708,6 +5316,18 @@ impl Default for UserPriorityRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl UserPriorityRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
@@ -3736,6 +5356,18 @@ impl UserPriorityRange {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UserPriorityRange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3791,6 +5423,18 @@ impl rt::AvpData for UserPriorityRange {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Time-Of-Day-Condition (code 560), Grouped, IETF RFC 5777 §4.2.1.
 ///
 /// ```text
@@ -3829,6 +5473,18 @@ pub struct TimeOfDayCondition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for TimeOfDayCondition {
     fn default() -> Self {
         Self {
@@ -3845,6 +5501,18 @@ impl Default for TimeOfDayCondition {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TimeOfDayCondition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
@@ -3895,6 +5563,18 @@ impl TimeOfDayCondition {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TimeOfDayCondition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4022,6 +5702,20 @@ impl rt::AvpData for TimeOfDayCondition {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// QoS-Profile-Template (code 574), Grouped, IETF RFC 5777 §5.3.
 ///
 /// ```text
@@ -4042,6 +5736,20 @@ pub struct QosProfileTemplate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for QosProfileTemplate {
     fn default() -> Self {
         Self {
@@ -4052,6 +5760,20 @@ impl Default for QosProfileTemplate {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl QosProfileTemplate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
@@ -4110,6 +5832,20 @@ impl QosProfileTemplate {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for QosProfileTemplate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4157,6 +5893,18 @@ impl rt::AvpData for QosProfileTemplate {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// QoS-Parameters (code 576), Grouped, IETF RFC 5777 §5.5.
 ///
 /// ```text
@@ -4171,6 +5919,18 @@ pub struct QosParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for QosParameters {
     fn default() -> Self {
         Self {
@@ -4179,6 +5939,18 @@ impl Default for QosParameters {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl QosParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
@@ -4197,6 +5969,18 @@ impl QosParameters {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for QosParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4228,6 +6012,18 @@ impl rt::AvpData for QosParameters {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Excess-Treatment (code 577), Grouped, IETF RFC 5777 §5.6.
 ///
 /// ```text
@@ -4251,6 +6047,18 @@ pub struct ExcessTreatment {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for ExcessTreatment {
     fn default() -> Self {
         Self {
@@ -4262,6 +6070,18 @@ impl Default for ExcessTreatment {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl ExcessTreatment {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
@@ -4308,6 +6128,18 @@ impl ExcessTreatment {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for ExcessTreatment {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4371,6 +6203,17 @@ impl rt::AvpData for ExcessTreatment {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 /// QoS-Capability (code 578), Grouped, IETF RFC 5777 §6.
 ///
 /// ```text
@@ -4388,6 +6231,17 @@ pub struct QosCapability {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl Default for QosCapability {
     fn default() -> Self {
         Self {
@@ -4397,6 +6251,17 @@ impl Default for QosCapability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl QosCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
@@ -4430,6 +6295,17 @@ impl QosCapability {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for QosCapability {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4473,6 +6349,15 @@ impl rt::AvpData for QosCapability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received QoS-Resources (IETF RFC 5777 §3.1; see [`QosResources`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosResourcesView<'a> {
@@ -4489,6 +6374,15 @@ pub struct QosResourcesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl<'a> QosResourcesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4623,6 +6517,15 @@ impl<'a> QosResourcesView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for QosResourcesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4632,6 +6535,18 @@ impl std::fmt::Debug for QosResourcesView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Filter-Rule (IETF RFC 5777 §3.2; see [`FilterRule`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FilterRuleView<'a> {
@@ -4648,6 +6563,18 @@ pub struct FilterRuleView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> FilterRuleView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4860,6 +6787,18 @@ impl<'a> FilterRuleView<'a> {
         Some(ExcessTreatmentView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FilterRuleView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4869,6 +6808,18 @@ impl std::fmt::Debug for FilterRuleView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Classifier (IETF RFC 5777 §4.1.1; see [`Classifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ClassifierView<'a> {
@@ -4885,6 +6836,18 @@ pub struct ClassifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ClassifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5223,6 +7186,18 @@ impl<'a> ClassifierView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ClassifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5232,6 +7207,18 @@ impl std::fmt::Debug for ClassifierView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received From-Spec (IETF RFC 5777 §4.1.5; see [`FromSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FromSpecView<'a> {
@@ -5248,6 +7235,18 @@ pub struct FromSpecView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> FromSpecView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5585,6 +7584,18 @@ impl<'a> FromSpecView<'a> {
         Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FromSpecView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5594,6 +7605,18 @@ impl std::fmt::Debug for FromSpecView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received To-Spec (IETF RFC 5777 §4.1.6; see [`ToSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ToSpecView<'a> {
@@ -5610,6 +7633,18 @@ pub struct ToSpecView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ToSpecView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5947,6 +7982,18 @@ impl<'a> ToSpecView<'a> {
         Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ToSpecView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5956,6 +8003,18 @@ impl std::fmt::Debug for ToSpecView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received IP-Address-Range (IETF RFC 5777 §4.1.7.3; see [`IpAddressRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressRangeView<'a> {
@@ -5970,6 +8029,18 @@ pub struct IpAddressRangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> IpAddressRangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6095,6 +8166,18 @@ impl<'a> IpAddressRangeView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IpAddressRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6104,6 +8187,18 @@ impl std::fmt::Debug for IpAddressRangeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received IP-Address-Mask (IETF RFC 5777 §4.1.7.6; see [`IpAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressMaskView<'a> {
@@ -6118,6 +8213,18 @@ pub struct IpAddressMaskView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> IpAddressMaskView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6264,6 +8371,18 @@ impl<'a> IpAddressMaskView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IpAddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6273,6 +8392,18 @@ impl std::fmt::Debug for IpAddressMaskView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received MAC-Address-Mask (IETF RFC 5777 §4.1.7.9; see [`MacAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MacAddressMaskView<'a> {
@@ -6287,6 +8418,18 @@ pub struct MacAddressMaskView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> MacAddressMaskView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6429,6 +8572,18 @@ impl<'a> MacAddressMaskView<'a> {
         avp.data
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for MacAddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6438,6 +8593,18 @@ impl std::fmt::Debug for MacAddressMaskView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received EUI64-Address-Mask (IETF RFC 5777 §4.1.7.12; see [`Eui64AddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Eui64AddressMaskView<'a> {
@@ -6452,6 +8619,18 @@ pub struct Eui64AddressMaskView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> Eui64AddressMaskView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6594,6 +8773,18 @@ impl<'a> Eui64AddressMaskView<'a> {
         avp.data
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for Eui64AddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6605,6 +8796,18 @@ impl std::fmt::Debug for Eui64AddressMaskView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Port-Range (IETF RFC 5777 §4.1.7.15; see [`PortRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PortRangeView<'a> {
@@ -6619,6 +8822,18 @@ pub struct PortRangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> PortRangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6741,6 +8956,18 @@ impl<'a> PortRangeView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for PortRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6750,6 +8977,18 @@ impl std::fmt::Debug for PortRangeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received IP-Option (IETF RFC 5777 §4.1.8.3; see [`IpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpOptionView<'a> {
@@ -6766,6 +9005,18 @@ pub struct IpOptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> IpOptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6922,6 +9173,18 @@ impl<'a> IpOptionView<'a> {
         Some(Negated(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IpOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6931,6 +9194,18 @@ impl std::fmt::Debug for IpOptionView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received TCP-Option (IETF RFC 5777 §4.1.8.6; see [`TcpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpOptionView<'a> {
@@ -6947,6 +9222,18 @@ pub struct TcpOptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> TcpOptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7103,6 +9390,18 @@ impl<'a> TcpOptionView<'a> {
         Some(Negated(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TcpOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7112,6 +9411,18 @@ impl std::fmt::Debug for TcpOptionView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received TCP-Flags (IETF RFC 5777 §4.1.8.9; see [`TcpFlags`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpFlagsView<'a> {
@@ -7126,6 +9437,18 @@ pub struct TcpFlagsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> TcpFlagsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7259,6 +9582,18 @@ impl<'a> TcpFlagsView<'a> {
         Some(Negated(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TcpFlagsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7268,6 +9603,18 @@ impl std::fmt::Debug for TcpFlagsView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received ICMP-Type (IETF RFC 5777 §4.1.8.11; see [`IcmpType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IcmpTypeView<'a> {
@@ -7284,6 +9631,18 @@ pub struct IcmpTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> IcmpTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7442,6 +9801,18 @@ impl<'a> IcmpTypeView<'a> {
         Some(Negated(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IcmpTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7451,6 +9822,18 @@ impl std::fmt::Debug for IcmpTypeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received ETH-Option (IETF RFC 5777 §4.1.8.14; see [`EthOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthOptionView<'a> {
@@ -7467,6 +9850,18 @@ pub struct EthOptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> EthOptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7639,6 +10034,18 @@ impl<'a> EthOptionView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for EthOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7648,6 +10055,18 @@ impl std::fmt::Debug for EthOptionView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received ETH-Proto-Type (IETF RFC 5777 §4.1.8.15; see [`EthProtoType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthProtoTypeView<'a> {
@@ -7664,6 +10083,18 @@ pub struct EthProtoTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> EthProtoTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7807,6 +10238,18 @@ impl<'a> EthProtoTypeView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for EthProtoTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7816,6 +10259,18 @@ impl std::fmt::Debug for EthProtoTypeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received VLAN-ID-Range (IETF RFC 5777 §4.1.8.18; see [`VlanIdRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VlanIdRangeView<'a> {
@@ -7830,6 +10285,18 @@ pub struct VlanIdRangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> VlanIdRangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7976,6 +10443,18 @@ impl<'a> VlanIdRangeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for VlanIdRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7985,6 +10464,18 @@ impl std::fmt::Debug for VlanIdRangeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received User-Priority-Range (IETF RFC 5777 §4.1.8.23; see [`UserPriorityRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserPriorityRangeView<'a> {
@@ -8001,6 +10492,18 @@ pub struct UserPriorityRangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UserPriorityRangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8151,6 +10654,18 @@ impl<'a> UserPriorityRangeView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UserPriorityRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8162,6 +10677,18 @@ impl std::fmt::Debug for UserPriorityRangeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Time-Of-Day-Condition (IETF RFC 5777 §4.2.1; see [`TimeOfDayCondition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeOfDayConditionView<'a> {
@@ -8176,6 +10703,18 @@ pub struct TimeOfDayConditionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> TimeOfDayConditionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8376,6 +10915,18 @@ impl<'a> TimeOfDayConditionView<'a> {
         Some(TimezoneFlag(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TimeOfDayConditionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8387,6 +10938,20 @@ impl std::fmt::Debug for TimeOfDayConditionView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received QoS-Profile-Template (IETF RFC 5777 §5.3; see [`QosProfileTemplate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosProfileTemplateView<'a> {
@@ -8401,6 +10966,20 @@ pub struct QosProfileTemplateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> QosProfileTemplateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8547,6 +11126,20 @@ impl<'a> QosProfileTemplateView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosProfileTemplateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8558,6 +11151,18 @@ impl std::fmt::Debug for QosProfileTemplateView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received QoS-Parameters (IETF RFC 5777 §5.5; see [`QosParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosParametersView<'a> {
@@ -8570,6 +11175,18 @@ pub struct QosParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> QosParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8670,6 +11287,18 @@ impl<'a> QosParametersView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8679,6 +11308,18 @@ impl std::fmt::Debug for QosParametersView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Excess-Treatment (IETF RFC 5777 §5.6; see [`ExcessTreatment`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExcessTreatmentView<'a> {
@@ -8693,6 +11334,18 @@ pub struct ExcessTreatmentView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ExcessTreatmentView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8841,6 +11494,18 @@ impl<'a> ExcessTreatmentView<'a> {
         Some(QosParametersView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ExcessTreatmentView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8852,6 +11517,17 @@ impl std::fmt::Debug for ExcessTreatmentView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received QoS-Capability (IETF RFC 5777 §6; see [`QosCapability`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosCapabilityView<'a> {
@@ -8868,6 +11544,17 @@ pub struct QosCapabilityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl<'a> QosCapabilityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9007,6 +11694,17 @@ impl<'a> QosCapabilityView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for QosCapabilityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9016,6 +11714,15 @@ impl std::fmt::Debug for QosCapabilityView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one QoS-Resources AVP (code 508), IETF RFC 5777 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosResources`] is the owned form.
 ///
 /// ```text
@@ -9023,6 +11730,15 @@ impl std::fmt::Debug for QosCapabilityView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosResourcesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for QosResources {
     type Writer<'c> = QosResourcesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
@@ -9030,6 +11746,15 @@ impl rt::writer::Group for QosResources {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(509, 0)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for QosResourcesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9040,6 +11765,15 @@ impl<'c> rt::writer::MemberWriter<'c> for QosResourcesWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
 impl QosResourcesWriter<'_> {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2. Each call appends another occurrence.
     ///
@@ -9059,6 +11793,18 @@ impl QosResourcesWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Filter-Rule AVP (code 509), IETF RFC 5777 §3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FilterRule`] is the owned form.
 ///
 /// ```text
@@ -9073,6 +11819,18 @@ impl QosResourcesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FilterRuleWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for FilterRule {
     type Writer<'c> = FilterRuleWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
@@ -9088,6 +11846,18 @@ impl rt::writer::Group for FilterRule {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FilterRuleWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9098,6 +11868,18 @@ impl<'c> rt::writer::MemberWriter<'c> for FilterRuleWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl FilterRuleWriter<'_> {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     #[inline]
@@ -9179,6 +11961,18 @@ impl FilterRuleWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Classifier AVP (code 511), IETF RFC 5777 §4.1.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Classifier`] is the owned form.
 ///
 /// ```text
@@ -9197,6 +11991,18 @@ impl FilterRuleWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ClassifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for Classifier {
     type Writer<'c> = ClassifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
@@ -9210,6 +12016,18 @@ impl rt::writer::Group for Classifier {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ClassifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9220,6 +12038,18 @@ impl<'c> rt::writer::MemberWriter<'c> for ClassifierWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl ClassifierWriter<'_> {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     #[inline]
@@ -9314,6 +12144,18 @@ impl ClassifierWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one From-Spec AVP (code 515), IETF RFC 5777 §4.1.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FromSpec`] is the owned form.
 ///
 /// ```text
@@ -9331,6 +12173,18 @@ impl ClassifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FromSpecWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for FromSpec {
     type Writer<'c> = FromSpecWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
@@ -9341,6 +12195,18 @@ impl rt::writer::Group for FromSpec {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FromSpecWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9351,6 +12217,18 @@ impl<'c> rt::writer::MemberWriter<'c> for FromSpecWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl FromSpecWriter<'_> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
     #[inline]
@@ -9447,6 +12325,18 @@ impl FromSpecWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one To-Spec AVP (code 516), IETF RFC 5777 §4.1.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ToSpec`] is the owned form.
 ///
 /// ```text
@@ -9464,6 +12354,18 @@ impl FromSpecWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ToSpecWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for ToSpec {
     type Writer<'c> = ToSpecWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
@@ -9474,6 +12376,18 @@ impl rt::writer::Group for ToSpec {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ToSpecWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9484,6 +12398,18 @@ impl<'c> rt::writer::MemberWriter<'c> for ToSpecWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl ToSpecWriter<'_> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
     #[inline]
@@ -9580,6 +12506,18 @@ impl ToSpecWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one IP-Address-Range AVP (code 519), IETF RFC 5777 §4.1.7.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpAddressRange`] is the owned form.
 ///
 /// ```text
@@ -9588,6 +12526,18 @@ impl ToSpecWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IpAddressRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for IpAddressRange {
     type Writer<'c> = IpAddressRangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
@@ -9598,6 +12548,18 @@ impl rt::writer::Group for IpAddressRange {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for IpAddressRangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9608,6 +12570,18 @@ impl<'c> rt::writer::MemberWriter<'c> for IpAddressRangeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpAddressRangeWriter<'_> {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     #[inline]
@@ -9628,6 +12602,18 @@ impl IpAddressRangeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one IP-Address-Mask AVP (code 522), IETF RFC 5777 §4.1.7.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpAddressMask`] is the owned form.
 ///
 /// ```text
@@ -9636,6 +12622,18 @@ impl IpAddressRangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IpAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for IpAddressMask {
     type Writer<'c> = IpAddressMaskWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
@@ -9646,6 +12644,18 @@ impl rt::writer::Group for IpAddressMask {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for IpAddressMaskWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9656,6 +12666,18 @@ impl<'c> rt::writer::MemberWriter<'c> for IpAddressMaskWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpAddressMaskWriter<'_> {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
@@ -9676,6 +12698,18 @@ impl IpAddressMaskWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one MAC-Address-Mask AVP (code 525), IETF RFC 5777 §4.1.7.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MacAddressMask`] is the owned form.
 ///
 /// ```text
@@ -9684,6 +12718,18 @@ impl IpAddressMaskWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MacAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for MacAddressMask {
     type Writer<'c> = MacAddressMaskWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
@@ -9694,6 +12740,18 @@ impl rt::writer::Group for MacAddressMask {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MacAddressMaskWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9704,6 +12762,18 @@ impl<'c> rt::writer::MemberWriter<'c> for MacAddressMaskWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl MacAddressMaskWriter<'_> {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
@@ -9724,6 +12794,18 @@ impl MacAddressMaskWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one EUI64-Address-Mask AVP (code 528), IETF RFC 5777 §4.1.7.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Eui64AddressMask`] is the owned form.
 ///
 /// ```text
@@ -9732,6 +12814,18 @@ impl MacAddressMaskWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Eui64AddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for Eui64AddressMask {
     type Writer<'c> = Eui64AddressMaskWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
@@ -9742,6 +12836,18 @@ impl rt::writer::Group for Eui64AddressMask {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for Eui64AddressMaskWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9752,6 +12858,18 @@ impl<'c> rt::writer::MemberWriter<'c> for Eui64AddressMaskWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Eui64AddressMaskWriter<'_> {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
@@ -9772,6 +12890,18 @@ impl Eui64AddressMaskWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Port-Range AVP (code 531), IETF RFC 5777 §4.1.7.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PortRange`] is the owned form.
 ///
 /// ```text
@@ -9780,6 +12910,18 @@ impl Eui64AddressMaskWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PortRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for PortRange {
     type Writer<'c> = PortRangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
@@ -9790,6 +12932,18 @@ impl rt::writer::Group for PortRange {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for PortRangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9800,6 +12954,18 @@ impl<'c> rt::writer::MemberWriter<'c> for PortRangeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl PortRangeWriter<'_> {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     #[inline]
@@ -9820,6 +12986,18 @@ impl PortRangeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one IP-Option AVP (code 537), IETF RFC 5777 §4.1.8.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpOption`] is the owned form.
 ///
 /// ```text
@@ -9829,6 +13007,18 @@ impl PortRangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for IpOption {
     type Writer<'c> = IpOptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
@@ -9839,6 +13029,18 @@ impl rt::writer::Group for IpOption {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for IpOptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9849,6 +13051,18 @@ impl<'c> rt::writer::MemberWriter<'c> for IpOptionWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IpOptionWriter<'_> {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     #[inline]
@@ -9875,6 +13089,18 @@ impl IpOptionWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one TCP-Option AVP (code 540), IETF RFC 5777 §4.1.8.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TcpOption`] is the owned form.
 ///
 /// ```text
@@ -9884,6 +13110,18 @@ impl IpOptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TcpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for TcpOption {
     type Writer<'c> = TcpOptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
@@ -9894,6 +13132,18 @@ impl rt::writer::Group for TcpOption {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TcpOptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9904,6 +13154,18 @@ impl<'c> rt::writer::MemberWriter<'c> for TcpOptionWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TcpOptionWriter<'_> {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     #[inline]
@@ -9930,6 +13192,18 @@ impl TcpOptionWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one TCP-Flags AVP (code 543), IETF RFC 5777 §4.1.8.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TcpFlags`] is the owned form.
 ///
 /// ```text
@@ -9938,6 +13212,18 @@ impl TcpOptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TcpFlagsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for TcpFlags {
     type Writer<'c> = TcpFlagsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
@@ -9948,6 +13234,18 @@ impl rt::writer::Group for TcpFlags {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TcpFlagsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9958,6 +13256,18 @@ impl<'c> rt::writer::MemberWriter<'c> for TcpFlagsWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TcpFlagsWriter<'_> {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     #[inline]
@@ -9978,6 +13288,18 @@ impl TcpFlagsWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one ICMP-Type AVP (code 545), IETF RFC 5777 §4.1.8.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IcmpType`] is the owned form.
 ///
 /// ```text
@@ -9987,6 +13309,18 @@ impl TcpFlagsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IcmpTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for IcmpType {
     type Writer<'c> = IcmpTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
@@ -9997,6 +13331,18 @@ impl rt::writer::Group for IcmpType {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for IcmpTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10007,6 +13353,18 @@ impl<'c> rt::writer::MemberWriter<'c> for IcmpTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl IcmpTypeWriter<'_> {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     #[inline]
@@ -10033,6 +13391,18 @@ impl IcmpTypeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one ETH-Option AVP (code 548), IETF RFC 5777 §4.1.8.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EthOption`] is the owned form.
 ///
 /// ```text
@@ -10042,6 +13412,18 @@ impl IcmpTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EthOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for EthOption {
     type Writer<'c> = EthOptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
@@ -10049,6 +13431,18 @@ impl rt::writer::Group for EthOption {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(549, 0)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EthOptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10059,6 +13453,18 @@ impl<'c> rt::writer::MemberWriter<'c> for EthOptionWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl EthOptionWriter<'_> {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     ///
@@ -10100,6 +13506,18 @@ impl EthOptionWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one ETH-Proto-Type AVP (code 549), IETF RFC 5777 §4.1.8.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EthProtoType`] is the owned form.
 ///
 /// ```text
@@ -10108,6 +13526,18 @@ impl EthOptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EthProtoTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for EthProtoType {
     type Writer<'c> = EthProtoTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
@@ -10115,6 +13545,18 @@ impl rt::writer::Group for EthProtoType {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EthProtoTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10125,6 +13567,18 @@ impl<'c> rt::writer::MemberWriter<'c> for EthProtoTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl EthProtoTypeWriter<'_> {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16. Each call appends another occurrence.
     #[inline]
@@ -10145,6 +13599,18 @@ impl EthProtoTypeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one VLAN-ID-Range AVP (code 552), IETF RFC 5777 §4.1.8.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VlanIdRange`] is the owned form.
 ///
 /// ```text
@@ -10155,6 +13621,18 @@ impl EthProtoTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct VlanIdRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for VlanIdRange {
     type Writer<'c> = VlanIdRangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
@@ -10167,6 +13645,18 @@ impl rt::writer::Group for VlanIdRange {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for VlanIdRangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10177,6 +13667,18 @@ impl<'c> rt::writer::MemberWriter<'c> for VlanIdRangeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl VlanIdRangeWriter<'_> {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     #[inline]
@@ -10209,6 +13711,18 @@ impl VlanIdRangeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one User-Priority-Range AVP (code 557), IETF RFC 5777 §4.1.8.23, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserPriorityRange`] is the owned form.
 ///
 /// ```text
@@ -10217,6 +13731,18 @@ impl VlanIdRangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UserPriorityRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UserPriorityRange {
     type Writer<'c> = UserPriorityRangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
@@ -10224,6 +13750,18 @@ impl rt::writer::Group for UserPriorityRange {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UserPriorityRangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10234,6 +13772,18 @@ impl<'c> rt::writer::MemberWriter<'c> for UserPriorityRangeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl UserPriorityRangeWriter<'_> {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24. Each call appends another occurrence.
     #[inline]
@@ -10254,6 +13804,18 @@ impl UserPriorityRangeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Time-Of-Day-Condition AVP (code 560), IETF RFC 5777 §4.2.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeOfDayCondition`] is the owned form.
 ///
 /// ```text
@@ -10268,6 +13830,18 @@ impl UserPriorityRangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TimeOfDayConditionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for TimeOfDayCondition {
     type Writer<'c> = TimeOfDayConditionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
@@ -10284,6 +13858,18 @@ impl rt::writer::Group for TimeOfDayCondition {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TimeOfDayConditionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10294,6 +13880,18 @@ impl<'c> rt::writer::MemberWriter<'c> for TimeOfDayConditionWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TimeOfDayConditionWriter<'_> {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
@@ -10350,6 +13948,20 @@ impl TimeOfDayConditionWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one QoS-Profile-Template AVP (code 574), IETF RFC 5777 §5.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosProfileTemplate`] is the owned form.
 ///
 /// ```text
@@ -10358,6 +13970,20 @@ impl TimeOfDayConditionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosProfileTemplateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for QosProfileTemplate {
     type Writer<'c> = QosProfileTemplateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
@@ -10368,6 +13994,20 @@ impl rt::writer::Group for QosProfileTemplate {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for QosProfileTemplateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10378,6 +14018,20 @@ impl<'c> rt::writer::MemberWriter<'c> for QosProfileTemplateWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl QosProfileTemplateWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
@@ -10398,12 +14052,36 @@ impl QosProfileTemplateWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one QoS-Parameters AVP (code 576), IETF RFC 5777 §5.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosParameters`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for QosParameters {
     type Writer<'c> = QosParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
@@ -10411,6 +14089,18 @@ impl rt::writer::Group for QosParameters {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for QosParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10421,6 +14111,18 @@ impl<'c> rt::writer::MemberWriter<'c> for QosParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl QosParametersWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -10429,6 +14131,18 @@ impl QosParametersWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Excess-Treatment AVP (code 577), IETF RFC 5777 §5.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ExcessTreatment`] is the owned form.
 ///
 /// ```text
@@ -10438,6 +14152,18 @@ impl QosParametersWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ExcessTreatmentWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for ExcessTreatment {
     type Writer<'c> = ExcessTreatmentWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
@@ -10449,6 +14175,18 @@ impl rt::writer::Group for ExcessTreatment {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ExcessTreatmentWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10459,6 +14197,18 @@ impl<'c> rt::writer::MemberWriter<'c> for ExcessTreatmentWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl ExcessTreatmentWriter<'_> {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
@@ -10495,6 +14245,17 @@ impl ExcessTreatmentWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one QoS-Capability AVP (code 578), IETF RFC 5777 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosCapability`] is the owned form.
 ///
 /// ```text
@@ -10502,6 +14263,17 @@ impl ExcessTreatmentWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosCapabilityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for QosCapability {
     type Writer<'c> = QosCapabilityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
@@ -10509,6 +14281,17 @@ impl rt::writer::Group for QosCapability {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(574, 0)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for QosCapabilityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10519,6 +14302,17 @@ impl<'c> rt::writer::MemberWriter<'c> for QosCapabilityWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
 impl QosCapabilityWriter<'_> {
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3. Each call appends another occurrence.
     ///

@@ -16,11 +16,13 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 2865.
 pub mod application {}
+#[cfg(any(feature = "rfc2865"))]
 /// Termination-Action (code 29), Enumerated, IETF RFC 2865 §5.29.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TerminationAction(pub i32);
+#[cfg(any(feature = "rfc2865"))]
 impl TerminationAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(29, 0);
@@ -37,6 +39,7 @@ impl TerminationAction {
         }
     }
 }
+#[cfg(any(feature = "rfc2865"))]
 impl std::fmt::Debug for TerminationAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -45,11 +48,13 @@ impl std::fmt::Debug for TerminationAction {
         }
     }
 }
+#[cfg(any(feature = "rfc2865"))]
 impl From<i32> for TerminationAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc2865"))]
 impl rt::AvpData for TerminationAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

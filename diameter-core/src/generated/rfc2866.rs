@@ -22,6 +22,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 2866.
 pub mod application {}
+#[cfg(any(feature = "rfc2866"))]
 /// Acct-Status-Type (code 40), Enumerated, IETF RFC 2866 §5.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -29,6 +30,7 @@ pub mod application {}
 /// Values 9-14 from RFC 2867 §4.1, 15 from the IANA registry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AcctStatusType(pub i32);
+#[cfg(any(feature = "rfc2866"))]
 impl AcctStatusType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(40, 0);
@@ -75,6 +77,7 @@ impl AcctStatusType {
         }
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl std::fmt::Debug for AcctStatusType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -83,11 +86,13 @@ impl std::fmt::Debug for AcctStatusType {
         }
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl From<i32> for AcctStatusType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl rt::AvpData for AcctStatusType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -106,11 +111,13 @@ impl rt::AvpData for AcctStatusType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 /// Acct-Terminate-Cause (code 49), Enumerated, IETF RFC 2866 §5.10.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AcctTerminateCause(pub i32);
+#[cfg(any(feature = "rfc2866"))]
 impl AcctTerminateCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(49, 0);
@@ -175,6 +182,7 @@ impl AcctTerminateCause {
         }
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl std::fmt::Debug for AcctTerminateCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -183,11 +191,13 @@ impl std::fmt::Debug for AcctTerminateCause {
         }
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl From<i32> for AcctTerminateCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc2866"))]
 impl rt::AvpData for AcctTerminateCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

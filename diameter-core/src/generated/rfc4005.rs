@@ -20,11 +20,13 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 4005.
 pub mod application {}
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 /// Origin-AAA-Protocol (code 408), Enumerated, IETF RFC 4005 §9.3.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OriginAaaProtocol(pub i32);
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl OriginAaaProtocol {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(408, 0);
@@ -38,6 +40,7 @@ impl OriginAaaProtocol {
         }
     }
 }
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl std::fmt::Debug for OriginAaaProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -46,11 +49,13 @@ impl std::fmt::Debug for OriginAaaProtocol {
         }
     }
 }
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl From<i32> for OriginAaaProtocol {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl rt::AvpData for OriginAaaProtocol {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

@@ -18,11 +18,13 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 4675.
 pub mod application {}
+#[cfg(any(feature = "rfc4675"))]
 /// Ingress-Filters (code 57), Enumerated, IETF RFC 4675 §2.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IngressFilters(pub i32);
+#[cfg(any(feature = "rfc4675"))]
 impl IngressFilters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(57, 0);
@@ -39,6 +41,7 @@ impl IngressFilters {
         }
     }
 }
+#[cfg(any(feature = "rfc4675"))]
 impl std::fmt::Debug for IngressFilters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -47,11 +50,13 @@ impl std::fmt::Debug for IngressFilters {
         }
     }
 }
+#[cfg(any(feature = "rfc4675"))]
 impl From<i32> for IngressFilters {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc4675"))]
 impl rt::AvpData for IngressFilters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

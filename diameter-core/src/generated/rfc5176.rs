@@ -12,11 +12,13 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5176.
 pub mod application {}
+#[cfg(any(feature = "rfc5176"))]
 /// Error-Cause (code 101), Enumerated, IETF RFC 5176 §3.5.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ErrorCause(pub i32);
+#[cfg(any(feature = "rfc5176"))]
 impl ErrorCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(101, 0);
@@ -78,6 +80,7 @@ impl ErrorCause {
         }
     }
 }
+#[cfg(any(feature = "rfc5176"))]
 impl std::fmt::Debug for ErrorCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -86,11 +89,13 @@ impl std::fmt::Debug for ErrorCause {
         }
     }
 }
+#[cfg(any(feature = "rfc5176"))]
 impl From<i32> for ErrorCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc5176"))]
 impl rt::AvpData for ErrorCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

@@ -24,6 +24,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5580.
 pub mod application {}
+#[cfg(any(feature = "rfc5580"))]
 /// Location-Capable (code 131), Enumerated, IETF RFC 5580 §4.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -31,6 +32,7 @@ pub mod application {}
 /// Bit flags; combinations are sums of the values.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LocationCapable(pub i32);
+#[cfg(any(feature = "rfc5580"))]
 impl LocationCapable {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131, 0);
@@ -53,6 +55,7 @@ impl LocationCapable {
         }
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl std::fmt::Debug for LocationCapable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -61,11 +64,13 @@ impl std::fmt::Debug for LocationCapable {
         }
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl From<i32> for LocationCapable {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl rt::AvpData for LocationCapable {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -84,6 +89,7 @@ impl rt::AvpData for LocationCapable {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 /// Requested-Location-Info (code 132), Enumerated, IETF RFC 5580 §4.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -91,6 +97,7 @@ impl rt::AvpData for LocationCapable {
 /// Bit flags; combinations are sums of the values.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestedLocationInfo(pub i32);
+#[cfg(any(feature = "rfc5580"))]
 impl RequestedLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132, 0);
@@ -119,6 +126,7 @@ impl RequestedLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl std::fmt::Debug for RequestedLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -127,11 +135,13 @@ impl std::fmt::Debug for RequestedLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl From<i32> for RequestedLocationInfo {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc5580"))]
 impl rt::AvpData for RequestedLocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

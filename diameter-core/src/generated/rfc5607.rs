@@ -18,11 +18,13 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5607.
 pub mod application {}
+#[cfg(any(feature = "rfc5607"))]
 /// Framed-Management-Protocol (code 133), Enumerated, IETF RFC 5607 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedManagementProtocol(pub i32);
+#[cfg(any(feature = "rfc5607"))]
 impl FramedManagementProtocol {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(133, 0);
@@ -57,6 +59,7 @@ impl FramedManagementProtocol {
         }
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl std::fmt::Debug for FramedManagementProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -65,11 +68,13 @@ impl std::fmt::Debug for FramedManagementProtocol {
         }
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl From<i32> for FramedManagementProtocol {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl rt::AvpData for FramedManagementProtocol {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -88,11 +93,13 @@ impl rt::AvpData for FramedManagementProtocol {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 /// Management-Transport-Protection (code 134), Enumerated, IETF RFC 5607 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ManagementTransportProtection(pub i32);
+#[cfg(any(feature = "rfc5607"))]
 impl ManagementTransportProtection {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(134, 0);
@@ -112,6 +119,7 @@ impl ManagementTransportProtection {
         }
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl std::fmt::Debug for ManagementTransportProtection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -122,11 +130,13 @@ impl std::fmt::Debug for ManagementTransportProtection {
         }
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl From<i32> for ManagementTransportProtection {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc5607"))]
 impl rt::AvpData for ManagementTransportProtection {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

@@ -28,6 +28,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5624.
 pub mod application {}
+#[cfg(any(feature = "rfc5624"))]
 /// TMOD-1 (code 495), Grouped, IETF RFC 5624 §3.1.
 ///
 /// ```text
@@ -56,6 +57,7 @@ pub struct Tmod1 {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Default for Tmod1 {
     fn default() -> Self {
         Self {
@@ -69,6 +71,7 @@ impl Default for Tmod1 {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Tmod1 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
@@ -187,6 +190,7 @@ impl Tmod1 {
         Ok(())
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl rt::AvpData for Tmod1 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -258,6 +262,7 @@ impl rt::AvpData for Tmod1 {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 /// TMOD-2 (code 501), Grouped, IETF RFC 5624 §3.2.
 ///
 /// ```text
@@ -286,6 +291,7 @@ pub struct Tmod2 {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Default for Tmod2 {
     fn default() -> Self {
         Self {
@@ -299,6 +305,7 @@ impl Default for Tmod2 {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Tmod2 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
@@ -417,6 +424,7 @@ impl Tmod2 {
         Ok(())
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl rt::AvpData for Tmod2 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -488,6 +496,7 @@ impl rt::AvpData for Tmod2 {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 /// A checked, zero-copy view of a received TMOD-1 (IETF RFC 5624 §3.1; see [`Tmod1`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod1View<'a> {
@@ -502,6 +511,7 @@ pub struct Tmod1View<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod1View<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -711,6 +721,7 @@ impl<'a> Tmod1View<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod1View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -720,6 +731,7 @@ impl std::fmt::Debug for Tmod1View<'_> {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 /// A checked, zero-copy view of a received TMOD-2 (IETF RFC 5624 §3.2; see [`Tmod2`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod2View<'a> {
@@ -734,6 +746,7 @@ pub struct Tmod2View<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod2View<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -943,6 +956,7 @@ impl<'a> Tmod2View<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod2View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -952,6 +966,7 @@ impl std::fmt::Debug for Tmod2View<'_> {
         }
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 /// Writes the members of one TMOD-1 AVP (code 495), IETF RFC 5624 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tmod1`] is the owned form.
 ///
 /// ```text
@@ -962,6 +977,7 @@ impl std::fmt::Debug for Tmod2View<'_> {
 /// { Maximum-Packet-Size }
 /// ```
 pub struct Tmod1Writer<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod1 {
     type Writer<'c> = Tmod1Writer<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
@@ -975,6 +991,7 @@ impl rt::writer::Group for Tmod1 {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "rfc5624"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tmod1Writer<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -985,6 +1002,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tmod1Writer<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Tmod1Writer<'_> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
@@ -1023,6 +1041,7 @@ impl Tmod1Writer<'_> {
         self
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 /// Writes the members of one TMOD-2 AVP (code 501), IETF RFC 5624 §3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tmod2`] is the owned form.
 ///
 /// ```text
@@ -1033,6 +1052,7 @@ impl Tmod1Writer<'_> {
 /// { Maximum-Packet-Size }
 /// ```
 pub struct Tmod2Writer<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod2 {
     type Writer<'c> = Tmod2Writer<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
@@ -1046,6 +1066,7 @@ impl rt::writer::Group for Tmod2 {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "rfc5624"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tmod2Writer<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1056,6 +1077,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tmod2Writer<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rfc5624"))]
 impl Tmod2Writer<'_> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]

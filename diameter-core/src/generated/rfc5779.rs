@@ -18,6 +18,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5779.
 pub mod application {}
+#[cfg(any(feature = "rfc5779"))]
 /// Service-Configuration (code 507), Grouped, IETF RFC 5779 §5.9.
 ///
 /// ```text
@@ -38,6 +39,7 @@ pub struct ServiceConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc5779"))]
 impl Default for ServiceConfiguration {
     fn default() -> Self {
         Self {
@@ -48,6 +50,7 @@ impl Default for ServiceConfiguration {
         }
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 impl ServiceConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
@@ -74,6 +77,7 @@ impl ServiceConfiguration {
         Ok(())
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 impl rt::AvpData for ServiceConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -129,6 +133,7 @@ impl rt::AvpData for ServiceConfiguration {
         }
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 /// A checked, zero-copy view of a received Service-Configuration (IETF RFC 5779 §5.9; see [`ServiceConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceConfigurationView<'a> {
@@ -143,6 +148,7 @@ pub struct ServiceConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rfc5779"))]
 impl<'a> ServiceConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -268,6 +274,7 @@ impl<'a> ServiceConfigurationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 impl std::fmt::Debug for ServiceConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -279,6 +286,7 @@ impl std::fmt::Debug for ServiceConfigurationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 /// Writes the members of one Service-Configuration AVP (code 507), IETF RFC 5779 §5.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceConfiguration`] is the owned form.
 ///
 /// ```text
@@ -287,6 +295,7 @@ impl std::fmt::Debug for ServiceConfigurationView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rfc5779"))]
 impl rt::writer::Group for ServiceConfiguration {
     type Writer<'c> = ServiceConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
@@ -297,6 +306,7 @@ impl rt::writer::Group for ServiceConfiguration {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rfc5779"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -307,6 +317,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceConfigurationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rfc5779"))]
 impl ServiceConfigurationWriter<'_> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     ///

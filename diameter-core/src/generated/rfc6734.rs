@@ -22,6 +22,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 6734.
 pub mod application {}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 /// Key-Type (code 582), Enumerated, IETF RFC 6734 §3.1.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -29,6 +30,7 @@ pub mod application {}
 /// The spec writes the values as DSRK, rRK, rMSK.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct KeyType(pub i32);
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl KeyType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(582, 0);
@@ -48,6 +50,7 @@ impl KeyType {
         }
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -56,11 +59,13 @@ impl std::fmt::Debug for KeyType {
         }
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl From<i32> for KeyType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for KeyType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -79,6 +84,7 @@ impl rt::AvpData for KeyType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 /// Key (code 581), Grouped, IETF RFC 6734 §3.1.
 ///
 /// ```text
@@ -108,6 +114,7 @@ pub struct Key {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Default for Key {
     fn default() -> Self {
         Self {
@@ -121,6 +128,7 @@ impl Default for Key {
         }
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Key {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
@@ -191,6 +199,7 @@ impl Key {
         Ok(())
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for Key {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -274,6 +283,7 @@ impl rt::AvpData for Key {
         }
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Key (IETF RFC 6734 §3.1; see [`Key`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct KeyView<'a> {
@@ -288,6 +298,7 @@ pub struct KeyView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'a> KeyView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -463,6 +474,7 @@ impl<'a> KeyView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for KeyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -472,6 +484,7 @@ impl std::fmt::Debug for KeyView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 /// Writes the members of one Key AVP (code 581), IETF RFC 6734 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Key`] is the owned form.
 ///
 /// ```text
@@ -483,6 +496,7 @@ impl std::fmt::Debug for KeyView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct KeyWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for Key {
     type Writer<'c> = KeyWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
@@ -496,6 +510,7 @@ impl rt::writer::Group for Key {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for KeyWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -506,6 +521,7 @@ impl<'c> rt::writer::MemberWriter<'c> for KeyWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl KeyWriter<'_> {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     #[inline]

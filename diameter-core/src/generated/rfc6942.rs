@@ -14,6 +14,7 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 6942.
 pub mod application {}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 /// ERP-RK-Request (code 618), Grouped, IETF RFC 6942 §8.1.
 ///
 /// ```text
@@ -31,6 +32,7 @@ pub struct ErpRkRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl Default for ErpRkRequest {
     fn default() -> Self {
         Self {
@@ -40,6 +42,7 @@ impl Default for ErpRkRequest {
         }
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl ErpRkRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 0);
@@ -78,6 +81,7 @@ impl ErpRkRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for ErpRkRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -117,6 +121,7 @@ impl rt::AvpData for ErpRkRequest {
         }
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received ERP-RK-Request (IETF RFC 6942 §8.1; see [`ErpRkRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ErpRkRequestView<'a> {
@@ -131,6 +136,7 @@ pub struct ErpRkRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl<'a> ErpRkRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -252,6 +258,7 @@ impl<'a> ErpRkRequestView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for ErpRkRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -261,6 +268,7 @@ impl std::fmt::Debug for ErpRkRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 /// Writes the members of one ERP-RK-Request AVP (code 618), IETF RFC 6942 §8.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ErpRkRequest`] is the owned form.
 ///
 /// ```text
@@ -268,6 +276,7 @@ impl std::fmt::Debug for ErpRkRequestView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ErpRkRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for ErpRkRequest {
     type Writer<'c> = ErpRkRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(618, 0);
@@ -275,6 +284,7 @@ impl rt::writer::Group for ErpRkRequest {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(619, 0)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for ErpRkRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -285,6 +295,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ErpRkRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl ErpRkRequestWriter<'_> {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]

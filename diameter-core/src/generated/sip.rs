@@ -105,11 +105,13 @@ pub mod application {
     /// Diameter Session Initiation Protocol (SIP) (auth), IETF RFC 4740 §13.1.
     pub const DIAMETER_SESSION_INITIATION_PROTOCOL_SIP: u32 = 6;
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Server-Assignment-Type (code 375), Enumerated, IETF RFC 4740 §9.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipServerAssignmentType(pub i32);
+#[cfg(any(feature = "sip"))]
 impl SipServerAssignmentType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(375, 0);
@@ -156,6 +158,7 @@ impl SipServerAssignmentType {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipServerAssignmentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -164,11 +167,13 @@ impl std::fmt::Debug for SipServerAssignmentType {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl From<i32> for SipServerAssignmentType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipServerAssignmentType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -187,11 +192,13 @@ impl rt::AvpData for SipServerAssignmentType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Authentication-Scheme (code 377), Enumerated, IETF RFC 4740 §9.5.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipAuthenticationScheme(pub i32);
+#[cfg(any(feature = "sip"))]
 impl SipAuthenticationScheme {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(377, 0);
@@ -205,6 +212,7 @@ impl SipAuthenticationScheme {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthenticationScheme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -213,11 +221,13 @@ impl std::fmt::Debug for SipAuthenticationScheme {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl From<i32> for SipAuthenticationScheme {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAuthenticationScheme {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -236,11 +246,13 @@ impl rt::AvpData for SipAuthenticationScheme {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Reason-Code (code 384), Enumerated, IETF RFC 4740 §9.7.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipReasonCode(pub i32);
+#[cfg(any(feature = "sip"))]
 impl SipReasonCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(384, 0);
@@ -263,6 +275,7 @@ impl SipReasonCode {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -271,11 +284,13 @@ impl std::fmt::Debug for SipReasonCode {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl From<i32> for SipReasonCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipReasonCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -294,11 +309,13 @@ impl rt::AvpData for SipReasonCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-User-Authorization-Type (code 387), Enumerated, IETF RFC 4740 §9.10.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipUserAuthorizationType(pub i32);
+#[cfg(any(feature = "sip"))]
 impl SipUserAuthorizationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(387, 0);
@@ -318,6 +335,7 @@ impl SipUserAuthorizationType {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserAuthorizationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -326,11 +344,13 @@ impl std::fmt::Debug for SipUserAuthorizationType {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl From<i32> for SipUserAuthorizationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipUserAuthorizationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -349,11 +369,13 @@ impl rt::AvpData for SipUserAuthorizationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-User-Data-Already-Available (code 392), Enumerated, IETF RFC 4740 §9.13.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipUserDataAlreadyAvailable(pub i32);
+#[cfg(any(feature = "sip"))]
 impl SipUserDataAlreadyAvailable {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(392, 0);
@@ -370,6 +392,7 @@ impl SipUserDataAlreadyAvailable {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserDataAlreadyAvailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -378,11 +401,13 @@ impl std::fmt::Debug for SipUserDataAlreadyAvailable {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl From<i32> for SipUserDataAlreadyAvailable {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipUserDataAlreadyAvailable {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -401,6 +426,7 @@ impl rt::AvpData for SipUserDataAlreadyAvailable {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Accounting-Information (code 368), Grouped, IETF RFC 4740 §9.1.
 ///
 /// ```text
@@ -421,6 +447,7 @@ pub struct SipAccountingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipAccountingInformation {
     fn default() -> Self {
         Self {
@@ -431,6 +458,7 @@ impl Default for SipAccountingInformation {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAccountingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
@@ -477,6 +505,7 @@ impl SipAccountingInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAccountingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -532,6 +561,7 @@ impl rt::AvpData for SipAccountingInformation {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Server-Capabilities (code 372), Grouped, IETF RFC 4740 §9.3.
 ///
 /// ```text
@@ -555,6 +585,7 @@ pub struct SipServerCapabilities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipServerCapabilities {
     fn default() -> Self {
         Self {
@@ -566,6 +597,7 @@ impl Default for SipServerCapabilities {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
@@ -617,6 +649,7 @@ impl SipServerCapabilities {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipServerCapabilities {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -684,6 +717,7 @@ impl rt::AvpData for SipServerCapabilities {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Auth-Data-Item (code 376), Grouped, IETF RFC 4740 §9.5.
 ///
 /// ```text
@@ -713,6 +747,7 @@ pub struct SipAuthDataItem {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipAuthDataItem {
     fn default() -> Self {
         Self {
@@ -726,6 +761,7 @@ impl Default for SipAuthDataItem {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
@@ -780,6 +816,7 @@ impl SipAuthDataItem {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAuthDataItem {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -867,6 +904,7 @@ impl rt::AvpData for SipAuthDataItem {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Authenticate (code 379), Grouped, IETF RFC 4740 §9.5.3.
 ///
 /// ```text
@@ -910,6 +948,7 @@ pub struct SipAuthenticate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticate {
     fn default() -> Self {
         Self {
@@ -927,6 +966,7 @@ impl Default for SipAuthenticate {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
@@ -1014,6 +1054,7 @@ impl SipAuthenticate {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAuthenticate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1145,6 +1186,7 @@ impl rt::AvpData for SipAuthenticate {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Authorization (code 380), Grouped, IETF RFC 4740 §9.5.4.
 ///
 /// ```text
@@ -1200,6 +1242,7 @@ pub struct SipAuthorization {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipAuthorization {
     fn default() -> Self {
         Self {
@@ -1221,6 +1264,7 @@ impl Default for SipAuthorization {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
@@ -1372,6 +1416,7 @@ impl SipAuthorization {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAuthorization {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1539,6 +1584,7 @@ impl rt::AvpData for SipAuthorization {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Authentication-Info (code 381), Grouped, IETF RFC 4740 §9.5.5.
 ///
 /// ```text
@@ -1570,6 +1616,7 @@ pub struct SipAuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticationInfo {
     fn default() -> Self {
         Self {
@@ -1583,6 +1630,7 @@ impl Default for SipAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
@@ -1621,6 +1669,7 @@ impl SipAuthenticationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipAuthenticationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1712,6 +1761,7 @@ impl rt::AvpData for SipAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-Deregistration-Reason (code 383), Grouped, IETF RFC 4740 §9.7.
 ///
 /// ```text
@@ -1732,6 +1782,7 @@ pub struct SipDeregistrationReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipDeregistrationReason {
     fn default() -> Self {
         Self {
@@ -1742,6 +1793,7 @@ impl Default for SipDeregistrationReason {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipDeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
@@ -1784,6 +1836,7 @@ impl SipDeregistrationReason {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipDeregistrationReason {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1835,6 +1888,7 @@ impl rt::AvpData for SipDeregistrationReason {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// SIP-User-Data (code 389), Grouped, IETF RFC 4740 §9.12.
 ///
 /// ```text
@@ -1855,6 +1909,7 @@ pub struct SipUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for SipUserData {
     fn default() -> Self {
         Self {
@@ -1865,6 +1920,7 @@ impl Default for SipUserData {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
@@ -1923,6 +1979,7 @@ impl SipUserData {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::AvpData for SipUserData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1970,6 +2027,7 @@ impl rt::AvpData for SipUserData {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// User-Authorization-Request (UAR): command code 283, application 6, IETF RFC 4740 §8.1.
 ///
 /// ```text
@@ -2043,6 +2101,7 @@ pub struct UserAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
         Self {
@@ -2065,6 +2124,7 @@ impl Default for UserAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationRequest {
     fn decode_members(
         &mut self,
@@ -2249,6 +2309,7 @@ impl UserAuthorizationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for UserAuthorizationRequest {
     const CODE: u32 = 283;
     const APPLICATION_ID: u32 = 6;
@@ -2411,6 +2472,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// User-Authorization-Answer (UAA): command code 283, application 6, IETF RFC 4740 §8.2.
 ///
 /// ```text
@@ -2490,6 +2552,7 @@ pub struct UserAuthorizationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
         Self {
@@ -2514,6 +2577,7 @@ impl Default for UserAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationAnswer {
     fn decode_members(
         &mut self,
@@ -2686,6 +2750,7 @@ impl UserAuthorizationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for UserAuthorizationAnswer {
     const CODE: u32 = 283;
     const APPLICATION_ID: u32 = 6;
@@ -2876,6 +2941,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Server-Assignment-Request (SAR): command code 284, application 6, IETF RFC 4740 §8.3.
 ///
 /// ```text
@@ -2937,6 +3003,7 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
         Self {
@@ -2961,6 +3028,7 @@ impl Default for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentRequest {
     fn decode_members(
         &mut self,
@@ -3175,6 +3243,7 @@ impl ServerAssignmentRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for ServerAssignmentRequest {
     const CODE: u32 = 284;
     const APPLICATION_ID: u32 = 6;
@@ -3357,6 +3426,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Server-Assignment-Answer (SAA): command code 284, application 6, IETF RFC 4740 §8.4.
 ///
 /// ```text
@@ -3424,6 +3494,7 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
         Self {
@@ -3450,6 +3521,7 @@ impl Default for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentAnswer {
     fn decode_members(
         &mut self,
@@ -3641,6 +3713,7 @@ impl ServerAssignmentAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for ServerAssignmentAnswer {
     const CODE: u32 = 284;
     const APPLICATION_ID: u32 = 6;
@@ -3855,6 +3928,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Location-Info-Request (LIR): command code 285, application 6, IETF RFC 4740 §8.5.
 ///
 /// ```text
@@ -3901,6 +3975,7 @@ pub struct LocationInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
         Self {
@@ -3920,6 +3995,7 @@ impl Default for LocationInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl LocationInfoRequest {
     fn decode_members(
         &mut self,
@@ -4088,6 +4164,7 @@ impl LocationInfoRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for LocationInfoRequest {
     const CODE: u32 = 285;
     const APPLICATION_ID: u32 = 6;
@@ -4214,6 +4291,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Location-Info-Answer (LIA): command code 285, application 6, IETF RFC 4740 §8.6.
 ///
 /// ```text
@@ -4275,6 +4353,7 @@ pub struct LocationInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
         Self {
@@ -4299,6 +4378,7 @@ impl Default for LocationInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl LocationInfoAnswer {
     fn decode_members(
         &mut self,
@@ -4471,6 +4551,7 @@ impl LocationInfoAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for LocationInfoAnswer {
     const CODE: u32 = 285;
     const APPLICATION_ID: u32 = 6;
@@ -4661,6 +4742,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Multimedia-Auth-Request (MAR): command code 286, application 6, IETF RFC 4740 §8.7.
 ///
 /// ```text
@@ -4722,6 +4804,7 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
         Self {
@@ -4746,6 +4829,7 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthRequest {
     fn decode_members(
         &mut self,
@@ -4950,6 +5034,7 @@ impl MultimediaAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 286;
     const APPLICATION_ID: u32 = 6;
@@ -5132,6 +5217,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Multimedia-Auth-Answer (MAA): command code 286, application 6, IETF RFC 4740 §8.8.
 ///
 /// ```text
@@ -5199,6 +5285,7 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
         Self {
@@ -5225,6 +5312,7 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthAnswer {
     fn decode_members(
         &mut self,
@@ -5406,6 +5494,7 @@ impl MultimediaAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 286;
     const APPLICATION_ID: u32 = 6;
@@ -5620,6 +5709,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Registration-Termination-Request (RTR): command code 287, application 6, IETF RFC 4740 §8.9.
 ///
 /// ```text
@@ -5672,6 +5762,7 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
         Self {
@@ -5693,6 +5784,7 @@ impl Default for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationRequest {
     fn decode_members(
         &mut self,
@@ -5869,6 +5961,7 @@ impl RegistrationTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for RegistrationTerminationRequest {
     const CODE: u32 = 287;
     const APPLICATION_ID: u32 = 6;
@@ -6019,6 +6112,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Registration-Termination-Answer (RTA): command code 287, application 6, IETF RFC 4740 §8.10.
 ///
 /// ```text
@@ -6074,6 +6168,7 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -6096,6 +6191,7 @@ impl Default for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -6260,6 +6356,7 @@ impl RegistrationTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for RegistrationTerminationAnswer {
     const CODE: u32 = 287;
     const APPLICATION_ID: u32 = 6;
@@ -6426,6 +6523,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Push-Profile-Request (PPR): command code 288, application 6, IETF RFC 4740 §8.11.
 ///
 /// ```text
@@ -6484,6 +6582,7 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
         Self {
@@ -6507,6 +6606,7 @@ impl Default for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl PushProfileRequest {
     fn decode_members(
         &mut self,
@@ -6692,6 +6792,7 @@ impl PushProfileRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for PushProfileRequest {
     const CODE: u32 = 288;
     const APPLICATION_ID: u32 = 6;
@@ -6866,6 +6967,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Push-Profile-Answer (PPA): command code 288, application 6, IETF RFC 4740 §8.12.
 ///
 /// ```text
@@ -6915,6 +7017,7 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
         Self {
@@ -6935,6 +7038,7 @@ impl Default for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 impl PushProfileAnswer {
     fn decode_members(
         &mut self,
@@ -7091,6 +7195,7 @@ impl PushProfileAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Command for PushProfileAnswer {
     const CODE: u32 = 288;
     const APPLICATION_ID: u32 = 6;
@@ -7233,6 +7338,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Accounting-Information (IETF RFC 4740 §9.1; see [`SipAccountingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAccountingInformationView<'a> {
@@ -7249,6 +7355,7 @@ pub struct SipAccountingInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipAccountingInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7403,6 +7510,7 @@ impl<'a> SipAccountingInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAccountingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7416,6 +7524,7 @@ impl std::fmt::Debug for SipAccountingInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Server-Capabilities (IETF RFC 4740 §9.3; see [`SipServerCapabilities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipServerCapabilitiesView<'a> {
@@ -7432,6 +7541,7 @@ pub struct SipServerCapabilitiesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipServerCapabilitiesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7606,6 +7716,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipServerCapabilitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7619,6 +7730,7 @@ impl std::fmt::Debug for SipServerCapabilitiesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Auth-Data-Item (IETF RFC 4740 §9.5; see [`SipAuthDataItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthDataItemView<'a> {
@@ -7633,6 +7745,7 @@ pub struct SipAuthDataItemView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipAuthDataItemView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7805,6 +7918,7 @@ impl<'a> SipAuthDataItemView<'a> {
         Some(SipAuthenticationInfoView::read(avp))
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthDataItemView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7816,6 +7930,7 @@ impl std::fmt::Debug for SipAuthDataItemView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Authenticate (IETF RFC 4740 §9.5.3; see [`SipAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthenticateView<'a> {
@@ -7832,6 +7947,7 @@ pub struct SipAuthenticateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8077,6 +8193,7 @@ impl<'a> SipAuthenticateView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthenticateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8088,6 +8205,7 @@ impl std::fmt::Debug for SipAuthenticateView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Authorization (IETF RFC 4740 §9.5.4; see [`SipAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthorizationView<'a> {
@@ -8104,6 +8222,7 @@ pub struct SipAuthorizationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipAuthorizationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8428,6 +8547,7 @@ impl<'a> SipAuthorizationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthorizationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8439,6 +8559,7 @@ impl std::fmt::Debug for SipAuthorizationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Authentication-Info (IETF RFC 4740 §9.5.5; see [`SipAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipAuthenticationInfoView<'a> {
@@ -8453,6 +8574,7 @@ pub struct SipAuthenticationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8614,6 +8736,7 @@ impl<'a> SipAuthenticationInfoView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8627,6 +8750,7 @@ impl std::fmt::Debug for SipAuthenticationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-Deregistration-Reason (IETF RFC 4740 §9.7; see [`SipDeregistrationReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipDeregistrationReasonView<'a> {
@@ -8641,6 +8765,7 @@ pub struct SipDeregistrationReasonView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipDeregistrationReasonView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8777,6 +8902,7 @@ impl<'a> SipDeregistrationReasonView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipDeregistrationReasonView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8790,6 +8916,7 @@ impl std::fmt::Debug for SipDeregistrationReasonView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received SIP-User-Data (IETF RFC 4740 §9.12; see [`SipUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipUserDataView<'a> {
@@ -8804,6 +8931,7 @@ pub struct SipUserDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> SipUserDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8945,6 +9073,7 @@ impl<'a> SipUserDataView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8954,6 +9083,7 @@ impl std::fmt::Debug for SipUserDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received User-Authorization-Request (IETF RFC 4740 §8.1; see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationRequestView<'a> {
@@ -8969,6 +9099,7 @@ pub struct UserAuthorizationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9307,6 +9438,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9320,6 +9452,7 @@ impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received User-Authorization-Answer (IETF RFC 4740 §8.2; see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationAnswerView<'a> {
@@ -9335,6 +9468,7 @@ pub struct UserAuthorizationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9688,6 +9822,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9701,6 +9836,7 @@ impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Server-Assignment-Request (IETF RFC 4740 §8.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
@@ -9716,6 +9852,7 @@ pub struct ServerAssignmentRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10113,6 +10250,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10126,6 +10264,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Server-Assignment-Answer (IETF RFC 4740 §8.4; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
@@ -10141,6 +10280,7 @@ pub struct ServerAssignmentAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10544,6 +10684,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10557,6 +10698,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Location-Info-Request (IETF RFC 4740 §8.5; see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoRequestView<'a> {
@@ -10572,6 +10714,7 @@ pub struct LocationInfoRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10874,6 +11017,7 @@ impl<'a> LocationInfoRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for LocationInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10885,6 +11029,7 @@ impl std::fmt::Debug for LocationInfoRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Location-Info-Answer (IETF RFC 4740 §8.6; see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoAnswerView<'a> {
@@ -10900,6 +11045,7 @@ pub struct LocationInfoAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11253,6 +11399,7 @@ impl<'a> LocationInfoAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for LocationInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11264,6 +11411,7 @@ impl std::fmt::Debug for LocationInfoAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Request (IETF RFC 4740 §8.7; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
@@ -11279,6 +11427,7 @@ pub struct MultimediaAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11652,6 +11801,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11665,6 +11815,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Answer (IETF RFC 4740 §8.8; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
@@ -11680,6 +11831,7 @@ pub struct MultimediaAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12069,6 +12221,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12080,6 +12233,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Registration-Termination-Request (IETF RFC 4740 §8.9; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
@@ -12095,6 +12249,7 @@ pub struct RegistrationTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12435,6 +12590,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12449,6 +12605,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Registration-Termination-Answer (IETF RFC 4740 §8.10; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
@@ -12464,6 +12621,7 @@ pub struct RegistrationTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12795,6 +12953,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12809,6 +12968,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Push-Profile-Request (IETF RFC 4740 §8.11; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
@@ -12824,6 +12984,7 @@ pub struct PushProfileRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> PushProfileRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13189,6 +13350,7 @@ impl<'a> PushProfileRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13200,6 +13362,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// A checked, zero-copy view of a received Push-Profile-Answer (IETF RFC 4740 §8.12; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
@@ -13215,6 +13378,7 @@ pub struct PushProfileAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sip"))]
 impl<'a> PushProfileAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13519,6 +13683,7 @@ impl<'a> PushProfileAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for PushProfileAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13530,6 +13695,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Accounting-Information AVP (code 368), IETF RFC 4740 §9.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAccountingInformation`] is the owned form.
 ///
 /// ```text
@@ -13538,6 +13704,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipAccountingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAccountingInformation {
     type Writer<'c> = SipAccountingInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
@@ -13545,6 +13712,7 @@ impl rt::writer::Group for SipAccountingInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAccountingInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13555,6 +13723,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipAccountingInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAccountingInformationWriter<'_> {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1. Each call appends another occurrence.
     #[inline]
@@ -13578,6 +13747,7 @@ impl SipAccountingInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Server-Capabilities AVP (code 372), IETF RFC 4740 §9.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipServerCapabilities`] is the owned form.
 ///
 /// ```text
@@ -13587,6 +13757,7 @@ impl SipAccountingInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipServerCapabilities {
     type Writer<'c> = SipServerCapabilitiesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
@@ -13594,6 +13765,7 @@ impl rt::writer::Group for SipServerCapabilities {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipServerCapabilitiesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13604,6 +13776,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipServerCapabilitiesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipServerCapabilitiesWriter<'_> {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1. Each call appends another occurrence.
     #[inline]
@@ -13630,6 +13803,7 @@ impl SipServerCapabilitiesWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Auth-Data-Item AVP (code 376), IETF RFC 4740 §9.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthDataItem`] is the owned form.
 ///
 /// ```text
@@ -13641,6 +13815,7 @@ impl SipServerCapabilitiesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthDataItem {
     type Writer<'c> = SipAuthDataItemWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
@@ -13654,6 +13829,7 @@ impl rt::writer::Group for SipAuthDataItem {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthDataItemWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13664,6 +13840,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipAuthDataItemWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthDataItemWriter<'_> {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     #[inline]
@@ -13720,6 +13897,7 @@ impl SipAuthDataItemWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Authenticate AVP (code 379), IETF RFC 4740 §9.5.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthenticate`] is the owned form.
 ///
 /// ```text
@@ -13735,6 +13913,7 @@ impl SipAuthDataItemWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticate {
     type Writer<'c> = SipAuthenticateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
@@ -13751,6 +13930,7 @@ impl rt::writer::Group for SipAuthenticate {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13761,6 +13941,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthenticateWriter<'_> {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -13823,6 +14004,7 @@ impl SipAuthenticateWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Authorization AVP (code 380), IETF RFC 4740 §9.5.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthorization`] is the owned form.
 ///
 /// ```text
@@ -13842,6 +14024,7 @@ impl SipAuthenticateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthorization {
     type Writer<'c> = SipAuthorizationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
@@ -13862,6 +14045,7 @@ impl rt::writer::Group for SipAuthorization {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthorizationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13872,6 +14056,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipAuthorizationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthorizationWriter<'_> {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -13958,6 +14143,7 @@ impl SipAuthorizationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Authentication-Info AVP (code 381), IETF RFC 4740 §9.5.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthenticationInfo`] is the owned form.
 ///
 /// ```text
@@ -13969,6 +14155,7 @@ impl SipAuthorizationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticationInfo {
     type Writer<'c> = SipAuthenticationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
@@ -13982,6 +14169,7 @@ impl rt::writer::Group for SipAuthenticationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13992,6 +14180,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipAuthenticationInfoWriter<'_> {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -14030,6 +14219,7 @@ impl SipAuthenticationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-Deregistration-Reason AVP (code 383), IETF RFC 4740 §9.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipDeregistrationReason`] is the owned form.
 ///
 /// ```text
@@ -14038,6 +14228,7 @@ impl SipAuthenticationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipDeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipDeregistrationReason {
     type Writer<'c> = SipDeregistrationReasonWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
@@ -14048,6 +14239,7 @@ impl rt::writer::Group for SipDeregistrationReason {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipDeregistrationReasonWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -14058,6 +14250,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipDeregistrationReasonWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipDeregistrationReasonWriter<'_> {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     #[inline]
@@ -14078,6 +14271,7 @@ impl SipDeregistrationReasonWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes the members of one SIP-User-Data AVP (code 389), IETF RFC 4740 §9.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipUserData`] is the owned form.
 ///
 /// ```text
@@ -14086,6 +14280,7 @@ impl SipDeregistrationReasonWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipUserData {
     type Writer<'c> = SipUserDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
@@ -14096,6 +14291,7 @@ impl rt::writer::Group for SipUserData {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipUserDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -14106,6 +14302,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SipUserDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sip"))]
 impl SipUserDataWriter<'_> {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     #[inline]
@@ -14126,8 +14323,10 @@ impl SipUserDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one User-Authorization-Request (command code 283, application 6), IETF RFC 4740 §8.1, straight into a buffer: started by [`UserAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`UserAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationRequest`] is the owned form.
 pub struct UserAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationRequest {
     /// Starts writing one User-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationRequestWriter::finish`].
     #[inline]
@@ -14142,6 +14341,7 @@ impl UserAuthorizationRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14275,8 +14475,10 @@ impl UserAuthorizationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one User-Authorization-Answer (command code 283, application 6), IETF RFC 4740 §8.2, straight into a buffer: started by [`UserAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`UserAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationAnswer`] is the owned form.
 pub struct UserAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationAnswer {
     /// Starts writing one User-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationAnswerWriter::finish`].
     #[inline]
@@ -14291,6 +14493,7 @@ impl UserAuthorizationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl UserAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14443,8 +14646,10 @@ impl UserAuthorizationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Server-Assignment-Request (command code 284, application 6), IETF RFC 4740 §8.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
 pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentRequest {
     /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
     #[inline]
@@ -14459,6 +14664,7 @@ impl ServerAssignmentRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14607,8 +14813,10 @@ impl ServerAssignmentRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Server-Assignment-Answer (command code 284, application 6), IETF RFC 4740 §8.4, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
 pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentAnswer {
     /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
     #[inline]
@@ -14623,6 +14831,7 @@ impl ServerAssignmentAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14792,8 +15001,10 @@ impl ServerAssignmentAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Location-Info-Request (command code 285, application 6), IETF RFC 4740 §8.5, straight into a buffer: started by [`LocationInfoRequest::writer`], each setter appends one AVP in the order called, [`LocationInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoRequest`] is the owned form.
 pub struct LocationInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl LocationInfoRequest {
     /// Starts writing one Location-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoRequestWriter::finish`].
     #[inline]
@@ -14808,6 +15019,7 @@ impl LocationInfoRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl LocationInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14917,8 +15129,10 @@ impl LocationInfoRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Location-Info-Answer (command code 285, application 6), IETF RFC 4740 §8.6, straight into a buffer: started by [`LocationInfoAnswer::writer`], each setter appends one AVP in the order called, [`LocationInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoAnswer`] is the owned form.
 pub struct LocationInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl LocationInfoAnswer {
     /// Starts writing one Location-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoAnswerWriter::finish`].
     #[inline]
@@ -14933,6 +15147,7 @@ impl LocationInfoAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl LocationInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15085,8 +15300,10 @@ impl LocationInfoAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Multimedia-Auth-Request (command code 286, application 6), IETF RFC 4740 §8.7, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
 pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthRequest {
     /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
     #[inline]
@@ -15101,6 +15318,7 @@ impl MultimediaAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15250,8 +15468,10 @@ impl MultimediaAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Multimedia-Auth-Answer (command code 286, application 6), IETF RFC 4740 §8.8, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
 pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthAnswer {
     /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
     #[inline]
@@ -15266,6 +15486,7 @@ impl MultimediaAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15431,8 +15652,10 @@ impl MultimediaAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Registration-Termination-Request (command code 287, application 6), IETF RFC 4740 §8.9, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
 pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationRequest {
     /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
     #[inline]
@@ -15447,6 +15670,7 @@ impl RegistrationTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15574,8 +15798,10 @@ impl RegistrationTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Registration-Termination-Answer (command code 287, application 6), IETF RFC 4740 §8.10, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
 pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationAnswer {
     /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
     #[inline]
@@ -15590,6 +15816,7 @@ impl RegistrationTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15723,8 +15950,10 @@ impl RegistrationTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Push-Profile-Request (command code 288, application 6), IETF RFC 4740 §8.11, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
 pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl PushProfileRequest {
     /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
     #[inline]
@@ -15739,6 +15968,7 @@ impl PushProfileRequest {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15885,8 +16115,10 @@ impl PushProfileRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sip"))]
 /// Writes one Push-Profile-Answer (command code 288, application 6), IETF RFC 4740 §8.12, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
 pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sip"))]
 impl PushProfileAnswer {
     /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
     #[inline]
@@ -15901,6 +16133,7 @@ impl PushProfileAnswer {
         w
     }
 }
+#[cfg(any(feature = "sip"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -56,11 +56,13 @@ pub mod avp {
 }
 /// Application ids of 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0.
 pub mod application {}
+#[cfg(any(feature = "tgpp2"))]
 /// Flow-Operation (code 800, vendor 5535), Enumerated, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FlowOperation(pub i32);
+#[cfg(any(feature = "tgpp2"))]
 impl FlowOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(800, 5535);
@@ -80,6 +82,7 @@ impl FlowOperation {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -88,11 +91,13 @@ impl std::fmt::Debug for FlowOperation {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl From<i32> for FlowOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for FlowOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -111,11 +116,13 @@ impl rt::AvpData for FlowOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-Event-Trigger (code 803, vendor 5535), Enumerated, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Tgpp2EventTrigger(pub i32);
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2EventTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(803, 5535);
@@ -156,6 +163,7 @@ impl Tgpp2EventTrigger {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2EventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -164,11 +172,13 @@ impl std::fmt::Debug for Tgpp2EventTrigger {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl From<i32> for Tgpp2EventTrigger {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2EventTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -187,11 +197,13 @@ impl rt::AvpData for Tgpp2EventTrigger {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-RAT-Type (code 808, vendor 5535), Enumerated, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Tgpp2RatType(pub i32);
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2RatType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(808, 5535);
@@ -214,6 +226,7 @@ impl Tgpp2RatType {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2RatType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -222,11 +235,13 @@ impl std::fmt::Debug for Tgpp2RatType {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl From<i32> for Tgpp2RatType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2RatType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -245,6 +260,7 @@ impl rt::AvpData for Tgpp2RatType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Rule-Reason-Code (code 814, vendor 5535), Enumerated, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -252,6 +268,7 @@ impl rt::AvpData for Tgpp2RatType {
 /// X.S0013-014 names the values UNKNOWN_FLOW_IDENTIFIER, UNKNOWN_RULE_NAME, RATING_GROUP_ERROR, SERVICE_IDENTIFIER_ERROR, AGW_MALFUNCTION and RESOURCES_LIMITATION; their codes are not transcribed here.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RuleReasonCode(pub i32);
+#[cfg(any(feature = "tgpp2"))]
 impl RuleReasonCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(814, 5535);
@@ -262,6 +279,7 @@ impl RuleReasonCode {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RuleReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -270,11 +288,13 @@ impl std::fmt::Debug for RuleReasonCode {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl From<i32> for RuleReasonCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for RuleReasonCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -293,6 +313,7 @@ impl rt::AvpData for RuleReasonCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-Charging-Rule-Install (code 801, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -316,6 +337,7 @@ pub struct Tgpp2ChargingRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleInstall {
     fn default() -> Self {
         Self {
@@ -327,6 +349,7 @@ impl Default for Tgpp2ChargingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
@@ -378,6 +401,7 @@ impl Tgpp2ChargingRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -445,6 +469,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -501,6 +526,7 @@ pub struct Tgpp2ChargingRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleDefinition {
     fn default() -> Self {
         Self {
@@ -523,6 +549,7 @@ impl Default for Tgpp2ChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
@@ -614,6 +641,7 @@ impl Tgpp2ChargingRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -809,6 +837,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-QoS-Information (code 804, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -838,6 +867,7 @@ pub struct Tgpp2QosInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2QosInformation {
     fn default() -> Self {
         Self {
@@ -851,6 +881,7 @@ impl Default for Tgpp2QosInformation {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2QosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
@@ -889,6 +920,7 @@ impl Tgpp2QosInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2QosInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -980,6 +1012,7 @@ impl rt::AvpData for Tgpp2QosInformation {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-Charging-Rule-Report (code 805, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -1006,6 +1039,7 @@ pub struct Tgpp2ChargingRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleReport {
     fn default() -> Self {
         Self {
@@ -1018,6 +1052,7 @@ impl Default for Tgpp2ChargingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
@@ -1063,6 +1098,7 @@ impl Tgpp2ChargingRuleReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1142,6 +1178,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Flow-Info (code 809, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -1171,6 +1208,7 @@ pub struct FlowInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for FlowInfo {
     fn default() -> Self {
         Self {
@@ -1184,6 +1222,7 @@ impl Default for FlowInfo {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl FlowInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
@@ -1228,6 +1267,7 @@ impl FlowInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for FlowInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1319,6 +1359,7 @@ impl rt::AvpData for FlowInfo {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Granted-QoS (code 811, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -1342,6 +1383,7 @@ pub struct GrantedQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for GrantedQos {
     fn default() -> Self {
         Self {
@@ -1353,6 +1395,7 @@ impl Default for GrantedQos {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl GrantedQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
@@ -1383,6 +1426,7 @@ impl GrantedQos {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for GrantedQos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1450,6 +1494,7 @@ impl rt::AvpData for GrantedQos {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Requested-QoS (code 812, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -1473,6 +1518,7 @@ pub struct RequestedQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for RequestedQos {
     fn default() -> Self {
         Self {
@@ -1484,6 +1530,7 @@ impl Default for RequestedQos {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl RequestedQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
@@ -1514,6 +1561,7 @@ impl RequestedQos {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for RequestedQos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1581,6 +1629,7 @@ impl rt::AvpData for RequestedQos {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Flow-Description-Info (code 813, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
 ///
 /// ```text
@@ -1601,6 +1650,7 @@ pub struct FlowDescriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for FlowDescriptionInfo {
     fn default() -> Self {
         Self {
@@ -1611,6 +1661,7 @@ impl Default for FlowDescriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl FlowDescriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
@@ -1637,6 +1688,7 @@ impl FlowDescriptionInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for FlowDescriptionInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1692,6 +1744,7 @@ impl rt::AvpData for FlowDescriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Access-Network-Physical-Access-ID (code 900, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
 ///
 /// ```text
@@ -1712,6 +1765,7 @@ pub struct AccessNetworkPhysicalAccessId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Default for AccessNetworkPhysicalAccessId {
     fn default() -> Self {
         Self {
@@ -1722,6 +1776,7 @@ impl Default for AccessNetworkPhysicalAccessId {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl AccessNetworkPhysicalAccessId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
@@ -1756,6 +1811,7 @@ impl AccessNetworkPhysicalAccessId {
         Ok(())
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for AccessNetworkPhysicalAccessId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1811,6 +1867,7 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Install (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleInstallView<'a> {
@@ -1827,6 +1884,7 @@ pub struct Tgpp2ChargingRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2001,6 +2059,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2014,6 +2073,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Definition (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleDefinitionView<'a> {
@@ -2030,6 +2090,7 @@ pub struct Tgpp2ChargingRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2334,6 +2395,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2348,6 +2410,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received 3GPP2-QoS-Information (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2QosInformationView<'a> {
@@ -2362,6 +2425,7 @@ pub struct Tgpp2QosInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2QosInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2526,6 +2590,7 @@ impl<'a> Tgpp2QosInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2537,6 +2602,7 @@ impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Report (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleReportView<'a> {
@@ -2553,6 +2619,7 @@ pub struct Tgpp2ChargingRuleReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2727,6 +2794,7 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
         Some(RuleReasonCode(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2740,6 +2808,7 @@ impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received Flow-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInfoView<'a> {
@@ -2756,6 +2825,7 @@ pub struct FlowInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2932,6 +3002,7 @@ impl<'a> FlowInfoView<'a> {
         Some(super::ts29214::FlowStatus(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2941,6 +3012,7 @@ impl std::fmt::Debug for FlowInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received Granted-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`GrantedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedQosView<'a> {
@@ -2955,6 +3027,7 @@ pub struct GrantedQosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> GrantedQosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3089,6 +3162,7 @@ impl<'a> GrantedQosView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for GrantedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3098,6 +3172,7 @@ impl std::fmt::Debug for GrantedQosView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received Requested-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`RequestedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedQosView<'a> {
@@ -3112,6 +3187,7 @@ pub struct RequestedQosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> RequestedQosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3246,6 +3322,7 @@ impl<'a> RequestedQosView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RequestedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3255,6 +3332,7 @@ impl std::fmt::Debug for RequestedQosView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received Flow-Description-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowDescriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowDescriptionInfoView<'a> {
@@ -3269,6 +3347,7 @@ pub struct FlowDescriptionInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowDescriptionInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3394,6 +3473,7 @@ impl<'a> FlowDescriptionInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3405,6 +3485,7 @@ impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// A checked, zero-copy view of a received Access-Network-Physical-Access-ID (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs; see [`AccessNetworkPhysicalAccessId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkPhysicalAccessIdView<'a> {
@@ -3419,6 +3500,7 @@ pub struct AccessNetworkPhysicalAccessIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3540,6 +3622,7 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3554,6 +3637,7 @@ impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one 3GPP2-Charging-Rule-Install AVP (code 801, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleInstall`] is the owned form.
 ///
 /// ```text
@@ -3563,6 +3647,7 @@ impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Tgpp2ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleInstall {
     type Writer<'c> = Tgpp2ChargingRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
@@ -3570,6 +3655,7 @@ impl rt::writer::Group for Tgpp2ChargingRuleInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3580,6 +3666,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleInstallWriter<'_> {
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs. Each call appends another occurrence.
     ///
@@ -3611,6 +3698,7 @@ impl Tgpp2ChargingRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one 3GPP2-Charging-Rule-Definition AVP (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleDefinition`] is the owned form.
 ///
 /// ```text
@@ -3631,6 +3719,7 @@ impl Tgpp2ChargingRuleInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Tgpp2ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
     type Writer<'c> = Tgpp2ChargingRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
@@ -3651,6 +3740,7 @@ impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3661,6 +3751,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleDefinitionWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleDefinitionWriter<'_> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -3763,6 +3854,7 @@ impl Tgpp2ChargingRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one 3GPP2-QoS-Information AVP (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2QosInformation`] is the owned form.
 ///
 /// ```text
@@ -3774,6 +3866,7 @@ impl Tgpp2ChargingRuleDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Tgpp2QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2QosInformation {
     type Writer<'c> = Tgpp2QosInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
@@ -3787,6 +3880,7 @@ impl rt::writer::Group for Tgpp2QosInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2QosInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3797,6 +3891,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tgpp2QosInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2QosInformationWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -3838,6 +3933,7 @@ impl Tgpp2QosInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one 3GPP2-Charging-Rule-Report AVP (code 805, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleReport`] is the owned form.
 ///
 /// ```text
@@ -3848,6 +3944,7 @@ impl Tgpp2QosInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Tgpp2ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleReport {
     type Writer<'c> = Tgpp2ChargingRuleReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
@@ -3858,6 +3955,7 @@ impl rt::writer::Group for Tgpp2ChargingRuleReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3868,6 +3966,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl Tgpp2ChargingRuleReportWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
@@ -3900,6 +3999,7 @@ impl Tgpp2ChargingRuleReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one Flow-Info AVP (code 809, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowInfo`] is the owned form.
 ///
 /// ```text
@@ -3911,6 +4011,7 @@ impl Tgpp2ChargingRuleReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FlowInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowInfo {
     type Writer<'c> = FlowInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
@@ -3923,6 +4024,7 @@ impl rt::writer::Group for FlowInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3933,6 +4035,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FlowInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl FlowInfoWriter<'_> {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
@@ -3986,6 +4089,7 @@ impl FlowInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one Granted-QoS AVP (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GrantedQos`] is the owned form.
 ///
 /// ```text
@@ -3995,6 +4099,7 @@ impl FlowInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GrantedQosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for GrantedQos {
     type Writer<'c> = GrantedQosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
@@ -4006,6 +4111,7 @@ impl rt::writer::Group for GrantedQos {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for GrantedQosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4016,6 +4122,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GrantedQosWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl GrantedQosWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -4045,6 +4152,7 @@ impl GrantedQosWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one Requested-QoS AVP (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedQos`] is the owned form.
 ///
 /// ```text
@@ -4054,6 +4162,7 @@ impl GrantedQosWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RequestedQosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for RequestedQos {
     type Writer<'c> = RequestedQosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
@@ -4065,6 +4174,7 @@ impl rt::writer::Group for RequestedQos {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedQosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4075,6 +4185,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RequestedQosWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl RequestedQosWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -4104,6 +4215,7 @@ impl RequestedQosWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one Flow-Description-Info AVP (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowDescriptionInfo`] is the owned form.
 ///
 /// ```text
@@ -4112,6 +4224,7 @@ impl RequestedQosWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FlowDescriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowDescriptionInfo {
     type Writer<'c> = FlowDescriptionInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
@@ -4122,6 +4235,7 @@ impl rt::writer::Group for FlowDescriptionInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowDescriptionInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4132,6 +4246,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FlowDescriptionInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl FlowDescriptionInfoWriter<'_> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -4152,6 +4267,7 @@ impl FlowDescriptionInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 /// Writes the members of one Access-Network-Physical-Access-ID AVP (code 900, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkPhysicalAccessId`] is the owned form.
 ///
 /// ```text
@@ -4160,6 +4276,7 @@ impl FlowDescriptionInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for AccessNetworkPhysicalAccessId {
     type Writer<'c> = AccessNetworkPhysicalAccessIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
@@ -4170,6 +4287,7 @@ impl rt::writer::Group for AccessNetworkPhysicalAccessId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkPhysicalAccessIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4180,6 +4298,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkPhysicalAccessIdWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "tgpp2"))]
 impl AccessNetworkPhysicalAccessIdWriter<'_> {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]

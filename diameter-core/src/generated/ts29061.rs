@@ -152,11 +152,13 @@ pub mod application {
     /// 3GPP SGmb (auth), 3GPP TS 29.061 §20.
     pub const TGPP_SGMB: u32 = 16777292;
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 /// 3GPP-PDP-Type (code 3, vendor 10415), Enumerated, 3GPP TS 29.061 §16.4.7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TgppPdpType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl TgppPdpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3, 10415);
@@ -188,6 +190,7 @@ impl TgppPdpType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for TgppPdpType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -196,11 +199,13 @@ impl std::fmt::Debug for TgppPdpType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for TgppPdpType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl rt::AvpData for TgppPdpType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -219,11 +224,13 @@ impl rt::AvpData for TgppPdpType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 /// MBMS-StartStop-Indication (code 902, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsStartstopIndication(pub i32);
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl MbmsStartstopIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(902, 10415);
@@ -246,6 +253,7 @@ impl MbmsStartstopIndication {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsStartstopIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -254,11 +262,13 @@ impl std::fmt::Debug for MbmsStartstopIndication {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl From<i32> for MbmsStartstopIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl rt::AvpData for MbmsStartstopIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -277,11 +287,13 @@ impl rt::AvpData for MbmsStartstopIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 /// MBMS-Service-Type (code 906, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsServiceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl MbmsServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(906, 10415);
@@ -298,6 +310,7 @@ impl MbmsServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -306,11 +319,13 @@ impl std::fmt::Debug for MbmsServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for MbmsServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl rt::AvpData for MbmsServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -329,11 +344,13 @@ impl rt::AvpData for MbmsServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 /// MBMS-2G-3G-Indicator (code 907, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mbms2g3gIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl Mbms2g3gIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(907, 10415);
@@ -353,6 +370,7 @@ impl Mbms2g3gIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for Mbms2g3gIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -361,11 +379,13 @@ impl std::fmt::Debug for Mbms2g3gIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for Mbms2g3gIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl rt::AvpData for Mbms2g3gIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -384,11 +404,13 @@ impl rt::AvpData for Mbms2g3gIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 /// MBMS-Counting-Information (code 914, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsCountingInformation(pub i32);
+#[cfg(any(feature = "ts29061"))]
 impl MbmsCountingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(914, 10415);
@@ -405,6 +427,7 @@ impl MbmsCountingInformation {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsCountingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -413,11 +436,13 @@ impl std::fmt::Debug for MbmsCountingInformation {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsCountingInformation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl rt::AvpData for MbmsCountingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -436,11 +461,13 @@ impl rt::AvpData for MbmsCountingInformation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 /// MBMS-User-Data-Mode-Indication (code 915, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsUserDataModeIndication(pub i32);
+#[cfg(any(feature = "ts29061"))]
 impl MbmsUserDataModeIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(915, 10415);
@@ -457,6 +484,7 @@ impl MbmsUserDataModeIndication {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsUserDataModeIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -465,11 +493,13 @@ impl std::fmt::Debug for MbmsUserDataModeIndication {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsUserDataModeIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl rt::AvpData for MbmsUserDataModeIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -488,11 +518,13 @@ impl rt::AvpData for MbmsUserDataModeIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 /// CN-IP-Multicast-Distribution (code 921, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CnIpMulticastDistribution(pub i32);
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl CnIpMulticastDistribution {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(921, 10415);
@@ -509,6 +541,7 @@ impl CnIpMulticastDistribution {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for CnIpMulticastDistribution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -517,11 +550,13 @@ impl std::fmt::Debug for CnIpMulticastDistribution {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for CnIpMulticastDistribution {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl rt::AvpData for CnIpMulticastDistribution {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -540,11 +575,13 @@ impl rt::AvpData for CnIpMulticastDistribution {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 /// MBMS-HC-Indicator (code 922, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsHcIndicator(pub i32);
+#[cfg(any(feature = "ts29061"))]
 impl MbmsHcIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(922, 10415);
@@ -561,6 +598,7 @@ impl MbmsHcIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsHcIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -569,11 +607,13 @@ impl std::fmt::Debug for MbmsHcIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsHcIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl rt::AvpData for MbmsHcIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -592,11 +632,13 @@ impl rt::AvpData for MbmsHcIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 /// MBMS-Access-Indicator (code 923, vendor 10415), Enumerated, 3GPP TS 29.061 §17.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsAccessIndicator(pub i32);
+#[cfg(any(feature = "ts29061"))]
 impl MbmsAccessIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(923, 10415);
@@ -616,6 +658,7 @@ impl MbmsAccessIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsAccessIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -624,11 +667,13 @@ impl std::fmt::Debug for MbmsAccessIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsAccessIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl rt::AvpData for MbmsAccessIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -647,11 +692,13 @@ impl rt::AvpData for MbmsAccessIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 /// MBMS-GW-UDP-Port-Indicator (code 928, vendor 10415), Enumerated, 3GPP TS 29.061 §20.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsGwUdpPortIndicator(pub i32);
+#[cfg(any(feature = "ts29061"))]
 impl MbmsGwUdpPortIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(928, 10415);
@@ -665,6 +712,7 @@ impl MbmsGwUdpPortIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsGwUdpPortIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -673,11 +721,13 @@ impl std::fmt::Debug for MbmsGwUdpPortIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsGwUdpPortIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29061"))]
 impl rt::AvpData for MbmsGwUdpPortIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

@@ -57,11 +57,13 @@ pub mod application {
     /// 3GPP Zn (auth), 3GPP TS 29.109 §6.
     pub const TGPP_ZN: u32 = 16777220;
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// GBA_U-Awareness-Indicator (code 407, vendor 10415), Enumerated, 3GPP TS 29.109 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct GbaUAwarenessIndicator(pub i32);
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl GbaUAwarenessIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(407, 10415);
@@ -78,6 +80,7 @@ impl GbaUAwarenessIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl std::fmt::Debug for GbaUAwarenessIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -86,11 +89,13 @@ impl std::fmt::Debug for GbaUAwarenessIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl From<i32> for GbaUAwarenessIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::AvpData for GbaUAwarenessIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -109,11 +114,13 @@ impl rt::AvpData for GbaUAwarenessIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// GBA-Type (code 410, vendor 10415), Enumerated, 3GPP TS 29.109 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct GbaType(pub i32);
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl GbaType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(410, 10415);
@@ -124,6 +131,7 @@ impl GbaType {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl std::fmt::Debug for GbaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -132,11 +140,13 @@ impl std::fmt::Debug for GbaType {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl From<i32> for GbaType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::AvpData for GbaType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -155,11 +165,13 @@ impl rt::AvpData for GbaType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 /// UE-Id-Type (code 412, vendor 10415), Enumerated, 3GPP TS 29.109 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UeIdType(pub i32);
+#[cfg(any(feature = "ts29109"))]
 impl UeIdType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(412, 10415);
@@ -170,6 +182,7 @@ impl UeIdType {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl std::fmt::Debug for UeIdType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -178,11 +191,13 @@ impl std::fmt::Debug for UeIdType {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl From<i32> for UeIdType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl rt::AvpData for UeIdType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -201,11 +216,13 @@ impl rt::AvpData for UeIdType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 /// UICC-ME (code 414, vendor 10415), Enumerated, 3GPP TS 29.109 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UiccMe(pub i32);
+#[cfg(any(feature = "ts29109"))]
 impl UiccMe {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(414, 10415);
@@ -222,6 +239,7 @@ impl UiccMe {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl std::fmt::Debug for UiccMe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -230,11 +248,13 @@ impl std::fmt::Debug for UiccMe {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl From<i32> for UiccMe {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl rt::AvpData for UiccMe {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -253,11 +273,13 @@ impl rt::AvpData for UiccMe {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 /// Private-Identity-Request (code 416, vendor 10415), Enumerated, 3GPP TS 29.109 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PrivateIdentityRequest(pub i32);
+#[cfg(any(feature = "ts29109"))]
 impl PrivateIdentityRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(416, 10415);
@@ -268,6 +290,7 @@ impl PrivateIdentityRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl std::fmt::Debug for PrivateIdentityRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -276,11 +299,13 @@ impl std::fmt::Debug for PrivateIdentityRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl From<i32> for PrivateIdentityRequest {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29109"))]
 impl rt::AvpData for PrivateIdentityRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -299,6 +324,7 @@ impl rt::AvpData for PrivateIdentityRequest {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// Multimedia-Auth-Request (MAR): command code 303, application 16777221, 3GPP TS 29.109 §6.1.1.
 ///
 /// ```text
@@ -362,6 +388,7 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
         Self {
@@ -386,6 +413,7 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthRequest {
     fn decode_members(
         &mut self,
@@ -558,6 +586,7 @@ impl MultimediaAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777221;
@@ -748,6 +777,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// Multimedia-Auth-Answer (MAA): command code 303, application 16777221, 3GPP TS 29.109 §6.1.2.
 ///
 /// ```text
@@ -811,6 +841,7 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
         Self {
@@ -835,6 +866,7 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthAnswer {
     fn decode_members(
         &mut self,
@@ -991,6 +1023,7 @@ impl MultimediaAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777221;
@@ -1185,6 +1218,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// Bootstrapping-Info-Request (BIR): command code 310, application 16777220, 3GPP TS 29.109 §6.2.1.
 ///
 /// ```text
@@ -1237,6 +1271,7 @@ pub struct BootstrappingInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoRequest {
     fn default() -> Self {
         Self {
@@ -1258,6 +1293,7 @@ impl Default for BootstrappingInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoRequest {
     fn decode_members(
         &mut self,
@@ -1444,6 +1480,7 @@ impl BootstrappingInfoRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Command for BootstrappingInfoRequest {
     const CODE: u32 = 310;
     const APPLICATION_ID: u32 = 16777220;
@@ -1594,6 +1631,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// Bootstrapping-Info-Answer (BIA): command code 310, application 16777220, 3GPP TS 29.109 §6.2.2.
 ///
 /// ```text
@@ -1658,6 +1696,7 @@ pub struct BootstrappingInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoAnswer {
     fn default() -> Self {
         Self {
@@ -1683,6 +1722,7 @@ impl Default for BootstrappingInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoAnswer {
     fn decode_members(
         &mut self,
@@ -1827,6 +1867,7 @@ impl BootstrappingInfoAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Command for BootstrappingInfoAnswer {
     const CODE: u32 = 310;
     const APPLICATION_ID: u32 = 16777220;
@@ -2037,6 +2078,7 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.109 §6.1.1; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
@@ -2052,6 +2094,7 @@ pub struct MultimediaAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl<'a> MultimediaAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2409,6 +2452,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2422,6 +2466,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.109 §6.1.2; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
@@ -2437,6 +2482,7 @@ pub struct MultimediaAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2784,6 +2830,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2795,6 +2842,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// A checked, zero-copy view of a received Bootstrapping-Info-Request (3GPP TS 29.109 §6.2.1; see [`BootstrappingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoRequestView<'a> {
@@ -2810,6 +2858,7 @@ pub struct BootstrappingInfoRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl<'a> BootstrappingInfoRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3145,6 +3194,7 @@ impl<'a> BootstrappingInfoRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl std::fmt::Debug for BootstrappingInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3158,6 +3208,7 @@ impl std::fmt::Debug for BootstrappingInfoRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// A checked, zero-copy view of a received Bootstrapping-Info-Answer (3GPP TS 29.109 §6.2.2; see [`BootstrappingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoAnswerView<'a> {
@@ -3173,6 +3224,7 @@ pub struct BootstrappingInfoAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl<'a> BootstrappingInfoAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3516,6 +3568,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl std::fmt::Debug for BootstrappingInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3529,8 +3582,10 @@ impl std::fmt::Debug for BootstrappingInfoAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// Writes one Multimedia-Auth-Request (command code 303, application 16777221), 3GPP TS 29.109 §6.1.1, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
 pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthRequest {
     /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
     #[inline]
@@ -3545,6 +3600,7 @@ impl MultimediaAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -3699,8 +3755,10 @@ impl MultimediaAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 /// Writes one Multimedia-Auth-Answer (command code 303, application 16777221), 3GPP TS 29.109 §6.1.2, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
 pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthAnswer {
     /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
     #[inline]
@@ -3715,6 +3773,7 @@ impl MultimediaAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -3879,8 +3938,10 @@ impl MultimediaAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// Writes one Bootstrapping-Info-Request (command code 310, application 16777220), 3GPP TS 29.109 §6.2.1, straight into a buffer: started by [`BootstrappingInfoRequest::writer`], each setter appends one AVP in the order called, [`BootstrappingInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BootstrappingInfoRequest`] is the owned form.
 pub struct BootstrappingInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoRequest {
     /// Starts writing one Bootstrapping-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BootstrappingInfoRequestWriter::finish`].
     #[inline]
@@ -3895,6 +3956,7 @@ impl BootstrappingInfoRequest {
         w
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -4022,8 +4084,10 @@ impl BootstrappingInfoRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 /// Writes one Bootstrapping-Info-Answer (command code 310, application 16777220), 3GPP TS 29.109 §6.2.2, straight into a buffer: started by [`BootstrappingInfoAnswer::writer`], each setter appends one AVP in the order called, [`BootstrappingInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BootstrappingInfoAnswer`] is the owned form.
 pub struct BootstrappingInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoAnswer {
     /// Starts writing one Bootstrapping-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BootstrappingInfoAnswerWriter::finish`].
     #[inline]
@@ -4038,6 +4102,7 @@ impl BootstrappingInfoAnswer {
         w
     }
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl BootstrappingInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

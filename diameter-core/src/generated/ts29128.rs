@@ -74,6 +74,18 @@ pub mod application {
     /// 3GPP T6a/T6b (auth), 3GPP TS 29.128 §6.1.
     pub const TGPP_T6A_T6B: u32 = 16777346;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Communication-Failure-Information (code 4300, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -106,6 +118,18 @@ pub struct CommunicationFailureInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for CommunicationFailureInformation {
     fn default() -> Self {
         Self {
@@ -120,6 +144,18 @@ impl Default for CommunicationFailureInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl CommunicationFailureInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
@@ -162,6 +198,18 @@ impl CommunicationFailureInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CommunicationFailureInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -265,6 +313,18 @@ impl rt::AvpData for CommunicationFailureInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -285,6 +345,18 @@ pub struct NumberOfUePerLocationConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for NumberOfUePerLocationConfiguration {
     fn default() -> Self {
         Self {
@@ -295,6 +367,18 @@ impl Default for NumberOfUePerLocationConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl NumberOfUePerLocationConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4306, 10415);
@@ -339,6 +423,18 @@ impl NumberOfUePerLocationConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for NumberOfUePerLocationConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -390,6 +486,18 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -413,6 +521,18 @@ pub struct NumberOfUePerLocationReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for NumberOfUePerLocationReport {
     fn default() -> Self {
         Self {
@@ -424,6 +544,18 @@ impl Default for NumberOfUePerLocationReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl NumberOfUePerLocationReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4307, 10415);
@@ -488,6 +620,18 @@ impl NumberOfUePerLocationReport {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for NumberOfUePerLocationReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -547,6 +691,7 @@ impl rt::AvpData for NumberOfUePerLocationReport {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// Serving-PLMN-Rate-Control (code 4310, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -567,6 +712,7 @@ pub struct ServingPlmnRateControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Default for ServingPlmnRateControl {
     fn default() -> Self {
         Self {
@@ -577,6 +723,7 @@ impl Default for ServingPlmnRateControl {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl ServingPlmnRateControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
@@ -603,6 +750,7 @@ impl ServingPlmnRateControl {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::AvpData for ServingPlmnRateControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -658,6 +806,7 @@ impl rt::AvpData for ServingPlmnRateControl {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// RRC-Cause-Counter (code 4318, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -678,6 +827,7 @@ pub struct RrcCauseCounter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl Default for RrcCauseCounter {
     fn default() -> Self {
         Self {
@@ -688,6 +838,7 @@ impl Default for RrcCauseCounter {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl RrcCauseCounter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
@@ -714,6 +865,7 @@ impl RrcCauseCounter {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::AvpData for RrcCauseCounter {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -769,6 +921,17 @@ impl rt::AvpData for RrcCauseCounter {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Idle-Status-Indication (code 4322, vendor 10415), Grouped, 3GPP TS 29.128 §6.4.
 ///
 /// ```text
@@ -798,6 +961,17 @@ pub struct IdleStatusIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for IdleStatusIndication {
     fn default() -> Self {
         Self {
@@ -811,6 +985,17 @@ impl Default for IdleStatusIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl IdleStatusIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
@@ -857,6 +1042,17 @@ impl IdleStatusIndication {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for IdleStatusIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -948,6 +1144,7 @@ impl rt::AvpData for IdleStatusIndication {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Configuration-Information-Request (CIR): command code 8388718, application 16777346, 3GPP TS 29.128 §6.2.1.
 ///
 /// ```text
@@ -1005,6 +1202,7 @@ pub struct ConfigurationInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConfigurationInformationRequest {
     fn default() -> Self {
         Self {
@@ -1027,6 +1225,7 @@ impl Default for ConfigurationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationRequest {
     fn decode_members(
         &mut self,
@@ -1186,6 +1385,7 @@ impl ConfigurationInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConfigurationInformationRequest {
     const CODE: u32 = 8388718;
     const APPLICATION_ID: u32 = 16777346;
@@ -1356,6 +1556,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Configuration-Information-Answer (CIA): command code 8388718, application 16777346, 3GPP TS 29.128 §6.2.2.
 ///
 /// ```text
@@ -1420,6 +1621,7 @@ pub struct ConfigurationInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConfigurationInformationAnswer {
     fn default() -> Self {
         Self {
@@ -1445,6 +1647,7 @@ impl Default for ConfigurationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationAnswer {
     fn decode_members(
         &mut self,
@@ -1610,6 +1813,7 @@ impl ConfigurationInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConfigurationInformationAnswer {
     const CODE: u32 = 8388718;
     const APPLICATION_ID: u32 = 16777346;
@@ -1820,6 +2024,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Reporting-Information-Request (RIR): command code 8388719, application 16777346, 3GPP TS 29.128 §6.2.3.
 ///
 /// ```text
@@ -1872,6 +2077,7 @@ pub struct ReportingInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ReportingInformationRequest {
     fn default() -> Self {
         Self {
@@ -1893,6 +2099,7 @@ impl Default for ReportingInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationRequest {
     fn decode_members(
         &mut self,
@@ -2048,6 +2255,7 @@ impl ReportingInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ReportingInformationRequest {
     const CODE: u32 = 8388719;
     const APPLICATION_ID: u32 = 16777346;
@@ -2206,6 +2414,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Reporting-Information-Answer (RIA): command code 8388719, application 16777346, 3GPP TS 29.128 §6.2.4.
 ///
 /// ```text
@@ -2264,6 +2473,7 @@ pub struct ReportingInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ReportingInformationAnswer {
     fn default() -> Self {
         Self {
@@ -2287,6 +2497,7 @@ impl Default for ReportingInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationAnswer {
     fn decode_members(
         &mut self,
@@ -2424,6 +2635,7 @@ impl ReportingInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ReportingInformationAnswer {
     const CODE: u32 = 8388719;
     const APPLICATION_ID: u32 = 16777346;
@@ -2610,6 +2822,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Connection-Management-Request (CMR): command code 8388732, application 16777346, 3GPP TS 29.128 §6.2.5.
 ///
 /// ```text
@@ -2697,6 +2910,7 @@ pub struct ConnectionManagementRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConnectionManagementRequest {
     fn default() -> Self {
         Self {
@@ -2729,6 +2943,7 @@ impl Default for ConnectionManagementRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementRequest {
     fn decode_members(
         &mut self,
@@ -2976,6 +3191,7 @@ impl ConnectionManagementRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConnectionManagementRequest {
     const CODE: u32 = 8388732;
     const APPLICATION_ID: u32 = 16777346;
@@ -3254,6 +3470,7 @@ impl rt::typed::Command for ConnectionManagementRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Connection-Management-Answer (CMA): command code 8388732, application 16777346, 3GPP TS 29.128 §6.2.6.
 ///
 /// ```text
@@ -3318,6 +3535,7 @@ pub struct ConnectionManagementAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for ConnectionManagementAnswer {
     fn default() -> Self {
         Self {
@@ -3343,6 +3561,7 @@ impl Default for ConnectionManagementAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementAnswer {
     fn decode_members(
         &mut self,
@@ -3488,6 +3707,7 @@ impl ConnectionManagementAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConnectionManagementAnswer {
     const CODE: u32 = 8388732;
     const APPLICATION_ID: u32 = 16777346;
@@ -3698,6 +3918,7 @@ impl rt::typed::Command for ConnectionManagementAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// MO-Data-Request (ODR): command code 8388733, application 16777346, 3GPP TS 29.128 §6.2.7.
 ///
 /// ```text
@@ -3759,6 +3980,7 @@ pub struct MoDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MoDataRequest {
     fn default() -> Self {
         Self {
@@ -3783,6 +4005,7 @@ impl Default for MoDataRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataRequest {
     fn decode_members(
         &mut self,
@@ -3974,6 +4197,7 @@ impl MoDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MoDataRequest {
     const CODE: u32 = 8388733;
     const APPLICATION_ID: u32 = 16777346;
@@ -4160,6 +4384,7 @@ impl rt::typed::Command for MoDataRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// MO-Data-Answer (ODA): command code 8388733, application 16777346, 3GPP TS 29.128 §6.2.8.
 ///
 /// ```text
@@ -4218,6 +4443,7 @@ pub struct MoDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MoDataAnswer {
     fn default() -> Self {
         Self {
@@ -4241,6 +4467,7 @@ impl Default for MoDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataAnswer {
     fn decode_members(
         &mut self,
@@ -4378,6 +4605,7 @@ impl MoDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MoDataAnswer {
     const CODE: u32 = 8388733;
     const APPLICATION_ID: u32 = 16777346;
@@ -4564,6 +4792,7 @@ impl rt::typed::Command for MoDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// MT-Data-Request (TDR): command code 8388734, application 16777346, 3GPP TS 29.128 §6.2.9.
 ///
 /// ```text
@@ -4628,6 +4857,7 @@ pub struct MtDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MtDataRequest {
     fn default() -> Self {
         Self {
@@ -4653,6 +4883,7 @@ impl Default for MtDataRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataRequest {
     fn decode_members(
         &mut self,
@@ -4868,6 +5099,7 @@ impl MtDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MtDataRequest {
     const CODE: u32 = 8388734;
     const APPLICATION_ID: u32 = 16777346;
@@ -5062,6 +5294,7 @@ impl rt::typed::Command for MtDataRequest {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// MT-Data-Answer (TDA): command code 8388734, application 16777346, 3GPP TS 29.128 §6.2.10.
 ///
 /// ```text
@@ -5126,6 +5359,7 @@ pub struct MtDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl Default for MtDataAnswer {
     fn default() -> Self {
         Self {
@@ -5151,6 +5385,7 @@ impl Default for MtDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataAnswer {
     fn decode_members(
         &mut self,
@@ -5300,6 +5535,7 @@ impl MtDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MtDataAnswer {
     const CODE: u32 = 8388734;
     const APPLICATION_ID: u32 = 16777346;
@@ -5510,6 +5746,18 @@ impl rt::typed::Command for MtDataAnswer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Communication-Failure-Information (3GPP TS 29.128 §6.4; see [`CommunicationFailureInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CommunicationFailureInformationView<'a> {
@@ -5524,6 +5772,18 @@ pub struct CommunicationFailureInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> CommunicationFailureInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5700,6 +5960,18 @@ impl<'a> CommunicationFailureInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CommunicationFailureInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5714,6 +5986,18 @@ impl std::fmt::Debug for CommunicationFailureInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Configuration (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationConfigurationView<'a> {
@@ -5728,6 +6012,18 @@ pub struct NumberOfUePerLocationConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> NumberOfUePerLocationConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5870,6 +6166,18 @@ impl<'a> NumberOfUePerLocationConfigurationView<'a> {
         Some(super::ts29272::ImsiGroupIdView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for NumberOfUePerLocationConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5884,6 +6192,18 @@ impl std::fmt::Debug for NumberOfUePerLocationConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Report (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationReportView<'a> {
@@ -5898,6 +6218,18 @@ pub struct NumberOfUePerLocationReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> NumberOfUePerLocationReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6060,6 +6392,18 @@ impl<'a> NumberOfUePerLocationReportView<'a> {
         Some(super::ts29272::ImsiGroupIdView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for NumberOfUePerLocationReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6074,6 +6418,7 @@ impl std::fmt::Debug for NumberOfUePerLocationReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Serving-PLMN-Rate-Control (3GPP TS 29.128 §6.4; see [`ServingPlmnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingPlmnRateControlView<'a> {
@@ -6088,6 +6433,7 @@ pub struct ServingPlmnRateControlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> ServingPlmnRateControlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6213,6 +6559,7 @@ impl<'a> ServingPlmnRateControlView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl std::fmt::Debug for ServingPlmnRateControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6226,6 +6573,7 @@ impl std::fmt::Debug for ServingPlmnRateControlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// A checked, zero-copy view of a received RRC-Cause-Counter (3GPP TS 29.128 §6.4; see [`RrcCauseCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RrcCauseCounterView<'a> {
@@ -6240,6 +6588,7 @@ pub struct RrcCauseCounterView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> RrcCauseCounterView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6365,6 +6714,7 @@ impl<'a> RrcCauseCounterView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl std::fmt::Debug for RrcCauseCounterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6376,6 +6726,17 @@ impl std::fmt::Debug for RrcCauseCounterView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Idle-Status-Indication (3GPP TS 29.128 §6.4; see [`IdleStatusIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdleStatusIndicationView<'a> {
@@ -6390,6 +6751,17 @@ pub struct IdleStatusIndicationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> IdleStatusIndicationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6554,6 +6926,17 @@ impl<'a> IdleStatusIndicationView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for IdleStatusIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6565,6 +6948,7 @@ impl std::fmt::Debug for IdleStatusIndicationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Configuration-Information-Request (3GPP TS 29.128 §6.2.1; see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationRequestView<'a> {
@@ -6580,6 +6964,7 @@ pub struct ConfigurationInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConfigurationInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6934,6 +7319,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6948,6 +7334,7 @@ impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Configuration-Information-Answer (3GPP TS 29.128 §6.2.2; see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationAnswerView<'a> {
@@ -6963,6 +7350,7 @@ pub struct ConfigurationInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConfigurationInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7371,6 +7759,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7385,6 +7774,7 @@ impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Reporting-Information-Request (3GPP TS 29.128 §6.2.3; see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationRequestView<'a> {
@@ -7400,6 +7790,7 @@ pub struct ReportingInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ReportingInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7738,6 +8129,7 @@ impl<'a> ReportingInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ReportingInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7752,6 +8144,7 @@ impl std::fmt::Debug for ReportingInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Reporting-Information-Answer (3GPP TS 29.128 §6.2.4; see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationAnswerView<'a> {
@@ -7767,6 +8160,7 @@ pub struct ReportingInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ReportingInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8118,6 +8512,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8132,6 +8527,7 @@ impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Connection-Management-Request (3GPP TS 29.128 §6.2.5; see [`ConnectionManagementRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementRequestView<'a> {
@@ -8147,6 +8543,7 @@ pub struct ConnectionManagementRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConnectionManagementRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8634,6 +9031,7 @@ impl<'a> ConnectionManagementRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ConnectionManagementRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8648,6 +9046,7 @@ impl std::fmt::Debug for ConnectionManagementRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received Connection-Management-Answer (3GPP TS 29.128 §6.2.6; see [`ConnectionManagementAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementAnswerView<'a> {
@@ -8663,6 +9062,7 @@ pub struct ConnectionManagementAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConnectionManagementAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9036,6 +9436,7 @@ impl<'a> ConnectionManagementAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for ConnectionManagementAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9050,6 +9451,7 @@ impl std::fmt::Debug for ConnectionManagementAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received MO-Data-Request (3GPP TS 29.128 §6.2.7; see [`MoDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoDataRequestView<'a> {
@@ -9065,6 +9467,7 @@ pub struct MoDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MoDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9442,6 +9845,7 @@ impl<'a> MoDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for MoDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9451,6 +9855,7 @@ impl std::fmt::Debug for MoDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received MO-Data-Answer (3GPP TS 29.128 §6.2.8; see [`MoDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoDataAnswerView<'a> {
@@ -9466,6 +9871,7 @@ pub struct MoDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MoDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9817,6 +10223,7 @@ impl<'a> MoDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for MoDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9826,6 +10233,7 @@ impl std::fmt::Debug for MoDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received MT-Data-Request (3GPP TS 29.128 §6.2.9; see [`MtDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtDataRequestView<'a> {
@@ -9841,6 +10249,7 @@ pub struct MtDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MtDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10240,6 +10649,7 @@ impl<'a> MtDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for MtDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10249,6 +10659,7 @@ impl std::fmt::Debug for MtDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// A checked, zero-copy view of a received MT-Data-Answer (3GPP TS 29.128 §6.2.10; see [`MtDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtDataAnswerView<'a> {
@@ -10264,6 +10675,7 @@ pub struct MtDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MtDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10639,6 +11051,7 @@ impl<'a> MtDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl std::fmt::Debug for MtDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10648,6 +11061,18 @@ impl std::fmt::Debug for MtDataAnswerView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Communication-Failure-Information AVP (code 4300, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CommunicationFailureInformation`] is the owned form.
 ///
 /// ```text
@@ -10660,6 +11085,18 @@ impl std::fmt::Debug for MtDataAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CommunicationFailureInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for CommunicationFailureInformation {
     type Writer<'c> = CommunicationFailureInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
@@ -10674,6 +11111,18 @@ impl rt::writer::Group for CommunicationFailureInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for CommunicationFailureInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10684,6 +11133,18 @@ impl<'c> rt::writer::MemberWriter<'c> for CommunicationFailureInformationWriter<
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl CommunicationFailureInformationWriter<'_> {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -10728,6 +11189,18 @@ impl CommunicationFailureInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Number-Of-UE-Per-Location-Configuration AVP (code 4306, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NumberOfUePerLocationConfiguration`] is the owned form.
 ///
 /// ```text
@@ -10736,6 +11209,18 @@ impl CommunicationFailureInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NumberOfUePerLocationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for NumberOfUePerLocationConfiguration {
     type Writer<'c> = NumberOfUePerLocationConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4306, 10415);
@@ -10746,6 +11231,18 @@ impl rt::writer::Group for NumberOfUePerLocationConfiguration {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10756,6 +11253,18 @@ impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationConfigurationWrit
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl NumberOfUePerLocationConfigurationWriter<'_> {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     ///
@@ -10786,6 +11295,18 @@ impl NumberOfUePerLocationConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Number-Of-UE-Per-Location-Report AVP (code 4307, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NumberOfUePerLocationReport`] is the owned form.
 ///
 /// ```text
@@ -10795,6 +11316,18 @@ impl NumberOfUePerLocationConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NumberOfUePerLocationReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for NumberOfUePerLocationReport {
     type Writer<'c> = NumberOfUePerLocationReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4307, 10415);
@@ -10806,6 +11339,18 @@ impl rt::writer::Group for NumberOfUePerLocationReport {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10816,6 +11361,18 @@ impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationReportWriter<'c> 
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl NumberOfUePerLocationReportWriter<'_> {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     ///
@@ -10852,6 +11409,7 @@ impl NumberOfUePerLocationReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// Writes the members of one Serving-PLMN-Rate-Control AVP (code 4310, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServingPlmnRateControl`] is the owned form.
 ///
 /// ```text
@@ -10860,6 +11418,7 @@ impl NumberOfUePerLocationReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServingPlmnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for ServingPlmnRateControl {
     type Writer<'c> = ServingPlmnRateControlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
@@ -10870,6 +11429,7 @@ impl rt::writer::Group for ServingPlmnRateControl {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServingPlmnRateControlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10880,6 +11440,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServingPlmnRateControlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl ServingPlmnRateControlWriter<'_> {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -10900,6 +11461,7 @@ impl ServingPlmnRateControlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 /// Writes the members of one RRC-Cause-Counter AVP (code 4318, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RrcCauseCounter`] is the owned form.
 ///
 /// ```text
@@ -10908,6 +11470,7 @@ impl ServingPlmnRateControlWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RrcCauseCounterWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for RrcCauseCounter {
     type Writer<'c> = RrcCauseCounterWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
@@ -10918,6 +11481,7 @@ impl rt::writer::Group for RrcCauseCounter {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RrcCauseCounterWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10928,6 +11492,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RrcCauseCounterWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl RrcCauseCounterWriter<'_> {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -10948,6 +11513,17 @@ impl RrcCauseCounterWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Idle-Status-Indication AVP (code 4322, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IdleStatusIndication`] is the owned form.
 ///
 /// ```text
@@ -10959,6 +11535,17 @@ impl RrcCauseCounterWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IdleStatusIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for IdleStatusIndication {
     type Writer<'c> = IdleStatusIndicationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
@@ -10972,6 +11559,17 @@ impl rt::writer::Group for IdleStatusIndication {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for IdleStatusIndicationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -10982,6 +11580,17 @@ impl<'c> rt::writer::MemberWriter<'c> for IdleStatusIndicationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl IdleStatusIndicationWriter<'_> {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -11025,8 +11634,10 @@ impl IdleStatusIndicationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Configuration-Information-Request (command code 8388718, application 16777346), 3GPP TS 29.128 §6.2.1, straight into a buffer: started by [`ConfigurationInformationRequest::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationRequest`] is the owned form.
 pub struct ConfigurationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationRequest {
     /// Starts writing one Configuration-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationRequestWriter::finish`].
     #[inline]
@@ -11041,6 +11652,7 @@ impl ConfigurationInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11189,8 +11801,10 @@ impl ConfigurationInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Configuration-Information-Answer (command code 8388718, application 16777346), 3GPP TS 29.128 §6.2.2, straight into a buffer: started by [`ConfigurationInformationAnswer::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationAnswer`] is the owned form.
 pub struct ConfigurationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationAnswer {
     /// Starts writing one Configuration-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationAnswerWriter::finish`].
     #[inline]
@@ -11205,6 +11819,7 @@ impl ConfigurationInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConfigurationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11406,8 +12021,10 @@ impl ConfigurationInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Reporting-Information-Request (command code 8388719, application 16777346), 3GPP TS 29.128 §6.2.3, straight into a buffer: started by [`ReportingInformationRequest::writer`], each setter appends one AVP in the order called, [`ReportingInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationRequest`] is the owned form.
 pub struct ReportingInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationRequest {
     /// Starts writing one Reporting-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationRequestWriter::finish`].
     #[inline]
@@ -11422,6 +12039,7 @@ impl ReportingInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11558,8 +12176,10 @@ impl ReportingInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Reporting-Information-Answer (command code 8388719, application 16777346), 3GPP TS 29.128 §6.2.4, straight into a buffer: started by [`ReportingInformationAnswer::writer`], each setter appends one AVP in the order called, [`ReportingInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationAnswer`] is the owned form.
 pub struct ReportingInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationAnswer {
     /// Starts writing one Reporting-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationAnswerWriter::finish`].
     #[inline]
@@ -11574,6 +12194,7 @@ impl ReportingInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ReportingInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11753,8 +12374,10 @@ impl ReportingInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Connection-Management-Request (command code 8388732, application 16777346), 3GPP TS 29.128 §6.2.5, straight into a buffer: started by [`ConnectionManagementRequest::writer`], each setter appends one AVP in the order called, [`ConnectionManagementRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConnectionManagementRequest`] is the owned form.
 pub struct ConnectionManagementRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementRequest {
     /// Starts writing one Connection-Management-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConnectionManagementRequestWriter::finish`].
     #[inline]
@@ -11769,6 +12392,7 @@ impl ConnectionManagementRequest {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11993,8 +12617,10 @@ impl ConnectionManagementRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one Connection-Management-Answer (command code 8388732, application 16777346), 3GPP TS 29.128 §6.2.6, straight into a buffer: started by [`ConnectionManagementAnswer::writer`], each setter appends one AVP in the order called, [`ConnectionManagementAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConnectionManagementAnswer`] is the owned form.
 pub struct ConnectionManagementAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementAnswer {
     /// Starts writing one Connection-Management-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConnectionManagementAnswerWriter::finish`].
     #[inline]
@@ -12009,6 +12635,7 @@ impl ConnectionManagementAnswer {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl ConnectionManagementAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12202,8 +12829,10 @@ impl ConnectionManagementAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one MO-Data-Request (command code 8388733, application 16777346), 3GPP TS 29.128 §6.2.7, straight into a buffer: started by [`MoDataRequest::writer`], each setter appends one AVP in the order called, [`MoDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoDataRequest`] is the owned form.
 pub struct MoDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataRequest {
     /// Starts writing one MO-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoDataRequestWriter::finish`].
     #[inline]
@@ -12218,6 +12847,7 @@ impl MoDataRequest {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12381,8 +13011,10 @@ impl MoDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one MO-Data-Answer (command code 8388733, application 16777346), 3GPP TS 29.128 §6.2.8, straight into a buffer: started by [`MoDataAnswer::writer`], each setter appends one AVP in the order called, [`MoDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoDataAnswer`] is the owned form.
 pub struct MoDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataAnswer {
     /// Starts writing one MO-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoDataAnswerWriter::finish`].
     #[inline]
@@ -12397,6 +13029,7 @@ impl MoDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MoDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12576,8 +13209,10 @@ impl MoDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one MT-Data-Request (command code 8388734, application 16777346), 3GPP TS 29.128 §6.2.9, straight into a buffer: started by [`MtDataRequest::writer`], each setter appends one AVP in the order called, [`MtDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtDataRequest`] is the owned form.
 pub struct MtDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataRequest {
     /// Starts writing one MT-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtDataRequestWriter::finish`].
     #[inline]
@@ -12592,6 +13227,7 @@ impl MtDataRequest {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12757,8 +13393,10 @@ impl MtDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 /// Writes one MT-Data-Answer (command code 8388734, application 16777346), 3GPP TS 29.128 §6.2.10, straight into a buffer: started by [`MtDataAnswer::writer`], each setter appends one AVP in the order called, [`MtDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtDataAnswer`] is the owned form.
 pub struct MtDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataAnswer {
     /// Starts writing one MT-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtDataAnswerWriter::finish`].
     #[inline]
@@ -12773,6 +13411,7 @@ impl MtDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl MtDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -49,11 +49,13 @@ pub mod application {
     /// 3GPP MM10 (auth), 3GPP TS 29.140 §6.
     pub const TGPP_MM10: u32 = 16777226;
 }
+#[cfg(any(feature = "ts29140"))]
 /// Trigger-Event (code 1103, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TriggerEvent(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl TriggerEvent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1103, 10415);
@@ -64,6 +66,7 @@ impl TriggerEvent {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for TriggerEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -72,11 +75,13 @@ impl std::fmt::Debug for TriggerEvent {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for TriggerEvent {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for TriggerEvent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -95,11 +100,13 @@ impl rt::AvpData for TriggerEvent {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Originating-Interface (code 1110, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OriginatingInterface(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl OriginatingInterface {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1110, 10415);
@@ -110,6 +117,7 @@ impl OriginatingInterface {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for OriginatingInterface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -118,11 +126,13 @@ impl std::fmt::Debug for OriginatingInterface {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for OriginatingInterface {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for OriginatingInterface {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -141,11 +151,13 @@ impl rt::AvpData for OriginatingInterface {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Delivery-Report (code 1111, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DeliveryReport(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl DeliveryReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1111, 10415);
@@ -156,6 +168,7 @@ impl DeliveryReport {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for DeliveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -164,11 +177,13 @@ impl std::fmt::Debug for DeliveryReport {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for DeliveryReport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for DeliveryReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -187,11 +202,13 @@ impl rt::AvpData for DeliveryReport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Read-Reply (code 1112, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReadReply(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl ReadReply {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1112, 10415);
@@ -202,6 +219,7 @@ impl ReadReply {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ReadReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -210,11 +228,13 @@ impl std::fmt::Debug for ReadReply {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for ReadReply {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for ReadReply {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -233,11 +253,13 @@ impl rt::AvpData for ReadReply {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Sender-Visibility (code 1113, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SenderVisibility(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl SenderVisibility {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1113, 10415);
@@ -248,6 +270,7 @@ impl SenderVisibility {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for SenderVisibility {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -256,11 +279,13 @@ impl std::fmt::Debug for SenderVisibility {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for SenderVisibility {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for SenderVisibility {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -279,11 +304,13 @@ impl rt::AvpData for SenderVisibility {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Routeing-Address-Resolution (code 1119, vendor 10415), Enumerated, 3GPP TS 29.140 §6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RouteingAddressResolution(pub i32);
+#[cfg(any(feature = "ts29140"))]
 impl RouteingAddressResolution {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1119, 10415);
@@ -294,6 +321,7 @@ impl RouteingAddressResolution {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for RouteingAddressResolution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -302,11 +330,13 @@ impl std::fmt::Debug for RouteingAddressResolution {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl From<i32> for RouteingAddressResolution {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for RouteingAddressResolution {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -325,6 +355,7 @@ impl rt::AvpData for RouteingAddressResolution {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Served-User-Identity (code 1100, vendor 10415), Grouped, 3GPP TS 29.140 §6.
 ///
 /// ```text
@@ -348,6 +379,7 @@ pub struct ServedUserIdentity {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29140"))]
 impl Default for ServedUserIdentity {
     fn default() -> Self {
         Self {
@@ -359,6 +391,7 @@ impl Default for ServedUserIdentity {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl ServedUserIdentity {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
@@ -389,6 +422,7 @@ impl ServedUserIdentity {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for ServedUserIdentity {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -456,6 +490,7 @@ impl rt::AvpData for ServedUserIdentity {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Initial-Recipient-Address (code 1105, vendor 10415), Grouped, 3GPP TS 29.140 §6.
 ///
 /// ```text
@@ -476,6 +511,7 @@ pub struct InitialRecipientAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29140"))]
 impl Default for InitialRecipientAddress {
     fn default() -> Self {
         Self {
@@ -486,6 +522,7 @@ impl Default for InitialRecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl InitialRecipientAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1105, 10415);
@@ -544,6 +581,7 @@ impl InitialRecipientAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for InitialRecipientAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -591,6 +629,7 @@ impl rt::AvpData for InitialRecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Result-Recipient-Address (code 1106, vendor 10415), Grouped, 3GPP TS 29.140 §6.
 ///
 /// ```text
@@ -617,6 +656,7 @@ pub struct ResultRecipientAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29140"))]
 impl Default for ResultRecipientAddress {
     fn default() -> Self {
         Self {
@@ -629,6 +669,7 @@ impl Default for ResultRecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl ResultRecipientAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1106, 10415);
@@ -699,6 +740,7 @@ impl ResultRecipientAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for ResultRecipientAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -770,6 +812,7 @@ impl rt::AvpData for ResultRecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Status (code 1116, vendor 10415), Grouped, 3GPP TS 29.140 §6.
 ///
 /// ```text
@@ -790,6 +833,7 @@ pub struct Status {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29140"))]
 impl Default for Status {
     fn default() -> Self {
         Self {
@@ -800,6 +844,7 @@ impl Default for Status {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl Status {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1116, 10415);
@@ -826,6 +871,7 @@ impl Status {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl rt::AvpData for Status {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -881,6 +927,7 @@ impl rt::AvpData for Status {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// A checked, zero-copy view of a received Served-User-Identity (3GPP TS 29.140 §6; see [`ServedUserIdentity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServedUserIdentityView<'a> {
@@ -895,6 +942,7 @@ pub struct ServedUserIdentityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'a> ServedUserIdentityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1030,6 +1078,7 @@ impl<'a> ServedUserIdentityView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ServedUserIdentityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1041,6 +1090,7 @@ impl std::fmt::Debug for ServedUserIdentityView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// A checked, zero-copy view of a received Initial-Recipient-Address (3GPP TS 29.140 §6; see [`InitialRecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InitialRecipientAddressView<'a> {
@@ -1055,6 +1105,7 @@ pub struct InitialRecipientAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'a> InitialRecipientAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1201,6 +1252,7 @@ impl<'a> InitialRecipientAddressView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for InitialRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1214,6 +1266,7 @@ impl std::fmt::Debug for InitialRecipientAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// A checked, zero-copy view of a received Result-Recipient-Address (3GPP TS 29.140 §6; see [`ResultRecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResultRecipientAddressView<'a> {
@@ -1228,6 +1281,7 @@ pub struct ResultRecipientAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'a> ResultRecipientAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1400,6 +1454,7 @@ impl<'a> ResultRecipientAddressView<'a> {
         Some(RouteingAddressResolution(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ResultRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1413,6 +1468,7 @@ impl std::fmt::Debug for ResultRecipientAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// A checked, zero-copy view of a received Status (3GPP TS 29.140 §6; see [`Status`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct StatusView<'a> {
@@ -1427,6 +1483,7 @@ pub struct StatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'a> StatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1549,6 +1606,7 @@ impl<'a> StatusView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for StatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1558,6 +1616,7 @@ impl std::fmt::Debug for StatusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Writes the members of one Served-User-Identity AVP (code 1100, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServedUserIdentity`] is the owned form.
 ///
 /// ```text
@@ -1567,6 +1626,7 @@ impl std::fmt::Debug for StatusView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServedUserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ServedUserIdentity {
     type Writer<'c> = ServedUserIdentityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
@@ -1578,6 +1638,7 @@ impl rt::writer::Group for ServedUserIdentity {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServedUserIdentityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1588,6 +1649,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServedUserIdentityWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl ServedUserIdentityWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
@@ -1614,6 +1676,7 @@ impl ServedUserIdentityWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Writes the members of one Initial-Recipient-Address AVP (code 1105, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InitialRecipientAddress`] is the owned form.
 ///
 /// ```text
@@ -1622,6 +1685,7 @@ impl ServedUserIdentityWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct InitialRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for InitialRecipientAddress {
     type Writer<'c> = InitialRecipientAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1105, 10415);
@@ -1632,6 +1696,7 @@ impl rt::writer::Group for InitialRecipientAddress {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for InitialRecipientAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1642,6 +1707,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InitialRecipientAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl InitialRecipientAddressWriter<'_> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
@@ -1662,6 +1728,7 @@ impl InitialRecipientAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Writes the members of one Result-Recipient-Address AVP (code 1106, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ResultRecipientAddress`] is the owned form.
 ///
 /// ```text
@@ -1672,6 +1739,7 @@ impl InitialRecipientAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ResultRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ResultRecipientAddress {
     type Writer<'c> = ResultRecipientAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1106, 10415);
@@ -1684,6 +1752,7 @@ impl rt::writer::Group for ResultRecipientAddress {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for ResultRecipientAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1694,6 +1763,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ResultRecipientAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl ResultRecipientAddressWriter<'_> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
@@ -1729,6 +1799,7 @@ impl ResultRecipientAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29140"))]
 /// Writes the members of one Status AVP (code 1116, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Status`] is the owned form.
 ///
 /// ```text
@@ -1737,6 +1808,7 @@ impl ResultRecipientAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct StatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for Status {
     type Writer<'c> = StatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1116, 10415);
@@ -1747,6 +1819,7 @@ impl rt::writer::Group for Status {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for StatusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1757,6 +1830,7 @@ impl<'c> rt::writer::MemberWriter<'c> for StatusWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29140"))]
 impl StatusWriter<'_> {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]

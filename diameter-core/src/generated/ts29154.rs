@@ -47,6 +47,7 @@ pub mod application {
     /// 3GPP Nta (auth), 3GPP TS 29.154 §A.1.
     pub const TGPP_NTA: u32 = 16777358;
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Nt-Time-Window (code 4204, vendor 10415), Grouped, 3GPP TS 29.154 §5.3.5.
 ///
 /// ```text
@@ -69,6 +70,7 @@ pub struct NtTimeWindow {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for NtTimeWindow {
     fn default() -> Self {
         Self {
@@ -79,6 +81,7 @@ impl Default for NtTimeWindow {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl NtTimeWindow {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4204, 10415);
@@ -137,6 +140,7 @@ impl NtTimeWindow {
         Ok(())
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::AvpData for NtTimeWindow {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -184,6 +188,7 @@ impl rt::AvpData for NtTimeWindow {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Transfer-Policy (code 4207, vendor 10415), Grouped, 3GPP TS 29.154 §5.3.8.
 ///
 /// ```text
@@ -213,6 +218,7 @@ pub struct TransferPolicy {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for TransferPolicy {
     fn default() -> Self {
         Self {
@@ -226,6 +232,7 @@ impl Default for TransferPolicy {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl TransferPolicy {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
@@ -280,6 +287,7 @@ impl TransferPolicy {
         Ok(())
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::AvpData for TransferPolicy {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -367,6 +375,7 @@ impl rt::AvpData for TransferPolicy {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Access-Network-Reports (code 4210, vendor 10415), Grouped, 3GPP TS 29.154 §A.6.3.2.
 ///
 /// ```text
@@ -411,6 +420,7 @@ pub struct AccessNetworkReports {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for AccessNetworkReports {
     fn default() -> Self {
         Self {
@@ -429,6 +439,7 @@ impl Default for AccessNetworkReports {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl AccessNetworkReports {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
@@ -487,6 +498,7 @@ impl AccessNetworkReports {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for AccessNetworkReports {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -638,6 +650,7 @@ impl rt::AvpData for AccessNetworkReports {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Configuration (code 4211, vendor 10415), Grouped, 3GPP TS 29.154 §A.6.3.3.
 ///
 /// ```text
@@ -666,6 +679,7 @@ pub struct EventConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfiguration {
     fn default() -> Self {
         Self {
@@ -678,6 +692,7 @@ impl Default for EventConfiguration {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4211, 10415);
@@ -764,6 +779,7 @@ impl EventConfiguration {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -831,6 +847,7 @@ impl rt::AvpData for EventConfiguration {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Configuration-Status (code 4213, vendor 10415), Grouped, 3GPP TS 29.154 §A.6.3.5.
 ///
 /// ```text
@@ -851,6 +868,7 @@ pub struct EventConfigurationStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationStatus {
     fn default() -> Self {
         Self {
@@ -861,6 +879,7 @@ impl Default for EventConfigurationStatus {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4213, 10415);
@@ -919,6 +938,7 @@ impl EventConfigurationStatus {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventConfigurationStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -966,6 +986,7 @@ impl rt::AvpData for EventConfigurationStatus {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Reports (code 4215, vendor 10415), Grouped, 3GPP TS 29.154 §A.6.3.7.
 ///
 /// ```text
@@ -989,6 +1010,7 @@ pub struct EventReports {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReports {
     fn default() -> Self {
         Self {
@@ -1000,6 +1022,7 @@ impl Default for EventReports {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReports {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4215, 10415);
@@ -1072,6 +1095,7 @@ impl EventReports {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventReports {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1131,6 +1155,7 @@ impl rt::AvpData for EventReports {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Background-Data-Transfer-Request (BTR): command code 8388723, application 16777348, 3GPP TS 29.154 §5.6.2.
 ///
 /// ```text
@@ -1213,6 +1238,7 @@ pub struct BackgroundDataTransferRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferRequest {
     fn default() -> Self {
         Self {
@@ -1244,6 +1270,7 @@ impl Default for BackgroundDataTransferRequest {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferRequest {
     fn decode_members(
         &mut self,
@@ -1465,6 +1492,7 @@ impl BackgroundDataTransferRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Command for BackgroundDataTransferRequest {
     const CODE: u32 = 8388723;
     const APPLICATION_ID: u32 = 16777348;
@@ -1735,6 +1763,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Background-Data-Transfer-Answer (BTA): command code 8388723, application 16777348, 3GPP TS 29.154 §5.6.3.
 ///
 /// ```text
@@ -1820,6 +1849,7 @@ pub struct BackgroundDataTransferAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferAnswer {
     fn default() -> Self {
         Self {
@@ -1852,6 +1882,7 @@ impl Default for BackgroundDataTransferAnswer {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferAnswer {
     fn decode_members(
         &mut self,
@@ -2043,6 +2074,7 @@ impl BackgroundDataTransferAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Command for BackgroundDataTransferAnswer {
     const CODE: u32 = 8388723;
     const APPLICATION_ID: u32 = 16777348;
@@ -2333,6 +2365,7 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Configuration-Request (ECR): command code 8388735, application 16777358, 3GPP TS 29.154 §A.6.6.2.
 ///
 /// ```text
@@ -2390,6 +2423,7 @@ pub struct EventConfigurationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationRequest {
     fn default() -> Self {
         Self {
@@ -2412,6 +2446,7 @@ impl Default for EventConfigurationRequest {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationRequest {
     fn decode_members(
         &mut self,
@@ -2565,6 +2600,7 @@ impl EventConfigurationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventConfigurationRequest {
     const CODE: u32 = 8388735;
     const APPLICATION_ID: u32 = 16777358;
@@ -2735,6 +2771,7 @@ impl rt::typed::Command for EventConfigurationRequest {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Configuration-Answer (ECA): command code 8388735, application 16777358, 3GPP TS 29.154 §A.6.6.3.
 ///
 /// ```text
@@ -2816,6 +2853,7 @@ pub struct EventConfigurationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationAnswer {
     fn default() -> Self {
         Self {
@@ -2846,6 +2884,7 @@ impl Default for EventConfigurationAnswer {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationAnswer {
     fn decode_members(
         &mut self,
@@ -3012,6 +3051,7 @@ impl EventConfigurationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventConfigurationAnswer {
     const CODE: u32 = 8388735;
     const APPLICATION_ID: u32 = 16777358;
@@ -3282,6 +3322,7 @@ impl rt::typed::Command for EventConfigurationAnswer {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Reporting-Request (ERR): command code 8388736, application 16777358, 3GPP TS 29.154 §A.6.6.4.
 ///
 /// ```text
@@ -3331,6 +3372,7 @@ pub struct EventReportingRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingRequest {
     fn default() -> Self {
         Self {
@@ -3351,6 +3393,7 @@ impl Default for EventReportingRequest {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingRequest {
     fn decode_members(
         &mut self,
@@ -3507,6 +3550,7 @@ impl EventReportingRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventReportingRequest {
     const CODE: u32 = 8388736;
     const APPLICATION_ID: u32 = 16777358;
@@ -3649,6 +3693,7 @@ impl rt::typed::Command for EventReportingRequest {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Reporting-Answer (ERA): command code 8388736, application 16777358, 3GPP TS 29.154 §A.6.6.5.
 ///
 /// ```text
@@ -3719,6 +3764,7 @@ pub struct EventReportingAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingAnswer {
     fn default() -> Self {
         Self {
@@ -3746,6 +3792,7 @@ impl Default for EventReportingAnswer {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingAnswer {
     fn decode_members(
         &mut self,
@@ -3899,6 +3946,7 @@ impl EventReportingAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventReportingAnswer {
     const CODE: u32 = 8388736;
     const APPLICATION_ID: u32 = 16777358;
@@ -4133,6 +4181,7 @@ impl rt::typed::Command for EventReportingAnswer {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Nt-Time-Window (3GPP TS 29.154 §5.3.5; see [`NtTimeWindow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NtTimeWindowView<'a> {
@@ -4147,6 +4196,7 @@ pub struct NtTimeWindowView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> NtTimeWindowView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4290,6 +4340,7 @@ impl<'a> NtTimeWindowView<'a> {
         rt::view::read::<rt::data::Time>(&avp)
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for NtTimeWindowView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4299,6 +4350,7 @@ impl std::fmt::Debug for NtTimeWindowView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Transfer-Policy (3GPP TS 29.154 §5.3.8; see [`TransferPolicy`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TransferPolicyView<'a> {
@@ -4313,6 +4365,7 @@ pub struct TransferPolicyView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> TransferPolicyView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4488,6 +4541,7 @@ impl<'a> TransferPolicyView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for TransferPolicyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4497,6 +4551,7 @@ impl std::fmt::Debug for TransferPolicyView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Access-Network-Reports (3GPP TS 29.154 §A.6.3.2; see [`AccessNetworkReports`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkReportsView<'a> {
@@ -4511,6 +4566,7 @@ pub struct AccessNetworkReportsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> AccessNetworkReportsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4729,6 +4785,7 @@ impl<'a> AccessNetworkReportsView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for AccessNetworkReportsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4740,6 +4797,7 @@ impl std::fmt::Debug for AccessNetworkReportsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Configuration (3GPP TS 29.154 §A.6.3.3; see [`EventConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationView<'a> {
@@ -4754,6 +4812,7 @@ pub struct EventConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4941,6 +5000,7 @@ impl<'a> EventConfigurationView<'a> {
         Some(super::ts29336::LocationInformationConfigurationView::read(avp))
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4952,6 +5012,7 @@ impl std::fmt::Debug for EventConfigurationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Configuration-Status (3GPP TS 29.154 §A.6.3.5; see [`EventConfigurationStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationStatusView<'a> {
@@ -4966,6 +5027,7 @@ pub struct EventConfigurationStatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventConfigurationStatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5112,6 +5174,7 @@ impl<'a> EventConfigurationStatusView<'a> {
         rt::view::read::<u64>(&avp)
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5125,6 +5188,7 @@ impl std::fmt::Debug for EventConfigurationStatusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Reports (3GPP TS 29.154 §A.6.3.7; see [`EventReports`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportsView<'a> {
@@ -5141,6 +5205,7 @@ pub struct EventReportsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventReportsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5311,6 +5376,7 @@ impl<'a> EventReportsView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventReportsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5320,6 +5386,7 @@ impl std::fmt::Debug for EventReportsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Background-Data-Transfer-Request (3GPP TS 29.154 §5.6.2; see [`BackgroundDataTransferRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BackgroundDataTransferRequestView<'a> {
@@ -5335,6 +5402,7 @@ pub struct BackgroundDataTransferRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> BackgroundDataTransferRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5799,6 +5867,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5813,6 +5882,7 @@ impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Background-Data-Transfer-Answer (3GPP TS 29.154 §5.6.3; see [`BackgroundDataTransferAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BackgroundDataTransferAnswerView<'a> {
@@ -5828,6 +5898,7 @@ pub struct BackgroundDataTransferAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> BackgroundDataTransferAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6324,6 +6395,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6338,6 +6410,7 @@ impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Configuration-Request (3GPP TS 29.154 §A.6.6.2; see [`EventConfigurationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationRequestView<'a> {
@@ -6353,6 +6426,7 @@ pub struct EventConfigurationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventConfigurationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6688,6 +6762,7 @@ impl<'a> EventConfigurationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6702,6 +6777,7 @@ impl std::fmt::Debug for EventConfigurationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Configuration-Answer (3GPP TS 29.154 §A.6.6.3; see [`EventConfigurationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventConfigurationAnswerView<'a> {
@@ -6717,6 +6793,7 @@ pub struct EventConfigurationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventConfigurationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7167,6 +7244,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7180,6 +7258,7 @@ impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Reporting-Request (3GPP TS 29.154 §A.6.6.4; see [`EventReportingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportingRequestView<'a> {
@@ -7195,6 +7274,7 @@ pub struct EventReportingRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventReportingRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7501,6 +7581,7 @@ impl<'a> EventReportingRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventReportingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7514,6 +7595,7 @@ impl std::fmt::Debug for EventReportingRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// A checked, zero-copy view of a received Event-Reporting-Answer (3GPP TS 29.154 §A.6.6.5; see [`EventReportingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportingAnswerView<'a> {
@@ -7529,6 +7611,7 @@ pub struct EventReportingAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> EventReportingAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7926,6 +8009,7 @@ impl<'a> EventReportingAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventReportingAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7937,6 +8021,7 @@ impl std::fmt::Debug for EventReportingAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Writes the members of one Nt-Time-Window AVP (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NtTimeWindow`] is the owned form.
 ///
 /// ```text
@@ -7945,6 +8030,7 @@ impl std::fmt::Debug for EventReportingAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NtTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for NtTimeWindow {
     type Writer<'c> = NtTimeWindowWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4204, 10415);
@@ -7955,6 +8041,7 @@ impl rt::writer::Group for NtTimeWindow {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for NtTimeWindowWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7965,6 +8052,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NtTimeWindowWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl NtTimeWindowWriter<'_> {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     #[inline]
@@ -7985,6 +8073,7 @@ impl NtTimeWindowWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Writes the members of one Transfer-Policy AVP (code 4207, vendor 10415), 3GPP TS 29.154 §5.3.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TransferPolicy`] is the owned form.
 ///
 /// ```text
@@ -7996,6 +8085,7 @@ impl NtTimeWindowWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TransferPolicyWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for TransferPolicy {
     type Writer<'c> = TransferPolicyWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
@@ -8009,6 +8099,7 @@ impl rt::writer::Group for TransferPolicy {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for TransferPolicyWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8019,6 +8110,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TransferPolicyWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl TransferPolicyWriter<'_> {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     #[inline]
@@ -8062,6 +8154,7 @@ impl TransferPolicyWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes the members of one Access-Network-Reports AVP (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkReports`] is the owned form.
 ///
 /// ```text
@@ -8078,6 +8171,7 @@ impl TransferPolicyWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkReportsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for AccessNetworkReports {
     type Writer<'c> = AccessNetworkReportsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
@@ -8096,6 +8190,7 @@ impl rt::writer::Group for AccessNetworkReports {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkReportsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8106,6 +8201,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkReportsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl AccessNetworkReportsWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
@@ -8174,6 +8270,7 @@ impl AccessNetworkReportsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes the members of one Event-Configuration AVP (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventConfiguration`] is the owned form.
 ///
 /// ```text
@@ -8184,6 +8281,7 @@ impl AccessNetworkReportsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfiguration {
     type Writer<'c> = EventConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4211, 10415);
@@ -8196,6 +8294,7 @@ impl rt::writer::Group for EventConfiguration {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8206,6 +8305,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationWriter<'_> {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
@@ -8243,6 +8343,7 @@ impl EventConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes the members of one Event-Configuration-Status AVP (code 4213, vendor 10415), 3GPP TS 29.154 §A.6.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventConfigurationStatus`] is the owned form.
 ///
 /// ```text
@@ -8251,6 +8352,7 @@ impl EventConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EventConfigurationStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfigurationStatus {
     type Writer<'c> = EventConfigurationStatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4213, 10415);
@@ -8261,6 +8363,7 @@ impl rt::writer::Group for EventConfigurationStatus {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationStatusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8271,6 +8374,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationStatusWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationStatusWriter<'_> {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     #[inline]
@@ -8291,6 +8395,7 @@ impl EventConfigurationStatusWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes the members of one Event-Reports AVP (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventReports`] is the owned form.
 ///
 /// ```text
@@ -8300,6 +8405,7 @@ impl EventConfigurationStatusWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EventReportsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventReports {
     type Writer<'c> = EventReportsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4215, 10415);
@@ -8310,6 +8416,7 @@ impl rt::writer::Group for EventReports {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventReportsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8320,6 +8427,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EventReportsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportsWriter<'_> {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     #[inline]
@@ -8351,8 +8459,10 @@ impl EventReportsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Writes one Background-Data-Transfer-Request (command code 8388723, application 16777348), 3GPP TS 29.154 §5.6.2, straight into a buffer: started by [`BackgroundDataTransferRequest::writer`], each setter appends one AVP in the order called, [`BackgroundDataTransferRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BackgroundDataTransferRequest`] is the owned form.
 pub struct BackgroundDataTransferRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferRequest {
     /// Starts writing one Background-Data-Transfer-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BackgroundDataTransferRequestWriter::finish`].
     #[inline]
@@ -8367,6 +8477,7 @@ impl BackgroundDataTransferRequest {
         w
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8579,8 +8690,10 @@ impl BackgroundDataTransferRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 /// Writes one Background-Data-Transfer-Answer (command code 8388723, application 16777348), 3GPP TS 29.154 §5.6.3, straight into a buffer: started by [`BackgroundDataTransferAnswer::writer`], each setter appends one AVP in the order called, [`BackgroundDataTransferAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BackgroundDataTransferAnswer`] is the owned form.
 pub struct BackgroundDataTransferAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferAnswer {
     /// Starts writing one Background-Data-Transfer-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BackgroundDataTransferAnswerWriter::finish`].
     #[inline]
@@ -8595,6 +8708,7 @@ impl BackgroundDataTransferAnswer {
         w
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl BackgroundDataTransferAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8848,8 +8962,10 @@ impl BackgroundDataTransferAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes one Event-Configuration-Request (command code 8388735, application 16777358), 3GPP TS 29.154 §A.6.6.2, straight into a buffer: started by [`EventConfigurationRequest::writer`], each setter appends one AVP in the order called, [`EventConfigurationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventConfigurationRequest`] is the owned form.
 pub struct EventConfigurationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationRequest {
     /// Starts writing one Event-Configuration-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventConfigurationRequestWriter::finish`].
     #[inline]
@@ -8864,6 +8980,7 @@ impl EventConfigurationRequest {
         w
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9008,8 +9125,10 @@ impl EventConfigurationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes one Event-Configuration-Answer (command code 8388735, application 16777358), 3GPP TS 29.154 §A.6.6.3, straight into a buffer: started by [`EventConfigurationAnswer::writer`], each setter appends one AVP in the order called, [`EventConfigurationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventConfigurationAnswer`] is the owned form.
 pub struct EventConfigurationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationAnswer {
     /// Starts writing one Event-Configuration-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventConfigurationAnswerWriter::finish`].
     #[inline]
@@ -9024,6 +9143,7 @@ impl EventConfigurationAnswer {
         w
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventConfigurationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9264,8 +9384,10 @@ impl EventConfigurationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes one Event-Reporting-Request (command code 8388736, application 16777358), 3GPP TS 29.154 §A.6.6.4, straight into a buffer: started by [`EventReportingRequest::writer`], each setter appends one AVP in the order called, [`EventReportingRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventReportingRequest`] is the owned form.
 pub struct EventReportingRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingRequest {
     /// Starts writing one Event-Reporting-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventReportingRequestWriter::finish`].
     #[inline]
@@ -9280,6 +9402,7 @@ impl EventReportingRequest {
         w
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9406,8 +9529,10 @@ impl EventReportingRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Writes one Event-Reporting-Answer (command code 8388736, application 16777358), 3GPP TS 29.154 §A.6.6.5, straight into a buffer: started by [`EventReportingAnswer::writer`], each setter appends one AVP in the order called, [`EventReportingAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventReportingAnswer`] is the owned form.
 pub struct EventReportingAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingAnswer {
     /// Starts writing one Event-Reporting-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventReportingAnswerWriter::finish`].
     #[inline]
@@ -9422,6 +9547,7 @@ impl EventReportingAnswer {
         w
     }
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl EventReportingAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -151,11 +151,13 @@ pub mod application {
     /// 3GPP SLg (auth), 3GPP TS 29.172 §7.1.
     pub const TGPP_SLG: u32 = 16777255;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// SLg-Location-Type (code 2500, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SlgLocationType(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl SlgLocationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2500, 10415);
@@ -184,6 +186,7 @@ impl SlgLocationType {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for SlgLocationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -192,11 +195,13 @@ impl std::fmt::Debug for SlgLocationType {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for SlgLocationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for SlgLocationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -215,11 +220,13 @@ impl rt::AvpData for SlgLocationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Vertical-Requested (code 2507, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.9.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct VerticalRequested(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl VerticalRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2507, 10415);
@@ -236,6 +243,7 @@ impl VerticalRequested {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for VerticalRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -244,11 +252,13 @@ impl std::fmt::Debug for VerticalRequested {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for VerticalRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for VerticalRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -267,11 +277,13 @@ impl rt::AvpData for VerticalRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Velocity-Requested (code 2508, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.10.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct VelocityRequested(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl VelocityRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2508, 10415);
@@ -288,6 +300,7 @@ impl VelocityRequested {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for VelocityRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -296,11 +309,13 @@ impl std::fmt::Debug for VelocityRequested {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for VelocityRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for VelocityRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -319,11 +334,13 @@ impl rt::AvpData for VelocityRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Response-Time (code 2509, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.11.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ResponseTime(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ResponseTime {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2509, 10415);
@@ -340,6 +357,7 @@ impl ResponseTime {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ResponseTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -348,11 +366,13 @@ impl std::fmt::Debug for ResponseTime {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for ResponseTime {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for ResponseTime {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -371,11 +391,13 @@ impl rt::AvpData for ResponseTime {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-Privacy-Check (code 2512, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.14.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LcsPrivacyCheck(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheck {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2512, 10415);
@@ -401,6 +423,7 @@ impl LcsPrivacyCheck {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -409,11 +432,13 @@ impl std::fmt::Debug for LcsPrivacyCheck {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LcsPrivacyCheck {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsPrivacyCheck {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -432,11 +457,13 @@ impl rt::AvpData for LcsPrivacyCheck {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.15.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AccuracyFulfilmentIndicator(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AccuracyFulfilmentIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2513, 10415);
@@ -453,6 +480,7 @@ impl AccuracyFulfilmentIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AccuracyFulfilmentIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -461,11 +489,13 @@ impl std::fmt::Debug for AccuracyFulfilmentIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for AccuracyFulfilmentIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AccuracyFulfilmentIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -484,11 +514,13 @@ impl rt::AvpData for AccuracyFulfilmentIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Location-Event (code 2518, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.20.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LocationEvent(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationEvent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2518, 10415);
@@ -520,6 +552,7 @@ impl LocationEvent {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LocationEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -528,11 +561,13 @@ impl std::fmt::Debug for LocationEvent {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LocationEvent {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LocationEvent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -551,11 +586,13 @@ impl rt::AvpData for LocationEvent {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Pseudonym-Indicator (code 2519, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.21.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PseudonymIndicator(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PseudonymIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2519, 10415);
@@ -572,6 +609,7 @@ impl PseudonymIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PseudonymIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -580,11 +618,13 @@ impl std::fmt::Debug for PseudonymIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PseudonymIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PseudonymIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -603,11 +643,13 @@ impl rt::AvpData for PseudonymIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-QoS-Class (code 2523, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.27.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LcsQosClass(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsQosClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2523, 10415);
@@ -624,6 +666,7 @@ impl LcsQosClass {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsQosClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -632,11 +675,13 @@ impl std::fmt::Debug for LcsQosClass {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LcsQosClass {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsQosClass {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -655,11 +700,13 @@ impl rt::AvpData for LcsQosClass {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Occurrence-Info (code 2538, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.43.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OccurrenceInfo(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl OccurrenceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2538, 10415);
@@ -676,6 +723,7 @@ impl OccurrenceInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for OccurrenceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -684,11 +732,13 @@ impl std::fmt::Debug for OccurrenceInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for OccurrenceInfo {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for OccurrenceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -707,11 +757,13 @@ impl rt::AvpData for OccurrenceInfo {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Periodic-Location-Support-Indicator (code 2550, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.50.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PeriodicLocationSupportIndicator(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PeriodicLocationSupportIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2550, 10415);
@@ -728,6 +780,7 @@ impl PeriodicLocationSupportIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PeriodicLocationSupportIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -738,11 +791,13 @@ impl std::fmt::Debug for PeriodicLocationSupportIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PeriodicLocationSupportIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PeriodicLocationSupportIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -761,11 +816,13 @@ impl rt::AvpData for PeriodicLocationSupportIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Prioritized-List-Indicator (code 2551, vendor 10415), Enumerated, 3GPP TS 29.172 §7.4.51.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PrioritizedListIndicator(pub i32);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PrioritizedListIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2551, 10415);
@@ -782,6 +839,7 @@ impl PrioritizedListIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PrioritizedListIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -790,11 +848,13 @@ impl std::fmt::Debug for PrioritizedListIndicator {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PrioritizedListIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PrioritizedListIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -813,6 +873,7 @@ impl rt::AvpData for PrioritizedListIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-EPS-Client-Name (code 2501, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.3.
 ///
 /// ```text
@@ -833,6 +894,7 @@ pub struct LcsEpsClientName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsEpsClientName {
     fn default() -> Self {
         Self {
@@ -843,6 +905,7 @@ impl Default for LcsEpsClientName {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsEpsClientName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
@@ -869,6 +932,7 @@ impl LcsEpsClientName {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsEpsClientName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -924,6 +988,7 @@ impl rt::AvpData for LcsEpsClientName {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-Requestor-Name (code 2502, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.4.
 ///
 /// ```text
@@ -944,6 +1009,7 @@ pub struct LcsRequestorName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsRequestorName {
     fn default() -> Self {
         Self {
@@ -954,6 +1020,7 @@ impl Default for LcsRequestorName {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsRequestorName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
@@ -980,6 +1047,7 @@ impl LcsRequestorName {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsRequestorName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1035,6 +1103,7 @@ impl rt::AvpData for LcsRequestorName {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-QoS (code 2504, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.6.
 ///
 /// ```text
@@ -1064,6 +1133,7 @@ pub struct LcsQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsQos {
     fn default() -> Self {
         Self {
@@ -1077,6 +1147,7 @@ impl Default for LcsQos {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
@@ -1115,6 +1186,7 @@ impl LcsQos {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsQos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1206,6 +1278,7 @@ impl rt::AvpData for LcsQos {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.23.
 ///
 /// ```text
@@ -1223,6 +1296,7 @@ pub struct LcsPrivacyCheckNonSession {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckNonSession {
     fn default() -> Self {
         Self {
@@ -1232,6 +1306,7 @@ impl Default for LcsPrivacyCheckNonSession {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckNonSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
@@ -1270,6 +1345,7 @@ impl LcsPrivacyCheckNonSession {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsPrivacyCheckNonSession {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1309,6 +1385,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-Privacy-Check-Session (code 2522, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.24.
 ///
 /// ```text
@@ -1326,6 +1403,7 @@ pub struct LcsPrivacyCheckSession {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckSession {
     fn default() -> Self {
         Self {
@@ -1335,6 +1413,7 @@ impl Default for LcsPrivacyCheckSession {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
@@ -1373,6 +1452,7 @@ impl LcsPrivacyCheckSession {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsPrivacyCheckSession {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1412,6 +1492,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// GERAN-Positioning-Info (code 2524, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.29.
 ///
 /// ```text
@@ -1432,6 +1513,7 @@ pub struct GeranPositioningInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for GeranPositioningInfo {
     fn default() -> Self {
         Self {
@@ -1442,6 +1524,7 @@ impl Default for GeranPositioningInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl GeranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
@@ -1472,6 +1555,7 @@ impl GeranPositioningInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for GeranPositioningInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1527,6 +1611,7 @@ impl rt::AvpData for GeranPositioningInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// UTRAN-Positioning-Info (code 2527, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.32.
 ///
 /// ```text
@@ -1550,6 +1635,7 @@ pub struct UtranPositioningInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for UtranPositioningInfo {
     fn default() -> Self {
         Self {
@@ -1561,6 +1647,7 @@ impl Default for UtranPositioningInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl UtranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
@@ -1599,6 +1686,7 @@ impl UtranPositioningInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for UtranPositioningInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1666,6 +1754,7 @@ impl rt::AvpData for UtranPositioningInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Area-Event-Info (code 2533, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.38.
 ///
 /// ```text
@@ -1701,6 +1790,7 @@ pub struct AreaEventInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaEventInfo {
     fn default() -> Self {
         Self {
@@ -1716,6 +1806,7 @@ impl Default for AreaEventInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
@@ -1782,6 +1873,7 @@ impl AreaEventInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AreaEventInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1893,6 +1985,7 @@ impl rt::AvpData for AreaEventInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Area-Definition (code 2534, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.39.
 ///
 /// ```text
@@ -1913,6 +2006,7 @@ pub struct AreaDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaDefinition {
     fn default() -> Self {
         Self {
@@ -1923,6 +2017,7 @@ impl Default for AreaDefinition {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
@@ -1960,6 +2055,7 @@ impl AreaDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AreaDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2015,6 +2111,7 @@ impl rt::AvpData for AreaDefinition {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Area (code 2535, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.40.
 ///
 /// ```text
@@ -2035,6 +2132,7 @@ pub struct Area {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for Area {
     fn default() -> Self {
         Self {
@@ -2045,6 +2143,7 @@ impl Default for Area {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Area {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
@@ -2103,6 +2202,7 @@ impl Area {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for Area {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2150,6 +2250,7 @@ impl rt::AvpData for Area {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Periodic-LDR-Information (code 2540, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.45.
 ///
 /// ```text
@@ -2170,6 +2271,7 @@ pub struct PeriodicLdrInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PeriodicLdrInformation {
     fn default() -> Self {
         Self {
@@ -2180,6 +2282,7 @@ impl Default for PeriodicLdrInformation {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PeriodicLdrInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
@@ -2238,6 +2341,7 @@ impl PeriodicLdrInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PeriodicLdrInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2285,6 +2389,7 @@ impl rt::AvpData for PeriodicLdrInformation {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Reporting-PLMN-List (code 2543, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.48.
 ///
 /// ```text
@@ -2305,6 +2410,7 @@ pub struct ReportingPlmnList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ReportingPlmnList {
     fn default() -> Self {
         Self {
@@ -2315,6 +2421,7 @@ impl Default for ReportingPlmnList {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ReportingPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
@@ -2352,6 +2459,7 @@ impl ReportingPlmnList {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for ReportingPlmnList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2407,6 +2515,7 @@ impl rt::AvpData for ReportingPlmnList {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// PLMN-ID-List (code 2544, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.49.
 ///
 /// ```text
@@ -2427,6 +2536,7 @@ pub struct PlmnIdList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PlmnIdList {
     fn default() -> Self {
         Self {
@@ -2437,6 +2547,7 @@ impl Default for PlmnIdList {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PlmnIdList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
@@ -2483,6 +2594,7 @@ impl PlmnIdList {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PlmnIdList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2534,6 +2646,7 @@ impl rt::AvpData for PlmnIdList {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Deferred-MT-LR-Data (code 2547, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.54.
 ///
 /// ```text
@@ -2557,6 +2670,7 @@ pub struct DeferredMtLrData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DeferredMtLrData {
     fn default() -> Self {
         Self {
@@ -2568,6 +2682,7 @@ impl Default for DeferredMtLrData {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DeferredMtLrData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
@@ -2614,6 +2729,7 @@ impl DeferredMtLrData {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for DeferredMtLrData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2677,6 +2793,7 @@ impl rt::AvpData for DeferredMtLrData {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// ESMLC-Cell-Info (code 2552, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.57.
 ///
 /// ```text
@@ -2697,6 +2814,7 @@ pub struct EsmlcCellInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for EsmlcCellInfo {
     fn default() -> Self {
         Self {
@@ -2707,6 +2825,7 @@ impl Default for EsmlcCellInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl EsmlcCellInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
@@ -2733,6 +2852,7 @@ impl EsmlcCellInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for EsmlcCellInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2788,6 +2908,7 @@ impl rt::AvpData for EsmlcCellInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Delayed-Location-Reporting-Data (code 2555, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.60.
 ///
 /// ```text
@@ -2808,6 +2929,7 @@ pub struct DelayedLocationReportingData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DelayedLocationReportingData {
     fn default() -> Self {
         Self {
@@ -2818,6 +2940,7 @@ impl Default for DelayedLocationReportingData {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DelayedLocationReportingData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
@@ -2844,6 +2967,7 @@ impl DelayedLocationReportingData {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for DelayedLocationReportingData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2899,6 +3023,7 @@ impl rt::AvpData for DelayedLocationReportingData {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Motion-Event-Info (code 2559, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.64.
 ///
 /// ```text
@@ -2934,6 +3059,7 @@ pub struct MotionEventInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for MotionEventInfo {
     fn default() -> Self {
         Self {
@@ -2949,6 +3075,7 @@ impl Default for MotionEventInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl MotionEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
@@ -3015,6 +3142,7 @@ impl MotionEventInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for MotionEventInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3126,6 +3254,7 @@ impl rt::AvpData for MotionEventInfo {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Additional-Area (code 2565, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.70.
 ///
 /// ```text
@@ -3146,6 +3275,7 @@ pub struct AdditionalArea {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AdditionalArea {
     fn default() -> Self {
         Self {
@@ -3156,6 +3286,7 @@ impl Default for AdditionalArea {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AdditionalArea {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
@@ -3214,6 +3345,7 @@ impl AdditionalArea {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AdditionalArea {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3261,6 +3393,7 @@ impl rt::AvpData for AdditionalArea {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Provide-Location-Request (PLR): command code 8388620, application 16777255, 3GPP TS 29.172 §7.3.1.
 ///
 /// ```text
@@ -3382,6 +3515,7 @@ pub struct ProvideLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationRequest {
     fn default() -> Self {
         Self {
@@ -3426,6 +3560,7 @@ impl Default for ProvideLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationRequest {
     fn decode_members(
         &mut self,
@@ -3735,6 +3870,7 @@ impl ProvideLocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for ProvideLocationRequest {
     const CODE: u32 = 8388620;
     const APPLICATION_ID: u32 = 16777255;
@@ -4153,6 +4289,7 @@ impl rt::typed::Command for ProvideLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Provide-Location-Answer (PLA): command code 8388620, application 16777255, 3GPP TS 29.172 §7.3.2.
 ///
 /// ```text
@@ -4250,6 +4387,7 @@ pub struct ProvideLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationAnswer {
     fn default() -> Self {
         Self {
@@ -4286,6 +4424,7 @@ impl Default for ProvideLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationAnswer {
     fn decode_members(
         &mut self,
@@ -4483,6 +4622,7 @@ impl ProvideLocationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for ProvideLocationAnswer {
     const CODE: u32 = 8388620;
     const APPLICATION_ID: u32 = 16777255;
@@ -4825,6 +4965,7 @@ impl rt::typed::Command for ProvideLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Location-Report-Request (LRR): command code 8388621, application 16777255, 3GPP TS 29.172 §7.3.3.
 ///
 /// ```text
@@ -4952,6 +5093,7 @@ pub struct LocationReportRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportRequest {
     fn default() -> Self {
         Self {
@@ -4998,6 +5140,7 @@ impl Default for LocationReportRequest {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportRequest {
     fn decode_members(
         &mut self,
@@ -5287,6 +5430,7 @@ impl LocationReportRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for LocationReportRequest {
     const CODE: u32 = 8388621;
     const APPLICATION_ID: u32 = 16777255;
@@ -5737,6 +5881,7 @@ impl rt::typed::Command for LocationReportRequest {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Location-Report-Answer (LRA): command code 8388621, application 16777255, 3GPP TS 29.172 §7.3.4.
 ///
 /// ```text
@@ -5801,6 +5946,7 @@ pub struct LocationReportAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportAnswer {
     fn default() -> Self {
         Self {
@@ -5826,6 +5972,7 @@ impl Default for LocationReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportAnswer {
     fn decode_members(
         &mut self,
@@ -5975,6 +6122,7 @@ impl LocationReportAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for LocationReportAnswer {
     const CODE: u32 = 8388621;
     const APPLICATION_ID: u32 = 16777255;
@@ -6185,6 +6333,7 @@ impl rt::typed::Command for LocationReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received LCS-EPS-Client-Name (3GPP TS 29.172 §7.4.3; see [`LcsEpsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsEpsClientNameView<'a> {
@@ -6199,6 +6348,7 @@ pub struct LcsEpsClientNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsEpsClientNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6324,6 +6474,7 @@ impl<'a> LcsEpsClientNameView<'a> {
         Some(super::ts32299::LcsFormatIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsEpsClientNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6335,6 +6486,7 @@ impl std::fmt::Debug for LcsEpsClientNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received LCS-Requestor-Name (3GPP TS 29.172 §7.4.4; see [`LcsRequestorName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorNameView<'a> {
@@ -6349,6 +6501,7 @@ pub struct LcsRequestorNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsRequestorNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6474,6 +6627,7 @@ impl<'a> LcsRequestorNameView<'a> {
         Some(super::ts32299::LcsFormatIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsRequestorNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6485,6 +6639,7 @@ impl std::fmt::Debug for LcsRequestorNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received LCS-QoS (3GPP TS 29.172 §7.4.6; see [`LcsQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsQosView<'a> {
@@ -6499,6 +6654,7 @@ pub struct LcsQosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsQosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6660,6 +6816,7 @@ impl<'a> LcsQosView<'a> {
         Some(ResponseTime(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6669,6 +6826,7 @@ impl std::fmt::Debug for LcsQosView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received LCS-Privacy-Check-Non-Session (3GPP TS 29.172 §7.4.23; see [`LcsPrivacyCheckNonSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckNonSessionView<'a> {
@@ -6683,6 +6841,7 @@ pub struct LcsPrivacyCheckNonSessionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6807,6 +6966,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
         LcsPrivacyCheck(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheckNonSessionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6821,6 +6981,7 @@ impl std::fmt::Debug for LcsPrivacyCheckNonSessionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received LCS-Privacy-Check-Session (3GPP TS 29.172 §7.4.24; see [`LcsPrivacyCheckSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckSessionView<'a> {
@@ -6835,6 +6996,7 @@ pub struct LcsPrivacyCheckSessionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsPrivacyCheckSessionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6959,6 +7121,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
         LcsPrivacyCheck(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheckSessionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6972,6 +7135,7 @@ impl std::fmt::Debug for LcsPrivacyCheckSessionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received GERAN-Positioning-Info (3GPP TS 29.172 §7.4.29; see [`GeranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GeranPositioningInfoView<'a> {
@@ -6986,6 +7150,7 @@ pub struct GeranPositioningInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> GeranPositioningInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7107,6 +7272,7 @@ impl<'a> GeranPositioningInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for GeranPositioningInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7118,6 +7284,7 @@ impl std::fmt::Debug for GeranPositioningInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received UTRAN-Positioning-Info (3GPP TS 29.172 §7.4.32; see [`UtranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UtranPositioningInfoView<'a> {
@@ -7132,6 +7299,7 @@ pub struct UtranPositioningInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> UtranPositioningInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7263,6 +7431,7 @@ impl<'a> UtranPositioningInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for UtranPositioningInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7274,6 +7443,7 @@ impl std::fmt::Debug for UtranPositioningInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Area-Event-Info (3GPP TS 29.172 §7.4.38; see [`AreaEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaEventInfoView<'a> {
@@ -7288,6 +7458,7 @@ pub struct AreaEventInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaEventInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7487,6 +7658,7 @@ impl<'a> AreaEventInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AreaEventInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7496,6 +7668,7 @@ impl std::fmt::Debug for AreaEventInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Area-Definition (3GPP TS 29.172 §7.4.39; see [`AreaDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaDefinitionView<'a> {
@@ -7512,6 +7685,7 @@ pub struct AreaDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7663,6 +7837,7 @@ impl<'a> AreaDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AreaDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7672,6 +7847,7 @@ impl std::fmt::Debug for AreaDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Area (3GPP TS 29.172 §7.4.40; see [`Area`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaView<'a> {
@@ -7686,6 +7862,7 @@ pub struct AreaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7827,6 +8004,7 @@ impl<'a> AreaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7836,6 +8014,7 @@ impl std::fmt::Debug for AreaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Periodic-LDR-Information (3GPP TS 29.172 §7.4.45; see [`PeriodicLdrInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLdrInformationView<'a> {
@@ -7850,6 +8029,7 @@ pub struct PeriodicLdrInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> PeriodicLdrInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7996,6 +8176,7 @@ impl<'a> PeriodicLdrInformationView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PeriodicLdrInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8009,6 +8190,7 @@ impl std::fmt::Debug for PeriodicLdrInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Reporting-PLMN-List (3GPP TS 29.172 §7.4.48; see [`ReportingPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingPlmnListView<'a> {
@@ -8025,6 +8207,7 @@ pub struct ReportingPlmnListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ReportingPlmnListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8169,6 +8352,7 @@ impl<'a> ReportingPlmnListView<'a> {
         Some(PrioritizedListIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ReportingPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8180,6 +8364,7 @@ impl std::fmt::Debug for ReportingPlmnListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received PLMN-ID-List (3GPP TS 29.172 §7.4.49; see [`PlmnIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PlmnIdListView<'a> {
@@ -8194,6 +8379,7 @@ pub struct PlmnIdListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> PlmnIdListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8327,6 +8513,7 @@ impl<'a> PlmnIdListView<'a> {
         Some(PeriodicLocationSupportIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PlmnIdListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8336,6 +8523,7 @@ impl std::fmt::Debug for PlmnIdListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Deferred-MT-LR-Data (3GPP TS 29.172 §7.4.54; see [`DeferredMtLrData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeferredMtLrDataView<'a> {
@@ -8350,6 +8538,7 @@ pub struct DeferredMtLrDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> DeferredMtLrDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8498,6 +8687,7 @@ impl<'a> DeferredMtLrDataView<'a> {
         Some(super::ts29173::ServingNodeView::read(avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for DeferredMtLrDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8509,6 +8699,7 @@ impl std::fmt::Debug for DeferredMtLrDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received ESMLC-Cell-Info (3GPP TS 29.172 §7.4.57; see [`EsmlcCellInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EsmlcCellInfoView<'a> {
@@ -8523,6 +8714,7 @@ pub struct EsmlcCellInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> EsmlcCellInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8644,6 +8836,7 @@ impl<'a> EsmlcCellInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for EsmlcCellInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8653,6 +8846,7 @@ impl std::fmt::Debug for EsmlcCellInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Delayed-Location-Reporting-Data (3GPP TS 29.172 §7.4.60; see [`DelayedLocationReportingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelayedLocationReportingDataView<'a> {
@@ -8667,6 +8861,7 @@ pub struct DelayedLocationReportingDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> DelayedLocationReportingDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8792,6 +8987,7 @@ impl<'a> DelayedLocationReportingDataView<'a> {
         Some(super::ts29173::ServingNodeView::read(avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for DelayedLocationReportingDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8806,6 +9002,7 @@ impl std::fmt::Debug for DelayedLocationReportingDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Motion-Event-Info (3GPP TS 29.172 §7.4.64; see [`MotionEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MotionEventInfoView<'a> {
@@ -8820,6 +9017,7 @@ pub struct MotionEventInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> MotionEventInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9019,6 +9217,7 @@ impl<'a> MotionEventInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for MotionEventInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9030,6 +9229,7 @@ impl std::fmt::Debug for MotionEventInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Additional-Area (3GPP TS 29.172 §7.4.70; see [`AdditionalArea`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalAreaView<'a> {
@@ -9044,6 +9244,7 @@ pub struct AdditionalAreaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AdditionalAreaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9188,6 +9389,7 @@ impl<'a> AdditionalAreaView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AdditionalAreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9197,6 +9399,7 @@ impl std::fmt::Debug for AdditionalAreaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Provide-Location-Request (3GPP TS 29.172 §7.3.1; see [`ProvideLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProvideLocationRequestView<'a> {
@@ -9212,6 +9415,7 @@ pub struct ProvideLocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ProvideLocationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9853,6 +10057,7 @@ impl<'a> ProvideLocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ProvideLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9866,6 +10071,7 @@ impl std::fmt::Debug for ProvideLocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Provide-Location-Answer (3GPP TS 29.172 §7.3.2; see [`ProvideLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProvideLocationAnswerView<'a> {
@@ -9881,6 +10087,7 @@ pub struct ProvideLocationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ProvideLocationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10367,6 +10574,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10380,6 +10588,7 @@ impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Location-Report-Request (3GPP TS 29.172 §7.3.3; see [`LocationReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationReportRequestView<'a> {
@@ -10395,6 +10604,7 @@ pub struct LocationReportRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LocationReportRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11031,6 +11241,7 @@ impl<'a> LocationReportRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LocationReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11044,6 +11255,7 @@ impl std::fmt::Debug for LocationReportRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// A checked, zero-copy view of a received Location-Report-Answer (3GPP TS 29.172 §7.3.4; see [`LocationReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationReportAnswerView<'a> {
@@ -11059,6 +11271,7 @@ pub struct LocationReportAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LocationReportAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11420,6 +11633,7 @@ impl<'a> LocationReportAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LocationReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11431,6 +11645,7 @@ impl std::fmt::Debug for LocationReportAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one LCS-EPS-Client-Name AVP (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsEpsClientName`] is the owned form.
 ///
 /// ```text
@@ -11439,6 +11654,7 @@ impl std::fmt::Debug for LocationReportAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsEpsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsEpsClientName {
     type Writer<'c> = LcsEpsClientNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
@@ -11449,6 +11665,7 @@ impl rt::writer::Group for LcsEpsClientName {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsEpsClientNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11459,6 +11676,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsEpsClientNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsEpsClientNameWriter<'_> {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -11482,6 +11700,7 @@ impl LcsEpsClientNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one LCS-Requestor-Name AVP (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsRequestorName`] is the owned form.
 ///
 /// ```text
@@ -11490,6 +11709,7 @@ impl LcsEpsClientNameWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsRequestorNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsRequestorName {
     type Writer<'c> = LcsRequestorNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
@@ -11500,6 +11720,7 @@ impl rt::writer::Group for LcsRequestorName {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11510,6 +11731,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsRequestorNameWriter<'_> {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -11533,6 +11755,7 @@ impl LcsRequestorNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one LCS-QoS AVP (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsQos`] is the owned form.
 ///
 /// ```text
@@ -11544,6 +11767,7 @@ impl LcsRequestorNameWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsQosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsQos {
     type Writer<'c> = LcsQosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
@@ -11557,6 +11781,7 @@ impl rt::writer::Group for LcsQos {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsQosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11567,6 +11792,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsQosWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsQosWriter<'_> {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     #[inline]
@@ -11605,6 +11831,7 @@ impl LcsQosWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one LCS-Privacy-Check-Non-Session AVP (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyCheckNonSession`] is the owned form.
 ///
 /// ```text
@@ -11612,6 +11839,7 @@ impl LcsQosWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsPrivacyCheckNonSessionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckNonSession {
     type Writer<'c> = LcsPrivacyCheckNonSessionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
@@ -11619,6 +11847,7 @@ impl rt::writer::Group for LcsPrivacyCheckNonSession {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckNonSessionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11629,6 +11858,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckNonSessionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckNonSessionWriter<'_> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
@@ -11643,6 +11873,7 @@ impl LcsPrivacyCheckNonSessionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one LCS-Privacy-Check-Session AVP (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyCheckSession`] is the owned form.
 ///
 /// ```text
@@ -11650,6 +11881,7 @@ impl LcsPrivacyCheckNonSessionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsPrivacyCheckSessionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckSession {
     type Writer<'c> = LcsPrivacyCheckSessionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
@@ -11657,6 +11889,7 @@ impl rt::writer::Group for LcsPrivacyCheckSession {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckSessionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11667,6 +11900,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckSessionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LcsPrivacyCheckSessionWriter<'_> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
@@ -11681,6 +11915,7 @@ impl LcsPrivacyCheckSessionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one GERAN-Positioning-Info AVP (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GeranPositioningInfo`] is the owned form.
 ///
 /// ```text
@@ -11689,6 +11924,7 @@ impl LcsPrivacyCheckSessionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GeranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for GeranPositioningInfo {
     type Writer<'c> = GeranPositioningInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
@@ -11699,6 +11935,7 @@ impl rt::writer::Group for GeranPositioningInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for GeranPositioningInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11709,6 +11946,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GeranPositioningInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl GeranPositioningInfoWriter<'_> {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     #[inline]
@@ -11729,6 +11967,7 @@ impl GeranPositioningInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one UTRAN-Positioning-Info AVP (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UtranPositioningInfo`] is the owned form.
 ///
 /// ```text
@@ -11738,6 +11977,7 @@ impl GeranPositioningInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UtranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for UtranPositioningInfo {
     type Writer<'c> = UtranPositioningInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
@@ -11749,6 +11989,7 @@ impl rt::writer::Group for UtranPositioningInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for UtranPositioningInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11759,6 +12000,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UtranPositioningInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl UtranPositioningInfoWriter<'_> {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     #[inline]
@@ -11785,6 +12027,7 @@ impl UtranPositioningInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Area-Event-Info AVP (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaEventInfo`] is the owned form.
 ///
 /// ```text
@@ -11798,6 +12041,7 @@ impl UtranPositioningInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AreaEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaEventInfo {
     type Writer<'c> = AreaEventInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
@@ -11813,6 +12057,7 @@ impl rt::writer::Group for AreaEventInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaEventInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11823,6 +12068,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AreaEventInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaEventInfoWriter<'_> {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     ///
@@ -11878,6 +12124,7 @@ impl AreaEventInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Area-Definition AVP (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaDefinition`] is the owned form.
 ///
 /// ```text
@@ -11886,6 +12133,7 @@ impl AreaEventInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AreaDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaDefinition {
     type Writer<'c> = AreaDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
@@ -11893,6 +12141,7 @@ impl rt::writer::Group for AreaDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2535, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11903,6 +12152,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AreaDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaDefinitionWriter<'_> {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40. Each call appends another occurrence.
     ///
@@ -11930,6 +12180,7 @@ impl AreaDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Area AVP (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Area`] is the owned form.
 ///
 /// ```text
@@ -11938,6 +12189,7 @@ impl AreaDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AreaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for Area {
     type Writer<'c> = AreaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
@@ -11948,6 +12200,7 @@ impl rt::writer::Group for Area {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11958,6 +12211,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AreaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AreaWriter<'_> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
@@ -11978,6 +12232,7 @@ impl AreaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Periodic-LDR-Information AVP (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeriodicLdrInformation`] is the owned form.
 ///
 /// ```text
@@ -11986,6 +12241,7 @@ impl AreaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PeriodicLdrInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PeriodicLdrInformation {
     type Writer<'c> = PeriodicLdrInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
@@ -11996,6 +12252,7 @@ impl rt::writer::Group for PeriodicLdrInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeriodicLdrInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12006,6 +12263,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PeriodicLdrInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PeriodicLdrInformationWriter<'_> {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
@@ -12026,6 +12284,7 @@ impl PeriodicLdrInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Reporting-PLMN-List AVP (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ReportingPlmnList`] is the owned form.
 ///
 /// ```text
@@ -12034,6 +12293,7 @@ impl PeriodicLdrInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ReportingPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for ReportingPlmnList {
     type Writer<'c> = ReportingPlmnListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
@@ -12044,6 +12304,7 @@ impl rt::writer::Group for ReportingPlmnList {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for ReportingPlmnListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12054,6 +12315,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ReportingPlmnListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ReportingPlmnListWriter<'_> {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49. Each call appends another occurrence.
     ///
@@ -12082,6 +12344,7 @@ impl ReportingPlmnListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one PLMN-ID-List AVP (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PlmnIdList`] is the owned form.
 ///
 /// ```text
@@ -12090,6 +12353,7 @@ impl ReportingPlmnListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PlmnIdListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PlmnIdList {
     type Writer<'c> = PlmnIdListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
@@ -12100,6 +12364,7 @@ impl rt::writer::Group for PlmnIdList {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for PlmnIdListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12110,6 +12375,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PlmnIdListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl PlmnIdListWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -12133,6 +12399,7 @@ impl PlmnIdListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Deferred-MT-LR-Data AVP (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeferredMtLrData`] is the owned form.
 ///
 /// ```text
@@ -12142,6 +12409,7 @@ impl PlmnIdListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DeferredMtLrDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DeferredMtLrData {
     type Writer<'c> = DeferredMtLrDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
@@ -12153,6 +12421,7 @@ impl rt::writer::Group for DeferredMtLrData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeferredMtLrDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12163,6 +12432,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DeferredMtLrDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DeferredMtLrDataWriter<'_> {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
@@ -12194,6 +12464,7 @@ impl DeferredMtLrDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one ESMLC-Cell-Info AVP (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EsmlcCellInfo`] is the owned form.
 ///
 /// ```text
@@ -12202,6 +12473,7 @@ impl DeferredMtLrDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EsmlcCellInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for EsmlcCellInfo {
     type Writer<'c> = EsmlcCellInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
@@ -12212,6 +12484,7 @@ impl rt::writer::Group for EsmlcCellInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for EsmlcCellInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12222,6 +12495,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EsmlcCellInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl EsmlcCellInfoWriter<'_> {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
@@ -12242,6 +12516,7 @@ impl EsmlcCellInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Delayed-Location-Reporting-Data AVP (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DelayedLocationReportingData`] is the owned form.
 ///
 /// ```text
@@ -12250,6 +12525,7 @@ impl EsmlcCellInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DelayedLocationReportingDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DelayedLocationReportingData {
     type Writer<'c> = DelayedLocationReportingDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
@@ -12260,6 +12536,7 @@ impl rt::writer::Group for DelayedLocationReportingData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelayedLocationReportingDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12270,6 +12547,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DelayedLocationReportingDataWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl DelayedLocationReportingDataWriter<'_> {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
@@ -12295,6 +12573,7 @@ impl DelayedLocationReportingDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Motion-Event-Info AVP (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MotionEventInfo`] is the owned form.
 ///
 /// ```text
@@ -12308,6 +12587,7 @@ impl DelayedLocationReportingDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MotionEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for MotionEventInfo {
     type Writer<'c> = MotionEventInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
@@ -12323,6 +12603,7 @@ impl rt::writer::Group for MotionEventInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for MotionEventInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12333,6 +12614,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MotionEventInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl MotionEventInfoWriter<'_> {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     #[inline]
@@ -12383,6 +12665,7 @@ impl MotionEventInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes the members of one Additional-Area AVP (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalArea`] is the owned form.
 ///
 /// ```text
@@ -12391,6 +12674,7 @@ impl MotionEventInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdditionalAreaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AdditionalArea {
     type Writer<'c> = AdditionalAreaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
@@ -12401,6 +12685,7 @@ impl rt::writer::Group for AdditionalArea {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalAreaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12411,6 +12696,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdditionalAreaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl AdditionalAreaWriter<'_> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
@@ -12431,8 +12717,10 @@ impl AdditionalAreaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes one Provide-Location-Request (command code 8388620, application 16777255), 3GPP TS 29.172 §7.3.1, straight into a buffer: started by [`ProvideLocationRequest::writer`], each setter appends one AVP in the order called, [`ProvideLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProvideLocationRequest`] is the owned form.
 pub struct ProvideLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationRequest {
     /// Starts writing one Provide-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProvideLocationRequestWriter::finish`].
     #[inline]
@@ -12447,6 +12735,7 @@ impl ProvideLocationRequest {
         w
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12782,8 +13071,10 @@ impl ProvideLocationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes one Provide-Location-Answer (command code 8388620, application 16777255), 3GPP TS 29.172 §7.3.2, straight into a buffer: started by [`ProvideLocationAnswer::writer`], each setter appends one AVP in the order called, [`ProvideLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProvideLocationAnswer`] is the owned form.
 pub struct ProvideLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationAnswer {
     /// Starts writing one Provide-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProvideLocationAnswerWriter::finish`].
     #[inline]
@@ -12798,6 +13089,7 @@ impl ProvideLocationAnswer {
         w
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13068,8 +13360,10 @@ impl ProvideLocationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes one Location-Report-Request (command code 8388621, application 16777255), 3GPP TS 29.172 §7.3.3, straight into a buffer: started by [`LocationReportRequest::writer`], each setter appends one AVP in the order called, [`LocationReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationReportRequest`] is the owned form.
 pub struct LocationReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportRequest {
     /// Starts writing one Location-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationReportRequestWriter::finish`].
     #[inline]
@@ -13084,6 +13378,7 @@ impl LocationReportRequest {
         w
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13429,8 +13724,10 @@ impl LocationReportRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Writes one Location-Report-Answer (command code 8388621, application 16777255), 3GPP TS 29.172 §7.3.4, straight into a buffer: started by [`LocationReportAnswer::writer`], each setter appends one AVP in the order called, [`LocationReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationReportAnswer`] is the owned form.
 pub struct LocationReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportAnswer {
     /// Starts writing one Location-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationReportAnswerWriter::finish`].
     #[inline]
@@ -13445,6 +13742,7 @@ impl LocationReportAnswer {
         w
     }
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

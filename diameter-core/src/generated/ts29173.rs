@@ -37,6 +37,20 @@ pub mod application {
     /// 3GPP SLh (auth), 3GPP TS 29.173 §6.1.
     pub const TGPP_SLH: u32 = 16777291;
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 /// Serving-Node (code 2401, vendor 10415), Grouped, 3GPP TS 29.173 §6.4.3.
 ///
 /// ```text
@@ -78,6 +92,20 @@ pub struct ServingNode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl Default for ServingNode {
     fn default() -> Self {
         Self {
@@ -95,6 +123,20 @@ impl Default for ServingNode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl ServingNode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
@@ -149,6 +191,20 @@ impl ServingNode {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for ServingNode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -288,6 +344,16 @@ impl rt::AvpData for ServingNode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// Additional-Serving-Node (code 2406, vendor 10415), Grouped, 3GPP TS 29.173 §6.4.8.
 ///
 /// ```text
@@ -329,6 +395,16 @@ pub struct AdditionalServingNode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl Default for AdditionalServingNode {
     fn default() -> Self {
         Self {
@@ -346,6 +422,16 @@ impl Default for AdditionalServingNode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl AdditionalServingNode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
@@ -400,6 +486,16 @@ impl AdditionalServingNode {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl rt::AvpData for AdditionalServingNode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -539,6 +635,7 @@ impl rt::AvpData for AdditionalServingNode {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// LCS-Routing-Info-Request (RIR): command code 8388622, application 16777291, 3GPP TS 29.173 §6.2.3.
 ///
 /// ```text
@@ -597,6 +694,7 @@ pub struct LcsRoutingInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoRequest {
     fn default() -> Self {
         Self {
@@ -620,6 +718,7 @@ impl Default for LcsRoutingInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoRequest {
     fn decode_members(
         &mut self,
@@ -777,6 +876,7 @@ impl LcsRoutingInfoRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Command for LcsRoutingInfoRequest {
     const CODE: u32 = 8388622;
     const APPLICATION_ID: u32 = 16777291;
@@ -959,6 +1059,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// LCS-Routing-Info-Answer (RIA): command code 8388622, application 16777291, 3GPP TS 29.173 §6.2.4.
 ///
 /// ```text
@@ -1035,6 +1136,7 @@ pub struct LcsRoutingInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoAnswer {
     fn default() -> Self {
         Self {
@@ -1064,6 +1166,7 @@ impl Default for LcsRoutingInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoAnswer {
     fn decode_members(
         &mut self,
@@ -1239,6 +1342,7 @@ impl LcsRoutingInfoAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Command for LcsRoutingInfoAnswer {
     const CODE: u32 = 8388622;
     const APPLICATION_ID: u32 = 16777291;
@@ -1497,6 +1601,20 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Serving-Node (3GPP TS 29.173 §6.4.3; see [`ServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingNodeView<'a> {
@@ -1511,6 +1629,20 @@ pub struct ServingNodeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ServingNodeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1716,6 +1848,20 @@ impl<'a> ServingNodeView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ServingNodeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1725,6 +1871,16 @@ impl std::fmt::Debug for ServingNodeView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// A checked, zero-copy view of a received Additional-Serving-Node (3GPP TS 29.173 §6.4.8; see [`AdditionalServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalServingNodeView<'a> {
@@ -1739,6 +1895,16 @@ pub struct AdditionalServingNodeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl<'a> AdditionalServingNodeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1947,6 +2113,16 @@ impl<'a> AdditionalServingNodeView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl std::fmt::Debug for AdditionalServingNodeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1960,6 +2136,7 @@ impl std::fmt::Debug for AdditionalServingNodeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// A checked, zero-copy view of a received LCS-Routing-Info-Request (3GPP TS 29.173 §6.2.3; see [`LcsRoutingInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoRequestView<'a> {
@@ -1975,6 +2152,7 @@ pub struct LcsRoutingInfoRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl<'a> LcsRoutingInfoRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2318,6 +2496,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2331,6 +2510,7 @@ impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// A checked, zero-copy view of a received LCS-Routing-Info-Answer (3GPP TS 29.173 §6.2.4; see [`LcsRoutingInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoAnswerView<'a> {
@@ -2346,6 +2526,7 @@ pub struct LcsRoutingInfoAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl<'a> LcsRoutingInfoAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -2768,6 +2949,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl std::fmt::Debug for LcsRoutingInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2779,6 +2961,20 @@ impl std::fmt::Debug for LcsRoutingInfoAnswerView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Serving-Node AVP (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServingNode`] is the owned form.
 ///
 /// ```text
@@ -2794,6 +2990,20 @@ impl std::fmt::Debug for LcsRoutingInfoAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for ServingNode {
     type Writer<'c> = ServingNodeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
@@ -2811,6 +3021,20 @@ impl rt::writer::Group for ServingNode {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ServingNodeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2821,6 +3045,20 @@ impl<'c> rt::writer::MemberWriter<'c> for ServingNodeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl ServingNodeWriter<'_> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
@@ -2883,6 +3121,16 @@ impl ServingNodeWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// Writes the members of one Additional-Serving-Node AVP (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalServingNode`] is the owned form.
 ///
 /// ```text
@@ -2898,6 +3146,16 @@ impl ServingNodeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdditionalServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl rt::writer::Group for AdditionalServingNode {
     type Writer<'c> = AdditionalServingNodeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
@@ -2915,6 +3173,16 @@ impl rt::writer::Group for AdditionalServingNode {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalServingNodeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2925,6 +3193,16 @@ impl<'c> rt::writer::MemberWriter<'c> for AdditionalServingNodeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl AdditionalServingNodeWriter<'_> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
@@ -2987,8 +3265,10 @@ impl AdditionalServingNodeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// Writes one LCS-Routing-Info-Request (command code 8388622, application 16777291), 3GPP TS 29.173 §6.2.3, straight into a buffer: started by [`LcsRoutingInfoRequest::writer`], each setter appends one AVP in the order called, [`LcsRoutingInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LcsRoutingInfoRequest`] is the owned form.
 pub struct LcsRoutingInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoRequest {
     /// Starts writing one LCS-Routing-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LcsRoutingInfoRequestWriter::finish`].
     #[inline]
@@ -3003,6 +3283,7 @@ impl LcsRoutingInfoRequest {
         w
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -3149,8 +3430,10 @@ impl LcsRoutingInfoRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 /// Writes one LCS-Routing-Info-Answer (command code 8388622, application 16777291), 3GPP TS 29.173 §6.2.4, straight into a buffer: started by [`LcsRoutingInfoAnswer::writer`], each setter appends one AVP in the order called, [`LcsRoutingInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LcsRoutingInfoAnswer`] is the owned form.
 pub struct LcsRoutingInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoAnswer {
     /// Starts writing one LCS-Routing-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LcsRoutingInfoAnswerWriter::finish`].
     #[inline]
@@ -3165,6 +3448,7 @@ impl LcsRoutingInfoAnswer {
         w
     }
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl LcsRoutingInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

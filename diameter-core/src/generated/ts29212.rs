@@ -366,11 +366,13 @@ pub mod application {
     /// 3GPP S15 (auth), 3GPP TS 29.212 §E.6.1.
     pub const TGPP_S15: u32 = 16777318;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Bearer-Usage (code 1000, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct BearerUsage(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl BearerUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1000, 10415);
@@ -387,6 +389,7 @@ impl BearerUsage {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for BearerUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -395,11 +398,13 @@ impl std::fmt::Debug for BearerUsage {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for BearerUsage {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for BearerUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -418,6 +423,17 @@ impl rt::AvpData for BearerUsage {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Event-Trigger (code 1006, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -425,6 +441,17 @@ impl rt::AvpData for BearerUsage {
 /// Values 8, 9, 10, 38 and 41 are obsolete and shall not be used.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EventTrigger(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl EventTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1006, 10415);
@@ -588,6 +615,17 @@ impl EventTrigger {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for EventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -596,11 +634,33 @@ impl std::fmt::Debug for EventTrigger {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for EventTrigger {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for EventTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -619,11 +679,33 @@ impl rt::AvpData for EventTrigger {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Metering-Method (code 1007, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.8.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MeteringMethod(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl MeteringMethod {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1007, 10415);
@@ -646,6 +728,17 @@ impl MeteringMethod {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for MeteringMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -654,11 +747,33 @@ impl std::fmt::Debug for MeteringMethod {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for MeteringMethod {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for MeteringMethod {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -677,11 +792,33 @@ impl rt::AvpData for MeteringMethod {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Offline (code 1008, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.9.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Offline(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Offline {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1008, 10415);
@@ -698,6 +835,17 @@ impl Offline {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for Offline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -706,11 +854,33 @@ impl std::fmt::Debug for Offline {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for Offline {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for Offline {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -729,11 +899,33 @@ impl rt::AvpData for Offline {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Online (code 1009, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.10.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Online(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Online {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1009, 10415);
@@ -750,6 +942,17 @@ impl Online {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for Online {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -758,11 +961,33 @@ impl std::fmt::Debug for Online {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for Online {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for Online {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -781,11 +1006,33 @@ impl rt::AvpData for Online {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Reporting-Level (code 1011, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.12.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReportingLevel(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl ReportingLevel {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 10415);
@@ -805,6 +1052,17 @@ impl ReportingLevel {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for ReportingLevel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -813,11 +1071,33 @@ impl std::fmt::Debug for ReportingLevel {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for ReportingLevel {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for ReportingLevel {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -836,6 +1116,30 @@ impl rt::AvpData for ReportingLevel {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// QoS-Class-Identifier (code 1028, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.17.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -843,6 +1147,30 @@ impl rt::AvpData for ReportingLevel {
 /// 0 and 255 are reserved; 128-254 are operator specific; the other unlisted values are spare.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct QosClassIdentifier(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl QosClassIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1028, 10415);
@@ -931,6 +1259,30 @@ impl QosClassIdentifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosClassIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -939,11 +1291,59 @@ impl std::fmt::Debug for QosClassIdentifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for QosClassIdentifier {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for QosClassIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -962,11 +1362,35 @@ impl rt::AvpData for QosClassIdentifier {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// PCC-Rule-Status (code 1019, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.19.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PccRuleStatus(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl PccRuleStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1019, 10415);
@@ -986,6 +1410,18 @@ impl PccRuleStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for PccRuleStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -994,11 +1430,35 @@ impl std::fmt::Debug for PccRuleStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for PccRuleStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for PccRuleStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1017,11 +1477,13 @@ impl rt::AvpData for PccRuleStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Bearer-Operation (code 1021, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.21.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct BearerOperation(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl BearerOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1021, 10415);
@@ -1041,6 +1503,7 @@ impl BearerOperation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for BearerOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1049,11 +1512,13 @@ impl std::fmt::Debug for BearerOperation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for BearerOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for BearerOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1072,11 +1537,29 @@ impl rt::AvpData for BearerOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Bearer-Control-Mode (code 1023, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.23.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct BearerControlMode(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl BearerControlMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1023, 10415);
@@ -1096,6 +1579,15 @@ impl BearerControlMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for BearerControlMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1104,11 +1596,29 @@ impl std::fmt::Debug for BearerControlMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for BearerControlMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for BearerControlMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1127,6 +1637,15 @@ impl rt::AvpData for BearerControlMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Network-Request-Support (code 1024, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.24.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -1134,6 +1653,15 @@ impl rt::AvpData for BearerControlMode {
 /// The specification writes the value names with a space (NETWORK_REQUEST NOT SUPPORTED, NETWORK_REQUEST SUPPORTED); the space is written as an underscore here.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NetworkRequestSupport(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl NetworkRequestSupport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1024, 10415);
@@ -1150,6 +1678,15 @@ impl NetworkRequestSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for NetworkRequestSupport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1158,11 +1695,29 @@ impl std::fmt::Debug for NetworkRequestSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for NetworkRequestSupport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for NetworkRequestSupport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1181,11 +1736,45 @@ impl rt::AvpData for NetworkRequestSupport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// IP-CAN-Type (code 1027, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.27.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IpCanType(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl IpCanType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1027, 10415);
@@ -1226,6 +1815,23 @@ impl IpCanType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for IpCanType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1234,11 +1840,45 @@ impl std::fmt::Debug for IpCanType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for IpCanType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for IpCanType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1257,11 +1897,13 @@ impl rt::AvpData for IpCanType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Negotiation (code 1029, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.28.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct QosNegotiation(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosNegotiation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1029, 10415);
@@ -1278,6 +1920,7 @@ impl QosNegotiation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosNegotiation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1286,11 +1929,13 @@ impl std::fmt::Debug for QosNegotiation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for QosNegotiation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosNegotiation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1309,11 +1954,13 @@ impl rt::AvpData for QosNegotiation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Upgrade (code 1030, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.29.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct QosUpgrade(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosUpgrade {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1030, 10415);
@@ -1330,6 +1977,7 @@ impl QosUpgrade {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosUpgrade {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1338,11 +1986,13 @@ impl std::fmt::Debug for QosUpgrade {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for QosUpgrade {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosUpgrade {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1361,6 +2011,35 @@ impl rt::AvpData for QosUpgrade {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// RAT-Type (code 1032, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.31.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -1368,6 +2047,35 @@ impl rt::AvpData for QosUpgrade {
 /// 0-999 generic, 1000-1999 3GPP specific, 2000-2999 3GPP2 specific radio access technologies.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RatType(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl RatType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1032, 10415);
@@ -1471,6 +2179,35 @@ impl RatType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for RatType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1479,11 +2216,69 @@ impl std::fmt::Debug for RatType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for RatType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for RatType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1502,11 +2297,33 @@ impl rt::AvpData for RatType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Rule-Failure-Code (code 1031, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.38.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RuleFailureCode(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl RuleFailureCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1031, 10415);
@@ -1604,6 +2421,17 @@ impl RuleFailureCode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for RuleFailureCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1612,11 +2440,33 @@ impl std::fmt::Debug for RuleFailureCode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for RuleFailureCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for RuleFailureCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1635,11 +2485,31 @@ impl rt::AvpData for RuleFailureCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Session-Release-Cause (code 1045, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.44.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SessionReleaseCause(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl SessionReleaseCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1045, 10415);
@@ -1665,6 +2535,16 @@ impl SessionReleaseCause {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for SessionReleaseCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1673,11 +2553,31 @@ impl std::fmt::Debug for SessionReleaseCause {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for SessionReleaseCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for SessionReleaseCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1696,11 +2596,61 @@ impl rt::AvpData for SessionReleaseCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Pre-emption-Capability (code 1047, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.46.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PreEmptionCapability(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl PreEmptionCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1047, 10415);
@@ -1717,6 +2667,31 @@ impl PreEmptionCapability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for PreEmptionCapability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1725,11 +2700,61 @@ impl std::fmt::Debug for PreEmptionCapability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for PreEmptionCapability {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for PreEmptionCapability {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1748,11 +2773,61 @@ impl rt::AvpData for PreEmptionCapability {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Pre-emption-Vulnerability (code 1048, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.47.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PreEmptionVulnerability(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl PreEmptionVulnerability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1048, 10415);
@@ -1769,6 +2844,31 @@ impl PreEmptionVulnerability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for PreEmptionVulnerability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1777,11 +2877,61 @@ impl std::fmt::Debug for PreEmptionVulnerability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for PreEmptionVulnerability {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for PreEmptionVulnerability {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1800,11 +2950,13 @@ impl rt::AvpData for PreEmptionVulnerability {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Resource-Allocation-Notification (code 1063, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.50.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ResourceAllocationNotification(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ResourceAllocationNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1063, 10415);
@@ -1818,6 +2970,7 @@ impl ResourceAllocationNotification {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ResourceAllocationNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1828,11 +2981,13 @@ impl std::fmt::Debug for ResourceAllocationNotification {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ResourceAllocationNotification {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ResourceAllocationNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1851,11 +3006,29 @@ impl rt::AvpData for ResourceAllocationNotification {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Packet-Filter-Operation (code 1062, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.57.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PacketFilterOperation(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl PacketFilterOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1062, 10415);
@@ -1875,6 +3048,15 @@ impl PacketFilterOperation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for PacketFilterOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1883,11 +3065,29 @@ impl std::fmt::Debug for PacketFilterOperation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for PacketFilterOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for PacketFilterOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1906,11 +3106,29 @@ impl rt::AvpData for PacketFilterOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Usage-Monitoring-Level (code 1068, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.61.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UsageMonitoringLevel(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl UsageMonitoringLevel {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1068, 10415);
@@ -1930,6 +3148,15 @@ impl UsageMonitoringLevel {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for UsageMonitoringLevel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1938,11 +3165,29 @@ impl std::fmt::Debug for UsageMonitoringLevel {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for UsageMonitoringLevel {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for UsageMonitoringLevel {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1961,11 +3206,29 @@ impl rt::AvpData for UsageMonitoringLevel {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Usage-Monitoring-Report (code 1069, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.62.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UsageMonitoringReport(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl UsageMonitoringReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1069, 10415);
@@ -1979,6 +3242,15 @@ impl UsageMonitoringReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for UsageMonitoringReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1987,11 +3259,29 @@ impl std::fmt::Debug for UsageMonitoringReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for UsageMonitoringReport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for UsageMonitoringReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2010,11 +3300,29 @@ impl rt::AvpData for UsageMonitoringReport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Usage-Monitoring-Support (code 1070, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.63.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UsageMonitoringSupport(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl UsageMonitoringSupport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1070, 10415);
@@ -2028,6 +3336,15 @@ impl UsageMonitoringSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for UsageMonitoringSupport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2036,11 +3353,29 @@ impl std::fmt::Debug for UsageMonitoringSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for UsageMonitoringSupport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for UsageMonitoringSupport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2059,11 +3394,29 @@ impl rt::AvpData for UsageMonitoringSupport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// CSG-Information-Reporting (code 1071, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.64.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsgInformationReporting(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl CsgInformationReporting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1071, 10415);
@@ -2083,6 +3436,15 @@ impl CsgInformationReporting {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for CsgInformationReporting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2091,11 +3453,29 @@ impl std::fmt::Debug for CsgInformationReporting {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for CsgInformationReporting {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for CsgInformationReporting {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2114,11 +3494,33 @@ impl rt::AvpData for CsgInformationReporting {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Flow-Direction (code 1080, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.65.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FlowDirection(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl FlowDirection {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1080, 10415);
@@ -2141,6 +3543,17 @@ impl FlowDirection {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for FlowDirection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2149,11 +3562,33 @@ impl std::fmt::Debug for FlowDirection {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for FlowDirection {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for FlowDirection {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2172,11 +3607,33 @@ impl rt::AvpData for FlowDirection {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Packet-Filter-Usage (code 1072, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.66.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PacketFilterUsage(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl PacketFilterUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1072, 10415);
@@ -2190,6 +3647,17 @@ impl PacketFilterUsage {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for PacketFilterUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2198,11 +3666,33 @@ impl std::fmt::Debug for PacketFilterUsage {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for PacketFilterUsage {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for PacketFilterUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2221,11 +3711,13 @@ impl rt::AvpData for PacketFilterUsage {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Charging-Correlation-Indicator (code 1073, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.67.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ChargingCorrelationIndicator(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingCorrelationIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1073, 10415);
@@ -2239,6 +3731,7 @@ impl ChargingCorrelationIndicator {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingCorrelationIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2247,11 +3740,13 @@ impl std::fmt::Debug for ChargingCorrelationIndicator {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ChargingCorrelationIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingCorrelationIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2270,11 +3765,31 @@ impl rt::AvpData for ChargingCorrelationIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Redirect-Support (code 1086, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.83.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RedirectSupport(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl RedirectSupport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1086, 10415);
@@ -2291,6 +3806,16 @@ impl RedirectSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for RedirectSupport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2299,11 +3824,31 @@ impl std::fmt::Debug for RedirectSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for RedirectSupport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for RedirectSupport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2322,11 +3867,13 @@ impl rt::AvpData for RedirectSupport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// PS-to-CS-Session-Continuity (code 1099, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.84.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PsToCsSessionContinuity(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl PsToCsSessionContinuity {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1099, 10415);
@@ -2340,6 +3887,7 @@ impl PsToCsSessionContinuity {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for PsToCsSessionContinuity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2348,11 +3896,13 @@ impl std::fmt::Debug for PsToCsSessionContinuity {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for PsToCsSessionContinuity {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for PsToCsSessionContinuity {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2371,11 +3921,31 @@ impl rt::AvpData for PsToCsSessionContinuity {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Mute-Notification (code 2809, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.98.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MuteNotification(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl MuteNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2809, 10415);
@@ -2389,6 +3959,16 @@ impl MuteNotification {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for MuteNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2397,11 +3977,31 @@ impl std::fmt::Debug for MuteNotification {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for MuteNotification {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for MuteNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2420,11 +4020,13 @@ impl rt::AvpData for MuteNotification {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// AN-GW-Status (code 2811, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.100.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AnGwStatus(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl AnGwStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2811, 10415);
@@ -2438,6 +4040,7 @@ impl AnGwStatus {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for AnGwStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2446,11 +4049,13 @@ impl std::fmt::Debug for AnGwStatus {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for AnGwStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for AnGwStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2469,11 +4074,13 @@ impl rt::AvpData for AnGwStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// IP-CAN-Session-Charging-Scope (code 2827, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.114.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IpCanSessionChargingScope(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl IpCanSessionChargingScope {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2827, 10415);
@@ -2487,6 +4094,7 @@ impl IpCanSessionChargingScope {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for IpCanSessionChargingScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2495,11 +4103,13 @@ impl std::fmt::Debug for IpCanSessionChargingScope {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for IpCanSessionChargingScope {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for IpCanSessionChargingScope {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2518,11 +4128,31 @@ impl rt::AvpData for IpCanSessionChargingScope {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// NBIFOM-Support (code 2831, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.116.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NbifomSupport(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl NbifomSupport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2831, 10415);
@@ -2539,6 +4169,16 @@ impl NbifomSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for NbifomSupport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2547,11 +4187,31 @@ impl std::fmt::Debug for NbifomSupport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for NbifomSupport {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for NbifomSupport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2570,11 +4230,31 @@ impl rt::AvpData for NbifomSupport {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// NBIFOM-Mode (code 2830, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.117.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NbifomMode(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl NbifomMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2830, 10415);
@@ -2591,6 +4271,16 @@ impl NbifomMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for NbifomMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2599,11 +4289,31 @@ impl std::fmt::Debug for NbifomMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for NbifomMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for NbifomMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2622,6 +4332,7 @@ impl rt::AvpData for NbifomMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Default-Access (code 2829, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.120.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -2629,6 +4340,7 @@ impl rt::AvpData for NbifomMode {
 /// Same values as IP-CAN-Type (5.3.27).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DefaultAccess(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl DefaultAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2829, 10415);
@@ -2669,6 +4381,7 @@ impl DefaultAccess {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for DefaultAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2677,11 +4390,13 @@ impl std::fmt::Debug for DefaultAccess {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for DefaultAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for DefaultAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2700,11 +4415,13 @@ impl rt::AvpData for DefaultAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Resource-Release-Notification (code 2841, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.125.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ResourceReleaseNotification(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ResourceReleaseNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2841, 10415);
@@ -2718,6 +4435,7 @@ impl ResourceReleaseNotification {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ResourceReleaseNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2726,11 +4444,13 @@ impl std::fmt::Debug for ResourceReleaseNotification {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ResourceReleaseNotification {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ResourceReleaseNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2749,11 +4469,13 @@ impl rt::AvpData for ResourceReleaseNotification {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Removal-Of-Access (code 2842, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.126.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RemovalOfAccess(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RemovalOfAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2842, 10415);
@@ -2767,6 +4489,7 @@ impl RemovalOfAccess {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RemovalOfAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2775,11 +4498,13 @@ impl std::fmt::Debug for RemovalOfAccess {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for RemovalOfAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RemovalOfAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2798,11 +4523,13 @@ impl rt::AvpData for RemovalOfAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Default-Bearer-Indication (code 2844, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.132.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DefaultBearerIndication(pub i32);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl DefaultBearerIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2844, 10415);
@@ -2819,6 +4546,7 @@ impl DefaultBearerIndication {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for DefaultBearerIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2827,11 +4555,13 @@ impl std::fmt::Debug for DefaultBearerIndication {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for DefaultBearerIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for DefaultBearerIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2850,6 +4580,7 @@ impl rt::AvpData for DefaultBearerIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// 3GPP-PS-Data-Off-Status-Gx (code 2847, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.133.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -2857,6 +4588,7 @@ impl rt::AvpData for DefaultBearerIndication {
 /// The specification names this AVP 3GPP-PS-Data-Off-Status; TS 32.299 uses the same name for AVP code 4406, so the Gx one carries the suffix -Gx here (as in shared/reference).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TgppPsDataOffStatusGx(pub i32);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppPsDataOffStatusGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2847, 10415);
@@ -2873,6 +4605,7 @@ impl TgppPsDataOffStatusGx {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppPsDataOffStatusGx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2881,11 +4614,13 @@ impl std::fmt::Debug for TgppPsDataOffStatusGx {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl From<i32> for TgppPsDataOffStatusGx {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for TgppPsDataOffStatusGx {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2904,11 +4639,13 @@ impl rt::AvpData for TgppPsDataOffStatusGx {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Session-Linking-Indicator (code 1064, vendor 10415), Enumerated, 3GPP TS 29.212 §5a.3.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SessionLinkingIndicator(pub i32);
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl SessionLinkingIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1064, 10415);
@@ -2925,6 +4662,7 @@ impl SessionLinkingIndicator {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for SessionLinkingIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2933,11 +4671,13 @@ impl std::fmt::Debug for SessionLinkingIndicator {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for SessionLinkingIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for SessionLinkingIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2956,11 +4696,13 @@ impl rt::AvpData for SessionLinkingIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// CS-Service-QoS-Request-Operation (code 2808, vendor 10415), Enumerated, 3GPP TS 29.212 §E.6.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsServiceQosRequestOperation(pub i32);
+#[cfg(any(feature = "ts29212"))]
 impl CsServiceQosRequestOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2808, 10415);
@@ -2977,6 +4719,7 @@ impl CsServiceQosRequestOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl std::fmt::Debug for CsServiceQosRequestOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2985,11 +4728,13 @@ impl std::fmt::Debug for CsServiceQosRequestOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceQosRequestOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for CsServiceQosRequestOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3008,11 +4753,13 @@ impl rt::AvpData for CsServiceQosRequestOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// CS-Service-Resource-Result-Operation (code 2815, vendor 10415), Enumerated, 3GPP TS 29.212 §E.6.3.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsServiceResourceResultOperation(pub i32);
+#[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceResultOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2815, 10415);
@@ -3026,6 +4773,7 @@ impl CsServiceResourceResultOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl std::fmt::Debug for CsServiceResourceResultOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3036,11 +4784,13 @@ impl std::fmt::Debug for CsServiceResourceResultOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceResourceResultOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for CsServiceResourceResultOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3059,11 +4809,13 @@ impl rt::AvpData for CsServiceResourceResultOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// CS-Service-Resource-Failure-Cause (code 2814, vendor 10415), Enumerated, 3GPP TS 29.212 §E.6.3.5.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsServiceResourceFailureCause(pub i32);
+#[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceFailureCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2814, 10415);
@@ -3077,6 +4829,7 @@ impl CsServiceResourceFailureCause {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl std::fmt::Debug for CsServiceResourceFailureCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3087,11 +4840,13 @@ impl std::fmt::Debug for CsServiceResourceFailureCause {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceResourceFailureCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for CsServiceResourceFailureCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3110,6 +4865,7 @@ impl rt::AvpData for CsServiceResourceFailureCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// PDP-Session-operation (code 1015, vendor 10415), Enumerated, 3GPP TS 29.212 TS 29.210 5.2.21.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -3117,6 +4873,7 @@ impl rt::AvpData for CsServiceResourceFailureCause {
 /// Defined by 3GPP TS 29.210 (Release 6 Gx), superseded by TS 29.212; kept for decoding.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PdpSessionOperation(pub i32);
+#[cfg(any(feature = "ts29212"))]
 impl PdpSessionOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1015, 10415);
@@ -3130,6 +4887,7 @@ impl PdpSessionOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl std::fmt::Debug for PdpSessionOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3138,11 +4896,13 @@ impl std::fmt::Debug for PdpSessionOperation {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl From<i32> for PdpSessionOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for PdpSessionOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3161,6 +4921,7 @@ impl rt::AvpData for PdpSessionOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Charging-Rule-Install (code 1001, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.2.
 ///
 /// ```text
@@ -3205,6 +4966,7 @@ pub struct ChargingRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleInstall {
     fn default() -> Self {
         Self {
@@ -3223,6 +4985,7 @@ impl Default for ChargingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
@@ -3310,6 +5073,7 @@ impl ChargingRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3461,6 +5225,7 @@ impl rt::AvpData for ChargingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Charging-Rule-Remove (code 1002, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.3.
 ///
 /// ```text
@@ -3487,6 +5252,7 @@ pub struct ChargingRuleRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleRemove {
     fn default() -> Self {
         Self {
@@ -3499,6 +5265,7 @@ impl Default for ChargingRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
@@ -3549,6 +5316,7 @@ impl ChargingRuleRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3628,6 +5396,7 @@ impl rt::AvpData for ChargingRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Charging-Rule-Definition (code 1003, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.4.
 ///
 /// ```text
@@ -3738,6 +5507,7 @@ pub struct ChargingRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleDefinition {
     fn default() -> Self {
         Self {
@@ -3778,6 +5548,7 @@ impl Default for ChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
@@ -3965,6 +5736,7 @@ impl ChargingRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4376,6 +6148,7 @@ impl rt::AvpData for ChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// TFT-Packet-Filter-Information (code 1013, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.14.
 ///
 /// ```text
@@ -4408,6 +6181,7 @@ pub struct TftPacketFilterInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for TftPacketFilterInformation {
     fn default() -> Self {
         Self {
@@ -4422,6 +6196,7 @@ impl Default for TftPacketFilterInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl TftPacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
@@ -4464,6 +6239,7 @@ impl TftPacketFilterInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for TftPacketFilterInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4567,6 +6343,21 @@ impl rt::AvpData for TftPacketFilterInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// QoS-Information (code 1016, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.16.
 ///
 /// ```text
@@ -4629,6 +6420,21 @@ pub struct QosInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl Default for QosInformation {
     fn default() -> Self {
         Self {
@@ -4653,6 +6459,21 @@ impl Default for QosInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl QosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
@@ -4765,6 +6586,21 @@ impl QosInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for QosInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4988,6 +6824,7 @@ impl rt::AvpData for QosInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Charging-Rule-Report (code 1018, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.18.
 ///
 /// ```text
@@ -5028,6 +6865,7 @@ pub struct ChargingRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for ChargingRuleReport {
     fn default() -> Self {
         Self {
@@ -5044,6 +6882,7 @@ impl Default for ChargingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
@@ -5112,6 +6951,7 @@ impl ChargingRuleReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5239,6 +7079,7 @@ impl rt::AvpData for ChargingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.22.
 ///
 /// ```text
@@ -5265,6 +7106,7 @@ pub struct AccessNetworkChargingIdentifierGx {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for AccessNetworkChargingIdentifierGx {
     fn default() -> Self {
         Self {
@@ -5277,6 +7119,7 @@ impl Default for AccessNetworkChargingIdentifierGx {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl AccessNetworkChargingIdentifierGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
@@ -5342,6 +7185,7 @@ impl AccessNetworkChargingIdentifierGx {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for AccessNetworkChargingIdentifierGx {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5417,6 +7261,16 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Event-Report-Indication (code 1033, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.30.
 ///
 /// ```text
@@ -5494,6 +7348,16 @@ pub struct EventReportIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for EventReportIndication {
     fn default() -> Self {
         Self {
@@ -5523,6 +7387,16 @@ impl Default for EventReportIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl EventReportIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
@@ -5631,6 +7505,16 @@ impl EventReportIndication {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for EventReportIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5914,6 +7798,29 @@ impl rt::AvpData for EventReportIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Allocation-Retention-Priority (code 1034, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.32.
 ///
 /// ```text
@@ -5936,6 +7843,29 @@ pub struct AllocationRetentionPriority {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl Default for AllocationRetentionPriority {
     fn default() -> Self {
         Self {
@@ -5947,6 +7877,29 @@ impl Default for AllocationRetentionPriority {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl AllocationRetentionPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
@@ -5993,6 +7946,29 @@ impl AllocationRetentionPriority {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for AllocationRetentionPriority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6056,6 +8032,15 @@ impl rt::AvpData for AllocationRetentionPriority {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Tunnel-Information (code 1038, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.36.
 ///
 /// ```text
@@ -6076,6 +8061,15 @@ pub struct TunnelInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for TunnelInformation {
     fn default() -> Self {
         Self {
@@ -6086,6 +8080,15 @@ impl Default for TunnelInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl TunnelInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
@@ -6123,6 +8126,15 @@ impl TunnelInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for TunnelInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6178,6 +8190,7 @@ impl rt::AvpData for TunnelInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// CoA-Information (code 1039, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.37.
 ///
 /// ```text
@@ -6198,6 +8211,7 @@ pub struct CoaInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for CoaInformation {
     fn default() -> Self {
         Self {
@@ -6208,6 +8222,7 @@ impl Default for CoaInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl CoaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
@@ -6266,6 +8281,7 @@ impl CoaInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for CoaInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6313,6 +8329,15 @@ impl rt::AvpData for CoaInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Default-EPS-Bearer-QoS (code 1049, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.48.
 ///
 /// ```text
@@ -6333,6 +8358,15 @@ pub struct DefaultEpsBearerQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for DefaultEpsBearerQos {
     fn default() -> Self {
         Self {
@@ -6343,6 +8377,15 @@ impl Default for DefaultEpsBearerQos {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl DefaultEpsBearerQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
@@ -6373,6 +8416,15 @@ impl DefaultEpsBearerQos {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for DefaultEpsBearerQos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6428,6 +8480,17 @@ impl rt::AvpData for DefaultEpsBearerQos {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Flow-Information (code 1058, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.53.
 ///
 /// ```text
@@ -6466,6 +8529,17 @@ pub struct FlowInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for FlowInformation {
     fn default() -> Self {
         Self {
@@ -6482,6 +8556,17 @@ impl Default for FlowInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl FlowInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
@@ -6532,6 +8617,17 @@ impl FlowInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for FlowInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6659,6 +8755,15 @@ impl rt::AvpData for FlowInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Packet-Filter-Information (code 1061, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.56.
 ///
 /// ```text
@@ -6694,6 +8799,15 @@ pub struct PacketFilterInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for PacketFilterInformation {
     fn default() -> Self {
         Self {
@@ -6709,6 +8823,15 @@ impl Default for PacketFilterInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl PacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
@@ -6755,6 +8878,15 @@ impl PacketFilterInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for PacketFilterInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6870,6 +9002,15 @@ impl rt::AvpData for PacketFilterInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Usage-Monitoring-Information (code 1067, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.60.
 ///
 /// ```text
@@ -6905,6 +9046,15 @@ pub struct UsageMonitoringInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for UsageMonitoringInformation {
     fn default() -> Self {
         Self {
@@ -6920,6 +9070,15 @@ impl Default for UsageMonitoringInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl UsageMonitoringInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
@@ -6968,6 +9127,15 @@ impl UsageMonitoringInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for UsageMonitoringInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7083,6 +9251,7 @@ impl rt::AvpData for UsageMonitoringInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Rule-Install (code 1081, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.68.
 ///
 /// ```text
@@ -7100,6 +9269,7 @@ pub struct RoutingRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleInstall {
     fn default() -> Self {
         Self {
@@ -7109,6 +9279,7 @@ impl Default for RoutingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
@@ -7141,6 +9312,7 @@ impl RoutingRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7184,6 +9356,7 @@ impl rt::AvpData for RoutingRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Rule-Remove (code 1075, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.69.
 ///
 /// ```text
@@ -7201,6 +9374,7 @@ pub struct RoutingRuleRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleRemove {
     fn default() -> Self {
         Self {
@@ -7210,6 +9384,7 @@ impl Default for RoutingRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
@@ -7242,6 +9417,7 @@ impl RoutingRuleRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7285,6 +9461,7 @@ impl rt::AvpData for RoutingRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Rule-Definition (code 1076, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.70.
 ///
 /// ```text
@@ -7314,6 +9491,7 @@ pub struct RoutingRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleDefinition {
     fn default() -> Self {
         Self {
@@ -7327,6 +9505,7 @@ impl Default for RoutingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
@@ -7382,6 +9561,7 @@ impl RoutingRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7469,6 +9649,7 @@ impl rt::AvpData for RoutingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Filter (code 1078, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.72.
 ///
 /// ```text
@@ -7498,6 +9679,7 @@ pub struct RoutingFilter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingFilter {
     fn default() -> Self {
         Self {
@@ -7511,6 +9693,7 @@ impl Default for RoutingFilter {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingFilter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
@@ -7581,6 +9764,7 @@ impl RoutingFilter {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingFilter {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7664,6 +9848,7 @@ impl rt::AvpData for RoutingFilter {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// TDF-Information (code 1087, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.78.
 ///
 /// ```text
@@ -7686,6 +9871,7 @@ pub struct TdfInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TdfInformation {
     fn default() -> Self {
         Self {
@@ -7697,6 +9883,7 @@ impl Default for TdfInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TdfInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
@@ -7727,6 +9914,7 @@ impl TdfInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for TdfInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7794,6 +9982,16 @@ impl rt::AvpData for TdfInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Redirect-Information (code 1085, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.82.
 ///
 /// ```text
@@ -7817,6 +10015,16 @@ pub struct RedirectInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for RedirectInformation {
     fn default() -> Self {
         Self {
@@ -7828,6 +10036,16 @@ impl Default for RedirectInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl RedirectInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
@@ -7858,6 +10076,16 @@ impl RedirectInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for RedirectInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7925,6 +10153,15 @@ impl rt::AvpData for RedirectInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Application-Detection-Information (code 1098, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.91.
 ///
 /// ```text
@@ -7948,6 +10185,15 @@ pub struct ApplicationDetectionInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl Default for ApplicationDetectionInformation {
     fn default() -> Self {
         Self {
@@ -7959,6 +10205,15 @@ impl Default for ApplicationDetectionInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl ApplicationDetectionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
@@ -8010,6 +10265,15 @@ impl ApplicationDetectionInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for ApplicationDetectionInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8073,6 +10337,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Default-QoS-Information (code 2816, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.103.
 ///
 /// ```text
@@ -8099,6 +10364,7 @@ pub struct DefaultQosInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for DefaultQosInformation {
     fn default() -> Self {
         Self {
@@ -8111,6 +10377,7 @@ impl Default for DefaultQosInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl DefaultQosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
@@ -8145,6 +10412,7 @@ impl DefaultQosInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for DefaultQosInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8224,6 +10492,21 @@ impl rt::AvpData for DefaultQosInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.105.
 ///
 /// ```text
@@ -8256,6 +10539,21 @@ pub struct ConditionalApnAggregateMaxBitrate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl Default for ConditionalApnAggregateMaxBitrate {
     fn default() -> Self {
         Self {
@@ -8270,6 +10568,21 @@ impl Default for ConditionalApnAggregateMaxBitrate {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl ConditionalApnAggregateMaxBitrate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
@@ -8320,6 +10633,21 @@ impl ConditionalApnAggregateMaxBitrate {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8423,6 +10751,18 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Presence-Reporting-Area-Information (code 2822, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.109.
 ///
 /// ```text
@@ -8449,6 +10789,18 @@ pub struct PresenceReportingAreaInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for PresenceReportingAreaInformation {
     fn default() -> Self {
         Self {
@@ -8461,6 +10813,18 @@ impl Default for PresenceReportingAreaInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl PresenceReportingAreaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
@@ -8511,6 +10875,18 @@ impl PresenceReportingAreaInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for PresenceReportingAreaInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8590,6 +10966,15 @@ impl rt::AvpData for PresenceReportingAreaInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 /// Fixed-User-Location-Info (code 2825, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.112.
 ///
 /// ```text
@@ -8616,6 +11001,15 @@ pub struct FixedUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl Default for FixedUserLocationInfo {
     fn default() -> Self {
         Self {
@@ -8628,6 +11022,15 @@ impl Default for FixedUserLocationInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl FixedUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
@@ -8662,6 +11065,15 @@ impl FixedUserLocationInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for FixedUserLocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8741,6 +11153,7 @@ impl rt::AvpData for FixedUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Rule-Report (code 2835, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.118.
 ///
 /// ```text
@@ -8764,6 +11177,7 @@ pub struct RoutingRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for RoutingRuleReport {
     fn default() -> Self {
         Self {
@@ -8775,6 +11189,7 @@ impl Default for RoutingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
@@ -8815,6 +11230,7 @@ impl RoutingRuleReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8882,6 +11298,7 @@ impl rt::AvpData for RoutingRuleReport {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Conditional-Policy-Information (code 2840, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.128.
 ///
 /// ```text
@@ -8917,6 +11334,7 @@ pub struct ConditionalPolicyInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for ConditionalPolicyInformation {
     fn default() -> Self {
         Self {
@@ -8932,6 +11350,7 @@ impl Default for ConditionalPolicyInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl ConditionalPolicyInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
@@ -8996,6 +11415,7 @@ impl ConditionalPolicyInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for ConditionalPolicyInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9111,6 +11531,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// PRA-Install (code 2845, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.130.
 ///
 /// ```text
@@ -9128,6 +11549,7 @@ pub struct PraInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for PraInstall {
     fn default() -> Self {
         Self {
@@ -9137,6 +11559,7 @@ impl Default for PraInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
@@ -9169,6 +11592,7 @@ impl PraInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for PraInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9212,6 +11636,7 @@ impl rt::AvpData for PraInstall {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// PRA-Remove (code 2846, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.131.
 ///
 /// ```text
@@ -9229,6 +11654,7 @@ pub struct PraRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for PraRemove {
     fn default() -> Self {
         Self {
@@ -9238,6 +11664,7 @@ impl Default for PraRemove {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
@@ -9270,6 +11697,7 @@ impl PraRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for PraRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9313,6 +11741,7 @@ impl rt::AvpData for PraRemove {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Rule-Install (code 1051, vendor 10415), Grouped, 3GPP TS 29.212 §5a.3.1.
 ///
 /// ```text
@@ -9345,6 +11774,7 @@ pub struct QosRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleInstall {
     fn default() -> Self {
         Self {
@@ -9359,6 +11789,7 @@ impl Default for QosRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
@@ -9404,6 +11835,7 @@ impl QosRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9507,6 +11939,7 @@ impl rt::AvpData for QosRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Rule-Remove (code 1052, vendor 10415), Grouped, 3GPP TS 29.212 §5a.3.2.
 ///
 /// ```text
@@ -9527,6 +11960,7 @@ pub struct QosRuleRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleRemove {
     fn default() -> Self {
         Self {
@@ -9537,6 +11971,7 @@ impl Default for QosRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
@@ -9565,6 +12000,7 @@ impl QosRuleRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9620,6 +12056,7 @@ impl rt::AvpData for QosRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Rule-Definition (code 1053, vendor 10415), Grouped, 3GPP TS 29.212 §5a.3.3.
 ///
 /// ```text
@@ -9658,6 +12095,7 @@ pub struct QosRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleDefinition {
     fn default() -> Self {
         Self {
@@ -9674,6 +12112,7 @@ impl Default for QosRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
@@ -9742,6 +12181,7 @@ impl QosRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9865,6 +12305,7 @@ impl rt::AvpData for QosRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// QoS-Rule-Report (code 1055, vendor 10415), Grouped, 3GPP TS 29.212 §5a.3.5.
 ///
 /// ```text
@@ -9894,6 +12335,7 @@ pub struct QosRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl Default for QosRuleReport {
     fn default() -> Self {
         Self {
@@ -9907,6 +12349,7 @@ impl Default for QosRuleReport {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
@@ -9948,6 +12391,7 @@ impl QosRuleReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10039,6 +12483,7 @@ impl rt::AvpData for QosRuleReport {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Install (code 1092, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.1.
 ///
 /// ```text
@@ -10071,6 +12516,7 @@ pub struct AdcRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleInstall {
     fn default() -> Self {
         Self {
@@ -10085,6 +12531,7 @@ impl Default for AdcRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
@@ -10130,6 +12577,7 @@ impl AdcRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10233,6 +12681,7 @@ impl rt::AvpData for AdcRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Remove (code 1093, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.2.
 ///
 /// ```text
@@ -10253,6 +12702,7 @@ pub struct AdcRuleRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleRemove {
     fn default() -> Self {
         Self {
@@ -10263,6 +12713,7 @@ impl Default for AdcRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
@@ -10291,6 +12742,7 @@ impl AdcRuleRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10346,6 +12798,7 @@ impl rt::AvpData for AdcRuleRemove {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Definition (code 1094, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.3.
 ///
 /// ```text
@@ -10420,6 +12873,7 @@ pub struct AdcRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleDefinition {
     fn default() -> Self {
         Self {
@@ -10448,6 +12902,7 @@ impl Default for AdcRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
@@ -10576,6 +13031,7 @@ impl AdcRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10843,6 +13299,7 @@ impl rt::AvpData for AdcRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Report (code 1097, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.6.
 ///
 /// ```text
@@ -10874,6 +13331,7 @@ pub struct AdcRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl Default for AdcRuleReport {
     fn default() -> Self {
         Self {
@@ -10887,6 +13345,7 @@ impl Default for AdcRuleReport {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
@@ -10927,6 +13386,7 @@ impl AdcRuleReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11018,6 +13478,7 @@ impl rt::AvpData for AdcRuleReport {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// CS-Service-Resource-Report (code 2813, vendor 10415), Grouped, 3GPP TS 29.212 §E.6.3.6.
 ///
 /// ```text
@@ -11041,6 +13502,7 @@ pub struct CsServiceResourceReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29212"))]
 impl Default for CsServiceResourceReport {
     fn default() -> Self {
         Self {
@@ -11052,6 +13514,7 @@ impl Default for CsServiceResourceReport {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
@@ -11106,6 +13569,7 @@ impl CsServiceResourceReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for CsServiceResourceReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11169,6 +13633,7 @@ impl rt::AvpData for CsServiceResourceReport {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Credit-Control-Request (CCR): command code 272, application 16777238, 3GPP TS 29.212 §5.6.2.
 ///
 /// ```text
@@ -11447,6 +13912,7 @@ pub struct TgppGxCreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxCreditControlRequest {
     fn default() -> Self {
         Self {
@@ -11542,6 +14008,7 @@ impl Default for TgppGxCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlRequest {
     fn decode_members(
         &mut self,
@@ -12106,6 +14573,7 @@ impl TgppGxCreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777238;
@@ -13144,6 +15612,7 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Credit-Control-Answer (CCA): command code 272, application 16777238, 3GPP TS 29.212 §5.6.3.
 ///
 /// ```text
@@ -13312,6 +15781,7 @@ pub struct TgppGxCreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxCreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -13371,6 +15841,7 @@ impl Default for TgppGxCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -13729,6 +16200,7 @@ impl TgppGxCreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777238;
@@ -14339,6 +16811,7 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777238, 3GPP TS 29.212 §5.6.4.
 ///
 /// ```text
@@ -14442,6 +16915,7 @@ pub struct TgppGxReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxReAuthRequest {
     fn default() -> Self {
         Self {
@@ -14480,6 +16954,7 @@ impl Default for TgppGxReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthRequest {
     fn decode_members(
         &mut self,
@@ -14767,6 +17242,7 @@ impl TgppGxReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777238;
@@ -15121,6 +17597,7 @@ impl rt::typed::Command for TgppGxReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777238, 3GPP TS 29.212 §5.6.5.
 ///
 /// ```text
@@ -15221,6 +17698,7 @@ pub struct TgppGxReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl Default for TgppGxReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -15258,6 +17736,7 @@ impl Default for TgppGxReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -15436,6 +17915,7 @@ impl TgppGxReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777238;
@@ -15794,6 +18274,7 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Credit-Control-Request (CCR): command code 272, application 16777266, 3GPP TS 29.212 §5a.6.2.
 ///
 /// ```text
@@ -15947,6 +18428,7 @@ pub struct TgppGxxCreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxCreditControlRequest {
     fn default() -> Self {
         Self {
@@ -16001,6 +18483,7 @@ impl Default for TgppGxxCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlRequest {
     fn decode_members(
         &mut self,
@@ -16328,6 +18811,7 @@ impl TgppGxxCreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777266;
@@ -16874,6 +19358,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Credit-Control-Answer (CCA): command code 272, application 16777266, 3GPP TS 29.212 §5a.6.3.
 ///
 /// ```text
@@ -16977,6 +19462,7 @@ pub struct TgppGxxCreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxCreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -17015,6 +19501,7 @@ impl Default for TgppGxxCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -17248,6 +19735,7 @@ impl TgppGxxCreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777266;
@@ -17606,6 +20094,7 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777266, 3GPP TS 29.212 §5a.6.4.
 ///
 /// ```text
@@ -17676,6 +20165,7 @@ pub struct TgppGxxReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxReAuthRequest {
     fn default() -> Self {
         Self {
@@ -17703,6 +20193,7 @@ impl Default for TgppGxxReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthRequest {
     fn decode_members(
         &mut self,
@@ -17906,6 +20397,7 @@ impl TgppGxxReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777266;
@@ -18128,6 +20620,7 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777266, 3GPP TS 29.212 §5a.6.5.
 ///
 /// ```text
@@ -18213,6 +20706,7 @@ pub struct TgppGxxReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl Default for TgppGxxReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -18245,6 +20739,7 @@ impl Default for TgppGxxReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -18402,6 +20897,7 @@ impl TgppGxxReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777266;
@@ -18700,6 +21196,7 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// TDF-Session-Request (TSR): command code 8388637, application 16777303, 3GPP TS 29.212 §5b.6.2.
 ///
 /// ```text
@@ -18875,6 +21372,7 @@ pub struct TgppSdTdfSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdTdfSessionRequest {
     fn default() -> Self {
         Self {
@@ -18935,6 +21433,7 @@ impl Default for TgppSdTdfSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionRequest {
     fn decode_members(
         &mut self,
@@ -19276,6 +21775,7 @@ impl TgppSdTdfSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdTdfSessionRequest {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777303;
@@ -19902,6 +22402,7 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// TDF-Session-Answer (TSA): command code 8388637, application 16777303, 3GPP TS 29.212 §5b.6.3.
 ///
 /// ```text
@@ -19975,6 +22476,7 @@ pub struct TgppSdTdfSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdTdfSessionAnswer {
     fn default() -> Self {
         Self {
@@ -20003,6 +22505,7 @@ impl Default for TgppSdTdfSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionAnswer {
     fn decode_members(
         &mut self,
@@ -20161,6 +22664,7 @@ impl TgppSdTdfSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdTdfSessionAnswer {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777303;
@@ -20407,6 +22911,7 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Credit-Control-Request (CCR): command code 272, application 16777303, 3GPP TS 29.212 §5b.6.4.
 ///
 /// ```text
@@ -20489,6 +22994,7 @@ pub struct TgppSdCreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdCreditControlRequest {
     fn default() -> Self {
         Self {
@@ -20520,6 +23026,7 @@ impl Default for TgppSdCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlRequest {
     fn decode_members(
         &mut self,
@@ -20759,6 +23266,7 @@ impl TgppSdCreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777303;
@@ -21029,6 +23537,7 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Credit-Control-Answer (CCA): command code 272, application 16777303, 3GPP TS 29.212 §5b.6.5.
 ///
 /// ```text
@@ -21138,6 +23647,7 @@ pub struct TgppSdCreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdCreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -21178,6 +23688,7 @@ impl Default for TgppSdCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -21439,6 +23950,7 @@ impl TgppSdCreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777303;
@@ -21821,6 +24333,7 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777303, 3GPP TS 29.212 §5b.6.6.
 ///
 /// ```text
@@ -21900,6 +24413,7 @@ pub struct TgppSdReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdReAuthRequest {
     fn default() -> Self {
         Self {
@@ -21930,6 +24444,7 @@ impl Default for TgppSdReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthRequest {
     fn decode_members(
         &mut self,
@@ -22165,6 +24680,7 @@ impl TgppSdReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777303;
@@ -22423,6 +24939,7 @@ impl rt::typed::Command for TgppSdReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777303, 3GPP TS 29.212 §5b.6.7.
 ///
 /// ```text
@@ -22487,6 +25004,7 @@ pub struct TgppSdReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl Default for TgppSdReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -22512,6 +25030,7 @@ impl Default for TgppSdReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -22641,6 +25160,7 @@ impl TgppSdReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777303;
@@ -22855,6 +25375,7 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// TDF-Session-Request (TSR): command code 8388637, application 16777349, 3GPP TS 29.212 §5c.6.2.
 ///
 /// ```text
@@ -22928,6 +25449,7 @@ pub struct TgppStTdfSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TgppStTdfSessionRequest {
     fn default() -> Self {
         Self {
@@ -22956,6 +25478,7 @@ impl Default for TgppStTdfSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionRequest {
     fn decode_members(
         &mut self,
@@ -23147,6 +25670,7 @@ impl TgppStTdfSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TgppStTdfSessionRequest {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777349;
@@ -23385,6 +25909,7 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// TDF-Session-Answer (TSA): command code 8388637, application 16777349, 3GPP TS 29.212 §5c.6.3.
 ///
 /// ```text
@@ -23455,6 +25980,7 @@ pub struct TgppStTdfSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TgppStTdfSessionAnswer {
     fn default() -> Self {
         Self {
@@ -23482,6 +26008,7 @@ impl Default for TgppStTdfSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionAnswer {
     fn decode_members(
         &mut self,
@@ -23636,6 +26163,7 @@ impl TgppStTdfSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TgppStTdfSessionAnswer {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777349;
@@ -23870,6 +26398,7 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Session-Termination-Request (STR): command code 275, application 16777349, 3GPP TS 29.212 §5c.6.4.
 ///
 /// ```text
@@ -23925,6 +26454,7 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -23947,6 +26477,7 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -24111,6 +26642,7 @@ impl SessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777349;
@@ -24277,6 +26809,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777349, 3GPP TS 29.212 §5c.6.5.
 ///
 /// ```text
@@ -24344,6 +26877,7 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -24370,6 +26904,7 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -24503,6 +27038,7 @@ impl SessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777349;
@@ -24729,6 +27265,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// TSSF-Notification-Request (TNR): command code 8388731, application 16777349, 3GPP TS 29.212 §5c.6.6.
 ///
 /// ```text
@@ -24781,6 +27318,7 @@ pub struct TssfNotificationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TssfNotificationRequest {
     fn default() -> Self {
         Self {
@@ -24802,6 +27340,7 @@ impl Default for TssfNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationRequest {
     fn decode_members(
         &mut self,
@@ -24963,6 +27502,7 @@ impl TssfNotificationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TssfNotificationRequest {
     const CODE: u32 = 8388731;
     const APPLICATION_ID: u32 = 16777349;
@@ -25117,6 +27657,7 @@ impl rt::typed::Command for TssfNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// TSSF-Notification-Answer (TNA): command code 8388731, application 16777349, 3GPP TS 29.212 §5c.6.7.
 ///
 /// ```text
@@ -25178,6 +27719,7 @@ pub struct TssfNotificationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl Default for TssfNotificationAnswer {
     fn default() -> Self {
         Self {
@@ -25202,6 +27744,7 @@ impl Default for TssfNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationAnswer {
     fn decode_members(
         &mut self,
@@ -25342,6 +27885,7 @@ impl TssfNotificationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TssfNotificationAnswer {
     const CODE: u32 = 8388731;
     const APPLICATION_ID: u32 = 16777349;
@@ -25540,6 +28084,7 @@ impl rt::typed::Command for TssfNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Charging-Rule-Install (3GPP TS 29.212 §5.3.2; see [`ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleInstallView<'a> {
@@ -25556,6 +28101,7 @@ pub struct ChargingRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -25819,6 +28365,7 @@ impl<'a> ChargingRuleInstallView<'a> {
         Some(IpCanType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25830,6 +28377,7 @@ impl std::fmt::Debug for ChargingRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Charging-Rule-Remove (3GPP TS 29.212 §5.3.3; see [`ChargingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleRemoveView<'a> {
@@ -25846,6 +28394,7 @@ pub struct ChargingRuleRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -26034,6 +28583,7 @@ impl<'a> ChargingRuleRemoveView<'a> {
         Some(ResourceReleaseNotification(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26045,6 +28595,7 @@ impl std::fmt::Debug for ChargingRuleRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Charging-Rule-Definition (3GPP TS 29.212 §5.3.4; see [`ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleDefinitionView<'a> {
@@ -26061,6 +28612,7 @@ pub struct ChargingRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -26616,6 +29168,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         Some(super::ts29214::CalleeInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26629,6 +29182,7 @@ impl std::fmt::Debug for ChargingRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received TFT-Packet-Filter-Information (3GPP TS 29.212 §5.3.14; see [`TftPacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TftPacketFilterInformationView<'a> {
@@ -26643,6 +29197,7 @@ pub struct TftPacketFilterInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> TftPacketFilterInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -26813,6 +29368,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
         Some(FlowDirection(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for TftPacketFilterInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26827,6 +29383,21 @@ impl std::fmt::Debug for TftPacketFilterInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received QoS-Information (3GPP TS 29.212 §5.3.16; see [`QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosInformationView<'a> {
@@ -26843,6 +29414,21 @@ pub struct QosInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'a> QosInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -27155,6 +29741,21 @@ impl<'a> QosInformationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27164,6 +29765,7 @@ impl std::fmt::Debug for QosInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Charging-Rule-Report (3GPP TS 29.212 §5.3.18; see [`ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleReportView<'a> {
@@ -27180,6 +29782,7 @@ pub struct ChargingRuleReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -27425,6 +30028,7 @@ impl<'a> ChargingRuleReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27436,6 +30040,7 @@ impl std::fmt::Debug for ChargingRuleReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Access-Network-Charging-Identifier-Gx (3GPP TS 29.212 §5.3.22; see [`AccessNetworkChargingIdentifierGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierGxView<'a> {
@@ -27452,6 +30057,7 @@ pub struct AccessNetworkChargingIdentifierGxView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -27637,6 +30243,7 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         Some(IpCanSessionChargingScope(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for AccessNetworkChargingIdentifierGxView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27651,6 +30258,16 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierGxView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Event-Report-Indication (3GPP TS 29.212 §5.3.30; see [`EventReportIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportIndicationView<'a> {
@@ -27667,6 +30284,16 @@ pub struct EventReportIndicationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> EventReportIndicationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28037,6 +30664,16 @@ impl<'a> EventReportIndicationView<'a> {
         Some(PresenceReportingAreaInformationView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for EventReportIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28050,6 +30687,29 @@ impl std::fmt::Debug for EventReportIndicationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Allocation-Retention-Priority (3GPP TS 29.212 §5.3.32; see [`AllocationRetentionPriority`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllocationRetentionPriorityView<'a> {
@@ -28064,6 +30724,29 @@ pub struct AllocationRetentionPriorityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'a> AllocationRetentionPriorityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28212,6 +30895,29 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         Some(PreEmptionVulnerability(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for AllocationRetentionPriorityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28226,6 +30932,15 @@ impl std::fmt::Debug for AllocationRetentionPriorityView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Tunnel-Information (3GPP TS 29.212 §5.3.36; see [`TunnelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TunnelInformationView<'a> {
@@ -28242,6 +30957,15 @@ pub struct TunnelInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> TunnelInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28386,6 +31110,15 @@ impl<'a> TunnelInformationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for TunnelInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28397,6 +31130,7 @@ impl std::fmt::Debug for TunnelInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received CoA-Information (3GPP TS 29.212 §5.3.37; see [`CoaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoaInformationView<'a> {
@@ -28411,6 +31145,7 @@ pub struct CoaInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> CoaInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28557,6 +31292,7 @@ impl<'a> CoaInformationView<'a> {
         rt::view::read::<rt::data::Address>(&avp)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for CoaInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28566,6 +31302,15 @@ impl std::fmt::Debug for CoaInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Default-EPS-Bearer-QoS (3GPP TS 29.212 §5.3.48; see [`DefaultEpsBearerQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultEpsBearerQosView<'a> {
@@ -28580,6 +31325,15 @@ pub struct DefaultEpsBearerQosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> DefaultEpsBearerQosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28707,6 +31461,15 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         Some(AllocationRetentionPriorityView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for DefaultEpsBearerQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28718,6 +31481,17 @@ impl std::fmt::Debug for DefaultEpsBearerQosView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Flow-Information (3GPP TS 29.212 §5.3.53; see [`FlowInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInformationView<'a> {
@@ -28732,6 +31506,17 @@ pub struct FlowInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> FlowInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28922,6 +31707,17 @@ impl<'a> FlowInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for FlowInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28933,6 +31729,15 @@ impl std::fmt::Debug for FlowInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Packet-Filter-Information (3GPP TS 29.212 §5.3.56; see [`PacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PacketFilterInformationView<'a> {
@@ -28947,6 +31752,15 @@ pub struct PacketFilterInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> PacketFilterInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29127,6 +31941,15 @@ impl<'a> PacketFilterInformationView<'a> {
         Some(FlowDirection(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for PacketFilterInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29140,6 +31963,15 @@ impl std::fmt::Debug for PacketFilterInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Usage-Monitoring-Information (3GPP TS 29.212 §5.3.60; see [`UsageMonitoringInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsageMonitoringInformationView<'a> {
@@ -29156,6 +31988,15 @@ pub struct UsageMonitoringInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> UsageMonitoringInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29361,6 +32202,15 @@ impl<'a> UsageMonitoringInformationView<'a> {
         Some(UsageMonitoringSupport(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for UsageMonitoringInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29375,6 +32225,7 @@ impl std::fmt::Debug for UsageMonitoringInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Routing-Rule-Install (3GPP TS 29.212 §5.3.68; see [`RoutingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleInstallView<'a> {
@@ -29391,6 +32242,7 @@ pub struct RoutingRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29519,6 +32371,7 @@ impl<'a> RoutingRuleInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29530,6 +32383,7 @@ impl std::fmt::Debug for RoutingRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Routing-Rule-Remove (3GPP TS 29.212 §5.3.69; see [`RoutingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleRemoveView<'a> {
@@ -29546,6 +32400,7 @@ pub struct RoutingRuleRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29670,6 +32525,7 @@ impl<'a> RoutingRuleRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29681,6 +32537,7 @@ impl std::fmt::Debug for RoutingRuleRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Routing-Rule-Definition (3GPP TS 29.212 §5.3.70; see [`RoutingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleDefinitionView<'a> {
@@ -29697,6 +32554,7 @@ pub struct RoutingRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29883,6 +32741,7 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         Some(IpCanType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29896,6 +32755,7 @@ impl std::fmt::Debug for RoutingRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Routing-Filter (3GPP TS 29.212 §5.3.72; see [`RoutingFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingFilterView<'a> {
@@ -29910,6 +32770,7 @@ pub struct RoutingFilterView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingFilterView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30089,6 +32950,7 @@ impl<'a> RoutingFilterView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingFilterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30098,6 +32960,7 @@ impl std::fmt::Debug for RoutingFilterView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TDF-Information (3GPP TS 29.212 §5.3.78; see [`TdfInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TdfInformationView<'a> {
@@ -30112,6 +32975,7 @@ pub struct TdfInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TdfInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30249,6 +33113,7 @@ impl<'a> TdfInformationView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TdfInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30258,6 +33123,16 @@ impl std::fmt::Debug for TdfInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Redirect-Information (3GPP TS 29.212 §5.3.82; see [`RedirectInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectInformationView<'a> {
@@ -30272,6 +33147,16 @@ pub struct RedirectInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> RedirectInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30411,6 +33296,16 @@ impl<'a> RedirectInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for RedirectInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30422,6 +33317,15 @@ impl std::fmt::Debug for RedirectInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// A checked, zero-copy view of a received Application-Detection-Information (3GPP TS 29.212 §5.3.91; see [`ApplicationDetectionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationDetectionInformationView<'a> {
@@ -30438,6 +33342,15 @@ pub struct ApplicationDetectionInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'a> ApplicationDetectionInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30595,6 +33508,15 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for ApplicationDetectionInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30609,6 +33531,7 @@ impl std::fmt::Debug for ApplicationDetectionInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Default-QoS-Information (3GPP TS 29.212 §5.3.103; see [`DefaultQosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultQosInformationView<'a> {
@@ -30623,6 +33546,7 @@ pub struct DefaultQosInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> DefaultQosInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30774,6 +33698,7 @@ impl<'a> DefaultQosInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for DefaultQosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30787,6 +33712,21 @@ impl std::fmt::Debug for DefaultQosInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Conditional-APN-Aggregate-Max-Bitrate (3GPP TS 29.212 §5.3.105; see [`ConditionalApnAggregateMaxBitrate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalApnAggregateMaxBitrateView<'a> {
@@ -30803,6 +33743,21 @@ pub struct ConditionalApnAggregateMaxBitrateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31006,6 +33961,21 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ConditionalApnAggregateMaxBitrateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31020,6 +33990,18 @@ impl std::fmt::Debug for ConditionalApnAggregateMaxBitrateView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Presence-Reporting-Area-Information (3GPP TS 29.212 §5.3.109; see [`PresenceReportingAreaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PresenceReportingAreaInformationView<'a> {
@@ -31034,6 +34016,18 @@ pub struct PresenceReportingAreaInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> PresenceReportingAreaInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31183,6 +34177,18 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for PresenceReportingAreaInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31197,6 +34203,15 @@ impl std::fmt::Debug for PresenceReportingAreaInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Fixed-User-Location-Info (3GPP TS 29.212 §5.3.112; see [`FixedUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FixedUserLocationInfoView<'a> {
@@ -31211,6 +34226,15 @@ pub struct FixedUserLocationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl<'a> FixedUserLocationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31360,6 +34384,15 @@ impl<'a> FixedUserLocationInfoView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FixedUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31373,6 +34406,7 @@ impl std::fmt::Debug for FixedUserLocationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Routing-Rule-Report (3GPP TS 29.212 §5.3.118; see [`RoutingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleReportView<'a> {
@@ -31389,6 +34423,7 @@ pub struct RoutingRuleReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31537,6 +34572,7 @@ impl<'a> RoutingRuleReportView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31548,6 +34584,7 @@ impl std::fmt::Debug for RoutingRuleReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Conditional-Policy-Information (3GPP TS 29.212 §5.3.128; see [`ConditionalPolicyInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalPolicyInformationView<'a> {
@@ -31564,6 +34601,7 @@ pub struct ConditionalPolicyInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> ConditionalPolicyInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31767,6 +34805,7 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for ConditionalPolicyInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31781,6 +34820,7 @@ impl std::fmt::Debug for ConditionalPolicyInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received PRA-Install (3GPP TS 29.212 §5.3.130; see [`PraInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraInstallView<'a> {
@@ -31797,6 +34837,7 @@ pub struct PraInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> PraInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31922,6 +34963,7 @@ impl<'a> PraInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for PraInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31931,6 +34973,7 @@ impl std::fmt::Debug for PraInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received PRA-Remove (3GPP TS 29.212 §5.3.131; see [`PraRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraRemoveView<'a> {
@@ -31947,6 +34990,7 @@ pub struct PraRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> PraRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32068,6 +35112,7 @@ impl<'a> PraRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for PraRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32077,6 +35122,7 @@ impl std::fmt::Debug for PraRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received QoS-Rule-Install (3GPP TS 29.212 §5a.3.1; see [`QosRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleInstallView<'a> {
@@ -32093,6 +35139,7 @@ pub struct QosRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32306,6 +35353,7 @@ impl<'a> QosRuleInstallView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32315,6 +35363,7 @@ impl std::fmt::Debug for QosRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received QoS-Rule-Remove (3GPP TS 29.212 §5a.3.2; see [`QosRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleRemoveView<'a> {
@@ -32331,6 +35380,7 @@ pub struct QosRuleRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32479,6 +35529,7 @@ impl<'a> QosRuleRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32488,6 +35539,7 @@ impl std::fmt::Debug for QosRuleRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received QoS-Rule-Definition (3GPP TS 29.212 §5a.3.3; see [`QosRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleDefinitionView<'a> {
@@ -32504,6 +35556,7 @@ pub struct QosRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32740,6 +35793,7 @@ impl<'a> QosRuleDefinitionView<'a> {
         Some(rt::view::read::<u64>(&avp))
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32751,6 +35805,7 @@ impl std::fmt::Debug for QosRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// A checked, zero-copy view of a received QoS-Rule-Report (3GPP TS 29.212 §5a.3.5; see [`QosRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleReportView<'a> {
@@ -32767,6 +35822,7 @@ pub struct QosRuleReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32966,6 +36022,7 @@ impl<'a> QosRuleReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32975,6 +36032,7 @@ impl std::fmt::Debug for QosRuleReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received ADC-Rule-Install (3GPP TS 29.212 §5b.3.1; see [`AdcRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleInstallView<'a> {
@@ -32991,6 +36049,7 @@ pub struct AdcRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33204,6 +36263,7 @@ impl<'a> AdcRuleInstallView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33213,6 +36273,7 @@ impl std::fmt::Debug for AdcRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received ADC-Rule-Remove (3GPP TS 29.212 §5b.3.2; see [`AdcRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleRemoveView<'a> {
@@ -33229,6 +36290,7 @@ pub struct AdcRuleRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33377,6 +36439,7 @@ impl<'a> AdcRuleRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33386,6 +36449,7 @@ impl std::fmt::Debug for AdcRuleRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received ADC-Rule-Definition (3GPP TS 29.212 §5b.3.3; see [`AdcRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleDefinitionView<'a> {
@@ -33402,6 +36466,7 @@ pub struct AdcRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33774,6 +36839,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33785,6 +36851,7 @@ impl std::fmt::Debug for AdcRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received ADC-Rule-Report (3GPP TS 29.212 §5b.3.6; see [`AdcRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleReportView<'a> {
@@ -33801,6 +36868,7 @@ pub struct AdcRuleReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33990,6 +37058,7 @@ impl<'a> AdcRuleReportView<'a> {
         Some(super::credit_control::FinalUnitIndicationView::read(avp))
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33999,6 +37068,7 @@ impl std::fmt::Debug for AdcRuleReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// A checked, zero-copy view of a received CS-Service-Resource-Report (3GPP TS 29.212 §E.6.3.6; see [`CsServiceResourceReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsServiceResourceReportView<'a> {
@@ -34013,6 +37083,7 @@ pub struct CsServiceResourceReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29212"))]
 impl<'a> CsServiceResourceReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34163,6 +37234,7 @@ impl<'a> CsServiceResourceReportView<'a> {
         Some(CsServiceResourceFailureCause(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl std::fmt::Debug for CsServiceResourceReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34176,6 +37248,7 @@ impl std::fmt::Debug for CsServiceResourceReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5.6.2; see [`TgppGxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlRequestView<'a> {
@@ -34191,6 +37264,7 @@ pub struct TgppGxCreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxCreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -35574,6 +38648,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
         Some(TgppPsDataOffStatusGx(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxCreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35588,6 +38663,7 @@ impl std::fmt::Debug for TgppGxCreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5.6.3; see [`TgppGxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlAnswerView<'a> {
@@ -35603,6 +38679,7 @@ pub struct TgppGxCreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -36534,6 +39611,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxCreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36548,6 +39626,7 @@ impl std::fmt::Debug for TgppGxCreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5.6.4; see [`TgppGxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthRequestView<'a> {
@@ -36563,6 +39642,7 @@ pub struct TgppGxReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -37188,6 +40268,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37199,6 +40280,7 @@ impl std::fmt::Debug for TgppGxReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5.6.5; see [`TgppGxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthAnswerView<'a> {
@@ -37214,6 +40296,7 @@ pub struct TgppGxReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -37703,6 +40786,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37714,6 +40798,7 @@ impl std::fmt::Debug for TgppGxReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5a.6.2; see [`TgppGxxCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlRequestView<'a> {
@@ -37729,6 +40814,7 @@ pub struct TgppGxxCreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -38532,6 +41618,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxxCreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38546,6 +41633,7 @@ impl std::fmt::Debug for TgppGxxCreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5a.6.3; see [`TgppGxxCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlAnswerView<'a> {
@@ -38561,6 +41649,7 @@ pub struct TgppGxxCreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -39160,6 +42249,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxxCreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39174,6 +42264,7 @@ impl std::fmt::Debug for TgppGxxCreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5a.6.4; see [`TgppGxxReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthRequestView<'a> {
@@ -39189,6 +42280,7 @@ pub struct TgppGxxReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -39627,6 +42719,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxxReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39638,6 +42731,7 @@ impl std::fmt::Debug for TgppGxxReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5a.6.5; see [`TgppGxxReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthAnswerView<'a> {
@@ -39653,6 +42747,7 @@ pub struct TgppGxxReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -40076,6 +43171,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl std::fmt::Debug for TgppGxxReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40087,6 +43183,7 @@ impl std::fmt::Debug for TgppGxxReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TDF-Session-Request (3GPP TS 29.212 §5b.6.2; see [`TgppSdTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionRequestView<'a> {
@@ -40102,6 +43199,7 @@ pub struct TgppSdTdfSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -40970,6 +44068,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdTdfSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40983,6 +44082,7 @@ impl std::fmt::Debug for TgppSdTdfSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TDF-Session-Answer (3GPP TS 29.212 §5b.6.3; see [`TgppSdTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionAnswerView<'a> {
@@ -40998,6 +44098,7 @@ pub struct TgppSdTdfSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -41424,6 +44525,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdTdfSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41437,6 +44539,7 @@ impl std::fmt::Debug for TgppSdTdfSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.212 §5b.6.4; see [`TgppSdCreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlRequestView<'a> {
@@ -41452,6 +44555,7 @@ pub struct TgppSdCreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdCreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -41964,6 +45068,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdCreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41978,6 +45083,7 @@ impl std::fmt::Debug for TgppSdCreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.212 §5b.6.5; see [`TgppSdCreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlAnswerView<'a> {
@@ -41993,6 +45099,7 @@ pub struct TgppSdCreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -42645,6 +45752,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdCreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42659,6 +45767,7 @@ impl std::fmt::Debug for TgppSdCreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.212 §5b.6.6; see [`TgppSdReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthRequestView<'a> {
@@ -42674,6 +45783,7 @@ pub struct TgppSdReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -43176,6 +46286,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43187,6 +46298,7 @@ impl std::fmt::Debug for TgppSdReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.212 §5b.6.7; see [`TgppSdReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthAnswerView<'a> {
@@ -43202,6 +46314,7 @@ pub struct TgppSdReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -43553,6 +46666,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl std::fmt::Debug for TgppSdReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43564,6 +46678,7 @@ impl std::fmt::Debug for TgppSdReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TDF-Session-Request (3GPP TS 29.212 §5c.6.2; see [`TgppStTdfSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionRequestView<'a> {
@@ -43579,6 +46694,7 @@ pub struct TgppStTdfSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TgppStTdfSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -44019,6 +47135,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for TgppStTdfSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44032,6 +47149,7 @@ impl std::fmt::Debug for TgppStTdfSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TDF-Session-Answer (3GPP TS 29.212 §5c.6.3; see [`TgppStTdfSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionAnswerView<'a> {
@@ -44047,6 +47165,7 @@ pub struct TgppStTdfSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -44460,6 +47579,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for TgppStTdfSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44473,6 +47593,7 @@ impl std::fmt::Debug for TgppStTdfSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.212 §5c.6.4; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
@@ -44488,6 +47609,7 @@ pub struct SessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> SessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -44829,6 +47951,7 @@ impl<'a> SessionTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44843,6 +47966,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.212 §5c.6.5; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
@@ -44858,6 +47982,7 @@ pub struct SessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> SessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45229,6 +48354,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45242,6 +48368,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TSSF-Notification-Request (3GPP TS 29.212 §5c.6.6; see [`TssfNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TssfNotificationRequestView<'a> {
@@ -45257,6 +48384,7 @@ pub struct TssfNotificationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TssfNotificationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45589,6 +48717,7 @@ impl<'a> TssfNotificationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for TssfNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45602,6 +48731,7 @@ impl std::fmt::Debug for TssfNotificationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// A checked, zero-copy view of a received TSSF-Notification-Answer (3GPP TS 29.212 §5c.6.7; see [`TssfNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TssfNotificationAnswerView<'a> {
@@ -45617,6 +48747,7 @@ pub struct TssfNotificationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TssfNotificationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45956,6 +49087,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for TssfNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45969,6 +49101,7 @@ impl std::fmt::Debug for TssfNotificationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Charging-Rule-Install AVP (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleInstall`] is the owned form.
 ///
 /// ```text
@@ -45985,6 +49118,7 @@ impl std::fmt::Debug for TssfNotificationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleInstall {
     type Writer<'c> = ChargingRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
@@ -46000,6 +49134,7 @@ impl rt::writer::Group for ChargingRuleInstall {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46010,6 +49145,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleInstallWriter<'_> {
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4. Each call appends another occurrence.
     ///
@@ -46089,6 +49225,7 @@ impl ChargingRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Charging-Rule-Remove AVP (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleRemove`] is the owned form.
 ///
 /// ```text
@@ -46099,6 +49236,7 @@ impl ChargingRuleInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleRemove {
     type Writer<'c> = ChargingRuleRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
@@ -46106,6 +49244,7 @@ impl rt::writer::Group for ChargingRuleRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2841, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46116,6 +49255,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleRemoveWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
@@ -46154,6 +49294,7 @@ impl ChargingRuleRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Charging-Rule-Definition AVP (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleDefinition`] is the owned form.
 ///
 /// ```text
@@ -46192,6 +49333,7 @@ impl ChargingRuleRemoveWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleDefinition {
     type Writer<'c> = ChargingRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
@@ -46227,6 +49369,7 @@ impl rt::writer::Group for ChargingRuleDefinition {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46237,6 +49380,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleDefinitionWriter<'_> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -46474,6 +49618,7 @@ impl ChargingRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one TFT-Packet-Filter-Information AVP (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TftPacketFilterInformation`] is the owned form.
 ///
 /// ```text
@@ -46486,6 +49631,7 @@ impl ChargingRuleDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TftPacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for TftPacketFilterInformation {
     type Writer<'c> = TftPacketFilterInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
@@ -46500,6 +49646,7 @@ impl rt::writer::Group for TftPacketFilterInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for TftPacketFilterInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46510,6 +49657,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TftPacketFilterInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl TftPacketFilterInformationWriter<'_> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
@@ -46554,6 +49702,21 @@ impl TftPacketFilterInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one QoS-Information AVP (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosInformation`] is the owned form.
 ///
 /// ```text
@@ -46576,6 +49739,21 @@ impl TftPacketFilterInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for QosInformation {
     type Writer<'c> = QosInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
@@ -46599,6 +49777,21 @@ impl rt::writer::Group for QosInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for QosInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46609,6 +49802,21 @@ impl<'c> rt::writer::MemberWriter<'c> for QosInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl QosInformationWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -46723,6 +49931,7 @@ impl QosInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Charging-Rule-Report AVP (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleReport`] is the owned form.
 ///
 /// ```text
@@ -46737,6 +49946,7 @@ impl QosInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleReport {
     type Writer<'c> = ChargingRuleReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
@@ -46749,6 +49959,7 @@ impl rt::writer::Group for ChargingRuleReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46759,6 +49970,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl ChargingRuleReportWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
@@ -46820,6 +50032,7 @@ impl ChargingRuleReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Access-Network-Charging-Identifier-Gx AVP (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingIdentifierGx`] is the owned form.
 ///
 /// ```text
@@ -46830,6 +50043,7 @@ impl ChargingRuleReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkChargingIdentifierGxWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
     type Writer<'c> = AccessNetworkChargingIdentifierGxWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
@@ -46840,6 +50054,7 @@ impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierGxWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46850,6 +50065,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierGxWrite
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl AccessNetworkChargingIdentifierGxWriter<'_> {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
@@ -46885,6 +50101,16 @@ impl AccessNetworkChargingIdentifierGxWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Event-Report-Indication AVP (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventReportIndication`] is the owned form.
 ///
 /// ```text
@@ -46912,6 +50138,16 @@ impl AccessNetworkChargingIdentifierGxWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EventReportIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for EventReportIndication {
     type Writer<'c> = EventReportIndicationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
@@ -46939,6 +50175,16 @@ impl rt::writer::Group for EventReportIndication {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EventReportIndicationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -46949,6 +50195,16 @@ impl<'c> rt::writer::MemberWriter<'c> for EventReportIndicationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl EventReportIndicationWriter<'_> {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
@@ -47098,6 +50354,29 @@ impl EventReportIndicationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Allocation-Retention-Priority AVP (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllocationRetentionPriority`] is the owned form.
 ///
 /// ```text
@@ -47106,6 +50385,29 @@ impl EventReportIndicationWriter<'_> {
 /// [ Pre-emption-Vulnerability ]
 /// ```
 pub struct AllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for AllocationRetentionPriority {
     type Writer<'c> = AllocationRetentionPriorityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
@@ -47117,6 +50419,29 @@ impl rt::writer::Group for AllocationRetentionPriority {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for AllocationRetentionPriorityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47127,6 +50452,29 @@ impl<'c> rt::writer::MemberWriter<'c> for AllocationRetentionPriorityWriter<'c> 
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl AllocationRetentionPriorityWriter<'_> {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     #[inline]
@@ -47156,6 +50504,15 @@ impl AllocationRetentionPriorityWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Tunnel-Information AVP (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TunnelInformation`] is the owned form.
 ///
 /// ```text
@@ -47164,6 +50521,15 @@ impl AllocationRetentionPriorityWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TunnelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for TunnelInformation {
     type Writer<'c> = TunnelInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
@@ -47174,6 +50540,15 @@ impl rt::writer::Group for TunnelInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TunnelInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47184,6 +50559,15 @@ impl<'c> rt::writer::MemberWriter<'c> for TunnelInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl TunnelInformationWriter<'_> {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     #[inline]
@@ -47204,6 +50588,7 @@ impl TunnelInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one CoA-Information AVP (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CoaInformation`] is the owned form.
 ///
 /// ```text
@@ -47212,6 +50597,7 @@ impl TunnelInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CoaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for CoaInformation {
     type Writer<'c> = CoaInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
@@ -47222,6 +50608,7 @@ impl rt::writer::Group for CoaInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for CoaInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47232,6 +50619,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CoaInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl CoaInformationWriter<'_> {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     ///
@@ -47257,6 +50645,15 @@ impl CoaInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Default-EPS-Bearer-QoS AVP (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultEpsBearerQos`] is the owned form.
 ///
 /// ```text
@@ -47265,6 +50662,15 @@ impl CoaInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DefaultEpsBearerQosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for DefaultEpsBearerQos {
     type Writer<'c> = DefaultEpsBearerQosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
@@ -47275,6 +50681,15 @@ impl rt::writer::Group for DefaultEpsBearerQos {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for DefaultEpsBearerQosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47285,6 +50700,15 @@ impl<'c> rt::writer::MemberWriter<'c> for DefaultEpsBearerQosWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl DefaultEpsBearerQosWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -47310,6 +50734,17 @@ impl DefaultEpsBearerQosWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Flow-Information AVP (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowInformation`] is the owned form.
 ///
 /// ```text
@@ -47324,6 +50759,17 @@ impl DefaultEpsBearerQosWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FlowInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for FlowInformation {
     type Writer<'c> = FlowInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
@@ -47340,6 +50786,17 @@ impl rt::writer::Group for FlowInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FlowInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47350,6 +50807,17 @@ impl<'c> rt::writer::MemberWriter<'c> for FlowInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl FlowInformationWriter<'_> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -47406,6 +50874,15 @@ impl FlowInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Packet-Filter-Information AVP (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PacketFilterInformation`] is the owned form.
 ///
 /// ```text
@@ -47419,6 +50896,15 @@ impl FlowInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for PacketFilterInformation {
     type Writer<'c> = PacketFilterInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
@@ -47434,6 +50920,15 @@ impl rt::writer::Group for PacketFilterInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for PacketFilterInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47444,6 +50939,15 @@ impl<'c> rt::writer::MemberWriter<'c> for PacketFilterInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl PacketFilterInformationWriter<'_> {
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
@@ -47494,6 +50998,15 @@ impl PacketFilterInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Usage-Monitoring-Information AVP (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UsageMonitoringInformation`] is the owned form.
 ///
 /// ```text
@@ -47507,6 +51020,15 @@ impl PacketFilterInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UsageMonitoringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for UsageMonitoringInformation {
     type Writer<'c> = UsageMonitoringInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
@@ -47520,6 +51042,15 @@ impl rt::writer::Group for UsageMonitoringInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UsageMonitoringInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47530,6 +51061,15 @@ impl<'c> rt::writer::MemberWriter<'c> for UsageMonitoringInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl UsageMonitoringInformationWriter<'_> {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
@@ -47590,6 +51130,7 @@ impl UsageMonitoringInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Routing-Rule-Install AVP (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleInstall`] is the owned form.
 ///
 /// ```text
@@ -47597,6 +51138,7 @@ impl UsageMonitoringInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RoutingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleInstall {
     type Writer<'c> = RoutingRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
@@ -47604,6 +51146,7 @@ impl rt::writer::Group for RoutingRuleInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47614,6 +51157,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleInstallWriter<'_> {
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70. Each call appends another occurrence.
     ///
@@ -47633,6 +51177,7 @@ impl RoutingRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Routing-Rule-Remove AVP (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleRemove`] is the owned form.
 ///
 /// ```text
@@ -47640,6 +51185,7 @@ impl RoutingRuleInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RoutingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleRemove {
     type Writer<'c> = RoutingRuleRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
@@ -47647,6 +51193,7 @@ impl rt::writer::Group for RoutingRuleRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47657,6 +51204,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleRemoveWriter<'_> {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
     #[inline]
@@ -47671,6 +51219,7 @@ impl RoutingRuleRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Routing-Rule-Definition AVP (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleDefinition`] is the owned form.
 ///
 /// ```text
@@ -47682,6 +51231,7 @@ impl RoutingRuleRemoveWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RoutingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleDefinition {
     type Writer<'c> = RoutingRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
@@ -47694,6 +51244,7 @@ impl rt::writer::Group for RoutingRuleDefinition {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47704,6 +51255,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleDefinitionWriter<'_> {
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
@@ -47747,6 +51299,7 @@ impl RoutingRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Routing-Filter AVP (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingFilter`] is the owned form.
 ///
 /// ```text
@@ -47758,6 +51311,7 @@ impl RoutingRuleDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RoutingFilterWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingFilter {
     type Writer<'c> = RoutingFilterWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
@@ -47771,6 +51325,7 @@ impl rt::writer::Group for RoutingFilter {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingFilterWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47781,6 +51336,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RoutingFilterWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingFilterWriter<'_> {
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -47819,6 +51375,7 @@ impl RoutingFilterWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes the members of one TDF-Information AVP (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TdfInformation`] is the owned form.
 ///
 /// ```text
@@ -47827,6 +51384,7 @@ impl RoutingFilterWriter<'_> {
 /// [ TDF-IP-Address ]
 /// ```
 pub struct TdfInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for TdfInformation {
     type Writer<'c> = TdfInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
@@ -47838,6 +51396,7 @@ impl rt::writer::Group for TdfInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for TdfInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47848,6 +51407,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TdfInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TdfInformationWriter<'_> {
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     #[inline]
@@ -47874,6 +51434,16 @@ impl TdfInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Redirect-Information AVP (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectInformation`] is the owned form.
 ///
 /// ```text
@@ -47883,6 +51453,16 @@ impl TdfInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RedirectInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for RedirectInformation {
     type Writer<'c> = RedirectInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
@@ -47894,6 +51474,16 @@ impl rt::writer::Group for RedirectInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for RedirectInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47904,6 +51494,16 @@ impl<'c> rt::writer::MemberWriter<'c> for RedirectInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl RedirectInformationWriter<'_> {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     #[inline]
@@ -47933,6 +51533,15 @@ impl RedirectInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 /// Writes the members of one Application-Detection-Information AVP (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApplicationDetectionInformation`] is the owned form.
 ///
 /// ```text
@@ -47942,6 +51551,15 @@ impl RedirectInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApplicationDetectionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::writer::Group for ApplicationDetectionInformation {
     type Writer<'c> = ApplicationDetectionInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
@@ -47952,6 +51570,15 @@ impl rt::writer::Group for ApplicationDetectionInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ApplicationDetectionInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -47962,6 +51589,15 @@ impl<'c> rt::writer::MemberWriter<'c> for ApplicationDetectionInformationWriter<
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl ApplicationDetectionInformationWriter<'_> {
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
@@ -47993,6 +51629,7 @@ impl ApplicationDetectionInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes the members of one Default-QoS-Information AVP (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultQosInformation`] is the owned form.
 ///
 /// ```text
@@ -48003,6 +51640,7 @@ impl ApplicationDetectionInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DefaultQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for DefaultQosInformation {
     type Writer<'c> = DefaultQosInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
@@ -48015,6 +51653,7 @@ impl rt::writer::Group for DefaultQosInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for DefaultQosInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48025,6 +51664,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DefaultQosInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl DefaultQosInformationWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -48057,6 +51697,21 @@ impl DefaultQosInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Conditional-APN-Aggregate-Max-Bitrate AVP (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ConditionalApnAggregateMaxBitrate`] is the owned form.
 ///
 /// ```text
@@ -48069,6 +51724,21 @@ impl DefaultQosInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ConditionalApnAggregateMaxBitrateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
     type Writer<'c> = ConditionalApnAggregateMaxBitrateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
@@ -48081,6 +51751,21 @@ impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ConditionalApnAggregateMaxBitrateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48091,6 +51776,21 @@ impl<'c> rt::writer::MemberWriter<'c> for ConditionalApnAggregateMaxBitrateWrite
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl ConditionalApnAggregateMaxBitrateWriter<'_> {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
@@ -48135,6 +51835,18 @@ impl ConditionalApnAggregateMaxBitrateWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Presence-Reporting-Area-Information AVP (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PresenceReportingAreaInformation`] is the owned form.
 ///
 /// ```text
@@ -48145,6 +51857,18 @@ impl ConditionalApnAggregateMaxBitrateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PresenceReportingAreaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for PresenceReportingAreaInformation {
     type Writer<'c> = PresenceReportingAreaInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
@@ -48157,6 +51881,18 @@ impl rt::writer::Group for PresenceReportingAreaInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for PresenceReportingAreaInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48167,6 +51903,18 @@ impl<'c> rt::writer::MemberWriter<'c> for PresenceReportingAreaInformationWriter
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl PresenceReportingAreaInformationWriter<'_> {
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
@@ -48199,6 +51947,15 @@ impl PresenceReportingAreaInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Fixed-User-Location-Info AVP (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FixedUserLocationInfo`] is the owned form.
 ///
 /// ```text
@@ -48209,6 +51966,15 @@ impl PresenceReportingAreaInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FixedUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for FixedUserLocationInfo {
     type Writer<'c> = FixedUserLocationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
@@ -48221,6 +51987,15 @@ impl rt::writer::Group for FixedUserLocationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FixedUserLocationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48231,6 +52006,15 @@ impl<'c> rt::writer::MemberWriter<'c> for FixedUserLocationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl FixedUserLocationInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -48263,6 +52047,7 @@ impl FixedUserLocationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one Routing-Rule-Report AVP (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleReport`] is the owned form.
 ///
 /// ```text
@@ -48272,6 +52057,7 @@ impl FixedUserLocationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RoutingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleReport {
     type Writer<'c> = RoutingRuleReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
@@ -48282,6 +52068,7 @@ impl rt::writer::Group for RoutingRuleReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48292,6 +52079,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl RoutingRuleReportWriter<'_> {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
     #[inline]
@@ -48318,6 +52106,7 @@ impl RoutingRuleReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes the members of one Conditional-Policy-Information AVP (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ConditionalPolicyInformation`] is the owned form.
 ///
 /// ```text
@@ -48331,6 +52120,7 @@ impl RoutingRuleReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ConditionalPolicyInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for ConditionalPolicyInformation {
     type Writer<'c> = ConditionalPolicyInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
@@ -48345,6 +52135,7 @@ impl rt::writer::Group for ConditionalPolicyInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for ConditionalPolicyInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48355,6 +52146,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ConditionalPolicyInformationWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl ConditionalPolicyInformationWriter<'_> {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     #[inline]
@@ -48415,6 +52207,7 @@ impl ConditionalPolicyInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes the members of one PRA-Install AVP (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PraInstall`] is the owned form.
 ///
 /// ```text
@@ -48422,6 +52215,7 @@ impl ConditionalPolicyInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PraInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraInstall {
     type Writer<'c> = PraInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
@@ -48429,6 +52223,7 @@ impl rt::writer::Group for PraInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for PraInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48439,6 +52234,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PraInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraInstallWriter<'_> {
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
     ///
@@ -48458,6 +52254,7 @@ impl PraInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes the members of one PRA-Remove AVP (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PraRemove`] is the owned form.
 ///
 /// ```text
@@ -48465,6 +52262,7 @@ impl PraInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PraRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraRemove {
     type Writer<'c> = PraRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
@@ -48472,6 +52270,7 @@ impl rt::writer::Group for PraRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for PraRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48482,6 +52281,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PraRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl PraRemoveWriter<'_> {
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108. Each call appends another occurrence.
     #[inline]
@@ -48496,6 +52296,7 @@ impl PraRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one QoS-Rule-Install AVP (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleInstall`] is the owned form.
 ///
 /// ```text
@@ -48508,6 +52309,7 @@ impl PraRemoveWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleInstall {
     type Writer<'c> = QosRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
@@ -48519,6 +52321,7 @@ impl rt::writer::Group for QosRuleInstall {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48529,6 +52332,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleInstallWriter<'_> {
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3. Each call appends another occurrence.
     ///
@@ -48583,6 +52387,7 @@ impl QosRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one QoS-Rule-Remove AVP (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleRemove`] is the owned form.
 ///
 /// ```text
@@ -48591,6 +52396,7 @@ impl QosRuleInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleRemove {
     type Writer<'c> = QosRuleRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
@@ -48598,6 +52404,7 @@ impl rt::writer::Group for QosRuleRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48608,6 +52415,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRuleRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleRemoveWriter<'_> {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
     #[inline]
@@ -48628,6 +52436,7 @@ impl QosRuleRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one QoS-Rule-Definition AVP (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleDefinition`] is the owned form.
 ///
 /// ```text
@@ -48642,6 +52451,7 @@ impl QosRuleRemoveWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleDefinition {
     type Writer<'c> = QosRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
@@ -48656,6 +52466,7 @@ impl rt::writer::Group for QosRuleDefinition {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48666,6 +52477,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRuleDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleDefinitionWriter<'_> {
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
@@ -48735,6 +52547,7 @@ impl QosRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Writes the members of one QoS-Rule-Report AVP (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleReport`] is the owned form.
 ///
 /// ```text
@@ -48746,6 +52559,7 @@ impl QosRuleDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct QosRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleReport {
     type Writer<'c> = QosRuleReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
@@ -48756,6 +52570,7 @@ impl rt::writer::Group for QosRuleReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48766,6 +52581,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRuleReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl QosRuleReportWriter<'_> {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
     #[inline]
@@ -48804,6 +52620,7 @@ impl QosRuleReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// Writes the members of one ADC-Rule-Install AVP (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleInstall`] is the owned form.
 ///
 /// ```text
@@ -48816,6 +52633,7 @@ impl QosRuleReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdcRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleInstall {
     type Writer<'c> = AdcRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
@@ -48827,6 +52645,7 @@ impl rt::writer::Group for AdcRuleInstall {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48837,6 +52656,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdcRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleInstallWriter<'_> {
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3. Each call appends another occurrence.
     ///
@@ -48886,6 +52706,7 @@ impl AdcRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// Writes the members of one ADC-Rule-Remove AVP (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleRemove`] is the owned form.
 ///
 /// ```text
@@ -48894,6 +52715,7 @@ impl AdcRuleInstallWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdcRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleRemove {
     type Writer<'c> = AdcRuleRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
@@ -48901,6 +52723,7 @@ impl rt::writer::Group for AdcRuleRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48911,6 +52734,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdcRuleRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleRemoveWriter<'_> {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
     #[inline]
@@ -48931,6 +52755,7 @@ impl AdcRuleRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// Writes the members of one ADC-Rule-Definition AVP (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleDefinition`] is the owned form.
 ///
 /// ```text
@@ -48957,6 +52782,7 @@ impl AdcRuleRemoveWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdcRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleDefinition {
     type Writer<'c> = AdcRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
@@ -48983,6 +52809,7 @@ impl rt::writer::Group for AdcRuleDefinition {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -48993,6 +52820,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdcRuleDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleDefinitionWriter<'_> {
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
@@ -49136,6 +52964,7 @@ impl AdcRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// Writes the members of one ADC-Rule-Report AVP (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleReport`] is the owned form.
 ///
 /// ```text
@@ -49147,6 +52976,7 @@ impl AdcRuleDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdcRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleReport {
     type Writer<'c> = AdcRuleReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
@@ -49158,6 +52988,7 @@ impl rt::writer::Group for AdcRuleReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -49168,6 +52999,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdcRuleReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl AdcRuleReportWriter<'_> {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
     #[inline]
@@ -49211,6 +53043,7 @@ impl AdcRuleReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29212"))]
 /// Writes the members of one CS-Service-Resource-Report AVP (code 2813, vendor 10415), 3GPP TS 29.212 §E.6.3.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsServiceResourceReport`] is the owned form.
 ///
 /// ```text
@@ -49220,6 +53053,7 @@ impl AdcRuleReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CsServiceResourceReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29212"))]
 impl rt::writer::Group for CsServiceResourceReport {
     type Writer<'c> = CsServiceResourceReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
@@ -49231,6 +53065,7 @@ impl rt::writer::Group for CsServiceResourceReport {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsServiceResourceReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -49241,6 +53076,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsServiceResourceReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29212"))]
 impl CsServiceResourceReportWriter<'_> {
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     #[inline]
@@ -49273,8 +53109,10 @@ impl CsServiceResourceReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes one Credit-Control-Request (command code 272, application 16777238), 3GPP TS 29.212 §5.6.2, straight into a buffer: started by [`TgppGxCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppGxCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxCreditControlRequest`] is the owned form.
 pub struct TgppGxCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxCreditControlRequestWriter::finish`].
     #[inline]
@@ -49289,6 +53127,7 @@ impl TgppGxCreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -50038,8 +53877,10 @@ impl TgppGxCreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes one Credit-Control-Answer (command code 272, application 16777238), 3GPP TS 29.212 §5.6.3, straight into a buffer: started by [`TgppGxCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxCreditControlAnswer`] is the owned form.
 pub struct TgppGxCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxCreditControlAnswerWriter::finish`].
     #[inline]
@@ -50054,6 +53895,7 @@ impl TgppGxCreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -50552,8 +54394,10 @@ impl TgppGxCreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777238), 3GPP TS 29.212 §5.6.4, straight into a buffer: started by [`TgppGxReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppGxReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxReAuthRequest`] is the owned form.
 pub struct TgppGxReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxReAuthRequestWriter::finish`].
     #[inline]
@@ -50568,6 +54412,7 @@ impl TgppGxReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -50861,8 +54706,10 @@ impl TgppGxReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777238), 3GPP TS 29.212 §5.6.5, straight into a buffer: started by [`TgppGxReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxReAuthAnswer`] is the owned form.
 pub struct TgppGxReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxReAuthAnswerWriter::finish`].
     #[inline]
@@ -50877,6 +54724,7 @@ impl TgppGxReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -51160,8 +55008,10 @@ impl TgppGxReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Writes one Credit-Control-Request (command code 272, application 16777266), 3GPP TS 29.212 §5a.6.2, straight into a buffer: started by [`TgppGxxCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppGxxCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxCreditControlRequest`] is the owned form.
 pub struct TgppGxxCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxCreditControlRequestWriter::finish`].
     #[inline]
@@ -51176,6 +55026,7 @@ impl TgppGxxCreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -51587,8 +55438,10 @@ impl TgppGxxCreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Writes one Credit-Control-Answer (command code 272, application 16777266), 3GPP TS 29.212 §5a.6.3, straight into a buffer: started by [`TgppGxxCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxxCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxCreditControlAnswer`] is the owned form.
 pub struct TgppGxxCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxCreditControlAnswerWriter::finish`].
     #[inline]
@@ -51603,6 +55456,7 @@ impl TgppGxxCreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -51909,8 +55763,10 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777266), 3GPP TS 29.212 §5a.6.4, straight into a buffer: started by [`TgppGxxReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppGxxReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxReAuthRequest`] is the owned form.
 pub struct TgppGxxReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxReAuthRequestWriter::finish`].
     #[inline]
@@ -51925,6 +55781,7 @@ impl TgppGxxReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -52115,8 +55972,10 @@ impl TgppGxxReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777266), 3GPP TS 29.212 §5a.6.5, straight into a buffer: started by [`TgppGxxReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxxReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxReAuthAnswer`] is the owned form.
 pub struct TgppGxxReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxReAuthAnswerWriter::finish`].
     #[inline]
@@ -52131,6 +55990,7 @@ impl TgppGxxReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -52375,8 +56235,10 @@ impl TgppGxxReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one TDF-Session-Request (command code 8388637, application 16777303), 3GPP TS 29.212 §5b.6.2, straight into a buffer: started by [`TgppSdTdfSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppSdTdfSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdTdfSessionRequest`] is the owned form.
 pub struct TgppSdTdfSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionRequest {
     /// Starts writing one TDF-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdTdfSessionRequestWriter::finish`].
     #[inline]
@@ -52391,6 +56253,7 @@ impl TgppSdTdfSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -52856,8 +56719,10 @@ impl TgppSdTdfSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one TDF-Session-Answer (command code 8388637, application 16777303), 3GPP TS 29.212 §5b.6.3, straight into a buffer: started by [`TgppSdTdfSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdTdfSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdTdfSessionAnswer`] is the owned form.
 pub struct TgppSdTdfSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionAnswer {
     /// Starts writing one TDF-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdTdfSessionAnswerWriter::finish`].
     #[inline]
@@ -52872,6 +56737,7 @@ impl TgppSdTdfSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -53100,8 +56966,10 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one Credit-Control-Request (command code 272, application 16777303), 3GPP TS 29.212 §5b.6.4, straight into a buffer: started by [`TgppSdCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppSdCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdCreditControlRequest`] is the owned form.
 pub struct TgppSdCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdCreditControlRequestWriter::finish`].
     #[inline]
@@ -53116,6 +56984,7 @@ impl TgppSdCreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -53337,8 +57206,10 @@ impl TgppSdCreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one Credit-Control-Answer (command code 272, application 16777303), 3GPP TS 29.212 §5b.6.5, straight into a buffer: started by [`TgppSdCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdCreditControlAnswer`] is the owned form.
 pub struct TgppSdCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdCreditControlAnswerWriter::finish`].
     #[inline]
@@ -53353,6 +57224,7 @@ impl TgppSdCreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -53679,8 +57551,10 @@ impl TgppSdCreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777303), 3GPP TS 29.212 §5b.6.6, straight into a buffer: started by [`TgppSdReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppSdReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdReAuthRequest`] is the owned form.
 pub struct TgppSdReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdReAuthRequestWriter::finish`].
     #[inline]
@@ -53695,6 +57569,7 @@ impl TgppSdReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -53912,8 +57787,10 @@ impl TgppSdReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777303), 3GPP TS 29.212 §5b.6.7, straight into a buffer: started by [`TgppSdReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdReAuthAnswer`] is the owned form.
 pub struct TgppSdReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdReAuthAnswerWriter::finish`].
     #[inline]
@@ -53928,6 +57805,7 @@ impl TgppSdReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54127,8 +58005,10 @@ impl TgppSdReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one TDF-Session-Request (command code 8388637, application 16777349), 3GPP TS 29.212 §5c.6.2, straight into a buffer: started by [`TgppStTdfSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppStTdfSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStTdfSessionRequest`] is the owned form.
 pub struct TgppStTdfSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionRequest {
     /// Starts writing one TDF-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStTdfSessionRequestWriter::finish`].
     #[inline]
@@ -54143,6 +58023,7 @@ impl TgppStTdfSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54342,8 +58223,10 @@ impl TgppStTdfSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one TDF-Session-Answer (command code 8388637, application 16777349), 3GPP TS 29.212 §5c.6.3, straight into a buffer: started by [`TgppStTdfSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppStTdfSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStTdfSessionAnswer`] is the owned form.
 pub struct TgppStTdfSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionAnswer {
     /// Starts writing one TDF-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStTdfSessionAnswerWriter::finish`].
     #[inline]
@@ -54358,6 +58241,7 @@ impl TgppStTdfSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54574,8 +58458,10 @@ impl TgppStTdfSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777349), 3GPP TS 29.212 §5c.6.4, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
 pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
     #[inline]
@@ -54590,6 +58476,7 @@ impl SessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54724,8 +58611,10 @@ impl SessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777349), 3GPP TS 29.212 §5c.6.5, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
 pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -54740,6 +58629,7 @@ impl SessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54933,8 +58823,10 @@ impl SessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one TSSF-Notification-Request (command code 8388731, application 16777349), 3GPP TS 29.212 §5c.6.6, straight into a buffer: started by [`TssfNotificationRequest::writer`], each setter appends one AVP in the order called, [`TssfNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TssfNotificationRequest`] is the owned form.
 pub struct TssfNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationRequest {
     /// Starts writing one TSSF-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TssfNotificationRequestWriter::finish`].
     #[inline]
@@ -54949,6 +58841,7 @@ impl TssfNotificationRequest {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55086,8 +58979,10 @@ impl TssfNotificationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 /// Writes one TSSF-Notification-Answer (command code 8388731, application 16777349), 3GPP TS 29.212 §5c.6.7, straight into a buffer: started by [`TssfNotificationAnswer::writer`], each setter appends one AVP in the order called, [`TssfNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TssfNotificationAnswer`] is the owned form.
 pub struct TssfNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationAnswer {
     /// Starts writing one TSSF-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TssfNotificationAnswerWriter::finish`].
     #[inline]
@@ -55102,6 +58997,7 @@ impl TssfNotificationAnswer {
         w
     }
 }
+#[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -186,11 +186,13 @@ pub mod application {
     /// 3GPP Rx (auth), 3GPP TS 29.214 §5.1.
     pub const TGPP_RX: u32 = 16777236;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Abort-Cause (code 500, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AbortCause(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(500, 10415);
@@ -216,6 +218,7 @@ impl AbortCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AbortCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -224,11 +227,13 @@ impl std::fmt::Debug for AbortCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for AbortCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for AbortCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -247,11 +252,37 @@ impl rt::AvpData for AbortCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 /// Flow-Status (code 511, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.11.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FlowStatus(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl FlowStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 10415);
@@ -277,6 +308,19 @@ impl FlowStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for FlowStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -285,11 +329,37 @@ impl std::fmt::Debug for FlowStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for FlowStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for FlowStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -308,11 +378,13 @@ impl rt::AvpData for FlowStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Flow-Usage (code 512, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.12.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FlowUsage(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl FlowUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(512, 10415);
@@ -332,6 +404,7 @@ impl FlowUsage {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for FlowUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -340,11 +413,13 @@ impl std::fmt::Debug for FlowUsage {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for FlowUsage {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for FlowUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -363,6 +438,7 @@ impl rt::AvpData for FlowUsage {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Specific-Action (code 513, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.13.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -370,6 +446,7 @@ impl rt::AvpData for FlowUsage {
 /// Values 0 and 5 are void.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SpecificAction(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SpecificAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(513, 10415);
@@ -437,6 +514,7 @@ impl SpecificAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SpecificAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -445,11 +523,13 @@ impl std::fmt::Debug for SpecificAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SpecificAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for SpecificAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -468,6 +548,7 @@ impl rt::AvpData for SpecificAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 /// Media-Type (code 520, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.19.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -475,6 +556,7 @@ impl rt::AvpData for SpecificAction {
 /// The specification writes OTHER as 0xFFFFFFFF; as the Integer32 carried by an Enumerated AVP that is -1.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MediaType(pub i32);
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl MediaType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(520, 10415);
@@ -509,6 +591,7 @@ impl MediaType {
         }
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -517,11 +600,13 @@ impl std::fmt::Debug for MediaType {
         }
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl From<i32> for MediaType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MediaType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -540,11 +625,13 @@ impl rt::AvpData for MediaType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// SIP-Forking-Indication (code 523, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.22.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SipForkingIndication(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SipForkingIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(523, 10415);
@@ -561,6 +648,7 @@ impl SipForkingIndication {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SipForkingIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -569,11 +657,13 @@ impl std::fmt::Debug for SipForkingIndication {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SipForkingIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for SipForkingIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -592,11 +682,13 @@ impl rt::AvpData for SipForkingIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Service-Info-Status (code 527, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.25.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServiceInfoStatus(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ServiceInfoStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(527, 10415);
@@ -613,6 +705,7 @@ impl ServiceInfoStatus {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ServiceInfoStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -621,11 +714,13 @@ impl std::fmt::Debug for ServiceInfoStatus {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for ServiceInfoStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for ServiceInfoStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -644,11 +739,31 @@ impl rt::AvpData for ServiceInfoStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 /// AF-Signalling-Protocol (code 529, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.26.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AfSignallingProtocol(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl AfSignallingProtocol {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(529, 10415);
@@ -665,6 +780,16 @@ impl AfSignallingProtocol {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for AfSignallingProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -673,11 +798,31 @@ impl std::fmt::Debug for AfSignallingProtocol {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for AfSignallingProtocol {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for AfSignallingProtocol {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -696,11 +841,13 @@ impl rt::AvpData for AfSignallingProtocol {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Rx-Request-Type (code 533, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.31.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RxRequestType(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl RxRequestType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(533, 10415);
@@ -720,6 +867,7 @@ impl RxRequestType {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for RxRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -728,11 +876,13 @@ impl std::fmt::Debug for RxRequestType {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for RxRequestType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for RxRequestType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -751,11 +901,33 @@ impl rt::AvpData for RxRequestType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 /// Required-Access-Info (code 536, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.34.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequiredAccessInfo(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl RequiredAccessInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(536, 10415);
@@ -772,6 +944,17 @@ impl RequiredAccessInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for RequiredAccessInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -780,11 +963,33 @@ impl std::fmt::Debug for RequiredAccessInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl From<i32> for RequiredAccessInfo {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
 impl rt::AvpData for RequiredAccessInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -803,11 +1008,13 @@ impl rt::AvpData for RequiredAccessInfo {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Sponsoring-Action (code 542, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.40.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SponsoringAction(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SponsoringAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(542, 10415);
@@ -824,6 +1031,7 @@ impl SponsoringAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SponsoringAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -832,11 +1040,13 @@ impl std::fmt::Debug for SponsoringAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SponsoringAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for SponsoringAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -855,11 +1065,13 @@ impl rt::AvpData for SponsoringAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Priority-Sharing-Indicator (code 550, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.47.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PrioritySharingIndicator(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl PrioritySharingIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(550, 10415);
@@ -876,6 +1088,7 @@ impl PrioritySharingIndicator {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for PrioritySharingIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -884,11 +1097,13 @@ impl std::fmt::Debug for PrioritySharingIndicator {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for PrioritySharingIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for PrioritySharingIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -907,11 +1122,13 @@ impl rt::AvpData for PrioritySharingIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// IMS-Content-Type (code 564, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.61.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ImsContentType(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ImsContentType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(564, 10415);
@@ -931,6 +1148,7 @@ impl ImsContentType {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ImsContentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -939,11 +1157,13 @@ impl std::fmt::Debug for ImsContentType {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for ImsContentType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for ImsContentType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -962,11 +1182,13 @@ impl rt::AvpData for ImsContentType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// MPS-Action (code 582, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.79.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MpsAction(pub i32);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MpsAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(582, 10415);
@@ -989,6 +1211,7 @@ impl MpsAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MpsAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -997,11 +1220,13 @@ impl std::fmt::Debug for MpsAction {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for MpsAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MpsAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1020,6 +1245,7 @@ impl rt::AvpData for MpsAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Access-Network-Charging-Identifier (code 502, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.3.
 ///
 /// ```text
@@ -1039,6 +1265,7 @@ pub struct AccessNetworkChargingIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AccessNetworkChargingIdentifier {
     fn default() -> Self {
         Self {
@@ -1049,6 +1276,7 @@ impl Default for AccessNetworkChargingIdentifier {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AccessNetworkChargingIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 10415);
@@ -1091,6 +1319,7 @@ impl AccessNetworkChargingIdentifier {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for AccessNetworkChargingIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1142,6 +1371,19 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Flows (code 510, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.10.
 ///
 /// ```text
@@ -1171,6 +1413,19 @@ pub struct Flows {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for Flows {
     fn default() -> Self {
         Self {
@@ -1184,6 +1439,19 @@ impl Default for Flows {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Flows {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(510, 10415);
@@ -1239,6 +1507,19 @@ impl Flows {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for Flows {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1326,6 +1607,7 @@ impl rt::AvpData for Flows {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Media-Component-Description (code 517, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.16.
 ///
 /// ```text
@@ -1448,6 +1730,7 @@ pub struct MediaComponentDescription {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MediaComponentDescription {
     fn default() -> Self {
         Self {
@@ -1492,6 +1775,7 @@ impl Default for MediaComponentDescription {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaComponentDescription {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 10415);
@@ -1695,6 +1979,7 @@ impl MediaComponentDescription {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MediaComponentDescription {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2154,6 +2439,7 @@ impl rt::AvpData for MediaComponentDescription {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Media-Sub-Component (code 519, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.18.
 ///
 /// ```text
@@ -2198,6 +2484,7 @@ pub struct MediaSubComponent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MediaSubComponent {
     fn default() -> Self {
         Self {
@@ -2216,6 +2503,7 @@ impl Default for MediaSubComponent {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaSubComponent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 10415);
@@ -2299,6 +2587,7 @@ impl MediaSubComponent {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MediaSubComponent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2446,6 +2735,7 @@ impl rt::AvpData for MediaSubComponent {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Acceptable-Service-Info (code 526, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.24.
 ///
 /// ```text
@@ -2475,6 +2765,7 @@ pub struct AcceptableServiceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AcceptableServiceInfo {
     fn default() -> Self {
         Self {
@@ -2488,6 +2779,7 @@ impl Default for AcceptableServiceInfo {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AcceptableServiceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
@@ -2544,6 +2836,7 @@ impl AcceptableServiceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for AcceptableServiceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2635,6 +2928,7 @@ impl rt::AvpData for AcceptableServiceInfo {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Sponsored-Connectivity-Data (code 530, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.27.
 ///
 /// ```text
@@ -2668,6 +2962,7 @@ pub struct SponsoredConnectivityData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SponsoredConnectivityData {
     fn default() -> Self {
         Self {
@@ -2681,6 +2976,7 @@ impl Default for SponsoredConnectivityData {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SponsoredConnectivityData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
@@ -2723,6 +3019,7 @@ impl SponsoredConnectivityData {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for SponsoredConnectivityData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2814,6 +3111,18 @@ impl rt::AvpData for SponsoredConnectivityData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Callee-Information (code 565, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.62.
 ///
 /// ```text
@@ -2837,6 +3146,18 @@ pub struct CalleeInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl Default for CalleeInformation {
     fn default() -> Self {
         Self {
@@ -2848,6 +3169,18 @@ impl Default for CalleeInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl CalleeInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
@@ -2898,6 +3231,18 @@ impl CalleeInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CalleeInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2965,6 +3310,7 @@ impl rt::AvpData for CalleeInformation {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// MA-Information (code 570, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.66.
 ///
 /// ```text
@@ -2988,6 +3334,7 @@ pub struct MaInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MaInformation {
     fn default() -> Self {
         Self {
@@ -2999,6 +3346,7 @@ impl Default for MaInformation {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
@@ -3029,6 +3377,7 @@ impl MaInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MaInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3096,6 +3445,7 @@ impl rt::AvpData for MaInformation {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.69.
 ///
 /// ```text
@@ -3119,6 +3469,7 @@ pub struct N5gsRanNasReleaseCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for N5gsRanNasReleaseCause {
     fn default() -> Self {
         Self {
@@ -3130,6 +3481,7 @@ impl Default for N5gsRanNasReleaseCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl N5gsRanNasReleaseCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
@@ -3160,6 +3512,7 @@ impl N5gsRanNasReleaseCause {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for N5gsRanNasReleaseCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3227,6 +3580,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// NGAP-Cause (code 575, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.72.
 ///
 /// ```text
@@ -3246,6 +3600,7 @@ pub struct NgapCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for NgapCause {
     fn default() -> Self {
         Self {
@@ -3256,6 +3611,7 @@ impl Default for NgapCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl NgapCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(575, 10415);
@@ -3314,6 +3670,7 @@ impl NgapCause {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for NgapCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3361,6 +3718,7 @@ impl rt::AvpData for NgapCause {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Wireline-User-Location-Info (code 578, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.75.
 ///
 /// ```text
@@ -3384,6 +3742,7 @@ pub struct WirelineUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for WirelineUserLocationInfo {
     fn default() -> Self {
         Self {
@@ -3395,6 +3754,7 @@ impl Default for WirelineUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl WirelineUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
@@ -3425,6 +3785,7 @@ impl WirelineUserLocationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for WirelineUserLocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3492,6 +3853,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "ts29214"))]
 /// Flow-Grouping (code 508, vendor 10415), Grouped, 3GPP TS 29.214 TS 29.209 6.5.9.
 ///
 /// ```text
@@ -3511,6 +3873,7 @@ pub struct FlowGrouping {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29214"))]
 impl Default for FlowGrouping {
     fn default() -> Self {
         Self {
@@ -3520,6 +3883,7 @@ impl Default for FlowGrouping {
         }
     }
 }
+#[cfg(any(feature = "ts29214"))]
 impl FlowGrouping {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
@@ -3542,6 +3906,7 @@ impl FlowGrouping {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29214"))]
 impl rt::AvpData for FlowGrouping {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3585,6 +3950,7 @@ impl rt::AvpData for FlowGrouping {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// AA-Request (AAR): command code 265, application 16777236, 3GPP TS 29.214 §5.6.1.
 ///
 /// ```text
@@ -3724,6 +4090,7 @@ pub struct AaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AaRequest {
     fn default() -> Self {
         Self {
@@ -3774,6 +4141,7 @@ impl Default for AaRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaRequest {
     fn decode_members(
         &mut self,
@@ -4058,6 +4426,7 @@ impl AaRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777236;
@@ -4564,6 +4933,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// AA-Answer (AAA): command code 265, application 16777236, 3GPP TS 29.214 §5.6.2.
 ///
 /// ```text
@@ -4696,6 +5066,7 @@ pub struct AaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AaAnswer {
     fn default() -> Self {
         Self {
@@ -4743,6 +5114,7 @@ impl Default for AaAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaAnswer {
     fn decode_members(
         &mut self,
@@ -4997,6 +5369,7 @@ impl AaAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777236;
@@ -5471,6 +5844,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777236, 3GPP TS 29.214 §5.6.3.
 ///
 /// ```text
@@ -5598,6 +5972,7 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
         Self {
@@ -5644,6 +6019,7 @@ impl Default for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthRequest {
     fn decode_members(
         &mut self,
@@ -5955,6 +6331,7 @@ impl ReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for ReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777236;
@@ -6409,6 +6786,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777236, 3GPP TS 29.214 §5.6.4.
 ///
 /// ```text
@@ -6482,6 +6860,7 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -6510,6 +6889,7 @@ impl Default for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -6661,6 +7041,7 @@ impl ReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for ReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777236;
@@ -6911,6 +7292,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Session-Termination-Request (STR): command code 275, application 16777236, 3GPP TS 29.214 §5.6.5.
 ///
 /// ```text
@@ -6969,6 +7351,7 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -6992,6 +7375,7 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -7161,6 +7545,7 @@ impl SessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777236;
@@ -7339,6 +7724,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777236, 3GPP TS 29.214 §5.6.6.
 ///
 /// ```text
@@ -7448,6 +7834,7 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -7488,6 +7875,7 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -7701,6 +8089,7 @@ impl SessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777236;
@@ -8095,6 +8484,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777236, 3GPP TS 29.214 §5.6.7.
 ///
 /// ```text
@@ -8147,6 +8537,7 @@ pub struct AbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -8168,6 +8559,7 @@ impl Default for AbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionRequest {
     fn decode_members(
         &mut self,
@@ -8344,6 +8736,7 @@ impl AbortSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777236;
@@ -8494,6 +8887,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Abort-Session-Answer (ASA): command code 274, application 16777236, 3GPP TS 29.214 §5.6.8.
 ///
 /// ```text
@@ -8555,6 +8949,7 @@ pub struct AbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -8579,6 +8974,7 @@ impl Default for AbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionAnswer {
     fn decode_members(
         &mut self,
@@ -8704,6 +9100,7 @@ impl AbortSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777236;
@@ -8906,6 +9303,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Access-Network-Charging-Identifier (3GPP TS 29.214 §5.3.3; see [`AccessNetworkChargingIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierView<'a> {
@@ -8922,6 +9320,7 @@ pub struct AccessNetworkChargingIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AccessNetworkChargingIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9069,6 +9468,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9083,6 +9483,19 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Flows (3GPP TS 29.214 §5.3.10; see [`Flows`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowsView<'a> {
@@ -9099,6 +9512,19 @@ pub struct FlowsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> FlowsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9296,6 +9722,19 @@ impl<'a> FlowsView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FlowsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9305,6 +9744,7 @@ impl std::fmt::Debug for FlowsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Media-Component-Description (3GPP TS 29.214 §5.3.16; see [`MediaComponentDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaComponentDescriptionView<'a> {
@@ -9321,6 +9761,7 @@ pub struct MediaComponentDescriptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MediaComponentDescriptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9893,6 +10334,7 @@ impl<'a> MediaComponentDescriptionView<'a> {
         Some(rt::view::read::<f32>(&avp))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9907,6 +10349,7 @@ impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Media-Sub-Component (3GPP TS 29.214 §5.3.18; see [`MediaSubComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaSubComponentView<'a> {
@@ -9923,6 +10366,7 @@ pub struct MediaSubComponentView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MediaSubComponentView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10164,6 +10608,7 @@ impl<'a> MediaSubComponentView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaSubComponentView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10175,6 +10620,7 @@ impl std::fmt::Debug for MediaSubComponentView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Acceptable-Service-Info (3GPP TS 29.214 §5.3.24; see [`AcceptableServiceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AcceptableServiceInfoView<'a> {
@@ -10191,6 +10637,7 @@ pub struct AcceptableServiceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AcceptableServiceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10370,6 +10817,7 @@ impl<'a> AcceptableServiceInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10383,6 +10831,7 @@ impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Sponsored-Connectivity-Data (3GPP TS 29.214 §5.3.27; see [`SponsoredConnectivityData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SponsoredConnectivityDataView<'a> {
@@ -10397,6 +10846,7 @@ pub struct SponsoredConnectivityDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SponsoredConnectivityDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10565,6 +11015,7 @@ impl<'a> SponsoredConnectivityDataView<'a> {
         Some(SponsoringAction(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10579,6 +11030,18 @@ impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Callee-Information (3GPP TS 29.214 §5.3.62; see [`CalleeInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalleeInformationView<'a> {
@@ -10595,6 +11058,18 @@ pub struct CalleeInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'a> CalleeInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10757,6 +11232,18 @@ impl<'a> CalleeInformationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CalleeInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10768,6 +11255,7 @@ impl std::fmt::Debug for CalleeInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received MA-Information (3GPP TS 29.214 §5.3.66; see [`MaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MaInformationView<'a> {
@@ -10782,6 +11270,7 @@ pub struct MaInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MaInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10919,6 +11408,7 @@ impl<'a> MaInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MaInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10928,6 +11418,7 @@ impl std::fmt::Debug for MaInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received 5GS-RAN-NAS-Release-Cause (3GPP TS 29.214 §5.3.69; see [`N5gsRanNasReleaseCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct N5gsRanNasReleaseCauseView<'a> {
@@ -10942,6 +11433,7 @@ pub struct N5gsRanNasReleaseCauseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> N5gsRanNasReleaseCauseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11079,6 +11571,7 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
         Some(NgapCauseView::read(avp))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11092,6 +11585,7 @@ impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received NGAP-Cause (3GPP TS 29.214 §5.3.72; see [`NgapCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NgapCauseView<'a> {
@@ -11106,6 +11600,7 @@ pub struct NgapCauseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> NgapCauseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11249,6 +11744,7 @@ impl<'a> NgapCauseView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for NgapCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11258,6 +11754,7 @@ impl std::fmt::Debug for NgapCauseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Wireline-User-Location-Info (3GPP TS 29.214 §5.3.75; see [`WirelineUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WirelineUserLocationInfoView<'a> {
@@ -11272,6 +11769,7 @@ pub struct WirelineUserLocationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> WirelineUserLocationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11405,6 +11903,7 @@ impl<'a> WirelineUserLocationInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11418,6 +11917,7 @@ impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29214"))]
 /// A checked, zero-copy view of a received Flow-Grouping (3GPP TS 29.214 TS 29.209 6.5.9; see [`FlowGrouping`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowGroupingView<'a> {
@@ -11434,6 +11934,7 @@ pub struct FlowGroupingView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29214"))]
 impl<'a> FlowGroupingView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11557,6 +12058,7 @@ impl<'a> FlowGroupingView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29214"))]
 impl std::fmt::Debug for FlowGroupingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11566,6 +12068,7 @@ impl std::fmt::Debug for FlowGroupingView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received AA-Request (3GPP TS 29.214 §5.6.1; see [`AaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaRequestView<'a> {
@@ -11581,6 +12084,7 @@ pub struct AaRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AaRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12299,6 +12803,7 @@ impl<'a> AaRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12308,6 +12813,7 @@ impl std::fmt::Debug for AaRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.214 §5.6.2; see [`AaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AaAnswerView<'a> {
@@ -12323,6 +12829,7 @@ pub struct AaAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AaAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13028,6 +13535,7 @@ impl<'a> AaAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13037,6 +13545,7 @@ impl std::fmt::Debug for AaAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.214 §5.6.3; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
@@ -13052,6 +13561,7 @@ pub struct ReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> ReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13774,6 +14284,7 @@ impl<'a> ReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13783,6 +14294,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.214 §5.6.4; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
@@ -13798,6 +14310,7 @@ pub struct ReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> ReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14195,6 +14708,7 @@ impl<'a> ReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14204,6 +14718,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.214 §5.6.5; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
@@ -14219,6 +14734,7 @@ pub struct SessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14584,6 +15100,7 @@ impl<'a> SessionTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14598,6 +15115,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.214 §5.6.6; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
@@ -14613,6 +15131,7 @@ pub struct SessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15175,6 +15694,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15188,6 +15708,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.214 §5.6.7; see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
@@ -15203,6 +15724,7 @@ pub struct AbortSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AbortSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15531,6 +16053,7 @@ impl<'a> AbortSessionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15542,6 +16065,7 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.214 §5.6.8; see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
@@ -15557,6 +16081,7 @@ pub struct AbortSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15882,6 +16407,7 @@ impl<'a> AbortSessionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15893,6 +16419,7 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Access-Network-Charging-Identifier AVP (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingIdentifier`] is the owned form.
 ///
 /// ```text
@@ -15900,6 +16427,7 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
 /// *[ Flows ]
 /// ```
 pub struct AccessNetworkChargingIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifier {
     type Writer<'c> = AccessNetworkChargingIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(502, 10415);
@@ -15907,6 +16435,7 @@ impl rt::writer::Group for AccessNetworkChargingIdentifier {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(503, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -15917,6 +16446,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierWriter<
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AccessNetworkChargingIdentifierWriter<'_> {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
@@ -15939,6 +16469,19 @@ impl AccessNetworkChargingIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Flows AVP (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Flows`] is the owned form.
 ///
 /// ```text
@@ -15950,6 +16493,19 @@ impl AccessNetworkChargingIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FlowsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for Flows {
     type Writer<'c> = FlowsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(510, 10415);
@@ -15961,6 +16517,19 @@ impl rt::writer::Group for Flows {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for FlowsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -15971,6 +16540,19 @@ impl<'c> rt::writer::MemberWriter<'c> for FlowsWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl FlowsWriter<'_> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
@@ -16012,6 +16594,7 @@ impl FlowsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Media-Component-Description AVP (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MediaComponentDescription`] is the owned form.
 ///
 /// ```text
@@ -16054,6 +16637,7 @@ impl FlowsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MediaComponentDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaComponentDescription {
     type Writer<'c> = MediaComponentDescriptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(517, 10415);
@@ -16096,6 +16680,7 @@ impl rt::writer::Group for MediaComponentDescription {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MediaComponentDescriptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16106,6 +16691,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MediaComponentDescriptionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaComponentDescriptionWriter<'_> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
@@ -16347,6 +16933,7 @@ impl MediaComponentDescriptionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Media-Sub-Component AVP (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MediaSubComponent`] is the owned form.
 ///
 /// ```text
@@ -16363,6 +16950,7 @@ impl MediaComponentDescriptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MediaSubComponentWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaSubComponent {
     type Writer<'c> = MediaSubComponentWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(519, 10415);
@@ -16380,6 +16968,7 @@ impl rt::writer::Group for MediaSubComponent {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MediaSubComponentWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16390,6 +16979,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MediaSubComponentWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MediaSubComponentWriter<'_> {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
@@ -16458,6 +17048,7 @@ impl MediaSubComponentWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Acceptable-Service-Info AVP (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AcceptableServiceInfo`] is the owned form.
 ///
 /// ```text
@@ -16469,6 +17060,7 @@ impl MediaSubComponentWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AcceptableServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AcceptableServiceInfo {
     type Writer<'c> = AcceptableServiceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
@@ -16481,6 +17073,7 @@ impl rt::writer::Group for AcceptableServiceInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for AcceptableServiceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16491,6 +17084,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AcceptableServiceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AcceptableServiceInfoWriter<'_> {
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16. Each call appends another occurrence.
     ///
@@ -16534,6 +17128,7 @@ impl AcceptableServiceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Sponsored-Connectivity-Data AVP (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SponsoredConnectivityData`] is the owned form.
 ///
 /// ```text
@@ -16545,6 +17140,7 @@ impl AcceptableServiceInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SponsoredConnectivityDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for SponsoredConnectivityData {
     type Writer<'c> = SponsoredConnectivityDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
@@ -16558,6 +17154,7 @@ impl rt::writer::Group for SponsoredConnectivityData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for SponsoredConnectivityDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16568,6 +17165,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SponsoredConnectivityDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SponsoredConnectivityDataWriter<'_> {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
@@ -16616,6 +17214,18 @@ impl SponsoredConnectivityDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Callee-Information AVP (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CalleeInformation`] is the owned form.
 ///
 /// ```text
@@ -16625,6 +17235,18 @@ impl SponsoredConnectivityDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CalleeInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for CalleeInformation {
     type Writer<'c> = CalleeInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
@@ -16632,6 +17254,18 @@ impl rt::writer::Group for CalleeInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(832, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for CalleeInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16642,6 +17276,18 @@ impl<'c> rt::writer::MemberWriter<'c> for CalleeInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl CalleeInformationWriter<'_> {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -16668,6 +17314,7 @@ impl CalleeInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one MA-Information AVP (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MaInformation`] is the owned form.
 ///
 /// ```text
@@ -16677,6 +17324,7 @@ impl CalleeInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MaInformation {
     type Writer<'c> = MaInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
@@ -16688,6 +17336,7 @@ impl rt::writer::Group for MaInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MaInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16698,6 +17347,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MaInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl MaInformationWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
@@ -16724,6 +17374,7 @@ impl MaInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one 5GS-RAN-NAS-Release-Cause AVP (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`N5gsRanNasReleaseCause`] is the owned form.
 ///
 /// ```text
@@ -16733,6 +17384,7 @@ impl MaInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct N5gsRanNasReleaseCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for N5gsRanNasReleaseCause {
     type Writer<'c> = N5gsRanNasReleaseCauseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
@@ -16744,6 +17396,7 @@ impl rt::writer::Group for N5gsRanNasReleaseCause {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for N5gsRanNasReleaseCauseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16754,6 +17407,7 @@ impl<'c> rt::writer::MemberWriter<'c> for N5gsRanNasReleaseCauseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl N5gsRanNasReleaseCauseWriter<'_> {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     #[inline]
@@ -16782,6 +17436,7 @@ impl N5gsRanNasReleaseCauseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one NGAP-Cause AVP (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NgapCause`] is the owned form.
 ///
 /// ```text
@@ -16789,6 +17444,7 @@ impl N5gsRanNasReleaseCauseWriter<'_> {
 /// { NGAP-Value }
 /// ```
 pub struct NgapCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for NgapCause {
     type Writer<'c> = NgapCauseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(575, 10415);
@@ -16799,6 +17455,7 @@ impl rt::writer::Group for NgapCause {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for NgapCauseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16809,6 +17466,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NgapCauseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl NgapCauseWriter<'_> {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     #[inline]
@@ -16829,6 +17487,7 @@ impl NgapCauseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes the members of one Wireline-User-Location-Info AVP (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WirelineUserLocationInfo`] is the owned form.
 ///
 /// ```text
@@ -16838,6 +17497,7 @@ impl NgapCauseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WirelineUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for WirelineUserLocationInfo {
     type Writer<'c> = WirelineUserLocationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
@@ -16849,6 +17509,7 @@ impl rt::writer::Group for WirelineUserLocationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for WirelineUserLocationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16859,6 +17520,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WirelineUserLocationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl WirelineUserLocationInfoWriter<'_> {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     #[inline]
@@ -16885,6 +17547,7 @@ impl WirelineUserLocationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29214"))]
 /// Writes the members of one Flow-Grouping AVP (code 508, vendor 10415), 3GPP TS 29.214 TS 29.209 6.5.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowGrouping`] is the owned form.
 ///
 /// ```text
@@ -16892,6 +17555,7 @@ impl WirelineUserLocationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FlowGroupingWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29214"))]
 impl rt::writer::Group for FlowGrouping {
     type Writer<'c> = FlowGroupingWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
@@ -16899,6 +17563,7 @@ impl rt::writer::Group for FlowGrouping {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowGroupingWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -16909,6 +17574,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FlowGroupingWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29214"))]
 impl FlowGroupingWriter<'_> {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
     ///
@@ -16925,8 +17591,10 @@ impl FlowGroupingWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one AA-Request (command code 265, application 16777236), 3GPP TS 29.214 §5.6.1, straight into a buffer: started by [`AaRequest::writer`], each setter appends one AVP in the order called, [`AaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaRequest`] is the owned form.
 pub struct AaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaRequest {
     /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaRequestWriter::finish`].
     #[inline]
@@ -16941,6 +17609,7 @@ impl AaRequest {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -17294,8 +17963,10 @@ impl AaRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one AA-Answer (command code 265, application 16777236), 3GPP TS 29.214 §5.6.2, straight into a buffer: started by [`AaAnswer::writer`], each setter appends one AVP in the order called, [`AaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaAnswer`] is the owned form.
 pub struct AaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaAnswer {
     /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaAnswerWriter::finish`].
     #[inline]
@@ -17310,6 +17981,7 @@ impl AaAnswer {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -17692,8 +18364,10 @@ impl AaAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777236), 3GPP TS 29.214 §5.6.3, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
 pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
     #[inline]
@@ -17708,6 +18382,7 @@ impl ReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18039,8 +18714,10 @@ impl ReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777236), 3GPP TS 29.214 §5.6.4, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
 pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
     #[inline]
@@ -18055,6 +18732,7 @@ impl ReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18267,8 +18945,10 @@ impl ReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777236), 3GPP TS 29.214 §5.6.5, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
 pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
     #[inline]
@@ -18283,6 +18963,7 @@ impl SessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18423,8 +19104,10 @@ impl SessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777236), 3GPP TS 29.214 §5.6.6, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
 pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -18439,6 +19122,7 @@ impl SessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18743,8 +19427,10 @@ impl SessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Abort-Session-Request (command code 274, application 16777236), 3GPP TS 29.214 §5.6.7, straight into a buffer: started by [`AbortSessionRequest::writer`], each setter appends one AVP in the order called, [`AbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionRequest`] is the owned form.
 pub struct AbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionRequest {
     /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionRequestWriter::finish`].
     #[inline]
@@ -18759,6 +19445,7 @@ impl AbortSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -18887,8 +19574,10 @@ impl AbortSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Writes one Abort-Session-Answer (command code 274, application 16777236), 3GPP TS 29.214 §5.6.8, straight into a buffer: started by [`AbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`AbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionAnswer`] is the owned form.
 pub struct AbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionAnswer {
     /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionAnswerWriter::finish`].
     #[inline]
@@ -18903,6 +19592,7 @@ impl AbortSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl AbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

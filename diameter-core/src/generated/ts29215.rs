@@ -35,11 +35,13 @@ pub mod application {
     /// 3GPP S9a* (auth), 3GPP TS 29.215 §A.8.1.
     pub const TGPP_S9A_16777320: u32 = 16777320;
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Subsession-Operation (code 2203, vendor 10415), Enumerated, 3GPP TS 29.215 §5.3.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubsessionOperation(pub i32);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionOperation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2203, 10415);
@@ -59,6 +61,7 @@ impl SubsessionOperation {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -67,11 +70,13 @@ impl std::fmt::Debug for SubsessionOperation {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for SubsessionOperation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for SubsessionOperation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -90,11 +95,13 @@ impl rt::AvpData for SubsessionOperation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Multiple-BBERF-Action (code 2204, vendor 10415), Enumerated, 3GPP TS 29.215 §5.3.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MultipleBberfAction(pub i32);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl MultipleBberfAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2204, 10415);
@@ -111,6 +118,7 @@ impl MultipleBberfAction {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for MultipleBberfAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -119,11 +127,13 @@ impl std::fmt::Debug for MultipleBberfAction {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for MultipleBberfAction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for MultipleBberfAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -142,11 +152,13 @@ impl rt::AvpData for MultipleBberfAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// DRA-Deployment (code 2206, vendor 10415), Enumerated, 3GPP TS 29.215 §5.3.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DraDeployment(pub i32);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl DraDeployment {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2206, 10415);
@@ -160,6 +172,7 @@ impl DraDeployment {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for DraDeployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -168,11 +181,13 @@ impl std::fmt::Debug for DraDeployment {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for DraDeployment {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for DraDeployment {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -191,11 +206,13 @@ impl rt::AvpData for DraDeployment {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// DRA-Binding (code 2208, vendor 10415), Enumerated, 3GPP TS 29.215 §5.3.8.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DraBinding(pub i32);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl DraBinding {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2208, 10415);
@@ -209,6 +226,7 @@ impl DraBinding {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for DraBinding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -217,11 +235,13 @@ impl std::fmt::Debug for DraBinding {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for DraBinding {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for DraBinding {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -240,6 +260,7 @@ impl rt::AvpData for DraBinding {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Subsession-Decision-Info (code 2200, vendor 10415), Grouped, 3GPP TS 29.215 §5.3.1.
 ///
 /// ```text
@@ -334,6 +355,7 @@ pub struct SubsessionDecisionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for SubsessionDecisionInfo {
     fn default() -> Self {
         Self {
@@ -368,6 +390,7 @@ impl Default for SubsessionDecisionInfo {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionDecisionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
@@ -529,6 +552,7 @@ impl SubsessionDecisionInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for SubsessionDecisionInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -868,6 +892,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Subsession-Enforcement-Info (code 2201, vendor 10415), Grouped, 3GPP TS 29.215 §5.3.2.
 ///
 /// ```text
@@ -1048,6 +1073,7 @@ pub struct SubsessionEnforcementInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for SubsessionEnforcementInfo {
     fn default() -> Self {
         Self {
@@ -1110,6 +1136,7 @@ impl Default for SubsessionEnforcementInfo {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionEnforcementInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
@@ -1423,6 +1450,7 @@ impl SubsessionEnforcementInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for SubsessionEnforcementInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2098,6 +2126,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Credit-Control-Request (CCR): command code 272, application 16777267, 3GPP TS 29.215 §5.5.2.
 ///
 /// ```text
@@ -2234,6 +2263,7 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
         Self {
@@ -2283,6 +2313,7 @@ impl Default for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlRequest {
     fn decode_members(
         &mut self,
@@ -2596,6 +2627,7 @@ impl CreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777267;
@@ -3082,6 +3114,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Credit-Control-Answer (CCA): command code 272, application 16777267, 3GPP TS 29.215 §5.5.3.
 ///
 /// ```text
@@ -3184,6 +3217,7 @@ pub struct CreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -3221,6 +3255,7 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -3471,6 +3506,7 @@ impl CreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777267;
@@ -3817,6 +3853,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777267, 3GPP TS 29.215 §5.5.4.
 ///
 /// ```text
@@ -3902,6 +3939,7 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
         Self {
@@ -3934,6 +3972,7 @@ impl Default for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthRequest {
     fn decode_members(
         &mut self,
@@ -4169,6 +4208,7 @@ impl ReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for ReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777267;
@@ -4451,6 +4491,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777267, 3GPP TS 29.215 §5.5.5.
 ///
 /// ```text
@@ -4557,6 +4598,7 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -4596,6 +4638,7 @@ impl Default for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -4792,6 +4835,7 @@ impl ReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for ReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777267;
@@ -5174,6 +5218,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Trigger-Establishment-Request (TER): command code 8388656, application 16777267, 3GPP TS 29.215 §5.5.7.
 ///
 /// ```text
@@ -5244,6 +5289,7 @@ pub struct TriggerEstablishmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentRequest {
     fn default() -> Self {
         Self {
@@ -5271,6 +5317,7 @@ impl Default for TriggerEstablishmentRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentRequest {
     fn decode_members(
         &mut self,
@@ -5455,6 +5502,7 @@ impl TriggerEstablishmentRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for TriggerEstablishmentRequest {
     const CODE: u32 = 8388656;
     const APPLICATION_ID: u32 = 16777267;
@@ -5681,6 +5729,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Trigger-Establishment-Answer (TEA): command code 8388656, application 16777267, 3GPP TS 29.215 §5.5.8.
 ///
 /// ```text
@@ -5742,6 +5791,7 @@ pub struct TriggerEstablishmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentAnswer {
     fn default() -> Self {
         Self {
@@ -5766,6 +5816,7 @@ impl Default for TriggerEstablishmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentAnswer {
     fn decode_members(
         &mut self,
@@ -5890,6 +5941,7 @@ impl TriggerEstablishmentAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for TriggerEstablishmentAnswer {
     const CODE: u32 = 8388656;
     const APPLICATION_ID: u32 = 16777267;
@@ -6092,6 +6144,7 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Subsession-Decision-Info (3GPP TS 29.215 §5.3.1; see [`SubsessionDecisionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionDecisionInfoView<'a> {
@@ -6108,6 +6161,7 @@ pub struct SubsessionDecisionInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> SubsessionDecisionInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6658,6 +6712,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6671,6 +6726,7 @@ impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Subsession-Enforcement-Info (3GPP TS 29.215 §5.3.2; see [`SubsessionEnforcementInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionEnforcementInfoView<'a> {
@@ -6687,6 +6743,7 @@ pub struct SubsessionEnforcementInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> SubsessionEnforcementInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7596,6 +7653,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         Some(super::ts29212::AnGwStatus(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionEnforcementInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7610,6 +7668,7 @@ impl std::fmt::Debug for SubsessionEnforcementInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 29.215 §5.5.2; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
@@ -7625,6 +7684,7 @@ pub struct CreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> CreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8380,6 +8440,7 @@ impl<'a> CreditControlRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8391,6 +8452,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 29.215 §5.5.3; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
@@ -8406,6 +8468,7 @@ pub struct CreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> CreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9038,6 +9101,7 @@ impl<'a> CreditControlAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9049,6 +9113,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.215 §5.5.4; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
@@ -9064,6 +9129,7 @@ pub struct ReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> ReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9602,6 +9668,7 @@ impl<'a> ReAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9611,6 +9678,7 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.215 §5.5.5; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
@@ -9626,6 +9694,7 @@ pub struct ReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> ReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10161,6 +10230,7 @@ impl<'a> ReAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10170,6 +10240,7 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Trigger-Establishment-Request (3GPP TS 29.215 §5.5.7; see [`TriggerEstablishmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentRequestView<'a> {
@@ -10185,6 +10256,7 @@ pub struct TriggerEstablishmentRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> TriggerEstablishmentRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10580,6 +10652,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10594,6 +10667,7 @@ impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// A checked, zero-copy view of a received Trigger-Establishment-Answer (3GPP TS 29.215 §5.5.8; see [`TriggerEstablishmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentAnswerView<'a> {
@@ -10609,6 +10683,7 @@ pub struct TriggerEstablishmentAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10936,6 +11011,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for TriggerEstablishmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10950,6 +11026,7 @@ impl std::fmt::Debug for TriggerEstablishmentAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes the members of one Subsession-Decision-Info AVP (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubsessionDecisionInfo`] is the owned form.
 ///
 /// ```text
@@ -10982,6 +11059,7 @@ impl std::fmt::Debug for TriggerEstablishmentAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SubsessionDecisionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionDecisionInfo {
     type Writer<'c> = SubsessionDecisionInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
@@ -11007,6 +11085,7 @@ impl rt::writer::Group for SubsessionDecisionInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubsessionDecisionInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11017,6 +11096,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubsessionDecisionInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionDecisionInfoWriter<'_> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
@@ -11235,6 +11315,7 @@ impl SubsessionDecisionInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes the members of one Subsession-Enforcement-Info AVP (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubsessionEnforcementInfo`] is the owned form.
 ///
 /// ```text
@@ -11295,6 +11376,7 @@ impl SubsessionDecisionInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SubsessionEnforcementInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionEnforcementInfo {
     type Writer<'c> = SubsessionEnforcementInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
@@ -11347,6 +11429,7 @@ impl rt::writer::Group for SubsessionEnforcementInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubsessionEnforcementInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -11357,6 +11440,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubsessionEnforcementInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl SubsessionEnforcementInfoWriter<'_> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
@@ -11766,8 +11850,10 @@ impl SubsessionEnforcementInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Credit-Control-Request (command code 272, application 16777267), 3GPP TS 29.215 §5.5.2, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
 pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
     #[inline]
@@ -11782,6 +11868,7 @@ impl CreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12148,8 +12235,10 @@ impl CreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Credit-Control-Answer (command code 272, application 16777267), 3GPP TS 29.215 §5.5.3, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
 pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
     #[inline]
@@ -12164,6 +12253,7 @@ impl CreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12468,8 +12558,10 @@ impl CreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777267), 3GPP TS 29.215 §5.5.4, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
 pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
     #[inline]
@@ -12484,6 +12576,7 @@ impl ReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -12709,8 +12802,10 @@ impl ReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777267), 3GPP TS 29.215 §5.5.5, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
 pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
     #[inline]
@@ -12725,6 +12820,7 @@ impl ReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl ReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13030,8 +13126,10 @@ impl ReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Trigger-Establishment-Request (command code 8388656, application 16777267), 3GPP TS 29.215 §5.5.7, straight into a buffer: started by [`TriggerEstablishmentRequest::writer`], each setter appends one AVP in the order called, [`TriggerEstablishmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TriggerEstablishmentRequest`] is the owned form.
 pub struct TriggerEstablishmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentRequest {
     /// Starts writing one Trigger-Establishment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TriggerEstablishmentRequestWriter::finish`].
     #[inline]
@@ -13046,6 +13144,7 @@ impl TriggerEstablishmentRequest {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13221,8 +13320,10 @@ impl TriggerEstablishmentRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 /// Writes one Trigger-Establishment-Answer (command code 8388656, application 16777267), 3GPP TS 29.215 §5.5.8, straight into a buffer: started by [`TriggerEstablishmentAnswer::writer`], each setter appends one AVP in the order called, [`TriggerEstablishmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TriggerEstablishmentAnswer`] is the owned form.
 pub struct TriggerEstablishmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentAnswer {
     /// Starts writing one Trigger-Establishment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TriggerEstablishmentAnswerWriter::finish`].
     #[inline]
@@ -13237,6 +13338,7 @@ impl TriggerEstablishmentAnswer {
         w
     }
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl TriggerEstablishmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

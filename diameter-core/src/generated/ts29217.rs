@@ -41,6 +41,7 @@ pub mod application {
     /// 3GPP Np (auth), 3GPP TS 29.217 §5.1.
     pub const TGPP_NP: u32 = 16777342;
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Aggregated-Congestion-Info (code 4000, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.2.
 ///
 /// ```text
@@ -61,6 +62,7 @@ pub struct AggregatedCongestionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedCongestionInfo {
     fn default() -> Self {
         Self {
@@ -71,6 +73,7 @@ impl Default for AggregatedCongestionInfo {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedCongestionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
@@ -97,6 +100,7 @@ impl AggregatedCongestionInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::AvpData for AggregatedCongestionInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -152,6 +156,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Aggregated-RUCI-Report (code 4001, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.3.
 ///
 /// ```text
@@ -178,6 +183,7 @@ pub struct AggregatedRuciReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReport {
     fn default() -> Self {
         Self {
@@ -190,6 +196,7 @@ impl Default for AggregatedRuciReport {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
@@ -244,6 +251,7 @@ impl AggregatedRuciReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::AvpData for AggregatedRuciReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -323,6 +331,7 @@ impl rt::AvpData for AggregatedRuciReport {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Congestion-Level-Definition (code 4002, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.4.
 ///
 /// ```text
@@ -343,6 +352,7 @@ pub struct CongestionLevelDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for CongestionLevelDefinition {
     fn default() -> Self {
         Self {
@@ -353,6 +363,7 @@ impl Default for CongestionLevelDefinition {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLevelDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
@@ -411,6 +422,7 @@ impl CongestionLevelDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::AvpData for CongestionLevelDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -458,6 +470,7 @@ impl rt::AvpData for CongestionLevelDefinition {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Congestion-Location-Id (code 4006, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.8.
 ///
 /// ```text
@@ -481,6 +494,7 @@ pub struct CongestionLocationId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for CongestionLocationId {
     fn default() -> Self {
         Self {
@@ -492,6 +506,7 @@ impl Default for CongestionLocationId {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLocationId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
@@ -522,6 +537,7 @@ impl CongestionLocationId {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::AvpData for CongestionLocationId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -589,6 +605,7 @@ impl rt::AvpData for CongestionLocationId {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Non-Aggregated-RUCI-Report-Request (NRR): command code 8388720, application 16777342, 3GPP TS 29.217 §5.6.1.
 ///
 /// ```text
@@ -662,6 +679,7 @@ pub struct NonAggregatedRuciReportRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for NonAggregatedRuciReportRequest {
     fn default() -> Self {
         Self {
@@ -690,6 +708,7 @@ impl Default for NonAggregatedRuciReportRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportRequest {
     fn decode_members(
         &mut self,
@@ -879,6 +898,7 @@ impl NonAggregatedRuciReportRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for NonAggregatedRuciReportRequest {
     const CODE: u32 = 8388720;
     const APPLICATION_ID: u32 = 16777342;
@@ -1117,6 +1137,7 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Non-Aggregated-RUCI-Report-Answer (NRA): command code 8388720, application 16777342, 3GPP TS 29.217 §5.6.2.
 ///
 /// ```text
@@ -1208,6 +1229,7 @@ pub struct NonAggregatedRuciReportAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for NonAggregatedRuciReportAnswer {
     fn default() -> Self {
         Self {
@@ -1242,6 +1264,7 @@ impl Default for NonAggregatedRuciReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportAnswer {
     fn decode_members(
         &mut self,
@@ -1450,6 +1473,7 @@ impl NonAggregatedRuciReportAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for NonAggregatedRuciReportAnswer {
     const CODE: u32 = 8388720;
     const APPLICATION_ID: u32 = 16777342;
@@ -1764,6 +1788,7 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Aggregated-RUCI-Report-Request (ARR): command code 8388721, application 16777342, 3GPP TS 29.217 §5.6.3.
 ///
 /// ```text
@@ -1822,6 +1847,7 @@ pub struct AggregatedRuciReportRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReportRequest {
     fn default() -> Self {
         Self {
@@ -1845,6 +1871,7 @@ impl Default for AggregatedRuciReportRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportRequest {
     fn decode_members(
         &mut self,
@@ -2024,6 +2051,7 @@ impl AggregatedRuciReportRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for AggregatedRuciReportRequest {
     const CODE: u32 = 8388721;
     const APPLICATION_ID: u32 = 16777342;
@@ -2202,6 +2230,7 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Aggregated-RUCI-Report-Answer (ARA): command code 8388721, application 16777342, 3GPP TS 29.217 §5.6.4.
 ///
 /// ```text
@@ -2278,6 +2307,7 @@ pub struct AggregatedRuciReportAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for AggregatedRuciReportAnswer {
     fn default() -> Self {
         Self {
@@ -2307,6 +2337,7 @@ impl Default for AggregatedRuciReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportAnswer {
     fn decode_members(
         &mut self,
@@ -2485,6 +2516,7 @@ impl AggregatedRuciReportAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for AggregatedRuciReportAnswer {
     const CODE: u32 = 8388721;
     const APPLICATION_ID: u32 = 16777342;
@@ -2739,6 +2771,7 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Modify-Uecontext-Request (MUR): command code 8388722, application 16777342, 3GPP TS 29.217 §5.6.5.
 ///
 /// ```text
@@ -2809,6 +2842,7 @@ pub struct ModifyUecontextRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for ModifyUecontextRequest {
     fn default() -> Self {
         Self {
@@ -2836,6 +2870,7 @@ impl Default for ModifyUecontextRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextRequest {
     fn decode_members(
         &mut self,
@@ -3046,6 +3081,7 @@ impl ModifyUecontextRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for ModifyUecontextRequest {
     const CODE: u32 = 8388722;
     const APPLICATION_ID: u32 = 16777342;
@@ -3268,6 +3304,7 @@ impl rt::typed::Command for ModifyUecontextRequest {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Modify-Uecontext-Answer (MUA): command code 8388722, application 16777342, 3GPP TS 29.217 §5.6.6.
 ///
 /// ```text
@@ -3332,6 +3369,7 @@ pub struct ModifyUecontextAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl Default for ModifyUecontextAnswer {
     fn default() -> Self {
         Self {
@@ -3357,6 +3395,7 @@ impl Default for ModifyUecontextAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextAnswer {
     fn decode_members(
         &mut self,
@@ -3518,6 +3557,7 @@ impl ModifyUecontextAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Command for ModifyUecontextAnswer {
     const CODE: u32 = 8388722;
     const APPLICATION_ID: u32 = 16777342;
@@ -3724,6 +3764,7 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Aggregated-Congestion-Info (3GPP TS 29.217 §5.3.2; see [`AggregatedCongestionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedCongestionInfoView<'a> {
@@ -3738,6 +3779,7 @@ pub struct AggregatedCongestionInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> AggregatedCongestionInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3861,6 +3903,7 @@ impl<'a> AggregatedCongestionInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedCongestionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3874,6 +3917,7 @@ impl std::fmt::Debug for AggregatedCongestionInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Aggregated-RUCI-Report (3GPP TS 29.217 §5.3.3; see [`AggregatedRuciReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportView<'a> {
@@ -3890,6 +3934,7 @@ pub struct AggregatedRuciReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> AggregatedRuciReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4065,6 +4110,7 @@ impl<'a> AggregatedRuciReportView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedRuciReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4076,6 +4122,7 @@ impl std::fmt::Debug for AggregatedRuciReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Congestion-Level-Definition (3GPP TS 29.217 §5.3.4; see [`CongestionLevelDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CongestionLevelDefinitionView<'a> {
@@ -4090,6 +4137,7 @@ pub struct CongestionLevelDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> CongestionLevelDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4236,6 +4284,7 @@ impl<'a> CongestionLevelDefinitionView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for CongestionLevelDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4250,6 +4299,7 @@ impl std::fmt::Debug for CongestionLevelDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Congestion-Location-Id (3GPP TS 29.217 §5.3.8; see [`CongestionLocationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CongestionLocationIdView<'a> {
@@ -4264,6 +4314,7 @@ pub struct CongestionLocationIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> CongestionLocationIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4395,6 +4446,7 @@ impl<'a> CongestionLocationIdView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for CongestionLocationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4406,6 +4458,7 @@ impl std::fmt::Debug for CongestionLocationIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Request (3GPP TS 29.217 §5.6.1; see [`NonAggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NonAggregatedRuciReportRequestView<'a> {
@@ -4421,6 +4474,7 @@ pub struct NonAggregatedRuciReportRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> NonAggregatedRuciReportRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4845,6 +4899,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for NonAggregatedRuciReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4859,6 +4914,7 @@ impl std::fmt::Debug for NonAggregatedRuciReportRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Non-Aggregated-RUCI-Report-Answer (3GPP TS 29.217 §5.6.2; see [`NonAggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NonAggregatedRuciReportAnswerView<'a> {
@@ -4874,6 +4930,7 @@ pub struct NonAggregatedRuciReportAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> NonAggregatedRuciReportAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5387,6 +5444,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for NonAggregatedRuciReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5401,6 +5459,7 @@ impl std::fmt::Debug for NonAggregatedRuciReportAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Aggregated-RUCI-Report-Request (3GPP TS 29.217 §5.6.3; see [`AggregatedRuciReportRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportRequestView<'a> {
@@ -5416,6 +5475,7 @@ pub struct AggregatedRuciReportRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> AggregatedRuciReportRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5791,6 +5851,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedRuciReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5805,6 +5866,7 @@ impl std::fmt::Debug for AggregatedRuciReportRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Aggregated-RUCI-Report-Answer (3GPP TS 29.217 §5.6.4; see [`AggregatedRuciReportAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AggregatedRuciReportAnswerView<'a> {
@@ -5820,6 +5882,7 @@ pub struct AggregatedRuciReportAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> AggregatedRuciReportAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6256,6 +6319,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedRuciReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6270,6 +6334,7 @@ impl std::fmt::Debug for AggregatedRuciReportAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Modify-Uecontext-Request (3GPP TS 29.217 §5.6.5; see [`ModifyUecontextRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ModifyUecontextRequestView<'a> {
@@ -6285,6 +6350,7 @@ pub struct ModifyUecontextRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> ModifyUecontextRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6704,6 +6770,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for ModifyUecontextRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6717,6 +6784,7 @@ impl std::fmt::Debug for ModifyUecontextRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// A checked, zero-copy view of a received Modify-Uecontext-Answer (3GPP TS 29.217 §5.6.6; see [`ModifyUecontextAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ModifyUecontextAnswerView<'a> {
@@ -6732,6 +6800,7 @@ pub struct ModifyUecontextAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> ModifyUecontextAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7093,6 +7162,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for ModifyUecontextAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7106,6 +7176,7 @@ impl std::fmt::Debug for ModifyUecontextAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes the members of one Aggregated-Congestion-Info AVP (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AggregatedCongestionInfo`] is the owned form.
 ///
 /// ```text
@@ -7114,6 +7185,7 @@ impl std::fmt::Debug for ModifyUecontextAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AggregatedCongestionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedCongestionInfo {
     type Writer<'c> = AggregatedCongestionInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
@@ -7124,6 +7196,7 @@ impl rt::writer::Group for AggregatedCongestionInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for AggregatedCongestionInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7134,6 +7207,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AggregatedCongestionInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedCongestionInfoWriter<'_> {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     ///
@@ -7159,6 +7233,7 @@ impl AggregatedCongestionInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes the members of one Aggregated-RUCI-Report AVP (code 4001, vendor 10415), 3GPP TS 29.217 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AggregatedRuciReport`] is the owned form.
 ///
 /// ```text
@@ -7169,6 +7244,7 @@ impl AggregatedCongestionInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AggregatedRuciReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedRuciReport {
     type Writer<'c> = AggregatedRuciReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
@@ -7181,6 +7257,7 @@ impl rt::writer::Group for AggregatedRuciReport {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for AggregatedRuciReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7191,6 +7268,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AggregatedRuciReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportWriter<'_> {
     /// `1*{ Aggregated-Congestion-Info }`: Aggregated-Congestion-Info (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2. Each call appends another occurrence.
     ///
@@ -7228,6 +7306,7 @@ impl AggregatedRuciReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes the members of one Congestion-Level-Definition AVP (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CongestionLevelDefinition`] is the owned form.
 ///
 /// ```text
@@ -7236,6 +7315,7 @@ impl AggregatedRuciReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CongestionLevelDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLevelDefinition {
     type Writer<'c> = CongestionLevelDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
@@ -7246,6 +7326,7 @@ impl rt::writer::Group for CongestionLevelDefinition {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for CongestionLevelDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7256,6 +7337,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CongestionLevelDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLevelDefinitionWriter<'_> {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
@@ -7276,6 +7358,7 @@ impl CongestionLevelDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes the members of one Congestion-Location-Id AVP (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CongestionLocationId`] is the owned form.
 ///
 /// ```text
@@ -7285,6 +7368,7 @@ impl CongestionLevelDefinitionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CongestionLocationIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLocationId {
     type Writer<'c> = CongestionLocationIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
@@ -7296,6 +7380,7 @@ impl rt::writer::Group for CongestionLocationId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for CongestionLocationIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -7306,6 +7391,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CongestionLocationIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl CongestionLocationIdWriter<'_> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -7332,8 +7418,10 @@ impl CongestionLocationIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Non-Aggregated-RUCI-Report-Request (command code 8388720, application 16777342), 3GPP TS 29.217 §5.6.1, straight into a buffer: started by [`NonAggregatedRuciReportRequest::writer`], each setter appends one AVP in the order called, [`NonAggregatedRuciReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NonAggregatedRuciReportRequest`] is the owned form.
 pub struct NonAggregatedRuciReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportRequest {
     /// Starts writing one Non-Aggregated-RUCI-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NonAggregatedRuciReportRequestWriter::finish`].
     #[inline]
@@ -7348,6 +7436,7 @@ impl NonAggregatedRuciReportRequest {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -7544,8 +7633,10 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Non-Aggregated-RUCI-Report-Answer (command code 8388720, application 16777342), 3GPP TS 29.217 §5.6.2, straight into a buffer: started by [`NonAggregatedRuciReportAnswer::writer`], each setter appends one AVP in the order called, [`NonAggregatedRuciReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NonAggregatedRuciReportAnswer`] is the owned form.
 pub struct NonAggregatedRuciReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportAnswer {
     /// Starts writing one Non-Aggregated-RUCI-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NonAggregatedRuciReportAnswerWriter::finish`].
     #[inline]
@@ -7560,6 +7651,7 @@ impl NonAggregatedRuciReportAnswer {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl NonAggregatedRuciReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -7828,8 +7920,10 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Aggregated-RUCI-Report-Request (command code 8388721, application 16777342), 3GPP TS 29.217 §5.6.3, straight into a buffer: started by [`AggregatedRuciReportRequest::writer`], each setter appends one AVP in the order called, [`AggregatedRuciReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AggregatedRuciReportRequest`] is the owned form.
 pub struct AggregatedRuciReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportRequest {
     /// Starts writing one Aggregated-RUCI-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AggregatedRuciReportRequestWriter::finish`].
     #[inline]
@@ -7844,6 +7938,7 @@ impl AggregatedRuciReportRequest {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -7999,8 +8094,10 @@ impl AggregatedRuciReportRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Aggregated-RUCI-Report-Answer (command code 8388721, application 16777342), 3GPP TS 29.217 §5.6.4, straight into a buffer: started by [`AggregatedRuciReportAnswer::writer`], each setter appends one AVP in the order called, [`AggregatedRuciReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AggregatedRuciReportAnswer`] is the owned form.
 pub struct AggregatedRuciReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportAnswer {
     /// Starts writing one Aggregated-RUCI-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AggregatedRuciReportAnswerWriter::finish`].
     #[inline]
@@ -8015,6 +8112,7 @@ impl AggregatedRuciReportAnswer {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl AggregatedRuciReportAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8244,8 +8342,10 @@ impl AggregatedRuciReportAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Modify-Uecontext-Request (command code 8388722, application 16777342), 3GPP TS 29.217 §5.6.5, straight into a buffer: started by [`ModifyUecontextRequest::writer`], each setter appends one AVP in the order called, [`ModifyUecontextRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ModifyUecontextRequest`] is the owned form.
 pub struct ModifyUecontextRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextRequest {
     /// Starts writing one Modify-Uecontext-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ModifyUecontextRequestWriter::finish`].
     #[inline]
@@ -8260,6 +8360,7 @@ impl ModifyUecontextRequest {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -8444,8 +8545,10 @@ impl ModifyUecontextRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 /// Writes one Modify-Uecontext-Answer (command code 8388722, application 16777342), 3GPP TS 29.217 §5.6.6, straight into a buffer: started by [`ModifyUecontextAnswer::writer`], each setter appends one AVP in the order called, [`ModifyUecontextAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ModifyUecontextAnswer`] is the owned form.
 pub struct ModifyUecontextAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextAnswer {
     /// Starts writing one Modify-Uecontext-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ModifyUecontextAnswerWriter::finish`].
     #[inline]
@@ -8460,6 +8563,7 @@ impl ModifyUecontextAnswer {
         w
     }
 }
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl ModifyUecontextAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

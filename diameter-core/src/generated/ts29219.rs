@@ -33,11 +33,13 @@ pub mod application {
     /// 3GPP Sy (auth), 3GPP TS 29.219 §5.1.
     pub const TGPP_SY: u32 = 16777302;
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// SL-Request-Type (code 2904, vendor 10415), Enumerated, 3GPP TS 29.219 §5.3.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SlRequestType(pub i32);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SlRequestType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2904, 10415);
@@ -54,6 +56,7 @@ impl SlRequestType {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SlRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -62,11 +65,13 @@ impl std::fmt::Debug for SlRequestType {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl From<i32> for SlRequestType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::AvpData for SlRequestType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -85,6 +90,7 @@ impl rt::AvpData for SlRequestType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Policy-Counter-Status-Report (code 2903, vendor 10415), Grouped, 3GPP TS 29.219 §5.3.3.
 ///
 /// ```text
@@ -108,6 +114,7 @@ pub struct PolicyCounterStatusReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for PolicyCounterStatusReport {
     fn default() -> Self {
         Self {
@@ -119,6 +126,7 @@ impl Default for PolicyCounterStatusReport {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl PolicyCounterStatusReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2903, 10415);
@@ -191,6 +199,7 @@ impl PolicyCounterStatusReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::AvpData for PolicyCounterStatusReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -250,6 +259,7 @@ impl rt::AvpData for PolicyCounterStatusReport {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Pending-Policy-Counter-Information (code 2905, vendor 10415), Grouped, 3GPP TS 29.219 §5.3.5.
 ///
 /// ```text
@@ -270,6 +280,7 @@ pub struct PendingPolicyCounterInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for PendingPolicyCounterInformation {
     fn default() -> Self {
         Self {
@@ -280,6 +291,7 @@ impl Default for PendingPolicyCounterInformation {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl PendingPolicyCounterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2905, 10415);
@@ -338,6 +350,7 @@ impl PendingPolicyCounterInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::AvpData for PendingPolicyCounterInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -385,6 +398,7 @@ impl rt::AvpData for PendingPolicyCounterInformation {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Spending-Limit-Request (SLR): command code 8388635, application 16777302, 3GPP TS 29.219 §5.6.2.
 ///
 /// ```text
@@ -452,6 +466,7 @@ pub struct SpendingLimitRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingLimitRequest {
     fn default() -> Self {
         Self {
@@ -478,6 +493,7 @@ impl Default for SpendingLimitRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitRequest {
     fn decode_members(
         &mut self,
@@ -670,6 +686,7 @@ impl SpendingLimitRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SpendingLimitRequest {
     const CODE: u32 = 8388635;
     const APPLICATION_ID: u32 = 16777302;
@@ -884,6 +901,7 @@ impl rt::typed::Command for SpendingLimitRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Spending-Limit-Answer (SLA): command code 8388635, application 16777302, 3GPP TS 29.219 §5.6.3.
 ///
 /// ```text
@@ -960,6 +978,7 @@ pub struct SpendingLimitAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingLimitAnswer {
     fn default() -> Self {
         Self {
@@ -989,6 +1008,7 @@ impl Default for SpendingLimitAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitAnswer {
     fn decode_members(
         &mut self,
@@ -1161,6 +1181,7 @@ impl SpendingLimitAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SpendingLimitAnswer {
     const CODE: u32 = 8388635;
     const APPLICATION_ID: u32 = 16777302;
@@ -1419,6 +1440,7 @@ impl rt::typed::Command for SpendingLimitAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Spending-Status-Notification-Request (SNR): command code 8388636, application 16777302, 3GPP TS 29.219 §5.6.4.
 ///
 /// ```text
@@ -1474,6 +1496,7 @@ pub struct SpendingStatusNotificationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingStatusNotificationRequest {
     fn default() -> Self {
         Self {
@@ -1496,6 +1519,7 @@ impl Default for SpendingStatusNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationRequest {
     fn decode_members(
         &mut self,
@@ -1670,6 +1694,7 @@ impl SpendingStatusNotificationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SpendingStatusNotificationRequest {
     const CODE: u32 = 8388636;
     const APPLICATION_ID: u32 = 16777302;
@@ -1836,6 +1861,7 @@ impl rt::typed::Command for SpendingStatusNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Spending-Status-Notification-Answer (SNA): command code 8388636, application 16777302, 3GPP TS 29.219 §5.6.5.
 ///
 /// ```text
@@ -1900,6 +1926,7 @@ pub struct SpendingStatusNotificationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SpendingStatusNotificationAnswer {
     fn default() -> Self {
         Self {
@@ -1925,6 +1952,7 @@ impl Default for SpendingStatusNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationAnswer {
     fn decode_members(
         &mut self,
@@ -2054,6 +2082,7 @@ impl SpendingStatusNotificationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SpendingStatusNotificationAnswer {
     const CODE: u32 = 8388636;
     const APPLICATION_ID: u32 = 16777302;
@@ -2268,6 +2297,7 @@ impl rt::typed::Command for SpendingStatusNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Session-Termination-Request (STR): command code 275, application 16777302, 3GPP TS 29.219 §5.6.6.
 ///
 /// ```text
@@ -2320,6 +2350,7 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -2341,6 +2372,7 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -2501,6 +2533,7 @@ impl SessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777302;
@@ -2655,6 +2688,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777302, 3GPP TS 29.219 §5.6.7.
 ///
 /// ```text
@@ -2719,6 +2753,7 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -2744,6 +2779,7 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -2873,6 +2909,7 @@ impl SessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777302;
@@ -3087,6 +3124,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Policy-Counter-Status-Report (3GPP TS 29.219 §5.3.3; see [`PolicyCounterStatusReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyCounterStatusReportView<'a> {
@@ -3103,6 +3141,7 @@ pub struct PolicyCounterStatusReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> PolicyCounterStatusReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3276,6 +3315,7 @@ impl<'a> PolicyCounterStatusReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for PolicyCounterStatusReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3290,6 +3330,7 @@ impl std::fmt::Debug for PolicyCounterStatusReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Pending-Policy-Counter-Information (3GPP TS 29.219 §5.3.5; see [`PendingPolicyCounterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PendingPolicyCounterInformationView<'a> {
@@ -3304,6 +3345,7 @@ pub struct PendingPolicyCounterInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> PendingPolicyCounterInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3450,6 +3492,7 @@ impl<'a> PendingPolicyCounterInformationView<'a> {
         rt::view::read::<rt::data::Time>(&avp)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for PendingPolicyCounterInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3464,6 +3507,7 @@ impl std::fmt::Debug for PendingPolicyCounterInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Spending-Limit-Request (3GPP TS 29.219 §5.6.2; see [`SpendingLimitRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingLimitRequestView<'a> {
@@ -3479,6 +3523,7 @@ pub struct SpendingLimitRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SpendingLimitRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3896,6 +3941,7 @@ impl<'a> SpendingLimitRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SpendingLimitRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3907,6 +3953,7 @@ impl std::fmt::Debug for SpendingLimitRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Spending-Limit-Answer (3GPP TS 29.219 §5.6.3; see [`SpendingLimitAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingLimitAnswerView<'a> {
@@ -3922,6 +3969,7 @@ pub struct SpendingLimitAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SpendingLimitAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4360,6 +4408,7 @@ impl<'a> SpendingLimitAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SpendingLimitAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4371,6 +4420,7 @@ impl std::fmt::Debug for SpendingLimitAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Spending-Status-Notification-Request (3GPP TS 29.219 §5.6.4; see [`SpendingStatusNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingStatusNotificationRequestView<'a> {
@@ -4386,6 +4436,7 @@ pub struct SpendingStatusNotificationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SpendingStatusNotificationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4735,6 +4786,7 @@ impl<'a> SpendingStatusNotificationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SpendingStatusNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4749,6 +4801,7 @@ impl std::fmt::Debug for SpendingStatusNotificationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Spending-Status-Notification-Answer (3GPP TS 29.219 §5.6.5; see [`SpendingStatusNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpendingStatusNotificationAnswerView<'a> {
@@ -4764,6 +4817,7 @@ pub struct SpendingStatusNotificationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SpendingStatusNotificationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5107,6 +5161,7 @@ impl<'a> SpendingStatusNotificationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SpendingStatusNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5121,6 +5176,7 @@ impl std::fmt::Debug for SpendingStatusNotificationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.219 §5.6.6; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
@@ -5136,6 +5192,7 @@ pub struct SessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5454,6 +5511,7 @@ impl<'a> SessionTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5468,6 +5526,7 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.219 §5.6.7; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
@@ -5483,6 +5542,7 @@ pub struct SessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> SessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5832,6 +5892,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5845,6 +5906,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes the members of one Policy-Counter-Status-Report AVP (code 2903, vendor 10415), 3GPP TS 29.219 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyCounterStatusReport`] is the owned form.
 ///
 /// ```text
@@ -5854,6 +5916,7 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PolicyCounterStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::writer::Group for PolicyCounterStatusReport {
     type Writer<'c> = PolicyCounterStatusReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2903, 10415);
@@ -5864,6 +5927,7 @@ impl rt::writer::Group for PolicyCounterStatusReport {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterStatusReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5874,6 +5938,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterStatusReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl PolicyCounterStatusReportWriter<'_> {
     /// `{ Policy-Counter-Identifier }`: Policy-Counter-Identifier (code 2901, vendor 10415), 3GPP TS 29.219 §5.3.1.
     #[inline]
@@ -5905,6 +5970,7 @@ impl PolicyCounterStatusReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes the members of one Pending-Policy-Counter-Information AVP (code 2905, vendor 10415), 3GPP TS 29.219 §5.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PendingPolicyCounterInformation`] is the owned form.
 ///
 /// ```text
@@ -5913,6 +5979,7 @@ impl PolicyCounterStatusReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PendingPolicyCounterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::writer::Group for PendingPolicyCounterInformation {
     type Writer<'c> = PendingPolicyCounterInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2905, 10415);
@@ -5923,6 +5990,7 @@ impl rt::writer::Group for PendingPolicyCounterInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'c> rt::writer::MemberWriter<'c> for PendingPolicyCounterInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5933,6 +6001,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PendingPolicyCounterInformationWriter<
         self.0
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl PendingPolicyCounterInformationWriter<'_> {
     /// `{ Policy-Counter-Status }`: Policy-Counter-Status (code 2902, vendor 10415), 3GPP TS 29.219 §5.3.2.
     #[inline]
@@ -5956,8 +6025,10 @@ impl PendingPolicyCounterInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Spending-Limit-Request (command code 8388635, application 16777302), 3GPP TS 29.219 §5.6.2, straight into a buffer: started by [`SpendingLimitRequest::writer`], each setter appends one AVP in the order called, [`SpendingLimitRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SpendingLimitRequest`] is the owned form.
 pub struct SpendingLimitRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitRequest {
     /// Starts writing one Spending-Limit-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SpendingLimitRequestWriter::finish`].
     #[inline]
@@ -5972,6 +6043,7 @@ impl SpendingLimitRequest {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -6142,8 +6214,10 @@ impl SpendingLimitRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Spending-Limit-Answer (command code 8388635, application 16777302), 3GPP TS 29.219 §5.6.3, straight into a buffer: started by [`SpendingLimitAnswer::writer`], each setter appends one AVP in the order called, [`SpendingLimitAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SpendingLimitAnswer`] is the owned form.
 pub struct SpendingLimitAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitAnswer {
     /// Starts writing one Spending-Limit-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SpendingLimitAnswerWriter::finish`].
     #[inline]
@@ -6158,6 +6232,7 @@ impl SpendingLimitAnswer {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingLimitAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -6386,8 +6461,10 @@ impl SpendingLimitAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Spending-Status-Notification-Request (command code 8388636, application 16777302), 3GPP TS 29.219 §5.6.4, straight into a buffer: started by [`SpendingStatusNotificationRequest::writer`], each setter appends one AVP in the order called, [`SpendingStatusNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SpendingStatusNotificationRequest`] is the owned form.
 pub struct SpendingStatusNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationRequest {
     /// Starts writing one Spending-Status-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SpendingStatusNotificationRequestWriter::finish`].
     #[inline]
@@ -6402,6 +6479,7 @@ impl SpendingStatusNotificationRequest {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -6541,8 +6619,10 @@ impl SpendingStatusNotificationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Spending-Status-Notification-Answer (command code 8388636, application 16777302), 3GPP TS 29.219 §5.6.5, straight into a buffer: started by [`SpendingStatusNotificationAnswer::writer`], each setter appends one AVP in the order called, [`SpendingStatusNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SpendingStatusNotificationAnswer`] is the owned form.
 pub struct SpendingStatusNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationAnswer {
     /// Starts writing one Spending-Status-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SpendingStatusNotificationAnswerWriter::finish`].
     #[inline]
@@ -6557,6 +6637,7 @@ impl SpendingStatusNotificationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SpendingStatusNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -6745,8 +6826,10 @@ impl SpendingStatusNotificationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777302), 3GPP TS 29.219 §5.6.6, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
 pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
     #[inline]
@@ -6761,6 +6844,7 @@ impl SessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -6889,8 +6973,10 @@ impl SessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777302), 3GPP TS 29.219 §5.6.7, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
 pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -6905,6 +6991,7 @@ impl SessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sy", feature = "ts29219"))]
 impl SessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

@@ -165,11 +165,13 @@ pub mod application {
     /// 3GPP Cx (auth), 3GPP TS 29.229 §6.1.
     pub const TGPP_CX: u32 = 16777216;
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// Server-Assignment-Type (code 614, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.15.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServerAssignmentType(pub i32);
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl ServerAssignmentType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(614, 10415);
@@ -225,6 +227,7 @@ impl ServerAssignmentType {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl std::fmt::Debug for ServerAssignmentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -233,11 +236,13 @@ impl std::fmt::Debug for ServerAssignmentType {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl From<i32> for ServerAssignmentType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::AvpData for ServerAssignmentType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -256,11 +261,13 @@ impl rt::AvpData for ServerAssignmentType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// Reason-Code (code 616, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.17.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReasonCode(pub i32);
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl ReasonCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(616, 10415);
@@ -283,6 +290,7 @@ impl ReasonCode {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl std::fmt::Debug for ReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -291,11 +299,13 @@ impl std::fmt::Debug for ReasonCode {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl From<i32> for ReasonCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::AvpData for ReasonCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -314,11 +324,13 @@ impl rt::AvpData for ReasonCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// User-Authorization-Type (code 623, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.24.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserAuthorizationType(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(623, 10415);
@@ -338,6 +350,7 @@ impl UserAuthorizationType {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserAuthorizationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -346,11 +359,13 @@ impl std::fmt::Debug for UserAuthorizationType {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for UserAuthorizationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for UserAuthorizationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -369,6 +384,7 @@ impl rt::AvpData for UserAuthorizationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29229"))]
 /// User-Data-Request-Type-OBSOLETE (code 627, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.25.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -376,6 +392,7 @@ impl rt::AvpData for UserAuthorizationType {
 /// User-Data-Request-Type of Release 5; the clause is void since Release 6 and the code is not to be reused. Kept for decoding old peers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserDataRequestTypeObsolete(pub i32);
+#[cfg(any(feature = "ts29229"))]
 impl UserDataRequestTypeObsolete {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(627, 10415);
@@ -395,6 +412,7 @@ impl UserDataRequestTypeObsolete {
         }
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl std::fmt::Debug for UserDataRequestTypeObsolete {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -403,11 +421,13 @@ impl std::fmt::Debug for UserDataRequestTypeObsolete {
         }
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl From<i32> for UserDataRequestTypeObsolete {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl rt::AvpData for UserDataRequestTypeObsolete {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -426,11 +446,13 @@ impl rt::AvpData for UserDataRequestTypeObsolete {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// User-Data-Already-Available (code 624, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.26.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserDataAlreadyAvailable(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserDataAlreadyAvailable {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(624, 10415);
@@ -447,6 +469,7 @@ impl UserDataAlreadyAvailable {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserDataAlreadyAvailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -455,11 +478,13 @@ impl std::fmt::Debug for UserDataAlreadyAvailable {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for UserDataAlreadyAvailable {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for UserDataAlreadyAvailable {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -478,11 +503,13 @@ impl rt::AvpData for UserDataAlreadyAvailable {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Originating-Request (code 633, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.34.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OriginatingRequest(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl OriginatingRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(633, 10415);
@@ -496,6 +523,7 @@ impl OriginatingRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for OriginatingRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -504,11 +532,13 @@ impl std::fmt::Debug for OriginatingRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for OriginatingRequest {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for OriginatingRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -527,11 +557,13 @@ impl rt::AvpData for OriginatingRequest {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Loose-Route-Indication (code 638, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.45.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LooseRouteIndication(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LooseRouteIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(638, 10415);
@@ -548,6 +580,7 @@ impl LooseRouteIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for LooseRouteIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -556,11 +589,13 @@ impl std::fmt::Debug for LooseRouteIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for LooseRouteIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for LooseRouteIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -579,11 +614,13 @@ impl rt::AvpData for LooseRouteIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Multiple-Registration-Indication (code 648, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.51.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MultipleRegistrationIndication(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultipleRegistrationIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(648, 10415);
@@ -600,6 +637,7 @@ impl MultipleRegistrationIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for MultipleRegistrationIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -610,11 +648,13 @@ impl std::fmt::Debug for MultipleRegistrationIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for MultipleRegistrationIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for MultipleRegistrationIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -633,11 +673,31 @@ impl rt::AvpData for MultipleRegistrationIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
 /// Session-Priority (code 650, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.56.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SessionPriority(pub i32);
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
 impl SessionPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(650, 10415);
@@ -663,6 +723,16 @@ impl SessionPriority {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for SessionPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -671,11 +741,31 @@ impl std::fmt::Debug for SessionPriority {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for SessionPriority {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for SessionPriority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -694,11 +784,13 @@ impl rt::AvpData for SessionPriority {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Priviledged-Sender-Indication (code 652, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.58.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PriviledgedSenderIndication(pub i32);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PriviledgedSenderIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(652, 10415);
@@ -715,6 +807,7 @@ impl PriviledgedSenderIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for PriviledgedSenderIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -723,11 +816,13 @@ impl std::fmt::Debug for PriviledgedSenderIndication {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for PriviledgedSenderIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for PriviledgedSenderIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -746,6 +841,7 @@ impl rt::AvpData for PriviledgedSenderIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 /// Server-Capabilities (code 603, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.4.
 ///
 /// ```text
@@ -769,6 +865,7 @@ pub struct ServerCapabilities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Default for ServerCapabilities {
     fn default() -> Self {
         Self {
@@ -780,6 +877,7 @@ impl Default for ServerCapabilities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl ServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
@@ -812,6 +910,7 @@ impl ServerCapabilities {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::AvpData for ServerCapabilities {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -879,6 +978,16 @@ impl rt::AvpData for ServerCapabilities {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.13.
 ///
 /// ```text
@@ -931,6 +1040,16 @@ pub struct TgppSipAuthDataItem {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl Default for TgppSipAuthDataItem {
     fn default() -> Self {
         Self {
@@ -951,6 +1070,16 @@ impl Default for TgppSipAuthDataItem {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl TgppSipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
@@ -1022,6 +1151,16 @@ impl TgppSipAuthDataItem {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::AvpData for TgppSipAuthDataItem {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1197,6 +1336,7 @@ impl rt::AvpData for TgppSipAuthDataItem {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// Deregistration-Reason (code 615, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.16.
 ///
 /// ```text
@@ -1217,6 +1357,7 @@ pub struct DeregistrationReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Default for DeregistrationReason {
     fn default() -> Self {
         Self {
@@ -1227,6 +1368,7 @@ impl Default for DeregistrationReason {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl DeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
@@ -1269,6 +1411,7 @@ impl DeregistrationReason {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::AvpData for DeregistrationReason {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1320,6 +1463,17 @@ impl rt::AvpData for DeregistrationReason {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 /// Charging-Information (code 618, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.19.
 ///
 /// ```text
@@ -1346,6 +1500,17 @@ pub struct ChargingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl Default for ChargingInformation {
     fn default() -> Self {
         Self {
@@ -1358,6 +1523,17 @@ impl Default for ChargingInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl ChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
@@ -1408,6 +1584,17 @@ impl ChargingInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl rt::AvpData for ChargingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1487,6 +1674,60 @@ impl rt::AvpData for ChargingInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 /// Supported-Features (code 628, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.29.
 ///
 /// ```text
@@ -1510,6 +1751,60 @@ pub struct SupportedFeatures {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl Default for SupportedFeatures {
     fn default() -> Self {
         Self {
@@ -1521,6 +1816,60 @@ impl Default for SupportedFeatures {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl SupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
@@ -1599,6 +1948,60 @@ impl SupportedFeatures {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl rt::AvpData for SupportedFeatures {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1654,6 +2057,7 @@ impl rt::AvpData for SupportedFeatures {
         }
     }
 }
+#[cfg(any(feature = "ts29229"))]
 /// Supported-Applications (code 631, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.32.
 ///
 /// ```text
@@ -1677,6 +2081,7 @@ pub struct SupportedApplications {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29229"))]
 impl Default for SupportedApplications {
     fn default() -> Self {
         Self {
@@ -1688,6 +2093,7 @@ impl Default for SupportedApplications {
         }
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl SupportedApplications {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
@@ -1730,6 +2136,7 @@ impl SupportedApplications {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl rt::AvpData for SupportedApplications {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1797,6 +2204,7 @@ impl rt::AvpData for SupportedApplications {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Associated-Identities (code 632, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.33.
 ///
 /// ```text
@@ -1814,6 +2222,7 @@ pub struct AssociatedIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedIdentities {
     fn default() -> Self {
         Self {
@@ -1823,6 +2232,7 @@ impl Default for AssociatedIdentities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
@@ -1845,6 +2255,7 @@ impl AssociatedIdentities {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AssociatedIdentities {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1888,6 +2299,16 @@ impl rt::AvpData for AssociatedIdentities {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// SIP-Digest-Authenticate (code 635, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.36.
 ///
 /// ```text
@@ -1920,6 +2341,16 @@ pub struct SipDigestAuthenticate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl Default for SipDigestAuthenticate {
     fn default() -> Self {
         Self {
@@ -1934,6 +2365,16 @@ impl Default for SipDigestAuthenticate {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl SipDigestAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
@@ -2024,6 +2465,16 @@ impl SipDigestAuthenticate {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::AvpData for SipDigestAuthenticate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2115,6 +2566,7 @@ impl rt::AvpData for SipDigestAuthenticate {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// SCSCF-Restoration-Info (code 639, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.46.
 ///
 /// ```text
@@ -2141,6 +2593,7 @@ pub struct ScscfRestorationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ScscfRestorationInfo {
     fn default() -> Self {
         Self {
@@ -2153,6 +2606,7 @@ impl Default for ScscfRestorationInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ScscfRestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
@@ -2218,6 +2672,7 @@ impl ScscfRestorationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for ScscfRestorationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2293,6 +2748,7 @@ impl rt::AvpData for ScscfRestorationInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Subscription-Info (code 642, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.49.
 ///
 /// ```text
@@ -2322,6 +2778,7 @@ pub struct SubscriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for SubscriptionInfo {
     fn default() -> Self {
         Self {
@@ -2335,6 +2792,7 @@ impl Default for SubscriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl SubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
@@ -2453,6 +2911,7 @@ impl SubscriptionInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for SubscriptionInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2524,6 +2983,7 @@ impl rt::AvpData for SubscriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Associated-Registered-Identities (code 647, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.50.
 ///
 /// ```text
@@ -2541,6 +3001,7 @@ pub struct AssociatedRegisteredIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedRegisteredIdentities {
     fn default() -> Self {
         Self {
@@ -2550,6 +3011,7 @@ impl Default for AssociatedRegisteredIdentities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedRegisteredIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
@@ -2572,6 +3034,7 @@ impl AssociatedRegisteredIdentities {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AssociatedRegisteredIdentities {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2615,6 +3078,7 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Restoration-Info (code 649, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.52.
 ///
 /// ```text
@@ -2647,6 +3111,7 @@ pub struct RestorationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RestorationInfo {
     fn default() -> Self {
         Self {
@@ -2661,6 +3126,7 @@ impl Default for RestorationInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
@@ -2734,6 +3200,7 @@ impl RestorationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for RestorationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2829,6 +3296,7 @@ impl rt::AvpData for RestorationInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Identity-with-Emergency-Registration (code 651, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.57.
 ///
 /// ```text
@@ -2849,6 +3317,7 @@ pub struct IdentityWithEmergencyRegistration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for IdentityWithEmergencyRegistration {
     fn default() -> Self {
         Self {
@@ -2859,6 +3328,7 @@ impl Default for IdentityWithEmergencyRegistration {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl IdentityWithEmergencyRegistration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
@@ -2917,6 +3387,7 @@ impl IdentityWithEmergencyRegistration {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for IdentityWithEmergencyRegistration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2964,6 +3435,7 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Allowed-WAF-WWSF-Identities (code 656, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.64.
 ///
 /// ```text
@@ -2984,6 +3456,7 @@ pub struct AllowedWafWwsfIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AllowedWafWwsfIdentities {
     fn default() -> Self {
         Self {
@@ -2994,6 +3467,7 @@ impl Default for AllowedWafWwsfIdentities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AllowedWafWwsfIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
@@ -3040,6 +3514,7 @@ impl AllowedWafWwsfIdentities {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AllowedWafWwsfIdentities {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3095,6 +3570,7 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// P-CSCF-Subscription-Info (code 660, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.70.
 ///
 /// ```text
@@ -3121,6 +3597,7 @@ pub struct PCscfSubscriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PCscfSubscriptionInfo {
     fn default() -> Self {
         Self {
@@ -3133,6 +3610,7 @@ impl Default for PCscfSubscriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PCscfSubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
@@ -3231,6 +3709,7 @@ impl PCscfSubscriptionInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for PCscfSubscriptionInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3294,6 +3773,7 @@ impl rt::AvpData for PCscfSubscriptionInfo {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Failed-PCSCF (code 664, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.74.
 ///
 /// ```text
@@ -3314,6 +3794,7 @@ pub struct FailedPcscf {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for FailedPcscf {
     fn default() -> Self {
         Self {
@@ -3324,6 +3805,7 @@ impl Default for FailedPcscf {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl FailedPcscf {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
@@ -3351,6 +3833,7 @@ impl FailedPcscf {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for FailedPcscf {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3406,6 +3889,7 @@ impl rt::AvpData for FailedPcscf {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// User-Authorization-Request (UAR): command code 300, application 16777216, 3GPP TS 29.229 §6.1.1.
 ///
 /// ```text
@@ -3473,6 +3957,7 @@ pub struct UserAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
         Self {
@@ -3499,6 +3984,7 @@ impl Default for UserAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationRequest {
     fn decode_members(
         &mut self,
@@ -3728,6 +4214,7 @@ impl UserAuthorizationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for UserAuthorizationRequest {
     const CODE: u32 = 300;
     const APPLICATION_ID: u32 = 16777216;
@@ -3930,6 +4417,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// User-Authorization-Answer (UAA): command code 300, application 16777216, 3GPP TS 29.229 §6.1.2.
 ///
 /// ```text
@@ -3997,6 +4485,7 @@ pub struct UserAuthorizationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
         Self {
@@ -4023,6 +4512,7 @@ impl Default for UserAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationAnswer {
     fn decode_members(
         &mut self,
@@ -4188,6 +4678,7 @@ impl UserAuthorizationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for UserAuthorizationAnswer {
     const CODE: u32 = 300;
     const APPLICATION_ID: u32 = 16777216;
@@ -4406,6 +4897,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Server-Assignment-Request (SAR): command code 301, application 16777216, 3GPP TS 29.229 §6.1.3.
 ///
 /// ```text
@@ -4491,6 +4983,7 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
         Self {
@@ -4523,6 +5016,7 @@ impl Default for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentRequest {
     fn decode_members(
         &mut self,
@@ -4781,6 +5275,7 @@ impl ServerAssignmentRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for ServerAssignmentRequest {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777216;
@@ -5055,6 +5550,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Server-Assignment-Answer (SAA): command code 301, application 16777216, 3GPP TS 29.229 §6.1.4.
 ///
 /// ```text
@@ -5149,6 +5645,7 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
         Self {
@@ -5184,6 +5681,7 @@ impl Default for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentAnswer {
     fn decode_members(
         &mut self,
@@ -5407,6 +5905,7 @@ impl ServerAssignmentAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for ServerAssignmentAnswer {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777216;
@@ -5733,6 +6232,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Location-Info-Request (LIR): command code 302, application 16777216, 3GPP TS 29.229 §6.1.5.
 ///
 /// ```text
@@ -5797,6 +6297,7 @@ pub struct LocationInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
         Self {
@@ -5822,6 +6323,7 @@ impl Default for LocationInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoRequest {
     fn decode_members(
         &mut self,
@@ -6015,6 +6517,7 @@ impl LocationInfoRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for LocationInfoRequest {
     const CODE: u32 = 302;
     const APPLICATION_ID: u32 = 16777216;
@@ -6213,6 +6716,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Location-Info-Answer (LIA): command code 302, application 16777216, 3GPP TS 29.229 §6.1.6.
 ///
 /// ```text
@@ -6286,6 +6790,7 @@ pub struct LocationInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
         Self {
@@ -6314,6 +6819,7 @@ impl Default for LocationInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoAnswer {
     fn decode_members(
         &mut self,
@@ -6487,6 +6993,7 @@ impl LocationInfoAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for LocationInfoAnswer {
     const CODE: u32 = 302;
     const APPLICATION_ID: u32 = 16777216;
@@ -6729,6 +7236,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Multimedia-Auth-Request (MAR): command code 303, application 16777216, 3GPP TS 29.229 §6.1.7.
 ///
 /// ```text
@@ -6796,6 +7304,7 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
         Self {
@@ -6822,6 +7331,7 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthRequest {
     fn decode_members(
         &mut self,
@@ -7083,6 +7593,7 @@ impl MultimediaAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777216;
@@ -7277,6 +7788,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Multimedia-Auth-Answer (MAA): command code 303, application 16777216, 3GPP TS 29.229 §6.1.8.
 ///
 /// ```text
@@ -7350,6 +7862,7 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
         Self {
@@ -7378,6 +7891,7 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthAnswer {
     fn decode_members(
         &mut self,
@@ -7561,6 +8075,7 @@ impl MultimediaAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777216;
@@ -7803,6 +8318,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Registration-Termination-Request (RTR): command code 304, application 16777216, 3GPP TS 29.229 §6.1.9.
 ///
 /// ```text
@@ -7867,6 +8383,7 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
         Self {
@@ -7892,6 +8409,7 @@ impl Default for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationRequest {
     fn decode_members(
         &mut self,
@@ -8118,6 +8636,7 @@ impl RegistrationTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for RegistrationTerminationRequest {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777216;
@@ -8308,6 +8827,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Registration-Termination-Answer (RTA): command code 304, application 16777216, 3GPP TS 29.229 §6.1.10.
 ///
 /// ```text
@@ -8366,6 +8886,7 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -8389,6 +8910,7 @@ impl Default for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -8552,6 +9074,7 @@ impl RegistrationTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for RegistrationTerminationAnswer {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777216;
@@ -8734,6 +9257,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Push-Profile-Request (PPR): command code 305, application 16777216, 3GPP TS 29.229 §6.1.11.
 ///
 /// ```text
@@ -8798,6 +9322,7 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
         Self {
@@ -8823,6 +9348,7 @@ impl Default for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileRequest {
     fn decode_members(
         &mut self,
@@ -9036,6 +9562,7 @@ impl PushProfileRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for PushProfileRequest {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777216;
@@ -9230,6 +9757,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Push-Profile-Answer (PPA): command code 305, application 16777216, 3GPP TS 29.229 §6.1.12.
 ///
 /// ```text
@@ -9282,6 +9810,7 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
         Self {
@@ -9303,6 +9832,7 @@ impl Default for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileAnswer {
     fn decode_members(
         &mut self,
@@ -9448,6 +9978,7 @@ impl PushProfileAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for PushProfileAnswer {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777216;
@@ -9606,6 +10137,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Server-Capabilities (3GPP TS 29.229 §6.3.4; see [`ServerCapabilities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerCapabilitiesView<'a> {
@@ -9622,6 +10154,7 @@ pub struct ServerCapabilitiesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'a> ServerCapabilitiesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9796,6 +10329,7 @@ impl<'a> ServerCapabilitiesView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl std::fmt::Debug for ServerCapabilitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9807,6 +10341,16 @@ impl std::fmt::Debug for ServerCapabilitiesView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// A checked, zero-copy view of a received 3GPP-SIP-Auth-Data-Item (3GPP TS 29.229 §6.3.13; see [`TgppSipAuthDataItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSipAuthDataItemView<'a> {
@@ -9823,6 +10367,16 @@ pub struct TgppSipAuthDataItemView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl<'a> TgppSipAuthDataItemView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10068,6 +10622,16 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl std::fmt::Debug for TgppSipAuthDataItemView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10079,6 +10643,7 @@ impl std::fmt::Debug for TgppSipAuthDataItemView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Deregistration-Reason (3GPP TS 29.229 §6.3.16; see [`DeregistrationReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeregistrationReasonView<'a> {
@@ -10093,6 +10658,7 @@ pub struct DeregistrationReasonView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'a> DeregistrationReasonView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10229,6 +10795,7 @@ impl<'a> DeregistrationReasonView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl std::fmt::Debug for DeregistrationReasonView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10240,6 +10807,17 @@ impl std::fmt::Debug for DeregistrationReasonView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 /// A checked, zero-copy view of a received Charging-Information (3GPP TS 29.229 §6.3.19; see [`ChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingInformationView<'a> {
@@ -10254,6 +10832,17 @@ pub struct ChargingInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl<'a> ChargingInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10411,6 +11000,17 @@ impl<'a> ChargingInformationView<'a> {
         Some(rt::view::read::<rt::data::DiameterUri>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl std::fmt::Debug for ChargingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10422,6 +11022,60 @@ impl std::fmt::Debug for ChargingInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 /// A checked, zero-copy view of a received Supported-Features (3GPP TS 29.229 §6.3.29; see [`SupportedFeatures`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedFeaturesView<'a> {
@@ -10436,6 +11090,60 @@ pub struct SupportedFeaturesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl<'a> SupportedFeaturesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10604,6 +11312,60 @@ impl<'a> SupportedFeaturesView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl std::fmt::Debug for SupportedFeaturesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10615,6 +11377,7 @@ impl std::fmt::Debug for SupportedFeaturesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29229"))]
 /// A checked, zero-copy view of a received Supported-Applications (3GPP TS 29.229 §6.3.32; see [`SupportedApplications`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedApplicationsView<'a> {
@@ -10631,6 +11394,7 @@ pub struct SupportedApplicationsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29229"))]
 impl<'a> SupportedApplicationsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10807,6 +11571,7 @@ impl<'a> SupportedApplicationsView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl std::fmt::Debug for SupportedApplicationsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10820,6 +11585,7 @@ impl std::fmt::Debug for SupportedApplicationsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Associated-Identities (3GPP TS 29.229 §6.3.33; see [`AssociatedIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedIdentitiesView<'a> {
@@ -10836,6 +11602,7 @@ pub struct AssociatedIdentitiesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedIdentitiesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10962,6 +11729,7 @@ impl<'a> AssociatedIdentitiesView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for AssociatedIdentitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10973,6 +11741,16 @@ impl std::fmt::Debug for AssociatedIdentitiesView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// A checked, zero-copy view of a received SIP-Digest-Authenticate (3GPP TS 29.229 §6.3.36; see [`SipDigestAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipDigestAuthenticateView<'a> {
@@ -10987,6 +11765,16 @@ pub struct SipDigestAuthenticateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl<'a> SipDigestAuthenticateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11194,6 +11982,16 @@ impl<'a> SipDigestAuthenticateView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl std::fmt::Debug for SipDigestAuthenticateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11207,6 +12005,7 @@ impl std::fmt::Debug for SipDigestAuthenticateView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received SCSCF-Restoration-Info (3GPP TS 29.229 §6.3.46; see [`ScscfRestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScscfRestorationInfoView<'a> {
@@ -11223,6 +12022,7 @@ pub struct ScscfRestorationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ScscfRestorationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11406,6 +12206,7 @@ impl<'a> ScscfRestorationInfoView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for ScscfRestorationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11417,6 +12218,7 @@ impl std::fmt::Debug for ScscfRestorationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Subscription-Info (3GPP TS 29.229 §6.3.49; see [`SubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionInfoView<'a> {
@@ -11431,6 +12233,7 @@ pub struct SubscriptionInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> SubscriptionInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11636,6 +12439,7 @@ impl<'a> SubscriptionInfoView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for SubscriptionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11647,6 +12451,7 @@ impl std::fmt::Debug for SubscriptionInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Associated-Registered-Identities (3GPP TS 29.229 §6.3.50; see [`AssociatedRegisteredIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedRegisteredIdentitiesView<'a> {
@@ -11663,6 +12468,7 @@ pub struct AssociatedRegisteredIdentitiesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11789,6 +12595,7 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for AssociatedRegisteredIdentitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11803,6 +12610,7 @@ impl std::fmt::Debug for AssociatedRegisteredIdentitiesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Restoration-Info (3GPP TS 29.229 §6.3.52; see [`RestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RestorationInfoView<'a> {
@@ -11817,6 +12625,7 @@ pub struct RestorationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RestorationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12008,6 +12817,7 @@ impl<'a> RestorationInfoView<'a> {
         Some(PCscfSubscriptionInfoView::read(avp))
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for RestorationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12019,6 +12829,7 @@ impl std::fmt::Debug for RestorationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Identity-with-Emergency-Registration (3GPP TS 29.229 §6.3.57; see [`IdentityWithEmergencyRegistration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdentityWithEmergencyRegistrationView<'a> {
@@ -12033,6 +12844,7 @@ pub struct IdentityWithEmergencyRegistrationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12181,6 +12993,7 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for IdentityWithEmergencyRegistrationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12195,6 +13008,7 @@ impl std::fmt::Debug for IdentityWithEmergencyRegistrationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Allowed-WAF-WWSF-Identities (3GPP TS 29.229 §6.3.64; see [`AllowedWafWwsfIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllowedWafWwsfIdentitiesView<'a> {
@@ -12211,6 +13025,7 @@ pub struct AllowedWafWwsfIdentitiesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12361,6 +13176,7 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for AllowedWafWwsfIdentitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12374,6 +13190,7 @@ impl std::fmt::Debug for AllowedWafWwsfIdentitiesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received P-CSCF-Subscription-Info (3GPP TS 29.229 §6.3.70; see [`PCscfSubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PCscfSubscriptionInfoView<'a> {
@@ -12388,6 +13205,7 @@ pub struct PCscfSubscriptionInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PCscfSubscriptionInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12572,6 +13390,7 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for PCscfSubscriptionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12585,6 +13404,7 @@ impl std::fmt::Debug for PCscfSubscriptionInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Failed-PCSCF (3GPP TS 29.229 §6.3.74; see [`FailedPcscf`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPcscfView<'a> {
@@ -12601,6 +13421,7 @@ pub struct FailedPcscfView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> FailedPcscfView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12736,6 +13557,7 @@ impl<'a> FailedPcscfView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for FailedPcscfView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12745,6 +13567,7 @@ impl std::fmt::Debug for FailedPcscfView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received User-Authorization-Request (3GPP TS 29.229 §6.1.1; see [`UserAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationRequestView<'a> {
@@ -12760,6 +13583,7 @@ pub struct UserAuthorizationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13183,6 +14007,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13196,6 +14021,7 @@ impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received User-Authorization-Answer (3GPP TS 29.229 §6.1.2; see [`UserAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationAnswerView<'a> {
@@ -13211,6 +14037,7 @@ pub struct UserAuthorizationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -13610,6 +14437,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13623,6 +14451,7 @@ impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Server-Assignment-Request (3GPP TS 29.229 §6.1.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
@@ -13638,6 +14467,7 @@ pub struct ServerAssignmentRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14151,6 +14981,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14164,6 +14995,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Server-Assignment-Answer (3GPP TS 29.229 §6.1.4; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
@@ -14179,6 +15011,7 @@ pub struct ServerAssignmentAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14704,6 +15537,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14717,6 +15551,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Location-Info-Request (3GPP TS 29.229 §6.1.5; see [`LocationInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoRequestView<'a> {
@@ -14732,6 +15567,7 @@ pub struct LocationInfoRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15125,6 +15961,7 @@ impl<'a> LocationInfoRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for LocationInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15136,6 +15973,7 @@ impl std::fmt::Debug for LocationInfoRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Location-Info-Answer (3GPP TS 29.229 §6.1.6; see [`LocationInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoAnswerView<'a> {
@@ -15151,6 +15989,7 @@ pub struct LocationInfoAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15575,6 +16414,7 @@ impl<'a> LocationInfoAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for LocationInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15586,6 +16426,7 @@ impl std::fmt::Debug for LocationInfoAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.229 §6.1.7; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
@@ -15601,6 +16442,7 @@ pub struct MultimediaAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16046,6 +16888,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16059,6 +16902,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.229 §6.1.8; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
@@ -16074,6 +16918,7 @@ pub struct MultimediaAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16512,6 +17357,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16523,6 +17369,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Registration-Termination-Request (3GPP TS 29.229 §6.1.9; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
@@ -16538,6 +17385,7 @@ pub struct RegistrationTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16963,6 +17811,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16977,6 +17826,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Registration-Termination-Answer (3GPP TS 29.229 §6.1.10; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
@@ -16992,6 +17842,7 @@ pub struct RegistrationTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17357,6 +18208,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17371,6 +18223,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Push-Profile-Request (3GPP TS 29.229 §6.1.11; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
@@ -17386,6 +18239,7 @@ pub struct PushProfileRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17787,6 +18641,7 @@ impl<'a> PushProfileRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17798,6 +18653,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// A checked, zero-copy view of a received Push-Profile-Answer (3GPP TS 29.229 §6.1.12; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
@@ -17813,6 +18669,7 @@ pub struct PushProfileAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18137,6 +18994,7 @@ impl<'a> PushProfileAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for PushProfileAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18148,6 +19006,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 /// Writes the members of one Server-Capabilities AVP (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServerCapabilities`] is the owned form.
 ///
 /// ```text
@@ -18157,6 +19016,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::writer::Group for ServerCapabilities {
     type Writer<'c> = ServerCapabilitiesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
@@ -18164,6 +19024,7 @@ impl rt::writer::Group for ServerCapabilities {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServerCapabilitiesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18174,6 +19035,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServerCapabilitiesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl ServerCapabilitiesWriter<'_> {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5. Each call appends another occurrence.
     #[inline]
@@ -18200,6 +19062,16 @@ impl ServerCapabilitiesWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// Writes the members of one 3GPP-SIP-Auth-Data-Item AVP (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TgppSipAuthDataItem`] is the owned form.
 ///
 /// ```text
@@ -18218,6 +19090,16 @@ impl ServerCapabilitiesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TgppSipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::writer::Group for TgppSipAuthDataItem {
     type Writer<'c> = TgppSipAuthDataItemWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
@@ -18237,6 +19119,16 @@ impl rt::writer::Group for TgppSipAuthDataItem {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TgppSipAuthDataItemWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18247,6 +19139,16 @@ impl<'c> rt::writer::MemberWriter<'c> for TgppSipAuthDataItemWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl TgppSipAuthDataItemWriter<'_> {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     #[inline]
@@ -18332,6 +19234,7 @@ impl TgppSipAuthDataItemWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// Writes the members of one Deregistration-Reason AVP (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeregistrationReason`] is the owned form.
 ///
 /// ```text
@@ -18340,6 +19243,7 @@ impl TgppSipAuthDataItemWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::writer::Group for DeregistrationReason {
     type Writer<'c> = DeregistrationReasonWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
@@ -18350,6 +19254,7 @@ impl rt::writer::Group for DeregistrationReason {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeregistrationReasonWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18360,6 +19265,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DeregistrationReasonWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl DeregistrationReasonWriter<'_> {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     #[inline]
@@ -18380,6 +19286,17 @@ impl DeregistrationReasonWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 /// Writes the members of one Charging-Information AVP (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingInformation`] is the owned form.
 ///
 /// ```text
@@ -18390,6 +19307,17 @@ impl DeregistrationReasonWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl rt::writer::Group for ChargingInformation {
     type Writer<'c> = ChargingInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
@@ -18402,6 +19330,17 @@ impl rt::writer::Group for ChargingInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18412,6 +19351,17 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
 impl ChargingInformationWriter<'_> {
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     #[inline]
@@ -18456,6 +19406,60 @@ impl ChargingInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 /// Writes the members of one Supported-Features AVP (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedFeatures`] is the owned form.
 ///
 /// ```text
@@ -18465,6 +19469,60 @@ impl ChargingInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl rt::writer::Group for SupportedFeatures {
     type Writer<'c> = SupportedFeaturesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
@@ -18476,6 +19534,60 @@ impl rt::writer::Group for SupportedFeatures {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SupportedFeaturesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18486,6 +19598,60 @@ impl<'c> rt::writer::MemberWriter<'c> for SupportedFeaturesWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl SupportedFeaturesWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
@@ -18512,6 +19678,7 @@ impl SupportedFeaturesWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29229"))]
 /// Writes the members of one Supported-Applications AVP (code 631, vendor 10415), 3GPP TS 29.229 §6.3.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedApplications`] is the owned form.
 ///
 /// ```text
@@ -18521,6 +19688,7 @@ impl SupportedFeaturesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SupportedApplicationsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29229"))]
 impl rt::writer::Group for SupportedApplications {
     type Writer<'c> = SupportedApplicationsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
@@ -18528,6 +19696,7 @@ impl rt::writer::Group for SupportedApplications {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for SupportedApplicationsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18538,6 +19707,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SupportedApplicationsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29229"))]
 impl SupportedApplicationsWriter<'_> {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
     #[inline]
@@ -18569,6 +19739,7 @@ impl SupportedApplicationsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Associated-Identities AVP (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssociatedIdentities`] is the owned form.
 ///
 /// ```text
@@ -18576,6 +19747,7 @@ impl SupportedApplicationsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AssociatedIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedIdentities {
     type Writer<'c> = AssociatedIdentitiesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
@@ -18583,6 +19755,7 @@ impl rt::writer::Group for AssociatedIdentities {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssociatedIdentitiesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18593,6 +19766,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AssociatedIdentitiesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedIdentitiesWriter<'_> {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
     #[inline]
@@ -18607,6 +19781,16 @@ impl AssociatedIdentitiesWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 /// Writes the members of one SIP-Digest-Authenticate AVP (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipDigestAuthenticate`] is the owned form.
 ///
 /// ```text
@@ -18619,6 +19803,16 @@ impl AssociatedIdentitiesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SipDigestAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::writer::Group for SipDigestAuthenticate {
     type Writer<'c> = SipDigestAuthenticateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
@@ -18633,6 +19827,16 @@ impl rt::writer::Group for SipDigestAuthenticate {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SipDigestAuthenticateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18643,6 +19847,16 @@ impl<'c> rt::writer::MemberWriter<'c> for SipDigestAuthenticateWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl SipDigestAuthenticateWriter<'_> {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -18687,6 +19901,7 @@ impl SipDigestAuthenticateWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one SCSCF-Restoration-Info AVP (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScscfRestorationInfo`] is the owned form.
 ///
 /// ```text
@@ -18697,6 +19912,7 @@ impl SipDigestAuthenticateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ScscfRestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for ScscfRestorationInfo {
     type Writer<'c> = ScscfRestorationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
@@ -18709,6 +19925,7 @@ impl rt::writer::Group for ScscfRestorationInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScscfRestorationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18719,6 +19936,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScscfRestorationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ScscfRestorationInfoWriter<'_> {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -18756,6 +19974,7 @@ impl ScscfRestorationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Subscription-Info AVP (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionInfo`] is the owned form.
 ///
 /// ```text
@@ -18767,6 +19986,7 @@ impl ScscfRestorationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for SubscriptionInfo {
     type Writer<'c> = SubscriptionInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
@@ -18780,6 +20000,7 @@ impl rt::writer::Group for SubscriptionInfo {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18790,6 +20011,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriptionInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl SubscriptionInfoWriter<'_> {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
@@ -18828,6 +20050,7 @@ impl SubscriptionInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Associated-Registered-Identities AVP (code 647, vendor 10415), 3GPP TS 29.229 §6.3.50, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssociatedRegisteredIdentities`] is the owned form.
 ///
 /// ```text
@@ -18835,6 +20058,7 @@ impl SubscriptionInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AssociatedRegisteredIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedRegisteredIdentities {
     type Writer<'c> = AssociatedRegisteredIdentitiesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
@@ -18842,6 +20066,7 @@ impl rt::writer::Group for AssociatedRegisteredIdentities {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssociatedRegisteredIdentitiesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18852,6 +20077,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AssociatedRegisteredIdentitiesWriter<'
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AssociatedRegisteredIdentitiesWriter<'_> {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
     #[inline]
@@ -18866,6 +20092,7 @@ impl AssociatedRegisteredIdentitiesWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Restoration-Info AVP (code 649, vendor 10415), 3GPP TS 29.229 §6.3.52, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RestorationInfo`] is the owned form.
 ///
 /// ```text
@@ -18878,6 +20105,7 @@ impl AssociatedRegisteredIdentitiesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for RestorationInfo {
     type Writer<'c> = RestorationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
@@ -18892,6 +20120,7 @@ impl rt::writer::Group for RestorationInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for RestorationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18902,6 +20131,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RestorationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RestorationInfoWriter<'_> {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     #[inline]
@@ -18956,6 +20186,7 @@ impl RestorationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Identity-with-Emergency-Registration AVP (code 651, vendor 10415), 3GPP TS 29.229 §6.3.57, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IdentityWithEmergencyRegistration`] is the owned form.
 ///
 /// ```text
@@ -18964,6 +20195,7 @@ impl RestorationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IdentityWithEmergencyRegistrationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for IdentityWithEmergencyRegistration {
     type Writer<'c> = IdentityWithEmergencyRegistrationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
@@ -18974,6 +20206,7 @@ impl rt::writer::Group for IdentityWithEmergencyRegistration {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for IdentityWithEmergencyRegistrationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18984,6 +20217,7 @@ impl<'c> rt::writer::MemberWriter<'c> for IdentityWithEmergencyRegistrationWrite
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl IdentityWithEmergencyRegistrationWriter<'_> {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -19004,6 +20238,7 @@ impl IdentityWithEmergencyRegistrationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Allowed-WAF-WWSF-Identities AVP (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllowedWafWwsfIdentities`] is the owned form.
 ///
 /// ```text
@@ -19012,6 +20247,7 @@ impl IdentityWithEmergencyRegistrationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AllowedWafWwsfIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AllowedWafWwsfIdentities {
     type Writer<'c> = AllowedWafWwsfIdentitiesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
@@ -19019,6 +20255,7 @@ impl rt::writer::Group for AllowedWafWwsfIdentities {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AllowedWafWwsfIdentitiesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19029,6 +20266,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AllowedWafWwsfIdentitiesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl AllowedWafWwsfIdentitiesWriter<'_> {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65. Each call appends another occurrence.
     #[inline]
@@ -19049,6 +20287,7 @@ impl AllowedWafWwsfIdentitiesWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one P-CSCF-Subscription-Info AVP (code 660, vendor 10415), 3GPP TS 29.229 §6.3.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PCscfSubscriptionInfo`] is the owned form.
 ///
 /// ```text
@@ -19059,6 +20298,7 @@ impl AllowedWafWwsfIdentitiesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PCscfSubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for PCscfSubscriptionInfo {
     type Writer<'c> = PCscfSubscriptionInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
@@ -19071,6 +20311,7 @@ impl rt::writer::Group for PCscfSubscriptionInfo {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for PCscfSubscriptionInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19081,6 +20322,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PCscfSubscriptionInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PCscfSubscriptionInfoWriter<'_> {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
@@ -19113,6 +20355,7 @@ impl PCscfSubscriptionInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes the members of one Failed-PCSCF AVP (code 664, vendor 10415), 3GPP TS 29.229 §6.3.74, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FailedPcscf`] is the owned form.
 ///
 /// ```text
@@ -19121,6 +20364,7 @@ impl PCscfSubscriptionInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct FailedPcscfWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for FailedPcscf {
     type Writer<'c> = FailedPcscfWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
@@ -19128,6 +20372,7 @@ impl rt::writer::Group for FailedPcscf {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(665, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPcscfWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19138,6 +20383,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FailedPcscfWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl FailedPcscfWriter<'_> {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     #[inline]
@@ -19158,8 +20404,10 @@ impl FailedPcscfWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one User-Authorization-Request (command code 300, application 16777216), 3GPP TS 29.229 §6.1.1, straight into a buffer: started by [`UserAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`UserAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationRequest`] is the owned form.
 pub struct UserAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationRequest {
     /// Starts writing one User-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationRequestWriter::finish`].
     #[inline]
@@ -19174,6 +20422,7 @@ impl UserAuthorizationRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -19346,8 +20595,10 @@ impl UserAuthorizationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one User-Authorization-Answer (command code 300, application 16777216), 3GPP TS 29.229 §6.1.2, straight into a buffer: started by [`UserAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`UserAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationAnswer`] is the owned form.
 pub struct UserAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationAnswer {
     /// Starts writing one User-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationAnswerWriter::finish`].
     #[inline]
@@ -19362,6 +20613,7 @@ impl UserAuthorizationAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -19572,8 +20824,10 @@ impl UserAuthorizationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Server-Assignment-Request (command code 301, application 16777216), 3GPP TS 29.229 §6.1.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
 pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentRequest {
     /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
     #[inline]
@@ -19588,6 +20842,7 @@ impl ServerAssignmentRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -19817,8 +21072,10 @@ impl ServerAssignmentRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Server-Assignment-Answer (command code 301, application 16777216), 3GPP TS 29.229 §6.1.4, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
 pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentAnswer {
     /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
     #[inline]
@@ -19833,6 +21090,7 @@ impl ServerAssignmentAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20128,8 +21386,10 @@ impl ServerAssignmentAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Location-Info-Request (command code 302, application 16777216), 3GPP TS 29.229 §6.1.5, straight into a buffer: started by [`LocationInfoRequest::writer`], each setter appends one AVP in the order called, [`LocationInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoRequest`] is the owned form.
 pub struct LocationInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoRequest {
     /// Starts writing one Location-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoRequestWriter::finish`].
     #[inline]
@@ -20144,6 +21404,7 @@ impl LocationInfoRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20309,8 +21570,10 @@ impl LocationInfoRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Location-Info-Answer (command code 302, application 16777216), 3GPP TS 29.229 §6.1.6, straight into a buffer: started by [`LocationInfoAnswer::writer`], each setter appends one AVP in the order called, [`LocationInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoAnswer`] is the owned form.
 pub struct LocationInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoAnswer {
     /// Starts writing one Location-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoAnswerWriter::finish`].
     #[inline]
@@ -20325,6 +21588,7 @@ impl LocationInfoAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20549,8 +21813,10 @@ impl LocationInfoAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Multimedia-Auth-Request (command code 303, application 16777216), 3GPP TS 29.229 §6.1.7, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
 pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthRequest {
     /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
     #[inline]
@@ -20565,6 +21831,7 @@ impl MultimediaAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20742,8 +22009,10 @@ impl MultimediaAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Multimedia-Auth-Answer (command code 303, application 16777216), 3GPP TS 29.229 §6.1.8, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
 pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthAnswer {
     /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
     #[inline]
@@ -20758,6 +22027,7 @@ impl MultimediaAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -20981,8 +22251,10 @@ impl MultimediaAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Registration-Termination-Request (command code 304, application 16777216), 3GPP TS 29.229 §6.1.9, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
 pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationRequest {
     /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
     #[inline]
@@ -20997,6 +22269,7 @@ impl RegistrationTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -21166,8 +22439,10 @@ impl RegistrationTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Registration-Termination-Answer (command code 304, application 16777216), 3GPP TS 29.229 §6.1.10, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
 pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationAnswer {
     /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
     #[inline]
@@ -21182,6 +22457,7 @@ impl RegistrationTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -21347,8 +22623,10 @@ impl RegistrationTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Push-Profile-Request (command code 305, application 16777216), 3GPP TS 29.229 §6.1.11, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
 pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileRequest {
     /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
     #[inline]
@@ -21363,6 +22641,7 @@ impl PushProfileRequest {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -21538,8 +22817,10 @@ impl PushProfileRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Writes one Push-Profile-Answer (command code 305, application 16777216), 3GPP TS 29.229 §6.1.12, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
 pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileAnswer {
     /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
     #[inline]
@@ -21554,6 +22835,7 @@ impl PushProfileAnswer {
         w
     }
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

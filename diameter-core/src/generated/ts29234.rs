@@ -59,11 +59,13 @@ pub mod application {
     /// 3GPP Wx (auth), 3GPP TS 29.234 §8.
     pub const TGPP_WX: u32 = 16777219;
 }
+#[cfg(any(feature = "ts29234"))]
 /// Authentication-Method (code 300, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AuthenticationMethod(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl AuthenticationMethod {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 10415);
@@ -80,6 +82,7 @@ impl AuthenticationMethod {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for AuthenticationMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -88,11 +91,13 @@ impl std::fmt::Debug for AuthenticationMethod {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for AuthenticationMethod {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for AuthenticationMethod {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -111,11 +116,13 @@ impl rt::AvpData for AuthenticationMethod {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// WLAN-Access (code 305, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct WlanAccess(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl WlanAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(305, 10415);
@@ -132,6 +139,7 @@ impl WlanAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -140,11 +148,13 @@ impl std::fmt::Debug for WlanAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for WlanAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for WlanAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -163,11 +173,13 @@ impl rt::AvpData for WlanAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// WLAN-3GPP-IP-Access (code 306, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Wlan3gppIpAccess(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl Wlan3gppIpAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 10415);
@@ -184,6 +196,7 @@ impl Wlan3gppIpAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for Wlan3gppIpAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -192,11 +205,13 @@ impl std::fmt::Debug for Wlan3gppIpAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for Wlan3gppIpAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for Wlan3gppIpAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -215,11 +230,13 @@ impl rt::AvpData for Wlan3gppIpAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// APN-Barring-Type (code 309, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ApnBarringType(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl ApnBarringType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(309, 10415);
@@ -236,6 +253,7 @@ impl ApnBarringType {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ApnBarringType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -244,11 +262,13 @@ impl std::fmt::Debug for ApnBarringType {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for ApnBarringType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ApnBarringType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -267,11 +287,13 @@ impl rt::AvpData for ApnBarringType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// WLAN-Direct-IP-Access (code 310, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct WlanDirectIpAccess(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl WlanDirectIpAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(310, 10415);
@@ -282,6 +304,7 @@ impl WlanDirectIpAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanDirectIpAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -290,11 +313,13 @@ impl std::fmt::Debug for WlanDirectIpAccess {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for WlanDirectIpAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for WlanDirectIpAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -313,11 +338,13 @@ impl rt::AvpData for WlanDirectIpAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Session-Request-Type (code 311, vendor 10415), Enumerated, 3GPP TS 29.234 §10.1.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SessionRequestType(pub i32);
+#[cfg(any(feature = "ts29234"))]
 impl SessionRequestType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(311, 10415);
@@ -334,6 +361,7 @@ impl SessionRequestType {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for SessionRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -342,11 +370,13 @@ impl std::fmt::Debug for SessionRequestType {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl From<i32> for SessionRequestType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for SessionRequestType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -365,6 +395,7 @@ impl rt::AvpData for SessionRequestType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// WLAN-User-Data (code 303, vendor 10415), Grouped, 3GPP TS 29.234 §10.1.
 ///
 /// ```text
@@ -394,6 +425,7 @@ pub struct WlanUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
 impl Default for WlanUserData {
     fn default() -> Self {
         Self {
@@ -407,6 +439,7 @@ impl Default for WlanUserData {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl WlanUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
@@ -446,6 +479,7 @@ impl WlanUserData {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for WlanUserData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -537,6 +571,7 @@ impl rt::AvpData for WlanUserData {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Charging-Data (code 304, vendor 10415), Grouped, 3GPP TS 29.234 §10.1.
 ///
 /// ```text
@@ -557,6 +592,7 @@ pub struct ChargingData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
 impl Default for ChargingData {
     fn default() -> Self {
         Self {
@@ -567,6 +603,7 @@ impl Default for ChargingData {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ChargingData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
@@ -593,6 +630,7 @@ impl ChargingData {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ChargingData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -648,6 +686,7 @@ impl rt::AvpData for ChargingData {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// APN-Authorized (code 307, vendor 10415), Grouped, 3GPP TS 29.234 §10.1.
 ///
 /// ```text
@@ -677,6 +716,7 @@ pub struct ApnAuthorized {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
 impl Default for ApnAuthorized {
     fn default() -> Self {
         Self {
@@ -690,6 +730,7 @@ impl Default for ApnAuthorized {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ApnAuthorized {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(307, 10415);
@@ -744,6 +785,7 @@ impl ApnAuthorized {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ApnAuthorized {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -831,6 +873,7 @@ impl rt::AvpData for ApnAuthorized {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Charging-Nodes (code 315, vendor 10415), Grouped, 3GPP TS 29.234 §10.1.
 ///
 /// ```text
@@ -857,6 +900,7 @@ pub struct ChargingNodes {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
 impl Default for ChargingNodes {
     fn default() -> Self {
         Self {
@@ -869,6 +913,7 @@ impl Default for ChargingNodes {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ChargingNodes {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
@@ -919,6 +964,7 @@ impl ChargingNodes {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ChargingNodes {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -998,6 +1044,7 @@ impl rt::AvpData for ChargingNodes {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// A checked, zero-copy view of a received WLAN-User-Data (3GPP TS 29.234 §10.1; see [`WlanUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanUserDataView<'a> {
@@ -1014,6 +1061,7 @@ pub struct WlanUserDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'a> WlanUserDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1188,6 +1236,7 @@ impl<'a> WlanUserDataView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1197,6 +1246,7 @@ impl std::fmt::Debug for WlanUserDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// A checked, zero-copy view of a received Charging-Data (3GPP TS 29.234 §10.1; see [`ChargingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingDataView<'a> {
@@ -1211,6 +1261,7 @@ pub struct ChargingDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1331,6 +1382,7 @@ impl<'a> ChargingDataView<'a> {
         Some(ChargingNodesView::read(avp))
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ChargingDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1340,6 +1392,7 @@ impl std::fmt::Debug for ChargingDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// A checked, zero-copy view of a received APN-Authorized (3GPP TS 29.234 §10.1; see [`ApnAuthorized`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnAuthorizedView<'a> {
@@ -1354,6 +1407,7 @@ pub struct ApnAuthorizedView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'a> ApnAuthorizedView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1527,6 +1581,7 @@ impl<'a> ApnAuthorizedView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ApnAuthorizedView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1536,6 +1591,7 @@ impl std::fmt::Debug for ApnAuthorizedView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// A checked, zero-copy view of a received Charging-Nodes (3GPP TS 29.234 §10.1; see [`ChargingNodes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingNodesView<'a> {
@@ -1550,6 +1606,7 @@ pub struct ChargingNodesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingNodesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1705,6 +1762,7 @@ impl<'a> ChargingNodesView<'a> {
         Some(rt::view::read::<rt::data::DiameterUri>(&avp))
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ChargingNodesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1714,6 +1772,7 @@ impl std::fmt::Debug for ChargingNodesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Writes the members of one WLAN-User-Data AVP (code 303, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanUserData`] is the owned form.
 ///
 /// ```text
@@ -1725,6 +1784,7 @@ impl std::fmt::Debug for ChargingNodesView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for WlanUserData {
     type Writer<'c> = WlanUserDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
@@ -1737,6 +1797,7 @@ impl rt::writer::Group for WlanUserData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanUserDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1747,6 +1808,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanUserDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl WlanUserDataWriter<'_> {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     ///
@@ -1795,6 +1857,7 @@ impl WlanUserDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Writes the members of one Charging-Data AVP (code 304, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingData`] is the owned form.
 ///
 /// ```text
@@ -1803,6 +1866,7 @@ impl WlanUserDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingData {
     type Writer<'c> = ChargingDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
@@ -1813,6 +1877,7 @@ impl rt::writer::Group for ChargingData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1823,6 +1888,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ChargingDataWriter<'_> {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
@@ -1848,6 +1914,7 @@ impl ChargingDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Writes the members of one APN-Authorized AVP (code 307, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnAuthorized`] is the owned form.
 ///
 /// ```text
@@ -1859,6 +1926,7 @@ impl ChargingDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnAuthorizedWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ApnAuthorized {
     type Writer<'c> = ApnAuthorizedWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(307, 10415);
@@ -1872,6 +1940,7 @@ impl rt::writer::Group for ApnAuthorized {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnAuthorizedWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1882,6 +1951,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnAuthorizedWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ApnAuthorizedWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -1920,6 +1990,7 @@ impl ApnAuthorizedWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29234"))]
 /// Writes the members of one Charging-Nodes AVP (code 315, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingNodes`] is the owned form.
 ///
 /// ```text
@@ -1930,6 +2001,7 @@ impl ApnAuthorizedWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChargingNodesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingNodes {
     type Writer<'c> = ChargingNodesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
@@ -1942,6 +2014,7 @@ impl rt::writer::Group for ChargingNodes {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingNodesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1952,6 +2025,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingNodesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29234"))]
 impl ChargingNodesWriter<'_> {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]

@@ -500,11 +500,13 @@ pub mod application {
     /// 3GPP S7a/S7d (auth), 3GPP TS 29.272 §7.1.8.
     pub const TGPP_S7A_S7D: u32 = 16777308;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Network-Access-Mode (code 1417, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.21.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NetworkAccessMode(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl NetworkAccessMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1417, 10415);
@@ -524,6 +526,7 @@ impl NetworkAccessMode {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for NetworkAccessMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -532,11 +535,13 @@ impl std::fmt::Debug for NetworkAccessMode {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for NetworkAccessMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for NetworkAccessMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -555,11 +560,13 @@ impl rt::AvpData for NetworkAccessMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Cancellation-Type (code 1420, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.24.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CancellationType(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CancellationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1420, 10415);
@@ -585,6 +592,7 @@ impl CancellationType {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CancellationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -593,11 +601,13 @@ impl std::fmt::Debug for CancellationType {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for CancellationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CancellationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -616,11 +626,13 @@ impl rt::AvpData for CancellationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Subscriber-Status (code 1424, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.29.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubscriberStatus(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriberStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1424, 10415);
@@ -637,6 +649,7 @@ impl SubscriberStatus {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriberStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -645,11 +658,13 @@ impl std::fmt::Debug for SubscriberStatus {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for SubscriberStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscriberStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -668,11 +683,13 @@ impl rt::AvpData for SubscriberStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// All-APN-Configurations-Included-Indicator (code 1428, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.33.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AllApnConfigurationsIncludedIndicator(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl AllApnConfigurationsIncludedIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1428, 10415);
@@ -689,6 +706,7 @@ impl AllApnConfigurationsIncludedIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for AllApnConfigurationsIncludedIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -702,11 +720,13 @@ impl std::fmt::Debug for AllApnConfigurationsIncludedIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for AllApnConfigurationsIncludedIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for AllApnConfigurationsIncludedIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -725,11 +745,35 @@ impl rt::AvpData for AllApnConfigurationsIncludedIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.38.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct VplmnDynamicAddressAllowed(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl VplmnDynamicAddressAllowed {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1432, 10415);
@@ -746,6 +790,18 @@ impl VplmnDynamicAddressAllowed {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for VplmnDynamicAddressAllowed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -754,11 +810,35 @@ impl std::fmt::Debug for VplmnDynamicAddressAllowed {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for VplmnDynamicAddressAllowed {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for VplmnDynamicAddressAllowed {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -777,11 +857,35 @@ impl rt::AvpData for VplmnDynamicAddressAllowed {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// PDN-GW-Allocation-Type (code 1438, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.44.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PdnGwAllocationType(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl PdnGwAllocationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1438, 10415);
@@ -798,6 +902,18 @@ impl PdnGwAllocationType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for PdnGwAllocationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -806,11 +922,35 @@ impl std::fmt::Debug for PdnGwAllocationType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for PdnGwAllocationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for PdnGwAllocationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -829,11 +969,13 @@ impl rt::AvpData for PdnGwAllocationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// Equipment-Status (code 1445, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.51.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EquipmentStatus(pub i32);
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl EquipmentStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1445, 10415);
@@ -853,6 +995,7 @@ impl EquipmentStatus {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl std::fmt::Debug for EquipmentStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -861,11 +1004,13 @@ impl std::fmt::Debug for EquipmentStatus {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl From<i32> for EquipmentStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::AvpData for EquipmentStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -884,11 +1029,43 @@ impl rt::AvpData for EquipmentStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 /// PDN-Type (code 1456, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.62.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PdnType(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl PdnType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1456, 10415);
@@ -911,6 +1088,22 @@ impl PdnType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for PdnType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -919,11 +1112,43 @@ impl std::fmt::Debug for PdnType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl From<i32> for PdnType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for PdnType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -942,11 +1167,49 @@ impl rt::AvpData for PdnType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Trace-Depth (code 1462, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.67.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TraceDepth(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl TraceDepth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1462, 10415);
@@ -975,6 +1238,25 @@ impl TraceDepth {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for TraceDepth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -983,11 +1265,49 @@ impl std::fmt::Debug for TraceDepth {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for TraceDepth {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for TraceDepth {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1006,11 +1326,13 @@ impl rt::AvpData for TraceDepth {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Complete-Data-List-Included-Indicator (code 1468, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.73.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CompleteDataListIncludedIndicator(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CompleteDataListIncludedIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1468, 10415);
@@ -1027,6 +1349,7 @@ impl CompleteDataListIncludedIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CompleteDataListIncludedIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1039,11 +1362,13 @@ impl std::fmt::Debug for CompleteDataListIncludedIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for CompleteDataListIncludedIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CompleteDataListIncludedIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1062,11 +1387,13 @@ impl rt::AvpData for CompleteDataListIncludedIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Roaming-Restricted-Due-To-Unsupported-Feature (code 1457, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.81.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RoamingRestrictedDueToUnsupportedFeature(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl RoamingRestrictedDueToUnsupportedFeature {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1457, 10415);
@@ -1080,6 +1407,7 @@ impl RoamingRestrictedDueToUnsupportedFeature {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for RoamingRestrictedDueToUnsupportedFeature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1093,11 +1421,13 @@ impl std::fmt::Debug for RoamingRestrictedDueToUnsupportedFeature {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for RoamingRestrictedDueToUnsupportedFeature {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for RoamingRestrictedDueToUnsupportedFeature {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1116,11 +1446,13 @@ impl rt::AvpData for RoamingRestrictedDueToUnsupportedFeature {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Alert-Reason (code 1434, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.83.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AlertReason(pub i32);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AlertReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1434, 10415);
@@ -1137,6 +1469,7 @@ impl AlertReason {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AlertReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1145,11 +1478,13 @@ impl std::fmt::Debug for AlertReason {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for AlertReason {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for AlertReason {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1168,11 +1503,13 @@ impl rt::AvpData for AlertReason {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Notification-To-UE-User (code 1478, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.89.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NotificationToUeUser(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl NotificationToUeUser {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1478, 10415);
@@ -1195,6 +1532,7 @@ impl NotificationToUeUser {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for NotificationToUeUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1203,11 +1541,13 @@ impl std::fmt::Debug for NotificationToUeUser {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for NotificationToUeUser {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for NotificationToUeUser {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1226,11 +1566,13 @@ impl rt::AvpData for NotificationToUeUser {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// GMLC-Restriction (code 1481, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.92.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct GmlcRestriction(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl GmlcRestriction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1481, 10415);
@@ -1247,6 +1589,7 @@ impl GmlcRestriction {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for GmlcRestriction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1255,11 +1598,13 @@ impl std::fmt::Debug for GmlcRestriction {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for GmlcRestriction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for GmlcRestriction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1278,11 +1623,13 @@ impl rt::AvpData for GmlcRestriction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// PLMN-Client (code 1482, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.93.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PlmnClient(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PlmnClient {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1482, 10415);
@@ -1308,6 +1655,7 @@ impl PlmnClient {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PlmnClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1316,11 +1664,13 @@ impl std::fmt::Debug for PlmnClient {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for PlmnClient {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for PlmnClient {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1339,11 +1689,13 @@ impl rt::AvpData for PlmnClient {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// ICS-Indicator (code 1491, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.104.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IcsIndicator(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl IcsIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1491, 10415);
@@ -1360,6 +1712,7 @@ impl IcsIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for IcsIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1368,11 +1721,13 @@ impl std::fmt::Debug for IcsIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for IcsIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for IcsIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1391,11 +1746,13 @@ impl rt::AvpData for IcsIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// IMS-Voice-Over-PS-Sessions-Supported (code 1492, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.106.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ImsVoiceOverPsSessionsSupported(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ImsVoiceOverPsSessionsSupported {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1492, 10415);
@@ -1412,6 +1769,7 @@ impl ImsVoiceOverPsSessionsSupported {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ImsVoiceOverPsSessionsSupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1422,11 +1780,13 @@ impl std::fmt::Debug for ImsVoiceOverPsSessionsSupported {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for ImsVoiceOverPsSessionsSupported {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ImsVoiceOverPsSessionsSupported {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1445,11 +1805,13 @@ impl rt::AvpData for ImsVoiceOverPsSessionsSupported {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.107.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct HomogeneousSupportOfImsVoiceOverPsSessions(pub i32);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl HomogeneousSupportOfImsVoiceOverPsSessions {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1493, 10415);
@@ -1466,6 +1828,7 @@ impl HomogeneousSupportOfImsVoiceOverPsSessions {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for HomogeneousSupportOfImsVoiceOverPsSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1479,11 +1842,13 @@ impl std::fmt::Debug for HomogeneousSupportOfImsVoiceOverPsSessions {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for HomogeneousSupportOfImsVoiceOverPsSessions {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for HomogeneousSupportOfImsVoiceOverPsSessions {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1502,11 +1867,13 @@ impl rt::AvpData for HomogeneousSupportOfImsVoiceOverPsSessions {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// User-State (code 1499, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.114.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserState(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl UserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1499, 10415);
@@ -1535,6 +1902,7 @@ impl UserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for UserState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1543,11 +1911,13 @@ impl std::fmt::Debug for UserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for UserState {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for UserState {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1566,11 +1936,35 @@ impl rt::AvpData for UserState {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Current-Location-Retrieved (code 1610, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.125.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CurrentLocationRetrieved(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl CurrentLocationRetrieved {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1610, 10415);
@@ -1584,6 +1978,18 @@ impl CurrentLocationRetrieved {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CurrentLocationRetrieved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1592,11 +1998,35 @@ impl std::fmt::Debug for CurrentLocationRetrieved {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for CurrentLocationRetrieved {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CurrentLocationRetrieved {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1615,11 +2045,13 @@ impl rt::AvpData for CurrentLocationRetrieved {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Error-Diagnostic (code 1614, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.128.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ErrorDiagnostic(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ErrorDiagnostic {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1614, 10415);
@@ -1645,6 +2077,7 @@ impl ErrorDiagnostic {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ErrorDiagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1653,11 +2086,13 @@ impl std::fmt::Debug for ErrorDiagnostic {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for ErrorDiagnostic {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ErrorDiagnostic {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1676,11 +2111,13 @@ impl rt::AvpData for ErrorDiagnostic {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// UE-SRVCC-Capability (code 1615, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.130.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UeSrvccCapability(pub i32);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UeSrvccCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1615, 10415);
@@ -1697,6 +2134,7 @@ impl UeSrvccCapability {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UeSrvccCapability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1705,11 +2143,13 @@ impl std::fmt::Debug for UeSrvccCapability {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for UeSrvccCapability {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for UeSrvccCapability {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1728,11 +2168,13 @@ impl rt::AvpData for UeSrvccCapability {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// VPLMN-LIPA-Allowed (code 1617, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.132.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct VplmnLipaAllowed(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl VplmnLipaAllowed {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1617, 10415);
@@ -1749,6 +2191,7 @@ impl VplmnLipaAllowed {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for VplmnLipaAllowed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1757,11 +2200,13 @@ impl std::fmt::Debug for VplmnLipaAllowed {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for VplmnLipaAllowed {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for VplmnLipaAllowed {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1780,11 +2225,35 @@ impl rt::AvpData for VplmnLipaAllowed {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// LIPA-Permission (code 1618, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.133.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LipaPermission(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl LipaPermission {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1618, 10415);
@@ -1804,6 +2273,18 @@ impl LipaPermission {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for LipaPermission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1812,11 +2293,35 @@ impl std::fmt::Debug for LipaPermission {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for LipaPermission {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for LipaPermission {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1835,11 +2340,35 @@ impl rt::AvpData for LipaPermission {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// SIPTO-Permission (code 1613, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.135.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SiptoPermission(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl SiptoPermission {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1613, 10415);
@@ -1856,6 +2385,18 @@ impl SiptoPermission {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for SiptoPermission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1864,11 +2405,35 @@ impl std::fmt::Debug for SiptoPermission {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for SiptoPermission {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for SiptoPermission {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1887,11 +2452,49 @@ impl rt::AvpData for SiptoPermission {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Job-Type (code 1623, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.137.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct JobType(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl JobType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1623, 10415);
@@ -1923,6 +2526,25 @@ impl JobType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for JobType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1931,11 +2553,49 @@ impl std::fmt::Debug for JobType {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for JobType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for JobType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1954,11 +2614,49 @@ impl rt::AvpData for JobType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Report-Interval (code 1627, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.141.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReportInterval(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl ReportInterval {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1627, 10415);
@@ -2053,6 +2751,25 @@ impl ReportInterval {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for ReportInterval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2061,11 +2778,49 @@ impl std::fmt::Debug for ReportInterval {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for ReportInterval {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for ReportInterval {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2084,11 +2839,49 @@ impl rt::AvpData for ReportInterval {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Report-Amount (code 1628, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.142.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReportAmount(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl ReportAmount {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1628, 10415);
@@ -2123,6 +2916,25 @@ impl ReportAmount {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for ReportAmount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2131,11 +2943,49 @@ impl std::fmt::Debug for ReportAmount {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for ReportAmount {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for ReportAmount {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2154,11 +3004,49 @@ impl rt::AvpData for ReportAmount {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Logging-Interval (code 1631, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.145.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LoggingInterval(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl LoggingInterval {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1631, 10415);
@@ -2193,6 +3081,25 @@ impl LoggingInterval {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for LoggingInterval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2201,11 +3108,49 @@ impl std::fmt::Debug for LoggingInterval {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for LoggingInterval {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for LoggingInterval {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2224,11 +3169,49 @@ impl rt::AvpData for LoggingInterval {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Logging-Duration (code 1632, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.146.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LoggingDuration(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl LoggingDuration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1632, 10415);
@@ -2257,6 +3240,25 @@ impl LoggingDuration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for LoggingDuration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2265,11 +3267,49 @@ impl std::fmt::Debug for LoggingDuration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for LoggingDuration {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for LoggingDuration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2288,11 +3328,13 @@ impl rt::AvpData for LoggingDuration {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Relay-Node-Indicator (code 1633, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.147.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RelayNodeIndicator(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl RelayNodeIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1633, 10415);
@@ -2309,6 +3351,7 @@ impl RelayNodeIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for RelayNodeIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2317,11 +3360,13 @@ impl std::fmt::Debug for RelayNodeIndicator {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for RelayNodeIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for RelayNodeIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2340,11 +3385,13 @@ impl rt::AvpData for RelayNodeIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// MDT-User-Consent (code 1634, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.148.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MdtUserConsent(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MdtUserConsent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1634, 10415);
@@ -2361,6 +3408,7 @@ impl MdtUserConsent {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MdtUserConsent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2369,11 +3417,13 @@ impl std::fmt::Debug for MdtUserConsent {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for MdtUserConsent {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for MdtUserConsent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2392,11 +3442,13 @@ impl rt::AvpData for MdtUserConsent {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Subscribed-VSRVCC (code 1636, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.150.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubscribedVsrvcc(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscribedVsrvcc {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1636, 10415);
@@ -2410,6 +3462,7 @@ impl SubscribedVsrvcc {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscribedVsrvcc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2418,11 +3471,13 @@ impl std::fmt::Debug for SubscribedVsrvcc {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for SubscribedVsrvcc {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscribedVsrvcc {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2441,11 +3496,13 @@ impl rt::AvpData for SubscribedVsrvcc {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// SMS-Register-Request (code 1648, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.162.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmsRegisterRequest(pub i32);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl SmsRegisterRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1648, 10415);
@@ -2465,6 +3522,7 @@ impl SmsRegisterRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for SmsRegisterRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2473,11 +3531,13 @@ impl std::fmt::Debug for SmsRegisterRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for SmsRegisterRequest {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for SmsRegisterRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2496,11 +3556,29 @@ impl rt::AvpData for SmsRegisterRequest {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Daylight-Saving-Time (code 1650, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.164.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DaylightSavingTime(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl DaylightSavingTime {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1650, 10415);
@@ -2520,6 +3598,15 @@ impl DaylightSavingTime {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for DaylightSavingTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2528,11 +3615,29 @@ impl std::fmt::Debug for DaylightSavingTime {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for DaylightSavingTime {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for DaylightSavingTime {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2551,11 +3656,49 @@ impl rt::AvpData for DaylightSavingTime {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Measurement-Period-LTE (code 1655, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.166.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MeasurementPeriodLte(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MeasurementPeriodLte {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1655, 10415);
@@ -2587,6 +3730,25 @@ impl MeasurementPeriodLte {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MeasurementPeriodLte {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2595,11 +3757,49 @@ impl std::fmt::Debug for MeasurementPeriodLte {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for MeasurementPeriodLte {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MeasurementPeriodLte {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2618,11 +3818,49 @@ impl rt::AvpData for MeasurementPeriodLte {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Measurement-Period-UMTS (code 1656, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.167.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MeasurementPeriodUmts(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MeasurementPeriodUmts {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1656, 10415);
@@ -2678,6 +3916,25 @@ impl MeasurementPeriodUmts {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MeasurementPeriodUmts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2686,11 +3943,49 @@ impl std::fmt::Debug for MeasurementPeriodUmts {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for MeasurementPeriodUmts {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MeasurementPeriodUmts {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2709,11 +4004,49 @@ impl rt::AvpData for MeasurementPeriodUmts {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Collection-Period-RRM-LTE (code 1657, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.168.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CollectionPeriodRrmLte(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl CollectionPeriodRrmLte {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1657, 10415);
@@ -2745,6 +4078,25 @@ impl CollectionPeriodRrmLte {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for CollectionPeriodRrmLte {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2753,11 +4105,49 @@ impl std::fmt::Debug for CollectionPeriodRrmLte {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for CollectionPeriodRrmLte {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for CollectionPeriodRrmLte {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2776,11 +4166,49 @@ impl rt::AvpData for CollectionPeriodRrmLte {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Collection-Period-RRM-UMTS (code 1658, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.169.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CollectionPeriodRrmUmts(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl CollectionPeriodRrmUmts {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1658, 10415);
@@ -2836,6 +4264,25 @@ impl CollectionPeriodRrmUmts {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for CollectionPeriodRrmUmts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2844,11 +4291,49 @@ impl std::fmt::Debug for CollectionPeriodRrmUmts {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for CollectionPeriodRrmUmts {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for CollectionPeriodRrmUmts {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2867,11 +4352,43 @@ impl rt::AvpData for CollectionPeriodRrmUmts {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 /// Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.204.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NonIpPdnTypeIndicator(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl NonIpPdnTypeIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1681, 10415);
@@ -2888,6 +4405,22 @@ impl NonIpPdnTypeIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for NonIpPdnTypeIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2896,11 +4429,43 @@ impl std::fmt::Debug for NonIpPdnTypeIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl From<i32> for NonIpPdnTypeIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for NonIpPdnTypeIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2919,11 +4484,35 @@ impl rt::AvpData for NonIpPdnTypeIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// RDS-Indicator (code 1697, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.222.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RdsIndicator(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl RdsIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1697, 10415);
@@ -2940,6 +4529,18 @@ impl RdsIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for RdsIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2948,11 +4549,35 @@ impl std::fmt::Debug for RdsIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for RdsIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for RdsIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2971,11 +4596,35 @@ impl rt::AvpData for RdsIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Interworking-5GS-Indicator (code 1706, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.231.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Interworking5gsIndicator(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Interworking5gsIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1706, 10415);
@@ -2992,6 +4641,18 @@ impl Interworking5gsIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for Interworking5gsIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3000,11 +4661,35 @@ impl std::fmt::Debug for Interworking5gsIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for Interworking5gsIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for Interworking5gsIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3023,11 +4708,35 @@ impl rt::AvpData for Interworking5gsIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Ethernet-PDN-Type-Indicator (code 1707, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.232.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EthernetPdnTypeIndicator(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl EthernetPdnTypeIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1707, 10415);
@@ -3044,6 +4753,18 @@ impl EthernetPdnTypeIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for EthernetPdnTypeIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3052,11 +4773,35 @@ impl std::fmt::Debug for EthernetPdnTypeIndicator {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for EthernetPdnTypeIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for EthernetPdnTypeIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3075,11 +4820,13 @@ impl rt::AvpData for EthernetPdnTypeIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// IAB-Operation-Permission (code 1709, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.234.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IabOperationPermission(pub i32);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl IabOperationPermission {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1709, 10415);
@@ -3096,6 +4843,7 @@ impl IabOperationPermission {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for IabOperationPermission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3104,11 +4852,13 @@ impl std::fmt::Debug for IabOperationPermission {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for IabOperationPermission {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for IabOperationPermission {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3127,11 +4877,49 @@ impl rt::AvpData for IabOperationPermission {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Collection-Period-RRM-NR (code 1722, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.247.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CollectionPeriodRrmNr(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl CollectionPeriodRrmNr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1722, 10415);
@@ -3142,6 +4930,25 @@ impl CollectionPeriodRrmNr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for CollectionPeriodRrmNr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3150,11 +4957,49 @@ impl std::fmt::Debug for CollectionPeriodRrmNr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for CollectionPeriodRrmNr {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for CollectionPeriodRrmNr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3173,11 +5018,49 @@ impl rt::AvpData for CollectionPeriodRrmNr {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Collection-Period-M6-NR (code 1723, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.248.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CollectionPeriodM6Nr(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl CollectionPeriodM6Nr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1723, 10415);
@@ -3188,6 +5071,25 @@ impl CollectionPeriodM6Nr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for CollectionPeriodM6Nr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3196,11 +5098,49 @@ impl std::fmt::Debug for CollectionPeriodM6Nr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for CollectionPeriodM6Nr {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for CollectionPeriodM6Nr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3219,11 +5159,49 @@ impl rt::AvpData for CollectionPeriodM6Nr {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Sensor-Measurement (code 1725, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.250.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SensorMeasurement(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl SensorMeasurement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1725, 10415);
@@ -3234,6 +5212,25 @@ impl SensorMeasurement {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for SensorMeasurement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3242,11 +5239,49 @@ impl std::fmt::Debug for SensorMeasurement {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for SensorMeasurement {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for SensorMeasurement {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3265,11 +5300,13 @@ impl rt::AvpData for SensorMeasurement {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// SF-Provisional-Indication (code 1730, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.255.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SfProvisionalIndication(pub i32);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl SfProvisionalIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1730, 10415);
@@ -3280,6 +5317,7 @@ impl SfProvisionalIndication {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for SfProvisionalIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3288,11 +5326,13 @@ impl std::fmt::Debug for SfProvisionalIndication {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for SfProvisionalIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for SfProvisionalIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3311,6 +5351,7 @@ impl rt::AvpData for SfProvisionalIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29272"))]
 /// Requesting-Node-Type (code 1455, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.61.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -3318,6 +5359,7 @@ impl rt::AvpData for SfProvisionalIndication {
 /// Release 8 AVP of the AIR; clause 7.3.61 is Void in later releases. Kept for decoding older peers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestingNodeType(pub i32);
+#[cfg(any(feature = "ts29272"))]
 impl RequestingNodeType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1455, 10415);
@@ -3328,6 +5370,7 @@ impl RequestingNodeType {
         }
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl std::fmt::Debug for RequestingNodeType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3336,11 +5379,13 @@ impl std::fmt::Debug for RequestingNodeType {
         }
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl From<i32> for RequestingNodeType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl rt::AvpData for RequestingNodeType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3359,6 +5404,7 @@ impl rt::AvpData for RequestingNodeType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Subscription-Data (code 1400, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.2.
 ///
 /// ```text
@@ -3527,6 +5573,7 @@ pub struct SubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SubscriptionData {
     fn default() -> Self {
         Self {
@@ -3585,6 +5632,7 @@ impl Default for SubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
@@ -3885,6 +5933,7 @@ impl SubscriptionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4516,6 +6565,20 @@ impl rt::AvpData for SubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Terminal-Information (code 1401, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.3.
 ///
 /// ```text
@@ -4539,6 +6602,20 @@ pub struct TerminalInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl Default for TerminalInformation {
     fn default() -> Self {
         Self {
@@ -4550,6 +6627,20 @@ impl Default for TerminalInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TerminalInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
@@ -4580,6 +6671,20 @@ impl TerminalInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for TerminalInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4647,6 +6752,7 @@ impl rt::AvpData for TerminalInformation {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Requested-EUTRAN-Authentication-Info (code 1408, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.11.
 ///
 /// ```text
@@ -4670,6 +6776,7 @@ pub struct RequestedEutranAuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for RequestedEutranAuthenticationInfo {
     fn default() -> Self {
         Self {
@@ -4681,6 +6788,7 @@ impl Default for RequestedEutranAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedEutranAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
@@ -4719,6 +6827,7 @@ impl RequestedEutranAuthenticationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for RequestedEutranAuthenticationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4786,6 +6895,7 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Requested-UTRAN-GERAN-Authentication-Info (code 1409, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.12.
 ///
 /// ```text
@@ -4809,6 +6919,7 @@ pub struct RequestedUtranGeranAuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for RequestedUtranGeranAuthenticationInfo {
     fn default() -> Self {
         Self {
@@ -4820,6 +6931,7 @@ impl Default for RequestedUtranGeranAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedUtranGeranAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
@@ -4858,6 +6970,7 @@ impl RequestedUtranGeranAuthenticationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4925,6 +7038,7 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Authentication-Info (code 1413, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.17.
 ///
 /// ```text
@@ -4948,6 +7062,7 @@ pub struct AuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInfo {
     fn default() -> Self {
         Self {
@@ -4959,6 +7074,7 @@ impl Default for AuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
@@ -4992,6 +7108,7 @@ impl AuthenticationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for AuthenticationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5059,6 +7176,7 @@ impl rt::AvpData for AuthenticationInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// E-UTRAN-Vector (code 1414, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.18.
 ///
 /// ```text
@@ -5088,6 +7206,7 @@ pub struct EUtranVector {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for EUtranVector {
     fn default() -> Self {
         Self {
@@ -5101,6 +7220,7 @@ impl Default for EUtranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EUtranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
@@ -5183,6 +7303,7 @@ impl EUtranVector {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for EUtranVector {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5258,6 +7379,7 @@ impl rt::AvpData for EUtranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// UTRAN-Vector (code 1415, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.19.
 ///
 /// ```text
@@ -5290,6 +7412,7 @@ pub struct UtranVector {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UtranVector {
     fn default() -> Self {
         Self {
@@ -5304,6 +7427,7 @@ impl Default for UtranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UtranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
@@ -5411,6 +7535,7 @@ impl UtranVector {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for UtranVector {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5494,6 +7619,7 @@ impl rt::AvpData for UtranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// GERAN-Vector (code 1416, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.20.
 ///
 /// ```text
@@ -5520,6 +7646,7 @@ pub struct GeranVector {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for GeranVector {
     fn default() -> Self {
         Self {
@@ -5532,6 +7659,7 @@ impl Default for GeranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl GeranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
@@ -5599,6 +7727,7 @@ impl GeranVector {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for GeranVector {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5666,6 +7795,7 @@ impl rt::AvpData for GeranVector {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// APN-Configuration-Profile (code 1429, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.34.
 ///
 /// ```text
@@ -5695,6 +7825,7 @@ pub struct ApnConfigurationProfile {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for ApnConfigurationProfile {
     fn default() -> Self {
         Self {
@@ -5708,6 +7839,7 @@ impl Default for ApnConfigurationProfile {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ApnConfigurationProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
@@ -5793,6 +7925,7 @@ impl ApnConfigurationProfile {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ApnConfigurationProfile {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5880,6 +8013,18 @@ impl rt::AvpData for ApnConfigurationProfile {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// APN-Configuration (code 1430, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.35.
 ///
 /// ```text
@@ -5975,6 +8120,18 @@ pub struct ApnConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for ApnConfiguration {
     fn default() -> Self {
         Self {
@@ -6010,6 +8167,18 @@ impl Default for ApnConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl ApnConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
@@ -6210,6 +8379,18 @@ impl ApnConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for ApnConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6553,6 +8734,18 @@ impl rt::AvpData for ApnConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// EPS-Subscribed-QoS-Profile (code 1431, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.37.
 ///
 /// ```text
@@ -6573,6 +8766,18 @@ pub struct EpsSubscribedQosProfile {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for EpsSubscribedQosProfile {
     fn default() -> Self {
         Self {
@@ -6583,6 +8788,18 @@ impl Default for EpsSubscribedQosProfile {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl EpsSubscribedQosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
@@ -6641,6 +8858,18 @@ impl EpsSubscribedQosProfile {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for EpsSubscribedQosProfile {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6688,6 +8917,18 @@ impl rt::AvpData for EpsSubscribedQosProfile {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// AMBR (code 1435, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.41.
 ///
 /// ```text
@@ -6714,6 +8955,18 @@ pub struct Ambr {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for Ambr {
     fn default() -> Self {
         Self {
@@ -6726,6 +8979,18 @@ impl Default for Ambr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Ambr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
@@ -6800,6 +9065,18 @@ impl Ambr {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for Ambr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6871,6 +9148,25 @@ impl rt::AvpData for Ambr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Trace-Data (code 1458, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.63.
 ///
 /// ```text
@@ -6915,6 +9211,25 @@ pub struct TraceData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for TraceData {
     fn default() -> Self {
         Self {
@@ -6933,6 +9248,25 @@ impl Default for TraceData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl TraceData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
@@ -7075,6 +9409,25 @@ impl TraceData {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for TraceData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7206,6 +9559,7 @@ impl rt::AvpData for TraceData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// GPRS-Subscription-Data (code 1467, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.72.
 ///
 /// ```text
@@ -7226,6 +9580,7 @@ pub struct GprsSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for GprsSubscriptionData {
     fn default() -> Self {
         Self {
@@ -7236,6 +9591,7 @@ impl Default for GprsSubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl GprsSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
@@ -7288,6 +9644,7 @@ impl GprsSubscriptionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for GprsSubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7339,6 +9696,7 @@ impl rt::AvpData for GprsSubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// PDP-Context (code 1469, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.74.
 ///
 /// ```text
@@ -7404,6 +9762,7 @@ pub struct PdpContext {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for PdpContext {
     fn default() -> Self {
         Self {
@@ -7429,6 +9788,7 @@ impl Default for PdpContext {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PdpContext {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
@@ -7595,6 +9955,7 @@ impl PdpContext {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for PdpContext {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7814,6 +10175,7 @@ impl rt::AvpData for PdpContext {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// CSG-Subscription-Data (code 1436, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.78.
 ///
 /// ```text
@@ -7840,6 +10202,7 @@ pub struct CsgSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for CsgSubscriptionData {
     fn default() -> Self {
         Self {
@@ -7852,6 +10215,7 @@ impl Default for CsgSubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CsgSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
@@ -7903,6 +10267,7 @@ impl CsgSubscriptionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CsgSubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7978,6 +10343,18 @@ impl rt::AvpData for CsgSubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Specific-APN-Info (code 1472, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.82.
 ///
 /// ```text
@@ -8001,6 +10378,18 @@ pub struct SpecificApnInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for SpecificApnInfo {
     fn default() -> Self {
         Self {
@@ -8012,6 +10401,18 @@ impl Default for SpecificApnInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl SpecificApnInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
@@ -8074,6 +10475,18 @@ impl SpecificApnInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for SpecificApnInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8133,6 +10546,7 @@ impl rt::AvpData for SpecificApnInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// LCS-Info (code 1473, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.84.
 ///
 /// ```text
@@ -8156,6 +10570,7 @@ pub struct LcsInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for LcsInfo {
     fn default() -> Self {
         Self {
@@ -8167,6 +10582,7 @@ impl Default for LcsInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
@@ -8198,6 +10614,7 @@ impl LcsInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for LcsInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8265,6 +10682,7 @@ impl rt::AvpData for LcsInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// LCS-PrivacyException (code 1475, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.86.
 ///
 /// ```text
@@ -8297,6 +10715,7 @@ pub struct LcsPrivacyexception {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for LcsPrivacyexception {
     fn default() -> Self {
         Self {
@@ -8311,6 +10730,7 @@ impl Default for LcsPrivacyexception {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsPrivacyexception {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
@@ -8387,6 +10807,7 @@ impl LcsPrivacyexception {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for LcsPrivacyexception {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8482,6 +10903,7 @@ impl rt::AvpData for LcsPrivacyexception {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// External-Client (code 1479, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.90.
 ///
 /// ```text
@@ -8505,6 +10927,7 @@ pub struct ExternalClient {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for ExternalClient {
     fn default() -> Self {
         Self {
@@ -8516,6 +10939,7 @@ impl Default for ExternalClient {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ExternalClient {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
@@ -8562,6 +10986,7 @@ impl ExternalClient {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ExternalClient {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8625,6 +11050,7 @@ impl rt::AvpData for ExternalClient {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// 3GPP-Service-Type (code 1483, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.94.
 ///
 /// ```text
@@ -8650,6 +11076,7 @@ pub struct TgppServiceType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for TgppServiceType {
     fn default() -> Self {
         Self {
@@ -8661,6 +11088,7 @@ impl Default for TgppServiceType {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TgppServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
@@ -8707,6 +11135,7 @@ impl TgppServiceType {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for TgppServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8770,6 +11199,7 @@ impl rt::AvpData for TgppServiceType {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// MO-LR (code 1485, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.96.
 ///
 /// ```text
@@ -8790,6 +11220,7 @@ pub struct MoLr {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for MoLr {
     fn default() -> Self {
         Self {
@@ -8800,6 +11231,7 @@ impl Default for MoLr {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MoLr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
@@ -8858,6 +11290,7 @@ impl MoLr {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for MoLr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8905,6 +11338,7 @@ impl rt::AvpData for MoLr {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Teleservice-List (code 1486, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.99.
 ///
 /// ```text
@@ -8922,6 +11356,7 @@ pub struct TeleserviceList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for TeleserviceList {
     fn default() -> Self {
         Self {
@@ -8931,6 +11366,7 @@ impl Default for TeleserviceList {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TeleserviceList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
@@ -8963,6 +11399,7 @@ impl TeleserviceList {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for TeleserviceList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9006,6 +11443,7 @@ impl rt::AvpData for TeleserviceList {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Call-Barring-Info (code 1488, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.101.
 ///
 /// ```text
@@ -9026,6 +11464,7 @@ pub struct CallBarringInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for CallBarringInfo {
     fn default() -> Self {
         Self {
@@ -9036,6 +11475,7 @@ impl Default for CallBarringInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CallBarringInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
@@ -9094,6 +11534,7 @@ impl CallBarringInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CallBarringInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9141,6 +11582,7 @@ impl rt::AvpData for CallBarringInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// EPS-User-State (code 1495, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.110.
 ///
 /// ```text
@@ -9161,6 +11603,7 @@ pub struct EpsUserState {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for EpsUserState {
     fn default() -> Self {
         Self {
@@ -9171,6 +11614,7 @@ impl Default for EpsUserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl EpsUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
@@ -9197,6 +11641,7 @@ impl EpsUserState {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for EpsUserState {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9252,6 +11697,18 @@ impl rt::AvpData for EpsUserState {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// EPS-Location-Information (code 1496, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.111.
 ///
 /// ```text
@@ -9272,6 +11729,18 @@ pub struct EpsLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for EpsLocationInformation {
     fn default() -> Self {
         Self {
@@ -9282,6 +11751,18 @@ impl Default for EpsLocationInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl EpsLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
@@ -9308,6 +11789,18 @@ impl EpsLocationInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for EpsLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9363,6 +11856,7 @@ impl rt::AvpData for EpsLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// MME-User-State (code 1497, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.112.
 ///
 /// ```text
@@ -9380,6 +11874,7 @@ pub struct MmeUserState {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for MmeUserState {
     fn default() -> Self {
         Self {
@@ -9389,6 +11884,7 @@ impl Default for MmeUserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MmeUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
@@ -9411,6 +11907,7 @@ impl MmeUserState {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for MmeUserState {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9454,6 +11951,7 @@ impl rt::AvpData for MmeUserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// SGSN-User-State (code 1498, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.113.
 ///
 /// ```text
@@ -9471,6 +11969,7 @@ pub struct SgsnUserState {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SgsnUserState {
     fn default() -> Self {
         Self {
@@ -9480,6 +11979,7 @@ impl Default for SgsnUserState {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SgsnUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
@@ -9502,6 +12002,7 @@ impl SgsnUserState {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SgsnUserState {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9545,6 +12046,18 @@ impl rt::AvpData for SgsnUserState {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// MME-Location-Information (code 1600, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.115.
 ///
 /// ```text
@@ -9586,6 +12099,18 @@ pub struct MmeLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for MmeLocationInformation {
     fn default() -> Self {
         Self {
@@ -9603,6 +12128,18 @@ impl Default for MmeLocationInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl MmeLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
@@ -9665,6 +12202,18 @@ impl MmeLocationInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for MmeLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9804,6 +12353,18 @@ impl rt::AvpData for MmeLocationInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// SGSN-Location-Information (code 1601, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.116.
 ///
 /// ```text
@@ -9845,6 +12406,18 @@ pub struct SgsnLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for SgsnLocationInformation {
     fn default() -> Self {
         Self {
@@ -9862,6 +12435,18 @@ impl Default for SgsnLocationInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl SgsnLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
@@ -9920,6 +12505,18 @@ impl SgsnLocationInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for SgsnLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10059,6 +12656,7 @@ impl rt::AvpData for SgsnLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 /// Active-APN (code 1612, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.127.
 ///
 /// ```text
@@ -10088,6 +12686,7 @@ pub struct ActiveApn {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl Default for ActiveApn {
     fn default() -> Self {
         Self {
@@ -10101,6 +12700,7 @@ impl Default for ActiveApn {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl ActiveApn {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
@@ -10156,6 +12756,7 @@ impl ActiveApn {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::AvpData for ActiveApn {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10243,6 +12844,25 @@ impl rt::AvpData for ActiveApn {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// MDT-Configuration (code 1622, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.136.
 ///
 /// ```text
@@ -10317,6 +12937,25 @@ pub struct MdtConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for MdtConfiguration {
     fn default() -> Self {
         Self {
@@ -10345,6 +12984,25 @@ impl Default for MdtConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MdtConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
@@ -10460,6 +13118,25 @@ impl MdtConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MdtConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10727,6 +13404,25 @@ impl rt::AvpData for MdtConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Area-Scope (code 1624, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.138.
 ///
 /// ```text
@@ -10759,6 +13455,25 @@ pub struct AreaScope {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for AreaScope {
     fn default() -> Self {
         Self {
@@ -10773,6 +13488,25 @@ impl Default for AreaScope {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl AreaScope {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
@@ -10862,6 +13596,25 @@ impl AreaScope {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for AreaScope {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10965,6 +13718,7 @@ impl rt::AvpData for AreaScope {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Equivalent-PLMN-List (code 1637, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.151.
 ///
 /// ```text
@@ -10982,6 +13736,7 @@ pub struct EquivalentPlmnList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for EquivalentPlmnList {
     fn default() -> Self {
         Self {
@@ -10991,6 +13746,7 @@ impl Default for EquivalentPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EquivalentPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
@@ -11024,6 +13780,7 @@ impl EquivalentPlmnList {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for EquivalentPlmnList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11067,6 +13824,7 @@ impl rt::AvpData for EquivalentPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// VPLMN-CSG-Subscription-Data (code 1641, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.155.
 ///
 /// ```text
@@ -11087,6 +13845,7 @@ pub struct VplmnCsgSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for VplmnCsgSubscriptionData {
     fn default() -> Self {
         Self {
@@ -11097,6 +13856,7 @@ impl Default for VplmnCsgSubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl VplmnCsgSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
@@ -11139,6 +13899,7 @@ impl VplmnCsgSubscriptionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for VplmnCsgSubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11190,6 +13951,15 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Local-Time-Zone (code 1649, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.156.
 ///
 /// ```text
@@ -11210,6 +13980,15 @@ pub struct LocalTimeZone {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for LocalTimeZone {
     fn default() -> Self {
         Self {
@@ -11220,6 +13999,15 @@ impl Default for LocalTimeZone {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl LocalTimeZone {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
@@ -11278,6 +14066,15 @@ impl LocalTimeZone {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for LocalTimeZone {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11325,6 +14122,18 @@ impl rt::AvpData for LocalTimeZone {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// WLAN-offloadability (code 1667, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.181.
 ///
 /// ```text
@@ -11345,6 +14154,18 @@ pub struct WlanOffloadability {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for WlanOffloadability {
     fn default() -> Self {
         Self {
@@ -11355,6 +14176,18 @@ impl Default for WlanOffloadability {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl WlanOffloadability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
@@ -11381,6 +14214,18 @@ impl WlanOffloadability {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for WlanOffloadability {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11436,6 +14281,7 @@ impl rt::AvpData for WlanOffloadability {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Adjacent-PLMNs (code 1672, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.186.
 ///
 /// ```text
@@ -11453,6 +14299,7 @@ pub struct AdjacentPlmns {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AdjacentPlmns {
     fn default() -> Self {
         Self {
@@ -11462,6 +14309,7 @@ impl Default for AdjacentPlmns {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AdjacentPlmns {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
@@ -11495,6 +14343,7 @@ impl AdjacentPlmns {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for AdjacentPlmns {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11538,6 +14387,7 @@ impl rt::AvpData for AdjacentPlmns {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Adjacent-Access-Restriction-Data (code 1673, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.187.
 ///
 /// ```text
@@ -11558,6 +14408,7 @@ pub struct AdjacentAccessRestrictionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for AdjacentAccessRestrictionData {
     fn default() -> Self {
         Self {
@@ -11568,6 +14419,7 @@ impl Default for AdjacentAccessRestrictionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl AdjacentAccessRestrictionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
@@ -11626,6 +14478,7 @@ impl AdjacentAccessRestrictionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for AdjacentAccessRestrictionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11673,6 +14526,18 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// IMSI-Group-Id (code 1675, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.189.
 ///
 /// ```text
@@ -11696,6 +14561,18 @@ pub struct ImsiGroupId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for ImsiGroupId {
     fn default() -> Self {
         Self {
@@ -11707,6 +14584,18 @@ impl Default for ImsiGroupId {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl ImsiGroupId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
@@ -11785,6 +14674,18 @@ impl ImsiGroupId {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for ImsiGroupId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11840,6 +14741,7 @@ impl rt::AvpData for ImsiGroupId {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Subscription-Data-Deletion (code 1685, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.208.
 ///
 /// ```text
@@ -11872,6 +14774,7 @@ pub struct SubscriptionDataDeletion {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for SubscriptionDataDeletion {
     fn default() -> Self {
         Self {
@@ -11886,6 +14789,7 @@ impl Default for SubscriptionDataDeletion {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionDataDeletion {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
@@ -11945,6 +14849,7 @@ impl SubscriptionDataDeletion {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscriptionDataDeletion {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12044,6 +14949,17 @@ impl rt::AvpData for SubscriptionDataDeletion {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Emergency-Info (code 1687, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.210.
 ///
 /// ```text
@@ -12061,6 +14977,17 @@ pub struct EmergencyInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for EmergencyInfo {
     fn default() -> Self {
         Self {
@@ -12070,6 +14997,17 @@ impl Default for EmergencyInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl EmergencyInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
@@ -12092,6 +15030,17 @@ impl EmergencyInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for EmergencyInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12135,6 +15084,7 @@ impl rt::AvpData for EmergencyInfo {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// V2X-Subscription-Data (code 1688, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.212.
 ///
 /// ```text
@@ -12155,6 +15105,7 @@ pub struct V2xSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for V2xSubscriptionData {
     fn default() -> Self {
         Self {
@@ -12165,6 +15116,7 @@ impl Default for V2xSubscriptionData {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
@@ -12191,6 +15143,7 @@ impl V2xSubscriptionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for V2xSubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12246,6 +15199,17 @@ impl rt::AvpData for V2xSubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// eDRX-Cycle-Length (code 1691, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.215.
 ///
 /// ```text
@@ -12266,6 +15230,17 @@ pub struct EdrxCycleLength {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for EdrxCycleLength {
     fn default() -> Self {
         Self {
@@ -12276,6 +15251,17 @@ impl Default for EdrxCycleLength {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl EdrxCycleLength {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
@@ -12334,6 +15320,17 @@ impl EdrxCycleLength {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for EdrxCycleLength {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12381,6 +15378,25 @@ impl rt::AvpData for EdrxCycleLength {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// MBSFN-Area (code 1694, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.219.
 ///
 /// ```text
@@ -12401,6 +15417,25 @@ pub struct MbsfnArea {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for MbsfnArea {
     fn default() -> Self {
         Self {
@@ -12411,6 +15446,25 @@ impl Default for MbsfnArea {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MbsfnArea {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
@@ -12437,6 +15491,25 @@ impl MbsfnArea {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MbsfnArea {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12492,6 +15565,7 @@ impl rt::AvpData for MbsfnArea {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Paging-Time-Window (code 1701, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.226.
 ///
 /// ```text
@@ -12512,6 +15586,7 @@ pub struct PagingTimeWindow {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for PagingTimeWindow {
     fn default() -> Self {
         Self {
@@ -12522,6 +15597,7 @@ impl Default for PagingTimeWindow {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PagingTimeWindow {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
@@ -12580,6 +15656,7 @@ impl PagingTimeWindow {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for PagingTimeWindow {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12627,6 +15704,7 @@ impl rt::AvpData for PagingTimeWindow {
         }
     }
 }
+#[cfg(any(feature = "ts29272"))]
 /// eDRX-Related-RAT (code 1705, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.229.
 ///
 /// ```text
@@ -12644,6 +15722,7 @@ pub struct EdrxRelatedRat {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29272"))]
 impl Default for EdrxRelatedRat {
     fn default() -> Self {
         Self {
@@ -12653,6 +15732,7 @@ impl Default for EdrxRelatedRat {
         }
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl EdrxRelatedRat {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
@@ -12685,6 +15765,7 @@ impl EdrxRelatedRat {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl rt::AvpData for EdrxRelatedRat {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12728,6 +15809,7 @@ impl rt::AvpData for EdrxRelatedRat {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// V2X-Subscription-Data-Nr (code 1710, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.235.
 ///
 /// ```text
@@ -12751,6 +15833,7 @@ pub struct V2xSubscriptionDataNr {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for V2xSubscriptionDataNr {
     fn default() -> Self {
         Self {
@@ -12762,6 +15845,7 @@ impl Default for V2xSubscriptionDataNr {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionDataNr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
@@ -12792,6 +15876,7 @@ impl V2xSubscriptionDataNr {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for V2xSubscriptionDataNr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12859,6 +15944,7 @@ impl rt::AvpData for V2xSubscriptionDataNr {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// UE-PC5-QoS (code 1711, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.236.
 ///
 /// ```text
@@ -12879,6 +15965,7 @@ pub struct UePc5Qos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for UePc5Qos {
     fn default() -> Self {
         Self {
@@ -12889,6 +15976,7 @@ impl Default for UePc5Qos {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl UePc5Qos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
@@ -12926,6 +16014,7 @@ impl UePc5Qos {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for UePc5Qos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12981,6 +16070,7 @@ impl rt::AvpData for UePc5Qos {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// PC5-QoS-Flow (code 1712, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.237.
 ///
 /// ```text
@@ -13004,6 +16094,7 @@ pub struct Pc5QosFlow {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for Pc5QosFlow {
     fn default() -> Self {
         Self {
@@ -13015,6 +16106,7 @@ impl Default for Pc5QosFlow {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5QosFlow {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
@@ -13056,6 +16148,7 @@ impl Pc5QosFlow {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for Pc5QosFlow {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13119,6 +16212,7 @@ impl rt::AvpData for Pc5QosFlow {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// PC5-Flow-Bitrates (code 1714, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.239.
 ///
 /// ```text
@@ -13139,6 +16233,7 @@ pub struct Pc5FlowBitrates {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Default for Pc5FlowBitrates {
     fn default() -> Self {
         Self {
@@ -13149,6 +16244,7 @@ impl Default for Pc5FlowBitrates {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5FlowBitrates {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
@@ -13175,6 +16271,7 @@ impl Pc5FlowBitrates {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for Pc5FlowBitrates {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13230,6 +16327,25 @@ impl rt::AvpData for Pc5FlowBitrates {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// MDT-Configuration-NR (code 1720, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.245.
 ///
 /// ```text
@@ -13289,6 +16405,25 @@ pub struct MdtConfigurationNr {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl Default for MdtConfigurationNr {
     fn default() -> Self {
         Self {
@@ -13312,6 +16447,25 @@ impl Default for MdtConfigurationNr {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MdtConfigurationNr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
@@ -13407,6 +16561,25 @@ impl MdtConfigurationNr {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for MdtConfigurationNr {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13614,6 +16787,7 @@ impl rt::AvpData for MdtConfigurationNr {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Update-Location-Request (ULR): command code 316, application 16777251, 3GPP TS 29.272 §7.2.3.
 ///
 /// ```text
@@ -13725,6 +16899,7 @@ pub struct UpdateLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UpdateLocationRequest {
     fn default() -> Self {
         Self {
@@ -13765,6 +16940,7 @@ impl Default for UpdateLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationRequest {
     fn decode_members(
         &mut self,
@@ -14058,6 +17234,7 @@ impl UpdateLocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateLocationRequest {
     const CODE: u32 = 316;
     const APPLICATION_ID: u32 = 16777251;
@@ -14428,6 +17605,7 @@ impl rt::typed::Command for UpdateLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Update-Location-Answer (ULA): command code 316, application 16777251, 3GPP TS 29.272 §7.2.4.
 ///
 /// ```text
@@ -14501,6 +17679,7 @@ pub struct UpdateLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for UpdateLocationAnswer {
     fn default() -> Self {
         Self {
@@ -14529,6 +17708,7 @@ impl Default for UpdateLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationAnswer {
     fn decode_members(
         &mut self,
@@ -14690,6 +17870,7 @@ impl UpdateLocationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateLocationAnswer {
     const CODE: u32 = 316;
     const APPLICATION_ID: u32 = 16777251;
@@ -14936,6 +18117,7 @@ impl rt::typed::Command for UpdateLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Authentication-Information-Request (AIR): command code 318, application 16777251, 3GPP TS 29.272 §7.2.5.
 ///
 /// ```text
@@ -15005,6 +18187,7 @@ pub struct AuthenticationInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInformationRequest {
     fn default() -> Self {
         Self {
@@ -15031,6 +18214,7 @@ impl Default for AuthenticationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationRequest {
     fn decode_members(
         &mut self,
@@ -15240,6 +18424,7 @@ impl AuthenticationInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for AuthenticationInformationRequest {
     const CODE: u32 = 318;
     const APPLICATION_ID: u32 = 16777251;
@@ -15450,6 +18635,7 @@ impl rt::typed::Command for AuthenticationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Authentication-Information-Answer (AIA): command code 318, application 16777251, 3GPP TS 29.272 §7.2.6.
 ///
 /// ```text
@@ -15520,6 +18706,7 @@ pub struct AuthenticationInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for AuthenticationInformationAnswer {
     fn default() -> Self {
         Self {
@@ -15547,6 +18734,7 @@ impl Default for AuthenticationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationAnswer {
     fn decode_members(
         &mut self,
@@ -15704,6 +18892,7 @@ impl AuthenticationInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for AuthenticationInformationAnswer {
     const CODE: u32 = 318;
     const APPLICATION_ID: u32 = 16777251;
@@ -15938,6 +19127,7 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Cancel-Location-Request (CLR): command code 317, application 16777251, 3GPP TS 29.272 §7.2.7.
 ///
 /// ```text
@@ -15996,6 +19186,7 @@ pub struct CancelLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for CancelLocationRequest {
     fn default() -> Self {
         Self {
@@ -16019,6 +19210,7 @@ impl Default for CancelLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationRequest {
     fn decode_members(
         &mut self,
@@ -16224,6 +19416,7 @@ impl CancelLocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for CancelLocationRequest {
     const CODE: u32 = 317;
     const APPLICATION_ID: u32 = 16777251;
@@ -16394,6 +19587,7 @@ impl rt::typed::Command for CancelLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Cancel-Location-Answer (CLA): command code 317, application 16777251, 3GPP TS 29.272 §7.2.8.
 ///
 /// ```text
@@ -16446,6 +19640,7 @@ pub struct CancelLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for CancelLocationAnswer {
     fn default() -> Self {
         Self {
@@ -16467,6 +19662,7 @@ impl Default for CancelLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationAnswer {
     fn decode_members(
         &mut self,
@@ -16600,6 +19796,7 @@ impl CancelLocationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for CancelLocationAnswer {
     const CODE: u32 = 317;
     const APPLICATION_ID: u32 = 16777251;
@@ -16762,6 +19959,7 @@ impl rt::typed::Command for CancelLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Insert-Subscriber-Data-Request (IDR): command code 319, application 16777251, 3GPP TS 29.272 §7.2.9.
 ///
 /// ```text
@@ -16823,6 +20021,7 @@ pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dInsertSubscriberDataRequest {
     fn default() -> Self {
         Self {
@@ -16847,6 +20046,7 @@ impl Default for TgppS6aS6dInsertSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataRequest {
     fn decode_members(
         &mut self,
@@ -17056,6 +20256,7 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777251;
@@ -17238,6 +20439,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Insert-Subscriber-Data-Answer (IDA): command code 319, application 16777251, 3GPP TS 29.272 §7.2.10.
 ///
 /// ```text
@@ -17320,6 +20522,7 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
     fn default() -> Self {
         Self {
@@ -17351,6 +20554,7 @@ impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataAnswer {
     fn decode_members(
         &mut self,
@@ -17548,6 +20752,7 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777251;
@@ -17830,6 +21035,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Delete-Subscriber-Data-Request (DSR): command code 320, application 16777251, 3GPP TS 29.272 §7.2.11.
 ///
 /// ```text
@@ -17900,6 +21106,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
     fn default() -> Self {
         Self {
@@ -17927,6 +21134,7 @@ impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataRequest {
     fn decode_members(
         &mut self,
@@ -18149,6 +21357,7 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777251;
@@ -18367,6 +21576,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Delete-Subscriber-Data-Answer (DSA): command code 320, application 16777251, 3GPP TS 29.272 §7.2.12.
 ///
 /// ```text
@@ -18422,6 +21632,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
     fn default() -> Self {
         Self {
@@ -18444,6 +21655,7 @@ impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataAnswer {
     fn decode_members(
         &mut self,
@@ -18581,6 +21793,7 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777251;
@@ -18755,6 +21968,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Purge-UE-Request (PUR): command code 321, application 16777251, 3GPP TS 29.272 §7.2.13.
 ///
 /// ```text
@@ -18816,6 +22030,7 @@ pub struct PurgeUeRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for PurgeUeRequest {
     fn default() -> Self {
         Self {
@@ -18840,6 +22055,7 @@ impl Default for PurgeUeRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeRequest {
     fn decode_members(
         &mut self,
@@ -19017,6 +22233,7 @@ impl PurgeUeRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for PurgeUeRequest {
     const CODE: u32 = 321;
     const APPLICATION_ID: u32 = 16777251;
@@ -19207,6 +22424,7 @@ impl rt::typed::Command for PurgeUeRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Purge-UE-Answer (PUA): command code 321, application 16777251, 3GPP TS 29.272 §7.2.14.
 ///
 /// ```text
@@ -19271,6 +22489,7 @@ pub struct PurgeUeAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for PurgeUeAnswer {
     fn default() -> Self {
         Self {
@@ -19296,6 +22515,7 @@ impl Default for PurgeUeAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeAnswer {
     fn decode_members(
         &mut self,
@@ -19445,6 +22665,7 @@ impl PurgeUeAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for PurgeUeAnswer {
     const CODE: u32 = 321;
     const APPLICATION_ID: u32 = 16777251;
@@ -19655,6 +22876,7 @@ impl rt::typed::Command for PurgeUeAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Reset-Request (RSR): command code 322, application 16777251, 3GPP TS 29.272 §7.2.15.
 ///
 /// ```text
@@ -19716,6 +22938,7 @@ pub struct TgppS6aS6dResetRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dResetRequest {
     fn default() -> Self {
         Self {
@@ -19740,6 +22963,7 @@ impl Default for TgppS6aS6dResetRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetRequest {
     fn decode_members(
         &mut self,
@@ -19917,6 +23141,7 @@ impl TgppS6aS6dResetRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dResetRequest {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777251;
@@ -20107,6 +23332,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Reset-Answer (RSA): command code 322, application 16777251, 3GPP TS 29.272 §7.2.16.
 ///
 /// ```text
@@ -20159,6 +23385,7 @@ pub struct TgppS6aS6dResetAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for TgppS6aS6dResetAnswer {
     fn default() -> Self {
         Self {
@@ -20180,6 +23407,7 @@ impl Default for TgppS6aS6dResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetAnswer {
     fn decode_members(
         &mut self,
@@ -20313,6 +23541,7 @@ impl TgppS6aS6dResetAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dResetAnswer {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777251;
@@ -20475,6 +23704,7 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Notify-Request (NOR): command code 323, application 16777251, 3GPP TS 29.272 §7.2.17.
 ///
 /// ```text
@@ -20568,6 +23798,7 @@ pub struct NotifyRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for NotifyRequest {
     fn default() -> Self {
         Self {
@@ -20602,6 +23833,7 @@ impl Default for NotifyRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyRequest {
     fn decode_members(
         &mut self,
@@ -20837,6 +24069,7 @@ impl NotifyRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for NotifyRequest {
     const CODE: u32 = 323;
     const APPLICATION_ID: u32 = 16777251;
@@ -21147,6 +24380,7 @@ impl rt::typed::Command for NotifyRequest {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Notify-Answer (NOA): command code 323, application 16777251, 3GPP TS 29.272 §7.2.18.
 ///
 /// ```text
@@ -21208,6 +24442,7 @@ pub struct NotifyAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl Default for NotifyAnswer {
     fn default() -> Self {
         Self {
@@ -21232,6 +24467,7 @@ impl Default for NotifyAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyAnswer {
     fn decode_members(
         &mut self,
@@ -21377,6 +24613,7 @@ impl NotifyAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for NotifyAnswer {
     const CODE: u32 = 323;
     const APPLICATION_ID: u32 = 16777251;
@@ -21575,6 +24812,7 @@ impl rt::typed::Command for NotifyAnswer {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// ME-Identity-Check-Request (ECR): command code 324, application 16777252, 3GPP TS 29.272 §7.2.19.
 ///
 /// ```text
@@ -21627,6 +24865,7 @@ pub struct MeIdentityCheckRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Default for MeIdentityCheckRequest {
     fn default() -> Self {
         Self {
@@ -21648,6 +24887,7 @@ impl Default for MeIdentityCheckRequest {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckRequest {
     fn decode_members(
         &mut self,
@@ -21812,6 +25052,7 @@ impl MeIdentityCheckRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Command for MeIdentityCheckRequest {
     const CODE: u32 = 324;
     const APPLICATION_ID: u32 = 16777252;
@@ -21966,6 +25207,7 @@ impl rt::typed::Command for MeIdentityCheckRequest {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// ME-Identity-Check-Answer (ECA): command code 324, application 16777252, 3GPP TS 29.272 §7.2.20.
 ///
 /// ```text
@@ -22018,6 +25260,7 @@ pub struct MeIdentityCheckAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl Default for MeIdentityCheckAnswer {
     fn default() -> Self {
         Self {
@@ -22039,6 +25282,7 @@ impl Default for MeIdentityCheckAnswer {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckAnswer {
     fn decode_members(
         &mut self,
@@ -22171,6 +25415,7 @@ impl MeIdentityCheckAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Command for MeIdentityCheckAnswer {
     const CODE: u32 = 324;
     const APPLICATION_ID: u32 = 16777252;
@@ -22333,6 +25578,7 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Update-VCSG-Location-Request (UVLR): command code 8388638, application 16777308, 3GPP TS 29.272 §7.2.21.
 ///
 /// ```text
@@ -22394,6 +25640,7 @@ pub struct UpdateVcsgLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for UpdateVcsgLocationRequest {
     fn default() -> Self {
         Self {
@@ -22418,6 +25665,7 @@ impl Default for UpdateVcsgLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationRequest {
     fn decode_members(
         &mut self,
@@ -22611,6 +25859,7 @@ impl UpdateVcsgLocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateVcsgLocationRequest {
     const CODE: u32 = 8388638;
     const APPLICATION_ID: u32 = 16777308;
@@ -22797,6 +26046,7 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Update-VCSG-Location-Answer (UVLA): command code 8388638, application 16777308, 3GPP TS 29.272 §7.2.22.
 ///
 /// ```text
@@ -22858,6 +26108,7 @@ pub struct UpdateVcsgLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for UpdateVcsgLocationAnswer {
     fn default() -> Self {
         Self {
@@ -22882,6 +26133,7 @@ impl Default for UpdateVcsgLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationAnswer {
     fn decode_members(
         &mut self,
@@ -23037,6 +26289,7 @@ impl UpdateVcsgLocationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateVcsgLocationAnswer {
     const CODE: u32 = 8388638;
     const APPLICATION_ID: u32 = 16777308;
@@ -23235,6 +26488,7 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Cancel-VCSG-Location-Request (CVLR): command code 8388642, application 16777308, 3GPP TS 29.272 §7.2.23.
 ///
 /// ```text
@@ -23290,6 +26544,7 @@ pub struct CancelVcsgLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for CancelVcsgLocationRequest {
     fn default() -> Self {
         Self {
@@ -23312,6 +26567,7 @@ impl Default for CancelVcsgLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationRequest {
     fn decode_members(
         &mut self,
@@ -23513,6 +26769,7 @@ impl CancelVcsgLocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for CancelVcsgLocationRequest {
     const CODE: u32 = 8388642;
     const APPLICATION_ID: u32 = 16777308;
@@ -23671,6 +26928,7 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Cancel-VCSG-Location-Answer (CVLA): command code 8388642, application 16777308, 3GPP TS 29.272 §7.2.24.
 ///
 /// ```text
@@ -23723,6 +26981,7 @@ pub struct CancelVcsgLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for CancelVcsgLocationAnswer {
     fn default() -> Self {
         Self {
@@ -23744,6 +27003,7 @@ impl Default for CancelVcsgLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationAnswer {
     fn decode_members(
         &mut self,
@@ -23877,6 +27137,7 @@ impl CancelVcsgLocationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for CancelVcsgLocationAnswer {
     const CODE: u32 = 8388642;
     const APPLICATION_ID: u32 = 16777308;
@@ -24039,6 +27300,7 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Insert-Subscriber-Data-Request (IDR): command code 319, application 16777308, 3GPP TS 29.272 §7.2.9.
 ///
 /// ```text
@@ -24100,6 +27362,7 @@ pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dInsertSubscriberDataRequest {
     fn default() -> Self {
         Self {
@@ -24124,6 +27387,7 @@ impl Default for TgppS7aS7dInsertSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataRequest {
     fn decode_members(
         &mut self,
@@ -24333,6 +27597,7 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777308;
@@ -24515,6 +27780,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Insert-Subscriber-Data-Answer (IDA): command code 319, application 16777308, 3GPP TS 29.272 §7.2.10.
 ///
 /// ```text
@@ -24597,6 +27863,7 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
     fn default() -> Self {
         Self {
@@ -24628,6 +27895,7 @@ impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataAnswer {
     fn decode_members(
         &mut self,
@@ -24825,6 +28093,7 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777308;
@@ -25107,6 +28376,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Delete-Subscriber-Data-Request (DSR): command code 320, application 16777308, 3GPP TS 29.272 §7.2.11.
 ///
 /// ```text
@@ -25177,6 +28447,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
     fn default() -> Self {
         Self {
@@ -25204,6 +28475,7 @@ impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataRequest {
     fn decode_members(
         &mut self,
@@ -25426,6 +28698,7 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777308;
@@ -25644,6 +28917,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Delete-Subscriber-Data-Answer (DSA): command code 320, application 16777308, 3GPP TS 29.272 §7.2.12.
 ///
 /// ```text
@@ -25699,6 +28973,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
     fn default() -> Self {
         Self {
@@ -25721,6 +28996,7 @@ impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataAnswer {
     fn decode_members(
         &mut self,
@@ -25858,6 +29134,7 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777308;
@@ -26032,6 +29309,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Reset-Request (RSR): command code 322, application 16777308, 3GPP TS 29.272 §7.2.15.
 ///
 /// ```text
@@ -26093,6 +29371,7 @@ pub struct TgppS7aS7dResetRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dResetRequest {
     fn default() -> Self {
         Self {
@@ -26117,6 +29396,7 @@ impl Default for TgppS7aS7dResetRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetRequest {
     fn decode_members(
         &mut self,
@@ -26294,6 +29574,7 @@ impl TgppS7aS7dResetRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dResetRequest {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777308;
@@ -26484,6 +29765,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Reset-Answer (RSA): command code 322, application 16777308, 3GPP TS 29.272 §7.2.16.
 ///
 /// ```text
@@ -26536,6 +29818,7 @@ pub struct TgppS7aS7dResetAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl Default for TgppS7aS7dResetAnswer {
     fn default() -> Self {
         Self {
@@ -26557,6 +29840,7 @@ impl Default for TgppS7aS7dResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetAnswer {
     fn decode_members(
         &mut self,
@@ -26690,6 +29974,7 @@ impl TgppS7aS7dResetAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dResetAnswer {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777308;
@@ -26852,6 +30137,7 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Subscription-Data (3GPP TS 29.272 §7.3.2; see [`SubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionDataView<'a> {
@@ -26868,6 +30154,7 @@ pub struct SubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -27691,6 +30978,7 @@ impl<'a> SubscriptionDataView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27702,6 +30990,20 @@ impl std::fmt::Debug for SubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received Terminal-Information (3GPP TS 29.272 §7.3.3; see [`TerminalInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TerminalInformationView<'a> {
@@ -27716,6 +31018,20 @@ pub struct TerminalInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'a> TerminalInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -27851,6 +31167,20 @@ impl<'a> TerminalInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TerminalInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27862,6 +31192,7 @@ impl std::fmt::Debug for TerminalInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Requested-EUTRAN-Authentication-Info (3GPP TS 29.272 §7.3.11; see [`RequestedEutranAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedEutranAuthenticationInfoView<'a> {
@@ -27876,6 +31207,7 @@ pub struct RequestedEutranAuthenticationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> RequestedEutranAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28013,6 +31345,7 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedEutranAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28027,6 +31360,7 @@ impl std::fmt::Debug for RequestedEutranAuthenticationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Requested-UTRAN-GERAN-Authentication-Info (3GPP TS 29.272 §7.3.12; see [`RequestedUtranGeranAuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedUtranGeranAuthenticationInfoView<'a> {
@@ -28041,6 +31375,7 @@ pub struct RequestedUtranGeranAuthenticationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28178,6 +31513,7 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28192,6 +31528,7 @@ impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Authentication-Info (3GPP TS 29.272 §7.3.17; see [`AuthenticationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInfoView<'a> {
@@ -28208,6 +31545,7 @@ pub struct AuthenticationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28382,6 +31720,7 @@ impl<'a> AuthenticationInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28393,6 +31732,7 @@ impl std::fmt::Debug for AuthenticationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received E-UTRAN-Vector (3GPP TS 29.272 §7.3.18; see [`EUtranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EUtranVectorView<'a> {
@@ -28407,6 +31747,7 @@ pub struct EUtranVectorView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> EUtranVectorView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28601,6 +31942,7 @@ impl<'a> EUtranVectorView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EUtranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28610,6 +31952,7 @@ impl std::fmt::Debug for EUtranVectorView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received UTRAN-Vector (3GPP TS 29.272 §7.3.19; see [`UtranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UtranVectorView<'a> {
@@ -28624,6 +31967,7 @@ pub struct UtranVectorView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UtranVectorView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -28838,6 +32182,7 @@ impl<'a> UtranVectorView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UtranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28847,6 +32192,7 @@ impl std::fmt::Debug for UtranVectorView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received GERAN-Vector (3GPP TS 29.272 §7.3.20; see [`GeranVector`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GeranVectorView<'a> {
@@ -28861,6 +32207,7 @@ pub struct GeranVectorView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> GeranVectorView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29034,6 +32381,7 @@ impl<'a> GeranVectorView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for GeranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29043,6 +32391,7 @@ impl std::fmt::Debug for GeranVectorView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received APN-Configuration-Profile (3GPP TS 29.272 §7.3.34; see [`ApnConfigurationProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnConfigurationProfileView<'a> {
@@ -29059,6 +32408,7 @@ pub struct ApnConfigurationProfileView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> ApnConfigurationProfileView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29269,6 +32619,7 @@ impl<'a> ApnConfigurationProfileView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ApnConfigurationProfileView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29282,6 +32633,18 @@ impl std::fmt::Debug for ApnConfigurationProfileView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received APN-Configuration (3GPP TS 29.272 §7.3.35; see [`ApnConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnConfigurationView<'a> {
@@ -29298,6 +32661,18 @@ pub struct ApnConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> ApnConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29778,6 +33153,18 @@ impl<'a> ApnConfigurationView<'a> {
         Some(EthernetPdnTypeIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for ApnConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29789,6 +33176,18 @@ impl std::fmt::Debug for ApnConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received EPS-Subscribed-QoS-Profile (3GPP TS 29.272 §7.3.37; see [`EpsSubscribedQosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsSubscribedQosProfileView<'a> {
@@ -29803,6 +33202,18 @@ pub struct EpsSubscribedQosProfileView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> EpsSubscribedQosProfileView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29954,6 +33365,18 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
         super::ts29212::AllocationRetentionPriorityView::read(avp)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for EpsSubscribedQosProfileView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29967,6 +33390,18 @@ impl std::fmt::Debug for EpsSubscribedQosProfileView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received AMBR (3GPP TS 29.272 §7.3.41; see [`Ambr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AmbrView<'a> {
@@ -29981,6 +33416,18 @@ pub struct AmbrView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> AmbrView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30150,6 +33597,18 @@ impl<'a> AmbrView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for AmbrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30159,6 +33618,25 @@ impl std::fmt::Debug for AmbrView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Trace-Data (3GPP TS 29.272 §7.3.63; see [`TraceData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TraceDataView<'a> {
@@ -30173,6 +33651,25 @@ pub struct TraceDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> TraceDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30435,6 +33932,25 @@ impl<'a> TraceDataView<'a> {
         Some(rt::view::read::<rt::data::DiameterUri>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for TraceDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30444,6 +33960,7 @@ impl std::fmt::Debug for TraceDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received GPRS-Subscription-Data (3GPP TS 29.272 §7.3.72; see [`GprsSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GprsSubscriptionDataView<'a> {
@@ -30460,6 +33977,7 @@ pub struct GprsSubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> GprsSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30616,6 +34134,7 @@ impl<'a> GprsSubscriptionDataView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for GprsSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30627,6 +34146,7 @@ impl std::fmt::Debug for GprsSubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received PDP-Context (3GPP TS 29.272 §7.3.74; see [`PdpContext`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdpContextView<'a> {
@@ -30641,6 +34161,7 @@ pub struct PdpContextView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> PdpContextView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30982,6 +34503,7 @@ impl<'a> PdpContextView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PdpContextView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30991,6 +34513,7 @@ impl std::fmt::Debug for PdpContextView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received CSG-Subscription-Data (3GPP TS 29.272 §7.3.78; see [`CsgSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsgSubscriptionDataView<'a> {
@@ -31007,6 +34530,7 @@ pub struct CsgSubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> CsgSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31180,6 +34704,7 @@ impl<'a> CsgSubscriptionDataView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CsgSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31191,6 +34716,18 @@ impl std::fmt::Debug for CsgSubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Specific-APN-Info (3GPP TS 29.272 §7.3.82; see [`SpecificApnInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SpecificApnInfoView<'a> {
@@ -31205,6 +34742,18 @@ pub struct SpecificApnInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> SpecificApnInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31363,6 +34912,18 @@ impl<'a> SpecificApnInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for SpecificApnInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31374,6 +34935,7 @@ impl std::fmt::Debug for SpecificApnInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received LCS-Info (3GPP TS 29.272 §7.3.84; see [`LcsInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsInfoView<'a> {
@@ -31390,6 +34952,7 @@ pub struct LcsInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> LcsInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31561,6 +35124,7 @@ impl<'a> LcsInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for LcsInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31570,6 +35134,7 @@ impl std::fmt::Debug for LcsInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received LCS-PrivacyException (3GPP TS 29.272 §7.3.86; see [`LcsPrivacyexception`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyexceptionView<'a> {
@@ -31586,6 +35151,7 @@ pub struct LcsPrivacyexceptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> LcsPrivacyexceptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31816,6 +35382,7 @@ impl<'a> LcsPrivacyexceptionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for LcsPrivacyexceptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31827,6 +35394,7 @@ impl std::fmt::Debug for LcsPrivacyexceptionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received External-Client (3GPP TS 29.272 §7.3.90; see [`ExternalClient`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExternalClientView<'a> {
@@ -31841,6 +35409,7 @@ pub struct ExternalClientView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> ExternalClientView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31987,6 +35556,7 @@ impl<'a> ExternalClientView<'a> {
         Some(NotificationToUeUser(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ExternalClientView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31996,6 +35566,7 @@ impl std::fmt::Debug for ExternalClientView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received 3GPP-Service-Type (3GPP TS 29.272 §7.3.94; see [`TgppServiceType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppServiceTypeView<'a> {
@@ -32010,6 +35581,7 @@ pub struct TgppServiceTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppServiceTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32158,6 +35730,7 @@ impl<'a> TgppServiceTypeView<'a> {
         Some(NotificationToUeUser(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppServiceTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32169,6 +35742,7 @@ impl std::fmt::Debug for TgppServiceTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received MO-LR (3GPP TS 29.272 §7.3.96; see [`MoLr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoLrView<'a> {
@@ -32183,6 +35757,7 @@ pub struct MoLrView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> MoLrView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32322,6 +35897,7 @@ impl<'a> MoLrView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MoLrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32331,6 +35907,7 @@ impl std::fmt::Debug for MoLrView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Teleservice-List (3GPP TS 29.272 §7.3.99; see [`TeleserviceList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TeleserviceListView<'a> {
@@ -32347,6 +35924,7 @@ pub struct TeleserviceListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> TeleserviceListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32482,6 +36060,7 @@ impl<'a> TeleserviceListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TeleserviceListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32493,6 +36072,7 @@ impl std::fmt::Debug for TeleserviceListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Call-Barring-Info (3GPP TS 29.272 §7.3.101; see [`CallBarringInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CallBarringInfoView<'a> {
@@ -32507,6 +36087,7 @@ pub struct CallBarringInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> CallBarringInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32649,6 +36230,7 @@ impl<'a> CallBarringInfoView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CallBarringInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32660,6 +36242,7 @@ impl std::fmt::Debug for CallBarringInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received EPS-User-State (3GPP TS 29.272 §7.3.110; see [`EpsUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsUserStateView<'a> {
@@ -32674,6 +36257,7 @@ pub struct EpsUserStateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> EpsUserStateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32796,6 +36380,7 @@ impl<'a> EpsUserStateView<'a> {
         Some(SgsnUserStateView::read(avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for EpsUserStateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32805,6 +36390,18 @@ impl std::fmt::Debug for EpsUserStateView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received EPS-Location-Information (3GPP TS 29.272 §7.3.111; see [`EpsLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EpsLocationInformationView<'a> {
@@ -32819,6 +36416,18 @@ pub struct EpsLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> EpsLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32944,6 +36553,18 @@ impl<'a> EpsLocationInformationView<'a> {
         Some(SgsnLocationInformationView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for EpsLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32957,6 +36578,7 @@ impl std::fmt::Debug for EpsLocationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received MME-User-State (3GPP TS 29.272 §7.3.112; see [`MmeUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeUserStateView<'a> {
@@ -32971,6 +36593,7 @@ pub struct MmeUserStateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> MmeUserStateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33081,6 +36704,7 @@ impl<'a> MmeUserStateView<'a> {
         Some(UserState(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MmeUserStateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33090,6 +36714,7 @@ impl std::fmt::Debug for MmeUserStateView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received SGSN-User-State (3GPP TS 29.272 §7.3.113; see [`SgsnUserState`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnUserStateView<'a> {
@@ -33104,6 +36729,7 @@ pub struct SgsnUserStateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SgsnUserStateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33217,6 +36843,7 @@ impl<'a> SgsnUserStateView<'a> {
         Some(UserState(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SgsnUserStateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33226,6 +36853,18 @@ impl std::fmt::Debug for SgsnUserStateView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received MME-Location-Information (3GPP TS 29.272 §7.3.115; see [`MmeLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeLocationInformationView<'a> {
@@ -33240,6 +36879,18 @@ pub struct MmeLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> MmeLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33442,6 +37093,18 @@ impl<'a> MmeLocationInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for MmeLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33455,6 +37118,18 @@ impl std::fmt::Debug for MmeLocationInformationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received SGSN-Location-Information (3GPP TS 29.272 §7.3.116; see [`SgsnLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnLocationInformationView<'a> {
@@ -33469,6 +37144,18 @@ pub struct SgsnLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> SgsnLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33671,6 +37358,18 @@ impl<'a> SgsnLocationInformationView<'a> {
         Some(super::ts32299::UserCsgInformationView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for SgsnLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33684,6 +37383,7 @@ impl std::fmt::Debug for SgsnLocationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Active-APN (3GPP TS 29.272 §7.3.127; see [`ActiveApn`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveApnView<'a> {
@@ -33700,6 +37400,7 @@ pub struct ActiveApnView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl<'a> ActiveApnView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33883,6 +37584,7 @@ impl<'a> ActiveApnView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl std::fmt::Debug for ActiveApnView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33892,6 +37594,25 @@ impl std::fmt::Debug for ActiveApnView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received MDT-Configuration (3GPP TS 29.272 §7.3.136; see [`MdtConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MdtConfigurationView<'a> {
@@ -33908,6 +37629,25 @@ pub struct MdtConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> MdtConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34284,6 +38024,25 @@ impl<'a> MdtConfigurationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MdtConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34295,6 +38054,25 @@ impl std::fmt::Debug for MdtConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Area-Scope (3GPP TS 29.272 §7.3.138; see [`AreaScope`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaScopeView<'a> {
@@ -34311,6 +38089,25 @@ pub struct AreaScopeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> AreaScopeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34545,6 +38342,25 @@ impl<'a> AreaScopeView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for AreaScopeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34554,6 +38370,7 @@ impl std::fmt::Debug for AreaScopeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Equivalent-PLMN-List (3GPP TS 29.272 §7.3.151; see [`EquivalentPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EquivalentPlmnListView<'a> {
@@ -34570,6 +38387,7 @@ pub struct EquivalentPlmnListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> EquivalentPlmnListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34705,6 +38523,7 @@ impl<'a> EquivalentPlmnListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EquivalentPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34716,6 +38535,7 @@ impl std::fmt::Debug for EquivalentPlmnListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received VPLMN-CSG-Subscription-Data (3GPP TS 29.272 §7.3.155; see [`VplmnCsgSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VplmnCsgSubscriptionDataView<'a> {
@@ -34730,6 +38550,7 @@ pub struct VplmnCsgSubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> VplmnCsgSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34866,6 +38687,7 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for VplmnCsgSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34879,6 +38701,15 @@ impl std::fmt::Debug for VplmnCsgSubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Local-Time-Zone (3GPP TS 29.272 §7.3.156; see [`LocalTimeZone`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalTimeZoneView<'a> {
@@ -34893,6 +38724,15 @@ pub struct LocalTimeZoneView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> LocalTimeZoneView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35039,6 +38879,15 @@ impl<'a> LocalTimeZoneView<'a> {
         DaylightSavingTime(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for LocalTimeZoneView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35048,6 +38897,18 @@ impl std::fmt::Debug for LocalTimeZoneView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received WLAN-offloadability (3GPP TS 29.272 §7.3.181; see [`WlanOffloadability`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanOffloadabilityView<'a> {
@@ -35062,6 +38923,18 @@ pub struct WlanOffloadabilityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> WlanOffloadabilityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35187,6 +39060,18 @@ impl<'a> WlanOffloadabilityView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for WlanOffloadabilityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35198,6 +39083,7 @@ impl std::fmt::Debug for WlanOffloadabilityView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Adjacent-PLMNs (3GPP TS 29.272 §7.3.186; see [`AdjacentPlmns`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacentPlmnsView<'a> {
@@ -35214,6 +39100,7 @@ pub struct AdjacentPlmnsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AdjacentPlmnsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35349,6 +39236,7 @@ impl<'a> AdjacentPlmnsView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AdjacentPlmnsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35358,6 +39246,7 @@ impl std::fmt::Debug for AdjacentPlmnsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Adjacent-Access-Restriction-Data (3GPP TS 29.272 §7.3.187; see [`AdjacentAccessRestrictionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacentAccessRestrictionDataView<'a> {
@@ -35372,6 +39261,7 @@ pub struct AdjacentAccessRestrictionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> AdjacentAccessRestrictionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35516,6 +39406,7 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for AdjacentAccessRestrictionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35530,6 +39421,18 @@ impl std::fmt::Debug for AdjacentAccessRestrictionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received IMSI-Group-Id (3GPP TS 29.272 §7.3.189; see [`ImsiGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImsiGroupIdView<'a> {
@@ -35544,6 +39447,18 @@ pub struct ImsiGroupIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> ImsiGroupIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35705,6 +39620,18 @@ impl<'a> ImsiGroupIdView<'a> {
         avp.data
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ImsiGroupIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35714,6 +39641,7 @@ impl std::fmt::Debug for ImsiGroupIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Subscription-Data-Deletion (3GPP TS 29.272 §7.3.208; see [`SubscriptionDataDeletion`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionDataDeletionView<'a> {
@@ -35730,6 +39658,7 @@ pub struct SubscriptionDataDeletionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SubscriptionDataDeletionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35948,6 +39877,7 @@ impl<'a> SubscriptionDataDeletionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataDeletionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35961,6 +39891,17 @@ impl std::fmt::Debug for SubscriptionDataDeletionView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Emergency-Info (3GPP TS 29.272 §7.3.210; see [`EmergencyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EmergencyInfoView<'a> {
@@ -35975,6 +39916,17 @@ pub struct EmergencyInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> EmergencyInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36088,6 +40040,17 @@ impl<'a> EmergencyInfoView<'a> {
         Some(super::mip6::Mip6AgentInfoView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for EmergencyInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36097,6 +40060,7 @@ impl std::fmt::Debug for EmergencyInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received V2X-Subscription-Data (3GPP TS 29.272 §7.3.212; see [`V2xSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V2xSubscriptionDataView<'a> {
@@ -36111,6 +40075,7 @@ pub struct V2xSubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> V2xSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36236,6 +40201,7 @@ impl<'a> V2xSubscriptionDataView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for V2xSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36247,6 +40213,17 @@ impl std::fmt::Debug for V2xSubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received eDRX-Cycle-Length (3GPP TS 29.272 §7.3.215; see [`EdrxCycleLength`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EdrxCycleLengthView<'a> {
@@ -36261,6 +40238,17 @@ pub struct EdrxCycleLengthView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> EdrxCycleLengthView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36405,6 +40393,17 @@ impl<'a> EdrxCycleLengthView<'a> {
         avp.data
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for EdrxCycleLengthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36416,6 +40415,25 @@ impl std::fmt::Debug for EdrxCycleLengthView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received MBSFN-Area (3GPP TS 29.272 §7.3.219; see [`MbsfnArea`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbsfnAreaView<'a> {
@@ -36430,6 +40448,25 @@ pub struct MbsfnAreaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> MbsfnAreaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36552,6 +40589,25 @@ impl<'a> MbsfnAreaView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MbsfnAreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36561,6 +40617,7 @@ impl std::fmt::Debug for MbsfnAreaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Paging-Time-Window (3GPP TS 29.272 §7.3.226; see [`PagingTimeWindow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PagingTimeWindowView<'a> {
@@ -36575,6 +40632,7 @@ pub struct PagingTimeWindowView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> PagingTimeWindowView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36719,6 +40777,7 @@ impl<'a> PagingTimeWindowView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PagingTimeWindowView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36730,6 +40789,7 @@ impl std::fmt::Debug for PagingTimeWindowView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29272"))]
 /// A checked, zero-copy view of a received eDRX-Related-RAT (3GPP TS 29.272 §7.3.229; see [`EdrxRelatedRat`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EdrxRelatedRatView<'a> {
@@ -36746,6 +40806,7 @@ pub struct EdrxRelatedRatView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29272"))]
 impl<'a> EdrxRelatedRatView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36883,6 +40944,7 @@ impl<'a> EdrxRelatedRatView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl std::fmt::Debug for EdrxRelatedRatView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36892,6 +40954,7 @@ impl std::fmt::Debug for EdrxRelatedRatView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received V2X-Subscription-Data-Nr (3GPP TS 29.272 §7.3.235; see [`V2xSubscriptionDataNr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct V2xSubscriptionDataNrView<'a> {
@@ -36906,6 +40969,7 @@ pub struct V2xSubscriptionDataNrView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> V2xSubscriptionDataNrView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37043,6 +41107,7 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
         Some(UePc5QosView::read(avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for V2xSubscriptionDataNrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37056,6 +41121,7 @@ impl std::fmt::Debug for V2xSubscriptionDataNrView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received UE-PC5-QoS (3GPP TS 29.272 §7.3.236; see [`UePc5Qos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UePc5QosView<'a> {
@@ -37072,6 +41138,7 @@ pub struct UePc5QosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> UePc5QosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37218,6 +41285,7 @@ impl<'a> UePc5QosView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for UePc5QosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37227,6 +41295,7 @@ impl std::fmt::Debug for UePc5QosView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received PC5-QoS-Flow (3GPP TS 29.272 §7.3.237; see [`Pc5QosFlow`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Pc5QosFlowView<'a> {
@@ -37241,6 +41310,7 @@ pub struct Pc5QosFlowView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> Pc5QosFlowView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37386,6 +41456,7 @@ impl<'a> Pc5QosFlowView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for Pc5QosFlowView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37395,6 +41466,7 @@ impl std::fmt::Debug for Pc5QosFlowView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received PC5-Flow-Bitrates (3GPP TS 29.272 §7.3.239; see [`Pc5FlowBitrates`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Pc5FlowBitratesView<'a> {
@@ -37409,6 +41481,7 @@ pub struct Pc5FlowBitratesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> Pc5FlowBitratesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37534,6 +41607,7 @@ impl<'a> Pc5FlowBitratesView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for Pc5FlowBitratesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37545,6 +41619,25 @@ impl std::fmt::Debug for Pc5FlowBitratesView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received MDT-Configuration-NR (3GPP TS 29.272 §7.3.245; see [`MdtConfigurationNr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MdtConfigurationNrView<'a> {
@@ -37561,6 +41654,25 @@ pub struct MdtConfigurationNrView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'a> MdtConfigurationNrView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37866,6 +41978,25 @@ impl<'a> MdtConfigurationNrView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MdtConfigurationNrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37877,6 +42008,7 @@ impl std::fmt::Debug for MdtConfigurationNrView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Update-Location-Request (3GPP TS 29.272 §7.2.3; see [`UpdateLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateLocationRequestView<'a> {
@@ -37892,6 +42024,7 @@ pub struct UpdateLocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UpdateLocationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -38498,6 +42631,7 @@ impl<'a> UpdateLocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UpdateLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38511,6 +42645,7 @@ impl std::fmt::Debug for UpdateLocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Update-Location-Answer (3GPP TS 29.272 §7.2.4; see [`UpdateLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateLocationAnswerView<'a> {
@@ -38526,6 +42661,7 @@ pub struct UpdateLocationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UpdateLocationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -38950,6 +43086,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UpdateLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38961,6 +43098,7 @@ impl std::fmt::Debug for UpdateLocationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Authentication-Information-Request (3GPP TS 29.272 §7.2.5; see [`AuthenticationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInformationRequestView<'a> {
@@ -38976,6 +43114,7 @@ pub struct AuthenticationInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -39387,6 +43526,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AuthenticationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39401,6 +43541,7 @@ impl std::fmt::Debug for AuthenticationInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Authentication-Information-Answer (3GPP TS 29.272 §7.2.6; see [`AuthenticationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AuthenticationInformationAnswerView<'a> {
@@ -39416,6 +43557,7 @@ pub struct AuthenticationInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -39819,6 +43961,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AuthenticationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39833,6 +43976,7 @@ impl std::fmt::Debug for AuthenticationInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Cancel-Location-Request (3GPP TS 29.272 §7.2.7; see [`CancelLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelLocationRequestView<'a> {
@@ -39848,6 +43992,7 @@ pub struct CancelLocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> CancelLocationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -40225,6 +44370,7 @@ impl<'a> CancelLocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for CancelLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40238,6 +44384,7 @@ impl std::fmt::Debug for CancelLocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Cancel-Location-Answer (3GPP TS 29.272 §7.2.8; see [`CancelLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelLocationAnswerView<'a> {
@@ -40253,6 +44400,7 @@ pub struct CancelLocationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> CancelLocationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -40567,6 +44715,7 @@ impl<'a> CancelLocationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for CancelLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40578,6 +44727,7 @@ impl std::fmt::Debug for CancelLocationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (3GPP TS 29.272 §7.2.9; see [`TgppS6aS6dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dInsertSubscriberDataRequestView<'a> {
@@ -40593,6 +44743,7 @@ pub struct TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -40996,6 +45147,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41010,6 +45162,7 @@ impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.10; see [`TgppS6aS6dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
@@ -41025,6 +45178,7 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -41501,6 +45655,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41515,6 +45670,7 @@ impl std::fmt::Debug for TgppS6aS6dInsertSubscriberDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (3GPP TS 29.272 §7.2.11; see [`TgppS6aS6dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
@@ -41530,6 +45686,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -41990,6 +46147,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42004,6 +46162,7 @@ impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.12; see [`TgppS6aS6dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
@@ -42019,6 +46178,7 @@ pub struct TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -42350,6 +46510,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42364,6 +46525,7 @@ impl std::fmt::Debug for TgppS6aS6dDeleteSubscriberDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Purge-UE-Request (3GPP TS 29.272 §7.2.13; see [`PurgeUeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PurgeUeRequestView<'a> {
@@ -42379,6 +46541,7 @@ pub struct PurgeUeRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> PurgeUeRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -42750,6 +46913,7 @@ impl<'a> PurgeUeRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for PurgeUeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42759,6 +46923,7 @@ impl std::fmt::Debug for PurgeUeRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Purge-UE-Answer (3GPP TS 29.272 §7.2.14; see [`PurgeUeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PurgeUeAnswerView<'a> {
@@ -42774,6 +46939,7 @@ pub struct PurgeUeAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> PurgeUeAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -43151,6 +47317,7 @@ impl<'a> PurgeUeAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for PurgeUeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43160,6 +47327,7 @@ impl std::fmt::Debug for PurgeUeAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.272 §7.2.15; see [`TgppS6aS6dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dResetRequestView<'a> {
@@ -43175,6 +47343,7 @@ pub struct TgppS6aS6dResetRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dResetRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -43568,6 +47737,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dResetRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43581,6 +47751,7 @@ impl std::fmt::Debug for TgppS6aS6dResetRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.272 §7.2.16; see [`TgppS6aS6dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6aS6dResetAnswerView<'a> {
@@ -43596,6 +47767,7 @@ pub struct TgppS6aS6dResetAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dResetAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -43910,6 +48082,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS6aS6dResetAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43923,6 +48096,7 @@ impl std::fmt::Debug for TgppS6aS6dResetAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Notify-Request (3GPP TS 29.272 §7.2.17; see [`NotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NotifyRequestView<'a> {
@@ -43938,6 +48112,7 @@ pub struct NotifyRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> NotifyRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -44448,6 +48623,7 @@ impl<'a> NotifyRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for NotifyRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44457,6 +48633,7 @@ impl std::fmt::Debug for NotifyRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Notify-Answer (3GPP TS 29.272 §7.2.18; see [`NotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NotifyAnswerView<'a> {
@@ -44472,6 +48649,7 @@ pub struct NotifyAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> NotifyAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -44837,6 +49015,7 @@ impl<'a> NotifyAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for NotifyAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44846,6 +49025,7 @@ impl std::fmt::Debug for NotifyAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// A checked, zero-copy view of a received ME-Identity-Check-Request (3GPP TS 29.272 §7.2.19; see [`MeIdentityCheckRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeIdentityCheckRequestView<'a> {
@@ -44861,6 +49041,7 @@ pub struct MeIdentityCheckRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl<'a> MeIdentityCheckRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45179,6 +49360,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl std::fmt::Debug for MeIdentityCheckRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45192,6 +49374,7 @@ impl std::fmt::Debug for MeIdentityCheckRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// A checked, zero-copy view of a received ME-Identity-Check-Answer (3GPP TS 29.272 §7.2.20; see [`MeIdentityCheckAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeIdentityCheckAnswerView<'a> {
@@ -45207,6 +49390,7 @@ pub struct MeIdentityCheckAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl<'a> MeIdentityCheckAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45507,6 +49691,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl std::fmt::Debug for MeIdentityCheckAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45520,6 +49705,7 @@ impl std::fmt::Debug for MeIdentityCheckAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Update-VCSG-Location-Request (3GPP TS 29.272 §7.2.21; see [`UpdateVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateVcsgLocationRequestView<'a> {
@@ -45535,6 +49721,7 @@ pub struct UpdateVcsgLocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> UpdateVcsgLocationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -45910,6 +50097,7 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for UpdateVcsgLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45924,6 +50112,7 @@ impl std::fmt::Debug for UpdateVcsgLocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Update-VCSG-Location-Answer (3GPP TS 29.272 §7.2.22; see [`UpdateVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateVcsgLocationAnswerView<'a> {
@@ -45939,6 +50128,7 @@ pub struct UpdateVcsgLocationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> UpdateVcsgLocationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -46304,6 +50494,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for UpdateVcsgLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46317,6 +50508,7 @@ impl std::fmt::Debug for UpdateVcsgLocationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Cancel-VCSG-Location-Request (3GPP TS 29.272 §7.2.23; see [`CancelVcsgLocationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelVcsgLocationRequestView<'a> {
@@ -46332,6 +50524,7 @@ pub struct CancelVcsgLocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> CancelVcsgLocationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -46697,6 +50890,7 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CancelVcsgLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46711,6 +50905,7 @@ impl std::fmt::Debug for CancelVcsgLocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Cancel-VCSG-Location-Answer (3GPP TS 29.272 §7.2.24; see [`CancelVcsgLocationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CancelVcsgLocationAnswerView<'a> {
@@ -46726,6 +50921,7 @@ pub struct CancelVcsgLocationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> CancelVcsgLocationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -47040,6 +51236,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CancelVcsgLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47053,6 +51250,7 @@ impl std::fmt::Debug for CancelVcsgLocationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Insert-Subscriber-Data-Request (3GPP TS 29.272 §7.2.9; see [`TgppS7aS7dInsertSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dInsertSubscriberDataRequestView<'a> {
@@ -47068,6 +51266,7 @@ pub struct TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -47471,6 +51670,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47485,6 +51685,7 @@ impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Insert-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.10; see [`TgppS7aS7dInsertSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
@@ -47500,6 +51701,7 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -47976,6 +52178,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47990,6 +52193,7 @@ impl std::fmt::Debug for TgppS7aS7dInsertSubscriberDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Delete-Subscriber-Data-Request (3GPP TS 29.272 §7.2.11; see [`TgppS7aS7dDeleteSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
@@ -48005,6 +52209,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -48465,6 +52670,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48479,6 +52685,7 @@ impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Delete-Subscriber-Data-Answer (3GPP TS 29.272 §7.2.12; see [`TgppS7aS7dDeleteSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
@@ -48494,6 +52701,7 @@ pub struct TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -48825,6 +53033,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48839,6 +53048,7 @@ impl std::fmt::Debug for TgppS7aS7dDeleteSubscriberDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.272 §7.2.15; see [`TgppS7aS7dResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dResetRequestView<'a> {
@@ -48854,6 +53064,7 @@ pub struct TgppS7aS7dResetRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dResetRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -49247,6 +53458,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dResetRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49260,6 +53472,7 @@ impl std::fmt::Debug for TgppS7aS7dResetRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.272 §7.2.16; see [`TgppS7aS7dResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS7aS7dResetAnswerView<'a> {
@@ -49275,6 +53488,7 @@ pub struct TgppS7aS7dResetAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dResetAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -49589,6 +53803,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppS7aS7dResetAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49602,6 +53817,7 @@ impl std::fmt::Debug for TgppS7aS7dResetAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Subscription-Data AVP (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -49658,6 +53874,7 @@ impl std::fmt::Debug for TgppS7aS7dResetAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionData {
     type Writer<'c> = SubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
@@ -49707,6 +53924,7 @@ impl rt::writer::Group for SubscriptionData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -49717,6 +53935,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionDataWriter<'_> {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     #[inline]
@@ -50109,6 +54328,20 @@ impl SubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one Terminal-Information AVP (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TerminalInformation`] is the owned form.
 ///
 /// ```text
@@ -50118,6 +54351,20 @@ impl SubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TerminalInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for TerminalInformation {
     type Writer<'c> = TerminalInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
@@ -50129,6 +54376,20 @@ impl rt::writer::Group for TerminalInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TerminalInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50139,6 +54400,20 @@ impl<'c> rt::writer::MemberWriter<'c> for TerminalInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl TerminalInformationWriter<'_> {
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
@@ -50165,6 +54440,7 @@ impl TerminalInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one Requested-EUTRAN-Authentication-Info AVP (code 1408, vendor 10415), 3GPP TS 29.272 §7.3.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedEutranAuthenticationInfo`] is the owned form.
 ///
 /// ```text
@@ -50174,6 +54450,7 @@ impl TerminalInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RequestedEutranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedEutranAuthenticationInfo {
     type Writer<'c> = RequestedEutranAuthenticationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
@@ -50185,6 +54462,7 @@ impl rt::writer::Group for RequestedEutranAuthenticationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedEutranAuthenticationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50195,6 +54473,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RequestedEutranAuthenticationInfoWrite
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedEutranAuthenticationInfoWriter<'_> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
@@ -50221,6 +54500,7 @@ impl RequestedEutranAuthenticationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one Requested-UTRAN-GERAN-Authentication-Info AVP (code 1409, vendor 10415), 3GPP TS 29.272 §7.3.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedUtranGeranAuthenticationInfo`] is the owned form.
 ///
 /// ```text
@@ -50230,6 +54510,7 @@ impl RequestedEutranAuthenticationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RequestedUtranGeranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
     type Writer<'c> = RequestedUtranGeranAuthenticationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
@@ -50241,6 +54522,7 @@ impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c>
 for RequestedUtranGeranAuthenticationInfoWriter<'c> {
     #[inline]
@@ -50252,6 +54534,7 @@ for RequestedUtranGeranAuthenticationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl RequestedUtranGeranAuthenticationInfoWriter<'_> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
@@ -50278,6 +54561,7 @@ impl RequestedUtranGeranAuthenticationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one Authentication-Info AVP (code 1413, vendor 10415), 3GPP TS 29.272 §7.3.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AuthenticationInfo`] is the owned form.
 ///
 /// ```text
@@ -50287,6 +54571,7 @@ impl RequestedUtranGeranAuthenticationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AuthenticationInfo {
     type Writer<'c> = AuthenticationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
@@ -50294,6 +54579,7 @@ impl rt::writer::Group for AuthenticationInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AuthenticationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50304,6 +54590,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AuthenticationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInfoWriter<'_> {
     /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18. Each call appends another occurrence.
     ///
@@ -50345,6 +54632,7 @@ impl AuthenticationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one E-UTRAN-Vector AVP (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EUtranVector`] is the owned form.
 ///
 /// ```text
@@ -50356,6 +54644,7 @@ impl AuthenticationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EUtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EUtranVector {
     type Writer<'c> = EUtranVectorWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
@@ -50369,6 +54658,7 @@ impl rt::writer::Group for EUtranVector {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EUtranVectorWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50379,6 +54669,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EUtranVectorWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EUtranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
@@ -50417,6 +54708,7 @@ impl EUtranVectorWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one UTRAN-Vector AVP (code 1415, vendor 10415), 3GPP TS 29.272 §7.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UtranVector`] is the owned form.
 ///
 /// ```text
@@ -50429,6 +54721,7 @@ impl EUtranVectorWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for UtranVector {
     type Writer<'c> = UtranVectorWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
@@ -50443,6 +54736,7 @@ impl rt::writer::Group for UtranVector {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for UtranVectorWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50453,6 +54747,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UtranVectorWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UtranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
@@ -50497,6 +54792,7 @@ impl UtranVectorWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one GERAN-Vector AVP (code 1416, vendor 10415), 3GPP TS 29.272 §7.3.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GeranVector`] is the owned form.
 ///
 /// ```text
@@ -50507,6 +54803,7 @@ impl UtranVectorWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GeranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for GeranVector {
     type Writer<'c> = GeranVectorWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
@@ -50519,6 +54816,7 @@ impl rt::writer::Group for GeranVector {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for GeranVectorWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50529,6 +54827,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GeranVectorWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl GeranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
@@ -50561,6 +54860,7 @@ impl GeranVectorWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one APN-Configuration-Profile AVP (code 1429, vendor 10415), 3GPP TS 29.272 §7.3.34, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnConfigurationProfile`] is the owned form.
 ///
 /// ```text
@@ -50572,6 +54872,7 @@ impl GeranVectorWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnConfigurationProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ApnConfigurationProfile {
     type Writer<'c> = ApnConfigurationProfileWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
@@ -50585,6 +54886,7 @@ impl rt::writer::Group for ApnConfigurationProfile {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationProfileWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50595,6 +54897,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationProfileWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ApnConfigurationProfileWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
@@ -50641,6 +54944,18 @@ impl ApnConfigurationProfileWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one APN-Configuration AVP (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnConfiguration`] is the owned form.
 ///
 /// ```text
@@ -50674,6 +54989,18 @@ impl ApnConfigurationProfileWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for ApnConfiguration {
     type Writer<'c> = ApnConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
@@ -50707,6 +55034,18 @@ impl rt::writer::Group for ApnConfiguration {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50717,6 +55056,18 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl ApnConfigurationWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
@@ -50918,6 +55269,18 @@ impl ApnConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one EPS-Subscribed-QoS-Profile AVP (code 1431, vendor 10415), 3GPP TS 29.272 §7.3.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsSubscribedQosProfile`] is the owned form.
 ///
 /// ```text
@@ -50926,6 +55289,18 @@ impl ApnConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EpsSubscribedQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for EpsSubscribedQosProfile {
     type Writer<'c> = EpsSubscribedQosProfileWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
@@ -50936,6 +55311,18 @@ impl rt::writer::Group for EpsSubscribedQosProfile {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EpsSubscribedQosProfileWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -50946,6 +55333,18 @@ impl<'c> rt::writer::MemberWriter<'c> for EpsSubscribedQosProfileWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl EpsSubscribedQosProfileWriter<'_> {
     /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -50974,6 +55373,18 @@ impl EpsSubscribedQosProfileWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one AMBR AVP (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Ambr`] is the owned form.
 ///
 /// ```text
@@ -50984,6 +55395,18 @@ impl EpsSubscribedQosProfileWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AmbrWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for Ambr {
     type Writer<'c> = AmbrWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
@@ -50996,6 +55419,18 @@ impl rt::writer::Group for Ambr {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for AmbrWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51006,6 +55441,18 @@ impl<'c> rt::writer::MemberWriter<'c> for AmbrWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl AmbrWriter<'_> {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
@@ -51038,6 +55485,25 @@ impl AmbrWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Trace-Data AVP (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TraceData`] is the owned form.
 ///
 /// ```text
@@ -51054,6 +55520,25 @@ impl AmbrWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TraceDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for TraceData {
     type Writer<'c> = TraceDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
@@ -51072,6 +55557,25 @@ impl rt::writer::Group for TraceData {
     ];
     const REQUIRED: u64 = 31;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TraceDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51082,6 +55586,25 @@ impl<'c> rt::writer::MemberWriter<'c> for TraceDataWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl TraceDataWriter<'_> {
     /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
@@ -51163,6 +55686,7 @@ impl TraceDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one GPRS-Subscription-Data AVP (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GprsSubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -51171,6 +55695,7 @@ impl TraceDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GprsSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for GprsSubscriptionData {
     type Writer<'c> = GprsSubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
@@ -51181,6 +55706,7 @@ impl rt::writer::Group for GprsSubscriptionData {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for GprsSubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51191,6 +55717,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GprsSubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl GprsSubscriptionDataWriter<'_> {
     /// `{ Complete-Data-List-Included-Indicator }`: Complete-Data-List-Included-Indicator (code 1468, vendor 10415), 3GPP TS 29.272 §7.3.73.
     #[inline]
@@ -51219,6 +55746,7 @@ impl GprsSubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one PDP-Context AVP (code 1469, vendor 10415), 3GPP TS 29.272 §7.3.74, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdpContext`] is the owned form.
 ///
 /// ```text
@@ -51242,6 +55770,7 @@ impl GprsSubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PdpContextWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PdpContext {
     type Writer<'c> = PdpContextWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
@@ -51267,6 +55796,7 @@ impl rt::writer::Group for PdpContext {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for PdpContextWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51277,6 +55807,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PdpContextWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PdpContextWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
@@ -51392,6 +55923,7 @@ impl PdpContextWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one CSG-Subscription-Data AVP (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsgSubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -51402,6 +55934,7 @@ impl PdpContextWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CsgSubscriptionData {
     type Writer<'c> = CsgSubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
@@ -51413,6 +55946,7 @@ impl rt::writer::Group for CsgSubscriptionData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsgSubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51423,6 +55957,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsgSubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CsgSubscriptionDataWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
@@ -51455,6 +55990,18 @@ impl CsgSubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Specific-APN-Info AVP (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SpecificApnInfo`] is the owned form.
 ///
 /// ```text
@@ -51464,6 +56011,18 @@ impl CsgSubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SpecificApnInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for SpecificApnInfo {
     type Writer<'c> = SpecificApnInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
@@ -51475,6 +56034,18 @@ impl rt::writer::Group for SpecificApnInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SpecificApnInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51485,6 +56056,18 @@ impl<'c> rt::writer::MemberWriter<'c> for SpecificApnInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl SpecificApnInfoWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -51516,6 +56099,7 @@ impl SpecificApnInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one LCS-Info AVP (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsInfo`] is the owned form.
 ///
 /// ```text
@@ -51525,6 +56109,7 @@ impl SpecificApnInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsInfo {
     type Writer<'c> = LcsInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
@@ -51532,6 +56117,7 @@ impl rt::writer::Group for LcsInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51542,6 +56128,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsInfoWriter<'_> {
     /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85. Each call appends another occurrence.
     #[inline]
@@ -51575,6 +56162,7 @@ impl LcsInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one LCS-PrivacyException AVP (code 1475, vendor 10415), 3GPP TS 29.272 §7.3.86, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyexception`] is the owned form.
 ///
 /// ```text
@@ -51587,6 +56175,7 @@ impl LcsInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsPrivacyexceptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsPrivacyexception {
     type Writer<'c> = LcsPrivacyexceptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
@@ -51598,6 +56187,7 @@ impl rt::writer::Group for LcsPrivacyexception {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyexceptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51608,6 +56198,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyexceptionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl LcsPrivacyexceptionWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
@@ -51662,6 +56253,7 @@ impl LcsPrivacyexceptionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one External-Client AVP (code 1479, vendor 10415), 3GPP TS 29.272 §7.3.90, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ExternalClient`] is the owned form.
 ///
 /// ```text
@@ -51671,6 +56263,7 @@ impl LcsPrivacyexceptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ExternalClientWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ExternalClient {
     type Writer<'c> = ExternalClientWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
@@ -51682,6 +56275,7 @@ impl rt::writer::Group for ExternalClient {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for ExternalClientWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51692,6 +56286,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ExternalClientWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl ExternalClientWriter<'_> {
     /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
     #[inline]
@@ -51718,6 +56313,7 @@ impl ExternalClientWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one 3GPP-Service-Type AVP (code 1483, vendor 10415), 3GPP TS 29.272 §7.3.94, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TgppServiceType`] is the owned form.
 ///
 /// ```text
@@ -51727,6 +56323,7 @@ impl ExternalClientWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TgppServiceTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TgppServiceType {
     type Writer<'c> = TgppServiceTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
@@ -51738,6 +56335,7 @@ impl rt::writer::Group for TgppServiceType {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for TgppServiceTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51748,6 +56346,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TgppServiceTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TgppServiceTypeWriter<'_> {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     #[inline]
@@ -51774,6 +56373,7 @@ impl TgppServiceTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one MO-LR AVP (code 1485, vendor 10415), 3GPP TS 29.272 §7.3.96, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MoLr`] is the owned form.
 ///
 /// ```text
@@ -51782,6 +56382,7 @@ impl TgppServiceTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MoLrWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MoLr {
     type Writer<'c> = MoLrWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
@@ -51792,6 +56393,7 @@ impl rt::writer::Group for MoLr {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for MoLrWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51802,6 +56404,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MoLrWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MoLrWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
@@ -51822,6 +56425,7 @@ impl MoLrWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Teleservice-List AVP (code 1486, vendor 10415), 3GPP TS 29.272 §7.3.99, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TeleserviceList`] is the owned form.
 ///
 /// ```text
@@ -51829,6 +56433,7 @@ impl MoLrWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TeleserviceListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TeleserviceList {
     type Writer<'c> = TeleserviceListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
@@ -51836,6 +56441,7 @@ impl rt::writer::Group for TeleserviceList {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1487, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for TeleserviceListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51846,6 +56452,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TeleserviceListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl TeleserviceListWriter<'_> {
     /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
     #[inline]
@@ -51860,6 +56467,7 @@ impl TeleserviceListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Call-Barring-Info AVP (code 1488, vendor 10415), 3GPP TS 29.272 §7.3.101, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CallBarringInfo`] is the owned form.
 ///
 /// ```text
@@ -51868,6 +56476,7 @@ impl TeleserviceListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CallBarringInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CallBarringInfo {
     type Writer<'c> = CallBarringInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
@@ -51878,6 +56487,7 @@ impl rt::writer::Group for CallBarringInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for CallBarringInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51888,6 +56498,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CallBarringInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl CallBarringInfoWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
@@ -51908,6 +56519,7 @@ impl CallBarringInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one EPS-User-State AVP (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsUserState`] is the owned form.
 ///
 /// ```text
@@ -51916,6 +56528,7 @@ impl CallBarringInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EpsUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for EpsUserState {
     type Writer<'c> = EpsUserStateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
@@ -51926,6 +56539,7 @@ impl rt::writer::Group for EpsUserState {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EpsUserStateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51936,6 +56550,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EpsUserStateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl EpsUserStateWriter<'_> {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     ///
@@ -51966,6 +56581,18 @@ impl EpsUserStateWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one EPS-Location-Information AVP (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsLocationInformation`] is the owned form.
 ///
 /// ```text
@@ -51974,6 +56601,18 @@ impl EpsUserStateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EpsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for EpsLocationInformation {
     type Writer<'c> = EpsLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
@@ -51984,6 +56623,18 @@ impl rt::writer::Group for EpsLocationInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EpsLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -51994,6 +56645,18 @@ impl<'c> rt::writer::MemberWriter<'c> for EpsLocationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl EpsLocationInformationWriter<'_> {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
     ///
@@ -52024,6 +56687,7 @@ impl EpsLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one MME-User-State AVP (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeUserState`] is the owned form.
 ///
 /// ```text
@@ -52031,6 +56695,7 @@ impl EpsLocationInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmeUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MmeUserState {
     type Writer<'c> = MmeUserStateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
@@ -52038,6 +56703,7 @@ impl rt::writer::Group for MmeUserState {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmeUserStateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52048,6 +56714,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MmeUserStateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl MmeUserStateWriter<'_> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
@@ -52062,6 +56729,7 @@ impl MmeUserStateWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one SGSN-User-State AVP (code 1498, vendor 10415), 3GPP TS 29.272 §7.3.113, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnUserState`] is the owned form.
 ///
 /// ```text
@@ -52069,6 +56737,7 @@ impl MmeUserStateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SgsnUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SgsnUserState {
     type Writer<'c> = SgsnUserStateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
@@ -52076,6 +56745,7 @@ impl rt::writer::Group for SgsnUserState {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SgsnUserStateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52086,6 +56756,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SgsnUserStateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SgsnUserStateWriter<'_> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
@@ -52100,6 +56771,18 @@ impl SgsnUserStateWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one MME-Location-Information AVP (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeLocationInformation`] is the owned form.
 ///
 /// ```text
@@ -52115,6 +56798,18 @@ impl SgsnUserStateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmeLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for MmeLocationInformation {
     type Writer<'c> = MmeLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
@@ -52132,6 +56827,18 @@ impl rt::writer::Group for MmeLocationInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MmeLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52142,6 +56849,18 @@ impl<'c> rt::writer::MemberWriter<'c> for MmeLocationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl MmeLocationInformationWriter<'_> {
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     #[inline]
@@ -52212,6 +56931,18 @@ impl MmeLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one SGSN-Location-Information AVP (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnLocationInformation`] is the owned form.
 ///
 /// ```text
@@ -52227,6 +56958,18 @@ impl MmeLocationInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SgsnLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for SgsnLocationInformation {
     type Writer<'c> = SgsnLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
@@ -52244,6 +56987,18 @@ impl rt::writer::Group for SgsnLocationInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SgsnLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52254,6 +57009,18 @@ impl<'c> rt::writer::MemberWriter<'c> for SgsnLocationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl SgsnLocationInformationWriter<'_> {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
@@ -52324,6 +57091,7 @@ impl SgsnLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 /// Writes the members of one Active-APN AVP (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ActiveApn`] is the owned form.
 ///
 /// ```text
@@ -52335,6 +57103,7 @@ impl SgsnLocationInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ActiveApnWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::writer::Group for ActiveApn {
     type Writer<'c> = ActiveApnWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
@@ -52347,6 +57116,7 @@ impl rt::writer::Group for ActiveApn {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveApnWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52357,6 +57127,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ActiveApnWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl ActiveApnWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
@@ -52405,6 +57176,25 @@ impl ActiveApnWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one MDT-Configuration AVP (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MdtConfiguration`] is the owned form.
 ///
 /// ```text
@@ -52431,6 +57221,25 @@ impl ActiveApnWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MdtConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for MdtConfiguration {
     type Writer<'c> = MdtConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
@@ -52457,6 +57266,25 @@ impl rt::writer::Group for MdtConfiguration {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52467,6 +57295,25 @@ impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MdtConfigurationWriter<'_> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
@@ -52602,6 +57449,25 @@ impl MdtConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Area-Scope AVP (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaScope`] is the owned form.
 ///
 /// ```text
@@ -52614,6 +57480,25 @@ impl MdtConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AreaScopeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for AreaScope {
     type Writer<'c> = AreaScopeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
@@ -52621,6 +57506,25 @@ impl rt::writer::Group for AreaScope {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for AreaScopeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52631,6 +57535,25 @@ impl<'c> rt::writer::MemberWriter<'c> for AreaScopeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl AreaScopeWriter<'_> {
     /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119. Each call appends another occurrence.
     #[inline]
@@ -52675,6 +57598,7 @@ impl AreaScopeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one Equivalent-PLMN-List AVP (code 1637, vendor 10415), 3GPP TS 29.272 §7.3.151, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EquivalentPlmnList`] is the owned form.
 ///
 /// ```text
@@ -52682,6 +57606,7 @@ impl AreaScopeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EquivalentPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EquivalentPlmnList {
     type Writer<'c> = EquivalentPlmnListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
@@ -52689,6 +57614,7 @@ impl rt::writer::Group for EquivalentPlmnList {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EquivalentPlmnListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52699,6 +57625,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EquivalentPlmnListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl EquivalentPlmnListWriter<'_> {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
@@ -52713,6 +57640,7 @@ impl EquivalentPlmnListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one VPLMN-CSG-Subscription-Data AVP (code 1641, vendor 10415), 3GPP TS 29.272 §7.3.155, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VplmnCsgSubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -52721,6 +57649,7 @@ impl EquivalentPlmnListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct VplmnCsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for VplmnCsgSubscriptionData {
     type Writer<'c> = VplmnCsgSubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
@@ -52731,6 +57660,7 @@ impl rt::writer::Group for VplmnCsgSubscriptionData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for VplmnCsgSubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52741,6 +57671,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VplmnCsgSubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl VplmnCsgSubscriptionDataWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
@@ -52761,6 +57692,15 @@ impl VplmnCsgSubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Local-Time-Zone AVP (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalTimeZone`] is the owned form.
 ///
 /// ```text
@@ -52769,6 +57709,15 @@ impl VplmnCsgSubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LocalTimeZoneWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for LocalTimeZone {
     type Writer<'c> = LocalTimeZoneWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
@@ -52779,6 +57728,15 @@ impl rt::writer::Group for LocalTimeZone {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for LocalTimeZoneWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52789,6 +57747,15 @@ impl<'c> rt::writer::MemberWriter<'c> for LocalTimeZoneWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl LocalTimeZoneWriter<'_> {
     /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
     #[inline]
@@ -52809,6 +57776,18 @@ impl LocalTimeZoneWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one WLAN-offloadability AVP (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanOffloadability`] is the owned form.
 ///
 /// ```text
@@ -52817,6 +57796,18 @@ impl LocalTimeZoneWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanOffloadabilityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for WlanOffloadability {
     type Writer<'c> = WlanOffloadabilityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
@@ -52827,6 +57818,18 @@ impl rt::writer::Group for WlanOffloadability {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for WlanOffloadabilityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52837,6 +57840,18 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanOffloadabilityWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl WlanOffloadabilityWriter<'_> {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     #[inline]
@@ -52857,6 +57872,7 @@ impl WlanOffloadabilityWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes the members of one Adjacent-PLMNs AVP (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacentPlmns`] is the owned form.
 ///
 /// ```text
@@ -52864,6 +57880,7 @@ impl WlanOffloadabilityWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdjacentPlmnsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentPlmns {
     type Writer<'c> = AdjacentPlmnsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
@@ -52871,6 +57888,7 @@ impl rt::writer::Group for AdjacentPlmns {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacentPlmnsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52881,6 +57899,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdjacentPlmnsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AdjacentPlmnsWriter<'_> {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
@@ -52895,6 +57914,7 @@ impl AdjacentPlmnsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Adjacent-Access-Restriction-Data AVP (code 1673, vendor 10415), 3GPP TS 29.272 §7.3.187, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacentAccessRestrictionData`] is the owned form.
 ///
 /// ```text
@@ -52903,6 +57923,7 @@ impl AdjacentPlmnsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdjacentAccessRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentAccessRestrictionData {
     type Writer<'c> = AdjacentAccessRestrictionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
@@ -52913,6 +57934,7 @@ impl rt::writer::Group for AdjacentAccessRestrictionData {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacentAccessRestrictionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52923,6 +57945,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdjacentAccessRestrictionDataWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl AdjacentAccessRestrictionDataWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -52943,6 +57966,18 @@ impl AdjacentAccessRestrictionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one IMSI-Group-Id AVP (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImsiGroupId`] is the owned form.
 ///
 /// ```text
@@ -52952,6 +57987,18 @@ impl AdjacentAccessRestrictionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ImsiGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for ImsiGroupId {
     type Writer<'c> = ImsiGroupIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
@@ -52963,6 +58010,18 @@ impl rt::writer::Group for ImsiGroupId {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ImsiGroupIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -52973,6 +58032,18 @@ impl<'c> rt::writer::MemberWriter<'c> for ImsiGroupIdWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl ImsiGroupIdWriter<'_> {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     #[inline]
@@ -52999,6 +58070,7 @@ impl ImsiGroupIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Subscription-Data-Deletion AVP (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionDataDeletion`] is the owned form.
 ///
 /// ```text
@@ -53011,6 +58083,7 @@ impl ImsiGroupIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SubscriptionDataDeletionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionDataDeletion {
     type Writer<'c> = SubscriptionDataDeletionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
@@ -53022,6 +58095,7 @@ impl rt::writer::Group for SubscriptionDataDeletion {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataDeletionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53032,6 +58106,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataDeletionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl SubscriptionDataDeletionWriter<'_> {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
@@ -53076,6 +58151,17 @@ impl SubscriptionDataDeletionWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Emergency-Info AVP (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EmergencyInfo`] is the owned form.
 ///
 /// ```text
@@ -53083,6 +58169,17 @@ impl SubscriptionDataDeletionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EmergencyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for EmergencyInfo {
     type Writer<'c> = EmergencyInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
@@ -53090,6 +58187,17 @@ impl rt::writer::Group for EmergencyInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(486, 0)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EmergencyInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53100,6 +58208,17 @@ impl<'c> rt::writer::MemberWriter<'c> for EmergencyInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl EmergencyInfoWriter<'_> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     ///
@@ -53119,6 +58238,7 @@ impl EmergencyInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one V2X-Subscription-Data AVP (code 1688, vendor 10415), 3GPP TS 29.272 §7.3.212, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V2xSubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -53127,6 +58247,7 @@ impl EmergencyInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct V2xSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionData {
     type Writer<'c> = V2xSubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
@@ -53137,6 +58258,7 @@ impl rt::writer::Group for V2xSubscriptionData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53147,6 +58269,7 @@ impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionDataWriter<'_> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
@@ -53167,6 +58290,17 @@ impl V2xSubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one eDRX-Cycle-Length AVP (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EdrxCycleLength`] is the owned form.
 ///
 /// ```text
@@ -53175,6 +58309,17 @@ impl V2xSubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EdrxCycleLengthWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for EdrxCycleLength {
     type Writer<'c> = EdrxCycleLengthWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
@@ -53185,6 +58330,17 @@ impl rt::writer::Group for EdrxCycleLength {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for EdrxCycleLengthWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53195,6 +58351,17 @@ impl<'c> rt::writer::MemberWriter<'c> for EdrxCycleLengthWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl EdrxCycleLengthWriter<'_> {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
@@ -53215,6 +58382,25 @@ impl EdrxCycleLengthWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one MBSFN-Area AVP (code 1694, vendor 10415), 3GPP TS 29.272 §7.3.219, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbsfnArea`] is the owned form.
 ///
 /// ```text
@@ -53223,6 +58409,25 @@ impl EdrxCycleLengthWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MbsfnAreaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for MbsfnArea {
     type Writer<'c> = MbsfnAreaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
@@ -53233,6 +58438,25 @@ impl rt::writer::Group for MbsfnArea {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MbsfnAreaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53243,6 +58467,25 @@ impl<'c> rt::writer::MemberWriter<'c> for MbsfnAreaWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MbsfnAreaWriter<'_> {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     #[inline]
@@ -53263,6 +58506,7 @@ impl MbsfnAreaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one Paging-Time-Window AVP (code 1701, vendor 10415), 3GPP TS 29.272 §7.3.226, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PagingTimeWindow`] is the owned form.
 ///
 /// ```text
@@ -53271,6 +58515,7 @@ impl MbsfnAreaWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PagingTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PagingTimeWindow {
     type Writer<'c> = PagingTimeWindowWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
@@ -53281,6 +58526,7 @@ impl rt::writer::Group for PagingTimeWindow {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for PagingTimeWindowWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53291,6 +58537,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PagingTimeWindowWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl PagingTimeWindowWriter<'_> {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     #[inline]
@@ -53311,6 +58558,7 @@ impl PagingTimeWindowWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29272"))]
 /// Writes the members of one eDRX-Related-RAT AVP (code 1705, vendor 10415), 3GPP TS 29.272 §7.3.229, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EdrxRelatedRat`] is the owned form.
 ///
 /// ```text
@@ -53318,6 +58566,7 @@ impl PagingTimeWindowWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EdrxRelatedRatWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29272"))]
 impl rt::writer::Group for EdrxRelatedRat {
     type Writer<'c> = EdrxRelatedRatWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
@@ -53325,6 +58574,7 @@ impl rt::writer::Group for EdrxRelatedRat {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1032, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EdrxRelatedRatWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53335,6 +58585,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EdrxRelatedRatWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29272"))]
 impl EdrxRelatedRatWriter<'_> {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
     #[inline]
@@ -53349,6 +58600,7 @@ impl EdrxRelatedRatWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one V2X-Subscription-Data-Nr AVP (code 1710, vendor 10415), 3GPP TS 29.272 §7.3.235, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V2xSubscriptionDataNr`] is the owned form.
 ///
 /// ```text
@@ -53358,6 +58610,7 @@ impl EdrxRelatedRatWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct V2xSubscriptionDataNrWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionDataNr {
     type Writer<'c> = V2xSubscriptionDataNrWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
@@ -53369,6 +58622,7 @@ impl rt::writer::Group for V2xSubscriptionDataNr {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataNrWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53379,6 +58633,7 @@ impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataNrWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl V2xSubscriptionDataNrWriter<'_> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
@@ -53407,6 +58662,7 @@ impl V2xSubscriptionDataNrWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one UE-PC5-QoS AVP (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UePc5Qos`] is the owned form.
 ///
 /// ```text
@@ -53415,6 +58671,7 @@ impl V2xSubscriptionDataNrWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UePc5QosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for UePc5Qos {
     type Writer<'c> = UePc5QosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
@@ -53425,6 +58682,7 @@ impl rt::writer::Group for UePc5Qos {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for UePc5QosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53435,6 +58693,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UePc5QosWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl UePc5QosWriter<'_> {
     /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237. Each call appends another occurrence.
     ///
@@ -53460,6 +58719,7 @@ impl UePc5QosWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one PC5-QoS-Flow AVP (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Pc5QosFlow`] is the owned form.
 ///
 /// ```text
@@ -53469,6 +58729,7 @@ impl UePc5QosWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Pc5QosFlowWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5QosFlow {
     type Writer<'c> = Pc5QosFlowWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
@@ -53480,6 +58741,7 @@ impl rt::writer::Group for Pc5QosFlow {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for Pc5QosFlowWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53490,6 +58752,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Pc5QosFlowWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5QosFlowWriter<'_> {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     #[inline]
@@ -53521,6 +58784,7 @@ impl Pc5QosFlowWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Writes the members of one PC5-Flow-Bitrates AVP (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Pc5FlowBitrates`] is the owned form.
 ///
 /// ```text
@@ -53529,6 +58793,7 @@ impl Pc5QosFlowWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Pc5FlowBitratesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5FlowBitrates {
     type Writer<'c> = Pc5FlowBitratesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
@@ -53539,6 +58804,7 @@ impl rt::writer::Group for Pc5FlowBitrates {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for Pc5FlowBitratesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53549,6 +58815,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Pc5FlowBitratesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl Pc5FlowBitratesWriter<'_> {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     #[inline]
@@ -53569,6 +58836,25 @@ impl Pc5FlowBitratesWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one MDT-Configuration-NR AVP (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MdtConfigurationNr`] is the owned form.
 ///
 /// ```text
@@ -53590,6 +58876,25 @@ impl Pc5FlowBitratesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MdtConfigurationNrWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for MdtConfigurationNr {
     type Writer<'c> = MdtConfigurationNrWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
@@ -53612,6 +58917,25 @@ impl rt::writer::Group for MdtConfigurationNr {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationNrWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53622,6 +58946,25 @@ impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationNrWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl MdtConfigurationNrWriter<'_> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
@@ -53722,8 +59065,10 @@ impl MdtConfigurationNrWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Update-Location-Request (command code 316, application 16777251), 3GPP TS 29.272 §7.2.3, straight into a buffer: started by [`UpdateLocationRequest::writer`], each setter appends one AVP in the order called, [`UpdateLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateLocationRequest`] is the owned form.
 pub struct UpdateLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationRequest {
     /// Starts writing one Update-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateLocationRequestWriter::finish`].
     #[inline]
@@ -53738,6 +59083,7 @@ impl UpdateLocationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54035,8 +59381,10 @@ impl UpdateLocationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Update-Location-Answer (command code 316, application 16777251), 3GPP TS 29.272 §7.2.4, straight into a buffer: started by [`UpdateLocationAnswer::writer`], each setter appends one AVP in the order called, [`UpdateLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateLocationAnswer`] is the owned form.
 pub struct UpdateLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationAnswer {
     /// Starts writing one Update-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateLocationAnswerWriter::finish`].
     #[inline]
@@ -54051,6 +59399,7 @@ impl UpdateLocationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl UpdateLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54274,8 +59623,10 @@ impl UpdateLocationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Authentication-Information-Request (command code 318, application 16777251), 3GPP TS 29.272 §7.2.5, straight into a buffer: started by [`AuthenticationInformationRequest::writer`], each setter appends one AVP in the order called, [`AuthenticationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AuthenticationInformationRequest`] is the owned form.
 pub struct AuthenticationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationRequest {
     /// Starts writing one Authentication-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AuthenticationInformationRequestWriter::finish`].
     #[inline]
@@ -54290,6 +59641,7 @@ impl AuthenticationInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54472,8 +59824,10 @@ impl AuthenticationInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Authentication-Information-Answer (command code 318, application 16777251), 3GPP TS 29.272 §7.2.6, straight into a buffer: started by [`AuthenticationInformationAnswer::writer`], each setter appends one AVP in the order called, [`AuthenticationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AuthenticationInformationAnswer`] is the owned form.
 pub struct AuthenticationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationAnswer {
     /// Starts writing one Authentication-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AuthenticationInformationAnswerWriter::finish`].
     #[inline]
@@ -54488,6 +59842,7 @@ impl AuthenticationInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl AuthenticationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54705,8 +60060,10 @@ impl AuthenticationInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Cancel-Location-Request (command code 317, application 16777251), 3GPP TS 29.272 §7.2.7, straight into a buffer: started by [`CancelLocationRequest::writer`], each setter appends one AVP in the order called, [`CancelLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelLocationRequest`] is the owned form.
 pub struct CancelLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationRequest {
     /// Starts writing one Cancel-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelLocationRequestWriter::finish`].
     #[inline]
@@ -54721,6 +60078,7 @@ impl CancelLocationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -54867,8 +60225,10 @@ impl CancelLocationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Cancel-Location-Answer (command code 317, application 16777251), 3GPP TS 29.272 §7.2.8, straight into a buffer: started by [`CancelLocationAnswer::writer`], each setter appends one AVP in the order called, [`CancelLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelLocationAnswer`] is the owned form.
 pub struct CancelLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationAnswer {
     /// Starts writing one Cancel-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelLocationAnswerWriter::finish`].
     #[inline]
@@ -54883,6 +60243,7 @@ impl CancelLocationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl CancelLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55025,10 +60386,12 @@ impl CancelLocationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Insert-Subscriber-Data-Request (command code 319, application 16777251), 3GPP TS 29.272 §7.2.9, straight into a buffer: started by [`TgppS6aS6dInsertSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dInsertSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dInsertSubscriberDataRequest`] is the owned form.
 pub struct TgppS6aS6dInsertSubscriberDataRequestWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataRequest {
     /// Starts writing one Insert-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dInsertSubscriberDataRequestWriter::finish`].
     #[inline]
@@ -55043,6 +60406,7 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55200,8 +60564,10 @@ impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Insert-Subscriber-Data-Answer (command code 319, application 16777251), 3GPP TS 29.272 §7.2.10, straight into a buffer: started by [`TgppS6aS6dInsertSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dInsertSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dInsertSubscriberDataAnswer`] is the owned form.
 pub struct TgppS6aS6dInsertSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataAnswer {
     /// Starts writing one Insert-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dInsertSubscriberDataAnswerWriter::finish`].
     #[inline]
@@ -55216,6 +60582,7 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55459,10 +60826,12 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Delete-Subscriber-Data-Request (command code 320, application 16777251), 3GPP TS 29.272 §7.2.11, straight into a buffer: started by [`TgppS6aS6dDeleteSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dDeleteSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dDeleteSubscriberDataRequest`] is the owned form.
 pub struct TgppS6aS6dDeleteSubscriberDataRequestWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataRequest {
     /// Starts writing one Delete-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dDeleteSubscriberDataRequestWriter::finish`].
     #[inline]
@@ -55477,6 +60846,7 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55648,8 +61018,10 @@ impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Delete-Subscriber-Data-Answer (command code 320, application 16777251), 3GPP TS 29.272 §7.2.12, straight into a buffer: started by [`TgppS6aS6dDeleteSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dDeleteSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dDeleteSubscriberDataAnswer`] is the owned form.
 pub struct TgppS6aS6dDeleteSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataAnswer {
     /// Starts writing one Delete-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dDeleteSubscriberDataAnswerWriter::finish`].
     #[inline]
@@ -55664,6 +61036,7 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55813,8 +61186,10 @@ impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Purge-UE-Request (command code 321, application 16777251), 3GPP TS 29.272 §7.2.13, straight into a buffer: started by [`PurgeUeRequest::writer`], each setter appends one AVP in the order called, [`PurgeUeRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PurgeUeRequest`] is the owned form.
 pub struct PurgeUeRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeRequest {
     /// Starts writing one Purge-UE-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PurgeUeRequestWriter::finish`].
     #[inline]
@@ -55829,6 +61204,7 @@ impl PurgeUeRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -55992,8 +61368,10 @@ impl PurgeUeRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Purge-UE-Answer (command code 321, application 16777251), 3GPP TS 29.272 §7.2.14, straight into a buffer: started by [`PurgeUeAnswer::writer`], each setter appends one AVP in the order called, [`PurgeUeAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PurgeUeAnswer`] is the owned form.
 pub struct PurgeUeAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeAnswer {
     /// Starts writing one Purge-UE-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PurgeUeAnswerWriter::finish`].
     #[inline]
@@ -56008,6 +61386,7 @@ impl PurgeUeAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl PurgeUeAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -56206,8 +61585,10 @@ impl PurgeUeAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Reset-Request (command code 322, application 16777251), 3GPP TS 29.272 §7.2.15, straight into a buffer: started by [`TgppS6aS6dResetRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dResetRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dResetRequest`] is the owned form.
 pub struct TgppS6aS6dResetRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetRequest {
     /// Starts writing one Reset-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dResetRequestWriter::finish`].
     #[inline]
@@ -56222,6 +61603,7 @@ impl TgppS6aS6dResetRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -56383,8 +61765,10 @@ impl TgppS6aS6dResetRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Reset-Answer (command code 322, application 16777251), 3GPP TS 29.272 §7.2.16, straight into a buffer: started by [`TgppS6aS6dResetAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dResetAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dResetAnswer`] is the owned form.
 pub struct TgppS6aS6dResetAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetAnswer {
     /// Starts writing one Reset-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dResetAnswerWriter::finish`].
     #[inline]
@@ -56399,6 +61783,7 @@ impl TgppS6aS6dResetAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl TgppS6aS6dResetAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -56541,8 +61926,10 @@ impl TgppS6aS6dResetAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Notify-Request (command code 323, application 16777251), 3GPP TS 29.272 §7.2.17, straight into a buffer: started by [`NotifyRequest::writer`], each setter appends one AVP in the order called, [`NotifyRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NotifyRequest`] is the owned form.
 pub struct NotifyRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyRequest {
     /// Starts writing one Notify-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NotifyRequestWriter::finish`].
     #[inline]
@@ -56557,6 +61944,7 @@ impl NotifyRequest {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -56802,8 +62190,10 @@ impl NotifyRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Writes one Notify-Answer (command code 323, application 16777251), 3GPP TS 29.272 §7.2.18, straight into a buffer: started by [`NotifyAnswer::writer`], each setter appends one AVP in the order called, [`NotifyAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NotifyAnswer`] is the owned form.
 pub struct NotifyAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyAnswer {
     /// Starts writing one Notify-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NotifyAnswerWriter::finish`].
     #[inline]
@@ -56818,6 +62208,7 @@ impl NotifyAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl NotifyAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57009,8 +62400,10 @@ impl NotifyAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// Writes one ME-Identity-Check-Request (command code 324, application 16777252), 3GPP TS 29.272 §7.2.19, straight into a buffer: started by [`MeIdentityCheckRequest::writer`], each setter appends one AVP in the order called, [`MeIdentityCheckRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MeIdentityCheckRequest`] is the owned form.
 pub struct MeIdentityCheckRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckRequest {
     /// Starts writing one ME-Identity-Check-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MeIdentityCheckRequestWriter::finish`].
     #[inline]
@@ -57025,6 +62418,7 @@ impl MeIdentityCheckRequest {
         w
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57158,8 +62552,10 @@ impl MeIdentityCheckRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 /// Writes one ME-Identity-Check-Answer (command code 324, application 16777252), 3GPP TS 29.272 §7.2.20, straight into a buffer: started by [`MeIdentityCheckAnswer::writer`], each setter appends one AVP in the order called, [`MeIdentityCheckAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MeIdentityCheckAnswer`] is the owned form.
 pub struct MeIdentityCheckAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckAnswer {
     /// Starts writing one ME-Identity-Check-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MeIdentityCheckAnswerWriter::finish`].
     #[inline]
@@ -57174,6 +62570,7 @@ impl MeIdentityCheckAnswer {
         w
     }
 }
+#[cfg(any(feature = "s13", feature = "ts29272"))]
 impl MeIdentityCheckAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57312,8 +62709,10 @@ impl MeIdentityCheckAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Update-VCSG-Location-Request (command code 8388638, application 16777308), 3GPP TS 29.272 §7.2.21, straight into a buffer: started by [`UpdateVcsgLocationRequest::writer`], each setter appends one AVP in the order called, [`UpdateVcsgLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateVcsgLocationRequest`] is the owned form.
 pub struct UpdateVcsgLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationRequest {
     /// Starts writing one Update-VCSG-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateVcsgLocationRequestWriter::finish`].
     #[inline]
@@ -57328,6 +62727,7 @@ impl UpdateVcsgLocationRequest {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57481,8 +62881,10 @@ impl UpdateVcsgLocationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Update-VCSG-Location-Answer (command code 8388638, application 16777308), 3GPP TS 29.272 §7.2.22, straight into a buffer: started by [`UpdateVcsgLocationAnswer::writer`], each setter appends one AVP in the order called, [`UpdateVcsgLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateVcsgLocationAnswer`] is the owned form.
 pub struct UpdateVcsgLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationAnswer {
     /// Starts writing one Update-VCSG-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateVcsgLocationAnswerWriter::finish`].
     #[inline]
@@ -57497,6 +62899,7 @@ impl UpdateVcsgLocationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl UpdateVcsgLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57664,8 +63067,10 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Cancel-VCSG-Location-Request (command code 8388642, application 16777308), 3GPP TS 29.272 §7.2.23, straight into a buffer: started by [`CancelVcsgLocationRequest::writer`], each setter appends one AVP in the order called, [`CancelVcsgLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelVcsgLocationRequest`] is the owned form.
 pub struct CancelVcsgLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationRequest {
     /// Starts writing one Cancel-VCSG-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelVcsgLocationRequestWriter::finish`].
     #[inline]
@@ -57680,6 +63085,7 @@ impl CancelVcsgLocationRequest {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57819,8 +63225,10 @@ impl CancelVcsgLocationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Cancel-VCSG-Location-Answer (command code 8388642, application 16777308), 3GPP TS 29.272 §7.2.24, straight into a buffer: started by [`CancelVcsgLocationAnswer::writer`], each setter appends one AVP in the order called, [`CancelVcsgLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelVcsgLocationAnswer`] is the owned form.
 pub struct CancelVcsgLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationAnswer {
     /// Starts writing one Cancel-VCSG-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelVcsgLocationAnswerWriter::finish`].
     #[inline]
@@ -57835,6 +63243,7 @@ impl CancelVcsgLocationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl CancelVcsgLocationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -57977,10 +63386,12 @@ impl CancelVcsgLocationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Insert-Subscriber-Data-Request (command code 319, application 16777308), 3GPP TS 29.272 §7.2.9, straight into a buffer: started by [`TgppS7aS7dInsertSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dInsertSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dInsertSubscriberDataRequest`] is the owned form.
 pub struct TgppS7aS7dInsertSubscriberDataRequestWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataRequest {
     /// Starts writing one Insert-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dInsertSubscriberDataRequestWriter::finish`].
     #[inline]
@@ -57995,6 +63406,7 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -58152,8 +63564,10 @@ impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Insert-Subscriber-Data-Answer (command code 319, application 16777308), 3GPP TS 29.272 §7.2.10, straight into a buffer: started by [`TgppS7aS7dInsertSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dInsertSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dInsertSubscriberDataAnswer`] is the owned form.
 pub struct TgppS7aS7dInsertSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataAnswer {
     /// Starts writing one Insert-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dInsertSubscriberDataAnswerWriter::finish`].
     #[inline]
@@ -58168,6 +63582,7 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -58411,10 +63826,12 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Delete-Subscriber-Data-Request (command code 320, application 16777308), 3GPP TS 29.272 §7.2.11, straight into a buffer: started by [`TgppS7aS7dDeleteSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dDeleteSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dDeleteSubscriberDataRequest`] is the owned form.
 pub struct TgppS7aS7dDeleteSubscriberDataRequestWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataRequest {
     /// Starts writing one Delete-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dDeleteSubscriberDataRequestWriter::finish`].
     #[inline]
@@ -58429,6 +63846,7 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -58600,8 +64018,10 @@ impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Delete-Subscriber-Data-Answer (command code 320, application 16777308), 3GPP TS 29.272 §7.2.12, straight into a buffer: started by [`TgppS7aS7dDeleteSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dDeleteSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dDeleteSubscriberDataAnswer`] is the owned form.
 pub struct TgppS7aS7dDeleteSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataAnswer {
     /// Starts writing one Delete-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dDeleteSubscriberDataAnswerWriter::finish`].
     #[inline]
@@ -58616,6 +64036,7 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -58765,8 +64186,10 @@ impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Reset-Request (command code 322, application 16777308), 3GPP TS 29.272 §7.2.15, straight into a buffer: started by [`TgppS7aS7dResetRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dResetRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dResetRequest`] is the owned form.
 pub struct TgppS7aS7dResetRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetRequest {
     /// Starts writing one Reset-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dResetRequestWriter::finish`].
     #[inline]
@@ -58781,6 +64204,7 @@ impl TgppS7aS7dResetRequest {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -58942,8 +64366,10 @@ impl TgppS7aS7dResetRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// Writes one Reset-Answer (command code 322, application 16777308), 3GPP TS 29.272 §7.2.16, straight into a buffer: started by [`TgppS7aS7dResetAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dResetAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dResetAnswer`] is the owned form.
 pub struct TgppS7aS7dResetAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetAnswer {
     /// Starts writing one Reset-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dResetAnswerWriter::finish`].
     #[inline]
@@ -58958,6 +64384,7 @@ impl TgppS7aS7dResetAnswer {
         w
     }
 }
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl TgppS7aS7dResetAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

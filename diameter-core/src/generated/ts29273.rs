@@ -101,11 +101,13 @@ pub mod application {
     /// 3GPP S6b (auth), 3GPP TS 29.273 §9.2.
     pub const TGPP_S6B: u32 = 16777272;
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Non-3GPP-IP-Access (code 1501, vendor 10415), Enumerated, 3GPP TS 29.273 §8.2.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Non3gppIpAccess(pub i32);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppIpAccess {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1501, 10415);
@@ -122,6 +124,7 @@ impl Non3gppIpAccess {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for Non3gppIpAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -130,11 +133,13 @@ impl std::fmt::Debug for Non3gppIpAccess {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl From<i32> for Non3gppIpAccess {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for Non3gppIpAccess {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -153,11 +158,13 @@ impl rt::AvpData for Non3gppIpAccess {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Non-3GPP-IP-Access-APN (code 1502, vendor 10415), Enumerated, 3GPP TS 29.273 §8.2.3.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Non3gppIpAccessApn(pub i32);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppIpAccessApn {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1502, 10415);
@@ -174,6 +181,7 @@ impl Non3gppIpAccessApn {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for Non3gppIpAccessApn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -182,11 +190,13 @@ impl std::fmt::Debug for Non3gppIpAccessApn {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl From<i32> for Non3gppIpAccessApn {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for Non3gppIpAccessApn {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -205,11 +215,43 @@ impl rt::AvpData for Non3gppIpAccessApn {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
 /// AN-Trusted (code 1503, vendor 10415), Enumerated, 3GPP TS 29.273 §5.2.3.9.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AnTrusted(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
 impl AnTrusted {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1503, 10415);
@@ -226,6 +268,22 @@ impl AnTrusted {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for AnTrusted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -234,11 +292,43 @@ impl std::fmt::Debug for AnTrusted {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
 impl From<i32> for AnTrusted {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for AnTrusted {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -257,11 +347,13 @@ impl rt::AvpData for AnTrusted {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Trust-Relationship-Update (code 1515, vendor 10415), Enumerated, 3GPP TS 29.273 §9.2.3.1.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TrustRelationshipUpdate(pub i32);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TrustRelationshipUpdate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1515, 10415);
@@ -272,6 +364,7 @@ impl TrustRelationshipUpdate {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TrustRelationshipUpdate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -280,11 +373,13 @@ impl std::fmt::Debug for TrustRelationshipUpdate {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl From<i32> for TrustRelationshipUpdate {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::AvpData for TrustRelationshipUpdate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -303,11 +398,13 @@ impl rt::AvpData for TrustRelationshipUpdate {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29273"))]
 /// Transport-Access-Type (code 1519, vendor 10415), Enumerated, 3GPP TS 29.273 §5.2.3.19.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TransportAccessType(pub i32);
+#[cfg(any(feature = "ts29273"))]
 impl TransportAccessType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1519, 10415);
@@ -321,6 +418,7 @@ impl TransportAccessType {
         }
     }
 }
+#[cfg(any(feature = "ts29273"))]
 impl std::fmt::Debug for TransportAccessType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -329,11 +427,13 @@ impl std::fmt::Debug for TransportAccessType {
         }
     }
 }
+#[cfg(any(feature = "ts29273"))]
 impl From<i32> for TransportAccessType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29273"))]
 impl rt::AvpData for TransportAccessType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -352,6 +452,7 @@ impl rt::AvpData for TransportAccessType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Non-3GPP-User-Data (code 1500, vendor 10415), Grouped, 3GPP TS 29.273 §8.2.3.1.
 ///
 /// ```text
@@ -420,6 +521,7 @@ pub struct Non3gppUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for Non3gppUserData {
     fn default() -> Self {
         Self {
@@ -446,6 +548,7 @@ impl Default for Non3gppUserData {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
@@ -546,6 +649,7 @@ impl Non3gppUserData {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for Non3gppUserData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -793,6 +897,15 @@ impl rt::AvpData for Non3gppUserData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 /// Trace-Info (code 1505, vendor 10415), Grouped, 3GPP TS 29.273 §8.2.3.13.
 ///
 /// ```text
@@ -813,6 +926,15 @@ pub struct TraceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl Default for TraceInfo {
     fn default() -> Self {
         Self {
@@ -823,6 +945,15 @@ impl Default for TraceInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl TraceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
@@ -849,6 +980,15 @@ impl TraceInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl rt::AvpData for TraceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -904,6 +1044,7 @@ impl rt::AvpData for TraceInfo {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 /// WLAN-Identifier (code 1509, vendor 10415), Grouped, 3GPP TS 29.273 §5.2.3.18.
 ///
 /// ```text
@@ -924,6 +1065,7 @@ pub struct WlanIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Default for WlanIdentifier {
     fn default() -> Self {
         Self {
@@ -934,6 +1076,7 @@ impl Default for WlanIdentifier {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl WlanIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
@@ -960,6 +1103,7 @@ impl WlanIdentifier {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for WlanIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1015,6 +1159,7 @@ impl rt::AvpData for WlanIdentifier {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// TWAN-Access-Info (code 1510, vendor 10415), Grouped, 3GPP TS 29.273 §8.2.3.19.
 ///
 /// ```text
@@ -1035,6 +1180,7 @@ pub struct TwanAccessInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for TwanAccessInfo {
     fn default() -> Self {
         Self {
@@ -1045,6 +1191,7 @@ impl Default for TwanAccessInfo {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl TwanAccessInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
@@ -1071,6 +1218,7 @@ impl TwanAccessInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for TwanAccessInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1126,6 +1274,7 @@ impl rt::AvpData for TwanAccessInfo {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Access-Network-Info (code 1526, vendor 10415), Grouped, 3GPP TS 29.273 §5.2.3.24.
 ///
 /// ```text
@@ -1158,6 +1307,7 @@ pub struct AccessNetworkInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for AccessNetworkInfo {
     fn default() -> Self {
         Self {
@@ -1172,6 +1322,7 @@ impl Default for AccessNetworkInfo {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl AccessNetworkInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
@@ -1214,6 +1365,7 @@ impl AccessNetworkInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for AccessNetworkInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1317,6 +1469,7 @@ impl rt::AvpData for AccessNetworkInfo {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// TWAN-Connectivity-Parameters (code 1528, vendor 10415), Grouped, 3GPP TS 29.273 §5.2.3.26.
 ///
 /// ```text
@@ -1355,6 +1508,7 @@ pub struct TwanConnectivityParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TwanConnectivityParameters {
     fn default() -> Self {
         Self {
@@ -1371,6 +1525,7 @@ impl Default for TwanConnectivityParameters {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TwanConnectivityParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
@@ -1426,6 +1581,7 @@ impl TwanConnectivityParameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for TwanConnectivityParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1553,6 +1709,7 @@ impl rt::AvpData for TwanConnectivityParameters {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Diameter-EAP-Request (DER): command code 268, application 16777250, 3GPP TS 29.273 §5.2.2.1.1.
 ///
 /// ```text
@@ -1658,6 +1815,7 @@ pub struct TgppStaDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapRequest {
     fn default() -> Self {
         Self {
@@ -1696,6 +1854,7 @@ impl Default for TgppStaDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapRequest {
     fn decode_members(
         &mut self,
@@ -1946,6 +2105,7 @@ impl TgppStaDiameterEapRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaDiameterEapRequest {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777250;
@@ -2300,6 +2460,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Diameter-EAP-Answer (DEA): command code 268, application 16777250, 3GPP TS 29.273 §5.2.2.1.2.
 ///
 /// ```text
@@ -2447,6 +2608,7 @@ pub struct TgppStaDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapAnswer {
     fn default() -> Self {
         Self {
@@ -2499,6 +2661,7 @@ impl Default for TgppStaDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapAnswer {
     fn decode_members(
         &mut self,
@@ -2794,6 +2957,7 @@ impl TgppStaDiameterEapAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaDiameterEapAnswer {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777250;
@@ -3320,6 +3484,7 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -3384,6 +3549,7 @@ pub struct TgppStaAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaRequest {
     fn default() -> Self {
         Self {
@@ -3409,6 +3575,7 @@ impl Default for TgppStaAaRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaRequest {
     fn decode_members(
         &mut self,
@@ -3591,6 +3758,7 @@ impl TgppStaAaRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777250;
@@ -3793,6 +3961,7 @@ impl rt::typed::Command for TgppStaAaRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// AA-Answer (AAA): command code 265, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -3878,6 +4047,7 @@ pub struct TgppStaAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaAnswer {
     fn default() -> Self {
         Self {
@@ -3910,6 +4080,7 @@ impl Default for TgppStaAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaAnswer {
     fn decode_members(
         &mut self,
@@ -4124,6 +4295,7 @@ impl TgppStaAaAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777250;
@@ -4410,6 +4582,7 @@ impl rt::typed::Command for TgppStaAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -4453,6 +4626,7 @@ pub struct TgppStaSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -4471,6 +4645,7 @@ impl Default for TgppStaSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -4619,6 +4794,7 @@ impl TgppStaSessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaSessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777250;
@@ -4737,6 +4913,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -4771,6 +4948,7 @@ pub struct TgppStaSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -4786,6 +4964,7 @@ impl Default for TgppStaSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -4890,6 +5069,7 @@ impl TgppStaSessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaSessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777250;
@@ -4980,6 +5160,7 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5023,6 +5204,7 @@ pub struct TgppStaAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -5041,6 +5223,7 @@ impl Default for TgppStaAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionRequest {
     fn decode_members(
         &mut self,
@@ -5189,6 +5372,7 @@ impl TgppStaAbortSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777250;
@@ -5307,6 +5491,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Abort-Session-Answer (ASA): command code 274, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5341,6 +5526,7 @@ pub struct TgppStaAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -5356,6 +5542,7 @@ impl Default for TgppStaAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionAnswer {
     fn decode_members(
         &mut self,
@@ -5460,6 +5647,7 @@ impl TgppStaAbortSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777250;
@@ -5550,6 +5738,7 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5593,6 +5782,7 @@ pub struct TgppStaReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthRequest {
     fn default() -> Self {
         Self {
@@ -5611,6 +5801,7 @@ impl Default for TgppStaReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthRequest {
     fn decode_members(
         &mut self,
@@ -5775,6 +5966,7 @@ impl TgppStaReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777250;
@@ -5889,6 +6081,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5923,6 +6116,7 @@ pub struct TgppStaReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -5938,6 +6132,7 @@ impl Default for TgppStaReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -6042,6 +6237,7 @@ impl TgppStaReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777250;
@@ -6132,6 +6328,7 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Diameter-EAP-Request (DER): command code 268, application 16777264, 3GPP TS 29.273 §7.2.2.1.1.
 ///
 /// ```text
@@ -6208,6 +6405,7 @@ pub struct TgppSwmDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapRequest {
     fn default() -> Self {
         Self {
@@ -6237,6 +6435,7 @@ impl Default for TgppSwmDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapRequest {
     fn decode_members(
         &mut self,
@@ -6446,6 +6645,7 @@ impl TgppSwmDiameterEapRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmDiameterEapRequest {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777264;
@@ -6692,6 +6892,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Diameter-EAP-Answer (DEA): command code 268, application 16777264, 3GPP TS 29.273 §7.2.2.1.2.
 ///
 /// ```text
@@ -6792,6 +6993,7 @@ pub struct TgppSwmDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapAnswer {
     fn default() -> Self {
         Self {
@@ -6829,6 +7031,7 @@ impl Default for TgppSwmDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapAnswer {
     fn decode_members(
         &mut self,
@@ -7056,6 +7259,7 @@ impl TgppSwmDiameterEapAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmDiameterEapAnswer {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777264;
@@ -7402,6 +7606,7 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777264, 3GPP TS 29.273 §7.2.2.1.3.
 ///
 /// ```text
@@ -7460,6 +7665,7 @@ pub struct TgppSwmAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaRequest {
     fn default() -> Self {
         Self {
@@ -7483,6 +7689,7 @@ impl Default for TgppSwmAaRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaRequest {
     fn decode_members(
         &mut self,
@@ -7668,6 +7875,7 @@ impl TgppSwmAaRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777264;
@@ -7842,6 +8050,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// AA-Answer (AAA): command code 265, application 16777264, 3GPP TS 29.273 §7.2.2.1.4.
 ///
 /// ```text
@@ -7921,6 +8130,7 @@ pub struct TgppSwmAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaAnswer {
     fn default() -> Self {
         Self {
@@ -7951,6 +8161,7 @@ impl Default for TgppSwmAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaAnswer {
     fn decode_members(
         &mut self,
@@ -8149,6 +8360,7 @@ impl TgppSwmAaAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777264;
@@ -8411,6 +8623,7 @@ impl rt::typed::Command for TgppSwmAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -8454,6 +8667,7 @@ pub struct TgppSwmSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -8472,6 +8686,7 @@ impl Default for TgppSwmSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -8620,6 +8835,7 @@ impl TgppSwmSessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmSessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777264;
@@ -8738,6 +8954,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -8772,6 +8989,7 @@ pub struct TgppSwmSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -8787,6 +9005,7 @@ impl Default for TgppSwmSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -8891,6 +9110,7 @@ impl TgppSwmSessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777264;
@@ -8981,6 +9201,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9024,6 +9245,7 @@ pub struct TgppSwmAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -9042,6 +9264,7 @@ impl Default for TgppSwmAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionRequest {
     fn decode_members(
         &mut self,
@@ -9190,6 +9413,7 @@ impl TgppSwmAbortSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777264;
@@ -9308,6 +9532,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Abort-Session-Answer (ASA): command code 274, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9342,6 +9567,7 @@ pub struct TgppSwmAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -9357,6 +9583,7 @@ impl Default for TgppSwmAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionAnswer {
     fn decode_members(
         &mut self,
@@ -9461,6 +9688,7 @@ impl TgppSwmAbortSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777264;
@@ -9551,6 +9779,7 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9594,6 +9823,7 @@ pub struct TgppSwmReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthRequest {
     fn default() -> Self {
         Self {
@@ -9612,6 +9842,7 @@ impl Default for TgppSwmReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthRequest {
     fn decode_members(
         &mut self,
@@ -9776,6 +10007,7 @@ impl TgppSwmReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777264;
@@ -9890,6 +10122,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9924,6 +10157,7 @@ pub struct TgppSwmReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -9939,6 +10173,7 @@ impl Default for TgppSwmReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -10043,6 +10278,7 @@ impl TgppSwmReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777264;
@@ -10133,6 +10369,7 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Multimedia-Auth-Request (MAR): command code 303, application 16777265, 3GPP TS 29.273 §8.2.2.1.
 ///
 /// ```text
@@ -10214,6 +10451,7 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
         Self {
@@ -10244,6 +10482,7 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthRequest {
     fn decode_members(
         &mut self,
@@ -10491,6 +10730,7 @@ impl MultimediaAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777265;
@@ -10741,6 +10981,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Multimedia-Auth-Answer (MAA): command code 303, application 16777265, 3GPP TS 29.273 §8.2.2.1.
 ///
 /// ```text
@@ -10814,6 +11055,7 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
         Self {
@@ -10842,6 +11084,7 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthAnswer {
     fn decode_members(
         &mut self,
@@ -11041,6 +11284,7 @@ impl MultimediaAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777265;
@@ -11279,6 +11523,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Server-Assignment-Request (SAR): command code 301, application 16777265, 3GPP TS 29.273 §8.2.2.3.
 ///
 /// ```text
@@ -11360,6 +11605,7 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
         Self {
@@ -11390,6 +11636,7 @@ impl Default for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentRequest {
     fn decode_members(
         &mut self,
@@ -11619,6 +11866,7 @@ impl ServerAssignmentRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for ServerAssignmentRequest {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777265;
@@ -11873,6 +12121,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Server-Assignment-Answer (SAA): command code 301, application 16777265, 3GPP TS 29.273 §8.2.2.3.
 ///
 /// ```text
@@ -11943,6 +12192,7 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
         Self {
@@ -11970,6 +12220,7 @@ impl Default for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentAnswer {
     fn decode_members(
         &mut self,
@@ -12155,6 +12406,7 @@ impl ServerAssignmentAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for ServerAssignmentAnswer {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777265;
@@ -12381,6 +12633,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Registration-Termination-Request (RTR): command code 304, application 16777265, 3GPP TS 29.273 §8.2.2.4.
 ///
 /// ```text
@@ -12436,6 +12689,7 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
         Self {
@@ -12458,6 +12712,7 @@ impl Default for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationRequest {
     fn decode_members(
         &mut self,
@@ -12671,6 +12926,7 @@ impl RegistrationTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for RegistrationTerminationRequest {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777265;
@@ -12825,6 +13081,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Registration-Termination-Answer (RTA): command code 304, application 16777265, 3GPP TS 29.273 §8.2.2.4.
 ///
 /// ```text
@@ -12877,6 +13134,7 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -12898,6 +13156,7 @@ impl Default for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -13043,6 +13302,7 @@ impl RegistrationTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for RegistrationTerminationAnswer {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777265;
@@ -13201,6 +13461,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Push-Profile-Request (PPR): command code 305, application 16777265, 3GPP TS 29.273 §8.2.2.2.
 ///
 /// ```text
@@ -13259,6 +13520,7 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
         Self {
@@ -13282,6 +13544,7 @@ impl Default for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileRequest {
     fn decode_members(
         &mut self,
@@ -13483,6 +13746,7 @@ impl PushProfileRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for PushProfileRequest {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777265;
@@ -13653,6 +13917,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Push-Profile-Answer (PPA): command code 305, application 16777265, 3GPP TS 29.273 §8.2.2.2.
 ///
 /// ```text
@@ -13711,6 +13976,7 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
         Self {
@@ -13734,6 +14000,7 @@ impl Default for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileAnswer {
     fn decode_members(
         &mut self,
@@ -13887,6 +14154,7 @@ impl PushProfileAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for PushProfileAnswer {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777265;
@@ -14069,6 +14337,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Diameter-EAP-Request (DER): command code 268, application 16777272, 3GPP TS 29.273 §9.2.2.3.1.
 ///
 /// ```text
@@ -14139,6 +14408,7 @@ pub struct TgppS6bDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapRequest {
     fn default() -> Self {
         Self {
@@ -14166,6 +14436,7 @@ impl Default for TgppS6bDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapRequest {
     fn decode_members(
         &mut self,
@@ -14367,6 +14638,7 @@ impl TgppS6bDiameterEapRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bDiameterEapRequest {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777272;
@@ -14589,6 +14861,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Diameter-EAP-Answer (DEA): command code 268, application 16777272, 3GPP TS 29.273 §9.2.2.3.2.
 ///
 /// ```text
@@ -14674,6 +14947,7 @@ pub struct TgppS6bDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapAnswer {
     fn default() -> Self {
         Self {
@@ -14706,6 +14980,7 @@ impl Default for TgppS6bDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapAnswer {
     fn decode_members(
         &mut self,
@@ -14912,6 +15187,7 @@ impl TgppS6bDiameterEapAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bDiameterEapAnswer {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 16777272;
@@ -15198,6 +15474,7 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777272, 3GPP TS 29.273 §9.2.2.2.1.
 ///
 /// ```text
@@ -15271,6 +15548,7 @@ pub struct TgppS6bAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaRequest {
     fn default() -> Self {
         Self {
@@ -15299,6 +15577,7 @@ impl Default for TgppS6bAaRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaRequest {
     fn decode_members(
         &mut self,
@@ -15488,6 +15767,7 @@ impl TgppS6bAaRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777272;
@@ -15726,6 +16006,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// AA-Answer (AAA): command code 265, application 16777272, 3GPP TS 29.273 §9.2.2.2.2.
 ///
 /// ```text
@@ -15808,6 +16089,7 @@ pub struct TgppS6bAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaAnswer {
     fn default() -> Self {
         Self {
@@ -15839,6 +16121,7 @@ impl Default for TgppS6bAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaAnswer {
     fn decode_members(
         &mut self,
@@ -16041,6 +16324,7 @@ impl TgppS6bAaAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 16777272;
@@ -16315,6 +16599,7 @@ impl rt::typed::Command for TgppS6bAaAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -16361,6 +16646,7 @@ pub struct TgppS6bSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -16380,6 +16666,7 @@ impl Default for TgppS6bSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationRequest {
     fn decode_members(
         &mut self,
@@ -16532,6 +16819,7 @@ impl TgppS6bSessionTerminationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bSessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777272;
@@ -16662,6 +16950,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Session-Termination-Answer (STA): command code 275, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -16705,6 +16994,7 @@ pub struct TgppS6bSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -16723,6 +17013,7 @@ impl Default for TgppS6bSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationAnswer {
     fn decode_members(
         &mut self,
@@ -16839,6 +17130,7 @@ impl TgppS6bSessionTerminationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777272;
@@ -16965,6 +17257,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17008,6 +17301,7 @@ pub struct TgppS6bAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -17026,6 +17320,7 @@ impl Default for TgppS6bAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionRequest {
     fn decode_members(
         &mut self,
@@ -17174,6 +17469,7 @@ impl TgppS6bAbortSessionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777272;
@@ -17292,6 +17588,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Abort-Session-Answer (ASA): command code 274, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17326,6 +17623,7 @@ pub struct TgppS6bAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -17341,6 +17639,7 @@ impl Default for TgppS6bAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionAnswer {
     fn decode_members(
         &mut self,
@@ -17445,6 +17744,7 @@ impl TgppS6bAbortSessionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 16777272;
@@ -17535,6 +17835,7 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Re-Auth-Request (RAR): command code 258, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17584,6 +17885,7 @@ pub struct TgppS6bReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthRequest {
     fn default() -> Self {
         Self {
@@ -17604,6 +17906,7 @@ impl Default for TgppS6bReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthRequest {
     fn decode_members(
         &mut self,
@@ -17776,6 +18079,7 @@ impl TgppS6bReAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777272;
@@ -17914,6 +18218,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Re-Auth-Answer (RAA): command code 258, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17948,6 +18253,7 @@ pub struct TgppS6bReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -17963,6 +18269,7 @@ impl Default for TgppS6bReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthAnswer {
     fn decode_members(
         &mut self,
@@ -18067,6 +18374,7 @@ impl TgppS6bReAuthAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777272;
@@ -18157,6 +18465,7 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Non-3GPP-User-Data (3GPP TS 29.273 §8.2.3.1; see [`Non3gppUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Non3gppUserDataView<'a> {
@@ -18173,6 +18482,7 @@ pub struct Non3gppUserDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> Non3gppUserDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18535,6 +18845,7 @@ impl<'a> Non3gppUserDataView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for Non3gppUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18546,6 +18857,15 @@ impl std::fmt::Debug for Non3gppUserDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 /// A checked, zero-copy view of a received Trace-Info (3GPP TS 29.273 §8.2.3.13; see [`TraceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TraceInfoView<'a> {
@@ -18560,6 +18880,15 @@ pub struct TraceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl<'a> TraceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18680,6 +19009,15 @@ impl<'a> TraceInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for TraceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18689,6 +19027,7 @@ impl std::fmt::Debug for TraceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received WLAN-Identifier (3GPP TS 29.273 §5.2.3.18; see [`WlanIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanIdentifierView<'a> {
@@ -18703,6 +19042,7 @@ pub struct WlanIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl<'a> WlanIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18828,6 +19168,7 @@ impl<'a> WlanIdentifierView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for WlanIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18837,6 +19178,7 @@ impl std::fmt::Debug for WlanIdentifierView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received TWAN-Access-Info (3GPP TS 29.273 §8.2.3.19; see [`TwanAccessInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanAccessInfoView<'a> {
@@ -18851,6 +19193,7 @@ pub struct TwanAccessInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> TwanAccessInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18976,6 +19319,7 @@ impl<'a> TwanAccessInfoView<'a> {
         Some(WlanIdentifierView::read(avp))
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for TwanAccessInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18985,6 +19329,7 @@ impl std::fmt::Debug for TwanAccessInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Access-Network-Info (3GPP TS 29.273 §5.2.3.24; see [`AccessNetworkInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkInfoView<'a> {
@@ -18999,6 +19344,7 @@ pub struct AccessNetworkInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> AccessNetworkInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -19167,6 +19513,7 @@ impl<'a> AccessNetworkInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for AccessNetworkInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19178,6 +19525,7 @@ impl std::fmt::Debug for AccessNetworkInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received TWAN-Connectivity-Parameters (3GPP TS 29.273 §5.2.3.26; see [`TwanConnectivityParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanConnectivityParametersView<'a> {
@@ -19194,6 +19542,7 @@ pub struct TwanConnectivityParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TwanConnectivityParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -19400,6 +19749,7 @@ impl<'a> TwanConnectivityParametersView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TwanConnectivityParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19414,6 +19764,7 @@ impl std::fmt::Debug for TwanConnectivityParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §5.2.2.1.1; see [`TgppStaDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaDiameterEapRequestView<'a> {
@@ -19429,6 +19780,7 @@ pub struct TgppStaDiameterEapRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaDiameterEapRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19958,6 +20310,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
         Some(super::rfc6942::ErpRkRequestView::read(avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19972,6 +20325,7 @@ impl std::fmt::Debug for TgppStaDiameterEapRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §5.2.2.1.2; see [`TgppStaDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaDiameterEapAnswerView<'a> {
@@ -19987,6 +20341,7 @@ pub struct TgppStaDiameterEapAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaDiameterEapAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -20711,6 +21066,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20724,6 +21080,7 @@ impl std::fmt::Debug for TgppStaDiameterEapAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAaRequestView<'a> {
@@ -20739,6 +21096,7 @@ pub struct TgppStaAaRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaAaRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -21103,6 +21461,7 @@ impl<'a> TgppStaAaRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21114,6 +21473,7 @@ impl std::fmt::Debug for TgppStaAaRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAaAnswerView<'a> {
@@ -21129,6 +21489,7 @@ pub struct TgppStaAaAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaAaAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -21602,6 +21963,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21613,6 +21975,7 @@ impl std::fmt::Debug for TgppStaAaAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaSessionTerminationRequestView<'a> {
@@ -21626,6 +21989,7 @@ pub struct TgppStaSessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaSessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -21885,6 +22249,7 @@ impl<'a> TgppStaSessionTerminationRequestView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21899,6 +22264,7 @@ impl std::fmt::Debug for TgppStaSessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaSessionTerminationAnswerView<'a> {
@@ -21912,6 +22278,7 @@ pub struct TgppStaSessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaSessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -22112,6 +22479,7 @@ impl<'a> TgppStaSessionTerminationAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaSessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22126,6 +22494,7 @@ impl std::fmt::Debug for TgppStaSessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAbortSessionRequestView<'a> {
@@ -22139,6 +22508,7 @@ pub struct TgppStaAbortSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaAbortSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -22394,6 +22764,7 @@ impl<'a> TgppStaAbortSessionRequestView<'a> {
         Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22408,6 +22779,7 @@ impl std::fmt::Debug for TgppStaAbortSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaAbortSessionAnswerView<'a> {
@@ -22421,6 +22793,7 @@ pub struct TgppStaAbortSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaAbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -22619,6 +22992,7 @@ impl<'a> TgppStaAbortSessionAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22633,6 +23007,7 @@ impl std::fmt::Debug for TgppStaAbortSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §5.2.2; see [`TgppStaReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaReAuthRequestView<'a> {
@@ -22646,6 +23021,7 @@ pub struct TgppStaReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -22911,6 +23287,7 @@ impl<'a> TgppStaReAuthRequestView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22922,6 +23299,7 @@ impl std::fmt::Debug for TgppStaReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §5.2.2; see [`TgppStaReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppStaReAuthAnswerView<'a> {
@@ -22935,6 +23313,7 @@ pub struct TgppStaReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> TgppStaReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -23133,6 +23512,7 @@ impl<'a> TgppStaReAuthAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23144,6 +23524,7 @@ impl std::fmt::Debug for TgppStaReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §7.2.2.1.1; see [`TgppSwmDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmDiameterEapRequestView<'a> {
@@ -23159,6 +23540,7 @@ pub struct TgppSwmDiameterEapRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmDiameterEapRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -23571,6 +23953,7 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23585,6 +23968,7 @@ impl std::fmt::Debug for TgppSwmDiameterEapRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §7.2.2.1.2; see [`TgppSwmDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmDiameterEapAnswerView<'a> {
@@ -23600,6 +23984,7 @@ pub struct TgppSwmDiameterEapAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmDiameterEapAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -24141,6 +24526,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24154,6 +24540,7 @@ impl std::fmt::Debug for TgppSwmDiameterEapAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §7.2.2.1.3; see [`TgppSwmAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAaRequestView<'a> {
@@ -24169,6 +24556,7 @@ pub struct TgppSwmAaRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmAaRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -24512,6 +24900,7 @@ impl<'a> TgppSwmAaRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24523,6 +24912,7 @@ impl std::fmt::Debug for TgppSwmAaRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §7.2.2.1.4; see [`TgppSwmAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAaAnswerView<'a> {
@@ -24538,6 +24928,7 @@ pub struct TgppSwmAaAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmAaAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -24986,6 +25377,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24997,6 +25389,7 @@ impl std::fmt::Debug for TgppSwmAaAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmSessionTerminationRequestView<'a> {
@@ -25010,6 +25403,7 @@ pub struct TgppSwmSessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmSessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -25269,6 +25663,7 @@ impl<'a> TgppSwmSessionTerminationRequestView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25283,6 +25678,7 @@ impl std::fmt::Debug for TgppSwmSessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmSessionTerminationAnswerView<'a> {
@@ -25296,6 +25692,7 @@ pub struct TgppSwmSessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -25496,6 +25893,7 @@ impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmSessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25510,6 +25908,7 @@ impl std::fmt::Debug for TgppSwmSessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAbortSessionRequestView<'a> {
@@ -25523,6 +25922,7 @@ pub struct TgppSwmAbortSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmAbortSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -25778,6 +26178,7 @@ impl<'a> TgppSwmAbortSessionRequestView<'a> {
         Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25792,6 +26193,7 @@ impl std::fmt::Debug for TgppSwmAbortSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmAbortSessionAnswerView<'a> {
@@ -25805,6 +26207,7 @@ pub struct TgppSwmAbortSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmAbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -26003,6 +26406,7 @@ impl<'a> TgppSwmAbortSessionAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26017,6 +26421,7 @@ impl std::fmt::Debug for TgppSwmAbortSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §5.2.2; see [`TgppSwmReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmReAuthRequestView<'a> {
@@ -26030,6 +26435,7 @@ pub struct TgppSwmReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -26295,6 +26701,7 @@ impl<'a> TgppSwmReAuthRequestView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26306,6 +26713,7 @@ impl std::fmt::Debug for TgppSwmReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §5.2.2; see [`TgppSwmReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSwmReAuthAnswerView<'a> {
@@ -26319,6 +26727,7 @@ pub struct TgppSwmReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl<'a> TgppSwmReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -26517,6 +26926,7 @@ impl<'a> TgppSwmReAuthAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26528,6 +26938,7 @@ impl std::fmt::Debug for TgppSwmReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Request (3GPP TS 29.273 §8.2.2.1; see [`MultimediaAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
@@ -26543,6 +26954,7 @@ pub struct MultimediaAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> MultimediaAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -27021,6 +27433,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27034,6 +27447,7 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Multimedia-Auth-Answer (3GPP TS 29.273 §8.2.2.1; see [`MultimediaAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
@@ -27049,6 +27463,7 @@ pub struct MultimediaAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -27497,6 +27912,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27508,6 +27924,7 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Server-Assignment-Request (3GPP TS 29.273 §8.2.2.3; see [`ServerAssignmentRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
@@ -27523,6 +27940,7 @@ pub struct ServerAssignmentRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> ServerAssignmentRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -28001,6 +28419,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28014,6 +28433,7 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Server-Assignment-Answer (3GPP TS 29.273 §8.2.2.3; see [`ServerAssignmentAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
@@ -28029,6 +28449,7 @@ pub struct ServerAssignmentAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -28450,6 +28871,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28463,6 +28885,7 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Registration-Termination-Request (3GPP TS 29.273 §8.2.2.4; see [`RegistrationTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
@@ -28478,6 +28901,7 @@ pub struct RegistrationTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -28855,6 +29279,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28869,6 +29294,7 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Registration-Termination-Answer (3GPP TS 29.273 §8.2.2.4; see [`RegistrationTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
@@ -28884,6 +29310,7 @@ pub struct RegistrationTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -29210,6 +29637,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29224,6 +29652,7 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Push-Profile-Request (3GPP TS 29.273 §8.2.2.2; see [`PushProfileRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
@@ -29239,6 +29668,7 @@ pub struct PushProfileRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> PushProfileRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -29616,6 +30046,7 @@ impl<'a> PushProfileRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29627,6 +30058,7 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Push-Profile-Answer (3GPP TS 29.273 §8.2.2.2; see [`PushProfileAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
@@ -29642,6 +30074,7 @@ pub struct PushProfileAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> PushProfileAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -29991,6 +30424,7 @@ impl<'a> PushProfileAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for PushProfileAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30002,6 +30436,7 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Request (3GPP TS 29.273 §9.2.2.3.1; see [`TgppS6bDiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bDiameterEapRequestView<'a> {
@@ -30017,6 +30452,7 @@ pub struct TgppS6bDiameterEapRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bDiameterEapRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -30404,6 +30840,7 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30418,6 +30855,7 @@ impl std::fmt::Debug for TgppS6bDiameterEapRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Answer (3GPP TS 29.273 §9.2.2.3.2; see [`TgppS6bDiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bDiameterEapAnswerView<'a> {
@@ -30433,6 +30871,7 @@ pub struct TgppS6bDiameterEapAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bDiameterEapAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -30897,6 +31336,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30910,6 +31350,7 @@ impl std::fmt::Debug for TgppS6bDiameterEapAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Request (3GPP TS 29.273 §9.2.2.2.1; see [`TgppS6bAaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAaRequestView<'a> {
@@ -30925,6 +31366,7 @@ pub struct TgppS6bAaRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bAaRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -31317,6 +31759,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31328,6 +31771,7 @@ impl std::fmt::Debug for TgppS6bAaRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received AA-Answer (3GPP TS 29.273 §9.2.2.2.2; see [`TgppS6bAaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAaAnswerView<'a> {
@@ -31343,6 +31787,7 @@ pub struct TgppS6bAaAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bAaAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -31799,6 +32244,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31810,6 +32256,7 @@ impl std::fmt::Debug for TgppS6bAaAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bSessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bSessionTerminationRequestView<'a> {
@@ -31823,6 +32270,7 @@ pub struct TgppS6bSessionTerminationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bSessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -32096,6 +32544,7 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
         Some(super::doic::OcSupportedFeaturesView::read(avp))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32110,6 +32559,7 @@ impl std::fmt::Debug for TgppS6bSessionTerminationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Session-Termination-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bSessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bSessionTerminationAnswerView<'a> {
@@ -32125,6 +32575,7 @@ pub struct TgppS6bSessionTerminationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -32377,6 +32828,7 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bSessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32391,6 +32843,7 @@ impl std::fmt::Debug for TgppS6bSessionTerminationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bAbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAbortSessionRequestView<'a> {
@@ -32404,6 +32857,7 @@ pub struct TgppS6bAbortSessionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bAbortSessionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -32659,6 +33113,7 @@ impl<'a> TgppS6bAbortSessionRequestView<'a> {
         Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32673,6 +33128,7 @@ impl std::fmt::Debug for TgppS6bAbortSessionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Abort-Session-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bAbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bAbortSessionAnswerView<'a> {
@@ -32686,6 +33142,7 @@ pub struct TgppS6bAbortSessionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bAbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -32884,6 +33341,7 @@ impl<'a> TgppS6bAbortSessionAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32898,6 +33356,7 @@ impl std::fmt::Debug for TgppS6bAbortSessionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Request (3GPP TS 29.273 §9.2.2; see [`TgppS6bReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bReAuthRequestView<'a> {
@@ -32911,6 +33370,7 @@ pub struct TgppS6bReAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bReAuthRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -33200,6 +33660,7 @@ impl<'a> TgppS6bReAuthRequestView<'a> {
         Some(TrustRelationshipUpdate(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33211,6 +33672,7 @@ impl std::fmt::Debug for TgppS6bReAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// A checked, zero-copy view of a received Re-Auth-Answer (3GPP TS 29.273 §9.2.2; see [`TgppS6bReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppS6bReAuthAnswerView<'a> {
@@ -33224,6 +33686,7 @@ pub struct TgppS6bReAuthAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl<'a> TgppS6bReAuthAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -33422,6 +33885,7 @@ impl<'a> TgppS6bReAuthAnswerView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33433,6 +33897,7 @@ impl std::fmt::Debug for TgppS6bReAuthAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes the members of one Non-3GPP-User-Data AVP (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Non3gppUserData`] is the owned form.
 ///
 /// ```text
@@ -33457,6 +33922,7 @@ impl std::fmt::Debug for TgppS6bReAuthAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Non3gppUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for Non3gppUserData {
     type Writer<'c> = Non3gppUserDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
@@ -33480,6 +33946,7 @@ impl rt::writer::Group for Non3gppUserData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for Non3gppUserDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33490,6 +33957,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Non3gppUserDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Non3gppUserDataWriter<'_> {
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     ///
@@ -33633,6 +34101,15 @@ impl Non3gppUserDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 /// Writes the members of one Trace-Info AVP (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TraceInfo`] is the owned form.
 ///
 /// ```text
@@ -33641,6 +34118,15 @@ impl Non3gppUserDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TraceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl rt::writer::Group for TraceInfo {
     type Writer<'c> = TraceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
@@ -33651,6 +34137,15 @@ impl rt::writer::Group for TraceInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for TraceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33661,6 +34156,15 @@ impl<'c> rt::writer::MemberWriter<'c> for TraceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl TraceInfoWriter<'_> {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     ///
@@ -33686,6 +34190,7 @@ impl TraceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 /// Writes the members of one WLAN-Identifier AVP (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanIdentifier`] is the owned form.
 ///
 /// ```text
@@ -33694,6 +34199,7 @@ impl TraceInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for WlanIdentifier {
     type Writer<'c> = WlanIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
@@ -33704,6 +34210,7 @@ impl rt::writer::Group for WlanIdentifier {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33714,6 +34221,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanIdentifierWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl WlanIdentifierWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -33734,6 +34242,7 @@ impl WlanIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes the members of one TWAN-Access-Info AVP (code 1510, vendor 10415), 3GPP TS 29.273 §8.2.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanAccessInfo`] is the owned form.
 ///
 /// ```text
@@ -33742,6 +34251,7 @@ impl WlanIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TwanAccessInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for TwanAccessInfo {
     type Writer<'c> = TwanAccessInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
@@ -33752,6 +34262,7 @@ impl rt::writer::Group for TwanAccessInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanAccessInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33762,6 +34273,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TwanAccessInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl TwanAccessInfoWriter<'_> {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     #[inline]
@@ -33787,6 +34299,7 @@ impl TwanAccessInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes the members of one Access-Network-Info AVP (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkInfo`] is the owned form.
 ///
 /// ```text
@@ -33799,6 +34312,7 @@ impl TwanAccessInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for AccessNetworkInfo {
     type Writer<'c> = AccessNetworkInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
@@ -33813,6 +34327,7 @@ impl rt::writer::Group for AccessNetworkInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33823,6 +34338,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl AccessNetworkInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -33867,6 +34383,7 @@ impl AccessNetworkInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes the members of one TWAN-Connectivity-Parameters AVP (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanConnectivityParameters`] is the owned form.
 ///
 /// ```text
@@ -33881,6 +34398,7 @@ impl AccessNetworkInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TwanConnectivityParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for TwanConnectivityParameters {
     type Writer<'c> = TwanConnectivityParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
@@ -33896,6 +34414,7 @@ impl rt::writer::Group for TwanConnectivityParameters {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanConnectivityParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -33906,6 +34425,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TwanConnectivityParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TwanConnectivityParametersWriter<'_> {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     #[inline]
@@ -33962,8 +34482,10 @@ impl TwanConnectivityParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Request (command code 268, application 16777250), 3GPP TS 29.273 §5.2.2.1.1, straight into a buffer: started by [`TgppStaDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppStaDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaDiameterEapRequest`] is the owned form.
 pub struct TgppStaDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapRequest {
     /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaDiameterEapRequestWriter::finish`].
     #[inline]
@@ -33978,6 +34500,7 @@ impl TgppStaDiameterEapRequest {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -34250,8 +34773,10 @@ impl TgppStaDiameterEapRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Answer (command code 268, application 16777250), 3GPP TS 29.273 §5.2.2.1.2, straight into a buffer: started by [`TgppStaDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaDiameterEapAnswer`] is the owned form.
 pub struct TgppStaDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapAnswer {
     /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaDiameterEapAnswerWriter::finish`].
     #[inline]
@@ -34266,6 +34791,7 @@ impl TgppStaDiameterEapAnswer {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -34692,8 +35218,10 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one AA-Request (command code 265, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAaRequest::writer`], each setter appends one AVP in the order called, [`TgppStaAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAaRequest`] is the owned form.
 pub struct TgppStaAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaRequest {
     /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAaRequestWriter::finish`].
     #[inline]
@@ -34708,6 +35236,7 @@ impl TgppStaAaRequest {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -34869,8 +35398,10 @@ impl TgppStaAaRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one AA-Answer (command code 265, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAaAnswer`] is the owned form.
 pub struct TgppStaAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaAnswer {
     /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAaAnswerWriter::finish`].
     #[inline]
@@ -34885,6 +35416,7 @@ impl TgppStaAaAnswer {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35135,8 +35667,10 @@ impl TgppStaAaAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppStaSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaSessionTerminationRequest`] is the owned form.
 pub struct TgppStaSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaSessionTerminationRequestWriter::finish`].
     #[inline]
@@ -35151,6 +35685,7 @@ impl TgppStaSessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35250,8 +35785,10 @@ impl TgppStaSessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaSessionTerminationAnswer`] is the owned form.
 pub struct TgppStaSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaSessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -35266,6 +35803,7 @@ impl TgppStaSessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35344,8 +35882,10 @@ impl TgppStaSessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Abort-Session-Request (command code 274, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppStaAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAbortSessionRequest`] is the owned form.
 pub struct TgppStaAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionRequest {
     /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAbortSessionRequestWriter::finish`].
     #[inline]
@@ -35360,6 +35900,7 @@ impl TgppStaAbortSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35459,8 +36000,10 @@ impl TgppStaAbortSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Abort-Session-Answer (command code 274, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAbortSessionAnswer`] is the owned form.
 pub struct TgppStaAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionAnswer {
     /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAbortSessionAnswerWriter::finish`].
     #[inline]
@@ -35475,6 +36018,7 @@ impl TgppStaAbortSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35553,8 +36097,10 @@ impl TgppStaAbortSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppStaReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaReAuthRequest`] is the owned form.
 pub struct TgppStaReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaReAuthRequestWriter::finish`].
     #[inline]
@@ -35569,6 +36115,7 @@ impl TgppStaReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35671,8 +36218,10 @@ impl TgppStaReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaReAuthAnswer`] is the owned form.
 pub struct TgppStaReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaReAuthAnswerWriter::finish`].
     #[inline]
@@ -35687,6 +36236,7 @@ impl TgppStaReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl TgppStaReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35765,8 +36315,10 @@ impl TgppStaReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Request (command code 268, application 16777264), 3GPP TS 29.273 §7.2.2.1.1, straight into a buffer: started by [`TgppSwmDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmDiameterEapRequest`] is the owned form.
 pub struct TgppSwmDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapRequest {
     /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmDiameterEapRequestWriter::finish`].
     #[inline]
@@ -35781,6 +36333,7 @@ impl TgppSwmDiameterEapRequest {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -35971,8 +36524,10 @@ impl TgppSwmDiameterEapRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Answer (command code 268, application 16777264), 3GPP TS 29.273 §7.2.2.1.2, straight into a buffer: started by [`TgppSwmDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmDiameterEapAnswer`] is the owned form.
 pub struct TgppSwmDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapAnswer {
     /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmDiameterEapAnswerWriter::finish`].
     #[inline]
@@ -35987,6 +36542,7 @@ impl TgppSwmDiameterEapAnswer {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -36271,8 +36827,10 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one AA-Request (command code 265, application 16777264), 3GPP TS 29.273 §7.2.2.1.3, straight into a buffer: started by [`TgppSwmAaRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAaRequest`] is the owned form.
 pub struct TgppSwmAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaRequest {
     /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAaRequestWriter::finish`].
     #[inline]
@@ -36287,6 +36845,7 @@ impl TgppSwmAaRequest {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -36430,8 +36989,10 @@ impl TgppSwmAaRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one AA-Answer (command code 265, application 16777264), 3GPP TS 29.273 §7.2.2.1.4, straight into a buffer: started by [`TgppSwmAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAaAnswer`] is the owned form.
 pub struct TgppSwmAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaAnswer {
     /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAaAnswerWriter::finish`].
     #[inline]
@@ -36446,6 +37007,7 @@ impl TgppSwmAaAnswer {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -36682,8 +37244,10 @@ impl TgppSwmAaAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmSessionTerminationRequest`] is the owned form.
 pub struct TgppSwmSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmSessionTerminationRequestWriter::finish`].
     #[inline]
@@ -36698,6 +37262,7 @@ impl TgppSwmSessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -36797,8 +37362,10 @@ impl TgppSwmSessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmSessionTerminationAnswer`] is the owned form.
 pub struct TgppSwmSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmSessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -36813,6 +37380,7 @@ impl TgppSwmSessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -36891,8 +37459,10 @@ impl TgppSwmSessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Abort-Session-Request (command code 274, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAbortSessionRequest`] is the owned form.
 pub struct TgppSwmAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionRequest {
     /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAbortSessionRequestWriter::finish`].
     #[inline]
@@ -36907,6 +37477,7 @@ impl TgppSwmAbortSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37006,8 +37577,10 @@ impl TgppSwmAbortSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Abort-Session-Answer (command code 274, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAbortSessionAnswer`] is the owned form.
 pub struct TgppSwmAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionAnswer {
     /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAbortSessionAnswerWriter::finish`].
     #[inline]
@@ -37022,6 +37595,7 @@ impl TgppSwmAbortSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37100,8 +37674,10 @@ impl TgppSwmAbortSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmReAuthRequest`] is the owned form.
 pub struct TgppSwmReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmReAuthRequestWriter::finish`].
     #[inline]
@@ -37116,6 +37692,7 @@ impl TgppSwmReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37218,8 +37795,10 @@ impl TgppSwmReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmReAuthAnswer`] is the owned form.
 pub struct TgppSwmReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmReAuthAnswerWriter::finish`].
     #[inline]
@@ -37234,6 +37813,7 @@ impl TgppSwmReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl TgppSwmReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37312,8 +37892,10 @@ impl TgppSwmReAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Multimedia-Auth-Request (command code 303, application 16777265), 3GPP TS 29.273 §8.2.2.1, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
 pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthRequest {
     /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
     #[inline]
@@ -37328,6 +37910,7 @@ impl MultimediaAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37538,8 +38121,10 @@ impl MultimediaAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Multimedia-Auth-Answer (command code 303, application 16777265), 3GPP TS 29.273 §8.2.2.1, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
 pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthAnswer {
     /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
     #[inline]
@@ -37554,6 +38139,7 @@ impl MultimediaAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl MultimediaAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -37777,8 +38363,10 @@ impl MultimediaAuthAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Server-Assignment-Request (command code 301, application 16777265), 3GPP TS 29.273 §8.2.2.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
 pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentRequest {
     /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
     #[inline]
@@ -37793,6 +38381,7 @@ impl ServerAssignmentRequest {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38010,8 +38599,10 @@ impl ServerAssignmentRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Server-Assignment-Answer (command code 301, application 16777265), 3GPP TS 29.273 §8.2.2.3, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
 pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentAnswer {
     /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
     #[inline]
@@ -38026,6 +38617,7 @@ impl ServerAssignmentAnswer {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl ServerAssignmentAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38243,8 +38835,10 @@ impl ServerAssignmentAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Registration-Termination-Request (command code 304, application 16777265), 3GPP TS 29.273 §8.2.2.4, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
 pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationRequest {
     /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
     #[inline]
@@ -38259,6 +38853,7 @@ impl RegistrationTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38403,8 +38998,10 @@ impl RegistrationTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Registration-Termination-Answer (command code 304, application 16777265), 3GPP TS 29.273 §8.2.2.4, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
 pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationAnswer {
     /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
     #[inline]
@@ -38419,6 +39016,7 @@ impl RegistrationTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl RegistrationTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38561,8 +39159,10 @@ impl RegistrationTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Push-Profile-Request (command code 305, application 16777265), 3GPP TS 29.273 §8.2.2.2, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
 pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileRequest {
     /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
     #[inline]
@@ -38577,6 +39177,7 @@ impl PushProfileRequest {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38728,8 +39329,10 @@ impl PushProfileRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Writes one Push-Profile-Answer (command code 305, application 16777265), 3GPP TS 29.273 §8.2.2.2, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
 pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileAnswer {
     /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
     #[inline]
@@ -38744,6 +39347,7 @@ impl PushProfileAnswer {
         w
     }
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl PushProfileAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -38910,8 +39514,10 @@ impl PushProfileAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Request (command code 268, application 16777272), 3GPP TS 29.273 §9.2.2.3.1, straight into a buffer: started by [`TgppS6bDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bDiameterEapRequest`] is the owned form.
 pub struct TgppS6bDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapRequest {
     /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bDiameterEapRequestWriter::finish`].
     #[inline]
@@ -38926,6 +39532,7 @@ impl TgppS6bDiameterEapRequest {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -39102,8 +39709,10 @@ impl TgppS6bDiameterEapRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Diameter-EAP-Answer (command code 268, application 16777272), 3GPP TS 29.273 §9.2.2.3.2, straight into a buffer: started by [`TgppS6bDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bDiameterEapAnswer`] is the owned form.
 pub struct TgppS6bDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapAnswer {
     /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bDiameterEapAnswerWriter::finish`].
     #[inline]
@@ -39118,6 +39727,7 @@ impl TgppS6bDiameterEapAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bDiameterEapAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -39368,8 +39978,10 @@ impl TgppS6bDiameterEapAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one AA-Request (command code 265, application 16777272), 3GPP TS 29.273 §9.2.2.2.1, straight into a buffer: started by [`TgppS6bAaRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAaRequest`] is the owned form.
 pub struct TgppS6bAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaRequest {
     /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAaRequestWriter::finish`].
     #[inline]
@@ -39384,6 +39996,7 @@ impl TgppS6bAaRequest {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -39572,8 +40185,10 @@ impl TgppS6bAaRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one AA-Answer (command code 265, application 16777272), 3GPP TS 29.273 §9.2.2.2.2, straight into a buffer: started by [`TgppS6bAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAaAnswer`] is the owned form.
 pub struct TgppS6bAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaAnswer {
     /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAaAnswerWriter::finish`].
     #[inline]
@@ -39588,6 +40203,7 @@ impl TgppS6bAaAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAaAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -39831,8 +40447,10 @@ impl TgppS6bAaAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Session-Termination-Request (command code 275, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bSessionTerminationRequest`] is the owned form.
 pub struct TgppS6bSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationRequest {
     /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bSessionTerminationRequestWriter::finish`].
     #[inline]
@@ -39847,6 +40465,7 @@ impl TgppS6bSessionTerminationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -39958,8 +40577,10 @@ impl TgppS6bSessionTerminationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Session-Termination-Answer (command code 275, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bSessionTerminationAnswer`] is the owned form.
 pub struct TgppS6bSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationAnswer {
     /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bSessionTerminationAnswerWriter::finish`].
     #[inline]
@@ -39974,6 +40595,7 @@ impl TgppS6bSessionTerminationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bSessionTerminationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -40101,8 +40723,10 @@ impl TgppS6bSessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Abort-Session-Request (command code 274, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAbortSessionRequest`] is the owned form.
 pub struct TgppS6bAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionRequest {
     /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAbortSessionRequestWriter::finish`].
     #[inline]
@@ -40117,6 +40741,7 @@ impl TgppS6bAbortSessionRequest {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -40216,8 +40841,10 @@ impl TgppS6bAbortSessionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Abort-Session-Answer (command code 274, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAbortSessionAnswer`] is the owned form.
 pub struct TgppS6bAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionAnswer {
     /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAbortSessionAnswerWriter::finish`].
     #[inline]
@@ -40232,6 +40859,7 @@ impl TgppS6bAbortSessionAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bAbortSessionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -40310,8 +40938,10 @@ impl TgppS6bAbortSessionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Re-Auth-Request (command code 258, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bReAuthRequest`] is the owned form.
 pub struct TgppS6bReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthRequest {
     /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bReAuthRequestWriter::finish`].
     #[inline]
@@ -40326,6 +40956,7 @@ impl TgppS6bReAuthRequest {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -40445,8 +41076,10 @@ impl TgppS6bReAuthRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Writes one Re-Auth-Answer (command code 258, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bReAuthAnswer`] is the owned form.
 pub struct TgppS6bReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthAnswer {
     /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bReAuthAnswerWriter::finish`].
     #[inline]
@@ -40461,6 +41094,7 @@ impl TgppS6bReAuthAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl TgppS6bReAuthAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

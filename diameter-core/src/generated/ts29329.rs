@@ -59,11 +59,13 @@ pub mod application {
     /// 3GPP Sh (auth), 3GPP TS 29.329 §6.1.
     pub const TGPP_SH: u32 = 16777217;
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Data-Reference (code 703, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DataReference(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl DataReference {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(703, 10415);
@@ -152,6 +154,7 @@ impl DataReference {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for DataReference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -160,11 +163,13 @@ impl std::fmt::Debug for DataReference {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for DataReference {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for DataReference {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -183,11 +188,13 @@ impl rt::AvpData for DataReference {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Subs-Req-Type (code 705, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubsReqType(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubsReqType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(705, 10415);
@@ -204,6 +211,7 @@ impl SubsReqType {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for SubsReqType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -212,11 +220,13 @@ impl std::fmt::Debug for SubsReqType {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for SubsReqType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for SubsReqType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -235,11 +245,13 @@ impl rt::AvpData for SubsReqType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Requested-Domain (code 706, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.7.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestedDomain(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl RequestedDomain {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(706, 10415);
@@ -256,6 +268,7 @@ impl RequestedDomain {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for RequestedDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -264,11 +277,13 @@ impl std::fmt::Debug for RequestedDomain {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for RequestedDomain {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for RequestedDomain {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -287,11 +302,13 @@ impl rt::AvpData for RequestedDomain {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Current-Location (code 707, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.8.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CurrentLocation(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl CurrentLocation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(707, 10415);
@@ -308,6 +325,7 @@ impl CurrentLocation {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for CurrentLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -316,11 +334,13 @@ impl std::fmt::Debug for CurrentLocation {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for CurrentLocation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for CurrentLocation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -339,11 +359,13 @@ impl rt::AvpData for CurrentLocation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Identity-Set (code 708, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.10.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IdentitySet(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl IdentitySet {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(708, 10415);
@@ -366,6 +388,7 @@ impl IdentitySet {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for IdentitySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -374,11 +397,13 @@ impl std::fmt::Debug for IdentitySet {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for IdentitySet {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for IdentitySet {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -397,11 +422,13 @@ impl rt::AvpData for IdentitySet {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Send-Data-Indication (code 710, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.17.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SendDataIndication(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SendDataIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(710, 10415);
@@ -418,6 +445,7 @@ impl SendDataIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for SendDataIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -426,11 +454,13 @@ impl std::fmt::Debug for SendDataIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for SendDataIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for SendDataIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -449,11 +479,13 @@ impl rt::AvpData for SendDataIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// One-Time-Notification (code 712, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.22.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OneTimeNotification(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl OneTimeNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(712, 10415);
@@ -467,6 +499,7 @@ impl OneTimeNotification {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for OneTimeNotification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -475,11 +508,13 @@ impl std::fmt::Debug for OneTimeNotification {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for OneTimeNotification {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for OneTimeNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -498,11 +533,13 @@ impl rt::AvpData for OneTimeNotification {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Serving-Node-Indication (code 714, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.23.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServingNodeIndication(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ServingNodeIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(714, 10415);
@@ -516,6 +553,7 @@ impl ServingNodeIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for ServingNodeIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -524,11 +562,13 @@ impl std::fmt::Debug for ServingNodeIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for ServingNodeIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for ServingNodeIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -547,11 +587,13 @@ impl rt::AvpData for ServingNodeIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Pre-paging-Supported (code 717, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.26.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PrePagingSupported(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PrePagingSupported {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(717, 10415);
@@ -568,6 +610,7 @@ impl PrePagingSupported {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for PrePagingSupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -576,11 +619,13 @@ impl std::fmt::Debug for PrePagingSupported {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for PrePagingSupported {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for PrePagingSupported {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -599,11 +644,13 @@ impl rt::AvpData for PrePagingSupported {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Local-Time-Zone-Indication (code 718, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.27.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LocalTimeZoneIndication(pub i32);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl LocalTimeZoneIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(718, 10415);
@@ -620,6 +667,7 @@ impl LocalTimeZoneIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for LocalTimeZoneIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -628,11 +676,13 @@ impl std::fmt::Debug for LocalTimeZoneIndication {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for LocalTimeZoneIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for LocalTimeZoneIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -651,6 +701,7 @@ impl rt::AvpData for LocalTimeZoneIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 /// User-Identity (code 700, vendor 10415), Grouped, 3GPP TS 29.329 §6.3.1.
 ///
 /// ```text
@@ -674,6 +725,7 @@ pub struct UserIdentity {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl Default for UserIdentity {
     fn default() -> Self {
         Self {
@@ -685,6 +737,7 @@ impl Default for UserIdentity {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl UserIdentity {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
@@ -715,6 +768,7 @@ impl UserIdentity {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::AvpData for UserIdentity {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -782,6 +836,7 @@ impl rt::AvpData for UserIdentity {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Repository-Data-ID (code 715, vendor 10415), Grouped, 3GPP TS 29.329 §6.3.24.
 ///
 /// ```text
@@ -802,6 +857,7 @@ pub struct RepositoryDataId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for RepositoryDataId {
     fn default() -> Self {
         Self {
@@ -812,6 +868,7 @@ impl Default for RepositoryDataId {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl RepositoryDataId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(715, 10415);
@@ -870,6 +927,7 @@ impl RepositoryDataId {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for RepositoryDataId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -917,6 +975,7 @@ impl rt::AvpData for RepositoryDataId {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Call-Reference-Info (code 720, vendor 10415), Grouped, 3GPP TS 29.329 §6.3.29.
 ///
 /// ```text
@@ -937,6 +996,7 @@ pub struct CallReferenceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for CallReferenceInfo {
     fn default() -> Self {
         Self {
@@ -947,6 +1007,7 @@ impl Default for CallReferenceInfo {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl CallReferenceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(720, 10415);
@@ -1005,6 +1066,7 @@ impl CallReferenceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for CallReferenceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1052,6 +1114,7 @@ impl rt::AvpData for CallReferenceInfo {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// User-Data-Request (UDR): command code 306, application 16777217, 3GPP TS 29.329 §6.1.1.
 ///
 /// ```text
@@ -1158,6 +1221,7 @@ pub struct UserDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for UserDataRequest {
     fn default() -> Self {
         Self {
@@ -1197,6 +1261,7 @@ impl Default for UserDataRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataRequest {
     fn decode_members(
         &mut self,
@@ -1459,6 +1524,7 @@ impl UserDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for UserDataRequest {
     const CODE: u32 = 306;
     const APPLICATION_ID: u32 = 16777217;
@@ -1825,6 +1891,7 @@ impl rt::typed::Command for UserDataRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// User-Data-Answer (UDA): command code 306, application 16777217, 3GPP TS 29.329 §6.1.2.
 ///
 /// ```text
@@ -1895,6 +1962,7 @@ pub struct UserDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for UserDataAnswer {
     fn default() -> Self {
         Self {
@@ -1922,6 +1990,7 @@ impl Default for UserDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataAnswer {
     fn decode_members(
         &mut self,
@@ -2091,6 +2160,7 @@ impl UserDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for UserDataAnswer {
     const CODE: u32 = 306;
     const APPLICATION_ID: u32 = 16777217;
@@ -2321,6 +2391,7 @@ impl rt::typed::Command for UserDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Profile-Update-Request (PUR): command code 307, application 16777217, 3GPP TS 29.329 §6.1.3.
 ///
 /// ```text
@@ -2391,6 +2462,7 @@ pub struct ProfileUpdateRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for ProfileUpdateRequest {
     fn default() -> Self {
         Self {
@@ -2418,6 +2490,7 @@ impl Default for ProfileUpdateRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateRequest {
     fn decode_members(
         &mut self,
@@ -2646,6 +2719,7 @@ impl ProfileUpdateRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for ProfileUpdateRequest {
     const CODE: u32 = 307;
     const APPLICATION_ID: u32 = 16777217;
@@ -2864,6 +2938,7 @@ impl rt::typed::Command for ProfileUpdateRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Profile-Update-Answer (PUA): command code 307, application 16777217, 3GPP TS 29.329 §6.1.4.
 ///
 /// ```text
@@ -2937,6 +3012,7 @@ pub struct ProfileUpdateAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for ProfileUpdateAnswer {
     fn default() -> Self {
         Self {
@@ -2965,6 +3041,7 @@ impl Default for ProfileUpdateAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateAnswer {
     fn decode_members(
         &mut self,
@@ -3138,6 +3215,7 @@ impl ProfileUpdateAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for ProfileUpdateAnswer {
     const CODE: u32 = 307;
     const APPLICATION_ID: u32 = 16777217;
@@ -3380,6 +3458,7 @@ impl rt::typed::Command for ProfileUpdateAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Subscribe-Notifications-Request (SNR): command code 308, application 16777217, 3GPP TS 29.329 §6.1.5.
 ///
 /// ```text
@@ -3471,6 +3550,7 @@ pub struct SubscribeNotificationsRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for SubscribeNotificationsRequest {
     fn default() -> Self {
         Self {
@@ -3505,6 +3585,7 @@ impl Default for SubscribeNotificationsRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsRequest {
     fn decode_members(
         &mut self,
@@ -3763,6 +3844,7 @@ impl SubscribeNotificationsRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for SubscribeNotificationsRequest {
     const CODE: u32 = 308;
     const APPLICATION_ID: u32 = 16777217;
@@ -4065,6 +4147,7 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Subscribe-Notifications-Answer (SNA): command code 308, application 16777217, 3GPP TS 29.329 §6.1.6.
 ///
 /// ```text
@@ -4138,6 +4221,7 @@ pub struct SubscribeNotificationsAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for SubscribeNotificationsAnswer {
     fn default() -> Self {
         Self {
@@ -4166,6 +4250,7 @@ impl Default for SubscribeNotificationsAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsAnswer {
     fn decode_members(
         &mut self,
@@ -4339,6 +4424,7 @@ impl SubscribeNotificationsAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for SubscribeNotificationsAnswer {
     const CODE: u32 = 308;
     const APPLICATION_ID: u32 = 16777217;
@@ -4581,6 +4667,7 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Push-Notification-Request (PNR): command code 309, application 16777217, 3GPP TS 29.329 §6.1.7.
 ///
 /// ```text
@@ -4645,6 +4732,7 @@ pub struct PushNotificationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for PushNotificationRequest {
     fn default() -> Self {
         Self {
@@ -4670,6 +4758,7 @@ impl Default for PushNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationRequest {
     fn decode_members(
         &mut self,
@@ -4895,6 +4984,7 @@ impl PushNotificationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for PushNotificationRequest {
     const CODE: u32 = 309;
     const APPLICATION_ID: u32 = 16777217;
@@ -5085,6 +5175,7 @@ impl rt::typed::Command for PushNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Push-Notification-Answer (PNA): command code 309, application 16777217, 3GPP TS 29.329 §6.1.8.
 ///
 /// ```text
@@ -5137,6 +5228,7 @@ pub struct PushNotificationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl Default for PushNotificationAnswer {
     fn default() -> Self {
         Self {
@@ -5158,6 +5250,7 @@ impl Default for PushNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationAnswer {
     fn decode_members(
         &mut self,
@@ -5303,6 +5396,7 @@ impl PushNotificationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for PushNotificationAnswer {
     const CODE: u32 = 309;
     const APPLICATION_ID: u32 = 16777217;
@@ -5461,6 +5555,7 @@ impl rt::typed::Command for PushNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 /// A checked, zero-copy view of a received User-Identity (3GPP TS 29.329 §6.3.1; see [`UserIdentity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserIdentityView<'a> {
@@ -5475,6 +5570,7 @@ pub struct UserIdentityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl<'a> UserIdentityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5607,6 +5703,7 @@ impl<'a> UserIdentityView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl std::fmt::Debug for UserIdentityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5616,6 +5713,7 @@ impl std::fmt::Debug for UserIdentityView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Repository-Data-ID (3GPP TS 29.329 §6.3.24; see [`RepositoryDataId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RepositoryDataIdView<'a> {
@@ -5630,6 +5728,7 @@ pub struct RepositoryDataIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> RepositoryDataIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5774,6 +5873,7 @@ impl<'a> RepositoryDataIdView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for RepositoryDataIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5785,6 +5885,7 @@ impl std::fmt::Debug for RepositoryDataIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Call-Reference-Info (3GPP TS 29.329 §6.3.29; see [`CallReferenceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CallReferenceInfoView<'a> {
@@ -5799,6 +5900,7 @@ pub struct CallReferenceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> CallReferenceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5941,6 +6043,7 @@ impl<'a> CallReferenceInfoView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for CallReferenceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5952,6 +6055,7 @@ impl std::fmt::Debug for CallReferenceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received User-Data-Request (3GPP TS 29.329 §6.1.1; see [`UserDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserDataRequestView<'a> {
@@ -5967,6 +6071,7 @@ pub struct UserDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> UserDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6585,6 +6690,7 @@ impl<'a> UserDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for UserDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6596,6 +6702,7 @@ impl std::fmt::Debug for UserDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received User-Data-Answer (3GPP TS 29.329 §6.1.2; see [`UserDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserDataAnswerView<'a> {
@@ -6611,6 +6718,7 @@ pub struct UserDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> UserDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7020,6 +7128,7 @@ impl<'a> UserDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for UserDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7029,6 +7138,7 @@ impl std::fmt::Debug for UserDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Profile-Update-Request (3GPP TS 29.329 §6.1.3; see [`ProfileUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProfileUpdateRequestView<'a> {
@@ -7044,6 +7154,7 @@ pub struct ProfileUpdateRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> ProfileUpdateRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7492,6 +7603,7 @@ impl<'a> ProfileUpdateRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for ProfileUpdateRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7503,6 +7615,7 @@ impl std::fmt::Debug for ProfileUpdateRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Profile-Update-Answer (3GPP TS 29.329 §6.1.4; see [`ProfileUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProfileUpdateAnswerView<'a> {
@@ -7518,6 +7631,7 @@ pub struct ProfileUpdateAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> ProfileUpdateAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7942,6 +8056,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for ProfileUpdateAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7953,6 +8068,7 @@ impl std::fmt::Debug for ProfileUpdateAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Subscribe-Notifications-Request (3GPP TS 29.329 §6.1.5; see [`SubscribeNotificationsRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscribeNotificationsRequestView<'a> {
@@ -7968,6 +8084,7 @@ pub struct SubscribeNotificationsRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> SubscribeNotificationsRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8537,6 +8654,7 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for SubscribeNotificationsRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8551,6 +8669,7 @@ impl std::fmt::Debug for SubscribeNotificationsRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Subscribe-Notifications-Answer (3GPP TS 29.329 §6.1.6; see [`SubscribeNotificationsAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscribeNotificationsAnswerView<'a> {
@@ -8566,6 +8685,7 @@ pub struct SubscribeNotificationsAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> SubscribeNotificationsAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8990,6 +9110,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for SubscribeNotificationsAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9004,6 +9125,7 @@ impl std::fmt::Debug for SubscribeNotificationsAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Push-Notification-Request (3GPP TS 29.329 §6.1.7; see [`PushNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushNotificationRequestView<'a> {
@@ -9019,6 +9141,7 @@ pub struct PushNotificationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> PushNotificationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9428,6 +9551,7 @@ impl<'a> PushNotificationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for PushNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9441,6 +9565,7 @@ impl std::fmt::Debug for PushNotificationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// A checked, zero-copy view of a received Push-Notification-Answer (3GPP TS 29.329 §6.1.8; see [`PushNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PushNotificationAnswerView<'a> {
@@ -9456,6 +9581,7 @@ pub struct PushNotificationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> PushNotificationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9780,6 +9906,7 @@ impl<'a> PushNotificationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for PushNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9793,6 +9920,7 @@ impl std::fmt::Debug for PushNotificationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 /// Writes the members of one User-Identity AVP (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserIdentity`] is the owned form.
 ///
 /// ```text
@@ -9802,6 +9930,7 @@ impl std::fmt::Debug for PushNotificationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::writer::Group for UserIdentity {
     type Writer<'c> = UserIdentityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
@@ -9813,6 +9942,7 @@ impl rt::writer::Group for UserIdentity {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for UserIdentityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9823,6 +9953,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UserIdentityWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl UserIdentityWriter<'_> {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
@@ -9849,6 +9980,7 @@ impl UserIdentityWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes the members of one Repository-Data-ID AVP (code 715, vendor 10415), 3GPP TS 29.329 §6.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RepositoryDataId`] is the owned form.
 ///
 /// ```text
@@ -9857,6 +9989,7 @@ impl UserIdentityWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RepositoryDataIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for RepositoryDataId {
     type Writer<'c> = RepositoryDataIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(715, 10415);
@@ -9867,6 +10000,7 @@ impl rt::writer::Group for RepositoryDataId {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'c> rt::writer::MemberWriter<'c> for RepositoryDataIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9877,6 +10011,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RepositoryDataIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl RepositoryDataIdWriter<'_> {
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     #[inline]
@@ -9897,6 +10032,7 @@ impl RepositoryDataIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes the members of one Call-Reference-Info AVP (code 720, vendor 10415), 3GPP TS 29.329 §6.3.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CallReferenceInfo`] is the owned form.
 ///
 /// ```text
@@ -9905,6 +10041,7 @@ impl RepositoryDataIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CallReferenceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for CallReferenceInfo {
     type Writer<'c> = CallReferenceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(720, 10415);
@@ -9915,6 +10052,7 @@ impl rt::writer::Group for CallReferenceInfo {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'c> rt::writer::MemberWriter<'c> for CallReferenceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9925,6 +10063,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CallReferenceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl CallReferenceInfoWriter<'_> {
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     #[inline]
@@ -9945,8 +10084,10 @@ impl CallReferenceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one User-Data-Request (command code 306, application 16777217), 3GPP TS 29.329 §6.1.1, straight into a buffer: started by [`UserDataRequest::writer`], each setter appends one AVP in the order called, [`UserDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserDataRequest`] is the owned form.
 pub struct UserDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataRequest {
     /// Starts writing one User-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserDataRequestWriter::finish`].
     #[inline]
@@ -9961,6 +10102,7 @@ impl UserDataRequest {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10234,8 +10376,10 @@ impl UserDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one User-Data-Answer (command code 306, application 16777217), 3GPP TS 29.329 §6.1.2, straight into a buffer: started by [`UserDataAnswer::writer`], each setter appends one AVP in the order called, [`UserDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserDataAnswer`] is the owned form.
 pub struct UserDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataAnswer {
     /// Starts writing one User-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserDataAnswerWriter::finish`].
     #[inline]
@@ -10250,6 +10394,7 @@ impl UserDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl UserDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10462,8 +10607,10 @@ impl UserDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Profile-Update-Request (command code 307, application 16777217), 3GPP TS 29.329 §6.1.3, straight into a buffer: started by [`ProfileUpdateRequest::writer`], each setter appends one AVP in the order called, [`ProfileUpdateRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProfileUpdateRequest`] is the owned form.
 pub struct ProfileUpdateRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateRequest {
     /// Starts writing one Profile-Update-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProfileUpdateRequestWriter::finish`].
     #[inline]
@@ -10478,6 +10625,7 @@ impl ProfileUpdateRequest {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10662,8 +10810,10 @@ impl ProfileUpdateRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Profile-Update-Answer (command code 307, application 16777217), 3GPP TS 29.329 §6.1.4, straight into a buffer: started by [`ProfileUpdateAnswer::writer`], each setter appends one AVP in the order called, [`ProfileUpdateAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProfileUpdateAnswer`] is the owned form.
 pub struct ProfileUpdateAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateAnswer {
     /// Starts writing one Profile-Update-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProfileUpdateAnswerWriter::finish`].
     #[inline]
@@ -10678,6 +10828,7 @@ impl ProfileUpdateAnswer {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl ProfileUpdateAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10902,8 +11053,10 @@ impl ProfileUpdateAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Subscribe-Notifications-Request (command code 308, application 16777217), 3GPP TS 29.329 §6.1.5, straight into a buffer: started by [`SubscribeNotificationsRequest::writer`], each setter appends one AVP in the order called, [`SubscribeNotificationsRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscribeNotificationsRequest`] is the owned form.
 pub struct SubscribeNotificationsRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsRequest {
     /// Starts writing one Subscribe-Notifications-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscribeNotificationsRequestWriter::finish`].
     #[inline]
@@ -10918,6 +11071,7 @@ impl SubscribeNotificationsRequest {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11148,8 +11302,10 @@ impl SubscribeNotificationsRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Subscribe-Notifications-Answer (command code 308, application 16777217), 3GPP TS 29.329 §6.1.6, straight into a buffer: started by [`SubscribeNotificationsAnswer::writer`], each setter appends one AVP in the order called, [`SubscribeNotificationsAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscribeNotificationsAnswer`] is the owned form.
 pub struct SubscribeNotificationsAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsAnswer {
     /// Starts writing one Subscribe-Notifications-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscribeNotificationsAnswerWriter::finish`].
     #[inline]
@@ -11164,6 +11320,7 @@ impl SubscribeNotificationsAnswer {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl SubscribeNotificationsAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11383,8 +11540,10 @@ impl SubscribeNotificationsAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Push-Notification-Request (command code 309, application 16777217), 3GPP TS 29.329 §6.1.7, straight into a buffer: started by [`PushNotificationRequest::writer`], each setter appends one AVP in the order called, [`PushNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushNotificationRequest`] is the owned form.
 pub struct PushNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationRequest {
     /// Starts writing one Push-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushNotificationRequestWriter::finish`].
     #[inline]
@@ -11399,6 +11558,7 @@ impl PushNotificationRequest {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -11564,8 +11724,10 @@ impl PushNotificationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Writes one Push-Notification-Answer (command code 309, application 16777217), 3GPP TS 29.329 §6.1.8, straight into a buffer: started by [`PushNotificationAnswer::writer`], each setter appends one AVP in the order called, [`PushNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushNotificationAnswer`] is the owned form.
 pub struct PushNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationAnswer {
     /// Starts writing one Push-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushNotificationAnswerWriter::finish`].
     #[inline]
@@ -11580,6 +11742,7 @@ impl PushNotificationAnswer {
         w
     }
 }
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl PushNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

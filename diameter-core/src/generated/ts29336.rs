@@ -210,6 +210,7 @@ pub mod application {
     /// 3GPP S6t (auth), 3GPP TS 29.336 §8.1.
     pub const TGPP_S6T: u32 = 16777345;
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// S6-Service-ID (code 3103, vendor 10415), Enumerated, 3GPP TS 29.336 §6.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -217,6 +218,7 @@ pub mod application {
 /// Service-ID in TS 29.336; prefixed so that it cannot be confused with Service-Id (code 855, TS 32.299).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct S6ServiceId(pub i32);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl S6ServiceId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3103, 10415);
@@ -233,6 +235,7 @@ impl S6ServiceId {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for S6ServiceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -241,11 +244,13 @@ impl std::fmt::Debug for S6ServiceId {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl From<i32> for S6ServiceId {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for S6ServiceId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -264,11 +269,33 @@ impl rt::AvpData for S6ServiceId {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// PLMN-ID-Requested (code 3172, vendor 10415), Enumerated, 3GPP TS 29.336 §8.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PlmnIdRequested(pub i32);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl PlmnIdRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3172, 10415);
@@ -285,6 +312,17 @@ impl PlmnIdRequested {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for PlmnIdRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -293,11 +331,33 @@ impl std::fmt::Debug for PlmnIdRequested {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl From<i32> for PlmnIdRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for PlmnIdRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -316,6 +376,18 @@ impl rt::AvpData for PlmnIdRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// User-Identifier (code 3102, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
 ///
 /// ```text
@@ -342,6 +414,18 @@ pub struct UserIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl Default for UserIdentifier {
     fn default() -> Self {
         Self {
@@ -354,6 +438,18 @@ impl Default for UserIdentifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl UserIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
@@ -392,6 +488,18 @@ impl UserIdentifier {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl rt::AvpData for UserIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -471,6 +579,7 @@ impl rt::AvpData for UserIdentifier {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Service-Parameters (code 3105, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
 ///
 /// ```text
@@ -491,6 +600,7 @@ pub struct ServiceParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for ServiceParameters {
     fn default() -> Self {
         Self {
@@ -501,6 +611,7 @@ impl Default for ServiceParameters {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
@@ -531,6 +642,7 @@ impl ServiceParameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for ServiceParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -586,6 +698,7 @@ impl rt::AvpData for ServiceParameters {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// T4-Parameters (code 3106, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
 ///
 /// ```text
@@ -606,6 +719,7 @@ pub struct T4Parameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for T4Parameters {
     fn default() -> Self {
         Self {
@@ -616,6 +730,7 @@ impl Default for T4Parameters {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4Parameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
@@ -642,6 +757,7 @@ impl T4Parameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for T4Parameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -697,6 +813,7 @@ impl rt::AvpData for T4Parameters {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Service-Data (code 3107, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
 ///
 /// ```text
@@ -714,6 +831,7 @@ pub struct ServiceData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for ServiceData {
     fn default() -> Self {
         Self {
@@ -723,6 +841,7 @@ impl Default for ServiceData {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
@@ -745,6 +864,7 @@ impl ServiceData {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for ServiceData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -788,6 +908,7 @@ impl rt::AvpData for ServiceData {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// T4-Data (code 3108, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
 ///
 /// ```text
@@ -811,6 +932,7 @@ pub struct T4Data {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for T4Data {
     fn default() -> Self {
         Self {
@@ -822,6 +944,7 @@ impl Default for T4Data {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4Data {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
@@ -862,6 +985,7 @@ impl T4Data {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for T4Data {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -929,6 +1053,15 @@ impl rt::AvpData for T4Data {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// AESE-Communication-Pattern (code 3113, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -964,6 +1097,15 @@ pub struct AeseCommunicationPattern {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for AeseCommunicationPattern {
     fn default() -> Self {
         Self {
@@ -979,6 +1121,15 @@ impl Default for AeseCommunicationPattern {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl AeseCommunicationPattern {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3113, 10415);
@@ -1071,6 +1222,15 @@ impl AeseCommunicationPattern {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for AeseCommunicationPattern {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1182,6 +1342,15 @@ impl rt::AvpData for AeseCommunicationPattern {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Communication-Pattern-Set (code 3114, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -1220,6 +1389,15 @@ pub struct CommunicationPatternSet {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for CommunicationPatternSet {
     fn default() -> Self {
         Self {
@@ -1236,6 +1414,15 @@ impl Default for CommunicationPatternSet {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl CommunicationPatternSet {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
@@ -1304,6 +1491,15 @@ impl CommunicationPatternSet {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for CommunicationPatternSet {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1431,6 +1627,15 @@ impl rt::AvpData for CommunicationPatternSet {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Scheduled-Communication-Time (code 3118, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -1454,6 +1659,15 @@ pub struct ScheduledCommunicationTime {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for ScheduledCommunicationTime {
     fn default() -> Self {
         Self {
@@ -1465,6 +1679,15 @@ impl Default for ScheduledCommunicationTime {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl ScheduledCommunicationTime {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
@@ -1495,6 +1718,15 @@ impl ScheduledCommunicationTime {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for ScheduledCommunicationTime {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1562,6 +1794,7 @@ impl rt::AvpData for ScheduledCommunicationTime {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// AESE-Communication-Pattern-Config-Status (code 3120, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -1588,6 +1821,7 @@ pub struct AeseCommunicationPatternConfigStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AeseCommunicationPatternConfigStatus {
     fn default() -> Self {
         Self {
@@ -1600,6 +1834,7 @@ impl Default for AeseCommunicationPatternConfigStatus {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseCommunicationPatternConfigStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3120, 10415);
@@ -1650,6 +1885,7 @@ impl AeseCommunicationPatternConfigStatus {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AeseCommunicationPatternConfigStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1725,6 +1961,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// AESE-Error-Report (code 3121, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -1742,6 +1979,7 @@ pub struct AeseErrorReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AeseErrorReport {
     fn default() -> Self {
         Self {
@@ -1751,6 +1989,7 @@ impl Default for AeseErrorReport {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseErrorReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
@@ -1773,6 +2012,7 @@ impl AeseErrorReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AeseErrorReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1816,6 +2056,17 @@ impl rt::AvpData for AeseErrorReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Monitoring-Event-Configuration (code 3122, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -1888,6 +2139,17 @@ pub struct MonitoringEventConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for MonitoringEventConfiguration {
     fn default() -> Self {
         Self {
@@ -1914,6 +2176,17 @@ impl Default for MonitoringEventConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3122, 10415);
@@ -2083,6 +2356,17 @@ impl MonitoringEventConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for MonitoringEventConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2322,6 +2606,17 @@ impl rt::AvpData for MonitoringEventConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Monitoring-Event-Report (code 3123, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -2383,6 +2678,17 @@ pub struct MonitoringEventReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for MonitoringEventReport {
     fn default() -> Self {
         Self {
@@ -2404,6 +2710,17 @@ impl Default for MonitoringEventReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3123, 10415);
@@ -2516,6 +2833,17 @@ impl MonitoringEventReport {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for MonitoringEventReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2699,6 +3027,18 @@ impl rt::AvpData for MonitoringEventReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// UE-Reachability-Configuration (code 3129, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -2722,6 +3062,18 @@ pub struct UeReachabilityConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for UeReachabilityConfiguration {
     fn default() -> Self {
         Self {
@@ -2733,6 +3085,18 @@ impl Default for UeReachabilityConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl UeReachabilityConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
@@ -2763,6 +3127,18 @@ impl UeReachabilityConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UeReachabilityConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2830,6 +3206,19 @@ impl rt::AvpData for UeReachabilityConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Location-Information-Configuration (code 3135, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -2853,6 +3242,19 @@ pub struct LocationInformationConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for LocationInformationConfiguration {
     fn default() -> Self {
         Self {
@@ -2864,6 +3266,19 @@ impl Default for LocationInformationConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl LocationInformationConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
@@ -2894,6 +3309,19 @@ impl LocationInformationConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for LocationInformationConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2961,6 +3389,17 @@ impl rt::AvpData for LocationInformationConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Monitoring-Event-Config-Status (code 3142, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -2987,6 +3426,17 @@ pub struct MonitoringEventConfigStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for MonitoringEventConfigStatus {
     fn default() -> Self {
         Self {
@@ -2999,6 +3449,17 @@ impl Default for MonitoringEventConfigStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventConfigStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3142, 10415);
@@ -3050,6 +3511,17 @@ impl MonitoringEventConfigStatus {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for MonitoringEventConfigStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3125,6 +3597,15 @@ impl rt::AvpData for MonitoringEventConfigStatus {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Supported-Services (code 3143, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3145,6 +3626,15 @@ pub struct SupportedServices {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for SupportedServices {
     fn default() -> Self {
         Self {
@@ -3155,6 +3645,15 @@ impl Default for SupportedServices {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl SupportedServices {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
@@ -3185,6 +3684,15 @@ impl SupportedServices {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for SupportedServices {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3240,6 +3748,19 @@ impl rt::AvpData for SupportedServices {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 /// Service-Result (code 3146, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3260,6 +3781,19 @@ pub struct ServiceResult {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl Default for ServiceResult {
     fn default() -> Self {
         Self {
@@ -3270,6 +3804,19 @@ impl Default for ServiceResult {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl ServiceResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
@@ -3296,6 +3843,19 @@ impl ServiceResult {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl rt::AvpData for ServiceResult {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3351,6 +3911,7 @@ impl rt::AvpData for ServiceResult {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Authorization-Request (code 3150, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3371,6 +3932,7 @@ pub struct NiddAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationRequest {
     fn default() -> Self {
         Self {
@@ -3381,6 +3943,7 @@ impl Default for NiddAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
@@ -3407,6 +3970,7 @@ impl NiddAuthorizationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3462,6 +4026,7 @@ impl rt::AvpData for NiddAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Authorization-Response (code 3151, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3488,6 +4053,7 @@ pub struct NiddAuthorizationResponse {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationResponse {
     fn default() -> Self {
         Self {
@@ -3500,6 +4066,7 @@ impl Default for NiddAuthorizationResponse {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationResponse {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
@@ -3534,6 +4101,7 @@ impl NiddAuthorizationResponse {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationResponse {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3613,6 +4181,17 @@ impl rt::AvpData for NiddAuthorizationResponse {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Service-Report (code 3152, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3633,6 +4212,17 @@ pub struct ServiceReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for ServiceReport {
     fn default() -> Self {
         Self {
@@ -3643,6 +4233,17 @@ impl Default for ServiceReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl ServiceReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
@@ -3669,6 +4270,17 @@ impl ServiceReport {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for ServiceReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3724,6 +4336,7 @@ impl rt::AvpData for ServiceReport {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Enhanced-Coverage-Restriction (code 3155, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3744,6 +4357,7 @@ pub struct EnhancedCoverageRestriction {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for EnhancedCoverageRestriction {
     fn default() -> Self {
         Self {
@@ -3754,6 +4368,7 @@ impl Default for EnhancedCoverageRestriction {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl EnhancedCoverageRestriction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
@@ -3780,6 +4395,7 @@ impl EnhancedCoverageRestriction {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for EnhancedCoverageRestriction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3835,6 +4451,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// Enhanced-Coverage-Restriction-Data (code 3156, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3855,6 +4472,7 @@ pub struct EnhancedCoverageRestrictionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29336"))]
 impl Default for EnhancedCoverageRestrictionData {
     fn default() -> Self {
         Self {
@@ -3865,6 +4483,7 @@ impl Default for EnhancedCoverageRestrictionData {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl EnhancedCoverageRestrictionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3156, 10415);
@@ -3907,6 +4526,7 @@ impl EnhancedCoverageRestrictionData {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl rt::AvpData for EnhancedCoverageRestrictionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3958,6 +4578,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Restricted-PLMN-List (code 3157, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -3975,6 +4596,7 @@ pub struct RestrictedPlmnList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for RestrictedPlmnList {
     fn default() -> Self {
         Self {
@@ -3984,6 +4606,7 @@ impl Default for RestrictedPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl RestrictedPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
@@ -4007,6 +4630,7 @@ impl RestrictedPlmnList {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for RestrictedPlmnList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4050,6 +4674,7 @@ impl rt::AvpData for RestrictedPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Allowed-PLMN-List (code 3158, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4067,6 +4692,7 @@ pub struct AllowedPlmnList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for AllowedPlmnList {
     fn default() -> Self {
         Self {
@@ -4076,6 +4702,7 @@ impl Default for AllowedPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AllowedPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
@@ -4099,6 +4726,7 @@ impl AllowedPlmnList {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AllowedPlmnList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4142,6 +4770,7 @@ impl rt::AvpData for AllowedPlmnList {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Authorization-Update (code 3161, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4159,6 +4788,7 @@ pub struct NiddAuthorizationUpdate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddAuthorizationUpdate {
     fn default() -> Self {
         Self {
@@ -4168,6 +4798,7 @@ impl Default for NiddAuthorizationUpdate {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationUpdate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
@@ -4191,6 +4822,7 @@ impl NiddAuthorizationUpdate {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationUpdate {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4234,6 +4866,7 @@ impl rt::AvpData for NiddAuthorizationUpdate {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Group-Monitoring-Event-Report (code 3165, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4260,6 +4893,7 @@ pub struct GroupMonitoringEventReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupMonitoringEventReport {
     fn default() -> Self {
         Self {
@@ -4272,6 +4906,7 @@ impl Default for GroupMonitoringEventReport {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3165, 10415);
@@ -4332,6 +4967,7 @@ impl GroupMonitoringEventReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupMonitoringEventReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4407,6 +5043,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Group-Monitoring-Event-Report-Item (code 3166, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4453,6 +5090,7 @@ pub struct GroupMonitoringEventReportItem {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupMonitoringEventReportItem {
     fn default() -> Self {
         Self {
@@ -4471,6 +5109,7 @@ impl Default for GroupMonitoringEventReportItem {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReportItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
@@ -4533,6 +5172,7 @@ impl GroupMonitoringEventReportItem {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupMonitoringEventReportItem {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4684,6 +5324,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// APN-Validity-Time (code 3169, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4704,6 +5345,7 @@ pub struct ApnValidityTime {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ApnValidityTime {
     fn default() -> Self {
         Self {
@@ -4714,6 +5356,7 @@ impl Default for ApnValidityTime {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ApnValidityTime {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
@@ -4740,6 +5383,7 @@ impl ApnValidityTime {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for ApnValidityTime {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4795,6 +5439,7 @@ impl rt::AvpData for ApnValidityTime {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Suggested-Network-Configuration (code 3170, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -4833,6 +5478,7 @@ pub struct SuggestedNetworkConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for SuggestedNetworkConfiguration {
     fn default() -> Self {
         Self {
@@ -4849,6 +5495,7 @@ impl Default for SuggestedNetworkConfiguration {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl SuggestedNetworkConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3170, 10415);
@@ -4943,6 +5590,7 @@ impl SuggestedNetworkConfiguration {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for SuggestedNetworkConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5066,6 +5714,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Monitoring-Event-Report-Status (code 3171, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5092,6 +5741,7 @@ pub struct MonitoringEventReportStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for MonitoringEventReportStatus {
     fn default() -> Self {
         Self {
@@ -5104,6 +5754,7 @@ impl Default for MonitoringEventReportStatus {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl MonitoringEventReportStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
@@ -5138,6 +5789,7 @@ impl MonitoringEventReportStatus {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for MonitoringEventReportStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5217,6 +5869,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// AdditionalIdentifiers (code 3173, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5234,6 +5887,7 @@ pub struct Additionalidentifiers {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29336"))]
 impl Default for Additionalidentifiers {
     fn default() -> Self {
         Self {
@@ -5243,6 +5897,7 @@ impl Default for Additionalidentifiers {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl Additionalidentifiers {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
@@ -5266,6 +5921,7 @@ impl Additionalidentifiers {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl rt::AvpData for Additionalidentifiers {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5309,6 +5965,7 @@ impl rt::AvpData for Additionalidentifiers {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Group-User-Identifier (code 3177, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5332,6 +5989,7 @@ pub struct GroupUserIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for GroupUserIdentifier {
     fn default() -> Self {
         Self {
@@ -5343,6 +6001,7 @@ impl Default for GroupUserIdentifier {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupUserIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
@@ -5373,6 +6032,7 @@ impl GroupUserIdentifier {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupUserIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5440,6 +6100,17 @@ impl rt::AvpData for GroupUserIdentifier {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// MTC-Provider-Info (code 3178, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5457,6 +6128,17 @@ pub struct MtcProviderInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for MtcProviderInfo {
     fn default() -> Self {
         Self {
@@ -5466,6 +6148,17 @@ impl Default for MtcProviderInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MtcProviderInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
@@ -5488,6 +6181,17 @@ impl MtcProviderInfo {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for MtcProviderInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5531,6 +6235,17 @@ impl rt::AvpData for MtcProviderInfo {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// PDN-Connectivity-Status-Configuration (code 3180, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5548,6 +6263,17 @@ pub struct PdnConnectivityStatusConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for PdnConnectivityStatusConfiguration {
     fn default() -> Self {
         Self {
@@ -5557,6 +6283,17 @@ impl Default for PdnConnectivityStatusConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl PdnConnectivityStatusConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
@@ -5579,6 +6316,17 @@ impl PdnConnectivityStatusConfiguration {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for PdnConnectivityStatusConfiguration {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5622,6 +6370,17 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// PDN-Connectivity-Status-Report (code 3181, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
 ///
 /// ```text
@@ -5651,6 +6410,17 @@ pub struct PdnConnectivityStatusReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl Default for PdnConnectivityStatusReport {
     fn default() -> Self {
         Self {
@@ -5664,6 +6434,17 @@ impl Default for PdnConnectivityStatusReport {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl PdnConnectivityStatusReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3181, 10415);
@@ -5739,6 +6520,17 @@ impl PdnConnectivityStatusReport {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::AvpData for PdnConnectivityStatusReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5822,6 +6614,7 @@ impl rt::AvpData for PdnConnectivityStatusReport {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Subscriber-Information-Request (SIR): command code 8388641, application 16777310, 3GPP TS 29.336 §6.2.1.
 ///
 /// ```text
@@ -5889,6 +6682,7 @@ pub struct SubscriberInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for SubscriberInformationRequest {
     fn default() -> Self {
         Self {
@@ -5915,6 +6709,7 @@ impl Default for SubscriberInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationRequest {
     fn decode_members(
         &mut self,
@@ -6116,6 +6911,7 @@ impl SubscriberInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Command for SubscriberInformationRequest {
     const CODE: u32 = 8388641;
     const APPLICATION_ID: u32 = 16777310;
@@ -6326,6 +7122,7 @@ impl rt::typed::Command for SubscriberInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Subscriber-Information-Answer (SIA): command code 8388641, application 16777310, 3GPP TS 29.336 §6.2.2.
 ///
 /// ```text
@@ -6393,6 +7190,7 @@ pub struct SubscriberInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl Default for SubscriberInformationAnswer {
     fn default() -> Self {
         Self {
@@ -6419,6 +7217,7 @@ impl Default for SubscriberInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationAnswer {
     fn decode_members(
         &mut self,
@@ -6572,6 +7371,7 @@ impl SubscriberInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Command for SubscriberInformationAnswer {
     const CODE: u32 = 8388641;
     const APPLICATION_ID: u32 = 16777310;
@@ -6794,6 +7594,7 @@ impl rt::typed::Command for SubscriberInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Configuration-Information-Request (CIR): command code 8388718, application 16777345, 3GPP TS 29.336 §8.2.1.
 ///
 /// ```text
@@ -6866,6 +7667,7 @@ pub struct ConfigurationInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ConfigurationInformationRequest {
     fn default() -> Self {
         Self {
@@ -6893,6 +7695,7 @@ impl Default for ConfigurationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationRequest {
     fn decode_members(
         &mut self,
@@ -7116,6 +7919,7 @@ impl ConfigurationInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ConfigurationInformationRequest {
     const CODE: u32 = 8388718;
     const APPLICATION_ID: u32 = 16777345;
@@ -7342,6 +8146,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Configuration-Information-Answer (CIA): command code 8388718, application 16777345, 3GPP TS 29.336 §8.2.2.
 ///
 /// ```text
@@ -7423,6 +8228,7 @@ pub struct ConfigurationInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ConfigurationInformationAnswer {
     fn default() -> Self {
         Self {
@@ -7453,6 +8259,7 @@ impl Default for ConfigurationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationAnswer {
     fn decode_members(
         &mut self,
@@ -7649,6 +8456,7 @@ impl ConfigurationInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ConfigurationInformationAnswer {
     const CODE: u32 = 8388718;
     const APPLICATION_ID: u32 = 16777345;
@@ -7919,6 +8727,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Reporting-Information-Request (RIR): command code 8388719, application 16777345, 3GPP TS 29.336 §8.2.3.
 ///
 /// ```text
@@ -7977,6 +8786,7 @@ pub struct ReportingInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ReportingInformationRequest {
     fn default() -> Self {
         Self {
@@ -8000,6 +8810,7 @@ impl Default for ReportingInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationRequest {
     fn decode_members(
         &mut self,
@@ -8189,6 +9000,7 @@ impl ReportingInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ReportingInformationRequest {
     const CODE: u32 = 8388719;
     const APPLICATION_ID: u32 = 16777345;
@@ -8367,6 +9179,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Reporting-Information-Answer (RIA): command code 8388719, application 16777345, 3GPP TS 29.336 §8.2.4.
 ///
 /// ```text
@@ -8428,6 +9241,7 @@ pub struct ReportingInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for ReportingInformationAnswer {
     fn default() -> Self {
         Self {
@@ -8452,6 +9266,7 @@ impl Default for ReportingInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationAnswer {
     fn decode_members(
         &mut self,
@@ -8603,6 +9418,7 @@ impl ReportingInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ReportingInformationAnswer {
     const CODE: u32 = 8388719;
     const APPLICATION_ID: u32 = 16777345;
@@ -8801,6 +9617,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Information-Request (NIR): command code 8388726, application 16777345, 3GPP TS 29.336 §8.2.5.
 ///
 /// ```text
@@ -8865,6 +9682,7 @@ pub struct NiddInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddInformationRequest {
     fn default() -> Self {
         Self {
@@ -8890,6 +9708,7 @@ impl Default for NiddInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationRequest {
     fn decode_members(
         &mut self,
@@ -9057,6 +9876,7 @@ impl NiddInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for NiddInformationRequest {
     const CODE: u32 = 8388726;
     const APPLICATION_ID: u32 = 16777345;
@@ -9263,6 +10083,7 @@ impl rt::typed::Command for NiddInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Information-Answer (NIA): command code 8388726, application 16777345, 3GPP TS 29.336 §8.2.6.
 ///
 /// ```text
@@ -9330,6 +10151,7 @@ pub struct NiddInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl Default for NiddInformationAnswer {
     fn default() -> Self {
         Self {
@@ -9356,6 +10178,7 @@ impl Default for NiddInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationAnswer {
     fn decode_members(
         &mut self,
@@ -9515,6 +10338,7 @@ impl NiddInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for NiddInformationAnswer {
     const CODE: u32 = 8388726;
     const APPLICATION_ID: u32 = 16777345;
@@ -9737,6 +10561,18 @@ impl rt::typed::Command for NiddInformationAnswer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// A checked, zero-copy view of a received User-Identifier (3GPP TS 29.336 §6.4; see [`UserIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserIdentifierView<'a> {
@@ -9751,6 +10587,18 @@ pub struct UserIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl<'a> UserIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9898,6 +10746,18 @@ impl<'a> UserIdentifierView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl std::fmt::Debug for UserIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9907,6 +10767,7 @@ impl std::fmt::Debug for UserIdentifierView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Service-Parameters (3GPP TS 29.336 §6.4; see [`ServiceParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceParametersView<'a> {
@@ -9921,6 +10782,7 @@ pub struct ServiceParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> ServiceParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10046,6 +10908,7 @@ impl<'a> ServiceParametersView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for ServiceParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10057,6 +10920,7 @@ impl std::fmt::Debug for ServiceParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received T4-Parameters (3GPP TS 29.336 §6.4; see [`T4Parameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct T4ParametersView<'a> {
@@ -10071,6 +10935,7 @@ pub struct T4ParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> T4ParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10191,6 +11056,7 @@ impl<'a> T4ParametersView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for T4ParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10200,6 +11066,7 @@ impl std::fmt::Debug for T4ParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Service-Data (3GPP TS 29.336 §6.4; see [`ServiceData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDataView<'a> {
@@ -10214,6 +11081,7 @@ pub struct ServiceDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> ServiceDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10324,6 +11192,7 @@ impl<'a> ServiceDataView<'a> {
         Some(T4DataView::read(avp))
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for ServiceDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10333,6 +11202,7 @@ impl std::fmt::Debug for ServiceDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received T4-Data (3GPP TS 29.336 §6.4; see [`T4Data`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct T4DataView<'a> {
@@ -10349,6 +11219,7 @@ pub struct T4DataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> T4DataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10498,6 +11369,7 @@ impl<'a> T4DataView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for T4DataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10507,6 +11379,15 @@ impl std::fmt::Debug for T4DataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received AESE-Communication-Pattern (3GPP TS 29.336 §8.4; see [`AeseCommunicationPattern`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseCommunicationPatternView<'a> {
@@ -10523,6 +11404,15 @@ pub struct AeseCommunicationPatternView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> AeseCommunicationPatternView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10761,6 +11651,15 @@ impl<'a> AeseCommunicationPatternView<'a> {
         Some(MtcProviderInfoView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for AeseCommunicationPatternView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10774,6 +11673,15 @@ impl std::fmt::Debug for AeseCommunicationPatternView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Communication-Pattern-Set (3GPP TS 29.336 §8.4; see [`CommunicationPatternSet`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CommunicationPatternSetView<'a> {
@@ -10790,6 +11698,15 @@ pub struct CommunicationPatternSetView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> CommunicationPatternSetView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11005,6 +11922,15 @@ impl<'a> CommunicationPatternSetView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for CommunicationPatternSetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11018,6 +11944,15 @@ impl std::fmt::Debug for CommunicationPatternSetView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Scheduled-Communication-Time (3GPP TS 29.336 §8.4; see [`ScheduledCommunicationTime`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScheduledCommunicationTimeView<'a> {
@@ -11032,6 +11967,15 @@ pub struct ScheduledCommunicationTimeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> ScheduledCommunicationTimeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11169,6 +12113,15 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for ScheduledCommunicationTimeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11183,6 +12136,7 @@ impl std::fmt::Debug for ScheduledCommunicationTimeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received AESE-Communication-Pattern-Config-Status (3GPP TS 29.336 §8.4; see [`AeseCommunicationPatternConfigStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseCommunicationPatternConfigStatusView<'a> {
@@ -11197,6 +12151,7 @@ pub struct AeseCommunicationPatternConfigStatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11361,6 +12316,7 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
         Some(AeseErrorReportView::read(avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for AeseCommunicationPatternConfigStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11375,6 +12331,7 @@ impl std::fmt::Debug for AeseCommunicationPatternConfigStatusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received AESE-Error-Report (3GPP TS 29.336 §8.4; see [`AeseErrorReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AeseErrorReportView<'a> {
@@ -11389,6 +12346,7 @@ pub struct AeseErrorReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AeseErrorReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11502,6 +12460,7 @@ impl<'a> AeseErrorReportView<'a> {
         Some(ServiceResultView::read(avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for AeseErrorReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11513,6 +12472,17 @@ impl std::fmt::Debug for AeseErrorReportView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Monitoring-Event-Configuration (3GPP TS 29.336 §8.4; see [`MonitoringEventConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventConfigurationView<'a> {
@@ -11529,6 +12499,17 @@ pub struct MonitoringEventConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> MonitoringEventConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11934,6 +12915,17 @@ impl<'a> MonitoringEventConfigurationView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for MonitoringEventConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11948,6 +12940,17 @@ impl std::fmt::Debug for MonitoringEventConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Monitoring-Event-Report (3GPP TS 29.336 §8.4; see [`MonitoringEventReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportView<'a> {
@@ -11964,6 +12967,17 @@ pub struct MonitoringEventReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> MonitoringEventReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12264,6 +13278,17 @@ impl<'a> MonitoringEventReportView<'a> {
         Some(PdnConnectivityStatusReportView::read(avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for MonitoringEventReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12277,6 +13302,18 @@ impl std::fmt::Debug for MonitoringEventReportView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received UE-Reachability-Configuration (3GPP TS 29.336 §8.4; see [`UeReachabilityConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UeReachabilityConfigurationView<'a> {
@@ -12291,6 +13328,18 @@ pub struct UeReachabilityConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UeReachabilityConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12428,6 +13477,18 @@ impl<'a> UeReachabilityConfigurationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UeReachabilityConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12442,6 +13503,19 @@ impl std::fmt::Debug for UeReachabilityConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Location-Information-Configuration (3GPP TS 29.336 §8.4; see [`LocationInformationConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInformationConfigurationView<'a> {
@@ -12456,6 +13530,19 @@ pub struct LocationInformationConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> LocationInformationConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12595,6 +13682,19 @@ impl<'a> LocationInformationConfigurationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for LocationInformationConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12609,6 +13709,17 @@ impl std::fmt::Debug for LocationInformationConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Monitoring-Event-Config-Status (3GPP TS 29.336 §8.4; see [`MonitoringEventConfigStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventConfigStatusView<'a> {
@@ -12625,6 +13736,17 @@ pub struct MonitoringEventConfigStatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> MonitoringEventConfigStatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12800,6 +13922,17 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for MonitoringEventConfigStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12814,6 +13947,15 @@ impl std::fmt::Debug for MonitoringEventConfigStatusView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Supported-Services (3GPP TS 29.336 §8.4; see [`SupportedServices`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedServicesView<'a> {
@@ -12828,6 +13970,15 @@ pub struct SupportedServicesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> SupportedServicesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12953,6 +14104,15 @@ impl<'a> SupportedServicesView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for SupportedServicesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12964,6 +14124,19 @@ impl std::fmt::Debug for SupportedServicesView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 /// A checked, zero-copy view of a received Service-Result (3GPP TS 29.336 §8.4; see [`ServiceResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceResultView<'a> {
@@ -12978,6 +14151,19 @@ pub struct ServiceResultView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl<'a> ServiceResultView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13103,6 +14289,19 @@ impl<'a> ServiceResultView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl std::fmt::Debug for ServiceResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13112,6 +14311,7 @@ impl std::fmt::Debug for ServiceResultView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received NIDD-Authorization-Request (3GPP TS 29.336 §8.4; see [`NiddAuthorizationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationRequestView<'a> {
@@ -13126,6 +14326,7 @@ pub struct NiddAuthorizationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13251,6 +14452,7 @@ impl<'a> NiddAuthorizationRequestView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13264,6 +14466,7 @@ impl std::fmt::Debug for NiddAuthorizationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received NIDD-Authorization-Response (3GPP TS 29.336 §8.4; see [`NiddAuthorizationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationResponseView<'a> {
@@ -13278,6 +14481,7 @@ pub struct NiddAuthorizationResponseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationResponseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13425,6 +14629,7 @@ impl<'a> NiddAuthorizationResponseView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddAuthorizationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13439,6 +14644,17 @@ impl std::fmt::Debug for NiddAuthorizationResponseView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received Service-Report (3GPP TS 29.336 §8.4; see [`ServiceReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceReportView<'a> {
@@ -13453,6 +14669,17 @@ pub struct ServiceReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> ServiceReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13578,6 +14805,17 @@ impl<'a> ServiceReportView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for ServiceReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13587,6 +14825,7 @@ impl std::fmt::Debug for ServiceReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Enhanced-Coverage-Restriction (3GPP TS 29.336 §8.4; see [`EnhancedCoverageRestriction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedCoverageRestrictionView<'a> {
@@ -13601,6 +14840,7 @@ pub struct EnhancedCoverageRestrictionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> EnhancedCoverageRestrictionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13726,6 +14966,7 @@ impl<'a> EnhancedCoverageRestrictionView<'a> {
         Some(AllowedPlmnListView::read(avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for EnhancedCoverageRestrictionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13740,6 +14981,7 @@ impl std::fmt::Debug for EnhancedCoverageRestrictionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// A checked, zero-copy view of a received Enhanced-Coverage-Restriction-Data (3GPP TS 29.336 §8.4; see [`EnhancedCoverageRestrictionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedCoverageRestrictionDataView<'a> {
@@ -13754,6 +14996,7 @@ pub struct EnhancedCoverageRestrictionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29336"))]
 impl<'a> EnhancedCoverageRestrictionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13890,6 +15133,7 @@ impl<'a> EnhancedCoverageRestrictionDataView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl std::fmt::Debug for EnhancedCoverageRestrictionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13904,6 +15148,7 @@ impl std::fmt::Debug for EnhancedCoverageRestrictionDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Restricted-PLMN-List (3GPP TS 29.336 §8.4; see [`RestrictedPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RestrictedPlmnListView<'a> {
@@ -13920,6 +15165,7 @@ pub struct RestrictedPlmnListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> RestrictedPlmnListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14044,6 +15290,7 @@ impl<'a> RestrictedPlmnListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for RestrictedPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14055,6 +15302,7 @@ impl std::fmt::Debug for RestrictedPlmnListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Allowed-PLMN-List (3GPP TS 29.336 §8.4; see [`AllowedPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllowedPlmnListView<'a> {
@@ -14071,6 +15319,7 @@ pub struct AllowedPlmnListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AllowedPlmnListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14195,6 +15444,7 @@ impl<'a> AllowedPlmnListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for AllowedPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14206,6 +15456,7 @@ impl std::fmt::Debug for AllowedPlmnListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received NIDD-Authorization-Update (3GPP TS 29.336 §8.4; see [`NiddAuthorizationUpdate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddAuthorizationUpdateView<'a> {
@@ -14222,6 +15473,7 @@ pub struct NiddAuthorizationUpdateView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationUpdateView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14348,6 +15600,7 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddAuthorizationUpdateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14361,6 +15614,7 @@ impl std::fmt::Debug for NiddAuthorizationUpdateView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Group-Monitoring-Event-Report (3GPP TS 29.336 §8.4; see [`GroupMonitoringEventReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupMonitoringEventReportView<'a> {
@@ -14377,6 +15631,7 @@ pub struct GroupMonitoringEventReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupMonitoringEventReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14554,6 +15809,7 @@ impl<'a> GroupMonitoringEventReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for GroupMonitoringEventReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14568,6 +15824,7 @@ impl std::fmt::Debug for GroupMonitoringEventReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Group-Monitoring-Event-Report-Item (3GPP TS 29.336 §8.4; see [`GroupMonitoringEventReportItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupMonitoringEventReportItemView<'a> {
@@ -14582,6 +15839,7 @@ pub struct GroupMonitoringEventReportItemView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupMonitoringEventReportItemView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14806,6 +16064,7 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for GroupMonitoringEventReportItemView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14820,6 +16079,7 @@ impl std::fmt::Debug for GroupMonitoringEventReportItemView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received APN-Validity-Time (3GPP TS 29.336 §8.4; see [`ApnValidityTime`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnValidityTimeView<'a> {
@@ -14834,6 +16094,7 @@ pub struct ApnValidityTimeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ApnValidityTimeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14959,6 +16220,7 @@ impl<'a> ApnValidityTimeView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ApnValidityTimeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14970,6 +16232,7 @@ impl std::fmt::Debug for ApnValidityTimeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Suggested-Network-Configuration (3GPP TS 29.336 §8.4; see [`SuggestedNetworkConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SuggestedNetworkConfigurationView<'a> {
@@ -14986,6 +16249,7 @@ pub struct SuggestedNetworkConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> SuggestedNetworkConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15222,6 +16486,7 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for SuggestedNetworkConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15236,6 +16501,7 @@ impl std::fmt::Debug for SuggestedNetworkConfigurationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Monitoring-Event-Report-Status (3GPP TS 29.336 §8.4; see [`MonitoringEventReportStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportStatusView<'a> {
@@ -15250,6 +16516,7 @@ pub struct MonitoringEventReportStatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> MonitoringEventReportStatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15401,6 +16668,7 @@ impl<'a> MonitoringEventReportStatusView<'a> {
         Some(ServiceReportView::read(avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for MonitoringEventReportStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15415,6 +16683,7 @@ impl std::fmt::Debug for MonitoringEventReportStatusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// A checked, zero-copy view of a received AdditionalIdentifiers (3GPP TS 29.336 §8.4; see [`Additionalidentifiers`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalidentifiersView<'a> {
@@ -15431,6 +16700,7 @@ pub struct AdditionalidentifiersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29336"))]
 impl<'a> AdditionalidentifiersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15557,6 +16827,7 @@ impl<'a> AdditionalidentifiersView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl std::fmt::Debug for AdditionalidentifiersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15570,6 +16841,7 @@ impl std::fmt::Debug for AdditionalidentifiersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Group-User-Identifier (3GPP TS 29.336 §8.4; see [`GroupUserIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GroupUserIdentifierView<'a> {
@@ -15584,6 +16856,7 @@ pub struct GroupUserIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupUserIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15719,6 +16992,7 @@ impl<'a> GroupUserIdentifierView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for GroupUserIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15730,6 +17004,17 @@ impl std::fmt::Debug for GroupUserIdentifierView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received MTC-Provider-Info (3GPP TS 29.336 §8.4; see [`MtcProviderInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtcProviderInfoView<'a> {
@@ -15744,6 +17029,17 @@ pub struct MtcProviderInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> MtcProviderInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15857,6 +17153,17 @@ impl<'a> MtcProviderInfoView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for MtcProviderInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15868,6 +17175,17 @@ impl std::fmt::Debug for MtcProviderInfoView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received PDN-Connectivity-Status-Configuration (3GPP TS 29.336 §8.4; see [`PdnConnectivityStatusConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdnConnectivityStatusConfigurationView<'a> {
@@ -15882,6 +17200,17 @@ pub struct PdnConnectivityStatusConfigurationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> PdnConnectivityStatusConfigurationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15997,6 +17326,17 @@ impl<'a> PdnConnectivityStatusConfigurationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for PdnConnectivityStatusConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16011,6 +17351,17 @@ impl std::fmt::Debug for PdnConnectivityStatusConfigurationView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// A checked, zero-copy view of a received PDN-Connectivity-Status-Report (3GPP TS 29.336 §8.4; see [`PdnConnectivityStatusReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PdnConnectivityStatusReportView<'a> {
@@ -16027,6 +17378,17 @@ pub struct PdnConnectivityStatusReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'a> PdnConnectivityStatusReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16222,6 +17584,17 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
         )
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for PdnConnectivityStatusReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16236,6 +17609,7 @@ impl std::fmt::Debug for PdnConnectivityStatusReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Subscriber-Information-Request (3GPP TS 29.336 §6.2.1; see [`SubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberInformationRequestView<'a> {
@@ -16251,6 +17625,7 @@ pub struct SubscriberInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> SubscriberInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16656,6 +18031,7 @@ impl<'a> SubscriberInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for SubscriberInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16670,6 +18046,7 @@ impl std::fmt::Debug for SubscriberInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Subscriber-Information-Answer (3GPP TS 29.336 §6.2.2; see [`SubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberInformationAnswerView<'a> {
@@ -16685,6 +18062,7 @@ pub struct SubscriberInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> SubscriberInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17076,6 +18454,7 @@ impl<'a> SubscriberInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for SubscriberInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17090,6 +18469,7 @@ impl std::fmt::Debug for SubscriberInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Configuration-Information-Request (3GPP TS 29.336 §8.2.1; see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationRequestView<'a> {
@@ -17105,6 +18485,7 @@ pub struct ConfigurationInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ConfigurationInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17557,6 +18938,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17571,6 +18953,7 @@ impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Configuration-Information-Answer (3GPP TS 29.336 §8.2.2; see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationAnswerView<'a> {
@@ -17586,6 +18969,7 @@ pub struct ConfigurationInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ConfigurationInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18080,6 +19464,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18094,6 +19479,7 @@ impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Reporting-Information-Request (3GPP TS 29.336 §8.2.3; see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationRequestView<'a> {
@@ -18109,6 +19495,7 @@ pub struct ReportingInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ReportingInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18496,6 +19883,7 @@ impl<'a> ReportingInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ReportingInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18510,6 +19898,7 @@ impl std::fmt::Debug for ReportingInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received Reporting-Information-Answer (3GPP TS 29.336 §8.2.4; see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingInformationAnswerView<'a> {
@@ -18525,6 +19914,7 @@ pub struct ReportingInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ReportingInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18902,6 +20292,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18916,6 +20307,7 @@ impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received NIDD-Information-Request (3GPP TS 29.336 §8.2.5; see [`NiddInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddInformationRequestView<'a> {
@@ -18931,6 +20323,7 @@ pub struct NiddInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19318,6 +20711,7 @@ impl<'a> NiddInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19331,6 +20725,7 @@ impl std::fmt::Debug for NiddInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// A checked, zero-copy view of a received NIDD-Information-Answer (3GPP TS 29.336 §8.2.6; see [`NiddInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddInformationAnswerView<'a> {
@@ -19346,6 +20741,7 @@ pub struct NiddInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19749,6 +21145,7 @@ impl<'a> NiddInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19762,6 +21159,18 @@ impl std::fmt::Debug for NiddInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 /// Writes the members of one User-Identifier AVP (code 3102, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserIdentifier`] is the owned form.
 ///
 /// ```text
@@ -19772,6 +21181,18 @@ impl std::fmt::Debug for NiddInformationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl rt::writer::Group for UserIdentifier {
     type Writer<'c> = UserIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
@@ -19784,6 +21205,18 @@ impl rt::writer::Group for UserIdentifier {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UserIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19794,6 +21227,18 @@ impl<'c> rt::writer::MemberWriter<'c> for UserIdentifierWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl UserIdentifierWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -19826,6 +21271,7 @@ impl UserIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes the members of one Service-Parameters AVP (code 3105, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceParameters`] is the owned form.
 ///
 /// ```text
@@ -19834,6 +21280,7 @@ impl UserIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceParameters {
     type Writer<'c> = ServiceParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
@@ -19844,6 +21291,7 @@ impl rt::writer::Group for ServiceParameters {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19854,6 +21302,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceParametersWriter<'_> {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     ///
@@ -19879,6 +21328,7 @@ impl ServiceParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes the members of one T4-Parameters AVP (code 3106, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`T4Parameters`] is the owned form.
 ///
 /// ```text
@@ -19887,6 +21337,7 @@ impl ServiceParametersWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct T4ParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Parameters {
     type Writer<'c> = T4ParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
@@ -19897,6 +21348,7 @@ impl rt::writer::Group for T4Parameters {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for T4ParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19907,6 +21359,7 @@ impl<'c> rt::writer::MemberWriter<'c> for T4ParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4ParametersWriter<'_> {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
@@ -19930,6 +21383,7 @@ impl T4ParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes the members of one Service-Data AVP (code 3107, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceData`] is the owned form.
 ///
 /// ```text
@@ -19937,6 +21391,7 @@ impl T4ParametersWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceData {
     type Writer<'c> = ServiceDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
@@ -19944,6 +21399,7 @@ impl rt::writer::Group for ServiceData {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3108, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19954,6 +21410,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl ServiceDataWriter<'_> {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     ///
@@ -19970,6 +21427,7 @@ impl ServiceDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes the members of one T4-Data AVP (code 3108, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`T4Data`] is the owned form.
 ///
 /// ```text
@@ -19979,6 +21437,7 @@ impl ServiceDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct T4DataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Data {
     type Writer<'c> = T4DataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
@@ -19989,6 +21448,7 @@ impl rt::writer::Group for T4Data {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for T4DataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19999,6 +21459,7 @@ impl<'c> rt::writer::MemberWriter<'c> for T4DataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl T4DataWriter<'_> {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -20035,6 +21496,15 @@ impl T4DataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one AESE-Communication-Pattern AVP (code 3113, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseCommunicationPattern`] is the owned form.
 ///
 /// ```text
@@ -20048,6 +21518,15 @@ impl T4DataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AeseCommunicationPatternWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for AeseCommunicationPattern {
     type Writer<'c> = AeseCommunicationPatternWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3113, 10415);
@@ -20060,6 +21539,15 @@ impl rt::writer::Group for AeseCommunicationPattern {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for AeseCommunicationPatternWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20070,6 +21558,15 @@ impl<'c> rt::writer::MemberWriter<'c> for AeseCommunicationPatternWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl AeseCommunicationPatternWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20130,6 +21627,15 @@ impl AeseCommunicationPatternWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Communication-Pattern-Set AVP (code 3114, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CommunicationPatternSet`] is the owned form.
 ///
 /// ```text
@@ -20144,6 +21650,15 @@ impl AeseCommunicationPatternWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CommunicationPatternSetWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for CommunicationPatternSet {
     type Writer<'c> = CommunicationPatternSetWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
@@ -20159,6 +21674,15 @@ impl rt::writer::Group for CommunicationPatternSet {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for CommunicationPatternSetWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20169,6 +21693,15 @@ impl<'c> rt::writer::MemberWriter<'c> for CommunicationPatternSetWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl CommunicationPatternSetWriter<'_> {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20230,6 +21763,15 @@ impl CommunicationPatternSetWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Scheduled-Communication-Time AVP (code 3118, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScheduledCommunicationTime`] is the owned form.
 ///
 /// ```text
@@ -20239,6 +21781,15 @@ impl CommunicationPatternSetWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ScheduledCommunicationTimeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for ScheduledCommunicationTime {
     type Writer<'c> = ScheduledCommunicationTimeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
@@ -20250,6 +21801,15 @@ impl rt::writer::Group for ScheduledCommunicationTime {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ScheduledCommunicationTimeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20260,6 +21820,15 @@ impl<'c> rt::writer::MemberWriter<'c> for ScheduledCommunicationTimeWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl ScheduledCommunicationTimeWriter<'_> {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
@@ -20286,6 +21855,7 @@ impl ScheduledCommunicationTimeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one AESE-Communication-Pattern-Config-Status AVP (code 3120, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseCommunicationPatternConfigStatus`] is the owned form.
 ///
 /// ```text
@@ -20296,6 +21866,7 @@ impl ScheduledCommunicationTimeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AeseCommunicationPatternConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
     type Writer<'c> = AeseCommunicationPatternConfigStatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3120, 10415);
@@ -20308,6 +21879,7 @@ impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c>
 for AeseCommunicationPatternConfigStatusWriter<'c> {
     #[inline]
@@ -20319,6 +21891,7 @@ for AeseCommunicationPatternConfigStatusWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseCommunicationPatternConfigStatusWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20356,6 +21929,7 @@ impl AeseCommunicationPatternConfigStatusWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one AESE-Error-Report AVP (code 3121, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseErrorReport`] is the owned form.
 ///
 /// ```text
@@ -20363,6 +21937,7 @@ impl AeseCommunicationPatternConfigStatusWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AeseErrorReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseErrorReport {
     type Writer<'c> = AeseErrorReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
@@ -20370,6 +21945,7 @@ impl rt::writer::Group for AeseErrorReport {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3146, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AeseErrorReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20380,6 +21956,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AeseErrorReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AeseErrorReportWriter<'_> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     ///
@@ -20399,6 +21976,17 @@ impl AeseErrorReportWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Monitoring-Event-Configuration AVP (code 3122, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventConfiguration`] is the owned form.
 ///
 /// ```text
@@ -20423,6 +22011,17 @@ impl AeseErrorReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for MonitoringEventConfiguration {
     type Writer<'c> = MonitoringEventConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3122, 10415);
@@ -20445,6 +22044,17 @@ impl rt::writer::Group for MonitoringEventConfiguration {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20455,6 +22065,17 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigurationWriter<'c>
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventConfigurationWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20596,6 +22217,17 @@ impl MonitoringEventConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Monitoring-Event-Report AVP (code 3123, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReport`] is the owned form.
 ///
 /// ```text
@@ -20615,6 +22247,17 @@ impl MonitoringEventConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for MonitoringEventReport {
     type Writer<'c> = MonitoringEventReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3123, 10415);
@@ -20635,6 +22278,17 @@ impl rt::writer::Group for MonitoringEventReport {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20645,6 +22299,17 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventReportWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20756,6 +22421,18 @@ impl MonitoringEventReportWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one UE-Reachability-Configuration AVP (code 3129, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UeReachabilityConfiguration`] is the owned form.
 ///
 /// ```text
@@ -20765,6 +22442,18 @@ impl MonitoringEventReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UeReachabilityConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UeReachabilityConfiguration {
     type Writer<'c> = UeReachabilityConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
@@ -20776,6 +22465,18 @@ impl rt::writer::Group for UeReachabilityConfiguration {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UeReachabilityConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20786,6 +22487,18 @@ impl<'c> rt::writer::MemberWriter<'c> for UeReachabilityConfigurationWriter<'c> 
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl UeReachabilityConfigurationWriter<'_> {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20812,6 +22525,19 @@ impl UeReachabilityConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Location-Information-Configuration AVP (code 3135, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationInformationConfiguration`] is the owned form.
 ///
 /// ```text
@@ -20821,6 +22547,19 @@ impl UeReachabilityConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LocationInformationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for LocationInformationConfiguration {
     type Writer<'c> = LocationInformationConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
@@ -20832,6 +22571,19 @@ impl rt::writer::Group for LocationInformationConfiguration {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for LocationInformationConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20842,6 +22594,19 @@ impl<'c> rt::writer::MemberWriter<'c> for LocationInformationConfigurationWriter
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl LocationInformationConfigurationWriter<'_> {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20868,6 +22633,17 @@ impl LocationInformationConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Monitoring-Event-Config-Status AVP (code 3142, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventConfigStatus`] is the owned form.
 ///
 /// ```text
@@ -20878,6 +22654,17 @@ impl LocationInformationConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for MonitoringEventConfigStatus {
     type Writer<'c> = MonitoringEventConfigStatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3142, 10415);
@@ -20889,6 +22676,17 @@ impl rt::writer::Group for MonitoringEventConfigStatus {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigStatusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20899,6 +22697,17 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigStatusWriter<'c> 
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MonitoringEventConfigStatusWriter<'_> {
     /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     ///
@@ -20936,6 +22745,15 @@ impl MonitoringEventConfigStatusWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Supported-Services AVP (code 3143, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedServices`] is the owned form.
 ///
 /// ```text
@@ -20944,6 +22762,15 @@ impl MonitoringEventConfigStatusWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SupportedServicesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for SupportedServices {
     type Writer<'c> = SupportedServicesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
@@ -20954,6 +22781,15 @@ impl rt::writer::Group for SupportedServices {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for SupportedServicesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20964,6 +22800,15 @@ impl<'c> rt::writer::MemberWriter<'c> for SupportedServicesWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl SupportedServicesWriter<'_> {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20984,6 +22829,19 @@ impl SupportedServicesWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 /// Writes the members of one Service-Result AVP (code 3146, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceResult`] is the owned form.
 ///
 /// ```text
@@ -20992,6 +22850,19 @@ impl SupportedServicesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceResultWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl rt::writer::Group for ServiceResult {
     type Writer<'c> = ServiceResultWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
@@ -21002,6 +22873,19 @@ impl rt::writer::Group for ServiceResult {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceResultWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21012,6 +22896,19 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceResultWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl ServiceResultWriter<'_> {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
@@ -21032,6 +22929,7 @@ impl ServiceResultWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one NIDD-Authorization-Request AVP (code 3150, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationRequest`] is the owned form.
 ///
 /// ```text
@@ -21040,6 +22938,7 @@ impl ServiceResultWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NiddAuthorizationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationRequest {
     type Writer<'c> = NiddAuthorizationRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
@@ -21050,6 +22949,7 @@ impl rt::writer::Group for NiddAuthorizationRequest {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21060,6 +22960,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationRequestWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -21080,6 +22981,7 @@ impl NiddAuthorizationRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one NIDD-Authorization-Response AVP (code 3151, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationResponse`] is the owned form.
 ///
 /// ```text
@@ -21090,6 +22992,7 @@ impl NiddAuthorizationRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NiddAuthorizationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationResponse {
     type Writer<'c> = NiddAuthorizationResponseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
@@ -21102,6 +23005,7 @@ impl rt::writer::Group for NiddAuthorizationResponse {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationResponseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21112,6 +23016,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationResponseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationResponseWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
@@ -21144,6 +23049,17 @@ impl NiddAuthorizationResponseWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one Service-Report AVP (code 3152, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceReport`] is the owned form.
 ///
 /// ```text
@@ -21152,6 +23068,17 @@ impl NiddAuthorizationResponseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for ServiceReport {
     type Writer<'c> = ServiceReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
@@ -21162,6 +23089,17 @@ impl rt::writer::Group for ServiceReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21172,6 +23110,17 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceReportWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl ServiceReportWriter<'_> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     ///
@@ -21197,6 +23146,7 @@ impl ServiceReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Enhanced-Coverage-Restriction AVP (code 3155, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedCoverageRestriction`] is the owned form.
 ///
 /// ```text
@@ -21205,6 +23155,7 @@ impl ServiceReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EnhancedCoverageRestrictionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestriction {
     type Writer<'c> = EnhancedCoverageRestrictionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
@@ -21215,6 +23166,7 @@ impl rt::writer::Group for EnhancedCoverageRestriction {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21225,6 +23177,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl EnhancedCoverageRestrictionWriter<'_> {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     ///
@@ -21255,6 +23208,7 @@ impl EnhancedCoverageRestrictionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// Writes the members of one Enhanced-Coverage-Restriction-Data AVP (code 3156, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedCoverageRestrictionData`] is the owned form.
 ///
 /// ```text
@@ -21263,6 +23217,7 @@ impl EnhancedCoverageRestrictionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EnhancedCoverageRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestrictionData {
     type Writer<'c> = EnhancedCoverageRestrictionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3156, 10415);
@@ -21273,6 +23228,7 @@ impl rt::writer::Group for EnhancedCoverageRestrictionData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21283,6 +23239,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionDataWriter<
         self.0
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl EnhancedCoverageRestrictionDataWriter<'_> {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     ///
@@ -21308,6 +23265,7 @@ impl EnhancedCoverageRestrictionDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Restricted-PLMN-List AVP (code 3157, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RestrictedPlmnList`] is the owned form.
 ///
 /// ```text
@@ -21315,6 +23273,7 @@ impl EnhancedCoverageRestrictionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RestrictedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for RestrictedPlmnList {
     type Writer<'c> = RestrictedPlmnListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
@@ -21322,6 +23281,7 @@ impl rt::writer::Group for RestrictedPlmnList {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for RestrictedPlmnListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21332,6 +23292,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RestrictedPlmnListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl RestrictedPlmnListWriter<'_> {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
@@ -21346,6 +23307,7 @@ impl RestrictedPlmnListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Allowed-PLMN-List AVP (code 3158, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllowedPlmnList`] is the owned form.
 ///
 /// ```text
@@ -21353,6 +23315,7 @@ impl RestrictedPlmnListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AllowedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AllowedPlmnList {
     type Writer<'c> = AllowedPlmnListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
@@ -21360,6 +23323,7 @@ impl rt::writer::Group for AllowedPlmnList {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AllowedPlmnListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21370,6 +23334,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AllowedPlmnListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl AllowedPlmnListWriter<'_> {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
@@ -21384,6 +23349,7 @@ impl AllowedPlmnListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one NIDD-Authorization-Update AVP (code 3161, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationUpdate`] is the owned form.
 ///
 /// ```text
@@ -21391,6 +23357,7 @@ impl AllowedPlmnListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NiddAuthorizationUpdateWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationUpdate {
     type Writer<'c> = NiddAuthorizationUpdateWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
@@ -21398,6 +23365,7 @@ impl rt::writer::Group for NiddAuthorizationUpdate {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationUpdateWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21408,6 +23376,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationUpdateWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddAuthorizationUpdateWriter<'_> {
     /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     ///
@@ -21427,6 +23396,7 @@ impl NiddAuthorizationUpdateWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Group-Monitoring-Event-Report AVP (code 3165, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupMonitoringEventReport`] is the owned form.
 ///
 /// ```text
@@ -21437,6 +23407,7 @@ impl NiddAuthorizationUpdateWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GroupMonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReport {
     type Writer<'c> = GroupMonitoringEventReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3165, 10415);
@@ -21448,6 +23419,7 @@ impl rt::writer::Group for GroupMonitoringEventReport {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21458,6 +23430,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReportWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21495,6 +23468,7 @@ impl GroupMonitoringEventReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Group-Monitoring-Event-Report-Item AVP (code 3166, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupMonitoringEventReportItem`] is the owned form.
 ///
 /// ```text
@@ -21511,6 +23485,7 @@ impl GroupMonitoringEventReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GroupMonitoringEventReportItemWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReportItem {
     type Writer<'c> = GroupMonitoringEventReportItemWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
@@ -21529,6 +23504,7 @@ impl rt::writer::Group for GroupMonitoringEventReportItem {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportItemWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21539,6 +23515,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportItemWriter<'
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupMonitoringEventReportItemWriter<'_> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     ///
@@ -21622,6 +23599,7 @@ impl GroupMonitoringEventReportItemWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one APN-Validity-Time AVP (code 3169, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnValidityTime`] is the owned form.
 ///
 /// ```text
@@ -21630,6 +23608,7 @@ impl GroupMonitoringEventReportItemWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnValidityTimeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for ApnValidityTime {
     type Writer<'c> = ApnValidityTimeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
@@ -21640,6 +23619,7 @@ impl rt::writer::Group for ApnValidityTime {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnValidityTimeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21650,6 +23630,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnValidityTimeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ApnValidityTimeWriter<'_> {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21670,6 +23651,7 @@ impl ApnValidityTimeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Suggested-Network-Configuration AVP (code 3170, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SuggestedNetworkConfiguration`] is the owned form.
 ///
 /// ```text
@@ -21684,6 +23666,7 @@ impl ApnValidityTimeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SuggestedNetworkConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for SuggestedNetworkConfiguration {
     type Writer<'c> = SuggestedNetworkConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3170, 10415);
@@ -21698,6 +23681,7 @@ impl rt::writer::Group for SuggestedNetworkConfiguration {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for SuggestedNetworkConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21708,6 +23692,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SuggestedNetworkConfigurationWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl SuggestedNetworkConfigurationWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21764,6 +23749,7 @@ impl SuggestedNetworkConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Monitoring-Event-Report-Status AVP (code 3171, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReportStatus`] is the owned form.
 ///
 /// ```text
@@ -21774,6 +23760,7 @@ impl SuggestedNetworkConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventReportStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for MonitoringEventReportStatus {
     type Writer<'c> = MonitoringEventReportStatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
@@ -21786,6 +23773,7 @@ impl rt::writer::Group for MonitoringEventReportStatus {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportStatusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21796,6 +23784,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportStatusWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl MonitoringEventReportStatusWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21833,6 +23822,7 @@ impl MonitoringEventReportStatusWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29336"))]
 /// Writes the members of one AdditionalIdentifiers AVP (code 3173, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Additionalidentifiers`] is the owned form.
 ///
 /// ```text
@@ -21840,6 +23830,7 @@ impl MonitoringEventReportStatusWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdditionalidentifiersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for Additionalidentifiers {
     type Writer<'c> = AdditionalidentifiersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
@@ -21847,6 +23838,7 @@ impl rt::writer::Group for Additionalidentifiers {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalidentifiersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21857,6 +23849,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdditionalidentifiersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29336"))]
 impl AdditionalidentifiersWriter<'_> {
     /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4. Each call appends another occurrence.
     #[inline]
@@ -21871,6 +23864,7 @@ impl AdditionalidentifiersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes the members of one Group-User-Identifier AVP (code 3177, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupUserIdentifier`] is the owned form.
 ///
 /// ```text
@@ -21880,6 +23874,7 @@ impl AdditionalidentifiersWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct GroupUserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupUserIdentifier {
     type Writer<'c> = GroupUserIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
@@ -21891,6 +23886,7 @@ impl rt::writer::Group for GroupUserIdentifier {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupUserIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21901,6 +23897,7 @@ impl<'c> rt::writer::MemberWriter<'c> for GroupUserIdentifierWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl GroupUserIdentifierWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -21927,6 +23924,17 @@ impl GroupUserIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one MTC-Provider-Info AVP (code 3178, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MtcProviderInfo`] is the owned form.
 ///
 /// ```text
@@ -21934,6 +23942,17 @@ impl GroupUserIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MtcProviderInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for MtcProviderInfo {
     type Writer<'c> = MtcProviderInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
@@ -21941,6 +23960,17 @@ impl rt::writer::Group for MtcProviderInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3179, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for MtcProviderInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21951,6 +23981,17 @@ impl<'c> rt::writer::MemberWriter<'c> for MtcProviderInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl MtcProviderInfoWriter<'_> {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21965,6 +24006,17 @@ impl MtcProviderInfoWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one PDN-Connectivity-Status-Configuration AVP (code 3180, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdnConnectivityStatusConfiguration`] is the owned form.
 ///
 /// ```text
@@ -21972,6 +24024,17 @@ impl MtcProviderInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PdnConnectivityStatusConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for PdnConnectivityStatusConfiguration {
     type Writer<'c> = PdnConnectivityStatusConfigurationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
@@ -21979,6 +24042,17 @@ impl rt::writer::Group for PdnConnectivityStatusConfiguration {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(493, 0)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusConfigurationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21989,6 +24063,17 @@ impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusConfigurationWrit
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl PdnConnectivityStatusConfigurationWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -22003,6 +24088,17 @@ impl PdnConnectivityStatusConfigurationWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 /// Writes the members of one PDN-Connectivity-Status-Report AVP (code 3181, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdnConnectivityStatusReport`] is the owned form.
 ///
 /// ```text
@@ -22014,6 +24110,17 @@ impl PdnConnectivityStatusConfigurationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PdnConnectivityStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::writer::Group for PdnConnectivityStatusReport {
     type Writer<'c> = PdnConnectivityStatusReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3181, 10415);
@@ -22026,6 +24133,17 @@ impl rt::writer::Group for PdnConnectivityStatusReport {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -22036,6 +24154,17 @@ impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusReportWriter<'c> 
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl PdnConnectivityStatusReportWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
@@ -22077,8 +24206,10 @@ impl PdnConnectivityStatusReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes one Subscriber-Information-Request (command code 8388641, application 16777310), 3GPP TS 29.336 §6.2.1, straight into a buffer: started by [`SubscriberInformationRequest::writer`], each setter appends one AVP in the order called, [`SubscriberInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscriberInformationRequest`] is the owned form.
 pub struct SubscriberInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationRequest {
     /// Starts writing one Subscriber-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscriberInformationRequestWriter::finish`].
     #[inline]
@@ -22093,6 +24224,7 @@ impl SubscriberInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22275,8 +24407,10 @@ impl SubscriberInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Writes one Subscriber-Information-Answer (command code 8388641, application 16777310), 3GPP TS 29.336 §6.2.2, straight into a buffer: started by [`SubscriberInformationAnswer::writer`], each setter appends one AVP in the order called, [`SubscriberInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscriberInformationAnswer`] is the owned form.
 pub struct SubscriberInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationAnswer {
     /// Starts writing one Subscriber-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscriberInformationAnswerWriter::finish`].
     #[inline]
@@ -22291,6 +24425,7 @@ impl SubscriberInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl SubscriberInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22506,8 +24641,10 @@ impl SubscriberInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one Configuration-Information-Request (command code 8388718, application 16777345), 3GPP TS 29.336 §8.2.1, straight into a buffer: started by [`ConfigurationInformationRequest::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationRequest`] is the owned form.
 pub struct ConfigurationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationRequest {
     /// Starts writing one Configuration-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationRequestWriter::finish`].
     #[inline]
@@ -22522,6 +24659,7 @@ impl ConfigurationInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22718,8 +24856,10 @@ impl ConfigurationInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one Configuration-Information-Answer (command code 8388718, application 16777345), 3GPP TS 29.336 §8.2.2, straight into a buffer: started by [`ConfigurationInformationAnswer::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationAnswer`] is the owned form.
 pub struct ConfigurationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationAnswer {
     /// Starts writing one Configuration-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationAnswerWriter::finish`].
     #[inline]
@@ -22734,6 +24874,7 @@ impl ConfigurationInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ConfigurationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22983,8 +25124,10 @@ impl ConfigurationInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one Reporting-Information-Request (command code 8388719, application 16777345), 3GPP TS 29.336 §8.2.3, straight into a buffer: started by [`ReportingInformationRequest::writer`], each setter appends one AVP in the order called, [`ReportingInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationRequest`] is the owned form.
 pub struct ReportingInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationRequest {
     /// Starts writing one Reporting-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationRequestWriter::finish`].
     #[inline]
@@ -22999,6 +25142,7 @@ impl ReportingInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23153,8 +25297,10 @@ impl ReportingInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one Reporting-Information-Answer (command code 8388719, application 16777345), 3GPP TS 29.336 §8.2.4, straight into a buffer: started by [`ReportingInformationAnswer::writer`], each setter appends one AVP in the order called, [`ReportingInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationAnswer`] is the owned form.
 pub struct ReportingInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationAnswer {
     /// Starts writing one Reporting-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationAnswerWriter::finish`].
     #[inline]
@@ -23169,6 +25315,7 @@ impl ReportingInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl ReportingInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23359,8 +25506,10 @@ impl ReportingInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one NIDD-Information-Request (command code 8388726, application 16777345), 3GPP TS 29.336 §8.2.5, straight into a buffer: started by [`NiddInformationRequest::writer`], each setter appends one AVP in the order called, [`NiddInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NiddInformationRequest`] is the owned form.
 pub struct NiddInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationRequest {
     /// Starts writing one NIDD-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NiddInformationRequestWriter::finish`].
     #[inline]
@@ -23375,6 +25524,7 @@ impl NiddInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23554,8 +25704,10 @@ impl NiddInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// Writes one NIDD-Information-Answer (command code 8388726, application 16777345), 3GPP TS 29.336 §8.2.6, straight into a buffer: started by [`NiddInformationAnswer::writer`], each setter appends one AVP in the order called, [`NiddInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NiddInformationAnswer`] is the owned form.
 pub struct NiddInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationAnswer {
     /// Starts writing one NIDD-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NiddInformationAnswerWriter::finish`].
     #[inline]
@@ -23570,6 +25722,7 @@ impl NiddInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl NiddInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

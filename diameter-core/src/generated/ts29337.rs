@@ -21,11 +21,13 @@ pub mod application {
     /// 3GPP T4 (auth), 3GPP TS 29.337 §6.1.
     pub const TGPP_T4: u32 = 16777311;
 }
+#[cfg(any(feature = "ts29337"))]
 /// SM-Delivery-Outcome-T4 (code 3200, vendor 10415), Enumerated, 3GPP TS 29.337 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmDeliveryOutcomeT4(pub i32);
+#[cfg(any(feature = "ts29337"))]
 impl SmDeliveryOutcomeT4 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3200, 10415);
@@ -36,6 +38,7 @@ impl SmDeliveryOutcomeT4 {
         }
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl std::fmt::Debug for SmDeliveryOutcomeT4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -44,11 +47,13 @@ impl std::fmt::Debug for SmDeliveryOutcomeT4 {
         }
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl From<i32> for SmDeliveryOutcomeT4 {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl rt::AvpData for SmDeliveryOutcomeT4 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -67,11 +72,13 @@ impl rt::AvpData for SmDeliveryOutcomeT4 {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29337"))]
 /// Absent-Subscriber-Diagnostic-T4 (code 3201, vendor 10415), Enumerated, 3GPP TS 29.337 §6.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AbsentSubscriberDiagnosticT4(pub i32);
+#[cfg(any(feature = "ts29337"))]
 impl AbsentSubscriberDiagnosticT4 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3201, 10415);
@@ -82,6 +89,7 @@ impl AbsentSubscriberDiagnosticT4 {
         }
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl std::fmt::Debug for AbsentSubscriberDiagnosticT4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -90,11 +98,13 @@ impl std::fmt::Debug for AbsentSubscriberDiagnosticT4 {
         }
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl From<i32> for AbsentSubscriberDiagnosticT4 {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29337"))]
 impl rt::AvpData for AbsentSubscriberDiagnosticT4 {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]

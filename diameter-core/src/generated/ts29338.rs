@@ -119,11 +119,13 @@ pub mod application {
     /// 3GPP SGd (auth), 3GPP TS 29.338 §6.1.
     pub const TGPP_SGD: u32 = 16777313;
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), Enumerated, 3GPP TS 29.338 §6.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmEnumeratedDeliveryFailureCause(pub i32);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl SmEnumeratedDeliveryFailureCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3304, 10415);
@@ -155,6 +157,7 @@ impl SmEnumeratedDeliveryFailureCause {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmEnumeratedDeliveryFailureCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -165,11 +168,13 @@ impl std::fmt::Debug for SmEnumeratedDeliveryFailureCause {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl From<i32> for SmEnumeratedDeliveryFailureCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmEnumeratedDeliveryFailureCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -188,11 +193,13 @@ impl rt::AvpData for SmEnumeratedDeliveryFailureCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// SM-RP-MTI (code 3308, vendor 10415), Enumerated, 3GPP TS 29.338 §5.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmRpMti(pub i32);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmRpMti {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3308, 10415);
@@ -209,6 +216,7 @@ impl SmRpMti {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SmRpMti {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -217,11 +225,13 @@ impl std::fmt::Debug for SmRpMti {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl From<i32> for SmRpMti {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::AvpData for SmRpMti {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -240,11 +250,13 @@ impl rt::AvpData for SmRpMti {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// SM-Delivery-Not-Intended (code 3311, vendor 10415), Enumerated, 3GPP TS 29.338 §5.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmDeliveryNotIntended(pub i32);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmDeliveryNotIntended {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3311, 10415);
@@ -261,6 +273,7 @@ impl SmDeliveryNotIntended {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SmDeliveryNotIntended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -269,11 +282,13 @@ impl std::fmt::Debug for SmDeliveryNotIntended {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl From<i32> for SmDeliveryNotIntended {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::AvpData for SmDeliveryNotIntended {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -292,11 +307,13 @@ impl rt::AvpData for SmDeliveryNotIntended {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SM-Delivery-Cause (code 3321, vendor 10415), Enumerated, 3GPP TS 29.338 §5.3.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmDeliveryCause(pub i32);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3321, 10415);
@@ -316,6 +333,7 @@ impl SmDeliveryCause {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmDeliveryCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -324,11 +342,13 @@ impl std::fmt::Debug for SmDeliveryCause {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl From<i32> for SmDeliveryCause {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmDeliveryCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -347,6 +367,7 @@ impl rt::AvpData for SmDeliveryCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// SM-Delivery-Failure-Cause (code 3303, vendor 10415), Grouped, 3GPP TS 29.338 §6.3.3.
 ///
 /// ```text
@@ -367,6 +388,7 @@ pub struct SmDeliveryFailureCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryFailureCause {
     fn default() -> Self {
         Self {
@@ -377,6 +399,7 @@ impl Default for SmDeliveryFailureCause {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryFailureCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3303, 10415);
@@ -419,6 +442,7 @@ impl SmDeliveryFailureCause {
         Ok(())
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmDeliveryFailureCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -470,6 +494,7 @@ impl rt::AvpData for SmDeliveryFailureCause {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SM-Delivery-Outcome (code 3316, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -502,6 +527,7 @@ pub struct SmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -516,6 +542,7 @@ impl Default for SmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3316, 10415);
@@ -570,6 +597,7 @@ impl SmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -673,6 +701,7 @@ impl rt::AvpData for SmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// MME-SM-Delivery-Outcome (code 3317, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -693,6 +722,7 @@ pub struct MmeSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MmeSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -703,6 +733,7 @@ impl Default for MmeSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MmeSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3317, 10415);
@@ -729,6 +760,7 @@ impl MmeSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for MmeSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -784,6 +816,7 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// MSC-SM-Delivery-Outcome (code 3318, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -804,6 +837,7 @@ pub struct MscSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MscSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -814,6 +848,7 @@ impl Default for MscSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MscSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3318, 10415);
@@ -840,6 +875,7 @@ impl MscSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for MscSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -895,6 +931,7 @@ impl rt::AvpData for MscSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SGSN-SM-Delivery-Outcome (code 3319, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -915,6 +952,7 @@ pub struct SgsnSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SgsnSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -925,6 +963,7 @@ impl Default for SgsnSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SgsnSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3319, 10415);
@@ -951,6 +990,7 @@ impl SgsnSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SgsnSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1006,6 +1046,7 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// IP-SM-GW-SM-Delivery-Outcome (code 3320, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1026,6 +1067,7 @@ pub struct IpSmGwSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for IpSmGwSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -1036,6 +1078,7 @@ impl Default for IpSmGwSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl IpSmGwSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3320, 10415);
@@ -1062,6 +1105,7 @@ impl IpSmGwSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for IpSmGwSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1117,6 +1161,7 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SMSMI-Correlation-ID (code 3324, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1140,6 +1185,7 @@ pub struct SmsmiCorrelationId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsmiCorrelationId {
     fn default() -> Self {
         Self {
@@ -1151,6 +1197,7 @@ impl Default for SmsmiCorrelationId {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsmiCorrelationId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3324, 10415);
@@ -1181,6 +1228,7 @@ impl SmsmiCorrelationId {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmsmiCorrelationId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1248,6 +1296,7 @@ impl rt::AvpData for SmsmiCorrelationId {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SMSF-3GPP-SM-Delivery-Outcome (code 3336, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1268,6 +1317,7 @@ pub struct Smsf3gppSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for Smsf3gppSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -1278,6 +1328,7 @@ impl Default for Smsf3gppSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Smsf3gppSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3336, 10415);
@@ -1304,6 +1355,7 @@ impl Smsf3gppSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1359,6 +1411,7 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// SMSF-Non-3GPP-SM-Delivery-Outcome (code 3337, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1379,6 +1432,7 @@ pub struct SmsfNon3gppSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsfNon3gppSmDeliveryOutcome {
     fn default() -> Self {
         Self {
@@ -1389,6 +1443,7 @@ impl Default for SmsfNon3gppSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsfNon3gppSmDeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3337, 10415);
@@ -1415,6 +1470,7 @@ impl SmsfNon3gppSmDeliveryOutcome {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1470,6 +1526,7 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// SMSF-3GPP-Address (code 3344, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1493,6 +1550,7 @@ pub struct Smsf3gppAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for Smsf3gppAddress {
     fn default() -> Self {
         Self {
@@ -1504,6 +1562,7 @@ impl Default for Smsf3gppAddress {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Smsf3gppAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3344, 10415);
@@ -1534,6 +1593,7 @@ impl Smsf3gppAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::AvpData for Smsf3gppAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1601,6 +1661,7 @@ impl rt::AvpData for Smsf3gppAddress {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// SMSF-Non-3GPP-Address (code 3345, vendor 10415), Grouped, 3GPP TS 29.338 §5.3.3.
 ///
 /// ```text
@@ -1624,6 +1685,7 @@ pub struct SmsfNon3gppAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SmsfNon3gppAddress {
     fn default() -> Self {
         Self {
@@ -1635,6 +1697,7 @@ impl Default for SmsfNon3gppAddress {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmsfNon3gppAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3345, 10415);
@@ -1665,6 +1728,7 @@ impl SmsfNon3gppAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::AvpData for SmsfNon3gppAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1732,6 +1796,7 @@ impl rt::AvpData for SmsfNon3gppAddress {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Send-Routing-Info-for-SM-Request (SRR): command code 8388647, application 16777312, 3GPP TS 29.338 §5.3.2.3.
 ///
 /// ```text
@@ -1805,6 +1870,7 @@ pub struct SendRoutingInfoForSmRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmRequest {
     fn default() -> Self {
         Self {
@@ -1833,6 +1899,7 @@ impl Default for SendRoutingInfoForSmRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmRequest {
     fn decode_members(
         &mut self,
@@ -2010,6 +2077,7 @@ impl SendRoutingInfoForSmRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for SendRoutingInfoForSmRequest {
     const CODE: u32 = 8388647;
     const APPLICATION_ID: u32 = 16777312;
@@ -2252,6 +2320,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Send-Routing-Info-for-SM-Answer (SRA): command code 8388647, application 16777312, 3GPP TS 29.338 §5.3.2.4.
 ///
 /// ```text
@@ -2345,6 +2414,7 @@ pub struct SendRoutingInfoForSmAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmAnswer {
     fn default() -> Self {
         Self {
@@ -2379,6 +2449,7 @@ impl Default for SendRoutingInfoForSmAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmAnswer {
     fn decode_members(
         &mut self,
@@ -2584,6 +2655,7 @@ impl SendRoutingInfoForSmAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for SendRoutingInfoForSmAnswer {
     const CODE: u32 = 8388647;
     const APPLICATION_ID: u32 = 16777312;
@@ -2902,6 +2974,7 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Alert-Service-Centre-Request (ALR): command code 8388648, application 16777312, 3GPP TS 29.338 §5.3.2.5.
 ///
 /// ```text
@@ -2969,6 +3042,7 @@ pub struct AlertServiceCentreRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreRequest {
     fn default() -> Self {
         Self {
@@ -2995,6 +3069,7 @@ impl Default for AlertServiceCentreRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreRequest {
     fn decode_members(
         &mut self,
@@ -3218,6 +3293,7 @@ impl AlertServiceCentreRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for AlertServiceCentreRequest {
     const CODE: u32 = 8388648;
     const APPLICATION_ID: u32 = 16777312;
@@ -3424,6 +3500,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Alert-Service-Centre-Answer (ALA): command code 8388648, application 16777312, 3GPP TS 29.338 §5.3.2.6.
 ///
 /// ```text
@@ -3476,6 +3553,7 @@ pub struct AlertServiceCentreAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreAnswer {
     fn default() -> Self {
         Self {
@@ -3497,6 +3575,7 @@ impl Default for AlertServiceCentreAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreAnswer {
     fn decode_members(
         &mut self,
@@ -3630,6 +3709,7 @@ impl AlertServiceCentreAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for AlertServiceCentreAnswer {
     const CODE: u32 = 8388648;
     const APPLICATION_ID: u32 = 16777312;
@@ -3792,6 +3872,7 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Report-SM-Delivery-Status-Request (RDR): command code 8388649, application 16777312, 3GPP TS 29.338 §5.3.2.7.
 ///
 /// ```text
@@ -3856,6 +3937,7 @@ pub struct ReportSmDeliveryStatusRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusRequest {
     fn default() -> Self {
         Self {
@@ -3881,6 +3963,7 @@ impl Default for ReportSmDeliveryStatusRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusRequest {
     fn decode_members(
         &mut self,
@@ -4096,6 +4179,7 @@ impl ReportSmDeliveryStatusRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for ReportSmDeliveryStatusRequest {
     const CODE: u32 = 8388649;
     const APPLICATION_ID: u32 = 16777312;
@@ -4290,6 +4374,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Report-SM-Delivery-Status-Answer (RDA): command code 8388649, application 16777312, 3GPP TS 29.338 §5.3.2.8.
 ///
 /// ```text
@@ -4345,6 +4430,7 @@ pub struct ReportSmDeliveryStatusAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusAnswer {
     fn default() -> Self {
         Self {
@@ -4367,6 +4453,7 @@ impl Default for ReportSmDeliveryStatusAnswer {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusAnswer {
     fn decode_members(
         &mut self,
@@ -4504,6 +4591,7 @@ impl ReportSmDeliveryStatusAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
     const CODE: u32 = 8388649;
     const APPLICATION_ID: u32 = 16777312;
@@ -4678,6 +4766,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// MO-Forward-Short-Message-Request (OFR): command code 8388645, application 16777313, 3GPP TS 29.338 §6.3.2.3.
 ///
 /// ```text
@@ -4745,6 +4834,7 @@ pub struct MoForwardShortMessageRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageRequest {
     fn default() -> Self {
         Self {
@@ -4771,6 +4861,7 @@ impl Default for MoForwardShortMessageRequest {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageRequest {
     fn decode_members(
         &mut self,
@@ -4990,6 +5081,7 @@ impl MoForwardShortMessageRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Command for MoForwardShortMessageRequest {
     const CODE: u32 = 8388645;
     const APPLICATION_ID: u32 = 16777313;
@@ -5196,6 +5288,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// MO-Forward-Short-Message-Answer (OFA): command code 8388645, application 16777313, 3GPP TS 29.338 §6.3.2.4.
 ///
 /// ```text
@@ -5254,6 +5347,7 @@ pub struct MoForwardShortMessageAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageAnswer {
     fn default() -> Self {
         Self {
@@ -5277,6 +5371,7 @@ impl Default for MoForwardShortMessageAnswer {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageAnswer {
     fn decode_members(
         &mut self,
@@ -5418,6 +5513,7 @@ impl MoForwardShortMessageAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Command for MoForwardShortMessageAnswer {
     const CODE: u32 = 8388645;
     const APPLICATION_ID: u32 = 16777313;
@@ -5604,6 +5700,7 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// MT-Forward-Short-Message-Request (TFR): command code 8388646, application 16777313, 3GPP TS 29.338 §6.3.2.5.
 ///
 /// ```text
@@ -5686,6 +5783,7 @@ pub struct MtForwardShortMessageRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageRequest {
     fn default() -> Self {
         Self {
@@ -5717,6 +5815,7 @@ impl Default for MtForwardShortMessageRequest {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageRequest {
     fn decode_members(
         &mut self,
@@ -5974,6 +6073,7 @@ impl MtForwardShortMessageRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Command for MtForwardShortMessageRequest {
     const CODE: u32 = 8388646;
     const APPLICATION_ID: u32 = 16777313;
@@ -6236,6 +6336,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// MT-Forward-Short-Message-Answer (TFA): command code 8388646, application 16777313, 3GPP TS 29.338 §6.3.2.6.
 ///
 /// ```text
@@ -6303,6 +6404,7 @@ pub struct MtForwardShortMessageAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageAnswer {
     fn default() -> Self {
         Self {
@@ -6329,6 +6431,7 @@ impl Default for MtForwardShortMessageAnswer {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageAnswer {
     fn decode_members(
         &mut self,
@@ -6486,6 +6589,7 @@ impl MtForwardShortMessageAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Command for MtForwardShortMessageAnswer {
     const CODE: u32 = 8388646;
     const APPLICATION_ID: u32 = 16777313;
@@ -6708,6 +6812,7 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SM-Delivery-Failure-Cause (3GPP TS 29.338 §6.3.3; see [`SmDeliveryFailureCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryFailureCauseView<'a> {
@@ -6722,6 +6827,7 @@ pub struct SmDeliveryFailureCauseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> SmDeliveryFailureCauseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6858,6 +6964,7 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmDeliveryFailureCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6871,6 +6978,7 @@ impl std::fmt::Debug for SmDeliveryFailureCauseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryOutcomeView<'a> {
@@ -6885,6 +6993,7 @@ pub struct SmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7067,6 +7176,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
         Some(SmsfNon3gppSmDeliveryOutcomeView::read(avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7078,6 +7188,7 @@ impl std::fmt::Debug for SmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MME-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MmeSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeSmDeliveryOutcomeView<'a> {
@@ -7092,6 +7203,7 @@ pub struct MmeSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> MmeSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7217,6 +7329,7 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MmeSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7228,6 +7341,7 @@ impl std::fmt::Debug for MmeSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MSC-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MscSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MscSmDeliveryOutcomeView<'a> {
@@ -7242,6 +7356,7 @@ pub struct MscSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> MscSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7367,6 +7482,7 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MscSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7378,6 +7494,7 @@ impl std::fmt::Debug for MscSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SGSN-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SgsnSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnSmDeliveryOutcomeView<'a> {
@@ -7392,6 +7509,7 @@ pub struct SgsnSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7517,6 +7635,7 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SgsnSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7530,6 +7649,7 @@ impl std::fmt::Debug for SgsnSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received IP-SM-GW-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`IpSmGwSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpSmGwSmDeliveryOutcomeView<'a> {
@@ -7544,6 +7664,7 @@ pub struct IpSmGwSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7669,6 +7790,7 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for IpSmGwSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7682,6 +7804,7 @@ impl std::fmt::Debug for IpSmGwSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SMSMI-Correlation-ID (3GPP TS 29.338 §5.3.3; see [`SmsmiCorrelationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsmiCorrelationIdView<'a> {
@@ -7696,6 +7819,7 @@ pub struct SmsmiCorrelationIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmsmiCorrelationIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7833,6 +7957,7 @@ impl<'a> SmsmiCorrelationIdView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmsmiCorrelationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7844,6 +7969,7 @@ impl std::fmt::Debug for SmsmiCorrelationIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SMSF-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`Smsf3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppSmDeliveryOutcomeView<'a> {
@@ -7858,6 +7984,7 @@ pub struct Smsf3gppSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7983,6 +8110,7 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for Smsf3gppSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7997,6 +8125,7 @@ impl std::fmt::Debug for Smsf3gppSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SMSF-Non-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppSmDeliveryOutcomeView<'a> {
@@ -8011,6 +8140,7 @@ pub struct SmsfNon3gppSmDeliveryOutcomeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8136,6 +8266,7 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8150,6 +8281,7 @@ impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcomeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SMSF-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`Smsf3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppAddressView<'a> {
@@ -8164,6 +8296,7 @@ pub struct Smsf3gppAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> Smsf3gppAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8299,6 +8432,7 @@ impl<'a> Smsf3gppAddressView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for Smsf3gppAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8310,6 +8444,7 @@ impl std::fmt::Debug for Smsf3gppAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received SMSF-Non-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppAddressView<'a> {
@@ -8324,6 +8459,7 @@ pub struct SmsfNon3gppAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SmsfNon3gppAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8459,6 +8595,7 @@ impl<'a> SmsfNon3gppAddressView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SmsfNon3gppAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8470,6 +8607,7 @@ impl std::fmt::Debug for SmsfNon3gppAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Request (3GPP TS 29.338 §5.3.2.3; see [`SendRoutingInfoForSmRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmRequestView<'a> {
@@ -8485,6 +8623,7 @@ pub struct SendRoutingInfoForSmRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8889,6 +9028,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SendRoutingInfoForSmRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8903,6 +9043,7 @@ impl std::fmt::Debug for SendRoutingInfoForSmRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Send-Routing-Info-for-SM-Answer (3GPP TS 29.338 §5.3.2.4; see [`SendRoutingInfoForSmAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmAnswerView<'a> {
@@ -8918,6 +9059,7 @@ pub struct SendRoutingInfoForSmAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9391,6 +9533,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SendRoutingInfoForSmAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9405,6 +9548,7 @@ impl std::fmt::Debug for SendRoutingInfoForSmAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Alert-Service-Centre-Request (3GPP TS 29.338 §5.3.2.5; see [`AlertServiceCentreRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreRequestView<'a> {
@@ -9420,6 +9564,7 @@ pub struct AlertServiceCentreRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> AlertServiceCentreRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9834,6 +9979,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for AlertServiceCentreRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9848,6 +9994,7 @@ impl std::fmt::Debug for AlertServiceCentreRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Alert-Service-Centre-Answer (3GPP TS 29.338 §5.3.2.6; see [`AlertServiceCentreAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreAnswerView<'a> {
@@ -9863,6 +10010,7 @@ pub struct AlertServiceCentreAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> AlertServiceCentreAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10177,6 +10325,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for AlertServiceCentreAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10190,6 +10339,7 @@ impl std::fmt::Debug for AlertServiceCentreAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Report-SM-Delivery-Status-Request (3GPP TS 29.338 §5.3.2.7; see [`ReportSmDeliveryStatusRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusRequestView<'a> {
@@ -10205,6 +10355,7 @@ pub struct ReportSmDeliveryStatusRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10608,6 +10759,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for ReportSmDeliveryStatusRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10622,6 +10774,7 @@ impl std::fmt::Debug for ReportSmDeliveryStatusRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// A checked, zero-copy view of a received Report-SM-Delivery-Status-Answer (3GPP TS 29.338 §5.3.2.8; see [`ReportSmDeliveryStatusAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusAnswerView<'a> {
@@ -10637,6 +10790,7 @@ pub struct ReportSmDeliveryStatusAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -10966,6 +11120,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for ReportSmDeliveryStatusAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10980,6 +11135,7 @@ impl std::fmt::Debug for ReportSmDeliveryStatusAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MO-Forward-Short-Message-Request (3GPP TS 29.338 §6.3.2.3; see [`MoForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageRequestView<'a> {
@@ -10995,6 +11151,7 @@ pub struct MoForwardShortMessageRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MoForwardShortMessageRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11409,6 +11566,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MoForwardShortMessageRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11423,6 +11581,7 @@ impl std::fmt::Debug for MoForwardShortMessageRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MO-Forward-Short-Message-Answer (3GPP TS 29.338 §6.3.2.4; see [`MoForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageAnswerView<'a> {
@@ -11438,6 +11597,7 @@ pub struct MoForwardShortMessageAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MoForwardShortMessageAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -11777,6 +11937,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MoForwardShortMessageAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11791,6 +11952,7 @@ impl std::fmt::Debug for MoForwardShortMessageAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MT-Forward-Short-Message-Request (3GPP TS 29.338 §6.3.2.5; see [`MtForwardShortMessageRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageRequestView<'a> {
@@ -11806,6 +11968,7 @@ pub struct MtForwardShortMessageRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MtForwardShortMessageRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12283,6 +12446,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MtForwardShortMessageRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12297,6 +12461,7 @@ impl std::fmt::Debug for MtForwardShortMessageRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// A checked, zero-copy view of a received MT-Forward-Short-Message-Answer (3GPP TS 29.338 §6.3.2.6; see [`MtForwardShortMessageAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageAnswerView<'a> {
@@ -12312,6 +12477,7 @@ pub struct MtForwardShortMessageAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MtForwardShortMessageAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -12688,6 +12854,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MtForwardShortMessageAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12702,6 +12869,7 @@ impl std::fmt::Debug for MtForwardShortMessageAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SM-Delivery-Failure-Cause AVP (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeliveryFailureCause`] is the owned form.
 ///
 /// ```text
@@ -12710,6 +12878,7 @@ impl std::fmt::Debug for MtForwardShortMessageAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmDeliveryFailureCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryFailureCause {
     type Writer<'c> = SmDeliveryFailureCauseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3303, 10415);
@@ -12720,6 +12889,7 @@ impl rt::writer::Group for SmDeliveryFailureCause {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryFailureCauseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12730,6 +12900,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryFailureCauseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryFailureCauseWriter<'_> {
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
@@ -12753,6 +12924,7 @@ impl SmDeliveryFailureCauseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SM-Delivery-Outcome AVP (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -12765,6 +12937,7 @@ impl SmDeliveryFailureCauseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryOutcome {
     type Writer<'c> = SmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3316, 10415);
@@ -12779,6 +12952,7 @@ impl rt::writer::Group for SmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12789,6 +12963,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmDeliveryOutcomeWriter<'_> {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     ///
@@ -12863,6 +13038,7 @@ impl SmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one MME-SM-Delivery-Outcome AVP (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -12871,6 +13047,7 @@ impl SmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmeSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MmeSmDeliveryOutcome {
     type Writer<'c> = MmeSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3317, 10415);
@@ -12881,6 +13058,7 @@ impl rt::writer::Group for MmeSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmeSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12891,6 +13069,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MmeSmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MmeSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -12911,6 +13090,7 @@ impl MmeSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one MSC-SM-Delivery-Outcome AVP (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MscSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -12919,6 +13099,7 @@ impl MmeSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MscSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MscSmDeliveryOutcome {
     type Writer<'c> = MscSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3318, 10415);
@@ -12929,6 +13110,7 @@ impl rt::writer::Group for MscSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for MscSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12939,6 +13121,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MscSmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl MscSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -12959,6 +13142,7 @@ impl MscSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SGSN-SM-Delivery-Outcome AVP (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -12967,6 +13151,7 @@ impl MscSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SgsnSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SgsnSmDeliveryOutcome {
     type Writer<'c> = SgsnSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3319, 10415);
@@ -12977,6 +13162,7 @@ impl rt::writer::Group for SgsnSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SgsnSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -12987,6 +13173,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SgsnSmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SgsnSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13007,6 +13194,7 @@ impl SgsnSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one IP-SM-GW-SM-Delivery-Outcome AVP (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpSmGwSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -13015,6 +13203,7 @@ impl SgsnSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IpSmGwSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
     type Writer<'c> = IpSmGwSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3320, 10415);
@@ -13025,6 +13214,7 @@ impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for IpSmGwSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13035,6 +13225,7 @@ impl<'c> rt::writer::MemberWriter<'c> for IpSmGwSmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl IpSmGwSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13055,6 +13246,7 @@ impl IpSmGwSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SMSMI-Correlation-ID AVP (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsmiCorrelationId`] is the owned form.
 ///
 /// ```text
@@ -13064,6 +13256,7 @@ impl IpSmGwSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmsmiCorrelationIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsmiCorrelationId {
     type Writer<'c> = SmsmiCorrelationIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3324, 10415);
@@ -13075,6 +13268,7 @@ impl rt::writer::Group for SmsmiCorrelationId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsmiCorrelationIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13085,6 +13279,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmsmiCorrelationIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsmiCorrelationIdWriter<'_> {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13111,6 +13306,7 @@ impl SmsmiCorrelationIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SMSF-3GPP-SM-Delivery-Outcome AVP (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Smsf3gppSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -13119,6 +13315,7 @@ impl SmsmiCorrelationIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Smsf3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
     type Writer<'c> = Smsf3gppSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3336, 10415);
@@ -13129,6 +13326,7 @@ impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13139,6 +13337,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppSmDeliveryOutcomeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Smsf3gppSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13159,6 +13358,7 @@ impl Smsf3gppSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 /// Writes the members of one SMSF-Non-3GPP-SM-Delivery-Outcome AVP (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsfNon3gppSmDeliveryOutcome`] is the owned form.
 ///
 /// ```text
@@ -13167,6 +13367,7 @@ impl Smsf3gppSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmsfNon3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
     type Writer<'c> = SmsfNon3gppSmDeliveryOutcomeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3337, 10415);
@@ -13177,6 +13378,7 @@ impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppSmDeliveryOutcomeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13187,6 +13389,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppSmDeliveryOutcomeWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl SmsfNon3gppSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13207,6 +13410,7 @@ impl SmsfNon3gppSmDeliveryOutcomeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes the members of one SMSF-3GPP-Address AVP (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Smsf3gppAddress`] is the owned form.
 ///
 /// ```text
@@ -13216,6 +13420,7 @@ impl SmsfNon3gppSmDeliveryOutcomeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct Smsf3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppAddress {
     type Writer<'c> = Smsf3gppAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3344, 10415);
@@ -13227,6 +13432,7 @@ impl rt::writer::Group for Smsf3gppAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13237,6 +13443,7 @@ impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Smsf3gppAddressWriter<'_> {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13263,6 +13470,7 @@ impl Smsf3gppAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes the members of one SMSF-Non-3GPP-Address AVP (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsfNon3gppAddress`] is the owned form.
 ///
 /// ```text
@@ -13272,6 +13480,7 @@ impl Smsf3gppAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmsfNon3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppAddress {
     type Writer<'c> = SmsfNon3gppAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3345, 10415);
@@ -13283,6 +13492,7 @@ impl rt::writer::Group for SmsfNon3gppAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -13293,6 +13503,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SmsfNon3gppAddressWriter<'_> {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -13319,8 +13530,10 @@ impl SmsfNon3gppAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Send-Routing-Info-for-SM-Request (command code 8388647, application 16777312), 3GPP TS 29.338 §5.3.2.3, straight into a buffer: started by [`SendRoutingInfoForSmRequest::writer`], each setter appends one AVP in the order called, [`SendRoutingInfoForSmRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SendRoutingInfoForSmRequest`] is the owned form.
 pub struct SendRoutingInfoForSmRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmRequest {
     /// Starts writing one Send-Routing-Info-for-SM-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SendRoutingInfoForSmRequestWriter::finish`].
     #[inline]
@@ -13335,6 +13548,7 @@ impl SendRoutingInfoForSmRequest {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13521,8 +13735,10 @@ impl SendRoutingInfoForSmRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Send-Routing-Info-for-SM-Answer (command code 8388647, application 16777312), 3GPP TS 29.338 §5.3.2.4, straight into a buffer: started by [`SendRoutingInfoForSmAnswer::writer`], each setter appends one AVP in the order called, [`SendRoutingInfoForSmAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SendRoutingInfoForSmAnswer`] is the owned form.
 pub struct SendRoutingInfoForSmAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmAnswer {
     /// Starts writing one Send-Routing-Info-for-SM-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SendRoutingInfoForSmAnswerWriter::finish`].
     #[inline]
@@ -13537,6 +13753,7 @@ impl SendRoutingInfoForSmAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl SendRoutingInfoForSmAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13795,8 +14012,10 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Alert-Service-Centre-Request (command code 8388648, application 16777312), 3GPP TS 29.338 §5.3.2.5, straight into a buffer: started by [`AlertServiceCentreRequest::writer`], each setter appends one AVP in the order called, [`AlertServiceCentreRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AlertServiceCentreRequest`] is the owned form.
 pub struct AlertServiceCentreRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreRequest {
     /// Starts writing one Alert-Service-Centre-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AlertServiceCentreRequestWriter::finish`].
     #[inline]
@@ -13811,6 +14030,7 @@ impl AlertServiceCentreRequest {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -13993,8 +14213,10 @@ impl AlertServiceCentreRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Alert-Service-Centre-Answer (command code 8388648, application 16777312), 3GPP TS 29.338 §5.3.2.6, straight into a buffer: started by [`AlertServiceCentreAnswer::writer`], each setter appends one AVP in the order called, [`AlertServiceCentreAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AlertServiceCentreAnswer`] is the owned form.
 pub struct AlertServiceCentreAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreAnswer {
     /// Starts writing one Alert-Service-Centre-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AlertServiceCentreAnswerWriter::finish`].
     #[inline]
@@ -14009,6 +14231,7 @@ impl AlertServiceCentreAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl AlertServiceCentreAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14151,8 +14374,10 @@ impl AlertServiceCentreAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Report-SM-Delivery-Status-Request (command code 8388649, application 16777312), 3GPP TS 29.338 §5.3.2.7, straight into a buffer: started by [`ReportSmDeliveryStatusRequest::writer`], each setter appends one AVP in the order called, [`ReportSmDeliveryStatusRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportSmDeliveryStatusRequest`] is the owned form.
 pub struct ReportSmDeliveryStatusRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusRequest {
     /// Starts writing one Report-SM-Delivery-Status-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportSmDeliveryStatusRequestWriter::finish`].
     #[inline]
@@ -14167,6 +14392,7 @@ impl ReportSmDeliveryStatusRequest {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14342,8 +14568,10 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 /// Writes one Report-SM-Delivery-Status-Answer (command code 8388649, application 16777312), 3GPP TS 29.338 §5.3.2.8, straight into a buffer: started by [`ReportSmDeliveryStatusAnswer::writer`], each setter appends one AVP in the order called, [`ReportSmDeliveryStatusAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportSmDeliveryStatusAnswer`] is the owned form.
 pub struct ReportSmDeliveryStatusAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusAnswer {
     /// Starts writing one Report-SM-Delivery-Status-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportSmDeliveryStatusAnswerWriter::finish`].
     #[inline]
@@ -14358,6 +14586,7 @@ impl ReportSmDeliveryStatusAnswer {
         w
     }
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl ReportSmDeliveryStatusAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14512,8 +14741,10 @@ impl ReportSmDeliveryStatusAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// Writes one MO-Forward-Short-Message-Request (command code 8388645, application 16777313), 3GPP TS 29.338 §6.3.2.3, straight into a buffer: started by [`MoForwardShortMessageRequest::writer`], each setter appends one AVP in the order called, [`MoForwardShortMessageRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoForwardShortMessageRequest`] is the owned form.
 pub struct MoForwardShortMessageRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageRequest {
     /// Starts writing one MO-Forward-Short-Message-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoForwardShortMessageRequestWriter::finish`].
     #[inline]
@@ -14528,6 +14759,7 @@ impl MoForwardShortMessageRequest {
         w
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14710,8 +14942,10 @@ impl MoForwardShortMessageRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// Writes one MO-Forward-Short-Message-Answer (command code 8388645, application 16777313), 3GPP TS 29.338 §6.3.2.4, straight into a buffer: started by [`MoForwardShortMessageAnswer::writer`], each setter appends one AVP in the order called, [`MoForwardShortMessageAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoForwardShortMessageAnswer`] is the owned form.
 pub struct MoForwardShortMessageAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageAnswer {
     /// Starts writing one MO-Forward-Short-Message-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoForwardShortMessageAnswerWriter::finish`].
     #[inline]
@@ -14726,6 +14960,7 @@ impl MoForwardShortMessageAnswer {
         w
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MoForwardShortMessageAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -14887,8 +15122,10 @@ impl MoForwardShortMessageAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// Writes one MT-Forward-Short-Message-Request (command code 8388646, application 16777313), 3GPP TS 29.338 §6.3.2.5, straight into a buffer: started by [`MtForwardShortMessageRequest::writer`], each setter appends one AVP in the order called, [`MtForwardShortMessageRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtForwardShortMessageRequest`] is the owned form.
 pub struct MtForwardShortMessageRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageRequest {
     /// Starts writing one MT-Forward-Short-Message-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtForwardShortMessageRequestWriter::finish`].
     #[inline]
@@ -14903,6 +15140,7 @@ impl MtForwardShortMessageRequest {
         w
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -15110,8 +15348,10 @@ impl MtForwardShortMessageRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 /// Writes one MT-Forward-Short-Message-Answer (command code 8388646, application 16777313), 3GPP TS 29.338 §6.3.2.6, straight into a buffer: started by [`MtForwardShortMessageAnswer::writer`], each setter appends one AVP in the order called, [`MtForwardShortMessageAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtForwardShortMessageAnswer`] is the owned form.
 pub struct MtForwardShortMessageAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageAnswer {
     /// Starts writing one MT-Forward-Short-Message-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtForwardShortMessageAnswerWriter::finish`].
     #[inline]
@@ -15126,6 +15366,7 @@ impl MtForwardShortMessageAnswer {
         w
     }
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl MtForwardShortMessageAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

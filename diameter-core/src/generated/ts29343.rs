@@ -39,6 +39,7 @@ pub mod application {
     /// 3GPP PC2 (auth), 3GPP TS 29.343 §6.1.
     pub const TGPP_PC2: u32 = 16777350;
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Monitor-Target (code 3607, vendor 10415), Grouped, 3GPP TS 29.343 §6.4.9.
 ///
 /// ```text
@@ -65,6 +66,7 @@ pub struct MonitorTarget {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for MonitorTarget {
     fn default() -> Self {
         Self {
@@ -77,6 +79,7 @@ impl Default for MonitorTarget {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl MonitorTarget {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3607, 10415);
@@ -148,6 +151,7 @@ impl MonitorTarget {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for MonitorTarget {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -219,6 +223,7 @@ impl rt::AvpData for MonitorTarget {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProSe-Code-Suffix-Mask (code 3608, vendor 10415), Grouped, 3GPP TS 29.343 §6.4.10.
 ///
 /// ```text
@@ -239,6 +244,7 @@ pub struct ProseCodeSuffixMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProseCodeSuffixMask {
     fn default() -> Self {
         Self {
@@ -249,6 +255,7 @@ impl Default for ProseCodeSuffixMask {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProseCodeSuffixMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3608, 10415);
@@ -301,6 +308,7 @@ impl ProseCodeSuffixMask {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for ProseCodeSuffixMask {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -352,6 +360,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Banned-User-Target (code 3611, vendor 10415), Grouped, 3GPP TS 29.343 §6.4.17.
 ///
 /// ```text
@@ -372,6 +381,7 @@ pub struct BannedUserTarget {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for BannedUserTarget {
     fn default() -> Self {
         Self {
@@ -382,6 +392,7 @@ impl Default for BannedUserTarget {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl BannedUserTarget {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3611, 10415);
@@ -440,6 +451,7 @@ impl BannedUserTarget {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for BannedUserTarget {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -487,6 +499,7 @@ impl rt::AvpData for BannedUserTarget {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProXimity-Action-Request (PXR): command code 8388676, application 16777350, 3GPP TS 29.343 §6.6.2.
 ///
 /// ```text
@@ -568,6 +581,7 @@ pub struct ProximityActionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionRequest {
     fn default() -> Self {
         Self {
@@ -598,6 +612,7 @@ impl Default for ProximityActionRequest {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionRequest {
     fn decode_members(
         &mut self,
@@ -811,6 +826,7 @@ impl ProximityActionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityActionRequest {
     const CODE: u32 = 8388676;
     const APPLICATION_ID: u32 = 16777350;
@@ -1069,6 +1085,7 @@ impl rt::typed::Command for ProximityActionRequest {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProXimity-Action-Answer (PXA): command code 8388676, application 16777350, 3GPP TS 29.343 §6.6.3.
 ///
 /// ```text
@@ -1168,6 +1185,7 @@ pub struct ProximityActionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionAnswer {
     fn default() -> Self {
         Self {
@@ -1204,6 +1222,7 @@ impl Default for ProximityActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionAnswer {
     fn decode_members(
         &mut self,
@@ -1457,6 +1476,7 @@ impl ProximityActionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityActionAnswer {
     const CODE: u32 = 8388676;
     const APPLICATION_ID: u32 = 16777350;
@@ -1791,6 +1811,7 @@ impl rt::typed::Command for ProximityActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProXimity-Application-Request (XAR): command code 8388727, application 16777350, 3GPP TS 29.343 §6.6.4.
 ///
 /// ```text
@@ -1846,6 +1867,7 @@ pub struct ProximityApplicationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationRequest {
     fn default() -> Self {
         Self {
@@ -1868,6 +1890,7 @@ impl Default for ProximityApplicationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationRequest {
     fn decode_members(
         &mut self,
@@ -2049,6 +2072,7 @@ impl ProximityApplicationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityApplicationRequest {
     const CODE: u32 = 8388727;
     const APPLICATION_ID: u32 = 16777350;
@@ -2211,6 +2235,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProXimity-Application-Answer (XAA): command code 8388727, application 16777350, 3GPP TS 29.343 §6.6.5.
 ///
 /// ```text
@@ -2275,6 +2300,7 @@ pub struct ProximityApplicationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationAnswer {
     fn default() -> Self {
         Self {
@@ -2300,6 +2326,7 @@ impl Default for ProximityApplicationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationAnswer {
     fn decode_members(
         &mut self,
@@ -2477,6 +2504,7 @@ impl ProximityApplicationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityApplicationAnswer {
     const CODE: u32 = 8388727;
     const APPLICATION_ID: u32 = 16777350;
@@ -2679,6 +2707,7 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received Monitor-Target (3GPP TS 29.343 §6.4.9; see [`MonitorTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitorTargetView<'a> {
@@ -2695,6 +2724,7 @@ pub struct MonitorTargetView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> MonitorTargetView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2880,6 +2910,7 @@ impl<'a> MonitorTargetView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for MonitorTargetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2889,6 +2920,7 @@ impl std::fmt::Debug for MonitorTargetView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received ProSe-Code-Suffix-Mask (3GPP TS 29.343 §6.4.10; see [`ProseCodeSuffixMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCodeSuffixMaskView<'a> {
@@ -2905,6 +2937,7 @@ pub struct ProseCodeSuffixMaskView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProseCodeSuffixMaskView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3060,6 +3093,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3071,6 +3105,7 @@ impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received Banned-User-Target (3GPP TS 29.343 §6.4.17; see [`BannedUserTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BannedUserTargetView<'a> {
@@ -3085,6 +3120,7 @@ pub struct BannedUserTargetView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> BannedUserTargetView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3229,6 +3265,7 @@ impl<'a> BannedUserTargetView<'a> {
         avp.data
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for BannedUserTargetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3240,6 +3277,7 @@ impl std::fmt::Debug for BannedUserTargetView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received ProXimity-Action-Request (3GPP TS 29.343 §6.6.2; see [`ProximityActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityActionRequestView<'a> {
@@ -3255,6 +3293,7 @@ pub struct ProximityActionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3701,6 +3740,7 @@ impl<'a> ProximityActionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3714,6 +3754,7 @@ impl std::fmt::Debug for ProximityActionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received ProXimity-Action-Answer (3GPP TS 29.343 §6.6.3; see [`ProximityActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityActionAnswerView<'a> {
@@ -3729,6 +3770,7 @@ pub struct ProximityActionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4306,6 +4348,7 @@ impl<'a> ProximityActionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4319,6 +4362,7 @@ impl std::fmt::Debug for ProximityActionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received ProXimity-Application-Request (3GPP TS 29.343 §6.6.4; see [`ProximityApplicationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationRequestView<'a> {
@@ -4334,6 +4378,7 @@ pub struct ProximityApplicationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4687,6 +4732,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4701,6 +4747,7 @@ impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// A checked, zero-copy view of a received ProXimity-Application-Answer (3GPP TS 29.343 §6.6.5; see [`ProximityApplicationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationAnswerView<'a> {
@@ -4716,6 +4763,7 @@ pub struct ProximityApplicationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5083,6 +5131,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5097,6 +5146,7 @@ impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes the members of one Monitor-Target AVP (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitorTarget`] is the owned form.
 ///
 /// ```text
@@ -5107,6 +5157,7 @@ impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitorTargetWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for MonitorTarget {
     type Writer<'c> = MonitorTargetWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3607, 10415);
@@ -5118,6 +5169,7 @@ impl rt::writer::Group for MonitorTarget {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitorTargetWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5128,6 +5180,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitorTargetWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl MonitorTargetWriter<'_> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
@@ -5165,6 +5218,7 @@ impl MonitorTargetWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes the members of one ProSe-Code-Suffix-Mask AVP (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseCodeSuffixMask`] is the owned form.
 ///
 /// ```text
@@ -5173,6 +5227,7 @@ impl MonitorTargetWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseCodeSuffixMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for ProseCodeSuffixMask {
     type Writer<'c> = ProseCodeSuffixMaskWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3608, 10415);
@@ -5183,6 +5238,7 @@ impl rt::writer::Group for ProseCodeSuffixMask {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseCodeSuffixMaskWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5193,6 +5249,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseCodeSuffixMaskWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProseCodeSuffixMaskWriter<'_> {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     #[inline]
@@ -5213,6 +5270,7 @@ impl ProseCodeSuffixMaskWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes the members of one Banned-User-Target AVP (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BannedUserTarget`] is the owned form.
 ///
 /// ```text
@@ -5221,6 +5279,7 @@ impl ProseCodeSuffixMaskWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct BannedUserTargetWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for BannedUserTarget {
     type Writer<'c> = BannedUserTargetWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3611, 10415);
@@ -5231,6 +5290,7 @@ impl rt::writer::Group for BannedUserTarget {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for BannedUserTargetWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -5241,6 +5301,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BannedUserTargetWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl BannedUserTargetWriter<'_> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
@@ -5261,8 +5322,10 @@ impl BannedUserTargetWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes one ProXimity-Action-Request (command code 8388676, application 16777350), 3GPP TS 29.343 §6.6.2, straight into a buffer: started by [`ProximityActionRequest::writer`], each setter appends one AVP in the order called, [`ProximityActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityActionRequest`] is the owned form.
 pub struct ProximityActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionRequest {
     /// Starts writing one ProXimity-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityActionRequestWriter::finish`].
     #[inline]
@@ -5277,6 +5340,7 @@ impl ProximityActionRequest {
         w
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -5467,8 +5531,10 @@ impl ProximityActionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes one ProXimity-Action-Answer (command code 8388676, application 16777350), 3GPP TS 29.343 §6.6.3, straight into a buffer: started by [`ProximityActionAnswer::writer`], each setter appends one AVP in the order called, [`ProximityActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityActionAnswer`] is the owned form.
 pub struct ProximityActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionAnswer {
     /// Starts writing one ProXimity-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityActionAnswerWriter::finish`].
     #[inline]
@@ -5483,6 +5549,7 @@ impl ProximityActionAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -5732,8 +5799,10 @@ impl ProximityActionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes one ProXimity-Application-Request (command code 8388727, application 16777350), 3GPP TS 29.343 §6.6.4, straight into a buffer: started by [`ProximityApplicationRequest::writer`], each setter appends one AVP in the order called, [`ProximityApplicationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityApplicationRequest`] is the owned form.
 pub struct ProximityApplicationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationRequest {
     /// Starts writing one ProXimity-Application-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityApplicationRequestWriter::finish`].
     #[inline]
@@ -5748,6 +5817,7 @@ impl ProximityApplicationRequest {
         w
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -5882,8 +5952,10 @@ impl ProximityApplicationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Writes one ProXimity-Application-Answer (command code 8388727, application 16777350), 3GPP TS 29.343 §6.6.5, straight into a buffer: started by [`ProximityApplicationAnswer::writer`], each setter appends one AVP in the order called, [`ProximityApplicationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityApplicationAnswer`] is the owned form.
 pub struct ProximityApplicationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationAnswer {
     /// Starts writing one ProXimity-Application-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityApplicationAnswerWriter::finish`].
     #[inline]
@@ -5898,6 +5970,7 @@ impl ProximityApplicationAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl ProximityApplicationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

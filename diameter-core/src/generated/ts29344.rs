@@ -32,6 +32,15 @@ pub mod application {
     /// 3GPP PC4a (auth), 3GPP TS 29.344 §6.1.
     pub const TGPP_PC4A: u32 = 16777336;
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// ProSe-Subscription-Data (code 3701, vendor 10415), Grouped, 3GPP TS 29.344 §6.3.2.
 ///
 /// ```text
@@ -55,6 +64,15 @@ pub struct ProseSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl Default for ProseSubscriptionData {
     fn default() -> Self {
         Self {
@@ -66,6 +84,15 @@ impl Default for ProseSubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl ProseSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3701, 10415);
@@ -117,6 +144,15 @@ impl ProseSubscriptionData {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::AvpData for ProseSubscriptionData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -180,6 +216,15 @@ impl rt::AvpData for ProseSubscriptionData {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// ProSe-Allowed-PLMN (code 3703, vendor 10415), Grouped, 3GPP TS 29.344 §6.3.4.
 ///
 /// ```text
@@ -203,6 +248,15 @@ pub struct ProseAllowedPlmn {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl Default for ProseAllowedPlmn {
     fn default() -> Self {
         Self {
@@ -214,6 +268,15 @@ impl Default for ProseAllowedPlmn {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl ProseAllowedPlmn {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3703, 10415);
@@ -244,6 +307,15 @@ impl ProseAllowedPlmn {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::AvpData for ProseAllowedPlmn {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -311,6 +383,7 @@ impl rt::AvpData for ProseAllowedPlmn {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Initial-Location-Information (code 3707, vendor 10415), Grouped, 3GPP TS 29.344 §6.3.9.
 ///
 /// ```text
@@ -337,6 +410,7 @@ pub struct ProseInitialLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformation {
     fn default() -> Self {
         Self {
@@ -349,6 +423,7 @@ impl Default for ProseInitialLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3707, 10415);
@@ -391,6 +466,7 @@ impl ProseInitialLocationInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::AvpData for ProseInitialLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -470,6 +546,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Subscriber-Information-Request (PIR): command code 8388664, application 16777336, 3GPP TS 29.344 §6.2.3.
 ///
 /// ```text
@@ -525,6 +602,7 @@ pub struct ProseSubscriberInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationRequest {
     fn default() -> Self {
         Self {
@@ -547,6 +625,7 @@ impl Default for ProseSubscriberInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationRequest {
     fn decode_members(
         &mut self,
@@ -716,6 +795,7 @@ impl ProseSubscriberInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseSubscriberInformationRequest {
     const CODE: u32 = 8388664;
     const APPLICATION_ID: u32 = 16777336;
@@ -882,6 +962,7 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Subscriber-Information-Answer (PIA): command code 8388664, application 16777336, 3GPP TS 29.344 §6.2.4.
 ///
 /// ```text
@@ -955,6 +1036,7 @@ pub struct ProseSubscriberInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationAnswer {
     fn default() -> Self {
         Self {
@@ -983,6 +1065,7 @@ impl Default for ProseSubscriberInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationAnswer {
     fn decode_members(
         &mut self,
@@ -1144,6 +1227,7 @@ impl ProseSubscriberInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseSubscriberInformationAnswer {
     const CODE: u32 = 8388664;
     const APPLICATION_ID: u32 = 16777336;
@@ -1390,6 +1474,7 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Update-ProSe-Subscriber-Data-Request (UPR): command code 8388665, application 16777336, 3GPP TS 29.344 §6.2.5.
 ///
 /// ```text
@@ -1454,6 +1539,7 @@ pub struct UpdateProseSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataRequest {
     fn default() -> Self {
         Self {
@@ -1479,6 +1565,7 @@ impl Default for UpdateProseSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataRequest {
     fn decode_members(
         &mut self,
@@ -1692,6 +1779,7 @@ impl UpdateProseSubscriberDataRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for UpdateProseSubscriberDataRequest {
     const CODE: u32 = 8388665;
     const APPLICATION_ID: u32 = 16777336;
@@ -1886,6 +1974,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Update-ProSe-Subscriber-Data-Answer (UPA): command code 8388665, application 16777336, 3GPP TS 29.344 §6.2.6.
 ///
 /// ```text
@@ -1938,6 +2027,7 @@ pub struct UpdateProseSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataAnswer {
     fn default() -> Self {
         Self {
@@ -1959,6 +2049,7 @@ impl Default for UpdateProseSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataAnswer {
     fn decode_members(
         &mut self,
@@ -2092,6 +2183,7 @@ impl UpdateProseSubscriberDataAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
     const CODE: u32 = 8388665;
     const APPLICATION_ID: u32 = 16777336;
@@ -2254,6 +2346,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Notify-Request (PNR): command code 8388666, application 16777336, 3GPP TS 29.344 §6.2.7.
 ///
 /// ```text
@@ -2318,6 +2411,7 @@ pub struct ProseNotifyRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyRequest {
     fn default() -> Self {
         Self {
@@ -2343,6 +2437,7 @@ impl Default for ProseNotifyRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyRequest {
     fn decode_members(
         &mut self,
@@ -2508,6 +2603,7 @@ impl ProseNotifyRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseNotifyRequest {
     const CODE: u32 = 8388666;
     const APPLICATION_ID: u32 = 16777336;
@@ -2714,6 +2810,7 @@ impl rt::typed::Command for ProseNotifyRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Notify-Answer (PNA): command code 8388666, application 16777336, 3GPP TS 29.344 §6.2.8.
 ///
 /// ```text
@@ -2775,6 +2872,7 @@ pub struct ProseNotifyAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyAnswer {
     fn default() -> Self {
         Self {
@@ -2799,6 +2897,7 @@ impl Default for ProseNotifyAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyAnswer {
     fn decode_members(
         &mut self,
@@ -2944,6 +3043,7 @@ impl ProseNotifyAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseNotifyAnswer {
     const CODE: u32 = 8388666;
     const APPLICATION_ID: u32 = 16777336;
@@ -3142,6 +3242,7 @@ impl rt::typed::Command for ProseNotifyAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Reset-Request (RSR): command code 322, application 16777336, 3GPP TS 29.344 §6.2.9.
 ///
 /// ```text
@@ -3194,6 +3295,7 @@ pub struct ResetRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetRequest {
     fn default() -> Self {
         Self {
@@ -3215,6 +3317,7 @@ impl Default for ResetRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetRequest {
     fn decode_members(
         &mut self,
@@ -3364,6 +3467,7 @@ impl ResetRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ResetRequest {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777336;
@@ -3522,6 +3626,7 @@ impl rt::typed::Command for ResetRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Reset-Answer (RSA): command code 322, application 16777336, 3GPP TS 29.344 §6.2.10.
 ///
 /// ```text
@@ -3574,6 +3679,7 @@ pub struct ResetAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetAnswer {
     fn default() -> Self {
         Self {
@@ -3595,6 +3701,7 @@ impl Default for ResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetAnswer {
     fn decode_members(
         &mut self,
@@ -3728,6 +3835,7 @@ impl ResetAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ResetAnswer {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777336;
@@ -3890,6 +3998,7 @@ impl rt::typed::Command for ResetAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Initial-Location-Information-Request (PSR): command code 8388713, application 16777336, 3GPP TS 29.344 §6.2.11.
 ///
 /// ```text
@@ -3942,6 +4051,7 @@ pub struct ProseInitialLocationInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationRequest {
     fn default() -> Self {
         Self {
@@ -3963,6 +4073,7 @@ impl Default for ProseInitialLocationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationRequest {
     fn decode_members(
         &mut self,
@@ -4128,6 +4239,7 @@ impl ProseInitialLocationInformationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseInitialLocationInformationRequest {
     const CODE: u32 = 8388713;
     const APPLICATION_ID: u32 = 16777336;
@@ -4282,6 +4394,7 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// ProSe-Initial-Location-Information-Answer (PSA): command code 8388713, application 16777336, 3GPP TS 29.344 §6.2.12.
 ///
 /// ```text
@@ -4342,6 +4455,7 @@ pub struct ProseInitialLocationInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationAnswer {
     fn default() -> Self {
         Self {
@@ -4365,6 +4479,7 @@ impl Default for ProseInitialLocationInformationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationAnswer {
     fn decode_members(
         &mut self,
@@ -4510,6 +4625,7 @@ impl ProseInitialLocationInformationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Command for ProseInitialLocationInformationAnswer {
     const CODE: u32 = 8388713;
     const APPLICATION_ID: u32 = 16777336;
@@ -4696,6 +4812,15 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// A checked, zero-copy view of a received ProSe-Subscription-Data (3GPP TS 29.344 §6.3.2; see [`ProseSubscriptionData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriptionDataView<'a> {
@@ -4712,6 +4837,15 @@ pub struct ProseSubscriptionDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl<'a> ProseSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4873,6 +5007,15 @@ impl<'a> ProseSubscriptionDataView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl std::fmt::Debug for ProseSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4886,6 +5029,15 @@ impl std::fmt::Debug for ProseSubscriptionDataView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// A checked, zero-copy view of a received ProSe-Allowed-PLMN (3GPP TS 29.344 §6.3.4; see [`ProseAllowedPlmn`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAllowedPlmnView<'a> {
@@ -4900,6 +5052,15 @@ pub struct ProseAllowedPlmnView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl<'a> ProseAllowedPlmnView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5035,6 +5196,15 @@ impl<'a> ProseAllowedPlmnView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl std::fmt::Debug for ProseAllowedPlmnView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5046,6 +5216,7 @@ impl std::fmt::Debug for ProseAllowedPlmnView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Initial-Location-Information (3GPP TS 29.344 §6.3.9; see [`ProseInitialLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationView<'a> {
@@ -5060,6 +5231,7 @@ pub struct ProseInitialLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseInitialLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5207,6 +5379,7 @@ impl<'a> ProseInitialLocationInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseInitialLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5221,6 +5394,7 @@ impl std::fmt::Debug for ProseInitialLocationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Subscriber-Information-Request (3GPP TS 29.344 §6.2.3; see [`ProseSubscriberInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriberInformationRequestView<'a> {
@@ -5236,6 +5410,7 @@ pub struct ProseSubscriberInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseSubscriberInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -5587,6 +5762,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseSubscriberInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5601,6 +5777,7 @@ impl std::fmt::Debug for ProseSubscriberInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Subscriber-Information-Answer (3GPP TS 29.344 §6.2.4; see [`ProseSubscriberInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseSubscriberInformationAnswerView<'a> {
@@ -5616,6 +5793,7 @@ pub struct ProseSubscriberInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseSubscriberInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6040,6 +6218,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseSubscriberInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6054,6 +6233,7 @@ impl std::fmt::Debug for ProseSubscriberInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Request (3GPP TS 29.344 §6.2.5; see [`UpdateProseSubscriberDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateProseSubscriberDataRequestView<'a> {
@@ -6069,6 +6249,7 @@ pub struct UpdateProseSubscriberDataRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> UpdateProseSubscriberDataRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6482,6 +6663,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for UpdateProseSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6496,6 +6678,7 @@ impl std::fmt::Debug for UpdateProseSubscriberDataRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received Update-ProSe-Subscriber-Data-Answer (3GPP TS 29.344 §6.2.6; see [`UpdateProseSubscriberDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UpdateProseSubscriberDataAnswerView<'a> {
@@ -6511,6 +6694,7 @@ pub struct UpdateProseSubscriberDataAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6827,6 +7011,7 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for UpdateProseSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6841,6 +7026,7 @@ impl std::fmt::Debug for UpdateProseSubscriberDataAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Notify-Request (3GPP TS 29.344 §6.2.7; see [`ProseNotifyRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseNotifyRequestView<'a> {
@@ -6856,6 +7042,7 @@ pub struct ProseNotifyRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseNotifyRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7227,6 +7414,7 @@ impl<'a> ProseNotifyRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseNotifyRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7238,6 +7426,7 @@ impl std::fmt::Debug for ProseNotifyRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Notify-Answer (3GPP TS 29.344 §6.2.8; see [`ProseNotifyAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseNotifyAnswerView<'a> {
@@ -7253,6 +7442,7 @@ pub struct ProseNotifyAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseNotifyAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7618,6 +7808,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseNotifyAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7629,6 +7820,7 @@ impl std::fmt::Debug for ProseNotifyAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received Reset-Request (3GPP TS 29.344 §6.2.9; see [`ResetRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResetRequestView<'a> {
@@ -7644,6 +7836,7 @@ pub struct ResetRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ResetRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7989,6 +8182,7 @@ impl<'a> ResetRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ResetRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7998,6 +8192,7 @@ impl std::fmt::Debug for ResetRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received Reset-Answer (3GPP TS 29.344 §6.2.10; see [`ResetAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ResetAnswerView<'a> {
@@ -8013,6 +8208,7 @@ pub struct ResetAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ResetAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8327,6 +8523,7 @@ impl<'a> ResetAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ResetAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8336,6 +8533,7 @@ impl std::fmt::Debug for ResetAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Request (3GPP TS 29.344 §6.2.11; see [`ProseInitialLocationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationRequestView<'a> {
@@ -8351,6 +8549,7 @@ pub struct ProseInitialLocationInformationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseInitialLocationInformationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8687,6 +8886,7 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseInitialLocationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8701,6 +8901,7 @@ impl std::fmt::Debug for ProseInitialLocationInformationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// A checked, zero-copy view of a received ProSe-Initial-Location-Information-Answer (3GPP TS 29.344 §6.2.12; see [`ProseInitialLocationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInitialLocationInformationAnswerView<'a> {
@@ -8716,6 +8917,7 @@ pub struct ProseInitialLocationInformationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> ProseInitialLocationInformationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -9059,6 +9261,7 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseInitialLocationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9073,6 +9276,15 @@ impl std::fmt::Debug for ProseInitialLocationInformationAnswerView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// Writes the members of one ProSe-Subscription-Data AVP (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseSubscriptionData`] is the owned form.
 ///
 /// ```text
@@ -9082,6 +9294,15 @@ impl std::fmt::Debug for ProseInitialLocationInformationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::writer::Group for ProseSubscriptionData {
     type Writer<'c> = ProseSubscriptionDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3701, 10415);
@@ -9092,6 +9313,15 @@ impl rt::writer::Group for ProseSubscriptionData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ProseSubscriptionDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9102,6 +9332,15 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseSubscriptionDataWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl ProseSubscriptionDataWriter<'_> {
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     #[inline]
@@ -9133,6 +9372,15 @@ impl ProseSubscriptionDataWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 /// Writes the members of one ProSe-Allowed-PLMN AVP (code 3703, vendor 10415), 3GPP TS 29.344 §6.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseAllowedPlmn`] is the owned form.
 ///
 /// ```text
@@ -9142,6 +9390,15 @@ impl ProseSubscriptionDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseAllowedPlmnWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::writer::Group for ProseAllowedPlmn {
     type Writer<'c> = ProseAllowedPlmnWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3703, 10415);
@@ -9153,6 +9410,15 @@ impl rt::writer::Group for ProseAllowedPlmn {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for ProseAllowedPlmnWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9163,6 +9429,15 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseAllowedPlmnWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl ProseAllowedPlmnWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
@@ -9189,6 +9464,7 @@ impl ProseAllowedPlmnWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes the members of one ProSe-Initial-Location-Information AVP (code 3707, vendor 10415), 3GPP TS 29.344 §6.3.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseInitialLocationInformation`] is the owned form.
 ///
 /// ```text
@@ -9199,6 +9475,7 @@ impl ProseAllowedPlmnWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseInitialLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::writer::Group for ProseInitialLocationInformation {
     type Writer<'c> = ProseInitialLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3707, 10415);
@@ -9211,6 +9488,7 @@ impl rt::writer::Group for ProseInitialLocationInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseInitialLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -9221,6 +9499,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseInitialLocationInformationWriter<
         self.0
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationWriter<'_> {
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
@@ -9253,8 +9532,10 @@ impl ProseInitialLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Subscriber-Information-Request (command code 8388664, application 16777336), 3GPP TS 29.344 §6.2.3, straight into a buffer: started by [`ProseSubscriberInformationRequest::writer`], each setter appends one AVP in the order called, [`ProseSubscriberInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseSubscriberInformationRequest`] is the owned form.
 pub struct ProseSubscriberInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationRequest {
     /// Starts writing one ProSe-Subscriber-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseSubscriberInformationRequestWriter::finish`].
     #[inline]
@@ -9269,6 +9550,7 @@ impl ProseSubscriberInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9413,8 +9695,10 @@ impl ProseSubscriberInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Subscriber-Information-Answer (command code 8388664, application 16777336), 3GPP TS 29.344 §6.2.4, straight into a buffer: started by [`ProseSubscriberInformationAnswer::writer`], each setter appends one AVP in the order called, [`ProseSubscriberInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseSubscriberInformationAnswer`] is the owned form.
 pub struct ProseSubscriberInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationAnswer {
     /// Starts writing one ProSe-Subscriber-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseSubscriberInformationAnswerWriter::finish`].
     #[inline]
@@ -9429,6 +9713,7 @@ impl ProseSubscriberInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseSubscriberInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9652,8 +9937,10 @@ impl ProseSubscriberInformationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one Update-ProSe-Subscriber-Data-Request (command code 8388665, application 16777336), 3GPP TS 29.344 §6.2.5, straight into a buffer: started by [`UpdateProseSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`UpdateProseSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateProseSubscriberDataRequest`] is the owned form.
 pub struct UpdateProseSubscriberDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataRequest {
     /// Starts writing one Update-ProSe-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateProseSubscriberDataRequestWriter::finish`].
     #[inline]
@@ -9668,6 +9955,7 @@ impl UpdateProseSubscriberDataRequest {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9832,8 +10120,10 @@ impl UpdateProseSubscriberDataRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one Update-ProSe-Subscriber-Data-Answer (command code 8388665, application 16777336), 3GPP TS 29.344 §6.2.6, straight into a buffer: started by [`UpdateProseSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`UpdateProseSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateProseSubscriberDataAnswer`] is the owned form.
 pub struct UpdateProseSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataAnswer {
     /// Starts writing one Update-ProSe-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateProseSubscriberDataAnswerWriter::finish`].
     #[inline]
@@ -9848,6 +10138,7 @@ impl UpdateProseSubscriberDataAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl UpdateProseSubscriberDataAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9990,8 +10281,10 @@ impl UpdateProseSubscriberDataAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Notify-Request (command code 8388666, application 16777336), 3GPP TS 29.344 §6.2.7, straight into a buffer: started by [`ProseNotifyRequest::writer`], each setter appends one AVP in the order called, [`ProseNotifyRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseNotifyRequest`] is the owned form.
 pub struct ProseNotifyRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyRequest {
     /// Starts writing one ProSe-Notify-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseNotifyRequestWriter::finish`].
     #[inline]
@@ -10006,6 +10299,7 @@ impl ProseNotifyRequest {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10171,8 +10465,10 @@ impl ProseNotifyRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Notify-Answer (command code 8388666, application 16777336), 3GPP TS 29.344 §6.2.8, straight into a buffer: started by [`ProseNotifyAnswer::writer`], each setter appends one AVP in the order called, [`ProseNotifyAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseNotifyAnswer`] is the owned form.
 pub struct ProseNotifyAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyAnswer {
     /// Starts writing one ProSe-Notify-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseNotifyAnswerWriter::finish`].
     #[inline]
@@ -10187,6 +10483,7 @@ impl ProseNotifyAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseNotifyAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10378,8 +10675,10 @@ impl ProseNotifyAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one Reset-Request (command code 322, application 16777336), 3GPP TS 29.344 §6.2.9, straight into a buffer: started by [`ResetRequest::writer`], each setter appends one AVP in the order called, [`ResetRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ResetRequest`] is the owned form.
 pub struct ResetRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetRequest {
     /// Starts writing one Reset-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ResetRequestWriter::finish`].
     #[inline]
@@ -10394,6 +10693,7 @@ impl ResetRequest {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10524,8 +10824,10 @@ impl ResetRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one Reset-Answer (command code 322, application 16777336), 3GPP TS 29.344 §6.2.10, straight into a buffer: started by [`ResetAnswer::writer`], each setter appends one AVP in the order called, [`ResetAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ResetAnswer`] is the owned form.
 pub struct ResetAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetAnswer {
     /// Starts writing one Reset-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ResetAnswerWriter::finish`].
     #[inline]
@@ -10540,6 +10842,7 @@ impl ResetAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ResetAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10682,10 +10985,12 @@ impl ResetAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Initial-Location-Information-Request (command code 8388713, application 16777336), 3GPP TS 29.344 §6.2.11, straight into a buffer: started by [`ProseInitialLocationInformationRequest::writer`], each setter appends one AVP in the order called, [`ProseInitialLocationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseInitialLocationInformationRequest`] is the owned form.
 pub struct ProseInitialLocationInformationRequestWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationRequest {
     /// Starts writing one ProSe-Initial-Location-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseInitialLocationInformationRequestWriter::finish`].
     #[inline]
@@ -10700,6 +11005,7 @@ impl ProseInitialLocationInformationRequest {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -10832,10 +11138,12 @@ impl ProseInitialLocationInformationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Writes one ProSe-Initial-Location-Information-Answer (command code 8388713, application 16777336), 3GPP TS 29.344 §6.2.12, straight into a buffer: started by [`ProseInitialLocationInformationAnswer::writer`], each setter appends one AVP in the order called, [`ProseInitialLocationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseInitialLocationInformationAnswer`] is the owned form.
 pub struct ProseInitialLocationInformationAnswerWriter<'b>(
     rt::writer::MessageWriter<'b>,
 );
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationAnswer {
     /// Starts writing one ProSe-Initial-Location-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseInitialLocationInformationAnswerWriter::finish`].
     #[inline]
@@ -10850,6 +11158,7 @@ impl ProseInitialLocationInformationAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl ProseInitialLocationInformationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

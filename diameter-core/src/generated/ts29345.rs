@@ -155,11 +155,13 @@ pub mod application {
     /// 3GPP PC6/PC7 (auth), 3GPP TS 29.345 §6.1.
     pub const TGPP_PC6_PC7: u32 = 16777340;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Report-Cardinality (code 3827, vendor 10415), Enumerated, 3GPP TS 29.345 §6.3.46.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReportCardinality(pub i32);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ReportCardinality {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3827, 10415);
@@ -176,6 +178,7 @@ impl ReportCardinality {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ReportCardinality {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -184,11 +187,13 @@ impl std::fmt::Debug for ReportCardinality {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl From<i32> for ReportCardinality {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for ReportCardinality {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -207,6 +212,7 @@ impl rt::AvpData for ReportCardinality {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Assistance-Info (code 3802, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.3.
 ///
 /// ```text
@@ -224,6 +230,7 @@ pub struct AssistanceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for AssistanceInfo {
     fn default() -> Self {
         Self {
@@ -233,6 +240,7 @@ impl Default for AssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AssistanceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3802, 10415);
@@ -255,6 +263,7 @@ impl AssistanceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for AssistanceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -298,6 +307,7 @@ impl rt::AvpData for AssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Match-Report (code 3807, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.12.
 ///
 /// ```text
@@ -336,6 +346,7 @@ pub struct MatchReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchReport {
     fn default() -> Self {
         Self {
@@ -352,6 +363,7 @@ impl Default for MatchReport {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3807, 10415);
@@ -418,6 +430,7 @@ impl MatchReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for MatchReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -541,6 +554,7 @@ impl rt::AvpData for MatchReport {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Discovery-Filter (code 3813, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.20.
 ///
 /// ```text
@@ -570,6 +584,7 @@ pub struct ProseDiscoveryFilter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryFilter {
     fn default() -> Self {
         Self {
@@ -583,6 +598,7 @@ impl Default for ProseDiscoveryFilter {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryFilter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3813, 10415);
@@ -686,6 +702,7 @@ impl ProseDiscoveryFilter {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for ProseDiscoveryFilter {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -761,6 +778,7 @@ impl rt::AvpData for ProseDiscoveryFilter {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// WiFi-P2P-Assistance-Info (code 3819, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.30.
 ///
 /// ```text
@@ -798,6 +816,7 @@ pub struct WifiP2pAssistanceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WifiP2pAssistanceInfo {
     fn default() -> Self {
         Self {
@@ -813,6 +832,7 @@ impl Default for WifiP2pAssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WifiP2pAssistanceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3819, 10415);
@@ -863,6 +883,7 @@ impl WifiP2pAssistanceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for WifiP2pAssistanceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -978,6 +999,7 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// WLAN-Assistance-Info (code 3820, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.31.
 ///
 /// ```text
@@ -995,6 +1017,7 @@ pub struct WlanAssistanceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WlanAssistanceInfo {
     fn default() -> Self {
         Self {
@@ -1004,6 +1027,7 @@ impl Default for WlanAssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanAssistanceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3820, 10415);
@@ -1026,6 +1050,7 @@ impl WlanAssistanceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for WlanAssistanceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1069,6 +1094,7 @@ impl rt::AvpData for WlanAssistanceInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// WLAN-Link-Layer-Id-List (code 3822, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.33.
 ///
 /// ```text
@@ -1086,6 +1112,7 @@ pub struct WlanLinkLayerIdList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for WlanLinkLayerIdList {
     fn default() -> Self {
         Self {
@@ -1095,6 +1122,7 @@ impl Default for WlanLinkLayerIdList {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanLinkLayerIdList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3822, 10415);
@@ -1118,6 +1146,7 @@ impl WlanLinkLayerIdList {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for WlanLinkLayerIdList {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1161,6 +1190,7 @@ impl rt::AvpData for WlanLinkLayerIdList {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-App-Code-Info (code 3835, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.39.
 ///
 /// ```text
@@ -1184,6 +1214,7 @@ pub struct ProseAppCodeInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAppCodeInfo {
     fn default() -> Self {
         Self {
@@ -1195,6 +1226,7 @@ impl Default for ProseAppCodeInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAppCodeInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3835, 10415);
@@ -1268,6 +1300,7 @@ impl ProseAppCodeInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for ProseAppCodeInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1323,6 +1356,7 @@ impl rt::AvpData for ProseAppCodeInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Location-Update-Trigger (code 3823, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.42.
 ///
 /// ```text
@@ -1346,6 +1380,7 @@ pub struct LocationUpdateTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for LocationUpdateTrigger {
     fn default() -> Self {
         Self {
@@ -1357,6 +1392,7 @@ impl Default for LocationUpdateTrigger {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl LocationUpdateTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3823, 10415);
@@ -1403,6 +1439,7 @@ impl LocationUpdateTrigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for LocationUpdateTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1466,6 +1503,7 @@ impl rt::AvpData for LocationUpdateTrigger {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Change-Of-Area-Type (code 3825, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.44.
 ///
 /// ```text
@@ -1489,6 +1527,7 @@ pub struct ChangeOfAreaType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ChangeOfAreaType {
     fn default() -> Self {
         Self {
@@ -1500,6 +1539,7 @@ impl Default for ChangeOfAreaType {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ChangeOfAreaType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3825, 10415);
@@ -1562,6 +1602,7 @@ impl ChangeOfAreaType {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for ChangeOfAreaType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1621,6 +1662,7 @@ impl rt::AvpData for ChangeOfAreaType {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Periodic-Location-Type (code 3829, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.48.
 ///
 /// ```text
@@ -1641,6 +1683,7 @@ pub struct PeriodicLocationType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for PeriodicLocationType {
     fn default() -> Self {
         Self {
@@ -1651,6 +1694,7 @@ impl Default for PeriodicLocationType {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl PeriodicLocationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3829, 10415);
@@ -1709,6 +1753,7 @@ impl PeriodicLocationType {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for PeriodicLocationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1756,6 +1801,7 @@ impl rt::AvpData for PeriodicLocationType {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Discovery-Auth-Request (code 3854, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.53.
 ///
 /// ```text
@@ -1820,6 +1866,7 @@ pub struct DiscoveryAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for DiscoveryAuthRequest {
     fn default() -> Self {
         Self {
@@ -1844,6 +1891,7 @@ impl Default for DiscoveryAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3854, 10415);
@@ -1956,6 +2004,7 @@ impl DiscoveryAuthRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for DiscoveryAuthRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2175,6 +2224,7 @@ impl rt::AvpData for DiscoveryAuthRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Discovery-Auth-Response (code 3855, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.54.
 ///
 /// ```text
@@ -2222,6 +2272,7 @@ pub struct DiscoveryAuthResponse {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for DiscoveryAuthResponse {
     fn default() -> Self {
         Self {
@@ -2239,6 +2290,7 @@ impl Default for DiscoveryAuthResponse {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthResponse {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3855, 10415);
@@ -2327,6 +2379,7 @@ impl DiscoveryAuthResponse {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for DiscoveryAuthResponse {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2462,6 +2515,7 @@ impl rt::AvpData for DiscoveryAuthResponse {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Match-Request (code 3856, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.55.
 ///
 /// ```text
@@ -2491,6 +2545,7 @@ pub struct MatchRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchRequest {
     fn default() -> Self {
         Self {
@@ -2504,6 +2559,7 @@ impl Default for MatchRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3856, 10415);
@@ -2559,6 +2615,7 @@ impl MatchRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for MatchRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2646,6 +2703,7 @@ impl rt::AvpData for MatchRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Match-Report-Info (code 3857, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.56.
 ///
 /// ```text
@@ -2669,6 +2727,7 @@ pub struct MatchReportInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for MatchReportInfo {
     fn default() -> Self {
         Self {
@@ -2680,6 +2739,7 @@ impl Default for MatchReportInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReportInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3857, 10415);
@@ -2727,6 +2787,7 @@ impl MatchReportInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for MatchReportInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2790,6 +2851,7 @@ impl rt::AvpData for MatchReportInfo {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// App-Identifier (code 3840, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.61.
 ///
 /// ```text
@@ -2810,6 +2872,7 @@ pub struct AppIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for AppIdentifier {
     fn default() -> Self {
         Self {
@@ -2820,6 +2883,7 @@ impl Default for AppIdentifier {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AppIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3840, 10415);
@@ -2873,6 +2937,7 @@ impl AppIdentifier {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for AppIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2920,6 +2985,7 @@ impl rt::AvpData for AppIdentifier {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Code-Receiving-Security-Material (code 3860, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.75.
 ///
 /// ```text
@@ -2949,6 +3015,7 @@ pub struct CodeReceivingSecurityMaterial {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for CodeReceivingSecurityMaterial {
     fn default() -> Self {
         Self {
@@ -2962,6 +3029,7 @@ impl Default for CodeReceivingSecurityMaterial {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeReceivingSecurityMaterial {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3860, 10415);
@@ -3000,6 +3068,7 @@ impl CodeReceivingSecurityMaterial {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for CodeReceivingSecurityMaterial {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3091,6 +3160,7 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Code-Sending-Security-Material (code 3861, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.76.
 ///
 /// ```text
@@ -3117,6 +3187,7 @@ pub struct CodeSendingSecurityMaterial {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for CodeSendingSecurityMaterial {
     fn default() -> Self {
         Self {
@@ -3129,6 +3200,7 @@ impl Default for CodeSendingSecurityMaterial {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeSendingSecurityMaterial {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3861, 10415);
@@ -3163,6 +3235,7 @@ impl CodeSendingSecurityMaterial {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::AvpData for CodeSendingSecurityMaterial {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3242,6 +3315,7 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Authorization-Request (PAR): command code 8388668, application 16777340, 3GPP TS 29.345 §6.2.3.
 ///
 /// ```text
@@ -3300,6 +3374,7 @@ pub struct ProseAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAuthorizationRequest {
     fn default() -> Self {
         Self {
@@ -3323,6 +3398,7 @@ impl Default for ProseAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationRequest {
     fn decode_members(
         &mut self,
@@ -3512,6 +3588,7 @@ impl ProseAuthorizationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseAuthorizationRequest {
     const CODE: u32 = 8388668;
     const APPLICATION_ID: u32 = 16777340;
@@ -3686,6 +3763,7 @@ impl rt::typed::Command for ProseAuthorizationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Authorization-Answer (PAA): command code 8388668, application 16777340, 3GPP TS 29.345 §6.2.4.
 ///
 /// ```text
@@ -3762,6 +3840,7 @@ pub struct ProseAuthorizationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAuthorizationAnswer {
     fn default() -> Self {
         Self {
@@ -3791,6 +3870,7 @@ impl Default for ProseAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationAnswer {
     fn decode_members(
         &mut self,
@@ -3960,6 +4040,7 @@ impl ProseAuthorizationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseAuthorizationAnswer {
     const CODE: u32 = 8388668;
     const APPLICATION_ID: u32 = 16777340;
@@ -4218,6 +4299,7 @@ impl rt::typed::Command for ProseAuthorizationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Discovery-Request (PDR): command code 8388669, application 16777340, 3GPP TS 29.345 §6.2.5.
 ///
 /// ```text
@@ -4276,6 +4358,7 @@ pub struct ProseDiscoveryRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryRequest {
     fn default() -> Self {
         Self {
@@ -4299,6 +4382,7 @@ impl Default for ProseDiscoveryRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryRequest {
     fn decode_members(
         &mut self,
@@ -4472,6 +4556,7 @@ impl ProseDiscoveryRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseDiscoveryRequest {
     const CODE: u32 = 8388669;
     const APPLICATION_ID: u32 = 16777340;
@@ -4650,6 +4735,7 @@ impl rt::typed::Command for ProseDiscoveryRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Discovery-Answer (PDA): command code 8388669, application 16777340, 3GPP TS 29.345 §6.2.6.
 ///
 /// ```text
@@ -4717,6 +4803,7 @@ pub struct ProseDiscoveryAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseDiscoveryAnswer {
     fn default() -> Self {
         Self {
@@ -4743,6 +4830,7 @@ impl Default for ProseDiscoveryAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryAnswer {
     fn decode_members(
         &mut self,
@@ -4896,6 +4984,7 @@ impl ProseDiscoveryAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseDiscoveryAnswer {
     const CODE: u32 = 8388669;
     const APPLICATION_ID: u32 = 16777340;
@@ -5118,6 +5207,7 @@ impl rt::typed::Command for ProseDiscoveryAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Request (PMR): command code 8388670, application 16777340, 3GPP TS 29.345 §6.2.7.
 ///
 /// ```text
@@ -5176,6 +5266,7 @@ pub struct ProseMatchRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchRequest {
     fn default() -> Self {
         Self {
@@ -5199,6 +5290,7 @@ impl Default for ProseMatchRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchRequest {
     fn decode_members(
         &mut self,
@@ -5372,6 +5464,7 @@ impl ProseMatchRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseMatchRequest {
     const CODE: u32 = 8388670;
     const APPLICATION_ID: u32 = 16777340;
@@ -5550,6 +5643,7 @@ impl rt::typed::Command for ProseMatchRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Answer (PMA): command code 8388670, application 16777340, 3GPP TS 29.345 §6.2.8.
 ///
 /// ```text
@@ -5614,6 +5708,7 @@ pub struct ProseMatchAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchAnswer {
     fn default() -> Self {
         Self {
@@ -5639,6 +5734,7 @@ impl Default for ProseMatchAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchAnswer {
     fn decode_members(
         &mut self,
@@ -5789,6 +5885,7 @@ impl ProseMatchAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseMatchAnswer {
     const CODE: u32 = 8388670;
     const APPLICATION_ID: u32 = 16777340;
@@ -5999,6 +6096,7 @@ impl rt::typed::Command for ProseMatchAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Report-Info-Request (PIR): command code 8388671, application 16777340, 3GPP TS 29.345 §6.2.9.
 ///
 /// ```text
@@ -6054,6 +6152,7 @@ pub struct ProseMatchReportInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchReportInfoRequest {
     fn default() -> Self {
         Self {
@@ -6076,6 +6175,7 @@ impl Default for ProseMatchReportInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoRequest {
     fn decode_members(
         &mut self,
@@ -6245,6 +6345,7 @@ impl ProseMatchReportInfoRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseMatchReportInfoRequest {
     const CODE: u32 = 8388671;
     const APPLICATION_ID: u32 = 16777340;
@@ -6411,6 +6512,7 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Report-Info-Answer (PIA): command code 8388671, application 16777340, 3GPP TS 29.345 §6.2.10.
 ///
 /// ```text
@@ -6472,6 +6574,7 @@ pub struct ProseMatchReportInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseMatchReportInfoAnswer {
     fn default() -> Self {
         Self {
@@ -6496,6 +6599,7 @@ impl Default for ProseMatchReportInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoAnswer {
     fn decode_members(
         &mut self,
@@ -6641,6 +6745,7 @@ impl ProseMatchReportInfoAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseMatchReportInfoAnswer {
     const CODE: u32 = 8388671;
     const APPLICATION_ID: u32 = 16777340;
@@ -6839,6 +6944,7 @@ impl rt::typed::Command for ProseMatchReportInfoAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Proximity-Request (PRR): command code 8388672, application 16777340, 3GPP TS 29.345 §6.2.11.
 ///
 /// ```text
@@ -6909,6 +7015,7 @@ pub struct ProseProximityRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseProximityRequest {
     fn default() -> Self {
         Self {
@@ -6936,6 +7043,7 @@ impl Default for ProseProximityRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityRequest {
     fn decode_members(
         &mut self,
@@ -7189,6 +7297,7 @@ impl ProseProximityRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseProximityRequest {
     const CODE: u32 = 8388672;
     const APPLICATION_ID: u32 = 16777340;
@@ -7399,6 +7508,7 @@ impl rt::typed::Command for ProseProximityRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Proximity-Answer (PRA): command code 8388672, application 16777340, 3GPP TS 29.345 §6.2.12.
 ///
 /// ```text
@@ -7466,6 +7576,7 @@ pub struct ProseProximityAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseProximityAnswer {
     fn default() -> Self {
         Self {
@@ -7492,6 +7603,7 @@ impl Default for ProseProximityAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityAnswer {
     fn decode_members(
         &mut self,
@@ -7645,6 +7757,7 @@ impl ProseProximityAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseProximityAnswer {
     const CODE: u32 = 8388672;
     const APPLICATION_ID: u32 = 16777340;
@@ -7867,6 +7980,7 @@ impl rt::typed::Command for ProseProximityAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Location-Update-Request (PLR): command code 8388673, application 16777340, 3GPP TS 29.345 §6.2.13.
 ///
 /// ```text
@@ -7925,6 +8039,7 @@ pub struct ProseLocationUpdateRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseLocationUpdateRequest {
     fn default() -> Self {
         Self {
@@ -7948,6 +8063,7 @@ impl Default for ProseLocationUpdateRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateRequest {
     fn decode_members(
         &mut self,
@@ -8137,6 +8253,7 @@ impl ProseLocationUpdateRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseLocationUpdateRequest {
     const CODE: u32 = 8388673;
     const APPLICATION_ID: u32 = 16777340;
@@ -8311,6 +8428,7 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Location-Update-Answer (PLA): command code 8388673, application 16777340, 3GPP TS 29.345 §6.2.14.
 ///
 /// ```text
@@ -8372,6 +8490,7 @@ pub struct ProseLocationUpdateAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseLocationUpdateAnswer {
     fn default() -> Self {
         Self {
@@ -8396,6 +8515,7 @@ impl Default for ProseLocationUpdateAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateAnswer {
     fn decode_members(
         &mut self,
@@ -8541,6 +8661,7 @@ impl ProseLocationUpdateAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseLocationUpdateAnswer {
     const CODE: u32 = 8388673;
     const APPLICATION_ID: u32 = 16777340;
@@ -8739,6 +8860,7 @@ impl rt::typed::Command for ProseLocationUpdateAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Alert-Request (ALR): command code 8388674, application 16777340, 3GPP TS 29.345 §6.2.15.
 ///
 /// ```text
@@ -8800,6 +8922,7 @@ pub struct ProseAlertRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAlertRequest {
     fn default() -> Self {
         Self {
@@ -8824,6 +8947,7 @@ impl Default for ProseAlertRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertRequest {
     fn decode_members(
         &mut self,
@@ -9017,6 +9141,7 @@ impl ProseAlertRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseAlertRequest {
     const CODE: u32 = 8388674;
     const APPLICATION_ID: u32 = 16777340;
@@ -9203,6 +9328,7 @@ impl rt::typed::Command for ProseAlertRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Alert-Answer (ALA): command code 8388674, application 16777340, 3GPP TS 29.345 §6.2.16.
 ///
 /// ```text
@@ -9264,6 +9390,7 @@ pub struct ProseAlertAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseAlertAnswer {
     fn default() -> Self {
         Self {
@@ -9288,6 +9415,7 @@ impl Default for ProseAlertAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertAnswer {
     fn decode_members(
         &mut self,
@@ -9433,6 +9561,7 @@ impl ProseAlertAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseAlertAnswer {
     const CODE: u32 = 8388674;
     const APPLICATION_ID: u32 = 16777340;
@@ -9631,6 +9760,7 @@ impl rt::typed::Command for ProseAlertAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Cancellation-Request (PCR): command code 8388675, application 16777340, 3GPP TS 29.345 §6.2.17.
 ///
 /// ```text
@@ -9689,6 +9819,7 @@ pub struct ProseCancellationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseCancellationRequest {
     fn default() -> Self {
         Self {
@@ -9712,6 +9843,7 @@ impl Default for ProseCancellationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationRequest {
     fn decode_members(
         &mut self,
@@ -9901,6 +10033,7 @@ impl ProseCancellationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseCancellationRequest {
     const CODE: u32 = 8388675;
     const APPLICATION_ID: u32 = 16777340;
@@ -10075,6 +10208,7 @@ impl rt::typed::Command for ProseCancellationRequest {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Cancellation-Answer (PCA): command code 8388675, application 16777340, 3GPP TS 29.345 §6.2.18.
 ///
 /// ```text
@@ -10136,6 +10270,7 @@ pub struct ProseCancellationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl Default for ProseCancellationAnswer {
     fn default() -> Self {
         Self {
@@ -10160,6 +10295,7 @@ impl Default for ProseCancellationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationAnswer {
     fn decode_members(
         &mut self,
@@ -10305,6 +10441,7 @@ impl ProseCancellationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Command for ProseCancellationAnswer {
     const CODE: u32 = 8388675;
     const APPLICATION_ID: u32 = 16777340;
@@ -10503,6 +10640,7 @@ impl rt::typed::Command for ProseCancellationAnswer {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Assistance-Info (3GPP TS 29.345 §6.3.3; see [`AssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssistanceInfoView<'a> {
@@ -10517,6 +10655,7 @@ pub struct AssistanceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> AssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10630,6 +10769,7 @@ impl<'a> AssistanceInfoView<'a> {
         Some(WlanAssistanceInfoView::read(avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for AssistanceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10639,6 +10779,7 @@ impl std::fmt::Debug for AssistanceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Match-Report (3GPP TS 29.345 §6.3.12; see [`MatchReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportView<'a> {
@@ -10653,6 +10794,7 @@ pub struct MatchReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10855,6 +10997,7 @@ impl<'a> MatchReportView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for MatchReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10864,6 +11007,7 @@ impl std::fmt::Debug for MatchReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Discovery-Filter (3GPP TS 29.345 §6.3.20; see [`ProseDiscoveryFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryFilterView<'a> {
@@ -10880,6 +11024,7 @@ pub struct ProseDiscoveryFilterView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryFilterView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11092,6 +11237,7 @@ impl<'a> ProseDiscoveryFilterView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseDiscoveryFilterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11103,6 +11249,7 @@ impl std::fmt::Debug for ProseDiscoveryFilterView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received WiFi-P2P-Assistance-Info (3GPP TS 29.345 §6.3.30; see [`WifiP2pAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WifiP2pAssistanceInfoView<'a> {
@@ -11117,6 +11264,7 @@ pub struct WifiP2pAssistanceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WifiP2pAssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11301,6 +11449,7 @@ impl<'a> WifiP2pAssistanceInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for WifiP2pAssistanceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11314,6 +11463,7 @@ impl std::fmt::Debug for WifiP2pAssistanceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received WLAN-Assistance-Info (3GPP TS 29.345 §6.3.31; see [`WlanAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanAssistanceInfoView<'a> {
@@ -11328,6 +11478,7 @@ pub struct WlanAssistanceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WlanAssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11441,6 +11592,7 @@ impl<'a> WlanAssistanceInfoView<'a> {
         Some(WifiP2pAssistanceInfoView::read(avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for WlanAssistanceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11452,6 +11604,7 @@ impl std::fmt::Debug for WlanAssistanceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received WLAN-Link-Layer-Id-List (3GPP TS 29.345 §6.3.33; see [`WlanLinkLayerIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanLinkLayerIdListView<'a> {
@@ -11468,6 +11621,7 @@ pub struct WlanLinkLayerIdListView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WlanLinkLayerIdListView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11592,6 +11746,7 @@ impl<'a> WlanLinkLayerIdListView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for WlanLinkLayerIdListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11603,6 +11758,7 @@ impl std::fmt::Debug for WlanLinkLayerIdListView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-App-Code-Info (3GPP TS 29.345 §6.3.39; see [`ProseAppCodeInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAppCodeInfoView<'a> {
@@ -11617,6 +11773,7 @@ pub struct ProseAppCodeInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAppCodeInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11781,6 +11938,7 @@ impl<'a> ProseAppCodeInfoView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAppCodeInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11792,6 +11950,7 @@ impl std::fmt::Debug for ProseAppCodeInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Location-Update-Trigger (3GPP TS 29.345 §6.3.42; see [`LocationUpdateTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationUpdateTriggerView<'a> {
@@ -11806,6 +11965,7 @@ pub struct LocationUpdateTriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> LocationUpdateTriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11954,6 +12114,7 @@ impl<'a> LocationUpdateTriggerView<'a> {
         Some(PeriodicLocationTypeView::read(avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for LocationUpdateTriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11967,6 +12128,7 @@ impl std::fmt::Debug for LocationUpdateTriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Change-Of-Area-Type (3GPP TS 29.345 §6.3.44; see [`ChangeOfAreaType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChangeOfAreaTypeView<'a> {
@@ -11981,6 +12143,7 @@ pub struct ChangeOfAreaTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ChangeOfAreaTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12139,6 +12302,7 @@ impl<'a> ChangeOfAreaTypeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ChangeOfAreaTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12150,6 +12314,7 @@ impl std::fmt::Debug for ChangeOfAreaTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Periodic-Location-Type (3GPP TS 29.345 §6.3.48; see [`PeriodicLocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLocationTypeView<'a> {
@@ -12164,6 +12329,7 @@ pub struct PeriodicLocationTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> PeriodicLocationTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12310,6 +12476,7 @@ impl<'a> PeriodicLocationTypeView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for PeriodicLocationTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12321,6 +12488,7 @@ impl std::fmt::Debug for PeriodicLocationTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Discovery-Auth-Request (3GPP TS 29.345 §6.3.53; see [`DiscoveryAuthRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthRequestView<'a> {
@@ -12337,6 +12505,7 @@ pub struct DiscoveryAuthRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> DiscoveryAuthRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12644,6 +12813,7 @@ impl<'a> DiscoveryAuthRequestView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for DiscoveryAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12655,6 +12825,7 @@ impl std::fmt::Debug for DiscoveryAuthRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Discovery-Auth-Response (3GPP TS 29.345 §6.3.54; see [`DiscoveryAuthResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthResponseView<'a> {
@@ -12671,6 +12842,7 @@ pub struct DiscoveryAuthResponseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> DiscoveryAuthResponseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12905,6 +13077,7 @@ impl<'a> DiscoveryAuthResponseView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for DiscoveryAuthResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12918,6 +13091,7 @@ impl std::fmt::Debug for DiscoveryAuthResponseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Match-Request (3GPP TS 29.345 §6.3.55; see [`MatchRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchRequestView<'a> {
@@ -12934,6 +13108,7 @@ pub struct MatchRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13117,6 +13292,7 @@ impl<'a> MatchRequestView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for MatchRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13126,6 +13302,7 @@ impl std::fmt::Debug for MatchRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Match-Report-Info (3GPP TS 29.345 §6.3.56; see [`MatchReportInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportInfoView<'a> {
@@ -13142,6 +13319,7 @@ pub struct MatchReportInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchReportInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13303,6 +13481,7 @@ impl<'a> MatchReportInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for MatchReportInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13314,6 +13493,7 @@ impl std::fmt::Debug for MatchReportInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received App-Identifier (3GPP TS 29.345 §6.3.61; see [`AppIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AppIdentifierView<'a> {
@@ -13328,6 +13508,7 @@ pub struct AppIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> AppIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13472,6 +13653,7 @@ impl<'a> AppIdentifierView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for AppIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13481,6 +13663,7 @@ impl std::fmt::Debug for AppIdentifierView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Code-Receiving-Security-Material (3GPP TS 29.345 §6.3.75; see [`CodeReceivingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeReceivingSecurityMaterialView<'a> {
@@ -13495,6 +13678,7 @@ pub struct CodeReceivingSecurityMaterialView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> CodeReceivingSecurityMaterialView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13651,6 +13835,7 @@ impl<'a> CodeReceivingSecurityMaterialView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for CodeReceivingSecurityMaterialView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13665,6 +13850,7 @@ impl std::fmt::Debug for CodeReceivingSecurityMaterialView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received Code-Sending-Security-Material (3GPP TS 29.345 §6.3.76; see [`CodeSendingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeSendingSecurityMaterialView<'a> {
@@ -13679,6 +13865,7 @@ pub struct CodeSendingSecurityMaterialView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> CodeSendingSecurityMaterialView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13822,6 +14009,7 @@ impl<'a> CodeSendingSecurityMaterialView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for CodeSendingSecurityMaterialView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13836,6 +14024,7 @@ impl std::fmt::Debug for CodeSendingSecurityMaterialView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Authorization-Request (3GPP TS 29.345 §6.2.3; see [`ProseAuthorizationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationRequestView<'a> {
@@ -13851,6 +14040,7 @@ pub struct ProseAuthorizationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAuthorizationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14220,6 +14410,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14234,6 +14425,7 @@ impl std::fmt::Debug for ProseAuthorizationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Authorization-Answer (3GPP TS 29.345 §6.2.4; see [`ProseAuthorizationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationAnswerView<'a> {
@@ -14249,6 +14441,7 @@ pub struct ProseAuthorizationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAuthorizationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -14675,6 +14868,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14688,6 +14882,7 @@ impl std::fmt::Debug for ProseAuthorizationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Discovery-Request (3GPP TS 29.345 §6.2.5; see [`ProseDiscoveryRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryRequestView<'a> {
@@ -14703,6 +14898,7 @@ pub struct ProseDiscoveryRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15062,6 +15258,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseDiscoveryRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15075,6 +15272,7 @@ impl std::fmt::Debug for ProseDiscoveryRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Discovery-Answer (3GPP TS 29.345 §6.2.6; see [`ProseDiscoveryAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryAnswerView<'a> {
@@ -15090,6 +15288,7 @@ pub struct ProseDiscoveryAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15479,6 +15678,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseDiscoveryAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15490,6 +15690,7 @@ impl std::fmt::Debug for ProseDiscoveryAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Match-Request (3GPP TS 29.345 §6.2.7; see [`ProseMatchRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchRequestView<'a> {
@@ -15505,6 +15706,7 @@ pub struct ProseMatchRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -15864,6 +16066,7 @@ impl<'a> ProseMatchRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseMatchRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15875,6 +16078,7 @@ impl std::fmt::Debug for ProseMatchRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Match-Answer (3GPP TS 29.345 §6.2.8; see [`ProseMatchAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchAnswerView<'a> {
@@ -15890,6 +16094,7 @@ pub struct ProseMatchAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16279,6 +16484,7 @@ impl<'a> ProseMatchAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseMatchAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16290,6 +16496,7 @@ impl std::fmt::Debug for ProseMatchAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Match-Report-Info-Request (3GPP TS 29.345 §6.2.9; see [`ProseMatchReportInfoRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoRequestView<'a> {
@@ -16305,6 +16512,7 @@ pub struct ProseMatchReportInfoRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchReportInfoRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -16654,6 +16862,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseMatchReportInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16668,6 +16877,7 @@ impl std::fmt::Debug for ProseMatchReportInfoRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Match-Report-Info-Answer (3GPP TS 29.345 §6.2.10; see [`ProseMatchReportInfoAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoAnswerView<'a> {
@@ -16683,6 +16893,7 @@ pub struct ProseMatchReportInfoAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchReportInfoAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17048,6 +17259,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseMatchReportInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17062,6 +17274,7 @@ impl std::fmt::Debug for ProseMatchReportInfoAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Proximity-Request (3GPP TS 29.345 §6.2.11; see [`ProseProximityRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseProximityRequestView<'a> {
@@ -17077,6 +17290,7 @@ pub struct ProseProximityRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseProximityRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17523,6 +17737,7 @@ impl<'a> ProseProximityRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseProximityRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17536,6 +17751,7 @@ impl std::fmt::Debug for ProseProximityRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Proximity-Answer (3GPP TS 29.345 §6.2.12; see [`ProseProximityAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseProximityAnswerView<'a> {
@@ -17551,6 +17767,7 @@ pub struct ProseProximityAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseProximityAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -17936,6 +18153,7 @@ impl<'a> ProseProximityAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseProximityAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17947,6 +18165,7 @@ impl std::fmt::Debug for ProseProximityAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Location-Update-Request (3GPP TS 29.345 §6.2.13; see [`ProseLocationUpdateRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateRequestView<'a> {
@@ -17962,6 +18181,7 @@ pub struct ProseLocationUpdateRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseLocationUpdateRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18329,6 +18549,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseLocationUpdateRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18343,6 +18564,7 @@ impl std::fmt::Debug for ProseLocationUpdateRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Location-Update-Answer (3GPP TS 29.345 §6.2.14; see [`ProseLocationUpdateAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateAnswerView<'a> {
@@ -18358,6 +18580,7 @@ pub struct ProseLocationUpdateAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseLocationUpdateAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -18723,6 +18946,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseLocationUpdateAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18737,6 +18961,7 @@ impl std::fmt::Debug for ProseLocationUpdateAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Alert-Request (3GPP TS 29.345 §6.2.15; see [`ProseAlertRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAlertRequestView<'a> {
@@ -18752,6 +18977,7 @@ pub struct ProseAlertRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAlertRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19133,6 +19359,7 @@ impl<'a> ProseAlertRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAlertRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19144,6 +19371,7 @@ impl std::fmt::Debug for ProseAlertRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Alert-Answer (3GPP TS 29.345 §6.2.16; see [`ProseAlertAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAlertAnswerView<'a> {
@@ -19159,6 +19387,7 @@ pub struct ProseAlertAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAlertAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19524,6 +19753,7 @@ impl<'a> ProseAlertAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAlertAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19535,6 +19765,7 @@ impl std::fmt::Debug for ProseAlertAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Cancellation-Request (3GPP TS 29.345 §6.2.17; see [`ProseCancellationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCancellationRequestView<'a> {
@@ -19550,6 +19781,7 @@ pub struct ProseCancellationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseCancellationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -19919,6 +20151,7 @@ impl<'a> ProseCancellationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseCancellationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19932,6 +20165,7 @@ impl std::fmt::Debug for ProseCancellationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// A checked, zero-copy view of a received ProSe-Cancellation-Answer (3GPP TS 29.345 §6.2.18; see [`ProseCancellationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCancellationAnswerView<'a> {
@@ -19947,6 +20181,7 @@ pub struct ProseCancellationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseCancellationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -20312,6 +20547,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseCancellationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20325,6 +20561,7 @@ impl std::fmt::Debug for ProseCancellationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Assistance-Info AVP (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssistanceInfo`] is the owned form.
 ///
 /// ```text
@@ -20332,6 +20569,7 @@ impl std::fmt::Debug for ProseCancellationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AssistanceInfo {
     type Writer<'c> = AssistanceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3802, 10415);
@@ -20339,6 +20577,7 @@ impl rt::writer::Group for AssistanceInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3820, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssistanceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20349,6 +20588,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AssistanceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AssistanceInfoWriter<'_> {
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     ///
@@ -20368,6 +20608,7 @@ impl AssistanceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Match-Report AVP (code 3807, vendor 10415), 3GPP TS 29.345 §6.3.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchReport`] is the owned form.
 ///
 /// ```text
@@ -20382,6 +20623,7 @@ impl AssistanceInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MatchReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReport {
     type Writer<'c> = MatchReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3807, 10415);
@@ -20398,6 +20640,7 @@ impl rt::writer::Group for MatchReport {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20408,6 +20651,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MatchReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReportWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
@@ -20464,6 +20708,7 @@ impl MatchReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one ProSe-Discovery-Filter AVP (code 3813, vendor 10415), 3GPP TS 29.345 §6.3.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDiscoveryFilter`] is the owned form.
 ///
 /// ```text
@@ -20475,6 +20720,7 @@ impl MatchReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseDiscoveryFilterWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseDiscoveryFilter {
     type Writer<'c> = ProseDiscoveryFilterWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3813, 10415);
@@ -20487,6 +20733,7 @@ impl rt::writer::Group for ProseDiscoveryFilter {
     ];
     const REQUIRED: u64 = 15;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseDiscoveryFilterWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20497,6 +20744,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseDiscoveryFilterWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryFilterWriter<'_> {
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     #[inline]
@@ -20535,6 +20783,7 @@ impl ProseDiscoveryFilterWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one WiFi-P2P-Assistance-Info AVP (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WifiP2pAssistanceInfo`] is the owned form.
 ///
 /// ```text
@@ -20548,6 +20797,7 @@ impl ProseDiscoveryFilterWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WifiP2pAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WifiP2pAssistanceInfo {
     type Writer<'c> = WifiP2pAssistanceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3819, 10415);
@@ -20563,6 +20813,7 @@ impl rt::writer::Group for WifiP2pAssistanceInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WifiP2pAssistanceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20573,6 +20824,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WifiP2pAssistanceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WifiP2pAssistanceInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -20628,6 +20880,7 @@ impl WifiP2pAssistanceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one WLAN-Assistance-Info AVP (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanAssistanceInfo`] is the owned form.
 ///
 /// ```text
@@ -20635,6 +20888,7 @@ impl WifiP2pAssistanceInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanAssistanceInfo {
     type Writer<'c> = WlanAssistanceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3820, 10415);
@@ -20642,6 +20896,7 @@ impl rt::writer::Group for WlanAssistanceInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3819, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanAssistanceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20652,6 +20907,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanAssistanceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanAssistanceInfoWriter<'_> {
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
     ///
@@ -20671,6 +20927,7 @@ impl WlanAssistanceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one WLAN-Link-Layer-Id-List AVP (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanLinkLayerIdList`] is the owned form.
 ///
 /// ```text
@@ -20678,6 +20935,7 @@ impl WlanAssistanceInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanLinkLayerIdListWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanLinkLayerIdList {
     type Writer<'c> = WlanLinkLayerIdListWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3822, 10415);
@@ -20685,6 +20943,7 @@ impl rt::writer::Group for WlanLinkLayerIdList {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanLinkLayerIdListWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20695,6 +20954,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanLinkLayerIdListWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl WlanLinkLayerIdListWriter<'_> {
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32. Each call appends another occurrence.
     #[inline]
@@ -20709,6 +20969,7 @@ impl WlanLinkLayerIdListWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one ProSe-App-Code-Info AVP (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseAppCodeInfo`] is the owned form.
 ///
 /// ```text
@@ -20718,6 +20979,7 @@ impl WlanLinkLayerIdListWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseAppCodeInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseAppCodeInfo {
     type Writer<'c> = ProseAppCodeInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3835, 10415);
@@ -20729,6 +20991,7 @@ impl rt::writer::Group for ProseAppCodeInfo {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseAppCodeInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20739,6 +21002,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseAppCodeInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAppCodeInfoWriter<'_> {
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
@@ -20765,6 +21029,7 @@ impl ProseAppCodeInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Location-Update-Trigger AVP (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationUpdateTrigger`] is the owned form.
 ///
 /// ```text
@@ -20774,6 +21039,7 @@ impl ProseAppCodeInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LocationUpdateTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for LocationUpdateTrigger {
     type Writer<'c> = LocationUpdateTriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3823, 10415);
@@ -20785,6 +21051,7 @@ impl rt::writer::Group for LocationUpdateTrigger {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationUpdateTriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20795,6 +21062,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LocationUpdateTriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl LocationUpdateTriggerWriter<'_> {
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     #[inline]
@@ -20831,6 +21099,7 @@ impl LocationUpdateTriggerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Change-Of-Area-Type AVP (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChangeOfAreaType`] is the owned form.
 ///
 /// ```text
@@ -20840,6 +21109,7 @@ impl LocationUpdateTriggerWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ChangeOfAreaTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ChangeOfAreaType {
     type Writer<'c> = ChangeOfAreaTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3825, 10415);
@@ -20851,6 +21121,7 @@ impl rt::writer::Group for ChangeOfAreaType {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChangeOfAreaTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20861,6 +21132,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChangeOfAreaTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ChangeOfAreaTypeWriter<'_> {
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     #[inline]
@@ -20887,6 +21159,7 @@ impl ChangeOfAreaTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Periodic-Location-Type AVP (code 3829, vendor 10415), 3GPP TS 29.345 §6.3.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeriodicLocationType`] is the owned form.
 ///
 /// ```text
@@ -20895,6 +21168,7 @@ impl ChangeOfAreaTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PeriodicLocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for PeriodicLocationType {
     type Writer<'c> = PeriodicLocationTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3829, 10415);
@@ -20905,6 +21179,7 @@ impl rt::writer::Group for PeriodicLocationType {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeriodicLocationTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20915,6 +21190,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PeriodicLocationTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl PeriodicLocationTypeWriter<'_> {
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     #[inline]
@@ -20935,6 +21211,7 @@ impl PeriodicLocationTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Discovery-Auth-Request AVP (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DiscoveryAuthRequest`] is the owned form.
 ///
 /// ```text
@@ -20957,6 +21234,7 @@ impl PeriodicLocationTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DiscoveryAuthRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthRequest {
     type Writer<'c> = DiscoveryAuthRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3854, 10415);
@@ -20980,6 +21258,7 @@ impl rt::writer::Group for DiscoveryAuthRequest {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20990,6 +21269,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthRequestWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
@@ -21109,6 +21389,7 @@ impl DiscoveryAuthRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Discovery-Auth-Response AVP (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DiscoveryAuthResponse`] is the owned form.
 ///
 /// ```text
@@ -21124,6 +21405,7 @@ impl DiscoveryAuthRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DiscoveryAuthResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthResponse {
     type Writer<'c> = DiscoveryAuthResponseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3855, 10415);
@@ -21140,6 +21422,7 @@ impl rt::writer::Group for DiscoveryAuthResponse {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthResponseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21150,6 +21433,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthResponseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl DiscoveryAuthResponseWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
@@ -21227,6 +21511,7 @@ impl DiscoveryAuthResponseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Match-Request AVP (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchRequest`] is the owned form.
 ///
 /// ```text
@@ -21238,6 +21523,7 @@ impl DiscoveryAuthResponseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MatchRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchRequest {
     type Writer<'c> = MatchRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3856, 10415);
@@ -21250,6 +21536,7 @@ impl rt::writer::Group for MatchRequest {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21260,6 +21547,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MatchRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchRequestWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
@@ -21308,6 +21596,7 @@ impl MatchRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Match-Report-Info AVP (code 3857, vendor 10415), 3GPP TS 29.345 §6.3.56, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchReportInfo`] is the owned form.
 ///
 /// ```text
@@ -21317,6 +21606,7 @@ impl MatchRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MatchReportInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReportInfo {
     type Writer<'c> = MatchReportInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3857, 10415);
@@ -21327,6 +21617,7 @@ impl rt::writer::Group for MatchReportInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchReportInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21337,6 +21628,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MatchReportInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl MatchReportInfoWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
@@ -21368,6 +21660,7 @@ impl MatchReportInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one App-Identifier AVP (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AppIdentifier`] is the owned form.
 ///
 /// ```text
@@ -21376,6 +21669,7 @@ impl MatchReportInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AppIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AppIdentifier {
     type Writer<'c> = AppIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3840, 10415);
@@ -21386,6 +21680,7 @@ impl rt::writer::Group for AppIdentifier {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for AppIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21396,6 +21691,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AppIdentifierWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl AppIdentifierWriter<'_> {
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     #[inline]
@@ -21416,6 +21712,7 @@ impl AppIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Code-Receiving-Security-Material AVP (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CodeReceivingSecurityMaterial`] is the owned form.
 ///
 /// ```text
@@ -21427,6 +21724,7 @@ impl AppIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CodeReceivingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeReceivingSecurityMaterial {
     type Writer<'c> = CodeReceivingSecurityMaterialWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3860, 10415);
@@ -21440,6 +21738,7 @@ impl rt::writer::Group for CodeReceivingSecurityMaterial {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for CodeReceivingSecurityMaterialWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21450,6 +21749,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CodeReceivingSecurityMaterialWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeReceivingSecurityMaterialWriter<'_> {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
@@ -21488,6 +21788,7 @@ impl CodeReceivingSecurityMaterialWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes the members of one Code-Sending-Security-Material AVP (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CodeSendingSecurityMaterial`] is the owned form.
 ///
 /// ```text
@@ -21498,6 +21799,7 @@ impl CodeReceivingSecurityMaterialWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CodeSendingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeSendingSecurityMaterial {
     type Writer<'c> = CodeSendingSecurityMaterialWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3861, 10415);
@@ -21510,6 +21812,7 @@ impl rt::writer::Group for CodeSendingSecurityMaterial {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for CodeSendingSecurityMaterialWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -21520,6 +21823,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CodeSendingSecurityMaterialWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl CodeSendingSecurityMaterialWriter<'_> {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
@@ -21552,8 +21856,10 @@ impl CodeSendingSecurityMaterialWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Authorization-Request (command code 8388668, application 16777340), 3GPP TS 29.345 §6.2.3, straight into a buffer: started by [`ProseAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`ProseAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAuthorizationRequest`] is the owned form.
 pub struct ProseAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationRequest {
     /// Starts writing one ProSe-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAuthorizationRequestWriter::finish`].
     #[inline]
@@ -21568,6 +21874,7 @@ impl ProseAuthorizationRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -21724,8 +22031,10 @@ impl ProseAuthorizationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Authorization-Answer (command code 8388668, application 16777340), 3GPP TS 29.345 §6.2.4, straight into a buffer: started by [`ProseAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`ProseAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAuthorizationAnswer`] is the owned form.
 pub struct ProseAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationAnswer {
     /// Starts writing one ProSe-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAuthorizationAnswerWriter::finish`].
     #[inline]
@@ -21740,6 +22049,7 @@ impl ProseAuthorizationAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAuthorizationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -21966,8 +22276,10 @@ impl ProseAuthorizationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Discovery-Request (command code 8388669, application 16777340), 3GPP TS 29.345 §6.2.5, straight into a buffer: started by [`ProseDiscoveryRequest::writer`], each setter appends one AVP in the order called, [`ProseDiscoveryRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseDiscoveryRequest`] is the owned form.
 pub struct ProseDiscoveryRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryRequest {
     /// Starts writing one ProSe-Discovery-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseDiscoveryRequestWriter::finish`].
     #[inline]
@@ -21982,6 +22294,7 @@ impl ProseDiscoveryRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22138,8 +22451,10 @@ impl ProseDiscoveryRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Discovery-Answer (command code 8388669, application 16777340), 3GPP TS 29.345 §6.2.6, straight into a buffer: started by [`ProseDiscoveryAnswer::writer`], each setter appends one AVP in the order called, [`ProseDiscoveryAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseDiscoveryAnswer`] is the owned form.
 pub struct ProseDiscoveryAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryAnswer {
     /// Starts writing one ProSe-Discovery-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseDiscoveryAnswerWriter::finish`].
     #[inline]
@@ -22154,6 +22469,7 @@ impl ProseDiscoveryAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseDiscoveryAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22364,8 +22680,10 @@ impl ProseDiscoveryAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Match-Request (command code 8388670, application 16777340), 3GPP TS 29.345 §6.2.7, straight into a buffer: started by [`ProseMatchRequest::writer`], each setter appends one AVP in the order called, [`ProseMatchRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchRequest`] is the owned form.
 pub struct ProseMatchRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchRequest {
     /// Starts writing one ProSe-Match-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchRequestWriter::finish`].
     #[inline]
@@ -22380,6 +22698,7 @@ impl ProseMatchRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22536,8 +22855,10 @@ impl ProseMatchRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Match-Answer (command code 8388670, application 16777340), 3GPP TS 29.345 §6.2.8, straight into a buffer: started by [`ProseMatchAnswer::writer`], each setter appends one AVP in the order called, [`ProseMatchAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchAnswer`] is the owned form.
 pub struct ProseMatchAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchAnswer {
     /// Starts writing one ProSe-Match-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchAnswerWriter::finish`].
     #[inline]
@@ -22552,6 +22873,7 @@ impl ProseMatchAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22754,8 +23076,10 @@ impl ProseMatchAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Match-Report-Info-Request (command code 8388671, application 16777340), 3GPP TS 29.345 §6.2.9, straight into a buffer: started by [`ProseMatchReportInfoRequest::writer`], each setter appends one AVP in the order called, [`ProseMatchReportInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchReportInfoRequest`] is the owned form.
 pub struct ProseMatchReportInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoRequest {
     /// Starts writing one ProSe-Match-Report-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchReportInfoRequestWriter::finish`].
     #[inline]
@@ -22770,6 +23094,7 @@ impl ProseMatchReportInfoRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -22919,8 +23244,10 @@ impl ProseMatchReportInfoRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Match-Report-Info-Answer (command code 8388671, application 16777340), 3GPP TS 29.345 §6.2.10, straight into a buffer: started by [`ProseMatchReportInfoAnswer::writer`], each setter appends one AVP in the order called, [`ProseMatchReportInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchReportInfoAnswer`] is the owned form.
 pub struct ProseMatchReportInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoAnswer {
     /// Starts writing one ProSe-Match-Report-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchReportInfoAnswerWriter::finish`].
     #[inline]
@@ -22935,6 +23262,7 @@ impl ProseMatchReportInfoAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseMatchReportInfoAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23126,8 +23454,10 @@ impl ProseMatchReportInfoAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Proximity-Request (command code 8388672, application 16777340), 3GPP TS 29.345 §6.2.11, straight into a buffer: started by [`ProseProximityRequest::writer`], each setter appends one AVP in the order called, [`ProseProximityRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseProximityRequest`] is the owned form.
 pub struct ProseProximityRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityRequest {
     /// Starts writing one ProSe-Proximity-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseProximityRequestWriter::finish`].
     #[inline]
@@ -23142,6 +23472,7 @@ impl ProseProximityRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23326,8 +23657,10 @@ impl ProseProximityRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Proximity-Answer (command code 8388672, application 16777340), 3GPP TS 29.345 §6.2.12, straight into a buffer: started by [`ProseProximityAnswer::writer`], each setter appends one AVP in the order called, [`ProseProximityAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseProximityAnswer`] is the owned form.
 pub struct ProseProximityAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityAnswer {
     /// Starts writing one ProSe-Proximity-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseProximityAnswerWriter::finish`].
     #[inline]
@@ -23342,6 +23675,7 @@ impl ProseProximityAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseProximityAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23547,8 +23881,10 @@ impl ProseProximityAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Location-Update-Request (command code 8388673, application 16777340), 3GPP TS 29.345 §6.2.13, straight into a buffer: started by [`ProseLocationUpdateRequest::writer`], each setter appends one AVP in the order called, [`ProseLocationUpdateRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseLocationUpdateRequest`] is the owned form.
 pub struct ProseLocationUpdateRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateRequest {
     /// Starts writing one ProSe-Location-Update-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseLocationUpdateRequestWriter::finish`].
     #[inline]
@@ -23563,6 +23899,7 @@ impl ProseLocationUpdateRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23714,8 +24051,10 @@ impl ProseLocationUpdateRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Location-Update-Answer (command code 8388673, application 16777340), 3GPP TS 29.345 §6.2.14, straight into a buffer: started by [`ProseLocationUpdateAnswer::writer`], each setter appends one AVP in the order called, [`ProseLocationUpdateAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseLocationUpdateAnswer`] is the owned form.
 pub struct ProseLocationUpdateAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateAnswer {
     /// Starts writing one ProSe-Location-Update-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseLocationUpdateAnswerWriter::finish`].
     #[inline]
@@ -23730,6 +24069,7 @@ impl ProseLocationUpdateAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseLocationUpdateAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -23921,8 +24261,10 @@ impl ProseLocationUpdateAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Alert-Request (command code 8388674, application 16777340), 3GPP TS 29.345 §6.2.15, straight into a buffer: started by [`ProseAlertRequest::writer`], each setter appends one AVP in the order called, [`ProseAlertRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAlertRequest`] is the owned form.
 pub struct ProseAlertRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertRequest {
     /// Starts writing one ProSe-Alert-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAlertRequestWriter::finish`].
     #[inline]
@@ -23937,6 +24279,7 @@ impl ProseAlertRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -24100,8 +24443,10 @@ impl ProseAlertRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Alert-Answer (command code 8388674, application 16777340), 3GPP TS 29.345 §6.2.16, straight into a buffer: started by [`ProseAlertAnswer::writer`], each setter appends one AVP in the order called, [`ProseAlertAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAlertAnswer`] is the owned form.
 pub struct ProseAlertAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertAnswer {
     /// Starts writing one ProSe-Alert-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAlertAnswerWriter::finish`].
     #[inline]
@@ -24116,6 +24461,7 @@ impl ProseAlertAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseAlertAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -24307,8 +24653,10 @@ impl ProseAlertAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Cancellation-Request (command code 8388675, application 16777340), 3GPP TS 29.345 §6.2.17, straight into a buffer: started by [`ProseCancellationRequest::writer`], each setter appends one AVP in the order called, [`ProseCancellationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseCancellationRequest`] is the owned form.
 pub struct ProseCancellationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationRequest {
     /// Starts writing one ProSe-Cancellation-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseCancellationRequestWriter::finish`].
     #[inline]
@@ -24323,6 +24671,7 @@ impl ProseCancellationRequest {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -24474,8 +24823,10 @@ impl ProseCancellationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Writes one ProSe-Cancellation-Answer (command code 8388675, application 16777340), 3GPP TS 29.345 §6.2.18, straight into a buffer: started by [`ProseCancellationAnswer::writer`], each setter appends one AVP in the order called, [`ProseCancellationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseCancellationAnswer`] is the owned form.
 pub struct ProseCancellationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationAnswer {
     /// Starts writing one ProSe-Cancellation-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseCancellationAnswerWriter::finish`].
     #[inline]
@@ -24490,6 +24841,7 @@ impl ProseCancellationAnswer {
         w
     }
 }
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl ProseCancellationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

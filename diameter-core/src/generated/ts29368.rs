@@ -35,11 +35,13 @@ pub mod application {
     /// 3GPP Tsp (auth), 3GPP TS 29.368 §6.1.
     pub const TGPP_TSP: u32 = 16777309;
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Action-Type (code 3005, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ActionType(pub i32);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl ActionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3005, 10415);
@@ -50,6 +52,7 @@ impl ActionType {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for ActionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -58,11 +61,13 @@ impl std::fmt::Debug for ActionType {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for ActionType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for ActionType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -81,11 +86,31 @@ impl rt::AvpData for ActionType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 /// Priority-Indication (code 3006, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PriorityIndication(pub i32);
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl PriorityIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3006, 10415);
@@ -96,6 +121,16 @@ impl PriorityIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl std::fmt::Debug for PriorityIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -104,11 +139,31 @@ impl std::fmt::Debug for PriorityIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl From<i32> for PriorityIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl rt::AvpData for PriorityIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -127,11 +182,13 @@ impl rt::AvpData for PriorityIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Request-Status (code 3008, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RequestStatus(pub i32);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl RequestStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3008, 10415);
@@ -142,6 +199,7 @@ impl RequestStatus {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for RequestStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -150,11 +208,13 @@ impl std::fmt::Debug for RequestStatus {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for RequestStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for RequestStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -173,11 +233,13 @@ impl rt::AvpData for RequestStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Delivery-Outcome (code 3009, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DeliveryOutcome(pub i32);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeliveryOutcome {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3009, 10415);
@@ -188,6 +250,7 @@ impl DeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeliveryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -196,11 +259,13 @@ impl std::fmt::Debug for DeliveryOutcome {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for DeliveryOutcome {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for DeliveryOutcome {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -219,6 +284,7 @@ impl rt::AvpData for DeliveryOutcome {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Action (code 3001, vendor 10415), Grouped, 3GPP TS 29.368 §6.4.
 ///
 /// ```text
@@ -257,6 +323,7 @@ pub struct DeviceAction {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceAction {
     fn default() -> Self {
         Self {
@@ -273,6 +340,7 @@ impl Default for DeviceAction {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
@@ -355,6 +423,7 @@ impl DeviceAction {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for DeviceAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -474,6 +543,7 @@ impl rt::AvpData for DeviceAction {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Notification (code 3002, vendor 10415), Grouped, 3GPP TS 29.368 §6.4.
 ///
 /// ```text
@@ -512,6 +582,7 @@ pub struct DeviceNotification {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotification {
     fn default() -> Self {
         Self {
@@ -528,6 +599,7 @@ impl Default for DeviceNotification {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
@@ -594,6 +666,7 @@ impl DeviceNotification {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for DeviceNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -717,6 +790,7 @@ impl rt::AvpData for DeviceNotification {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Trigger-Data (code 3003, vendor 10415), Grouped, 3GPP TS 29.368 §6.4.
 ///
 /// ```text
@@ -740,6 +814,7 @@ pub struct TriggerData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for TriggerData {
     fn default() -> Self {
         Self {
@@ -751,6 +826,7 @@ impl Default for TriggerData {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl TriggerData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
@@ -801,6 +877,7 @@ impl TriggerData {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::AvpData for TriggerData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -864,6 +941,7 @@ impl rt::AvpData for TriggerData {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Action-Request (DAR): command code 8388639, application 16777309, 3GPP TS 29.368 §6.2.1.
 ///
 /// ```text
@@ -916,6 +994,7 @@ pub struct DeviceActionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceActionRequest {
     fn default() -> Self {
         Self {
@@ -937,6 +1016,7 @@ impl Default for DeviceActionRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionRequest {
     fn decode_members(
         &mut self,
@@ -1098,6 +1178,7 @@ impl DeviceActionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Command for DeviceActionRequest {
     const CODE: u32 = 8388639;
     const APPLICATION_ID: u32 = 16777309;
@@ -1252,6 +1333,7 @@ impl rt::typed::Command for DeviceActionRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Action-Answer (DAA): command code 8388639, application 16777309, 3GPP TS 29.368 §6.2.2.
 ///
 /// ```text
@@ -1310,6 +1392,7 @@ pub struct DeviceActionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceActionAnswer {
     fn default() -> Self {
         Self {
@@ -1333,6 +1416,7 @@ impl Default for DeviceActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionAnswer {
     fn decode_members(
         &mut self,
@@ -1470,6 +1554,7 @@ impl DeviceActionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Command for DeviceActionAnswer {
     const CODE: u32 = 8388639;
     const APPLICATION_ID: u32 = 16777309;
@@ -1656,6 +1741,7 @@ impl rt::typed::Command for DeviceActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Notification-Request (DNR): command code 8388640, application 16777309, 3GPP TS 29.368 §6.2.3.
 ///
 /// ```text
@@ -1708,6 +1794,7 @@ pub struct DeviceNotificationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotificationRequest {
     fn default() -> Self {
         Self {
@@ -1729,6 +1816,7 @@ impl Default for DeviceNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationRequest {
     fn decode_members(
         &mut self,
@@ -1906,6 +1994,7 @@ impl DeviceNotificationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Command for DeviceNotificationRequest {
     const CODE: u32 = 8388640;
     const APPLICATION_ID: u32 = 16777309;
@@ -2056,6 +2145,7 @@ impl rt::typed::Command for DeviceNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Device-Notification-Answer (DNA): command code 8388640, application 16777309, 3GPP TS 29.368 §6.2.4.
 ///
 /// ```text
@@ -2111,6 +2201,7 @@ pub struct DeviceNotificationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl Default for DeviceNotificationAnswer {
     fn default() -> Self {
         Self {
@@ -2133,6 +2224,7 @@ impl Default for DeviceNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationAnswer {
     fn decode_members(
         &mut self,
@@ -2266,6 +2358,7 @@ impl DeviceNotificationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Command for DeviceNotificationAnswer {
     const CODE: u32 = 8388640;
     const APPLICATION_ID: u32 = 16777309;
@@ -2440,6 +2533,7 @@ impl rt::typed::Command for DeviceNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Action (3GPP TS 29.368 §6.4; see [`DeviceAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionView<'a> {
@@ -2454,6 +2548,7 @@ pub struct DeviceActionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceActionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2668,6 +2763,7 @@ impl<'a> DeviceActionView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceActionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2677,6 +2773,7 @@ impl std::fmt::Debug for DeviceActionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Notification (3GPP TS 29.368 §6.4; see [`DeviceNotification`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationView<'a> {
@@ -2691,6 +2788,7 @@ pub struct DeviceNotificationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceNotificationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2898,6 +2996,7 @@ impl<'a> DeviceNotificationView<'a> {
         Some(DeliveryOutcome(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceNotificationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2909,6 +3008,7 @@ impl std::fmt::Debug for DeviceNotificationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Trigger-Data (3GPP TS 29.368 §6.4; see [`TriggerData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerDataView<'a> {
@@ -2923,6 +3023,7 @@ pub struct TriggerDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> TriggerDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -3066,6 +3167,7 @@ impl<'a> TriggerDataView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for TriggerDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3075,6 +3177,7 @@ impl std::fmt::Debug for TriggerDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Action-Request (3GPP TS 29.368 §6.2.1; see [`DeviceActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionRequestView<'a> {
@@ -3090,6 +3193,7 @@ pub struct DeviceActionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceActionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3422,6 +3526,7 @@ impl<'a> DeviceActionRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3433,6 +3538,7 @@ impl std::fmt::Debug for DeviceActionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Action-Answer (3GPP TS 29.368 §6.2.2; see [`DeviceActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceActionAnswerView<'a> {
@@ -3448,6 +3554,7 @@ pub struct DeviceActionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceActionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -3787,6 +3894,7 @@ impl<'a> DeviceActionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3798,6 +3906,7 @@ impl std::fmt::Debug for DeviceActionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Notification-Request (3GPP TS 29.368 §6.2.3; see [`DeviceNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationRequestView<'a> {
@@ -3813,6 +3922,7 @@ pub struct DeviceNotificationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceNotificationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4155,6 +4265,7 @@ impl<'a> DeviceNotificationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4169,6 +4280,7 @@ impl std::fmt::Debug for DeviceNotificationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// A checked, zero-copy view of a received Device-Notification-Answer (3GPP TS 29.368 §6.2.4; see [`DeviceNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeviceNotificationAnswerView<'a> {
@@ -4184,6 +4296,7 @@ pub struct DeviceNotificationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> DeviceNotificationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -4511,6 +4624,7 @@ impl<'a> DeviceNotificationAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4524,6 +4638,7 @@ impl std::fmt::Debug for DeviceNotificationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes the members of one Device-Action AVP (code 3001, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeviceAction`] is the owned form.
 ///
 /// ```text
@@ -4538,6 +4653,7 @@ impl std::fmt::Debug for DeviceNotificationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DeviceActionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceAction {
     type Writer<'c> = DeviceActionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
@@ -4554,6 +4670,7 @@ impl rt::writer::Group for DeviceAction {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeviceActionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4564,6 +4681,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DeviceActionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -4625,6 +4743,7 @@ impl DeviceActionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes the members of one Device-Notification AVP (code 3002, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeviceNotification`] is the owned form.
 ///
 /// ```text
@@ -4639,6 +4758,7 @@ impl DeviceActionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DeviceNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceNotification {
     type Writer<'c> = DeviceNotificationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
@@ -4655,6 +4775,7 @@ impl rt::writer::Group for DeviceNotification {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeviceNotificationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4665,6 +4786,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DeviceNotificationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -4721,6 +4843,7 @@ impl DeviceNotificationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes the members of one Trigger-Data AVP (code 3003, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TriggerData`] is the owned form.
 ///
 /// ```text
@@ -4730,6 +4853,7 @@ impl DeviceNotificationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TriggerDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for TriggerData {
     type Writer<'c> = TriggerDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
@@ -4741,6 +4865,7 @@ impl rt::writer::Group for TriggerData {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for TriggerDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -4751,6 +4876,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TriggerDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl TriggerDataWriter<'_> {
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
@@ -4777,8 +4903,10 @@ impl TriggerDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes one Device-Action-Request (command code 8388639, application 16777309), 3GPP TS 29.368 §6.2.1, straight into a buffer: started by [`DeviceActionRequest::writer`], each setter appends one AVP in the order called, [`DeviceActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceActionRequest`] is the owned form.
 pub struct DeviceActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionRequest {
     /// Starts writing one Device-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceActionRequestWriter::finish`].
     #[inline]
@@ -4793,6 +4921,7 @@ impl DeviceActionRequest {
         w
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -4930,8 +5059,10 @@ impl DeviceActionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes one Device-Action-Answer (command code 8388639, application 16777309), 3GPP TS 29.368 §6.2.2, straight into a buffer: started by [`DeviceActionAnswer::writer`], each setter appends one AVP in the order called, [`DeviceActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceActionAnswer`] is the owned form.
 pub struct DeviceActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionAnswer {
     /// Starts writing one Device-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceActionAnswerWriter::finish`].
     #[inline]
@@ -4946,6 +5077,7 @@ impl DeviceActionAnswer {
         w
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -5131,8 +5263,10 @@ impl DeviceActionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes one Device-Notification-Request (command code 8388640, application 16777309), 3GPP TS 29.368 §6.2.3, straight into a buffer: started by [`DeviceNotificationRequest::writer`], each setter appends one AVP in the order called, [`DeviceNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceNotificationRequest`] is the owned form.
 pub struct DeviceNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationRequest {
     /// Starts writing one Device-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceNotificationRequestWriter::finish`].
     #[inline]
@@ -5147,6 +5281,7 @@ impl DeviceNotificationRequest {
         w
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -5284,8 +5419,10 @@ impl DeviceNotificationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 /// Writes one Device-Notification-Answer (command code 8388640, application 16777309), 3GPP TS 29.368 §6.2.4, straight into a buffer: started by [`DeviceNotificationAnswer::writer`], each setter appends one AVP in the order called, [`DeviceNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceNotificationAnswer`] is the owned form.
 pub struct DeviceNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationAnswer {
     /// Starts writing one Device-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceNotificationAnswerWriter::finish`].
     #[inline]
@@ -5300,6 +5437,7 @@ impl DeviceNotificationAnswer {
         w
     }
 }
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

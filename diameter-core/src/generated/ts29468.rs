@@ -87,11 +87,13 @@ pub mod application {
     /// 3GPP MB2-C (auth), 3GPP TS 29.468 §6.1.
     pub const TGPP_MB2_C: u32 = 16777335;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), Enumerated, 3GPP TS 29.468 §6.4.35.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsBearerEventDiagnosticInfo(pub i32);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerEventDiagnosticInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3533, 10415);
@@ -123,6 +125,7 @@ impl MbmsBearerEventDiagnosticInfo {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerEventDiagnosticInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -133,11 +136,13 @@ impl std::fmt::Debug for MbmsBearerEventDiagnosticInfo {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl From<i32> for MbmsBearerEventDiagnosticInfo {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -156,6 +161,7 @@ impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// MBMS-Bearer-Event-Notification (code 3503, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.5.
 ///
 /// ```text
@@ -185,6 +191,7 @@ pub struct MbmsBearerEventNotification {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerEventNotification {
     fn default() -> Self {
         Self {
@@ -198,6 +205,7 @@ impl Default for MbmsBearerEventNotification {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerEventNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3503, 10415);
@@ -293,6 +301,7 @@ impl MbmsBearerEventNotification {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for MbmsBearerEventNotification {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -372,6 +381,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// MBMS-Bearer-Request (code 3504, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.6.
 ///
 /// ```text
@@ -425,6 +435,7 @@ pub struct MbmsBearerRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerRequest {
     fn default() -> Self {
         Self {
@@ -446,6 +457,7 @@ impl Default for MbmsBearerRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3504, 10415);
@@ -533,6 +545,7 @@ impl MbmsBearerRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for MbmsBearerRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -716,6 +729,7 @@ impl rt::AvpData for MbmsBearerRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// MBMS-Bearer-Response (code 3505, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.7.
 ///
 /// ```text
@@ -757,6 +771,7 @@ pub struct MbmsBearerResponse {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for MbmsBearerResponse {
     fn default() -> Self {
         Self {
@@ -774,6 +789,7 @@ impl Default for MbmsBearerResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerResponse {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3505, 10415);
@@ -840,6 +856,7 @@ impl MbmsBearerResponse {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for MbmsBearerResponse {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -979,6 +996,7 @@ impl rt::AvpData for MbmsBearerResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Allocation-Request (code 3509, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.11.
 ///
 /// ```text
@@ -999,6 +1017,7 @@ pub struct TmgiAllocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiAllocationRequest {
     fn default() -> Self {
         Self {
@@ -1009,6 +1028,7 @@ impl Default for TmgiAllocationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3509, 10415);
@@ -1051,6 +1071,7 @@ impl TmgiAllocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for TmgiAllocationRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1102,6 +1123,7 @@ impl rt::AvpData for TmgiAllocationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Allocation-Response (code 3510, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.12.
 ///
 /// ```text
@@ -1125,6 +1147,7 @@ pub struct TmgiAllocationResponse {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiAllocationResponse {
     fn default() -> Self {
         Self {
@@ -1136,6 +1159,7 @@ impl Default for TmgiAllocationResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationResponse {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3510, 10415);
@@ -1166,6 +1190,7 @@ impl TmgiAllocationResponse {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for TmgiAllocationResponse {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1233,6 +1258,7 @@ impl rt::AvpData for TmgiAllocationResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Deallocation-Request (code 3512, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.14.
 ///
 /// ```text
@@ -1250,6 +1276,7 @@ pub struct TmgiDeallocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiDeallocationRequest {
     fn default() -> Self {
         Self {
@@ -1259,6 +1286,7 @@ impl Default for TmgiDeallocationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3512, 10415);
@@ -1281,6 +1309,7 @@ impl TmgiDeallocationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for TmgiDeallocationRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1324,6 +1353,7 @@ impl rt::AvpData for TmgiDeallocationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Deallocation-Response (code 3513, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.15.
 ///
 /// ```text
@@ -1344,6 +1374,7 @@ pub struct TmgiDeallocationResponse {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiDeallocationResponse {
     fn default() -> Self {
         Self {
@@ -1354,6 +1385,7 @@ impl Default for TmgiDeallocationResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationResponse {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3513, 10415);
@@ -1391,6 +1423,7 @@ impl TmgiDeallocationResponse {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for TmgiDeallocationResponse {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1442,6 +1475,7 @@ impl rt::AvpData for TmgiDeallocationResponse {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Expiry (code 3515, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.17.
 ///
 /// ```text
@@ -1459,6 +1493,7 @@ pub struct TmgiExpiry {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for TmgiExpiry {
     fn default() -> Self {
         Self {
@@ -1468,6 +1503,7 @@ impl Default for TmgiExpiry {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiExpiry {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
@@ -1500,6 +1536,7 @@ impl TmgiExpiry {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for TmgiExpiry {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1543,6 +1580,7 @@ impl rt::AvpData for TmgiExpiry {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Local-M1-Information (code 3518, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.20.
 ///
 /// ```text
@@ -1571,6 +1609,7 @@ pub struct LocalM1Information {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for LocalM1Information {
     fn default() -> Self {
         Self {
@@ -1584,6 +1623,7 @@ impl Default for LocalM1Information {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalM1Information {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3518, 10415);
@@ -1642,6 +1682,7 @@ impl LocalM1Information {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for LocalM1Information {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1733,6 +1774,7 @@ impl rt::AvpData for LocalM1Information {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Local-MB2-U-Information (code 3519, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.21.
 ///
 /// ```text
@@ -1752,6 +1794,7 @@ pub struct LocalMb2UInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for LocalMb2UInformation {
     fn default() -> Self {
         Self {
@@ -1762,6 +1805,7 @@ impl Default for LocalMb2UInformation {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalMb2UInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3519, 10415);
@@ -1789,6 +1833,7 @@ impl LocalMb2UInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for LocalMb2UInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1844,6 +1889,7 @@ impl rt::AvpData for LocalMb2UInformation {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// ROHC-Request (code 3526, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.28.
 ///
 /// ```text
@@ -1867,6 +1913,7 @@ pub struct RohcRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for RohcRequest {
     fn default() -> Self {
         Self {
@@ -1878,6 +1925,7 @@ impl Default for RohcRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl RohcRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3526, 10415);
@@ -1939,6 +1987,7 @@ impl RohcRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for RohcRequest {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2002,6 +2051,7 @@ impl rt::AvpData for RohcRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Userplane-Protocol-Result (code 3529, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.31.
 ///
 /// ```text
@@ -2025,6 +2075,7 @@ pub struct UserplaneProtocolResult {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for UserplaneProtocolResult {
     fn default() -> Self {
         Self {
@@ -2036,6 +2087,7 @@ impl Default for UserplaneProtocolResult {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl UserplaneProtocolResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3529, 10415);
@@ -2067,6 +2119,7 @@ impl UserplaneProtocolResult {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::AvpData for UserplaneProtocolResult {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2134,6 +2187,7 @@ impl rt::AvpData for UserplaneProtocolResult {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// GCS-Action-Request (GAR): command code 8388662, application 16777335, 3GPP TS 29.468 §6.6.2.
 ///
 /// ```text
@@ -2198,6 +2252,7 @@ pub struct GcsActionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsActionRequest {
     fn default() -> Self {
         Self {
@@ -2223,6 +2278,7 @@ impl Default for GcsActionRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionRequest {
     fn decode_members(
         &mut self,
@@ -2411,6 +2467,7 @@ impl GcsActionRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Command for GcsActionRequest {
     const CODE: u32 = 8388662;
     const APPLICATION_ID: u32 = 16777335;
@@ -2613,6 +2670,7 @@ impl rt::typed::Command for GcsActionRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// GCS-Action-Answer (GAA): command code 8388662, application 16777335, 3GPP TS 29.468 §6.6.3.
 ///
 /// ```text
@@ -2695,6 +2753,7 @@ pub struct GcsActionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsActionAnswer {
     fn default() -> Self {
         Self {
@@ -2726,6 +2785,7 @@ impl Default for GcsActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionAnswer {
     fn decode_members(
         &mut self,
@@ -2933,6 +2993,7 @@ impl GcsActionAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Command for GcsActionAnswer {
     const CODE: u32 = 8388662;
     const APPLICATION_ID: u32 = 16777335;
@@ -3211,6 +3272,7 @@ impl rt::typed::Command for GcsActionAnswer {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// GCS-Notification-Request (GNR): command code 8388663, application 16777335, 3GPP TS 29.468 §6.6.4.
 ///
 /// ```text
@@ -3269,6 +3331,7 @@ pub struct GcsNotificationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsNotificationRequest {
     fn default() -> Self {
         Self {
@@ -3292,6 +3355,7 @@ impl Default for GcsNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationRequest {
     fn decode_members(
         &mut self,
@@ -3486,6 +3550,7 @@ impl GcsNotificationRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Command for GcsNotificationRequest {
     const CODE: u32 = 8388663;
     const APPLICATION_ID: u32 = 16777335;
@@ -3660,6 +3725,7 @@ impl rt::typed::Command for GcsNotificationRequest {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// GCS-Notification-Answer (GNA): command code 8388663, application 16777335, 3GPP TS 29.468 §6.6.5.
 ///
 /// ```text
@@ -3727,6 +3793,7 @@ pub struct GcsNotificationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl Default for GcsNotificationAnswer {
     fn default() -> Self {
         Self {
@@ -3753,6 +3820,7 @@ impl Default for GcsNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationAnswer {
     fn decode_members(
         &mut self,
@@ -3918,6 +3986,7 @@ impl GcsNotificationAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Command for GcsNotificationAnswer {
     const CODE: u32 = 8388663;
     const APPLICATION_ID: u32 = 16777335;
@@ -4136,6 +4205,7 @@ impl rt::typed::Command for GcsNotificationAnswer {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received MBMS-Bearer-Event-Notification (3GPP TS 29.468 §6.4.5; see [`MbmsBearerEventNotification`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerEventNotificationView<'a> {
@@ -4152,6 +4222,7 @@ pub struct MbmsBearerEventNotificationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerEventNotificationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4360,6 +4431,7 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerEventNotificationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4374,6 +4446,7 @@ impl std::fmt::Debug for MbmsBearerEventNotificationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received MBMS-Bearer-Request (3GPP TS 29.468 §6.4.6; see [`MbmsBearerRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerRequestView<'a> {
@@ -4390,6 +4463,7 @@ pub struct MbmsBearerRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4664,6 +4738,7 @@ impl<'a> MbmsBearerRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4675,6 +4750,7 @@ impl std::fmt::Debug for MbmsBearerRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received MBMS-Bearer-Response (3GPP TS 29.468 §6.4.7; see [`MbmsBearerResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerResponseView<'a> {
@@ -4691,6 +4767,7 @@ pub struct MbmsBearerResponseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerResponseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -4930,6 +5007,7 @@ impl<'a> MbmsBearerResponseView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4941,6 +5019,7 @@ impl std::fmt::Debug for MbmsBearerResponseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received TMGI-Allocation-Request (3GPP TS 29.468 §6.4.11; see [`TmgiAllocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationRequestView<'a> {
@@ -4957,6 +5036,7 @@ pub struct TmgiAllocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiAllocationRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5104,6 +5184,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5117,6 +5198,7 @@ impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received TMGI-Allocation-Response (3GPP TS 29.468 §6.4.12; see [`TmgiAllocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationResponseView<'a> {
@@ -5133,6 +5215,7 @@ pub struct TmgiAllocationResponseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiAllocationResponseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5279,6 +5362,7 @@ impl<'a> TmgiAllocationResponseView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5292,6 +5376,7 @@ impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received TMGI-Deallocation-Request (3GPP TS 29.468 §6.4.14; see [`TmgiDeallocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationRequestView<'a> {
@@ -5308,6 +5393,7 @@ pub struct TmgiDeallocationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiDeallocationRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5432,6 +5518,7 @@ impl<'a> TmgiDeallocationRequestView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5445,6 +5532,7 @@ impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received TMGI-Deallocation-Response (3GPP TS 29.468 §6.4.15; see [`TmgiDeallocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationResponseView<'a> {
@@ -5459,6 +5547,7 @@ pub struct TmgiDeallocationResponseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiDeallocationResponseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5593,6 +5682,7 @@ impl<'a> TmgiDeallocationResponseView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5606,6 +5696,7 @@ impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received TMGI-Expiry (3GPP TS 29.468 §6.4.17; see [`TmgiExpiry`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiExpiryView<'a> {
@@ -5622,6 +5713,7 @@ pub struct TmgiExpiryView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiExpiryView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5754,6 +5846,7 @@ impl<'a> TmgiExpiryView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiExpiryView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5763,6 +5856,7 @@ impl std::fmt::Debug for TmgiExpiryView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received Local-M1-Information (3GPP TS 29.468 §6.4.20; see [`LocalM1Information`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalM1InformationView<'a> {
@@ -5777,6 +5871,7 @@ pub struct LocalM1InformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> LocalM1InformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -5939,6 +6034,7 @@ impl<'a> LocalM1InformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalM1InformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5950,6 +6046,7 @@ impl std::fmt::Debug for LocalM1InformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received Local-MB2-U-Information (3GPP TS 29.468 §6.4.21; see [`LocalMb2UInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalMb2UInformationView<'a> {
@@ -5966,6 +6063,7 @@ pub struct LocalMb2UInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> LocalMb2UInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6099,6 +6197,7 @@ impl<'a> LocalMb2UInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalMb2UInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6110,6 +6209,7 @@ impl std::fmt::Debug for LocalMb2UInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received ROHC-Request (3GPP TS 29.468 §6.4.28; see [`RohcRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RohcRequestView<'a> {
@@ -6126,6 +6226,7 @@ pub struct RohcRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> RohcRequestView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6294,6 +6395,7 @@ impl<'a> RohcRequestView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for RohcRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6303,6 +6405,7 @@ impl std::fmt::Debug for RohcRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received Userplane-Protocol-Result (3GPP TS 29.468 §6.4.31; see [`UserplaneProtocolResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserplaneProtocolResultView<'a> {
@@ -6319,6 +6422,7 @@ pub struct UserplaneProtocolResultView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> UserplaneProtocolResultView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -6469,6 +6573,7 @@ impl<'a> UserplaneProtocolResultView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for UserplaneProtocolResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6482,6 +6587,7 @@ impl std::fmt::Debug for UserplaneProtocolResultView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received GCS-Action-Request (3GPP TS 29.468 §6.6.2; see [`GcsActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsActionRequestView<'a> {
@@ -6497,6 +6603,7 @@ pub struct GcsActionRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsActionRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -6900,6 +7007,7 @@ impl<'a> GcsActionRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6911,6 +7019,7 @@ impl std::fmt::Debug for GcsActionRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received GCS-Action-Answer (3GPP TS 29.468 §6.6.3; see [`GcsActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsActionAnswerView<'a> {
@@ -6926,6 +7035,7 @@ pub struct GcsActionAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsActionAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7420,6 +7530,7 @@ impl<'a> GcsActionAnswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7431,6 +7542,7 @@ impl std::fmt::Debug for GcsActionAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received GCS-Notification-Request (3GPP TS 29.468 §6.6.4; see [`GcsNotificationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsNotificationRequestView<'a> {
@@ -7446,6 +7558,7 @@ pub struct GcsNotificationRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsNotificationRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -7811,6 +7924,7 @@ impl<'a> GcsNotificationRequestView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7824,6 +7938,7 @@ impl std::fmt::Debug for GcsNotificationRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// A checked, zero-copy view of a received GCS-Notification-Answer (3GPP TS 29.468 §6.6.5; see [`GcsNotificationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GcsNotificationAnswerView<'a> {
@@ -7839,6 +7954,7 @@ pub struct GcsNotificationAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsNotificationAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -8208,6 +8324,7 @@ impl<'a> GcsNotificationAnswerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8221,6 +8338,7 @@ impl std::fmt::Debug for GcsNotificationAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one MBMS-Bearer-Event-Notification AVP (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerEventNotification`] is the owned form.
 ///
 /// ```text
@@ -8232,6 +8350,7 @@ impl std::fmt::Debug for GcsNotificationAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MbmsBearerEventNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerEventNotification {
     type Writer<'c> = MbmsBearerEventNotificationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3503, 10415);
@@ -8244,6 +8363,7 @@ impl rt::writer::Group for MbmsBearerEventNotification {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerEventNotificationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8254,6 +8374,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerEventNotificationWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerEventNotificationWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -8300,6 +8421,7 @@ impl MbmsBearerEventNotificationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one MBMS-Bearer-Request AVP (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerRequest`] is the owned form.
 ///
 /// ```text
@@ -8319,6 +8441,7 @@ impl MbmsBearerEventNotificationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MbmsBearerRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerRequest {
     type Writer<'c> = MbmsBearerRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3504, 10415);
@@ -8339,6 +8462,7 @@ impl rt::writer::Group for MbmsBearerRequest {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8349,6 +8473,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerRequestWriter<'_> {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -8458,6 +8583,7 @@ impl MbmsBearerRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one MBMS-Bearer-Response AVP (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerResponse`] is the owned form.
 ///
 /// ```text
@@ -8473,6 +8599,7 @@ impl MbmsBearerRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MbmsBearerResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerResponse {
     type Writer<'c> = MbmsBearerResponseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3505, 10415);
@@ -8487,6 +8614,7 @@ impl rt::writer::Group for MbmsBearerResponse {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerResponseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8497,6 +8625,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerResponseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl MbmsBearerResponseWriter<'_> {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -8564,6 +8693,7 @@ impl MbmsBearerResponseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one TMGI-Allocation-Request AVP (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiAllocationRequest`] is the owned form.
 ///
 /// ```text
@@ -8572,6 +8702,7 @@ impl MbmsBearerResponseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TmgiAllocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationRequest {
     type Writer<'c> = TmgiAllocationRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3509, 10415);
@@ -8579,6 +8710,7 @@ impl rt::writer::Group for TmgiAllocationRequest {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3516, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8589,6 +8721,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationRequestWriter<'_> {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     #[inline]
@@ -8609,6 +8742,7 @@ impl TmgiAllocationRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one TMGI-Allocation-Response AVP (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiAllocationResponse`] is the owned form.
 ///
 /// ```text
@@ -8618,6 +8752,7 @@ impl TmgiAllocationRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TmgiAllocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationResponse {
     type Writer<'c> = TmgiAllocationResponseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3510, 10415);
@@ -8628,6 +8763,7 @@ impl rt::writer::Group for TmgiAllocationResponse {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationResponseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8638,6 +8774,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationResponseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiAllocationResponseWriter<'_> {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
@@ -8664,6 +8801,7 @@ impl TmgiAllocationResponseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one TMGI-Deallocation-Request AVP (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiDeallocationRequest`] is the owned form.
 ///
 /// ```text
@@ -8671,6 +8809,7 @@ impl TmgiAllocationResponseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TmgiDeallocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationRequest {
     type Writer<'c> = TmgiDeallocationRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3512, 10415);
@@ -8678,6 +8817,7 @@ impl rt::writer::Group for TmgiDeallocationRequest {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8688,6 +8828,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationRequestWriter<'_> {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
@@ -8702,6 +8843,7 @@ impl TmgiDeallocationRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one TMGI-Deallocation-Response AVP (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiDeallocationResponse`] is the owned form.
 ///
 /// ```text
@@ -8710,6 +8852,7 @@ impl TmgiDeallocationRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TmgiDeallocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationResponse {
     type Writer<'c> = TmgiDeallocationResponseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3513, 10415);
@@ -8720,6 +8863,7 @@ impl rt::writer::Group for TmgiDeallocationResponse {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationResponseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8730,6 +8874,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationResponseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiDeallocationResponseWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -8750,6 +8895,7 @@ impl TmgiDeallocationResponseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one TMGI-Expiry AVP (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiExpiry`] is the owned form.
 ///
 /// ```text
@@ -8757,6 +8903,7 @@ impl TmgiDeallocationResponseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TmgiExpiryWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiExpiry {
     type Writer<'c> = TmgiExpiryWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
@@ -8764,6 +8911,7 @@ impl rt::writer::Group for TmgiExpiry {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(900, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiExpiryWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8774,6 +8922,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TmgiExpiryWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl TmgiExpiryWriter<'_> {
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
@@ -8788,6 +8937,7 @@ impl TmgiExpiryWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one Local-M1-Information AVP (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalM1Information`] is the owned form.
 ///
 /// ```text
@@ -8798,6 +8948,7 @@ impl TmgiExpiryWriter<'_> {
 /// [ Common-Tunnel-Endpoint-Identifier ]
 /// ```
 pub struct LocalM1InformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalM1Information {
     type Writer<'c> = LocalM1InformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3518, 10415);
@@ -8811,6 +8962,7 @@ impl rt::writer::Group for LocalM1Information {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocalM1InformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8821,6 +8973,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LocalM1InformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalM1InformationWriter<'_> {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     #[inline]
@@ -8862,6 +9015,7 @@ impl LocalM1InformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one Local-MB2-U-Information AVP (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalMb2UInformation`] is the owned form.
 ///
 /// ```text
@@ -8869,6 +9023,7 @@ impl LocalM1InformationWriter<'_> {
 /// [ BMSC-Port ]
 /// ```
 pub struct LocalMb2UInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalMb2UInformation {
     type Writer<'c> = LocalMb2UInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3519, 10415);
@@ -8876,6 +9031,7 @@ impl rt::writer::Group for LocalMb2UInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3501, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocalMb2UInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8886,6 +9042,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LocalMb2UInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl LocalMb2UInformationWriter<'_> {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2. Each call appends another occurrence.
     #[inline]
@@ -8906,6 +9063,7 @@ impl LocalMb2UInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one ROHC-Request AVP (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RohcRequest`] is the owned form.
 ///
 /// ```text
@@ -8915,6 +9073,7 @@ impl LocalMb2UInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RohcRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for RohcRequest {
     type Writer<'c> = RohcRequestWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3526, 10415);
@@ -8926,6 +9085,7 @@ impl rt::writer::Group for RohcRequest {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for RohcRequestWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8936,6 +9096,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RohcRequestWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl RohcRequestWriter<'_> {
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
@@ -8962,6 +9123,7 @@ impl RohcRequestWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes the members of one Userplane-Protocol-Result AVP (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserplaneProtocolResult`] is the owned form.
 ///
 /// ```text
@@ -8971,6 +9133,7 @@ impl RohcRequestWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UserplaneProtocolResultWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for UserplaneProtocolResult {
     type Writer<'c> = UserplaneProtocolResultWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3529, 10415);
@@ -8981,6 +9144,7 @@ impl rt::writer::Group for UserplaneProtocolResult {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for UserplaneProtocolResultWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -8991,6 +9155,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UserplaneProtocolResultWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl UserplaneProtocolResultWriter<'_> {
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
@@ -9017,8 +9182,10 @@ impl UserplaneProtocolResultWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes one GCS-Action-Request (command code 8388662, application 16777335), 3GPP TS 29.468 §6.6.2, straight into a buffer: started by [`GcsActionRequest::writer`], each setter appends one AVP in the order called, [`GcsActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsActionRequest`] is the owned form.
 pub struct GcsActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionRequest {
     /// Starts writing one GCS-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsActionRequestWriter::finish`].
     #[inline]
@@ -9033,6 +9200,7 @@ impl GcsActionRequest {
         w
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9203,8 +9371,10 @@ impl GcsActionRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes one GCS-Action-Answer (command code 8388662, application 16777335), 3GPP TS 29.468 §6.6.3, straight into a buffer: started by [`GcsActionAnswer::writer`], each setter appends one AVP in the order called, [`GcsActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsActionAnswer`] is the owned form.
 pub struct GcsActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionAnswer {
     /// Starts writing one GCS-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsActionAnswerWriter::finish`].
     #[inline]
@@ -9219,6 +9389,7 @@ impl GcsActionAnswer {
         w
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsActionAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9447,8 +9618,10 @@ impl GcsActionAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes one GCS-Notification-Request (command code 8388663, application 16777335), 3GPP TS 29.468 §6.6.4, straight into a buffer: started by [`GcsNotificationRequest::writer`], each setter appends one AVP in the order called, [`GcsNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsNotificationRequest`] is the owned form.
 pub struct GcsNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationRequest {
     /// Starts writing one GCS-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsNotificationRequestWriter::finish`].
     #[inline]
@@ -9463,6 +9636,7 @@ impl GcsNotificationRequest {
         w
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -9609,8 +9783,10 @@ impl GcsNotificationRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Writes one GCS-Notification-Answer (command code 8388663, application 16777335), 3GPP TS 29.468 §6.6.5, straight into a buffer: started by [`GcsNotificationAnswer::writer`], each setter appends one AVP in the order called, [`GcsNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsNotificationAnswer`] is the owned form.
 pub struct GcsNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationAnswer {
     /// Starts writing one GCS-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsNotificationAnswerWriter::finish`].
     #[inline]
@@ -9625,6 +9801,7 @@ impl GcsNotificationAnswer {
         w
     }
 }
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl GcsNotificationAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

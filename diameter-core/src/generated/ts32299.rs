@@ -931,11 +931,13 @@ pub mod avp {
 }
 /// Application ids of 3GPP TS 32.299.
 pub mod application {}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TgppPsDataOffStatus(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TgppPsDataOffStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4406, 10415);
@@ -952,6 +954,7 @@ impl TgppPsDataOffStatus {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TgppPsDataOffStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -960,11 +963,13 @@ impl std::fmt::Debug for TgppPsDataOffStatus {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TgppPsDataOffStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TgppPsDataOffStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -983,11 +988,13 @@ impl rt::AvpData for TgppPsDataOffStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Access-Transfer-Type (code 2710, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AccessTransferType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessTransferType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2710, 10415);
@@ -1010,6 +1017,7 @@ impl AccessTransferType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccessTransferType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1018,11 +1026,13 @@ impl std::fmt::Debug for AccessTransferType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AccessTransferType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccessTransferType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1041,11 +1051,13 @@ impl rt::AvpData for AccessTransferType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Adaptations (code 1217, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Adaptations(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Adaptations {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1217, 10415);
@@ -1062,6 +1074,7 @@ impl Adaptations {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for Adaptations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1070,11 +1083,13 @@ impl std::fmt::Debug for Adaptations {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Adaptations {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for Adaptations {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1093,11 +1108,13 @@ impl rt::AvpData for Adaptations {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Additional-Exception-Reports (code 3936, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AdditionalExceptionReports(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AdditionalExceptionReports {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3936, 10415);
@@ -1114,6 +1131,7 @@ impl AdditionalExceptionReports {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AdditionalExceptionReports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1122,11 +1140,13 @@ impl std::fmt::Debug for AdditionalExceptionReports {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AdditionalExceptionReports {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AdditionalExceptionReports {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1145,11 +1165,13 @@ impl rt::AvpData for AdditionalExceptionReports {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Address-Type (code 899, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AddressType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddressType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(899, 10415);
@@ -1184,6 +1206,7 @@ impl AddressType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AddressType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1192,11 +1215,13 @@ impl std::fmt::Debug for AddressType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AddressType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AddressType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1215,11 +1240,13 @@ impl rt::AvpData for AddressType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Addressee-Type (code 1208, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AddresseeType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddresseeType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1208, 10415);
@@ -1239,6 +1266,7 @@ impl AddresseeType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AddresseeType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1247,11 +1275,13 @@ impl std::fmt::Debug for AddresseeType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AddresseeType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AddresseeType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1270,11 +1300,13 @@ impl rt::AvpData for AddresseeType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Format (code 2310, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AocFormat(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocFormat {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2310, 10415);
@@ -1294,6 +1326,7 @@ impl AocFormat {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1302,11 +1335,13 @@ impl std::fmt::Debug for AocFormat {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocFormat {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocFormat {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1325,11 +1360,13 @@ impl rt::AvpData for AocFormat {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Request-Type (code 2055, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AocRequestType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocRequestType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2055, 10415);
@@ -1352,6 +1389,7 @@ impl AocRequestType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1360,11 +1398,13 @@ impl std::fmt::Debug for AocRequestType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocRequestType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocRequestType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1383,11 +1423,13 @@ impl rt::AvpData for AocRequestType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Service-Obligatory-Type (code 2312, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AocServiceObligatoryType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocServiceObligatoryType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2312, 10415);
@@ -1404,6 +1446,7 @@ impl AocServiceObligatoryType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocServiceObligatoryType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1412,11 +1455,13 @@ impl std::fmt::Debug for AocServiceObligatoryType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocServiceObligatoryType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocServiceObligatoryType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1435,11 +1480,13 @@ impl rt::AvpData for AocServiceObligatoryType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Service-Type (code 2313, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AocServiceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2313, 10415);
@@ -1462,6 +1509,7 @@ impl AocServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1470,11 +1518,13 @@ impl std::fmt::Debug for AocServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1493,11 +1543,13 @@ impl rt::AvpData for AocServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// API-Direction (code 1310, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ApiDirection(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl ApiDirection {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1310, 10415);
@@ -1514,6 +1566,7 @@ impl ApiDirection {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for ApiDirection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1522,11 +1575,13 @@ impl std::fmt::Debug for ApiDirection {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for ApiDirection {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for ApiDirection {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1545,11 +1600,13 @@ impl rt::AvpData for ApiDirection {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Application-Service-Type (code 2102, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ApplicationServiceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApplicationServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2102, 10415);
@@ -1578,6 +1635,7 @@ impl ApplicationServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApplicationServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1586,11 +1644,13 @@ impl std::fmt::Debug for ApplicationServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ApplicationServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApplicationServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1609,11 +1669,13 @@ impl rt::AvpData for ApplicationServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Charge-Reason-Code (code 2118, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ChargeReasonCode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargeReasonCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2118, 10415);
@@ -1639,6 +1701,7 @@ impl ChargeReasonCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ChargeReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1647,11 +1710,13 @@ impl std::fmt::Debug for ChargeReasonCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargeReasonCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ChargeReasonCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1670,11 +1735,13 @@ impl rt::AvpData for ChargeReasonCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Charging-Characteristics-Selection-Mode (code 2066, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ChargingCharacteristicsSelectionMode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargingCharacteristicsSelectionMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2066, 10415);
@@ -1703,6 +1770,7 @@ impl ChargingCharacteristicsSelectionMode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ChargingCharacteristicsSelectionMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1715,11 +1783,13 @@ impl std::fmt::Debug for ChargingCharacteristicsSelectionMode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargingCharacteristicsSelectionMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ChargingCharacteristicsSelectionMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1738,11 +1808,13 @@ impl rt::AvpData for ChargingCharacteristicsSelectionMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Charging-Per-IP-CAN-Session-Indicator (code 4400, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ChargingPerIpCanSessionIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ChargingPerIpCanSessionIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4400, 10415);
@@ -1759,6 +1831,7 @@ impl ChargingPerIpCanSessionIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ChargingPerIpCanSessionIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1769,11 +1842,13 @@ impl std::fmt::Debug for ChargingPerIpCanSessionIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargingPerIpCanSessionIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ChargingPerIpCanSessionIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1792,11 +1867,13 @@ impl rt::AvpData for ChargingPerIpCanSessionIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Class-Identifier (code 1214, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ClassIdentifier(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ClassIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1214, 10415);
@@ -1819,6 +1896,7 @@ impl ClassIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ClassIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1827,11 +1905,13 @@ impl std::fmt::Debug for ClassIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ClassIdentifier {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ClassIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1850,11 +1930,13 @@ impl rt::AvpData for ClassIdentifier {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// CN-Operator-Selection-Entity (code 3421, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CnOperatorSelectionEntity(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CnOperatorSelectionEntity {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3421, 10415);
@@ -1871,6 +1953,7 @@ impl CnOperatorSelectionEntity {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CnOperatorSelectionEntity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1879,11 +1962,13 @@ impl std::fmt::Debug for CnOperatorSelectionEntity {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CnOperatorSelectionEntity {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CnOperatorSelectionEntity {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1902,11 +1987,13 @@ impl rt::AvpData for CnOperatorSelectionEntity {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Content-Class (code 1220, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ContentClass(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ContentClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1220, 10415);
@@ -1941,6 +2028,7 @@ impl ContentClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ContentClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -1949,11 +2037,13 @@ impl std::fmt::Debug for ContentClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ContentClass {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ContentClass {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -1972,11 +2062,13 @@ impl rt::AvpData for ContentClass {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Coverage-Status (code 3428, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CoverageStatus(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CoverageStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3428, 10415);
@@ -1993,6 +2085,7 @@ impl CoverageStatus {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CoverageStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2001,11 +2094,13 @@ impl std::fmt::Debug for CoverageStatus {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CoverageStatus {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CoverageStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2024,11 +2119,13 @@ impl rt::AvpData for CoverageStatus {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CpCiotEpsOptimisationIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CpCiotEpsOptimisationIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3930, 10415);
@@ -2045,6 +2142,7 @@ impl CpCiotEpsOptimisationIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CpCiotEpsOptimisationIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2055,11 +2153,13 @@ impl std::fmt::Debug for CpCiotEpsOptimisationIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CpCiotEpsOptimisationIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CpCiotEpsOptimisationIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2078,11 +2178,51 @@ impl rt::AvpData for CpCiotEpsOptimisationIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// CSG-Access-Mode (code 2317, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsgAccessMode(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl CsgAccessMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2317, 10415);
@@ -2099,6 +2239,26 @@ impl CsgAccessMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CsgAccessMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2107,11 +2267,51 @@ impl std::fmt::Debug for CsgAccessMode {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for CsgAccessMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CsgAccessMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2130,11 +2330,51 @@ impl rt::AvpData for CsgAccessMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// CSG-Membership-Indication (code 2318, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CsgMembershipIndication(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl CsgMembershipIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2318, 10415);
@@ -2151,6 +2391,26 @@ impl CsgMembershipIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for CsgMembershipIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2159,11 +2419,51 @@ impl std::fmt::Debug for CsgMembershipIndication {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for CsgMembershipIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for CsgMembershipIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2182,11 +2482,13 @@ impl rt::AvpData for CsgMembershipIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Delivery-Report-Requested (code 1216, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DeliveryReportRequested(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DeliveryReportRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1216, 10415);
@@ -2203,6 +2505,7 @@ impl DeliveryReportRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DeliveryReportRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2211,11 +2514,13 @@ impl std::fmt::Debug for DeliveryReportRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for DeliveryReportRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DeliveryReportRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2234,11 +2539,13 @@ impl rt::AvpData for DeliveryReportRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// DRM-Content (code 1221, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DrmContent(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DrmContent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1221, 10415);
@@ -2255,6 +2562,7 @@ impl DrmContent {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DrmContent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2263,11 +2571,13 @@ impl std::fmt::Debug for DrmContent {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for DrmContent {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DrmContent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2286,11 +2596,29 @@ impl rt::AvpData for DrmContent {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 /// Dynamic-Address-Flag (code 2051, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DynamicAddressFlag(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl DynamicAddressFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2051, 10415);
@@ -2307,6 +2635,15 @@ impl DynamicAddressFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for DynamicAddressFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2315,11 +2652,29 @@ impl std::fmt::Debug for DynamicAddressFlag {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for DynamicAddressFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for DynamicAddressFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2338,11 +2693,29 @@ impl rt::AvpData for DynamicAddressFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 /// Dynamic-Address-Flag-Extension (code 2068, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DynamicAddressFlagExtension(pub i32);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl DynamicAddressFlagExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2068, 10415);
@@ -2359,6 +2732,15 @@ impl DynamicAddressFlagExtension {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for DynamicAddressFlagExtension {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2367,11 +2749,29 @@ impl std::fmt::Debug for DynamicAddressFlagExtension {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl From<i32> for DynamicAddressFlagExtension {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for DynamicAddressFlagExtension {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2390,11 +2790,13 @@ impl rt::AvpData for DynamicAddressFlagExtension {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Envelope-Reporting (code 1268, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EnvelopeReporting(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EnvelopeReporting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1268, 10415);
@@ -2420,6 +2822,7 @@ impl EnvelopeReporting {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EnvelopeReporting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2428,11 +2831,13 @@ impl std::fmt::Debug for EnvelopeReporting {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for EnvelopeReporting {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EnvelopeReporting {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2451,11 +2856,13 @@ impl rt::AvpData for EnvelopeReporting {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// File-Repair-Supported (code 1224, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileRepairSupported(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl FileRepairSupported {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1224, 10415);
@@ -2472,6 +2879,7 @@ impl FileRepairSupported {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for FileRepairSupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2480,11 +2888,13 @@ impl std::fmt::Debug for FileRepairSupported {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for FileRepairSupported {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for FileRepairSupported {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2503,11 +2913,13 @@ impl rt::AvpData for FileRepairSupported {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Forwarding-Pending (code 3415, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ForwardingPending(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ForwardingPending {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3415, 10415);
@@ -2524,6 +2936,7 @@ impl ForwardingPending {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ForwardingPending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2532,11 +2945,13 @@ impl std::fmt::Debug for ForwardingPending {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ForwardingPending {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ForwardingPending {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2555,11 +2970,13 @@ impl rt::AvpData for ForwardingPending {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// IMS-Emergency-Indicator (code 2322, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ImsEmergencyIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsEmergencyIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2322, 10415);
@@ -2576,6 +2993,7 @@ impl ImsEmergencyIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImsEmergencyIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2584,11 +3002,13 @@ impl std::fmt::Debug for ImsEmergencyIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ImsEmergencyIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImsEmergencyIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2607,11 +3027,13 @@ impl rt::AvpData for ImsEmergencyIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// IMSI-Unauthenticated-Flag (code 2308, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ImsiUnauthenticatedFlag(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsiUnauthenticatedFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2308, 10415);
@@ -2628,6 +3050,7 @@ impl ImsiUnauthenticatedFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImsiUnauthenticatedFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2636,11 +3059,13 @@ impl std::fmt::Debug for ImsiUnauthenticatedFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ImsiUnauthenticatedFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImsiUnauthenticatedFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2659,11 +3084,13 @@ impl rt::AvpData for ImsiUnauthenticatedFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Inter-UE-Transfer (code 3902, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct InterUeTransfer(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterUeTransfer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3902, 10415);
@@ -2680,6 +3107,7 @@ impl InterUeTransfer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for InterUeTransfer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2688,11 +3116,13 @@ impl std::fmt::Debug for InterUeTransfer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for InterUeTransfer {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for InterUeTransfer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2711,11 +3141,13 @@ impl rt::AvpData for InterUeTransfer {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Interface-Type (code 2006, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct InterfaceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterfaceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2006, 10415);
@@ -2744,6 +3176,7 @@ impl InterfaceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for InterfaceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2752,11 +3185,13 @@ impl std::fmt::Debug for InterfaceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for InterfaceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for InterfaceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2775,11 +3210,13 @@ impl rt::AvpData for InterfaceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// IP-Realm-Default-Indicator (code 2603, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IpRealmDefaultIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IpRealmDefaultIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2603, 10415);
@@ -2796,6 +3233,7 @@ impl IpRealmDefaultIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for IpRealmDefaultIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2804,11 +3242,13 @@ impl std::fmt::Debug for IpRealmDefaultIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for IpRealmDefaultIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for IpRealmDefaultIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2827,11 +3267,13 @@ impl rt::AvpData for IpRealmDefaultIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 /// LCS-Client-Type (code 1241, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LcsClientType(pub i32);
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl LcsClientType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1241, 10415);
@@ -2854,6 +3296,7 @@ impl LcsClientType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl std::fmt::Debug for LcsClientType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2862,11 +3305,13 @@ impl std::fmt::Debug for LcsClientType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl From<i32> for LcsClientType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl rt::AvpData for LcsClientType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2885,11 +3330,13 @@ impl rt::AvpData for LcsClientType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 /// LCS-Format-Indicator (code 1237, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LcsFormatIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl LcsFormatIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1237, 10415);
@@ -2915,6 +3362,7 @@ impl LcsFormatIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl std::fmt::Debug for LcsFormatIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2923,11 +3371,13 @@ impl std::fmt::Debug for LcsFormatIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl From<i32> for LcsFormatIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl rt::AvpData for LcsFormatIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2946,11 +3396,13 @@ impl rt::AvpData for LcsFormatIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Local-GW-Inserted-Indicator (code 2604, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LocalGwInsertedIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocalGwInsertedIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2604, 10415);
@@ -2967,6 +3419,7 @@ impl LocalGwInsertedIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocalGwInsertedIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -2975,11 +3428,13 @@ impl std::fmt::Debug for LocalGwInsertedIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LocalGwInsertedIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocalGwInsertedIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -2998,11 +3453,13 @@ impl rt::AvpData for LocalGwInsertedIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Location-Estimate-Type (code 1243, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LocationEstimateType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationEstimateType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1243, 10415);
@@ -3028,6 +3485,7 @@ impl LocationEstimateType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocationEstimateType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3036,11 +3494,13 @@ impl std::fmt::Debug for LocationEstimateType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LocationEstimateType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocationEstimateType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3059,11 +3519,13 @@ impl rt::AvpData for LocationEstimateType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Low-Balance-Indication (code 2020, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LowBalanceIndication(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LowBalanceIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2020, 10415);
@@ -3080,6 +3542,7 @@ impl LowBalanceIndication {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LowBalanceIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3088,11 +3551,13 @@ impl std::fmt::Debug for LowBalanceIndication {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LowBalanceIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LowBalanceIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3111,11 +3576,13 @@ impl rt::AvpData for LowBalanceIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Low-Priority-Indicator (code 2602, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LowPriorityIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LowPriorityIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2602, 10415);
@@ -3132,6 +3599,7 @@ impl LowPriorityIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LowPriorityIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3140,11 +3608,13 @@ impl std::fmt::Debug for LowPriorityIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LowPriorityIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LowPriorityIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3163,11 +3633,13 @@ impl rt::AvpData for LowPriorityIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MBMS-Charged-Party (code 2323, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsChargedParty(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsChargedParty {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2323, 10415);
@@ -3184,6 +3656,7 @@ impl MbmsChargedParty {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsChargedParty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3192,11 +3665,13 @@ impl std::fmt::Debug for MbmsChargedParty {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MbmsChargedParty {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MbmsChargedParty {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3215,11 +3690,13 @@ impl rt::AvpData for MbmsChargedParty {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MBMS-User-Service-Type (code 1225, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MbmsUserServiceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsUserServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1225, 10415);
@@ -3236,6 +3713,7 @@ impl MbmsUserServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsUserServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3244,11 +3722,13 @@ impl std::fmt::Debug for MbmsUserServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MbmsUserServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MbmsUserServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3267,11 +3747,13 @@ impl rt::AvpData for MbmsUserServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Media-Initiator-Flag (code 882, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MediaInitiatorFlag(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MediaInitiatorFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(882, 10415);
@@ -3291,6 +3773,7 @@ impl MediaInitiatorFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MediaInitiatorFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3299,11 +3782,13 @@ impl std::fmt::Debug for MediaInitiatorFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MediaInitiatorFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MediaInitiatorFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3322,11 +3807,13 @@ impl rt::AvpData for MediaInitiatorFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Message-Type (code 1211, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MessageType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1211, 10415);
@@ -3382,6 +3869,7 @@ impl MessageType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MessageType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3390,11 +3878,13 @@ impl std::fmt::Debug for MessageType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MessageType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MessageType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3413,11 +3903,13 @@ impl rt::AvpData for MessageType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MMBox-Storage-Requested (code 1248, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MmboxStorageRequested(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmboxStorageRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1248, 10415);
@@ -3434,6 +3926,7 @@ impl MmboxStorageRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmboxStorageRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3442,11 +3935,13 @@ impl std::fmt::Debug for MmboxStorageRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MmboxStorageRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmboxStorageRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3465,11 +3960,13 @@ impl rt::AvpData for MmboxStorageRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// NNI-Type (code 2704, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NniType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NniType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2704, 10415);
@@ -3489,6 +3986,7 @@ impl NniType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NniType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3497,11 +3995,13 @@ impl std::fmt::Debug for NniType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for NniType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NniType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3520,11 +4020,13 @@ impl rt::AvpData for NniType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Node-Functionality (code 862, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NodeFunctionality(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NodeFunctionality {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(862, 10415);
@@ -3601,6 +4103,7 @@ impl NodeFunctionality {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NodeFunctionality {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3609,11 +4112,13 @@ impl std::fmt::Debug for NodeFunctionality {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for NodeFunctionality {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NodeFunctionality {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3632,11 +4137,13 @@ impl rt::AvpData for NodeFunctionality {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Online-Charging-Flag (code 2303, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct OnlineChargingFlag(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OnlineChargingFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2303, 10415);
@@ -3653,6 +4160,7 @@ impl OnlineChargingFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OnlineChargingFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3661,11 +4169,13 @@ impl std::fmt::Debug for OnlineChargingFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for OnlineChargingFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OnlineChargingFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3684,11 +4194,13 @@ impl rt::AvpData for OnlineChargingFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Originator (code 864, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Originator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Originator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(864, 10415);
@@ -3705,6 +4217,7 @@ impl Originator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for Originator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3713,11 +4226,13 @@ impl std::fmt::Debug for Originator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Originator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for Originator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3736,11 +4251,13 @@ impl rt::AvpData for Originator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Participant-Access-Priority (code 1259, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ParticipantAccessPriority(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantAccessPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1259, 10415);
@@ -3763,6 +4280,7 @@ impl ParticipantAccessPriority {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ParticipantAccessPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3771,11 +4289,13 @@ impl std::fmt::Debug for ParticipantAccessPriority {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ParticipantAccessPriority {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ParticipantAccessPriority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3794,11 +4314,13 @@ impl rt::AvpData for ParticipantAccessPriority {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Participant-Action-Type (code 2049, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ParticipantActionType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantActionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2049, 10415);
@@ -3821,6 +4343,7 @@ impl ParticipantActionType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ParticipantActionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3829,11 +4352,13 @@ impl std::fmt::Debug for ParticipantActionType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ParticipantActionType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ParticipantActionType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3852,11 +4377,13 @@ impl rt::AvpData for ParticipantActionType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PC5-Radio-Technology (code 1300, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Pc5RadioTechnology(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Pc5RadioTechnology {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1300, 10415);
@@ -3876,6 +4403,7 @@ impl Pc5RadioTechnology {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for Pc5RadioTechnology {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3884,11 +4412,13 @@ impl std::fmt::Debug for Pc5RadioTechnology {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Pc5RadioTechnology {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for Pc5RadioTechnology {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3907,11 +4437,13 @@ impl rt::AvpData for Pc5RadioTechnology {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PDP-Context-Type (code 1247, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PdpContextType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PdpContextType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1247, 10415);
@@ -3928,6 +4460,7 @@ impl PdpContextType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PdpContextType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3936,11 +4469,13 @@ impl std::fmt::Debug for PdpContextType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PdpContextType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PdpContextType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -3959,11 +4494,13 @@ impl rt::AvpData for PdpContextType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Play-Alternative (code 3913, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PlayAlternative(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl PlayAlternative {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3913, 10415);
@@ -3980,6 +4517,7 @@ impl PlayAlternative {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for PlayAlternative {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -3988,11 +4526,13 @@ impl std::fmt::Debug for PlayAlternative {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for PlayAlternative {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for PlayAlternative {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4011,11 +4551,13 @@ impl rt::AvpData for PlayAlternative {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Change-Condition (code 1261, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocChangeCondition(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocChangeCondition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1261, 10415);
@@ -4044,6 +4586,7 @@ impl PocChangeCondition {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocChangeCondition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4052,11 +4595,13 @@ impl std::fmt::Debug for PocChangeCondition {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocChangeCondition {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocChangeCondition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4075,11 +4620,13 @@ impl rt::AvpData for PocChangeCondition {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Event-Type (code 2025, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocEventType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocEventType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2025, 10415);
@@ -4105,6 +4652,7 @@ impl PocEventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocEventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4113,11 +4661,13 @@ impl std::fmt::Debug for PocEventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocEventType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocEventType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4136,11 +4686,13 @@ impl rt::AvpData for PocEventType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Server-Role (code 883, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocServerRole(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocServerRole {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(883, 10415);
@@ -4163,6 +4715,7 @@ impl PocServerRole {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocServerRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4171,11 +4724,13 @@ impl std::fmt::Debug for PocServerRole {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocServerRole {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocServerRole {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4194,11 +4749,13 @@ impl rt::AvpData for PocServerRole {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Session-Initiation-type (code 1277, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocSessionInitiationType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocSessionInitiationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1277, 10415);
@@ -4215,6 +4772,7 @@ impl PocSessionInitiationType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocSessionInitiationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4223,11 +4781,13 @@ impl std::fmt::Debug for PocSessionInitiationType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocSessionInitiationType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocSessionInitiationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4246,11 +4806,13 @@ impl rt::AvpData for PocSessionInitiationType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Session-Type (code 884, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocSessionType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocSessionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(884, 10415);
@@ -4273,6 +4835,7 @@ impl PocSessionType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocSessionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4281,11 +4844,13 @@ impl std::fmt::Debug for PocSessionType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocSessionType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocSessionType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4304,11 +4869,13 @@ impl rt::AvpData for PocSessionType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-User-Role-info-Units (code 1254, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PocUserRoleInfoUnits(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocUserRoleInfoUnits {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1254, 10415);
@@ -4331,6 +4898,7 @@ impl PocUserRoleInfoUnits {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocUserRoleInfoUnits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4339,11 +4907,13 @@ impl std::fmt::Debug for PocUserRoleInfoUnits {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocUserRoleInfoUnits {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocUserRoleInfoUnits {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4362,11 +4932,13 @@ impl rt::AvpData for PocUserRoleInfoUnits {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Priority (code 1209, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Priority(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Priority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1209, 10415);
@@ -4386,6 +4958,7 @@ impl Priority {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for Priority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4394,11 +4967,13 @@ impl std::fmt::Debug for Priority {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Priority {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for Priority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4417,11 +4992,13 @@ impl rt::AvpData for Priority {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Privacy-Indicator (code 3915, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PrivacyIndicator(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl PrivacyIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3915, 10415);
@@ -4438,6 +5015,7 @@ impl PrivacyIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for PrivacyIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4446,11 +5024,13 @@ impl std::fmt::Debug for PrivacyIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for PrivacyIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for PrivacyIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4469,11 +5049,13 @@ impl rt::AvpData for PrivacyIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Direct-Discovery-Model (code 3442, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProseDirectDiscoveryModel(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectDiscoveryModel {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3442, 10415);
@@ -4490,6 +5072,7 @@ impl ProseDirectDiscoveryModel {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseDirectDiscoveryModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4498,11 +5081,13 @@ impl std::fmt::Debug for ProseDirectDiscoveryModel {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseDirectDiscoveryModel {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseDirectDiscoveryModel {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4521,11 +5106,13 @@ impl rt::AvpData for ProseDirectDiscoveryModel {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Event-Type (code 3443, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProseEventType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseEventType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3443, 10415);
@@ -4545,6 +5132,7 @@ impl ProseEventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseEventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4553,11 +5141,13 @@ impl std::fmt::Debug for ProseEventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseEventType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseEventType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4576,11 +5166,13 @@ impl rt::AvpData for ProseEventType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Range-Class (code 3448, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProseRangeClass(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseRangeClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3448, 10415);
@@ -4609,6 +5201,7 @@ impl ProseRangeClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseRangeClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4617,11 +5210,13 @@ impl std::fmt::Debug for ProseRangeClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseRangeClass {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseRangeClass {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4640,11 +5235,13 @@ impl rt::AvpData for ProseRangeClass {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Reason-For-Cancellation (code 3449, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProseReasonForCancellation(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseReasonForCancellation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3449, 10415);
@@ -4664,6 +5261,7 @@ impl ProseReasonForCancellation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseReasonForCancellation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4672,11 +5270,13 @@ impl std::fmt::Debug for ProseReasonForCancellation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseReasonForCancellation {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseReasonForCancellation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4695,11 +5295,13 @@ impl rt::AvpData for ProseReasonForCancellation {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Role-Of-UE (code 3451, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProseRoleOfUe(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseRoleOfUe {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3451, 10415);
@@ -4722,6 +5324,7 @@ impl ProseRoleOfUe {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseRoleOfUe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4730,11 +5333,13 @@ impl std::fmt::Debug for ProseRoleOfUe {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseRoleOfUe {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseRoleOfUe {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4753,11 +5358,13 @@ impl rt::AvpData for ProseRoleOfUe {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Proximity-Alert-Indication (code 3454, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ProximityAlertIndication(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProximityAlertIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3454, 10415);
@@ -4774,6 +5381,7 @@ impl ProximityAlertIndication {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProximityAlertIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4782,11 +5390,13 @@ impl std::fmt::Debug for ProximityAlertIndication {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProximityAlertIndication {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProximityAlertIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4805,11 +5415,13 @@ impl rt::AvpData for ProximityAlertIndication {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PS-Append-Free-Format-Data (code 867, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PsAppendFreeFormatData(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsAppendFreeFormatData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(867, 10415);
@@ -4826,6 +5438,7 @@ impl PsAppendFreeFormatData {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PsAppendFreeFormatData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4834,11 +5447,13 @@ impl std::fmt::Debug for PsAppendFreeFormatData {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PsAppendFreeFormatData {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PsAppendFreeFormatData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4857,11 +5472,13 @@ impl rt::AvpData for PsAppendFreeFormatData {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Quota-Indicator (code 3912, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct QuotaIndicator(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl QuotaIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3912, 10415);
@@ -4878,6 +5495,7 @@ impl QuotaIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for QuotaIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4886,11 +5504,13 @@ impl std::fmt::Debug for QuotaIndicator {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for QuotaIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for QuotaIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4909,11 +5529,13 @@ impl rt::AvpData for QuotaIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Read-Reply-Report-Requested (code 1222, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReadReplyReportRequested(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ReadReplyReportRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1222, 10415);
@@ -4930,6 +5552,7 @@ impl ReadReplyReportRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ReadReplyReportRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4938,11 +5561,13 @@ impl std::fmt::Debug for ReadReplyReportRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ReadReplyReportRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ReadReplyReportRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -4961,11 +5586,13 @@ impl rt::AvpData for ReadReplyReportRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Relationship-Mode (code 2706, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RelationshipMode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RelationshipMode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2706, 10415);
@@ -4982,6 +5609,7 @@ impl RelationshipMode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RelationshipMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -4990,11 +5618,13 @@ impl std::fmt::Debug for RelationshipMode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RelationshipMode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RelationshipMode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5013,11 +5643,13 @@ impl rt::AvpData for RelationshipMode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Reply-Path-Requested (code 2011, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReplyPathRequested(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ReplyPathRequested {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2011, 10415);
@@ -5034,6 +5666,7 @@ impl ReplyPathRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ReplyPathRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5042,11 +5675,13 @@ impl std::fmt::Debug for ReplyPathRequested {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ReplyPathRequested {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ReplyPathRequested {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5065,11 +5700,13 @@ impl rt::AvpData for ReplyPathRequested {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Reporting-Reason (code 872, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReportingReason(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl ReportingReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(872, 10415);
@@ -5110,6 +5747,7 @@ impl ReportingReason {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for ReportingReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5118,11 +5756,13 @@ impl std::fmt::Debug for ReportingReason {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for ReportingReason {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for ReportingReason {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5141,11 +5781,13 @@ impl rt::AvpData for ReportingReason {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Role-Of-Node (code 829, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RoleOfNode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RoleOfNode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(829, 10415);
@@ -5165,6 +5807,7 @@ impl RoleOfNode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RoleOfNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5173,11 +5816,13 @@ impl std::fmt::Debug for RoleOfNode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RoleOfNode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RoleOfNode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5196,11 +5841,13 @@ impl rt::AvpData for RoleOfNode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Role-Of-ProSe-Function (code 3438, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RoleOfProseFunction(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RoleOfProseFunction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3438, 10415);
@@ -5220,6 +5867,7 @@ impl RoleOfProseFunction {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RoleOfProseFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5228,11 +5876,13 @@ impl std::fmt::Debug for RoleOfProseFunction {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RoleOfProseFunction {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RoleOfProseFunction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5251,11 +5901,13 @@ impl rt::AvpData for RoleOfProseFunction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SDP-Type (code 2036, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SdpType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2036, 10415);
@@ -5272,6 +5924,7 @@ impl SdpType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SdpType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5280,11 +5933,13 @@ impl std::fmt::Debug for SdpType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SdpType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SdpType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5303,11 +5958,13 @@ impl rt::AvpData for SdpType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Serving-Node-Type (code 2047, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServingNodeType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServingNodeType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2047, 10415);
@@ -5339,6 +5996,7 @@ impl ServingNodeType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServingNodeType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5347,11 +6005,13 @@ impl std::fmt::Debug for ServingNodeType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ServingNodeType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServingNodeType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5370,11 +6030,13 @@ impl rt::AvpData for ServingNodeType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Session-Direction (code 2707, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SessionDirection(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SessionDirection {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2707, 10415);
@@ -5391,6 +6053,7 @@ impl SessionDirection {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SessionDirection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5399,11 +6062,13 @@ impl std::fmt::Debug for SessionDirection {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SessionDirection {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SessionDirection {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5422,11 +6087,13 @@ impl rt::AvpData for SessionDirection {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SGi-PtP-Tunnelling-Method (code 3931, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SgiPtpTunnellingMethod(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SgiPtpTunnellingMethod {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3931, 10415);
@@ -5443,6 +6110,7 @@ impl SgiPtpTunnellingMethod {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SgiPtpTunnellingMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5451,11 +6119,13 @@ impl std::fmt::Debug for SgiPtpTunnellingMethod {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SgiPtpTunnellingMethod {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SgiPtpTunnellingMethod {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5474,11 +6144,13 @@ impl rt::AvpData for SgiPtpTunnellingMethod {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SGW-Change (code 2065, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SgwChange(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SgwChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2065, 10415);
@@ -5495,6 +6167,7 @@ impl SgwChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SgwChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5503,11 +6176,13 @@ impl std::fmt::Debug for SgwChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SgwChange {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SgwChange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5526,11 +6201,13 @@ impl rt::AvpData for SgwChange {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SM-Device-Trigger-Indicator (code 3407, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmDeviceTriggerIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmDeviceTriggerIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3407, 10415);
@@ -5547,6 +6224,7 @@ impl SmDeviceTriggerIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmDeviceTriggerIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5555,11 +6233,13 @@ impl std::fmt::Debug for SmDeviceTriggerIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmDeviceTriggerIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmDeviceTriggerIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5578,11 +6258,13 @@ impl rt::AvpData for SmDeviceTriggerIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SM-Message-Type (code 2007, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmMessageType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmMessageType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2007, 10415);
@@ -5611,6 +6293,7 @@ impl SmMessageType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmMessageType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5619,11 +6302,13 @@ impl std::fmt::Debug for SmMessageType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmMessageType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmMessageType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5642,11 +6327,13 @@ impl rt::AvpData for SmMessageType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SM-Service-Type (code 2029, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmServiceType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2029, 10415);
@@ -5690,6 +6377,7 @@ impl SmServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5698,11 +6386,13 @@ impl std::fmt::Debug for SmServiceType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmServiceType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmServiceType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5721,11 +6411,13 @@ impl rt::AvpData for SmServiceType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SMS-Node (code 2016, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SmsNode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmsNode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2016, 10415);
@@ -5748,6 +6440,7 @@ impl SmsNode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmsNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5756,11 +6449,13 @@ impl std::fmt::Debug for SmsNode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmsNode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmsNode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5779,11 +6474,13 @@ impl rt::AvpData for SmsNode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Status-AS-Code (code 2702, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct StatusAsCode(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl StatusAsCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2702, 10415);
@@ -5803,6 +6500,7 @@ impl StatusAsCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for StatusAsCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5811,11 +6509,13 @@ impl std::fmt::Debug for StatusAsCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for StatusAsCode {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for StatusAsCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5834,11 +6534,13 @@ impl rt::AvpData for StatusAsCode {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Subscriber-Role (code 2033, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SubscriberRole(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl SubscriberRole {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2033, 10415);
@@ -5855,6 +6557,7 @@ impl SubscriberRole {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for SubscriberRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5863,11 +6566,13 @@ impl std::fmt::Debug for SubscriberRole {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for SubscriberRole {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for SubscriberRole {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5886,11 +6591,13 @@ impl rt::AvpData for SubscriberRole {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// TAD-Identifier (code 2717, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TadIdentifier(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TadIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2717, 10415);
@@ -5907,6 +6614,7 @@ impl TadIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TadIdentifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5915,11 +6623,13 @@ impl std::fmt::Debug for TadIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TadIdentifier {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TadIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5938,11 +6648,13 @@ impl rt::AvpData for TadIdentifier {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Time-Quota-Type (code 1271, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TimeQuotaType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeQuotaType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1271, 10415);
@@ -5959,6 +6671,7 @@ impl TimeQuotaType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TimeQuotaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -5967,11 +6680,13 @@ impl std::fmt::Debug for TimeQuotaType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TimeQuotaType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TimeQuotaType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -5990,11 +6705,13 @@ impl rt::AvpData for TimeQuotaType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Transcoder-Inserted-Indicator (code 2605, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TranscoderInsertedIndicator(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TranscoderInsertedIndicator {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2605, 10415);
@@ -6011,6 +6728,7 @@ impl TranscoderInsertedIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TranscoderInsertedIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -6019,11 +6737,13 @@ impl std::fmt::Debug for TranscoderInsertedIndicator {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TranscoderInsertedIndicator {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TranscoderInsertedIndicator {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -6042,11 +6762,13 @@ impl rt::AvpData for TranscoderInsertedIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Trigger-Type (code 870, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TriggerType(pub i32);
+#[cfg(any(feature = "ts32299"))]
 impl TriggerType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(870, 10415);
@@ -6177,6 +6899,7 @@ impl TriggerType {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for TriggerType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -6185,11 +6908,13 @@ impl std::fmt::Debug for TriggerType {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl From<i32> for TriggerType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for TriggerType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -6208,6 +6933,7 @@ impl rt::AvpData for TriggerType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Type-Number (code 1204, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -6215,6 +6941,7 @@ impl rt::AvpData for TriggerType {
 /// Values are the well-known content type numbers of the OMA/OMNA registry referenced by the specification.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TypeNumber(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TypeNumber {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1204, 10415);
@@ -6225,6 +6952,7 @@ impl TypeNumber {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TypeNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -6233,11 +6961,13 @@ impl std::fmt::Debug for TypeNumber {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TypeNumber {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TypeNumber {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -6256,11 +6986,13 @@ impl rt::AvpData for TypeNumber {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// UNI-PDU-CP-Only-Flag (code 3932, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UniPduCpOnlyFlag(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UniPduCpOnlyFlag {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3932, 10415);
@@ -6277,6 +7009,7 @@ impl UniPduCpOnlyFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UniPduCpOnlyFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -6285,11 +7018,13 @@ impl std::fmt::Debug for UniPduCpOnlyFlag {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for UniPduCpOnlyFlag {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UniPduCpOnlyFlag {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -6308,11 +7043,13 @@ impl rt::AvpData for UniPduCpOnlyFlag {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// User-Participating-Type (code 1279, vendor 10415), Enumerated, 3GPP TS 32.299 §7.2.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct UserParticipatingType(pub i32);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UserParticipatingType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1279, 10415);
@@ -6332,6 +7069,7 @@ impl UserParticipatingType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UserParticipatingType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.name() {
@@ -6340,11 +7078,13 @@ impl std::fmt::Debug for UserParticipatingType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for UserParticipatingType {
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UserParticipatingType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
     #[inline]
@@ -6363,6 +7103,7 @@ impl rt::AvpData for UserParticipatingType {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Access-Network-Info-Change (code 4401, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -6386,6 +7127,7 @@ pub struct AccessNetworkInfoChange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessNetworkInfoChange {
     fn default() -> Self {
         Self {
@@ -6397,6 +7139,7 @@ impl Default for AccessNetworkInfoChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessNetworkInfoChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
@@ -6441,6 +7184,7 @@ impl AccessNetworkInfoChange {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccessNetworkInfoChange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6508,6 +7252,7 @@ impl rt::AvpData for AccessNetworkInfoChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Access-Transfer-Information (code 2709, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -6549,6 +7294,7 @@ pub struct AccessTransferInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessTransferInformation {
     fn default() -> Self {
         Self {
@@ -6566,6 +7312,7 @@ impl Default for AccessTransferInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessTransferInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
@@ -6642,6 +7389,7 @@ impl AccessTransferInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccessTransferInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6781,6 +7529,7 @@ impl rt::AvpData for AccessTransferInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Accumulated-Cost (code 2052, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -6800,6 +7549,7 @@ pub struct AccumulatedCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccumulatedCost {
     fn default() -> Self {
         Self {
@@ -6810,6 +7560,7 @@ impl Default for AccumulatedCost {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccumulatedCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
@@ -6852,6 +7603,7 @@ impl AccumulatedCost {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccumulatedCost {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6903,6 +7655,7 @@ impl rt::AvpData for AccumulatedCost {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Additional-Content-Information (code 1207, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -6926,6 +7679,7 @@ pub struct AdditionalContentInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AdditionalContentInformation {
     fn default() -> Self {
         Self {
@@ -6937,6 +7691,7 @@ impl Default for AdditionalContentInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AdditionalContentInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
@@ -6971,6 +7726,7 @@ impl AdditionalContentInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AdditionalContentInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7038,6 +7794,7 @@ impl rt::AvpData for AdditionalContentInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Address-Domain (code 898, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7058,6 +7815,7 @@ pub struct AddressDomain {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AddressDomain {
     fn default() -> Self {
         Self {
@@ -7068,6 +7826,7 @@ impl Default for AddressDomain {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddressDomain {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
@@ -7094,6 +7853,7 @@ impl AddressDomain {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AddressDomain {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7149,6 +7909,7 @@ impl rt::AvpData for AddressDomain {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AF-Correlation-Information (code 1276, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7169,6 +7930,7 @@ pub struct AfCorrelationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AfCorrelationInformation {
     fn default() -> Self {
         Self {
@@ -7179,6 +7941,7 @@ impl Default for AfCorrelationInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AfCorrelationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
@@ -7221,6 +7984,7 @@ impl AfCorrelationInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AfCorrelationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7272,6 +8036,7 @@ impl rt::AvpData for AfCorrelationInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Announcement-Information (code 3904, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7310,6 +8075,7 @@ pub struct AnnouncementInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for AnnouncementInformation {
     fn default() -> Self {
         Self {
@@ -7326,6 +8092,7 @@ impl Default for AnnouncementInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl AnnouncementInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
@@ -7393,6 +8160,7 @@ impl AnnouncementInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for AnnouncementInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7516,6 +8284,7 @@ impl rt::AvpData for AnnouncementInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Cost-Information (code 2053, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7539,6 +8308,7 @@ pub struct AocCostInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocCostInformation {
     fn default() -> Self {
         Self {
@@ -7550,6 +8320,7 @@ impl Default for AocCostInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocCostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
@@ -7581,6 +8352,7 @@ impl AocCostInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocCostInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7648,6 +8420,7 @@ impl rt::AvpData for AocCostInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Information (code 2054, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7671,6 +8444,7 @@ pub struct AocInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocInformation {
     fn default() -> Self {
         Self {
@@ -7682,6 +8456,7 @@ impl Default for AocInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
@@ -7716,6 +8491,7 @@ impl AocInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7783,6 +8559,7 @@ impl rt::AvpData for AocInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Service (code 2311, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7803,6 +8580,7 @@ pub struct AocService {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocService {
     fn default() -> Self {
         Self {
@@ -7813,6 +8591,7 @@ impl Default for AocService {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocService {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
@@ -7843,6 +8622,7 @@ impl AocService {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocService {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -7898,6 +8678,7 @@ impl rt::AvpData for AocService {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Subscription-Information (code 2314, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -7921,6 +8702,7 @@ pub struct AocSubscriptionInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocSubscriptionInformation {
     fn default() -> Self {
         Self {
@@ -7932,6 +8714,7 @@ impl Default for AocSubscriptionInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocSubscriptionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
@@ -7962,6 +8745,7 @@ impl AocSubscriptionInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocSubscriptionInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8029,6 +8813,7 @@ impl rt::AvpData for AocSubscriptionInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// APN-Rate-Control (code 3933, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8049,6 +8834,7 @@ pub struct ApnRateControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControl {
     fn default() -> Self {
         Self {
@@ -8059,6 +8845,7 @@ impl Default for ApnRateControl {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
@@ -8085,6 +8872,7 @@ impl ApnRateControl {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8140,6 +8928,7 @@ impl rt::AvpData for ApnRateControl {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// APN-Rate-Control-Downlink (code 3934, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8163,6 +8952,7 @@ pub struct ApnRateControlDownlink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlDownlink {
     fn default() -> Self {
         Self {
@@ -8174,6 +8964,7 @@ impl Default for ApnRateControlDownlink {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlDownlink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
@@ -8208,6 +8999,7 @@ impl ApnRateControlDownlink {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControlDownlink {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8275,6 +9067,7 @@ impl rt::AvpData for ApnRateControlDownlink {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// APN-Rate-Control-Uplink (code 3935, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8298,6 +9091,7 @@ pub struct ApnRateControlUplink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlUplink {
     fn default() -> Self {
         Self {
@@ -8309,6 +9103,7 @@ impl Default for ApnRateControlUplink {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlUplink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
@@ -8343,6 +9138,7 @@ impl ApnRateControlUplink {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControlUplink {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8410,6 +9206,7 @@ impl rt::AvpData for ApnRateControlUplink {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Application-Server-Information (code 850, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8433,6 +9230,7 @@ pub struct ApplicationServerInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApplicationServerInformation {
     fn default() -> Self {
         Self {
@@ -8444,6 +9242,7 @@ impl Default for ApplicationServerInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApplicationServerInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
@@ -8484,6 +9283,7 @@ impl ApplicationServerInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApplicationServerInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8551,6 +9351,7 @@ impl rt::AvpData for ApplicationServerInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Basic-Service-Code (code 3411, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8571,6 +9372,7 @@ pub struct BasicServiceCode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for BasicServiceCode {
     fn default() -> Self {
         Self {
@@ -8581,6 +9383,7 @@ impl Default for BasicServiceCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl BasicServiceCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
@@ -8607,6 +9410,7 @@ impl BasicServiceCode {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for BasicServiceCode {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8662,6 +9466,7 @@ impl rt::AvpData for BasicServiceCode {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Called-Identity-Change (code 3917, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8682,6 +9487,7 @@ pub struct CalledIdentityChange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CalledIdentityChange {
     fn default() -> Self {
         Self {
@@ -8692,6 +9498,7 @@ impl Default for CalledIdentityChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CalledIdentityChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
@@ -8718,6 +9525,7 @@ impl CalledIdentityChange {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CalledIdentityChange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8773,6 +9581,7 @@ impl rt::AvpData for CalledIdentityChange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Coverage-Info (code 3459, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8796,6 +9605,7 @@ pub struct CoverageInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CoverageInfo {
     fn default() -> Self {
         Self {
@@ -8807,6 +9617,7 @@ impl Default for CoverageInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CoverageInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
@@ -8838,6 +9649,7 @@ impl CoverageInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CoverageInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -8905,6 +9717,7 @@ impl rt::AvpData for CoverageInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// CPDT-Information (code 3927, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -8934,6 +9747,7 @@ pub struct CpdtInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CpdtInformation {
     fn default() -> Self {
         Self {
@@ -8947,6 +9761,7 @@ impl Default for CpdtInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CpdtInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
@@ -8985,6 +9800,7 @@ impl CpdtInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CpdtInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9076,6 +9892,7 @@ impl rt::AvpData for CpdtInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Current-Tariff (code 2056, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9099,6 +9916,7 @@ pub struct CurrentTariff {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CurrentTariff {
     fn default() -> Self {
         Self {
@@ -9110,6 +9928,7 @@ impl Default for CurrentTariff {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CurrentTariff {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
@@ -9141,6 +9960,7 @@ impl CurrentTariff {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CurrentTariff {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9208,6 +10028,7 @@ impl rt::AvpData for CurrentTariff {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// DCD-Information (code 2115, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9228,6 +10049,7 @@ pub struct DcdInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DcdInformation {
     fn default() -> Self {
         Self {
@@ -9238,6 +10060,7 @@ impl Default for DcdInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DcdInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
@@ -9264,6 +10087,7 @@ impl DcdInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DcdInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9319,6 +10143,7 @@ impl rt::AvpData for DcdInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Destination-Interface (code 2002, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9345,6 +10170,7 @@ pub struct DestinationInterface {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DestinationInterface {
     fn default() -> Self {
         Self {
@@ -9357,6 +10183,7 @@ impl Default for DestinationInterface {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DestinationInterface {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
@@ -9391,6 +10218,7 @@ impl DestinationInterface {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DestinationInterface {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9470,6 +10298,7 @@ impl rt::AvpData for DestinationInterface {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Early-Media-Description (code 1272, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9493,6 +10322,7 @@ pub struct EarlyMediaDescription {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EarlyMediaDescription {
     fn default() -> Self {
         Self {
@@ -9504,6 +10334,7 @@ impl Default for EarlyMediaDescription {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EarlyMediaDescription {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
@@ -9545,6 +10376,7 @@ impl EarlyMediaDescription {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EarlyMediaDescription {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9612,6 +10444,7 @@ impl rt::AvpData for EarlyMediaDescription {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Enhanced-Diagnostics (code 3901, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9629,6 +10462,7 @@ pub struct EnhancedDiagnostics {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EnhancedDiagnostics {
     fn default() -> Self {
         Self {
@@ -9638,6 +10472,7 @@ impl Default for EnhancedDiagnostics {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EnhancedDiagnostics {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
@@ -9666,6 +10501,7 @@ impl EnhancedDiagnostics {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EnhancedDiagnostics {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9709,6 +10545,7 @@ impl rt::AvpData for EnhancedDiagnostics {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Envelope (code 1266, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9741,6 +10578,7 @@ pub struct Envelope {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for Envelope {
     fn default() -> Self {
         Self {
@@ -9755,6 +10593,7 @@ impl Default for Envelope {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl Envelope {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
@@ -9823,6 +10662,7 @@ impl Envelope {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Envelope {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -9922,6 +10762,7 @@ impl rt::AvpData for Envelope {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Event-Type (code 823, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -9945,6 +10786,7 @@ pub struct EventType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EventType {
     fn default() -> Self {
         Self {
@@ -9956,6 +10798,7 @@ impl Default for EventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EventType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
@@ -9986,6 +10829,7 @@ impl EventType {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EventType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10053,6 +10897,7 @@ impl rt::AvpData for EventType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// IM-Information (code 2110, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -10079,6 +10924,7 @@ pub struct ImInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImInformation {
     fn default() -> Self {
         Self {
@@ -10091,6 +10937,7 @@ impl Default for ImInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
@@ -10141,6 +10988,7 @@ impl ImInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -10220,6 +11068,7 @@ impl rt::AvpData for ImInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// IMS-Information (code 876, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -10393,6 +11242,7 @@ pub struct ImsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImsInformation {
     fn default() -> Self {
         Self {
@@ -10454,6 +11304,7 @@ impl Default for ImsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
@@ -10852,6 +11703,7 @@ impl ImsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11515,6 +12367,7 @@ impl rt::AvpData for ImsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Incremental-Cost (code 2062, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -11534,6 +12387,7 @@ pub struct IncrementalCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IncrementalCost {
     fn default() -> Self {
         Self {
@@ -11544,6 +12398,7 @@ impl Default for IncrementalCost {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IncrementalCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
@@ -11586,6 +12441,7 @@ impl IncrementalCost {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for IncrementalCost {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11637,6 +12493,7 @@ impl rt::AvpData for IncrementalCost {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Inter-Operator-Identifier (code 838, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -11657,6 +12514,7 @@ pub struct InterOperatorIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for InterOperatorIdentifier {
     fn default() -> Self {
         Self {
@@ -11667,6 +12525,7 @@ impl Default for InterOperatorIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterOperatorIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
@@ -11693,6 +12552,7 @@ impl InterOperatorIdentifier {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for InterOperatorIdentifier {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11748,6 +12608,7 @@ impl rt::AvpData for InterOperatorIdentifier {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ISUP-Cause (code 3416, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -11771,6 +12632,7 @@ pub struct IsupCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IsupCause {
     fn default() -> Self {
         Self {
@@ -11782,6 +12644,7 @@ impl Default for IsupCause {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IsupCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
@@ -11812,6 +12675,7 @@ impl IsupCause {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for IsupCause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -11879,6 +12743,7 @@ impl rt::AvpData for IsupCause {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// LCS-Client-ID (code 1232, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -11911,6 +12776,7 @@ pub struct LcsClientId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientId {
     fn default() -> Self {
         Self {
@@ -11925,6 +12791,7 @@ impl Default for LcsClientId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
@@ -11967,6 +12834,7 @@ impl LcsClientId {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsClientId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12070,6 +12938,7 @@ impl rt::AvpData for LcsClientId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// LCS-Client-Name (code 1235, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12093,6 +12962,7 @@ pub struct LcsClientName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientName {
     fn default() -> Self {
         Self {
@@ -12104,6 +12974,7 @@ impl Default for LcsClientName {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
@@ -12134,6 +13005,7 @@ impl LcsClientName {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsClientName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12201,6 +13073,7 @@ impl rt::AvpData for LcsClientName {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// LCS-Information (code 878, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12233,6 +13106,7 @@ pub struct LcsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsInformation {
     fn default() -> Self {
         Self {
@@ -12247,6 +13121,7 @@ impl Default for LcsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
@@ -12289,6 +13164,7 @@ impl LcsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12392,6 +13268,7 @@ impl rt::AvpData for LcsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// LCS-Requestor-ID (code 1239, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12412,6 +13289,7 @@ pub struct LcsRequestorId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsRequestorId {
     fn default() -> Self {
         Self {
@@ -12422,6 +13300,7 @@ impl Default for LcsRequestorId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsRequestorId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
@@ -12448,6 +13327,7 @@ impl LcsRequestorId {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsRequestorId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12503,6 +13383,7 @@ impl rt::AvpData for LcsRequestorId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Location-Info (code 3460, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12523,6 +13404,7 @@ pub struct LocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationInfo {
     fn default() -> Self {
         Self {
@@ -12533,6 +13415,7 @@ impl Default for LocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
@@ -12559,6 +13442,7 @@ impl LocationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12614,6 +13498,7 @@ impl rt::AvpData for LocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Location-Type (code 1244, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12634,6 +13519,7 @@ pub struct LocationType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationType {
     fn default() -> Self {
         Self {
@@ -12644,6 +13530,7 @@ impl Default for LocationType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
@@ -12674,6 +13561,7 @@ impl LocationType {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocationType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -12729,6 +13617,7 @@ impl rt::AvpData for LocationType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MBMS-Information (code 880, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -12788,6 +13677,7 @@ pub struct MbmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MbmsInformation {
     fn default() -> Self {
         Self {
@@ -12811,6 +13701,7 @@ impl Default for MbmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
@@ -12941,6 +13832,7 @@ impl MbmsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MbmsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13140,6 +14032,7 @@ impl rt::AvpData for MbmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Message-Body (code 889, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -13166,6 +14059,7 @@ pub struct MessageBody {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageBody {
     fn default() -> Self {
         Self {
@@ -13178,6 +14072,7 @@ impl Default for MessageBody {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageBody {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
@@ -13244,6 +14139,7 @@ impl MessageBody {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MessageBody {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13315,6 +14211,7 @@ impl rt::AvpData for MessageBody {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Message-Class (code 1213, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -13335,6 +14232,7 @@ pub struct MessageClass {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageClass {
     fn default() -> Self {
         Self {
@@ -13345,6 +14243,7 @@ impl Default for MessageClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
@@ -13371,6 +14270,7 @@ impl MessageClass {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MessageClass {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13426,6 +14326,7 @@ impl rt::AvpData for MessageClass {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MM-Content-Type (code 1203, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -13452,6 +14353,7 @@ pub struct MmContentType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmContentType {
     fn default() -> Self {
         Self {
@@ -13464,6 +14366,7 @@ impl Default for MmContentType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmContentType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
@@ -13512,6 +14415,7 @@ impl MmContentType {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmContentType {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -13591,6 +14495,7 @@ impl rt::AvpData for MmContentType {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MMS-Information (code 877, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -13665,6 +14570,7 @@ pub struct MmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmsInformation {
     fn default() -> Self {
         Self {
@@ -13693,6 +14599,7 @@ impl Default for MmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
@@ -13796,6 +14703,7 @@ impl MmsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -14067,6 +14975,7 @@ impl rt::AvpData for MmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// MMTel-Information (code 2030, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -14084,6 +14993,7 @@ pub struct MmtelInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmtelInformation {
     fn default() -> Self {
         Self {
@@ -14093,6 +15003,7 @@ impl Default for MmtelInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmtelInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
@@ -14121,6 +15032,7 @@ impl MmtelInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmtelInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -14164,6 +15076,7 @@ impl rt::AvpData for MmtelInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Monitoring-Event-Information (code 3921, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -14227,6 +15140,7 @@ pub struct MonitoringEventInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventInformation {
     fn default() -> Self {
         Self {
@@ -14250,6 +15164,7 @@ impl Default for MonitoringEventInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl MonitoringEventInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
@@ -14354,6 +15269,7 @@ impl MonitoringEventInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for MonitoringEventInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -14565,6 +15481,7 @@ impl rt::AvpData for MonitoringEventInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Monitoring-Event-Report-Data (code 3920, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -14618,6 +15535,7 @@ pub struct MonitoringEventReportData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventReportData {
     fn default() -> Self {
         Self {
@@ -14637,6 +15555,7 @@ impl Default for MonitoringEventReportData {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl MonitoringEventReportData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
@@ -14717,6 +15636,7 @@ impl MonitoringEventReportData {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for MonitoringEventReportData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -14880,6 +15800,7 @@ impl rt::AvpData for MonitoringEventReportData {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Next-Tariff (code 2057, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -14903,6 +15824,7 @@ pub struct NextTariff {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NextTariff {
     fn default() -> Self {
         Self {
@@ -14914,6 +15836,7 @@ impl Default for NextTariff {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NextTariff {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
@@ -14945,6 +15868,7 @@ impl NextTariff {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NextTariff {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15012,6 +15936,7 @@ impl rt::AvpData for NextTariff {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// NIDD-Submission (code 3928, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15038,6 +15963,7 @@ pub struct NiddSubmission {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NiddSubmission {
     fn default() -> Self {
         Self {
@@ -15050,6 +15976,7 @@ impl Default for NiddSubmission {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NiddSubmission {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
@@ -15084,6 +16011,7 @@ impl NiddSubmission {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NiddSubmission {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15163,6 +16091,7 @@ impl rt::AvpData for NiddSubmission {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// NNI-Information (code 2703, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15189,6 +16118,7 @@ pub struct NniInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NniInformation {
     fn default() -> Self {
         Self {
@@ -15201,6 +16131,7 @@ impl Default for NniInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NniInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
@@ -15235,6 +16166,7 @@ impl NniInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NniInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15314,6 +16246,7 @@ impl rt::AvpData for NniInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Offline-Charging (code 1278, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15342,6 +16275,7 @@ pub struct OfflineCharging {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OfflineCharging {
     fn default() -> Self {
         Self {
@@ -15354,6 +16288,7 @@ impl Default for OfflineCharging {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OfflineCharging {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
@@ -15398,6 +16333,7 @@ impl OfflineCharging {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OfflineCharging {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15477,6 +16413,7 @@ impl rt::AvpData for OfflineCharging {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Originator-Address (code 886, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15500,6 +16437,7 @@ pub struct OriginatorAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorAddress {
     fn default() -> Self {
         Self {
@@ -15511,6 +16449,7 @@ impl Default for OriginatorAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
@@ -15541,6 +16480,7 @@ impl OriginatorAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15608,6 +16548,7 @@ impl rt::AvpData for OriginatorAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Originator-Interface (code 2009, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15634,6 +16575,7 @@ pub struct OriginatorInterface {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorInterface {
     fn default() -> Self {
         Self {
@@ -15646,6 +16588,7 @@ impl Default for OriginatorInterface {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorInterface {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
@@ -15680,6 +16623,7 @@ impl OriginatorInterface {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorInterface {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15759,6 +16703,7 @@ impl rt::AvpData for OriginatorInterface {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Originator-Received-Address (code 2027, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15782,6 +16727,7 @@ pub struct OriginatorReceivedAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorReceivedAddress {
     fn default() -> Self {
         Self {
@@ -15793,6 +16739,7 @@ impl Default for OriginatorReceivedAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorReceivedAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
@@ -15823,6 +16770,7 @@ impl OriginatorReceivedAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorReceivedAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -15890,6 +16838,7 @@ impl rt::AvpData for OriginatorReceivedAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Participant-Group (code 1260, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -15913,6 +16862,7 @@ pub struct ParticipantGroup {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ParticipantGroup {
     fn default() -> Self {
         Self {
@@ -15924,6 +16874,7 @@ impl Default for ParticipantGroup {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantGroup {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
@@ -15958,6 +16909,7 @@ impl ParticipantGroup {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ParticipantGroup {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -16025,6 +16977,7 @@ impl rt::AvpData for ParticipantGroup {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-Information (code 879, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -16078,6 +17031,7 @@ pub struct PocInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocInformation {
     fn default() -> Self {
         Self {
@@ -16099,6 +17053,7 @@ impl Default for PocInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
@@ -16181,6 +17136,7 @@ impl PocInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -16368,6 +17324,7 @@ impl rt::AvpData for PocInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PoC-User-Role (code 1252, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -16388,6 +17345,7 @@ pub struct PocUserRole {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocUserRole {
     fn default() -> Self {
         Self {
@@ -16398,6 +17356,7 @@ impl Default for PocUserRole {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocUserRole {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
@@ -16424,6 +17383,7 @@ impl PocUserRole {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocUserRole {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -16479,6 +17439,7 @@ impl rt::AvpData for PocUserRole {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Direct-Communication-Reception-Data-Container (code 3461, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -16523,6 +17484,7 @@ pub struct ProseDirectCommunicationReceptionDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationReceptionDataContainer {
     fn default() -> Self {
         Self {
@@ -16541,6 +17503,7 @@ impl Default for ProseDirectCommunicationReceptionDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationReceptionDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
@@ -16603,6 +17566,7 @@ impl ProseDirectCommunicationReceptionDataContainer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -16754,6 +17718,7 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Direct-Communication-Transmission-Data-Container (code 3441, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -16798,6 +17763,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationTransmissionDataContainer {
     fn default() -> Self {
         Self {
@@ -16816,6 +17782,7 @@ impl Default for ProseDirectCommunicationTransmissionDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationTransmissionDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
@@ -16878,6 +17845,7 @@ impl ProseDirectCommunicationTransmissionDataContainer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -17029,6 +17997,7 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// ProSe-Information (code 3447, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -17209,6 +18178,7 @@ pub struct ProseInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseInformation {
     fn default() -> Self {
         Self {
@@ -17271,6 +18241,7 @@ impl Default for ProseInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
@@ -17605,6 +18576,7 @@ impl ProseInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -18292,6 +19264,7 @@ impl rt::AvpData for ProseInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PS-Furnish-Charging-Information (code 865, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -18315,6 +19288,7 @@ pub struct PsFurnishChargingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsFurnishChargingInformation {
     fn default() -> Self {
         Self {
@@ -18326,6 +19300,7 @@ impl Default for PsFurnishChargingInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsFurnishChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
@@ -18388,6 +19363,7 @@ impl PsFurnishChargingInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PsFurnishChargingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -18447,6 +19423,7 @@ impl rt::AvpData for PsFurnishChargingInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// PS-Information (code 874, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -18688,6 +19665,7 @@ pub struct PsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsInformation {
     fn default() -> Self {
         Self {
@@ -18769,6 +19747,7 @@ impl Default for PsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
@@ -19151,6 +20130,7 @@ impl PsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20058,6 +21038,7 @@ impl rt::AvpData for PsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Radio-Parameter-Set-Info (code 3463, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20078,6 +21059,7 @@ pub struct RadioParameterSetInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RadioParameterSetInfo {
     fn default() -> Self {
         Self {
@@ -20088,6 +21070,7 @@ impl Default for RadioParameterSetInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RadioParameterSetInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
@@ -20114,6 +21097,7 @@ impl RadioParameterSetInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RadioParameterSetInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20169,6 +21153,7 @@ impl rt::AvpData for RadioParameterSetInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// RAN-Secondary-RAT-Usage-Report (code 1302, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20201,6 +21186,7 @@ pub struct RanSecondaryRatUsageReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RanSecondaryRatUsageReport {
     fn default() -> Self {
         Self {
@@ -20215,6 +21201,7 @@ impl Default for RanSecondaryRatUsageReport {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RanSecondaryRatUsageReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
@@ -20257,6 +21244,7 @@ impl RanSecondaryRatUsageReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RanSecondaryRatUsageReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20360,6 +21348,7 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Rate-Element (code 2058, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20389,6 +21378,7 @@ pub struct RateElement {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RateElement {
     fn default() -> Self {
         Self {
@@ -20402,6 +21392,7 @@ impl Default for RateElement {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RateElement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
@@ -20456,6 +21447,7 @@ impl RateElement {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RateElement {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20543,6 +21535,7 @@ impl rt::AvpData for RateElement {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Real-Time-Tariff-Information (code 2305, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20563,6 +21556,7 @@ pub struct RealTimeTariffInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RealTimeTariffInformation {
     fn default() -> Self {
         Self {
@@ -20573,6 +21567,7 @@ impl Default for RealTimeTariffInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RealTimeTariffInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
@@ -20599,6 +21594,7 @@ impl RealTimeTariffInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RealTimeTariffInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20654,6 +21650,7 @@ impl rt::AvpData for RealTimeTariffInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Recipient-Address (code 1201, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20680,6 +21677,7 @@ pub struct RecipientAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientAddress {
     fn default() -> Self {
         Self {
@@ -20692,6 +21690,7 @@ impl Default for RecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
@@ -20726,6 +21725,7 @@ impl RecipientAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20805,6 +21805,7 @@ impl rt::AvpData for RecipientAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Recipient-Info (code 2026, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -20834,6 +21835,7 @@ pub struct RecipientInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientInfo {
     fn default() -> Self {
         Self {
@@ -20847,6 +21849,7 @@ impl Default for RecipientInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
@@ -20896,6 +21899,7 @@ impl RecipientInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -20987,6 +21991,7 @@ impl rt::AvpData for RecipientInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Recipient-Received-Address (code 2028, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21010,6 +22015,7 @@ pub struct RecipientReceivedAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientReceivedAddress {
     fn default() -> Self {
         Self {
@@ -21021,6 +22027,7 @@ impl Default for RecipientReceivedAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientReceivedAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
@@ -21051,6 +22058,7 @@ impl RecipientReceivedAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientReceivedAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21118,6 +22126,7 @@ impl rt::AvpData for RecipientReceivedAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Related-Change-Condition-Information (code 3925, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21156,6 +22165,7 @@ pub struct RelatedChangeConditionInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RelatedChangeConditionInformation {
     fn default() -> Self {
         Self {
@@ -21172,6 +22182,7 @@ impl Default for RelatedChangeConditionInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RelatedChangeConditionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
@@ -21227,6 +22238,7 @@ impl RelatedChangeConditionInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RelatedChangeConditionInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21354,6 +22366,7 @@ impl rt::AvpData for RelatedChangeConditionInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Related-Trigger (code 3926, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21371,6 +22384,7 @@ pub struct RelatedTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for RelatedTrigger {
     fn default() -> Self {
         Self {
@@ -21380,6 +22394,7 @@ impl Default for RelatedTrigger {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl RelatedTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
@@ -21403,6 +22418,7 @@ impl RelatedTrigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for RelatedTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21446,6 +22462,7 @@ impl rt::AvpData for RelatedTrigger {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Remaining-Balance (code 2021, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21466,6 +22483,7 @@ pub struct RemainingBalance {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RemainingBalance {
     fn default() -> Self {
         Self {
@@ -21476,6 +22494,7 @@ impl Default for RemainingBalance {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RemainingBalance {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
@@ -21534,6 +22553,7 @@ impl RemainingBalance {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RemainingBalance {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21581,6 +22601,7 @@ impl rt::AvpData for RemainingBalance {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Scale-Factor (code 2059, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21600,6 +22621,7 @@ pub struct ScaleFactor {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScaleFactor {
     fn default() -> Self {
         Self {
@@ -21610,6 +22632,7 @@ impl Default for ScaleFactor {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScaleFactor {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
@@ -21652,6 +22675,7 @@ impl ScaleFactor {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ScaleFactor {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21703,6 +22727,7 @@ impl rt::AvpData for ScaleFactor {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SCS-AS-Address (code 3940, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21723,6 +22748,7 @@ pub struct ScsAsAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScsAsAddress {
     fn default() -> Self {
         Self {
@@ -21733,6 +22759,7 @@ impl Default for ScsAsAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScsAsAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
@@ -21759,6 +22786,7 @@ impl ScsAsAddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ScsAsAddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -21814,6 +22842,7 @@ impl rt::AvpData for ScsAsAddress {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SDP-Media-Component (code 843, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -21858,6 +22887,7 @@ pub struct SdpMediaComponent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpMediaComponent {
     fn default() -> Self {
         Self {
@@ -21876,6 +22906,7 @@ impl Default for SdpMediaComponent {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpMediaComponent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
@@ -21952,6 +22983,7 @@ impl SdpMediaComponent {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SdpMediaComponent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -22103,6 +23135,7 @@ impl rt::AvpData for SdpMediaComponent {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SDP-TimeStamps (code 1273, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -22123,6 +23156,7 @@ pub struct SdpTimestamps {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpTimestamps {
     fn default() -> Self {
         Self {
@@ -22133,6 +23167,7 @@ impl Default for SdpTimestamps {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpTimestamps {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
@@ -22159,6 +23194,7 @@ impl SdpTimestamps {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SdpTimestamps {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -22214,6 +23250,7 @@ impl rt::AvpData for SdpTimestamps {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Service-Data-Container (code 2040, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -22331,6 +23368,7 @@ pub struct ServiceDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceDataContainer {
     fn default() -> Self {
         Self {
@@ -22372,6 +23410,7 @@ impl Default for ServiceDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
@@ -22559,6 +23598,7 @@ impl ServiceDataContainer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceDataContainer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -22986,6 +24026,7 @@ impl rt::AvpData for ServiceDataContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Service-Generic-Information (code 1256, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -23012,6 +24053,7 @@ pub struct ServiceGenericInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceGenericInformation {
     fn default() -> Self {
         Self {
@@ -23024,6 +24066,7 @@ impl Default for ServiceGenericInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceGenericInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
@@ -23058,6 +24101,7 @@ impl ServiceGenericInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceGenericInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -23137,6 +24181,7 @@ impl rt::AvpData for ServiceGenericInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Service-Information (code 873, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -23202,6 +24247,7 @@ pub struct ServiceInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceInformation {
     fn default() -> Self {
         Self {
@@ -23227,6 +24273,7 @@ impl Default for ServiceInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
@@ -23318,6 +24365,7 @@ impl ServiceInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -23553,6 +24601,7 @@ impl rt::AvpData for ServiceInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Service-Specific-Info (code 1249, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -23573,6 +24622,7 @@ pub struct ServiceSpecificInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceSpecificInfo {
     fn default() -> Self {
         Self {
@@ -23583,6 +24633,7 @@ impl Default for ServiceSpecificInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceSpecificInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
@@ -23609,6 +24660,7 @@ impl ServiceSpecificInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceSpecificInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -23664,6 +24716,7 @@ impl rt::AvpData for ServiceSpecificInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SM-Device-Trigger-Information (code 3405, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -23696,6 +24749,7 @@ pub struct SmDeviceTriggerInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmDeviceTriggerInformation {
     fn default() -> Self {
         Self {
@@ -23710,6 +24764,7 @@ impl Default for SmDeviceTriggerInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmDeviceTriggerInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
@@ -23756,6 +24811,7 @@ impl SmDeviceTriggerInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmDeviceTriggerInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -23859,6 +24915,7 @@ impl rt::AvpData for SmDeviceTriggerInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// SMS-Information (code 2000, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -23944,6 +25001,7 @@ pub struct SmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmsInformation {
     fn default() -> Self {
         Self {
@@ -23975,6 +25033,7 @@ impl Default for SmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
@@ -24102,6 +25161,7 @@ impl SmsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -24409,6 +25469,7 @@ impl rt::AvpData for SmsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Supplementary-Service (code 2048, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -24453,6 +25514,7 @@ pub struct SupplementaryService {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SupplementaryService {
     fn default() -> Self {
         Self {
@@ -24471,6 +25533,7 @@ impl Default for SupplementaryService {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SupplementaryService {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
@@ -24533,6 +25596,7 @@ impl SupplementaryService {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SupplementaryService {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -24684,6 +25748,7 @@ impl rt::AvpData for SupplementaryService {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Talk-Burst-Exchange (code 1255, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -24725,6 +25790,7 @@ pub struct TalkBurstExchange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TalkBurstExchange {
     fn default() -> Self {
         Self {
@@ -24742,6 +25808,7 @@ impl Default for TalkBurstExchange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TalkBurstExchange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
@@ -24816,6 +25883,7 @@ impl TalkBurstExchange {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TalkBurstExchange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -24951,6 +26019,7 @@ impl rt::AvpData for TalkBurstExchange {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Tariff-Information (code 2060, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -24974,6 +26043,7 @@ pub struct TariffInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TariffInformation {
     fn default() -> Self {
         Self {
@@ -24985,6 +26055,7 @@ impl Default for TariffInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TariffInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
@@ -25031,6 +26102,7 @@ impl TariffInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TariffInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -25094,6 +26166,7 @@ impl rt::AvpData for TariffInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Time-Quota-Mechanism (code 1270, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -25113,6 +26186,7 @@ pub struct TimeQuotaMechanism {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeQuotaMechanism {
     fn default() -> Self {
         Self {
@@ -25123,6 +26197,7 @@ impl Default for TimeQuotaMechanism {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeQuotaMechanism {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
@@ -25181,6 +26256,7 @@ impl TimeQuotaMechanism {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TimeQuotaMechanism {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -25228,6 +26304,7 @@ impl rt::AvpData for TimeQuotaMechanism {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Time-Stamps (code 833, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -25254,6 +26331,7 @@ pub struct TimeStamps {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeStamps {
     fn default() -> Self {
         Self {
@@ -25266,6 +26344,7 @@ impl Default for TimeStamps {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeStamps {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
@@ -25308,6 +26387,7 @@ impl TimeStamps {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TimeStamps {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -25387,6 +26467,7 @@ impl rt::AvpData for TimeStamps {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Traffic-Data-Volumes (code 2046, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -25462,6 +26543,7 @@ pub struct TrafficDataVolumes {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrafficDataVolumes {
     fn default() -> Self {
         Self {
@@ -25489,6 +26571,7 @@ impl Default for TrafficDataVolumes {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrafficDataVolumes {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
@@ -25609,6 +26692,7 @@ impl TrafficDataVolumes {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TrafficDataVolumes {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -25868,6 +26952,7 @@ impl rt::AvpData for TrafficDataVolumes {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Transmitter-Info (code 3468, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -25888,6 +26973,7 @@ pub struct TransmitterInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TransmitterInfo {
     fn default() -> Self {
         Self {
@@ -25898,6 +26984,7 @@ impl Default for TransmitterInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TransmitterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
@@ -25924,6 +27011,7 @@ impl TransmitterInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TransmitterInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -25979,6 +27067,7 @@ impl rt::AvpData for TransmitterInfo {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Trigger (code 1264, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -25996,6 +27085,7 @@ pub struct Trigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for Trigger {
     fn default() -> Self {
         Self {
@@ -26005,6 +27095,7 @@ impl Default for Trigger {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl Trigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
@@ -26028,6 +27119,7 @@ impl Trigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Trigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26071,6 +27163,7 @@ impl rt::AvpData for Trigger {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Trunk-Group-ID (code 851, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26091,6 +27184,7 @@ pub struct TrunkGroupId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrunkGroupId {
     fn default() -> Self {
         Self {
@@ -26101,6 +27195,7 @@ impl Default for TrunkGroupId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrunkGroupId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
@@ -26127,6 +27222,7 @@ impl TrunkGroupId {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TrunkGroupId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26182,6 +27278,7 @@ impl rt::AvpData for TrunkGroupId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// TWAN-User-Location-Info (code 2714, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26211,6 +27308,7 @@ pub struct TwanUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TwanUserLocationInfo {
     fn default() -> Self {
         Self {
@@ -26224,6 +27322,7 @@ impl Default for TwanUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TwanUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
@@ -26273,6 +27372,7 @@ impl TwanUserLocationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TwanUserLocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26360,6 +27460,7 @@ impl rt::AvpData for TwanUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Unit-Cost (code 2061, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26379,6 +27480,7 @@ pub struct UnitCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UnitCost {
     fn default() -> Self {
         Self {
@@ -26389,6 +27491,7 @@ impl Default for UnitCost {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UnitCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
@@ -26431,6 +27534,7 @@ impl UnitCost {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UnitCost {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26482,6 +27586,26 @@ impl rt::AvpData for UnitCost {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// User-CSG-Information (code 2319, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26505,6 +27629,26 @@ pub struct UserCsgInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl Default for UserCsgInformation {
     fn default() -> Self {
         Self {
@@ -26516,6 +27660,26 @@ impl Default for UserCsgInformation {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl UserCsgInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
@@ -26578,6 +27742,26 @@ impl UserCsgInformation {
         Ok(())
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::AvpData for UserCsgInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26637,6 +27821,7 @@ impl rt::AvpData for UserCsgInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// UWAN-User-Location-Info (code 3918, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26672,6 +27857,7 @@ pub struct UwanUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UwanUserLocationInfo {
     fn default() -> Self {
         Self {
@@ -26687,6 +27873,7 @@ impl Default for UwanUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UwanUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
@@ -26749,6 +27936,7 @@ impl UwanUserLocationInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UwanUserLocationInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -26860,6 +28048,7 @@ impl rt::AvpData for UwanUserLocationInfo {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Variable-Part (code 3907, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -26883,6 +28072,7 @@ pub struct VariablePart {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for VariablePart {
     fn default() -> Self {
         Self {
@@ -26894,6 +28084,7 @@ impl Default for VariablePart {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl VariablePart {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
@@ -26956,6 +28147,7 @@ impl VariablePart {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for VariablePart {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27015,6 +28207,7 @@ impl rt::AvpData for VariablePart {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// VCS-Information (code 3410, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -27065,6 +28258,7 @@ pub struct VcsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VcsInformation {
     fn default() -> Self {
         Self {
@@ -27085,6 +28279,7 @@ impl Default for VcsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VcsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
@@ -27155,6 +28350,7 @@ impl VcsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for VcsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27330,6 +28526,7 @@ impl rt::AvpData for VcsInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// VoLTE-Information (code 1323, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -27350,6 +28547,7 @@ pub struct VolteInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VolteInformation {
     fn default() -> Self {
         Self {
@@ -27360,6 +28558,7 @@ impl Default for VolteInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VolteInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
@@ -27386,6 +28585,7 @@ impl VolteInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for VolteInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27441,6 +28641,7 @@ impl rt::AvpData for VolteInformation {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// WLAN-Operator-Id (code 1306, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
 ///
 /// ```text
@@ -27461,6 +28662,7 @@ pub struct WlanOperatorId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for WlanOperatorId {
     fn default() -> Self {
         Self {
@@ -27471,6 +28673,7 @@ impl Default for WlanOperatorId {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl WlanOperatorId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
@@ -27497,6 +28700,7 @@ impl WlanOperatorId {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for WlanOperatorId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27552,6 +28756,7 @@ impl rt::AvpData for WlanOperatorId {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Cause (code 860, vendor 10415), Grouped, 3GPP TS 32.299 7.2 (Release 6).
 ///
 /// ```text
@@ -27572,6 +28777,7 @@ pub struct Cause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for Cause {
     fn default() -> Self {
         Self {
@@ -27582,6 +28788,7 @@ impl Default for Cause {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl Cause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
@@ -27640,6 +28847,7 @@ impl Cause {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Cause {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27687,6 +28895,7 @@ impl rt::AvpData for Cause {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// WLAN-Information (code 875, vendor 10415), Grouped, 3GPP TS 32.299 7.2 (Release 8).
 ///
 /// ```text
@@ -27722,6 +28931,7 @@ pub struct WlanInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for WlanInformation {
     fn default() -> Self {
         Self {
@@ -27737,6 +28947,7 @@ impl Default for WlanInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl WlanInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
@@ -27783,6 +28994,7 @@ impl WlanInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for WlanInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -27898,6 +29110,7 @@ impl rt::AvpData for WlanInformation {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// WLAN-Radio-Container (code 892, vendor 10415), Grouped, 3GPP TS 32.299 7.2 (Release 8).
 ///
 /// ```text
@@ -27924,6 +29137,7 @@ pub struct WlanRadioContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
 impl Default for WlanRadioContainer {
     fn default() -> Self {
         Self {
@@ -27936,6 +29150,7 @@ impl Default for WlanRadioContainer {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl WlanRadioContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
@@ -27970,6 +29185,7 @@ impl WlanRadioContainer {
         Ok(())
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for WlanRadioContainer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -28049,6 +29265,7 @@ impl rt::AvpData for WlanRadioContainer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Credit-Control-Request (CCR): command code 272, application 4, 3GPP TS 32.299 §6.4.2.
 ///
 /// ```text
@@ -28175,6 +29392,7 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
         Self {
@@ -28218,6 +29436,7 @@ impl Default for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlRequest {
     fn decode_members(
         &mut self,
@@ -28535,6 +29754,7 @@ impl CreditControlRequest {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -28945,6 +30165,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Credit-Control-Answer (CCA): command code 272, application 4, 3GPP TS 32.299 §6.4.3.
 ///
 /// ```text
@@ -29078,6 +30299,7 @@ pub struct CreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
         Self {
@@ -29122,6 +30344,7 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlAnswer {
     fn decode_members(
         &mut self,
@@ -29410,6 +30633,7 @@ impl CreditControlAnswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -29836,6 +31060,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Access-Network-Info-Change (3GPP TS 32.299 §7.2; see [`AccessNetworkInfoChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkInfoChangeView<'a> {
@@ -29852,6 +31077,7 @@ pub struct AccessNetworkInfoChangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessNetworkInfoChangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -29998,6 +31224,7 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccessNetworkInfoChangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30011,6 +31238,7 @@ impl std::fmt::Debug for AccessNetworkInfoChangeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Access-Transfer-Information (3GPP TS 32.299 §7.2; see [`AccessTransferInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessTransferInformationView<'a> {
@@ -30027,6 +31255,7 @@ pub struct AccessTransferInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessTransferInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30249,6 +31478,7 @@ impl<'a> AccessTransferInformationView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccessTransferInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30263,6 +31493,7 @@ impl std::fmt::Debug for AccessTransferInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Accumulated-Cost (3GPP TS 32.299 §7.2; see [`AccumulatedCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccumulatedCostView<'a> {
@@ -30277,6 +31508,7 @@ pub struct AccumulatedCostView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccumulatedCostView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30413,6 +31645,7 @@ impl<'a> AccumulatedCostView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccumulatedCostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30424,6 +31657,7 @@ impl std::fmt::Debug for AccumulatedCostView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Additional-Content-Information (3GPP TS 32.299 §7.2; see [`AdditionalContentInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalContentInformationView<'a> {
@@ -30438,6 +31672,7 @@ pub struct AdditionalContentInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AdditionalContentInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30575,6 +31810,7 @@ impl<'a> AdditionalContentInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AdditionalContentInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30589,6 +31825,7 @@ impl std::fmt::Debug for AdditionalContentInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Address-Domain (3GPP TS 32.299 §7.2; see [`AddressDomain`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AddressDomainView<'a> {
@@ -30603,6 +31840,7 @@ pub struct AddressDomainView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AddressDomainView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30728,6 +31966,7 @@ impl<'a> AddressDomainView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AddressDomainView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30737,6 +31976,7 @@ impl std::fmt::Debug for AddressDomainView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received AF-Correlation-Information (3GPP TS 32.299 §7.2; see [`AfCorrelationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AfCorrelationInformationView<'a> {
@@ -30753,6 +31993,7 @@ pub struct AfCorrelationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AfCorrelationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -30900,6 +32141,7 @@ impl<'a> AfCorrelationInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AfCorrelationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30913,6 +32155,7 @@ impl std::fmt::Debug for AfCorrelationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Announcement-Information (3GPP TS 32.299 §7.2; see [`AnnouncementInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AnnouncementInformationView<'a> {
@@ -30929,6 +32172,7 @@ pub struct AnnouncementInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> AnnouncementInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31153,6 +32397,7 @@ impl<'a> AnnouncementInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for AnnouncementInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31166,6 +32411,7 @@ impl std::fmt::Debug for AnnouncementInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received AoC-Cost-Information (3GPP TS 32.299 §7.2; see [`AocCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocCostInformationView<'a> {
@@ -31182,6 +32428,7 @@ pub struct AocCostInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocCostInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31332,6 +32579,7 @@ impl<'a> AocCostInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocCostInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31343,6 +32591,7 @@ impl std::fmt::Debug for AocCostInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received AoC-Information (3GPP TS 32.299 §7.2; see [`AocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocInformationView<'a> {
@@ -31357,6 +32606,7 @@ pub struct AocInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31496,6 +32746,7 @@ impl<'a> AocInformationView<'a> {
         Some(AocSubscriptionInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31505,6 +32756,7 @@ impl std::fmt::Debug for AocInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received AoC-Service (3GPP TS 32.299 §7.2; see [`AocService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocServiceView<'a> {
@@ -31519,6 +32771,7 @@ pub struct AocServiceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocServiceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31641,6 +32894,7 @@ impl<'a> AocServiceView<'a> {
         Some(AocServiceType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocServiceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31650,6 +32904,7 @@ impl std::fmt::Debug for AocServiceView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received AoC-Subscription-Information (3GPP TS 32.299 §7.2; see [`AocSubscriptionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocSubscriptionInformationView<'a> {
@@ -31666,6 +32921,7 @@ pub struct AocSubscriptionInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocSubscriptionInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31816,6 +33072,7 @@ impl<'a> AocSubscriptionInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocSubscriptionInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31830,6 +33087,7 @@ impl std::fmt::Debug for AocSubscriptionInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received APN-Rate-Control (3GPP TS 32.299 §7.2; see [`ApnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlView<'a> {
@@ -31844,6 +33102,7 @@ pub struct ApnRateControlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -31969,6 +33228,7 @@ impl<'a> ApnRateControlView<'a> {
         Some(ApnRateControlDownlinkView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31978,6 +33238,7 @@ impl std::fmt::Debug for ApnRateControlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received APN-Rate-Control-Downlink (3GPP TS 32.299 §7.2; see [`ApnRateControlDownlink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlDownlinkView<'a> {
@@ -31992,6 +33253,7 @@ pub struct ApnRateControlDownlinkView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlDownlinkView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32129,6 +33391,7 @@ impl<'a> ApnRateControlDownlinkView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlDownlinkView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32142,6 +33405,7 @@ impl std::fmt::Debug for ApnRateControlDownlinkView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received APN-Rate-Control-Uplink (3GPP TS 32.299 §7.2; see [`ApnRateControlUplink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlUplinkView<'a> {
@@ -32156,6 +33420,7 @@ pub struct ApnRateControlUplinkView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlUplinkView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32293,6 +33558,7 @@ impl<'a> ApnRateControlUplinkView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlUplinkView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32304,6 +33570,7 @@ impl std::fmt::Debug for ApnRateControlUplinkView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Application-Server-Information (3GPP TS 32.299 §7.2; see [`ApplicationServerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationServerInformationView<'a> {
@@ -32320,6 +33587,7 @@ pub struct ApplicationServerInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApplicationServerInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32472,6 +33740,7 @@ impl<'a> ApplicationServerInformationView<'a> {
         Some(StatusAsCode(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApplicationServerInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32486,6 +33755,7 @@ impl std::fmt::Debug for ApplicationServerInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Basic-Service-Code (3GPP TS 32.299 §7.2; see [`BasicServiceCode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BasicServiceCodeView<'a> {
@@ -32500,6 +33770,7 @@ pub struct BasicServiceCodeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> BasicServiceCodeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32621,6 +33892,7 @@ impl<'a> BasicServiceCodeView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for BasicServiceCodeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32632,6 +33904,7 @@ impl std::fmt::Debug for BasicServiceCodeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Called-Identity-Change (3GPP TS 32.299 §7.2; see [`CalledIdentityChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalledIdentityChangeView<'a> {
@@ -32646,6 +33919,7 @@ pub struct CalledIdentityChangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CalledIdentityChangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32771,6 +34045,7 @@ impl<'a> CalledIdentityChangeView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CalledIdentityChangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32782,6 +34057,7 @@ impl std::fmt::Debug for CalledIdentityChangeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Coverage-Info (3GPP TS 32.299 §7.2; see [`CoverageInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoverageInfoView<'a> {
@@ -32798,6 +34074,7 @@ pub struct CoverageInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CoverageInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -32945,6 +34222,7 @@ impl<'a> CoverageInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CoverageInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32954,6 +34232,7 @@ impl std::fmt::Debug for CoverageInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received CPDT-Information (3GPP TS 32.299 §7.2; see [`CpdtInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CpdtInformationView<'a> {
@@ -32968,6 +34247,7 @@ pub struct CpdtInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CpdtInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33132,6 +34412,7 @@ impl<'a> CpdtInformationView<'a> {
         Some(NiddSubmissionView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CpdtInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33143,6 +34424,7 @@ impl std::fmt::Debug for CpdtInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Current-Tariff (3GPP TS 32.299 §7.2; see [`CurrentTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CurrentTariffView<'a> {
@@ -33159,6 +34441,7 @@ pub struct CurrentTariffView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CurrentTariffView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33309,6 +34592,7 @@ impl<'a> CurrentTariffView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CurrentTariffView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33318,6 +34602,7 @@ impl std::fmt::Debug for CurrentTariffView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received DCD-Information (3GPP TS 32.299 §7.2; see [`DcdInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DcdInformationView<'a> {
@@ -33332,6 +34617,7 @@ pub struct DcdInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DcdInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33457,6 +34743,7 @@ impl<'a> DcdInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DcdInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33466,6 +34753,7 @@ impl std::fmt::Debug for DcdInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Destination-Interface (3GPP TS 32.299 §7.2; see [`DestinationInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DestinationInterfaceView<'a> {
@@ -33480,6 +34768,7 @@ pub struct DestinationInterfaceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DestinationInterfaceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33631,6 +34920,7 @@ impl<'a> DestinationInterfaceView<'a> {
         Some(InterfaceType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DestinationInterfaceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33642,6 +34932,7 @@ impl std::fmt::Debug for DestinationInterfaceView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Early-Media-Description (3GPP TS 32.299 §7.2; see [`EarlyMediaDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EarlyMediaDescriptionView<'a> {
@@ -33658,6 +34949,7 @@ pub struct EarlyMediaDescriptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EarlyMediaDescriptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33822,6 +35114,7 @@ impl<'a> EarlyMediaDescriptionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EarlyMediaDescriptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33835,6 +35128,7 @@ impl std::fmt::Debug for EarlyMediaDescriptionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Enhanced-Diagnostics (3GPP TS 32.299 §7.2; see [`EnhancedDiagnostics`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedDiagnosticsView<'a> {
@@ -33851,6 +35145,7 @@ pub struct EnhancedDiagnosticsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EnhancedDiagnosticsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -33975,6 +35270,7 @@ impl<'a> EnhancedDiagnosticsView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EnhancedDiagnosticsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33986,6 +35282,7 @@ impl std::fmt::Debug for EnhancedDiagnosticsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Envelope (3GPP TS 32.299 §7.2; see [`Envelope`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnvelopeView<'a> {
@@ -34002,6 +35299,7 @@ pub struct EnvelopeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> EnvelopeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34199,6 +35497,7 @@ impl<'a> EnvelopeView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for EnvelopeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34208,6 +35507,7 @@ impl std::fmt::Debug for EnvelopeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Event-Type (3GPP TS 32.299 §7.2; see [`EventType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventTypeView<'a> {
@@ -34222,6 +35522,7 @@ pub struct EventTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EventTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34356,6 +35657,7 @@ impl<'a> EventTypeView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EventTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34365,6 +35667,7 @@ impl std::fmt::Debug for EventTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received IM-Information (3GPP TS 32.299 §7.2; see [`ImInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImInformationView<'a> {
@@ -34379,6 +35682,7 @@ pub struct ImInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -34530,6 +35834,7 @@ impl<'a> ImInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34539,6 +35844,7 @@ impl std::fmt::Debug for ImInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received IMS-Information (3GPP TS 32.299 §7.2; see [`ImsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImsInformationView<'a> {
@@ -34555,6 +35861,7 @@ pub struct ImsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35532,6 +36839,7 @@ impl<'a> ImsInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35541,6 +36849,7 @@ impl std::fmt::Debug for ImsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Incremental-Cost (3GPP TS 32.299 §7.2; see [`IncrementalCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IncrementalCostView<'a> {
@@ -35555,6 +36864,7 @@ pub struct IncrementalCostView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IncrementalCostView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35691,6 +37001,7 @@ impl<'a> IncrementalCostView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for IncrementalCostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35702,6 +37013,7 @@ impl std::fmt::Debug for IncrementalCostView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Inter-Operator-Identifier (3GPP TS 32.299 §7.2; see [`InterOperatorIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InterOperatorIdentifierView<'a> {
@@ -35716,6 +37028,7 @@ pub struct InterOperatorIdentifierView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> InterOperatorIdentifierView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -35841,6 +37154,7 @@ impl<'a> InterOperatorIdentifierView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for InterOperatorIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35854,6 +37168,7 @@ impl std::fmt::Debug for InterOperatorIdentifierView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received ISUP-Cause (3GPP TS 32.299 §7.2; see [`IsupCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IsupCauseView<'a> {
@@ -35868,6 +37183,7 @@ pub struct IsupCauseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IsupCauseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36000,6 +37316,7 @@ impl<'a> IsupCauseView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for IsupCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36009,6 +37326,7 @@ impl std::fmt::Debug for IsupCauseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received LCS-Client-ID (3GPP TS 32.299 §7.2; see [`LcsClientId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientIdView<'a> {
@@ -36023,6 +37341,7 @@ pub struct LcsClientIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36196,6 +37515,7 @@ impl<'a> LcsClientIdView<'a> {
         Some(LcsRequestorIdView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsClientIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36205,6 +37525,7 @@ impl std::fmt::Debug for LcsClientIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received LCS-Client-Name (3GPP TS 32.299 §7.2; see [`LcsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientNameView<'a> {
@@ -36219,6 +37540,7 @@ pub struct LcsClientNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36356,6 +37678,7 @@ impl<'a> LcsClientNameView<'a> {
         Some(LcsFormatIndicator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsClientNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36365,6 +37688,7 @@ impl std::fmt::Debug for LcsClientNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received LCS-Information (3GPP TS 32.299 §7.2; see [`LcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsInformationView<'a> {
@@ -36379,6 +37703,7 @@ pub struct LcsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36551,6 +37876,7 @@ impl<'a> LcsInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36560,6 +37886,7 @@ impl std::fmt::Debug for LcsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received LCS-Requestor-ID (3GPP TS 32.299 §7.2; see [`LcsRequestorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorIdView<'a> {
@@ -36574,6 +37901,7 @@ pub struct LcsRequestorIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsRequestorIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36699,6 +38027,7 @@ impl<'a> LcsRequestorIdView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsRequestorIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36708,6 +38037,7 @@ impl std::fmt::Debug for LcsRequestorIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Location-Info (3GPP TS 32.299 §7.2; see [`LocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoView<'a> {
@@ -36722,6 +38052,7 @@ pub struct LocationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36842,6 +38173,7 @@ impl<'a> LocationInfoView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36851,6 +38183,7 @@ impl std::fmt::Debug for LocationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Location-Type (3GPP TS 32.299 §7.2; see [`LocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationTypeView<'a> {
@@ -36865,6 +38198,7 @@ pub struct LocationTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -36987,6 +38321,7 @@ impl<'a> LocationTypeView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocationTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36996,6 +38331,7 @@ impl std::fmt::Debug for LocationTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received MBMS-Information (3GPP TS 32.299 §7.2; see [`MbmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsInformationView<'a> {
@@ -37012,6 +38348,7 @@ pub struct MbmsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MbmsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37347,6 +38684,7 @@ impl<'a> MbmsInformationView<'a> {
         Some(rt::view::read::<u64>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37358,6 +38696,7 @@ impl std::fmt::Debug for MbmsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Message-Body (3GPP TS 32.299 §7.2; see [`MessageBody`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageBodyView<'a> {
@@ -37372,6 +38711,7 @@ pub struct MessageBodyView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageBodyView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37541,6 +38881,7 @@ impl<'a> MessageBodyView<'a> {
         Some(Originator(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MessageBodyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37550,6 +38891,7 @@ impl std::fmt::Debug for MessageBodyView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Message-Class (3GPP TS 32.299 §7.2; see [`MessageClass`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageClassView<'a> {
@@ -37564,6 +38906,7 @@ pub struct MessageClassView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageClassView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37686,6 +39029,7 @@ impl<'a> MessageClassView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MessageClassView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37695,6 +39039,7 @@ impl std::fmt::Debug for MessageClassView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received MM-Content-Type (3GPP TS 32.299 §7.2; see [`MmContentType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmContentTypeView<'a> {
@@ -37711,6 +39056,7 @@ pub struct MmContentTypeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmContentTypeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -37877,6 +39223,7 @@ impl<'a> MmContentTypeView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmContentTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37886,6 +39233,7 @@ impl std::fmt::Debug for MmContentTypeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received MMS-Information (3GPP TS 32.299 §7.2; see [`MmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmsInformationView<'a> {
@@ -37902,6 +39250,7 @@ pub struct MmsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -38261,6 +39610,7 @@ impl<'a> MmsInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38270,6 +39620,7 @@ impl std::fmt::Debug for MmsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received MMTel-Information (3GPP TS 32.299 §7.2; see [`MmtelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmtelInformationView<'a> {
@@ -38286,6 +39637,7 @@ pub struct MmtelInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmtelInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -38414,6 +39766,7 @@ impl<'a> MmtelInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmtelInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38425,6 +39778,7 @@ impl std::fmt::Debug for MmtelInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Monitoring-Event-Information (3GPP TS 32.299 §7.2; see [`MonitoringEventInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventInformationView<'a> {
@@ -38441,6 +39795,7 @@ pub struct MonitoringEventInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -38751,6 +40106,7 @@ impl<'a> MonitoringEventInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for MonitoringEventInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38765,6 +40121,7 @@ impl std::fmt::Debug for MonitoringEventInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Monitoring-Event-Report-Data (3GPP TS 32.299 §7.2; see [`MonitoringEventReportData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportDataView<'a> {
@@ -38781,6 +40138,7 @@ pub struct MonitoringEventReportDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventReportDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39044,6 +40402,7 @@ impl<'a> MonitoringEventReportDataView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for MonitoringEventReportDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39058,6 +40417,7 @@ impl std::fmt::Debug for MonitoringEventReportDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Next-Tariff (3GPP TS 32.299 §7.2; see [`NextTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NextTariffView<'a> {
@@ -39074,6 +40434,7 @@ pub struct NextTariffView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NextTariffView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39221,6 +40582,7 @@ impl<'a> NextTariffView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NextTariffView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39230,6 +40592,7 @@ impl std::fmt::Debug for NextTariffView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received NIDD-Submission (3GPP TS 32.299 §7.2; see [`NiddSubmission`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddSubmissionView<'a> {
@@ -39244,6 +40607,7 @@ pub struct NiddSubmissionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NiddSubmissionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39393,6 +40757,7 @@ impl<'a> NiddSubmissionView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NiddSubmissionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39402,6 +40767,7 @@ impl std::fmt::Debug for NiddSubmissionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received NNI-Information (3GPP TS 32.299 §7.2; see [`NniInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NniInformationView<'a> {
@@ -39416,6 +40782,7 @@ pub struct NniInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NniInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39567,6 +40934,7 @@ impl<'a> NniInformationView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NniInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39576,6 +40944,7 @@ impl std::fmt::Debug for NniInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Offline-Charging (3GPP TS 32.299 §7.2; see [`OfflineCharging`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OfflineChargingView<'a> {
@@ -39592,6 +40961,7 @@ pub struct OfflineChargingView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OfflineChargingView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39762,6 +41132,7 @@ impl<'a> OfflineChargingView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OfflineChargingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39773,6 +41144,7 @@ impl std::fmt::Debug for OfflineChargingView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Originator-Address (3GPP TS 32.299 §7.2; see [`OriginatorAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorAddressView<'a> {
@@ -39787,6 +41159,7 @@ pub struct OriginatorAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -39924,6 +41297,7 @@ impl<'a> OriginatorAddressView<'a> {
         Some(AddressDomainView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39935,6 +41309,7 @@ impl std::fmt::Debug for OriginatorAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Originator-Interface (3GPP TS 32.299 §7.2; see [`OriginatorInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorInterfaceView<'a> {
@@ -39949,6 +41324,7 @@ pub struct OriginatorInterfaceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorInterfaceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -40100,6 +41476,7 @@ impl<'a> OriginatorInterfaceView<'a> {
         Some(InterfaceType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorInterfaceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40111,6 +41488,7 @@ impl std::fmt::Debug for OriginatorInterfaceView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Originator-Received-Address (3GPP TS 32.299 §7.2; see [`OriginatorReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorReceivedAddressView<'a> {
@@ -40125,6 +41503,7 @@ pub struct OriginatorReceivedAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorReceivedAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -40262,6 +41641,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
         Some(AddressDomainView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorReceivedAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40276,6 +41656,7 @@ impl std::fmt::Debug for OriginatorReceivedAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Participant-Group (3GPP TS 32.299 §7.2; see [`ParticipantGroup`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ParticipantGroupView<'a> {
@@ -40290,6 +41671,7 @@ pub struct ParticipantGroupView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ParticipantGroupView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -40427,6 +41809,7 @@ impl<'a> ParticipantGroupView<'a> {
         Some(UserParticipatingType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ParticipantGroupView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40438,6 +41821,7 @@ impl std::fmt::Debug for ParticipantGroupView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received PoC-Information (3GPP TS 32.299 §7.2; see [`PocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocInformationView<'a> {
@@ -40454,6 +41838,7 @@ pub struct PocInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -40753,6 +42138,7 @@ impl<'a> PocInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40762,6 +42148,7 @@ impl std::fmt::Debug for PocInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received PoC-User-Role (3GPP TS 32.299 §7.2; see [`PocUserRole`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocUserRoleView<'a> {
@@ -40776,6 +42163,7 @@ pub struct PocUserRoleView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocUserRoleView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -40898,6 +42286,7 @@ impl<'a> PocUserRoleView<'a> {
         Some(PocUserRoleInfoUnits(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocUserRoleView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40907,6 +42296,7 @@ impl std::fmt::Debug for PocUserRoleView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received ProSe-Direct-Communication-Reception-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationReceptionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
@@ -40921,6 +42311,7 @@ pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -41143,6 +42534,7 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41157,6 +42549,7 @@ impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainerView<'_> 
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received ProSe-Direct-Communication-Transmission-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationTransmissionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
@@ -41171,6 +42564,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -41397,6 +42791,7 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41411,6 +42806,7 @@ impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainerView<'
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received ProSe-Information (3GPP TS 32.299 §7.2; see [`ProseInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInformationView<'a> {
@@ -41427,6 +42823,7 @@ pub struct ProseInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -42252,6 +43649,7 @@ impl<'a> ProseInformationView<'a> {
         Some(Pc5RadioTechnology(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42263,6 +43661,7 @@ impl std::fmt::Debug for ProseInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received PS-Furnish-Charging-Information (3GPP TS 32.299 §7.2; see [`PsFurnishChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsFurnishChargingInformationView<'a> {
@@ -42277,6 +43676,7 @@ pub struct PsFurnishChargingInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsFurnishChargingInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -42431,6 +43831,7 @@ impl<'a> PsFurnishChargingInformationView<'a> {
         Some(PsAppendFreeFormatData(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PsFurnishChargingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42445,6 +43846,7 @@ impl std::fmt::Debug for PsFurnishChargingInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received PS-Information (3GPP TS 32.299 §7.2; see [`PsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsInformationView<'a> {
@@ -42461,6 +43863,7 @@ pub struct PsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -43613,6 +45016,7 @@ impl<'a> PsInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43622,6 +45026,7 @@ impl std::fmt::Debug for PsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Radio-Parameter-Set-Info (3GPP TS 32.299 §7.2; see [`RadioParameterSetInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RadioParameterSetInfoView<'a> {
@@ -43636,6 +45041,7 @@ pub struct RadioParameterSetInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RadioParameterSetInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -43759,6 +45165,7 @@ impl<'a> RadioParameterSetInfoView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RadioParameterSetInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43772,6 +45179,7 @@ impl std::fmt::Debug for RadioParameterSetInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received RAN-Secondary-RAT-Usage-Report (3GPP TS 32.299 §7.2; see [`RanSecondaryRatUsageReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RanSecondaryRatUsageReportView<'a> {
@@ -43786,6 +45194,7 @@ pub struct RanSecondaryRatUsageReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RanSecondaryRatUsageReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -43958,6 +45367,7 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RanSecondaryRatUsageReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43972,6 +45382,7 @@ impl std::fmt::Debug for RanSecondaryRatUsageReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Rate-Element (3GPP TS 32.299 §7.2; see [`RateElement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateElementView<'a> {
@@ -43986,6 +45397,7 @@ pub struct RateElementView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RateElementView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -44158,6 +45570,7 @@ impl<'a> RateElementView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RateElementView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44167,6 +45580,7 @@ impl std::fmt::Debug for RateElementView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Real-Time-Tariff-Information (3GPP TS 32.299 §7.2; see [`RealTimeTariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RealTimeTariffInformationView<'a> {
@@ -44181,6 +45595,7 @@ pub struct RealTimeTariffInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RealTimeTariffInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -44306,6 +45721,7 @@ impl<'a> RealTimeTariffInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RealTimeTariffInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44320,6 +45736,7 @@ impl std::fmt::Debug for RealTimeTariffInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Recipient-Address (3GPP TS 32.299 §7.2; see [`RecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientAddressView<'a> {
@@ -44334,6 +45751,7 @@ pub struct RecipientAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -44485,6 +45903,7 @@ impl<'a> RecipientAddressView<'a> {
         Some(AddresseeType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44496,6 +45915,7 @@ impl std::fmt::Debug for RecipientAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Recipient-Info (3GPP TS 32.299 §7.2; see [`RecipientInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientInfoView<'a> {
@@ -44512,6 +45932,7 @@ pub struct RecipientInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -44701,6 +46122,7 @@ impl<'a> RecipientInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44710,6 +46132,7 @@ impl std::fmt::Debug for RecipientInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Recipient-Received-Address (3GPP TS 32.299 §7.2; see [`RecipientReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientReceivedAddressView<'a> {
@@ -44724,6 +46147,7 @@ pub struct RecipientReceivedAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientReceivedAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -44861,6 +46285,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
         Some(AddressDomainView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientReceivedAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44874,6 +46299,7 @@ impl std::fmt::Debug for RecipientReceivedAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Related-Change-Condition-Information (3GPP TS 32.299 §7.2; see [`RelatedChangeConditionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedChangeConditionInformationView<'a> {
@@ -44890,6 +46316,7 @@ pub struct RelatedChangeConditionInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RelatedChangeConditionInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45101,6 +46528,7 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RelatedChangeConditionInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45115,6 +46543,7 @@ impl std::fmt::Debug for RelatedChangeConditionInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Related-Trigger (3GPP TS 32.299 §7.2; see [`RelatedTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedTriggerView<'a> {
@@ -45131,6 +46560,7 @@ pub struct RelatedTriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> RelatedTriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45257,6 +46687,7 @@ impl<'a> RelatedTriggerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for RelatedTriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45266,6 +46697,7 @@ impl std::fmt::Debug for RelatedTriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Remaining-Balance (3GPP TS 32.299 §7.2; see [`RemainingBalance`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RemainingBalanceView<'a> {
@@ -45280,6 +46712,7 @@ pub struct RemainingBalanceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RemainingBalanceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45426,6 +46859,7 @@ impl<'a> RemainingBalanceView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RemainingBalanceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45437,6 +46871,7 @@ impl std::fmt::Debug for RemainingBalanceView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Scale-Factor (3GPP TS 32.299 §7.2; see [`ScaleFactor`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScaleFactorView<'a> {
@@ -45451,6 +46886,7 @@ pub struct ScaleFactorView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScaleFactorView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45584,6 +47020,7 @@ impl<'a> ScaleFactorView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ScaleFactorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45593,6 +47030,7 @@ impl std::fmt::Debug for ScaleFactorView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received SCS-AS-Address (3GPP TS 32.299 §7.2; see [`ScsAsAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScsAsAddressView<'a> {
@@ -45607,6 +47045,7 @@ pub struct ScsAsAddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScsAsAddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45729,6 +47168,7 @@ impl<'a> ScsAsAddressView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ScsAsAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45738,6 +47178,7 @@ impl std::fmt::Debug for ScsAsAddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received SDP-Media-Component (3GPP TS 32.299 §7.2; see [`SdpMediaComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpMediaComponentView<'a> {
@@ -45754,6 +47195,7 @@ pub struct SdpMediaComponentView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpMediaComponentView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -45987,6 +47429,7 @@ impl<'a> SdpMediaComponentView<'a> {
         Some(SdpType(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SdpMediaComponentView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45998,6 +47441,7 @@ impl std::fmt::Debug for SdpMediaComponentView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received SDP-TimeStamps (3GPP TS 32.299 §7.2; see [`SdpTimestamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpTimestampsView<'a> {
@@ -46012,6 +47456,7 @@ pub struct SdpTimestampsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpTimestampsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -46137,6 +47582,7 @@ impl<'a> SdpTimestampsView<'a> {
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SdpTimestampsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46146,6 +47592,7 @@ impl std::fmt::Debug for SdpTimestampsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Service-Data-Container (3GPP TS 32.299 §7.2; see [`ServiceDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDataContainerView<'a> {
@@ -46162,6 +47609,7 @@ pub struct ServiceDataContainerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceDataContainerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -46711,6 +48159,7 @@ impl<'a> ServiceDataContainerView<'a> {
         Some(VolteInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceDataContainerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46722,6 +48171,7 @@ impl std::fmt::Debug for ServiceDataContainerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Service-Generic-Information (3GPP TS 32.299 §7.2; see [`ServiceGenericInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGenericInformationView<'a> {
@@ -46736,6 +48186,7 @@ pub struct ServiceGenericInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceGenericInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -46887,6 +48338,7 @@ impl<'a> ServiceGenericInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceGenericInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46901,6 +48353,7 @@ impl std::fmt::Debug for ServiceGenericInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Service-Information (3GPP TS 32.299 §7.2; see [`ServiceInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInformationView<'a> {
@@ -46917,6 +48370,7 @@ pub struct ServiceInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -47243,6 +48697,7 @@ impl<'a> ServiceInformationView<'a> {
         Some(CpdtInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47254,6 +48709,7 @@ impl std::fmt::Debug for ServiceInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Service-Specific-Info (3GPP TS 32.299 §7.2; see [`ServiceSpecificInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceSpecificInfoView<'a> {
@@ -47268,6 +48724,7 @@ pub struct ServiceSpecificInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceSpecificInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -47393,6 +48850,7 @@ impl<'a> ServiceSpecificInfoView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceSpecificInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47404,6 +48862,7 @@ impl std::fmt::Debug for ServiceSpecificInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received SM-Device-Trigger-Information (3GPP TS 32.299 §7.2; see [`SmDeviceTriggerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeviceTriggerInformationView<'a> {
@@ -47418,6 +48877,7 @@ pub struct SmDeviceTriggerInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmDeviceTriggerInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -47594,6 +49054,7 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmDeviceTriggerInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47608,6 +49069,7 @@ impl std::fmt::Debug for SmDeviceTriggerInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received SMS-Information (3GPP TS 32.299 §7.2; see [`SmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsInformationView<'a> {
@@ -47624,6 +49086,7 @@ pub struct SmsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -48018,6 +49481,7 @@ impl<'a> SmsInformationView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48027,6 +49491,7 @@ impl std::fmt::Debug for SmsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Supplementary-Service (3GPP TS 32.299 §7.2; see [`SupplementaryService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupplementaryServiceView<'a> {
@@ -48041,6 +49506,7 @@ pub struct SupplementaryServiceView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SupplementaryServiceView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -48265,6 +49731,7 @@ impl<'a> SupplementaryServiceView<'a> {
         Some(AocSubscriptionInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SupplementaryServiceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48276,6 +49743,7 @@ impl std::fmt::Debug for SupplementaryServiceView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Talk-Burst-Exchange (3GPP TS 32.299 §7.2; see [`TalkBurstExchange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TalkBurstExchangeView<'a> {
@@ -48290,6 +49758,7 @@ pub struct TalkBurstExchangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TalkBurstExchangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -48513,6 +49982,7 @@ impl<'a> TalkBurstExchangeView<'a> {
         Some(PocChangeCondition(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TalkBurstExchangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48524,6 +49994,7 @@ impl std::fmt::Debug for TalkBurstExchangeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Tariff-Information (3GPP TS 32.299 §7.2; see [`TariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TariffInformationView<'a> {
@@ -48538,6 +50009,7 @@ pub struct TariffInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TariffInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -48686,6 +50158,7 @@ impl<'a> TariffInformationView<'a> {
         Some(NextTariffView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TariffInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48697,6 +50170,7 @@ impl std::fmt::Debug for TariffInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Time-Quota-Mechanism (3GPP TS 32.299 §7.2; see [`TimeQuotaMechanism`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMechanismView<'a> {
@@ -48711,6 +50185,7 @@ pub struct TimeQuotaMechanismView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeQuotaMechanismView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -48857,6 +50332,7 @@ impl<'a> TimeQuotaMechanismView<'a> {
         rt::view::read::<u32>(&avp)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TimeQuotaMechanismView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48868,6 +50344,7 @@ impl std::fmt::Debug for TimeQuotaMechanismView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Time-Stamps (3GPP TS 32.299 §7.2; see [`TimeStamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeStampsView<'a> {
@@ -48882,6 +50359,7 @@ pub struct TimeStampsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeStampsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -49030,6 +50508,7 @@ impl<'a> TimeStampsView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TimeStampsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49039,6 +50518,7 @@ impl std::fmt::Debug for TimeStampsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Traffic-Data-Volumes (3GPP TS 32.299 §7.2; see [`TrafficDataVolumes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrafficDataVolumesView<'a> {
@@ -49055,6 +50535,7 @@ pub struct TrafficDataVolumesView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrafficDataVolumesView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -49409,6 +50890,7 @@ impl<'a> TrafficDataVolumesView<'a> {
         Some(ApnRateControlView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TrafficDataVolumesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49420,6 +50902,7 @@ impl std::fmt::Debug for TrafficDataVolumesView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Transmitter-Info (3GPP TS 32.299 §7.2; see [`TransmitterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TransmitterInfoView<'a> {
@@ -49434,6 +50917,7 @@ pub struct TransmitterInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TransmitterInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -49557,6 +51041,7 @@ impl<'a> TransmitterInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TransmitterInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49568,6 +51053,7 @@ impl std::fmt::Debug for TransmitterInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Trigger (3GPP TS 32.299 §7.2; see [`Trigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerView<'a> {
@@ -49584,6 +51070,7 @@ pub struct TriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> TriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -49707,6 +51194,7 @@ impl<'a> TriggerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for TriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49716,6 +51204,7 @@ impl std::fmt::Debug for TriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Trunk-Group-ID (3GPP TS 32.299 §7.2; see [`TrunkGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrunkGroupIdView<'a> {
@@ -49730,6 +51219,7 @@ pub struct TrunkGroupIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrunkGroupIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -49852,6 +51342,7 @@ impl<'a> TrunkGroupIdView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TrunkGroupIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49861,6 +51352,7 @@ impl std::fmt::Debug for TrunkGroupIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received TWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`TwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanUserLocationInfoView<'a> {
@@ -49875,6 +51367,7 @@ pub struct TwanUserLocationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TwanUserLocationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -50048,6 +51541,7 @@ impl<'a> TwanUserLocationInfoView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TwanUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50059,6 +51553,7 @@ impl std::fmt::Debug for TwanUserLocationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Unit-Cost (3GPP TS 32.299 §7.2; see [`UnitCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitCostView<'a> {
@@ -50073,6 +51568,7 @@ pub struct UnitCostView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UnitCostView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -50206,6 +51702,7 @@ impl<'a> UnitCostView<'a> {
         Some(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UnitCostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50215,6 +51712,26 @@ impl std::fmt::Debug for UnitCostView<'_> {
         }
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// A checked, zero-copy view of a received User-CSG-Information (3GPP TS 32.299 §7.2; see [`UserCsgInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserCsgInformationView<'a> {
@@ -50229,6 +51746,26 @@ pub struct UserCsgInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'a> UserCsgInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -50387,6 +51924,26 @@ impl<'a> UserCsgInformationView<'a> {
         Some(CsgMembershipIndication(rt::view::read::<i32>(&avp)))
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for UserCsgInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50398,6 +51955,7 @@ impl std::fmt::Debug for UserCsgInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received UWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`UwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UwanUserLocationInfoView<'a> {
@@ -50412,6 +51970,7 @@ pub struct UwanUserLocationInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UwanUserLocationInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -50611,6 +52170,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
         Some(WlanOperatorIdView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UwanUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50622,6 +52182,7 @@ impl std::fmt::Debug for UwanUserLocationInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Variable-Part (3GPP TS 32.299 §7.2; see [`VariablePart`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VariablePartView<'a> {
@@ -50636,6 +52197,7 @@ pub struct VariablePartView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> VariablePartView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -50791,6 +52353,7 @@ impl<'a> VariablePartView<'a> {
         rt::view::read_text(&avp)
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for VariablePartView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50800,6 +52363,7 @@ impl std::fmt::Debug for VariablePartView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received VCS-Information (3GPP TS 32.299 §7.2; see [`VcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VcsInformationView<'a> {
@@ -50814,6 +52378,7 @@ pub struct VcsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VcsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51050,6 +52615,7 @@ impl<'a> VcsInformationView<'a> {
         Some(avp.data)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for VcsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51059,6 +52625,7 @@ impl std::fmt::Debug for VcsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received VoLTE-Information (3GPP TS 32.299 §7.2; see [`VolteInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VolteInformationView<'a> {
@@ -51073,6 +52640,7 @@ pub struct VolteInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VolteInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51200,6 +52768,7 @@ impl<'a> VolteInformationView<'a> {
         Some(super::ts29214::CalleeInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for VolteInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51211,6 +52780,7 @@ impl std::fmt::Debug for VolteInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received WLAN-Operator-Id (3GPP TS 32.299 §7.2; see [`WlanOperatorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanOperatorIdView<'a> {
@@ -51225,6 +52795,7 @@ pub struct WlanOperatorIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> WlanOperatorIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51350,6 +52921,7 @@ impl<'a> WlanOperatorIdView<'a> {
         Some(rt::view::read_text(&avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for WlanOperatorIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51359,6 +52931,7 @@ impl std::fmt::Debug for WlanOperatorIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received Cause (3GPP TS 32.299 7.2 (Release 6); see [`Cause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CauseView<'a> {
@@ -51373,6 +52946,7 @@ pub struct CauseView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> CauseView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51516,6 +53090,7 @@ impl<'a> CauseView<'a> {
         NodeFunctionality(rt::view::read::<i32>(&avp))
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for CauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51525,6 +53100,7 @@ impl std::fmt::Debug for CauseView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received WLAN-Information (3GPP TS 32.299 7.2 (Release 8); see [`WlanInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanInformationView<'a> {
@@ -51539,6 +53115,7 @@ pub struct WlanInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> WlanInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51725,6 +53302,7 @@ impl<'a> WlanInformationView<'a> {
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for WlanInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51736,6 +53314,7 @@ impl std::fmt::Debug for WlanInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// A checked, zero-copy view of a received WLAN-Radio-Container (3GPP TS 32.299 7.2 (Release 8); see [`WlanRadioContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanRadioContainerView<'a> {
@@ -51750,6 +53329,7 @@ pub struct WlanRadioContainerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'a> WlanRadioContainerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -51895,6 +53475,7 @@ impl<'a> WlanRadioContainerView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for WlanRadioContainerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51906,6 +53487,7 @@ impl std::fmt::Debug for WlanRadioContainerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Credit-Control-Request (3GPP TS 32.299 §6.4.2; see [`CreditControlRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
@@ -51921,6 +53503,7 @@ pub struct CreditControlRequestView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlRequestView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -52637,6 +54220,7 @@ impl<'a> CreditControlRequestView<'a> {
         Some(ServiceInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52648,6 +54232,7 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// A checked, zero-copy view of a received Credit-Control-Answer (3GPP TS 32.299 §6.4.3; see [`CreditControlAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
@@ -52663,6 +54248,7 @@ pub struct CreditControlAnswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlAnswerView<'a> {
     /// Checks a message as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
@@ -53356,6 +54942,7 @@ impl<'a> CreditControlAnswerView<'a> {
         Some(ServiceInformationView::read(avp))
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53367,6 +54954,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Access-Network-Info-Change AVP (code 4401, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkInfoChange`] is the owned form.
 ///
 /// ```text
@@ -53376,6 +54964,7 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkInfoChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessNetworkInfoChange {
     type Writer<'c> = AccessNetworkInfoChangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
@@ -53386,6 +54975,7 @@ impl rt::writer::Group for AccessNetworkInfoChange {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoChangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53396,6 +54986,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoChangeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessNetworkInfoChangeWriter<'_> {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
@@ -53422,6 +55013,7 @@ impl AccessNetworkInfoChangeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Access-Transfer-Information AVP (code 2709, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessTransferInformation`] is the owned form.
 ///
 /// ```text
@@ -53437,6 +55029,7 @@ impl AccessNetworkInfoChangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AccessTransferInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessTransferInformation {
     type Writer<'c> = AccessTransferInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
@@ -53453,6 +55046,7 @@ impl rt::writer::Group for AccessTransferInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessTransferInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53463,6 +55057,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccessTransferInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccessTransferInformationWriter<'_> {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -53533,6 +55128,7 @@ impl AccessTransferInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Accumulated-Cost AVP (code 2052, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccumulatedCost`] is the owned form.
 ///
 /// ```text
@@ -53540,6 +55136,7 @@ impl AccessTransferInformationWriter<'_> {
 /// [ Exponent ]
 /// ```
 pub struct AccumulatedCostWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccumulatedCost {
     type Writer<'c> = AccumulatedCostWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
@@ -53550,6 +55147,7 @@ impl rt::writer::Group for AccumulatedCost {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccumulatedCostWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53560,6 +55158,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccumulatedCostWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AccumulatedCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
@@ -53580,6 +55179,7 @@ impl AccumulatedCostWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Additional-Content-Information AVP (code 1207, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalContentInformation`] is the owned form.
 ///
 /// ```text
@@ -53589,6 +55189,7 @@ impl AccumulatedCostWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AdditionalContentInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AdditionalContentInformation {
     type Writer<'c> = AdditionalContentInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
@@ -53600,6 +55201,7 @@ impl rt::writer::Group for AdditionalContentInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalContentInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53610,6 +55212,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdditionalContentInformationWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AdditionalContentInformationWriter<'_> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -53636,6 +55239,7 @@ impl AdditionalContentInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Address-Domain AVP (code 898, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AddressDomain`] is the owned form.
 ///
 /// ```text
@@ -53644,6 +55248,7 @@ impl AdditionalContentInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AddressDomainWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AddressDomain {
     type Writer<'c> = AddressDomainWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
@@ -53654,6 +55259,7 @@ impl rt::writer::Group for AddressDomain {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AddressDomainWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53664,6 +55270,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AddressDomainWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AddressDomainWriter<'_> {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -53684,6 +55291,7 @@ impl AddressDomainWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one AF-Correlation-Information AVP (code 1276, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AfCorrelationInformation`] is the owned form.
 ///
 /// ```text
@@ -53692,6 +55300,7 @@ impl AddressDomainWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AfCorrelationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AfCorrelationInformation {
     type Writer<'c> = AfCorrelationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
@@ -53699,6 +55308,7 @@ impl rt::writer::Group for AfCorrelationInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(505, 10415)];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AfCorrelationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53709,6 +55319,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AfCorrelationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AfCorrelationInformationWriter<'_> {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
@@ -53734,6 +55345,7 @@ impl AfCorrelationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Announcement-Information AVP (code 3904, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AnnouncementInformation`] is the owned form.
 ///
 /// ```text
@@ -53748,6 +55360,7 @@ impl AfCorrelationInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AnnouncementInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for AnnouncementInformation {
     type Writer<'c> = AnnouncementInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
@@ -53763,6 +55376,7 @@ impl rt::writer::Group for AnnouncementInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AnnouncementInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53773,6 +55387,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AnnouncementInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl AnnouncementInformationWriter<'_> {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -53834,6 +55449,7 @@ impl AnnouncementInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one AoC-Cost-Information AVP (code 2053, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocCostInformation`] is the owned form.
 ///
 /// ```text
@@ -53843,6 +55459,7 @@ impl AnnouncementInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AocCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocCostInformation {
     type Writer<'c> = AocCostInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
@@ -53853,6 +55470,7 @@ impl rt::writer::Group for AocCostInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocCostInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53863,6 +55481,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AocCostInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocCostInformationWriter<'_> {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -53899,6 +55518,7 @@ impl AocCostInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one AoC-Information AVP (code 2054, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocInformation`] is the owned form.
 ///
 /// ```text
@@ -53908,6 +55528,7 @@ impl AocCostInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocInformation {
     type Writer<'c> = AocInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
@@ -53919,6 +55540,7 @@ impl rt::writer::Group for AocInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53929,6 +55551,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AocInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocInformationWriter<'_> {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -53970,6 +55593,7 @@ impl AocInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one AoC-Service AVP (code 2311, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocService`] is the owned form.
 ///
 /// ```text
@@ -53978,6 +55602,7 @@ impl AocInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AocServiceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocService {
     type Writer<'c> = AocServiceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
@@ -53988,6 +55613,7 @@ impl rt::writer::Group for AocService {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocServiceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -53998,6 +55624,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AocServiceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocServiceWriter<'_> {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54021,6 +55648,7 @@ impl AocServiceWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one AoC-Subscription-Information AVP (code 2314, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocSubscriptionInformation`] is the owned form.
 ///
 /// ```text
@@ -54030,6 +55658,7 @@ impl AocServiceWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct AocSubscriptionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocSubscriptionInformation {
     type Writer<'c> = AocSubscriptionInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
@@ -54040,6 +55669,7 @@ impl rt::writer::Group for AocSubscriptionInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocSubscriptionInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54050,6 +55680,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AocSubscriptionInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl AocSubscriptionInformationWriter<'_> {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     ///
@@ -54081,6 +55712,7 @@ impl AocSubscriptionInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one APN-Rate-Control AVP (code 3933, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControl`] is the owned form.
 ///
 /// ```text
@@ -54089,6 +55721,7 @@ impl AocSubscriptionInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControl {
     type Writer<'c> = ApnRateControlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
@@ -54099,6 +55732,7 @@ impl rt::writer::Group for ApnRateControl {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54109,6 +55743,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlWriter<'_> {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -54139,6 +55774,7 @@ impl ApnRateControlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one APN-Rate-Control-Downlink AVP (code 3934, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControlDownlink`] is the owned form.
 ///
 /// ```text
@@ -54148,6 +55784,7 @@ impl ApnRateControlWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnRateControlDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlDownlink {
     type Writer<'c> = ApnRateControlDownlinkWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
@@ -54159,6 +55796,7 @@ impl rt::writer::Group for ApnRateControlDownlink {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlDownlinkWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54169,6 +55807,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlDownlinkWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlDownlinkWriter<'_> {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54198,6 +55837,7 @@ impl ApnRateControlDownlinkWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one APN-Rate-Control-Uplink AVP (code 3935, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControlUplink`] is the owned form.
 ///
 /// ```text
@@ -54207,6 +55847,7 @@ impl ApnRateControlDownlinkWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApnRateControlUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlUplink {
     type Writer<'c> = ApnRateControlUplinkWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
@@ -54218,6 +55859,7 @@ impl rt::writer::Group for ApnRateControlUplink {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlUplinkWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54228,6 +55870,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlUplinkWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlUplinkWriter<'_> {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54254,6 +55897,7 @@ impl ApnRateControlUplinkWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Application-Server-Information AVP (code 850, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApplicationServerInformation`] is the owned form.
 ///
 /// ```text
@@ -54263,6 +55907,7 @@ impl ApnRateControlUplinkWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ApplicationServerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApplicationServerInformation {
     type Writer<'c> = ApplicationServerInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
@@ -54273,6 +55918,7 @@ impl rt::writer::Group for ApplicationServerInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApplicationServerInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54283,6 +55929,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApplicationServerInformationWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApplicationServerInformationWriter<'_> {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54309,6 +55956,7 @@ impl ApplicationServerInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Basic-Service-Code AVP (code 3411, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BasicServiceCode`] is the owned form.
 ///
 /// ```text
@@ -54317,6 +55965,7 @@ impl ApplicationServerInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct BasicServiceCodeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for BasicServiceCode {
     type Writer<'c> = BasicServiceCodeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
@@ -54327,6 +55976,7 @@ impl rt::writer::Group for BasicServiceCode {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for BasicServiceCodeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54337,6 +55987,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BasicServiceCodeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl BasicServiceCodeWriter<'_> {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54357,6 +56008,7 @@ impl BasicServiceCodeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Called-Identity-Change AVP (code 3917, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CalledIdentityChange`] is the owned form.
 ///
 /// ```text
@@ -54365,6 +56017,7 @@ impl BasicServiceCodeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CalledIdentityChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CalledIdentityChange {
     type Writer<'c> = CalledIdentityChangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
@@ -54375,6 +56028,7 @@ impl rt::writer::Group for CalledIdentityChange {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CalledIdentityChangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54385,6 +56039,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CalledIdentityChangeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CalledIdentityChangeWriter<'_> {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54405,6 +56060,7 @@ impl CalledIdentityChangeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Coverage-Info AVP (code 3459, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CoverageInfo`] is the owned form.
 ///
 /// ```text
@@ -54414,6 +56070,7 @@ impl CalledIdentityChangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CoverageInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CoverageInfo {
     type Writer<'c> = CoverageInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
@@ -54424,6 +56081,7 @@ impl rt::writer::Group for CoverageInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CoverageInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54434,6 +56092,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CoverageInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CoverageInfoWriter<'_> {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54465,6 +56124,7 @@ impl CoverageInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one CPDT-Information AVP (code 3927, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CpdtInformation`] is the owned form.
 ///
 /// ```text
@@ -54476,6 +56136,7 @@ impl CoverageInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CpdtInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CpdtInformation {
     type Writer<'c> = CpdtInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
@@ -54489,6 +56150,7 @@ impl rt::writer::Group for CpdtInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CpdtInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54499,6 +56161,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CpdtInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CpdtInformationWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -54542,6 +56205,7 @@ impl CpdtInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Current-Tariff AVP (code 2056, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CurrentTariff`] is the owned form.
 ///
 /// ```text
@@ -54551,6 +56215,7 @@ impl CpdtInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CurrentTariffWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CurrentTariff {
     type Writer<'c> = CurrentTariffWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
@@ -54561,6 +56226,7 @@ impl rt::writer::Group for CurrentTariff {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CurrentTariffWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54571,6 +56237,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CurrentTariffWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CurrentTariffWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
@@ -54607,6 +56274,7 @@ impl CurrentTariffWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one DCD-Information AVP (code 2115, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DcdInformation`] is the owned form.
 ///
 /// ```text
@@ -54615,6 +56283,7 @@ impl CurrentTariffWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DcdInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DcdInformation {
     type Writer<'c> = DcdInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
@@ -54625,6 +56294,7 @@ impl rt::writer::Group for DcdInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for DcdInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54635,6 +56305,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DcdInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DcdInformationWriter<'_> {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54655,6 +56326,7 @@ impl DcdInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Destination-Interface AVP (code 2002, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DestinationInterface`] is the owned form.
 ///
 /// ```text
@@ -54665,6 +56337,7 @@ impl DcdInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct DestinationInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DestinationInterface {
     type Writer<'c> = DestinationInterfaceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
@@ -54677,6 +56350,7 @@ impl rt::writer::Group for DestinationInterface {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for DestinationInterfaceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54687,6 +56361,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DestinationInterfaceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl DestinationInterfaceWriter<'_> {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54719,6 +56394,7 @@ impl DestinationInterfaceWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Early-Media-Description AVP (code 1272, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EarlyMediaDescription`] is the owned form.
 ///
 /// ```text
@@ -54728,6 +56404,7 @@ impl DestinationInterfaceWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EarlyMediaDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EarlyMediaDescription {
     type Writer<'c> = EarlyMediaDescriptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
@@ -54735,6 +56412,7 @@ impl rt::writer::Group for EarlyMediaDescription {
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1273, 10415)];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EarlyMediaDescriptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54745,6 +56423,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EarlyMediaDescriptionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EarlyMediaDescriptionWriter<'_> {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -54781,6 +56460,7 @@ impl EarlyMediaDescriptionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Enhanced-Diagnostics AVP (code 3901, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedDiagnostics`] is the owned form.
 ///
 /// ```text
@@ -54788,6 +56468,7 @@ impl EarlyMediaDescriptionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EnhancedDiagnosticsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EnhancedDiagnostics {
     type Writer<'c> = EnhancedDiagnosticsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
@@ -54795,6 +56476,7 @@ impl rt::writer::Group for EnhancedDiagnostics {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedDiagnosticsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54805,6 +56487,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EnhancedDiagnosticsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EnhancedDiagnosticsWriter<'_> {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
@@ -54819,6 +56502,7 @@ impl EnhancedDiagnosticsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Envelope AVP (code 1266, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Envelope`] is the owned form.
 ///
 /// ```text
@@ -54831,6 +56515,7 @@ impl EnhancedDiagnosticsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EnvelopeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Envelope {
     type Writer<'c> = EnvelopeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
@@ -54844,6 +56529,7 @@ impl rt::writer::Group for Envelope {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnvelopeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54854,6 +56540,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EnvelopeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl EnvelopeWriter<'_> {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54898,6 +56585,7 @@ impl EnvelopeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Event-Type AVP (code 823, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventType`] is the owned form.
 ///
 /// ```text
@@ -54907,6 +56595,7 @@ impl EnvelopeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct EventTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EventType {
     type Writer<'c> = EventTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
@@ -54918,6 +56607,7 @@ impl rt::writer::Group for EventType {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54928,6 +56618,7 @@ impl<'c> rt::writer::MemberWriter<'c> for EventTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl EventTypeWriter<'_> {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -54954,6 +56645,7 @@ impl EventTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one IM-Information AVP (code 2110, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImInformation`] is the owned form.
 ///
 /// ```text
@@ -54964,6 +56656,7 @@ impl EventTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ImInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImInformation {
     type Writer<'c> = ImInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
@@ -54976,6 +56669,7 @@ impl rt::writer::Group for ImInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ImInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -54986,6 +56680,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ImInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImInformationWriter<'_> {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55018,6 +56713,7 @@ impl ImInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one IMS-Information AVP (code 876, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImsInformation`] is the owned form.
 ///
 /// ```text
@@ -55077,6 +56773,7 @@ impl ImInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ImsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImsInformation {
     type Writer<'c> = ImsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
@@ -55121,6 +56818,7 @@ impl rt::writer::Group for ImsInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ImsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55131,6 +56829,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ImsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ImsInformationWriter<'_> {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -55532,6 +57231,7 @@ impl ImsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Incremental-Cost AVP (code 2062, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IncrementalCost`] is the owned form.
 ///
 /// ```text
@@ -55539,6 +57239,7 @@ impl ImsInformationWriter<'_> {
 /// [ Exponent ]
 /// ```
 pub struct IncrementalCostWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IncrementalCost {
     type Writer<'c> = IncrementalCostWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
@@ -55549,6 +57250,7 @@ impl rt::writer::Group for IncrementalCost {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for IncrementalCostWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55559,6 +57261,7 @@ impl<'c> rt::writer::MemberWriter<'c> for IncrementalCostWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IncrementalCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
@@ -55579,6 +57282,7 @@ impl IncrementalCostWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Inter-Operator-Identifier AVP (code 838, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InterOperatorIdentifier`] is the owned form.
 ///
 /// ```text
@@ -55587,6 +57291,7 @@ impl IncrementalCostWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct InterOperatorIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for InterOperatorIdentifier {
     type Writer<'c> = InterOperatorIdentifierWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
@@ -55597,6 +57302,7 @@ impl rt::writer::Group for InterOperatorIdentifier {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for InterOperatorIdentifierWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55607,6 +57313,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InterOperatorIdentifierWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl InterOperatorIdentifierWriter<'_> {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55627,6 +57334,7 @@ impl InterOperatorIdentifierWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one ISUP-Cause AVP (code 3416, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IsupCause`] is the owned form.
 ///
 /// ```text
@@ -55636,6 +57344,7 @@ impl InterOperatorIdentifierWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct IsupCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IsupCause {
     type Writer<'c> = IsupCauseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
@@ -55647,6 +57356,7 @@ impl rt::writer::Group for IsupCause {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for IsupCauseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55657,6 +57367,7 @@ impl<'c> rt::writer::MemberWriter<'c> for IsupCauseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl IsupCauseWriter<'_> {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55683,6 +57394,7 @@ impl IsupCauseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one LCS-Client-ID AVP (code 1232, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsClientId`] is the owned form.
 ///
 /// ```text
@@ -55695,6 +57407,7 @@ impl IsupCauseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsClientIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientId {
     type Writer<'c> = LcsClientIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
@@ -55709,6 +57422,7 @@ impl rt::writer::Group for LcsClientId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsClientIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55719,6 +57433,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsClientIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientIdWriter<'_> {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55773,6 +57488,7 @@ impl LcsClientIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one LCS-Client-Name AVP (code 1235, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsClientName`] is the owned form.
 ///
 /// ```text
@@ -55782,6 +57498,7 @@ impl LcsClientIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientName {
     type Writer<'c> = LcsClientNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
@@ -55793,6 +57510,7 @@ impl rt::writer::Group for LcsClientName {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsClientNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55803,6 +57521,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsClientNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsClientNameWriter<'_> {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55829,6 +57548,7 @@ impl LcsClientNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one LCS-Information AVP (code 878, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsInformation`] is the owned form.
 ///
 /// ```text
@@ -55841,6 +57561,7 @@ impl LcsClientNameWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsInformation {
     type Writer<'c> = LcsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
@@ -55855,6 +57576,7 @@ impl rt::writer::Group for LcsInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55865,6 +57587,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsInformationWriter<'_> {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -55919,6 +57642,7 @@ impl LcsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one LCS-Requestor-ID AVP (code 1239, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsRequestorId`] is the owned form.
 ///
 /// ```text
@@ -55927,6 +57651,7 @@ impl LcsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LcsRequestorIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsRequestorId {
     type Writer<'c> = LcsRequestorIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
@@ -55937,6 +57662,7 @@ impl rt::writer::Group for LcsRequestorId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55947,6 +57673,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LcsRequestorIdWriter<'_> {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -55967,6 +57694,7 @@ impl LcsRequestorIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Location-Info AVP (code 3460, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationInfo`] is the owned form.
 ///
 /// ```text
@@ -55975,6 +57703,7 @@ impl LcsRequestorIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationInfo {
     type Writer<'c> = LocationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
@@ -55985,6 +57714,7 @@ impl rt::writer::Group for LocationInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -55995,6 +57725,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LocationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationInfoWriter<'_> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -56015,6 +57746,7 @@ impl LocationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Location-Type AVP (code 1244, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationType`] is the owned form.
 ///
 /// ```text
@@ -56023,6 +57755,7 @@ impl LocationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct LocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationType {
     type Writer<'c> = LocationTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
@@ -56033,6 +57766,7 @@ impl rt::writer::Group for LocationType {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56043,6 +57777,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LocationTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl LocationTypeWriter<'_> {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -56063,6 +57798,7 @@ impl LocationTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one MBMS-Information AVP (code 880, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsInformation`] is the owned form.
 ///
 /// ```text
@@ -56084,6 +57820,7 @@ impl LocationTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MbmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MbmsInformation {
     type Writer<'c> = MbmsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
@@ -56105,6 +57842,7 @@ impl rt::writer::Group for MbmsInformation {
     ];
     const REQUIRED: u64 = 7;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56115,6 +57853,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbmsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MbmsInformationWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -56222,6 +57961,7 @@ impl MbmsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Message-Body AVP (code 889, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MessageBody`] is the owned form.
 ///
 /// ```text
@@ -56232,6 +57972,7 @@ impl MbmsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MessageBodyWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageBody {
     type Writer<'c> = MessageBodyWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
@@ -56244,6 +57985,7 @@ impl rt::writer::Group for MessageBody {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MessageBodyWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56254,6 +57996,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MessageBodyWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageBodyWriter<'_> {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -56286,6 +58029,7 @@ impl MessageBodyWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Message-Class AVP (code 1213, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MessageClass`] is the owned form.
 ///
 /// ```text
@@ -56294,6 +58038,7 @@ impl MessageBodyWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MessageClassWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageClass {
     type Writer<'c> = MessageClassWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
@@ -56304,6 +58049,7 @@ impl rt::writer::Group for MessageClass {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MessageClassWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56314,6 +58060,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MessageClassWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MessageClassWriter<'_> {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -56334,6 +58081,7 @@ impl MessageClassWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one MM-Content-Type AVP (code 1203, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmContentType`] is the owned form.
 ///
 /// ```text
@@ -56344,6 +58092,7 @@ impl MessageClassWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmContentTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmContentType {
     type Writer<'c> = MmContentTypeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
@@ -56355,6 +58104,7 @@ impl rt::writer::Group for MmContentType {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmContentTypeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56365,6 +58115,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MmContentTypeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmContentTypeWriter<'_> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -56402,6 +58153,7 @@ impl MmContentTypeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one MMS-Information AVP (code 877, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmsInformation`] is the owned form.
 ///
 /// ```text
@@ -56428,6 +58180,7 @@ impl MmContentTypeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmsInformation {
     type Writer<'c> = MmsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
@@ -56455,6 +58208,7 @@ impl rt::writer::Group for MmsInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56465,6 +58219,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MmsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmsInformationWriter<'_> {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -56619,6 +58374,7 @@ impl MmsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one MMTel-Information AVP (code 2030, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmtelInformation`] is the owned form.
 ///
 /// ```text
@@ -56626,6 +58382,7 @@ impl MmsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MmtelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmtelInformation {
     type Writer<'c> = MmtelInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
@@ -56633,6 +58390,7 @@ impl rt::writer::Group for MmtelInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmtelInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56643,6 +58401,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MmtelInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl MmtelInformationWriter<'_> {
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     ///
@@ -56662,6 +58421,7 @@ impl MmtelInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Monitoring-Event-Information AVP (code 3921, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventInformation`] is the owned form.
 ///
 /// ```text
@@ -56683,6 +58443,7 @@ impl MmtelInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventInformation {
     type Writer<'c> = MonitoringEventInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
@@ -56705,6 +58466,7 @@ impl rt::writer::Group for MonitoringEventInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56715,6 +58477,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl MonitoringEventInformationWriter<'_> {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -56829,6 +58592,7 @@ impl MonitoringEventInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Monitoring-Event-Report-Data AVP (code 3920, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReportData`] is the owned form.
 ///
 /// ```text
@@ -56846,6 +58610,7 @@ impl MonitoringEventInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct MonitoringEventReportDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventReportData {
     type Writer<'c> = MonitoringEventReportDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
@@ -56864,6 +58629,7 @@ impl rt::writer::Group for MonitoringEventReportData {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56874,6 +58640,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl MonitoringEventReportDataWriter<'_> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
@@ -56968,6 +58735,7 @@ impl MonitoringEventReportDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Next-Tariff AVP (code 2057, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NextTariff`] is the owned form.
 ///
 /// ```text
@@ -56977,6 +58745,7 @@ impl MonitoringEventReportDataWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NextTariffWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NextTariff {
     type Writer<'c> = NextTariffWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
@@ -56987,6 +58756,7 @@ impl rt::writer::Group for NextTariff {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NextTariffWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -56997,6 +58767,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NextTariffWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NextTariffWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
@@ -57033,6 +58804,7 @@ impl NextTariffWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one NIDD-Submission AVP (code 3928, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddSubmission`] is the owned form.
 ///
 /// ```text
@@ -57043,6 +58815,7 @@ impl NextTariffWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NiddSubmissionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NiddSubmission {
     type Writer<'c> = NiddSubmissionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
@@ -57055,6 +58828,7 @@ impl rt::writer::Group for NiddSubmission {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddSubmissionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57065,6 +58839,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NiddSubmissionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NiddSubmissionWriter<'_> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
@@ -57097,6 +58872,7 @@ impl NiddSubmissionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one NNI-Information AVP (code 2703, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NniInformation`] is the owned form.
 ///
 /// ```text
@@ -57107,6 +58883,7 @@ impl NiddSubmissionWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct NniInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NniInformation {
     type Writer<'c> = NniInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
@@ -57119,6 +58896,7 @@ impl rt::writer::Group for NniInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NniInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57129,6 +58907,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NniInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl NniInformationWriter<'_> {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57161,6 +58940,7 @@ impl NniInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Offline-Charging AVP (code 1278, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OfflineCharging`] is the owned form.
 ///
 /// ```text
@@ -57171,6 +58951,7 @@ impl NniInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct OfflineChargingWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OfflineCharging {
     type Writer<'c> = OfflineChargingWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
@@ -57182,6 +58963,7 @@ impl rt::writer::Group for OfflineCharging {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OfflineChargingWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57192,6 +58974,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OfflineChargingWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OfflineChargingWriter<'_> {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57237,6 +59020,7 @@ impl OfflineChargingWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Originator-Address AVP (code 886, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorAddress`] is the owned form.
 ///
 /// ```text
@@ -57246,6 +59030,7 @@ impl OfflineChargingWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct OriginatorAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorAddress {
     type Writer<'c> = OriginatorAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
@@ -57257,6 +59042,7 @@ impl rt::writer::Group for OriginatorAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57267,6 +59053,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OriginatorAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57298,6 +59085,7 @@ impl OriginatorAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Originator-Interface AVP (code 2009, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorInterface`] is the owned form.
 ///
 /// ```text
@@ -57308,6 +59096,7 @@ impl OriginatorAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct OriginatorInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorInterface {
     type Writer<'c> = OriginatorInterfaceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
@@ -57320,6 +59109,7 @@ impl rt::writer::Group for OriginatorInterface {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorInterfaceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57330,6 +59120,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OriginatorInterfaceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorInterfaceWriter<'_> {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57362,6 +59153,7 @@ impl OriginatorInterfaceWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Originator-Received-Address AVP (code 2027, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorReceivedAddress`] is the owned form.
 ///
 /// ```text
@@ -57371,6 +59163,7 @@ impl OriginatorInterfaceWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct OriginatorReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorReceivedAddress {
     type Writer<'c> = OriginatorReceivedAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
@@ -57382,6 +59175,7 @@ impl rt::writer::Group for OriginatorReceivedAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorReceivedAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57392,6 +59186,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OriginatorReceivedAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl OriginatorReceivedAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57423,6 +59218,7 @@ impl OriginatorReceivedAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Participant-Group AVP (code 1260, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ParticipantGroup`] is the owned form.
 ///
 /// ```text
@@ -57432,6 +59228,7 @@ impl OriginatorReceivedAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ParticipantGroupWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ParticipantGroup {
     type Writer<'c> = ParticipantGroupWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
@@ -57443,6 +59240,7 @@ impl rt::writer::Group for ParticipantGroup {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ParticipantGroupWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57453,6 +59251,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ParticipantGroupWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ParticipantGroupWriter<'_> {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57482,6 +59281,7 @@ impl ParticipantGroupWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one PoC-Information AVP (code 879, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PocInformation`] is the owned form.
 ///
 /// ```text
@@ -57501,6 +59301,7 @@ impl ParticipantGroupWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocInformation {
     type Writer<'c> = PocInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
@@ -57519,6 +59320,7 @@ impl rt::writer::Group for PocInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PocInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57529,6 +59331,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PocInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocInformationWriter<'_> {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57633,6 +59436,7 @@ impl PocInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one PoC-User-Role AVP (code 1252, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PocUserRole`] is the owned form.
 ///
 /// ```text
@@ -57641,6 +59445,7 @@ impl PocInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PocUserRoleWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocUserRole {
     type Writer<'c> = PocUserRoleWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
@@ -57651,6 +59456,7 @@ impl rt::writer::Group for PocUserRole {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PocUserRoleWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -57661,6 +59467,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PocUserRoleWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PocUserRoleWriter<'_> {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57681,6 +59488,7 @@ impl PocUserRoleWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one ProSe-Direct-Communication-Reception-Data-Container AVP (code 3461, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDirectCommunicationReceptionDataContainer`] is the owned form.
 ///
 /// ```text
@@ -57699,6 +59507,7 @@ impl PocUserRoleWriter<'_> {
 pub struct ProseDirectCommunicationReceptionDataContainerWriter<'b>(
     rt::writer::AvpWriter<'b>,
 );
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
     type Writer<'c> = ProseDirectCommunicationReceptionDataContainerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
@@ -57717,6 +59526,7 @@ impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c>
 for ProseDirectCommunicationReceptionDataContainerWriter<'c> {
     #[inline]
@@ -57728,6 +59538,7 @@ for ProseDirectCommunicationReceptionDataContainerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57796,6 +59607,7 @@ impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one ProSe-Direct-Communication-Transmission-Data-Container AVP (code 3441, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDirectCommunicationTransmissionDataContainer`] is the owned form.
 ///
 /// ```text
@@ -57814,6 +59626,7 @@ impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
 pub struct ProseDirectCommunicationTransmissionDataContainerWriter<'b>(
     rt::writer::AvpWriter<'b>,
 );
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
     type Writer<'c> = ProseDirectCommunicationTransmissionDataContainerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
@@ -57832,6 +59645,7 @@ impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c>
 for ProseDirectCommunicationTransmissionDataContainerWriter<'c> {
     #[inline]
@@ -57843,6 +59657,7 @@ for ProseDirectCommunicationTransmissionDataContainerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -57911,6 +59726,7 @@ impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one ProSe-Information AVP (code 3447, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseInformation`] is the owned form.
 ///
 /// ```text
@@ -57971,6 +59787,7 @@ impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ProseInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseInformation {
     type Writer<'c> = ProseInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
@@ -58028,6 +59845,7 @@ impl rt::writer::Group for ProseInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -58038,6 +59856,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ProseInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ProseInformationWriter<'_> {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     ///
@@ -58412,6 +60231,7 @@ impl ProseInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one PS-Furnish-Charging-Information AVP (code 865, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PsFurnishChargingInformation`] is the owned form.
 ///
 /// ```text
@@ -58421,6 +60241,7 @@ impl ProseInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsFurnishChargingInformation {
     type Writer<'c> = PsFurnishChargingInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
@@ -58432,6 +60253,7 @@ impl rt::writer::Group for PsFurnishChargingInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PsFurnishChargingInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -58442,6 +60264,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PsFurnishChargingInformationWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsFurnishChargingInformationWriter<'_> {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -58471,6 +60294,7 @@ impl PsFurnishChargingInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one PS-Information AVP (code 874, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PsInformation`] is the owned form.
 ///
 /// ```text
@@ -58550,6 +60374,7 @@ impl PsFurnishChargingInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsInformation {
     type Writer<'c> = PsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
@@ -58619,6 +60444,7 @@ impl rt::writer::Group for PsInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -58629,6 +60455,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl PsInformationWriter<'_> {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     ///
@@ -59192,6 +61019,7 @@ impl PsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Radio-Parameter-Set-Info AVP (code 3463, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RadioParameterSetInfo`] is the owned form.
 ///
 /// ```text
@@ -59200,6 +61028,7 @@ impl PsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RadioParameterSetInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RadioParameterSetInfo {
     type Writer<'c> = RadioParameterSetInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
@@ -59210,6 +61039,7 @@ impl rt::writer::Group for RadioParameterSetInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RadioParameterSetInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59220,6 +61050,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RadioParameterSetInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RadioParameterSetInfoWriter<'_> {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59240,6 +61071,7 @@ impl RadioParameterSetInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one RAN-Secondary-RAT-Usage-Report AVP (code 1302, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RanSecondaryRatUsageReport`] is the owned form.
 ///
 /// ```text
@@ -59252,6 +61084,7 @@ impl RadioParameterSetInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RanSecondaryRatUsageReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RanSecondaryRatUsageReport {
     type Writer<'c> = RanSecondaryRatUsageReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
@@ -59266,6 +61099,7 @@ impl rt::writer::Group for RanSecondaryRatUsageReport {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RanSecondaryRatUsageReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59276,6 +61110,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RanSecondaryRatUsageReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RanSecondaryRatUsageReportWriter<'_> {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59320,6 +61155,7 @@ impl RanSecondaryRatUsageReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Rate-Element AVP (code 2058, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RateElement`] is the owned form.
 ///
 /// ```text
@@ -59331,6 +61167,7 @@ impl RanSecondaryRatUsageReportWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RateElementWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RateElement {
     type Writer<'c> = RateElementWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
@@ -59344,6 +61181,7 @@ impl rt::writer::Group for RateElement {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateElementWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59354,6 +61192,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RateElementWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RateElementWriter<'_> {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
@@ -59399,6 +61238,7 @@ impl RateElementWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Real-Time-Tariff-Information AVP (code 2305, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RealTimeTariffInformation`] is the owned form.
 ///
 /// ```text
@@ -59407,6 +61247,7 @@ impl RateElementWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RealTimeTariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RealTimeTariffInformation {
     type Writer<'c> = RealTimeTariffInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
@@ -59417,6 +61258,7 @@ impl rt::writer::Group for RealTimeTariffInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RealTimeTariffInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59427,6 +61269,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RealTimeTariffInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RealTimeTariffInformationWriter<'_> {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -59452,6 +61295,7 @@ impl RealTimeTariffInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Recipient-Address AVP (code 1201, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientAddress`] is the owned form.
 ///
 /// ```text
@@ -59462,6 +61306,7 @@ impl RealTimeTariffInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientAddress {
     type Writer<'c> = RecipientAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
@@ -59474,6 +61319,7 @@ impl rt::writer::Group for RecipientAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59484,6 +61330,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RecipientAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59521,6 +61368,7 @@ impl RecipientAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Recipient-Info AVP (code 2026, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientInfo`] is the owned form.
 ///
 /// ```text
@@ -59532,6 +61380,7 @@ impl RecipientAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RecipientInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientInfo {
     type Writer<'c> = RecipientInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
@@ -59543,6 +61392,7 @@ impl rt::writer::Group for RecipientInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59553,6 +61403,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RecipientInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientInfoWriter<'_> {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -59606,6 +61457,7 @@ impl RecipientInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Recipient-Received-Address AVP (code 2028, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientReceivedAddress`] is the owned form.
 ///
 /// ```text
@@ -59615,6 +61467,7 @@ impl RecipientInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RecipientReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientReceivedAddress {
     type Writer<'c> = RecipientReceivedAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
@@ -59626,6 +61479,7 @@ impl rt::writer::Group for RecipientReceivedAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientReceivedAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59636,6 +61490,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RecipientReceivedAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RecipientReceivedAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59667,6 +61522,7 @@ impl RecipientReceivedAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Related-Change-Condition-Information AVP (code 3925, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RelatedChangeConditionInformation`] is the owned form.
 ///
 /// ```text
@@ -59681,6 +61537,7 @@ impl RecipientReceivedAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RelatedChangeConditionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RelatedChangeConditionInformation {
     type Writer<'c> = RelatedChangeConditionInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
@@ -59696,6 +61553,7 @@ impl rt::writer::Group for RelatedChangeConditionInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RelatedChangeConditionInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59706,6 +61564,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RelatedChangeConditionInformationWrite
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RelatedChangeConditionInformationWriter<'_> {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59772,6 +61631,7 @@ impl RelatedChangeConditionInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Related-Trigger AVP (code 3926, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RelatedTrigger`] is the owned form.
 ///
 /// ```text
@@ -59779,6 +61639,7 @@ impl RelatedChangeConditionInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RelatedTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for RelatedTrigger {
     type Writer<'c> = RelatedTriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
@@ -59786,6 +61647,7 @@ impl rt::writer::Group for RelatedTrigger {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RelatedTriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59796,6 +61658,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RelatedTriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl RelatedTriggerWriter<'_> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
@@ -59810,6 +61673,7 @@ impl RelatedTriggerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Remaining-Balance AVP (code 2021, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RemainingBalance`] is the owned form.
 ///
 /// ```text
@@ -59818,6 +61682,7 @@ impl RelatedTriggerWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct RemainingBalanceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RemainingBalance {
     type Writer<'c> = RemainingBalanceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
@@ -59828,6 +61693,7 @@ impl rt::writer::Group for RemainingBalance {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RemainingBalanceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59838,6 +61704,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RemainingBalanceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl RemainingBalanceWriter<'_> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     ///
@@ -59863,6 +61730,7 @@ impl RemainingBalanceWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Scale-Factor AVP (code 2059, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScaleFactor`] is the owned form.
 ///
 /// ```text
@@ -59870,6 +61738,7 @@ impl RemainingBalanceWriter<'_> {
 /// [ Exponent ]
 /// ```
 pub struct ScaleFactorWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScaleFactor {
     type Writer<'c> = ScaleFactorWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
@@ -59880,6 +61749,7 @@ impl rt::writer::Group for ScaleFactor {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScaleFactorWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59890,6 +61760,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScaleFactorWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScaleFactorWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
@@ -59910,6 +61781,7 @@ impl ScaleFactorWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one SCS-AS-Address AVP (code 3940, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScsAsAddress`] is the owned form.
 ///
 /// ```text
@@ -59918,6 +61790,7 @@ impl ScaleFactorWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ScsAsAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScsAsAddress {
     type Writer<'c> = ScsAsAddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
@@ -59928,6 +61801,7 @@ impl rt::writer::Group for ScsAsAddress {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScsAsAddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -59938,6 +61812,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScsAsAddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ScsAsAddressWriter<'_> {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -59958,6 +61833,7 @@ impl ScsAsAddressWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one SDP-Media-Component AVP (code 843, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SdpMediaComponent`] is the owned form.
 ///
 /// ```text
@@ -59974,6 +61850,7 @@ impl ScsAsAddressWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SdpMediaComponentWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpMediaComponent {
     type Writer<'c> = SdpMediaComponentWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
@@ -59991,6 +61868,7 @@ impl rt::writer::Group for SdpMediaComponent {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SdpMediaComponentWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60001,6 +61879,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SdpMediaComponentWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpMediaComponentWriter<'_> {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -60078,6 +61957,7 @@ impl SdpMediaComponentWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one SDP-TimeStamps AVP (code 1273, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SdpTimestamps`] is the owned form.
 ///
 /// ```text
@@ -60086,6 +61966,7 @@ impl SdpMediaComponentWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SdpTimestampsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpTimestamps {
     type Writer<'c> = SdpTimestampsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
@@ -60096,6 +61977,7 @@ impl rt::writer::Group for SdpTimestamps {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SdpTimestampsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60106,6 +61988,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SdpTimestampsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SdpTimestampsWriter<'_> {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -60126,6 +62009,7 @@ impl SdpTimestampsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Service-Data-Container AVP (code 2040, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceDataContainer`] is the owned form.
 ///
 /// ```text
@@ -60165,6 +62049,7 @@ impl SdpTimestampsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceDataContainerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceDataContainer {
     type Writer<'c> = ServiceDataContainerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
@@ -60203,6 +62088,7 @@ impl rt::writer::Group for ServiceDataContainer {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDataContainerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60213,6 +62099,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceDataContainerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceDataContainerWriter<'_> {
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -60474,6 +62361,7 @@ impl ServiceDataContainerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Service-Generic-Information AVP (code 1256, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGenericInformation`] is the owned form.
 ///
 /// ```text
@@ -60484,6 +62372,7 @@ impl ServiceDataContainerWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceGenericInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceGenericInformation {
     type Writer<'c> = ServiceGenericInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
@@ -60496,6 +62385,7 @@ impl rt::writer::Group for ServiceGenericInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGenericInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60506,6 +62396,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceGenericInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceGenericInformationWriter<'_> {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -60538,6 +62429,7 @@ impl ServiceGenericInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Service-Information AVP (code 873, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceInformation`] is the owned form.
 ///
 /// ```text
@@ -60561,6 +62453,7 @@ impl ServiceGenericInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceInformation {
     type Writer<'c> = ServiceInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
@@ -60585,6 +62478,7 @@ impl rt::writer::Group for ServiceInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60595,6 +62489,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceInformationWriter<'_> {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
     ///
@@ -60790,6 +62685,7 @@ impl ServiceInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Service-Specific-Info AVP (code 1249, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceSpecificInfo`] is the owned form.
 ///
 /// ```text
@@ -60798,6 +62694,7 @@ impl ServiceInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct ServiceSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceSpecificInfo {
     type Writer<'c> = ServiceSpecificInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
@@ -60808,6 +62705,7 @@ impl rt::writer::Group for ServiceSpecificInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceSpecificInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60818,6 +62716,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceSpecificInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ServiceSpecificInfoWriter<'_> {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -60838,6 +62737,7 @@ impl ServiceSpecificInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one SM-Device-Trigger-Information AVP (code 3405, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeviceTriggerInformation`] is the owned form.
 ///
 /// ```text
@@ -60850,6 +62750,7 @@ impl ServiceSpecificInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmDeviceTriggerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmDeviceTriggerInformation {
     type Writer<'c> = SmDeviceTriggerInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
@@ -60864,6 +62765,7 @@ impl rt::writer::Group for SmDeviceTriggerInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeviceTriggerInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60874,6 +62776,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmDeviceTriggerInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmDeviceTriggerInformationWriter<'_> {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -60926,6 +62829,7 @@ impl SmDeviceTriggerInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one SMS-Information AVP (code 2000, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsInformation`] is the owned form.
 ///
 /// ```text
@@ -60955,6 +62859,7 @@ impl SmDeviceTriggerInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmsInformation {
     type Writer<'c> = SmsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
@@ -60985,6 +62890,7 @@ impl rt::writer::Group for SmsInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -60995,6 +62901,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SmsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SmsInformationWriter<'_> {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61164,6 +63071,7 @@ impl SmsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Supplementary-Service AVP (code 2048, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupplementaryService`] is the owned form.
 ///
 /// ```text
@@ -61180,6 +63088,7 @@ impl SmsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct SupplementaryServiceWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SupplementaryService {
     type Writer<'c> = SupplementaryServiceWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
@@ -61198,6 +63107,7 @@ impl rt::writer::Group for SupplementaryService {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SupplementaryServiceWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61208,6 +63118,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SupplementaryServiceWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl SupplementaryServiceWriter<'_> {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61281,6 +63192,7 @@ impl SupplementaryServiceWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Talk-Burst-Exchange AVP (code 1255, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TalkBurstExchange`] is the owned form.
 ///
 /// ```text
@@ -61296,6 +63208,7 @@ impl SupplementaryServiceWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TalkBurstExchangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TalkBurstExchange {
     type Writer<'c> = TalkBurstExchangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
@@ -61313,6 +63226,7 @@ impl rt::writer::Group for TalkBurstExchange {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TalkBurstExchangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61323,6 +63237,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TalkBurstExchangeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TalkBurstExchangeWriter<'_> {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61385,6 +63300,7 @@ impl TalkBurstExchangeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Tariff-Information AVP (code 2060, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TariffInformation`] is the owned form.
 ///
 /// ```text
@@ -61394,6 +63310,7 @@ impl TalkBurstExchangeWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TariffInformation {
     type Writer<'c> = TariffInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
@@ -61405,6 +63322,7 @@ impl rt::writer::Group for TariffInformation {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TariffInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61415,6 +63333,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TariffInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TariffInformationWriter<'_> {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     ///
@@ -61451,6 +63370,7 @@ impl TariffInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Time-Quota-Mechanism AVP (code 1270, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeQuotaMechanism`] is the owned form.
 ///
 /// ```text
@@ -61458,6 +63378,7 @@ impl TariffInformationWriter<'_> {
 /// { Base-Time-Interval }
 /// ```
 pub struct TimeQuotaMechanismWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeQuotaMechanism {
     type Writer<'c> = TimeQuotaMechanismWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
@@ -61468,6 +63389,7 @@ impl rt::writer::Group for TimeQuotaMechanism {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMechanismWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61478,6 +63400,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMechanismWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeQuotaMechanismWriter<'_> {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61498,6 +63421,7 @@ impl TimeQuotaMechanismWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Time-Stamps AVP (code 833, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeStamps`] is the owned form.
 ///
 /// ```text
@@ -61508,6 +63432,7 @@ impl TimeQuotaMechanismWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TimeStampsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeStamps {
     type Writer<'c> = TimeStampsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
@@ -61520,6 +63445,7 @@ impl rt::writer::Group for TimeStamps {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeStampsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61530,6 +63456,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TimeStampsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TimeStampsWriter<'_> {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61562,6 +63489,7 @@ impl TimeStampsWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Traffic-Data-Volumes AVP (code 2046, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TrafficDataVolumes`] is the owned form.
 ///
 /// ```text
@@ -61587,6 +63515,7 @@ impl TimeStampsWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TrafficDataVolumesWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrafficDataVolumes {
     type Writer<'c> = TrafficDataVolumesWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
@@ -61613,6 +63542,7 @@ impl rt::writer::Group for TrafficDataVolumes {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TrafficDataVolumesWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61623,6 +63553,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TrafficDataVolumesWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrafficDataVolumesWriter<'_> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     ///
@@ -61788,6 +63719,7 @@ impl TrafficDataVolumesWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Transmitter-Info AVP (code 3468, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TransmitterInfo`] is the owned form.
 ///
 /// ```text
@@ -61796,6 +63728,7 @@ impl TrafficDataVolumesWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TransmitterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TransmitterInfo {
     type Writer<'c> = TransmitterInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
@@ -61806,6 +63739,7 @@ impl rt::writer::Group for TransmitterInfo {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TransmitterInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61816,6 +63750,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TransmitterInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TransmitterInfoWriter<'_> {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61836,6 +63771,7 @@ impl TransmitterInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Trigger AVP (code 1264, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Trigger`] is the owned form.
 ///
 /// ```text
@@ -61843,6 +63779,7 @@ impl TransmitterInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Trigger {
     type Writer<'c> = TriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
@@ -61850,6 +63787,7 @@ impl rt::writer::Group for Trigger {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61860,6 +63798,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl TriggerWriter<'_> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
@@ -61874,6 +63813,7 @@ impl TriggerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Trunk-Group-ID AVP (code 851, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TrunkGroupId`] is the owned form.
 ///
 /// ```text
@@ -61882,6 +63822,7 @@ impl TriggerWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TrunkGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrunkGroupId {
     type Writer<'c> = TrunkGroupIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
@@ -61892,6 +63833,7 @@ impl rt::writer::Group for TrunkGroupId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TrunkGroupIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61902,6 +63844,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TrunkGroupIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TrunkGroupIdWriter<'_> {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -61922,6 +63865,7 @@ impl TrunkGroupIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one TWAN-User-Location-Info AVP (code 2714, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanUserLocationInfo`] is the owned form.
 ///
 /// ```text
@@ -61933,6 +63877,7 @@ impl TrunkGroupIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct TwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TwanUserLocationInfo {
     type Writer<'c> = TwanUserLocationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
@@ -61946,6 +63891,7 @@ impl rt::writer::Group for TwanUserLocationInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanUserLocationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -61956,6 +63902,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TwanUserLocationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl TwanUserLocationInfoWriter<'_> {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -61999,6 +63946,7 @@ impl TwanUserLocationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one Unit-Cost AVP (code 2061, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UnitCost`] is the owned form.
 ///
 /// ```text
@@ -62006,6 +63954,7 @@ impl TwanUserLocationInfoWriter<'_> {
 /// [ Exponent ]
 /// ```
 pub struct UnitCostWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UnitCost {
     type Writer<'c> = UnitCostWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
@@ -62016,6 +63965,7 @@ impl rt::writer::Group for UnitCost {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for UnitCostWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62026,6 +63976,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UnitCostWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UnitCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
@@ -62046,6 +63997,26 @@ impl UnitCostWriter<'_> {
         self
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 /// Writes the members of one User-CSG-Information AVP (code 2319, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserCsgInformation`] is the owned form.
 ///
 /// ```text
@@ -62055,6 +64026,26 @@ impl UnitCostWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UserCsgInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::writer::Group for UserCsgInformation {
     type Writer<'c> = UserCsgInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
@@ -62066,6 +64057,26 @@ impl rt::writer::Group for UserCsgInformation {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl<'c> rt::writer::MemberWriter<'c> for UserCsgInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62076,6 +64087,26 @@ impl<'c> rt::writer::MemberWriter<'c> for UserCsgInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl UserCsgInformationWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
@@ -62105,6 +64136,7 @@ impl UserCsgInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one UWAN-User-Location-Info AVP (code 3918, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UwanUserLocationInfo`] is the owned form.
 ///
 /// ```text
@@ -62118,6 +64150,7 @@ impl UserCsgInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct UwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UwanUserLocationInfo {
     type Writer<'c> = UwanUserLocationInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
@@ -62133,6 +64166,7 @@ impl rt::writer::Group for UwanUserLocationInfo {
     ];
     const REQUIRED: u64 = 1;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for UwanUserLocationInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62143,6 +64177,7 @@ impl<'c> rt::writer::MemberWriter<'c> for UwanUserLocationInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl UwanUserLocationInfoWriter<'_> {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
@@ -62198,6 +64233,7 @@ impl UwanUserLocationInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Variable-Part AVP (code 3907, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VariablePart`] is the owned form.
 ///
 /// ```text
@@ -62207,6 +64243,7 @@ impl UwanUserLocationInfoWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct VariablePartWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for VariablePart {
     type Writer<'c> = VariablePartWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
@@ -62218,6 +64255,7 @@ impl rt::writer::Group for VariablePart {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VariablePartWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62228,6 +64266,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VariablePartWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl VariablePartWriter<'_> {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -62254,6 +64293,7 @@ impl VariablePartWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one VCS-Information AVP (code 3410, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VcsInformation`] is the owned form.
 ///
 /// ```text
@@ -62272,6 +64312,7 @@ impl VariablePartWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct VcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VcsInformation {
     type Writer<'c> = VcsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
@@ -62292,6 +64333,7 @@ impl rt::writer::Group for VcsInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VcsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62302,6 +64344,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VcsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VcsInformationWriter<'_> {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -62389,6 +64432,7 @@ impl VcsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one VoLTE-Information AVP (code 1323, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VolteInformation`] is the owned form.
 ///
 /// ```text
@@ -62397,6 +64441,7 @@ impl VcsInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct VolteInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VolteInformation {
     type Writer<'c> = VolteInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
@@ -62407,6 +64452,7 @@ impl rt::writer::Group for VolteInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VolteInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62417,6 +64463,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VolteInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl VolteInformationWriter<'_> {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -62442,6 +64489,7 @@ impl VolteInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes the members of one WLAN-Operator-Id AVP (code 1306, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanOperatorId`] is the owned form.
 ///
 /// ```text
@@ -62450,6 +64498,7 @@ impl VolteInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanOperatorIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for WlanOperatorId {
     type Writer<'c> = WlanOperatorIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
@@ -62460,6 +64509,7 @@ impl rt::writer::Group for WlanOperatorId {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanOperatorIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62470,6 +64520,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanOperatorIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl WlanOperatorIdWriter<'_> {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -62490,6 +64541,7 @@ impl WlanOperatorIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one Cause AVP (code 860, vendor 10415), 3GPP TS 32.299 7.2 (Release 6), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Cause`] is the owned form.
 ///
 /// ```text
@@ -62498,6 +64550,7 @@ impl WlanOperatorIdWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct CauseWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Cause {
     type Writer<'c> = CauseWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
@@ -62508,6 +64561,7 @@ impl rt::writer::Group for Cause {
     ];
     const REQUIRED: u64 = 3;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CauseWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62518,6 +64572,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CauseWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl CauseWriter<'_> {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -62538,6 +64593,7 @@ impl CauseWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one WLAN-Information AVP (code 875, vendor 10415), 3GPP TS 32.299 7.2 (Release 8), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanInformation`] is the owned form.
 ///
 /// ```text
@@ -62551,6 +64607,7 @@ impl CauseWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanInformation {
     type Writer<'c> = WlanInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
@@ -62566,6 +64623,7 @@ impl rt::writer::Group for WlanInformation {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62576,6 +64634,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl WlanInformationWriter<'_> {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
@@ -62631,6 +64690,7 @@ impl WlanInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "ts32299"))]
 /// Writes the members of one WLAN-Radio-Container AVP (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanRadioContainer`] is the owned form.
 ///
 /// ```text
@@ -62641,6 +64701,7 @@ impl WlanInformationWriter<'_> {
 /// *[ AVP ]
 /// ```
 pub struct WlanRadioContainerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanRadioContainer {
     type Writer<'c> = WlanRadioContainerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
@@ -62653,6 +64714,7 @@ impl rt::writer::Group for WlanRadioContainer {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanRadioContainerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -62663,6 +64725,7 @@ impl<'c> rt::writer::MemberWriter<'c> for WlanRadioContainerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "ts32299"))]
 impl WlanRadioContainerWriter<'_> {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     #[inline]
@@ -62700,8 +64763,10 @@ impl WlanRadioContainerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes one Credit-Control-Request (command code 272, application 4), 3GPP TS 32.299 §6.4.2, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
 pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlRequest {
     /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
     #[inline]
@@ -62716,6 +64781,7 @@ impl CreditControlRequest {
         w
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlRequestWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),
@@ -63061,8 +65127,10 @@ impl CreditControlRequestWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Writes one Credit-Control-Answer (command code 272, application 4), 3GPP TS 32.299 §6.4.3, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
 pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlAnswer {
     /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
     #[inline]
@@ -63077,6 +65145,7 @@ impl CreditControlAnswer {
         w
     }
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl CreditControlAnswerWriter<'_> {
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey::new(263, 0),

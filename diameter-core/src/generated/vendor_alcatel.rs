@@ -28,6 +28,7 @@ pub mod avp {
 }
 /// Application ids of Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Detailed-Result (code 15, vendor 637), Grouped, Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -42,6 +43,7 @@ pub struct DetailedResult {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl Default for DetailedResult {
     fn default() -> Self {
         Self {
@@ -50,6 +52,7 @@ impl Default for DetailedResult {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl DetailedResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 637);
@@ -68,6 +71,7 @@ impl DetailedResult {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::AvpData for DetailedResult {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -99,6 +103,7 @@ impl rt::AvpData for DetailedResult {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Charging-Policy-Report (code 1134, vendor 637), Grouped, Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -113,6 +118,7 @@ pub struct ChargingPolicyReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl Default for ChargingPolicyReport {
     fn default() -> Self {
         Self {
@@ -121,6 +127,7 @@ impl Default for ChargingPolicyReport {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl ChargingPolicyReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1134, 637);
@@ -139,6 +146,7 @@ impl ChargingPolicyReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::AvpData for ChargingPolicyReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -170,6 +178,7 @@ impl rt::AvpData for ChargingPolicyReport {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Policy-Counter (code 1135, vendor 637), Grouped, Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -184,6 +193,7 @@ pub struct PolicyCounter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl Default for PolicyCounter {
     fn default() -> Self {
         Self {
@@ -192,6 +202,7 @@ impl Default for PolicyCounter {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl PolicyCounter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1135, 637);
@@ -210,6 +221,7 @@ impl PolicyCounter {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::AvpData for PolicyCounter {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -241,6 +253,7 @@ impl rt::AvpData for PolicyCounter {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// A checked, zero-copy view of a received Detailed-Result (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DetailedResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DetailedResultView<'a> {
@@ -253,6 +266,7 @@ pub struct DetailedResultView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> DetailedResultView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -353,6 +367,7 @@ impl<'a> DetailedResultView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl std::fmt::Debug for DetailedResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -362,6 +377,7 @@ impl std::fmt::Debug for DetailedResultView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// A checked, zero-copy view of a received Charging-Policy-Report (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingPolicyReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingPolicyReportView<'a> {
@@ -374,6 +390,7 @@ pub struct ChargingPolicyReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> ChargingPolicyReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -474,6 +491,7 @@ impl<'a> ChargingPolicyReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl std::fmt::Debug for ChargingPolicyReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -485,6 +503,7 @@ impl std::fmt::Debug for ChargingPolicyReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// A checked, zero-copy view of a received Policy-Counter (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyCounterView<'a> {
@@ -497,6 +516,7 @@ pub struct PolicyCounterView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> PolicyCounterView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -597,6 +617,7 @@ impl<'a> PolicyCounterView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl std::fmt::Debug for PolicyCounterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -606,12 +627,14 @@ impl std::fmt::Debug for PolicyCounterView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Writes the members of one Detailed-Result AVP (code 15, vendor 637), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DetailedResult`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DetailedResultWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for DetailedResult {
     type Writer<'c> = DetailedResultWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(15, 637);
@@ -619,6 +642,7 @@ impl rt::writer::Group for DetailedResult {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for DetailedResultWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -629,6 +653,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DetailedResultWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl DetailedResultWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -637,12 +662,14 @@ impl DetailedResultWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Writes the members of one Charging-Policy-Report AVP (code 1134, vendor 637), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingPolicyReport`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ChargingPolicyReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for ChargingPolicyReport {
     type Writer<'c> = ChargingPolicyReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1134, 637);
@@ -650,6 +677,7 @@ impl rt::writer::Group for ChargingPolicyReport {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingPolicyReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -660,6 +688,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingPolicyReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl ChargingPolicyReportWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -668,12 +697,14 @@ impl ChargingPolicyReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 /// Writes the members of one Policy-Counter AVP (code 1135, vendor 637), Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyCounter`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyCounterWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for PolicyCounter {
     type Writer<'c> = PolicyCounterWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1135, 637);
@@ -681,6 +712,7 @@ impl rt::writer::Group for PolicyCounter {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -691,6 +723,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_alcatel"))]
 impl PolicyCounterWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -513,6 +513,7 @@ pub mod avp {
 }
 /// Application ids of Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_cisco"))]
 /// QoS-Group-Rule-Install (code 132001, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -527,6 +528,7 @@ pub struct QosGroupRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosGroupRuleInstall {
     fn default() -> Self {
         Self {
@@ -535,6 +537,7 @@ impl Default for QosGroupRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132001, 9);
@@ -553,6 +556,7 @@ impl QosGroupRuleInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for QosGroupRuleInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -584,6 +588,7 @@ impl rt::AvpData for QosGroupRuleInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// QoS-Group-Rule-Definition (code 132003, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -598,6 +603,7 @@ pub struct QosGroupRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosGroupRuleDefinition {
     fn default() -> Self {
         Self {
@@ -606,6 +612,7 @@ impl Default for QosGroupRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132003, 9);
@@ -624,6 +631,7 @@ impl QosGroupRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for QosGroupRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -655,6 +663,7 @@ impl rt::AvpData for QosGroupRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// MBR-Limit-Exceed-Action-UL (code 132006, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -669,6 +678,7 @@ pub struct MbrLimitExceedActionUl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for MbrLimitExceedActionUl {
     fn default() -> Self {
         Self {
@@ -677,6 +687,7 @@ impl Default for MbrLimitExceedActionUl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionUl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132006, 9);
@@ -695,6 +706,7 @@ impl MbrLimitExceedActionUl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for MbrLimitExceedActionUl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -726,6 +738,7 @@ impl rt::AvpData for MbrLimitExceedActionUl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// MBR-Limit-Exceed-Action-DL (code 132008, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -740,6 +753,7 @@ pub struct MbrLimitExceedActionDl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for MbrLimitExceedActionDl {
     fn default() -> Self {
         Self {
@@ -748,6 +762,7 @@ impl Default for MbrLimitExceedActionDl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionDl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132008, 9);
@@ -766,6 +781,7 @@ impl MbrLimitExceedActionDl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for MbrLimitExceedActionDl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -797,6 +813,7 @@ impl rt::AvpData for MbrLimitExceedActionDl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Control (code 132017, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -811,6 +828,7 @@ pub struct OverrideControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideControl {
     fn default() -> Self {
         Self {
@@ -819,6 +837,7 @@ impl Default for OverrideControl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132017, 9);
@@ -837,6 +856,7 @@ impl OverrideControl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -868,6 +888,7 @@ impl rt::AvpData for OverrideControl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Charging-Action-Parameters (code 132019, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -882,6 +903,7 @@ pub struct OverrideChargingActionParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideChargingActionParameters {
     fn default() -> Self {
         Self {
@@ -890,6 +912,7 @@ impl Default for OverrideChargingActionParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingActionParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132019, 9);
@@ -908,6 +931,7 @@ impl OverrideChargingActionParameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideChargingActionParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -939,6 +963,7 @@ impl rt::AvpData for OverrideChargingActionParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Charging-Parameters (code 132022, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -953,6 +978,7 @@ pub struct OverrideChargingParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideChargingParameters {
     fn default() -> Self {
         Self {
@@ -961,6 +987,7 @@ impl Default for OverrideChargingParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132022, 9);
@@ -979,6 +1006,7 @@ impl OverrideChargingParameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideChargingParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1010,6 +1038,7 @@ impl rt::AvpData for OverrideChargingParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Policy-Parameters (code 132029, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1024,6 +1053,7 @@ pub struct OverridePolicyParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverridePolicyParameters {
     fn default() -> Self {
         Self {
@@ -1032,6 +1062,7 @@ impl Default for OverridePolicyParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverridePolicyParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132029, 9);
@@ -1050,6 +1081,7 @@ impl OverridePolicyParameters {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverridePolicyParameters {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1081,6 +1113,7 @@ impl rt::AvpData for OverridePolicyParameters {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-QoS-Information (code 132030, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1095,6 +1128,7 @@ pub struct OverrideQosInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideQosInformation {
     fn default() -> Self {
         Self {
@@ -1103,6 +1137,7 @@ impl Default for OverrideQosInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideQosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132030, 9);
@@ -1121,6 +1156,7 @@ impl OverrideQosInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideQosInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1152,6 +1188,7 @@ impl rt::AvpData for OverrideQosInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Allocation-Retention-Priority (code 132036, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1166,6 +1203,7 @@ pub struct OverrideAllocationRetentionPriority {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideAllocationRetentionPriority {
     fn default() -> Self {
         Self {
@@ -1174,6 +1212,7 @@ impl Default for OverrideAllocationRetentionPriority {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideAllocationRetentionPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132036, 9);
@@ -1192,6 +1231,7 @@ impl OverrideAllocationRetentionPriority {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideAllocationRetentionPriority {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1223,6 +1263,7 @@ impl rt::AvpData for OverrideAllocationRetentionPriority {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Override-Tos-Value (code 132046, vendor 9), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1237,6 +1278,7 @@ pub struct OverrideTosValue {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OverrideTosValue {
     fn default() -> Self {
         Self {
@@ -1245,6 +1287,7 @@ impl Default for OverrideTosValue {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideTosValue {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(132046, 9);
@@ -1263,6 +1306,7 @@ impl OverrideTosValue {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OverrideTosValue {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1294,6 +1338,7 @@ impl rt::AvpData for OverrideTosValue {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Charging-Rule-Definition (code 131072, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1308,6 +1353,7 @@ pub struct CiscoChargingRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoChargingRuleDefinition {
     fn default() -> Self {
         Self {
@@ -1316,6 +1362,7 @@ impl Default for CiscoChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131072, 5771);
@@ -1334,6 +1381,7 @@ impl CiscoChargingRuleDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoChargingRuleDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1365,6 +1413,7 @@ impl rt::AvpData for CiscoChargingRuleDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Definition (code 131073, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1379,6 +1428,7 @@ pub struct ContentDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentDefinition {
     fn default() -> Self {
         Self {
@@ -1387,6 +1437,7 @@ impl Default for ContentDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131073, 5771);
@@ -1405,6 +1456,7 @@ impl ContentDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1436,6 +1488,7 @@ impl rt::AvpData for ContentDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Policy-Definition (code 131074, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1450,6 +1503,7 @@ pub struct BillingPolicyDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyDefinition {
     fn default() -> Self {
         Self {
@@ -1458,6 +1512,7 @@ impl Default for BillingPolicyDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131074, 5771);
@@ -1476,6 +1531,7 @@ impl BillingPolicyDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPolicyDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1507,6 +1563,7 @@ impl rt::AvpData for BillingPolicyDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Definition (code 131075, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1521,6 +1578,7 @@ pub struct PolicyMapDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapDefinition {
     fn default() -> Self {
         Self {
@@ -1529,6 +1587,7 @@ impl Default for PolicyMapDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131075, 5771);
@@ -1547,6 +1606,7 @@ impl PolicyMapDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1578,6 +1638,7 @@ impl rt::AvpData for PolicyMapDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Definition (code 131076, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1592,6 +1653,7 @@ pub struct ServiceDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceDefinition {
     fn default() -> Self {
         Self {
@@ -1600,6 +1662,7 @@ impl Default for ServiceDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131076, 5771);
@@ -1618,6 +1681,7 @@ impl ServiceDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1649,6 +1713,7 @@ impl rt::AvpData for ServiceDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Policy-Map (code 131077, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1663,6 +1728,7 @@ pub struct ContentPolicyMap {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentPolicyMap {
     fn default() -> Self {
         Self {
@@ -1671,6 +1737,7 @@ impl Default for ContentPolicyMap {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentPolicyMap {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131077, 5771);
@@ -1689,6 +1756,7 @@ impl ContentPolicyMap {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentPolicyMap {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1720,6 +1788,7 @@ impl rt::AvpData for ContentPolicyMap {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Info (code 131078, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1734,6 +1803,7 @@ pub struct ServiceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceInfo {
     fn default() -> Self {
         Self {
@@ -1742,6 +1812,7 @@ impl Default for ServiceInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131078, 5771);
@@ -1760,6 +1831,7 @@ impl ServiceInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1791,6 +1863,7 @@ impl rt::AvpData for ServiceInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Plan-Definition (code 131079, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1805,6 +1878,7 @@ pub struct BillingPlanDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanDefinition {
     fn default() -> Self {
         Self {
@@ -1813,6 +1887,7 @@ impl Default for BillingPlanDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131079, 5771);
@@ -1831,6 +1906,7 @@ impl BillingPlanDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPlanDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1862,6 +1938,7 @@ impl rt::AvpData for BillingPlanDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Status (code 131086, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1876,6 +1953,7 @@ pub struct ServiceStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceStatus {
     fn default() -> Self {
         Self {
@@ -1884,6 +1962,7 @@ impl Default for ServiceStatus {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceStatus {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131086, 5771);
@@ -1902,6 +1981,7 @@ impl ServiceStatus {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceStatus {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1933,6 +2013,7 @@ impl rt::AvpData for ServiceStatus {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Match (code 131090, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1947,6 +2028,7 @@ pub struct PolicyMapMatch {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatch {
     fn default() -> Self {
         Self {
@@ -1955,6 +2037,7 @@ impl Default for PolicyMapMatch {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatch {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131090, 5771);
@@ -1973,6 +2056,7 @@ impl PolicyMapMatch {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapMatch {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2004,6 +2088,7 @@ impl rt::AvpData for PolicyMapMatch {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Advice-Of-Charge (code 131097, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2018,6 +2103,7 @@ pub struct AdviceOfCharge {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for AdviceOfCharge {
     fn default() -> Self {
         Self {
@@ -2026,6 +2112,7 @@ impl Default for AdviceOfCharge {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl AdviceOfCharge {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131097, 5771);
@@ -2044,6 +2131,7 @@ impl AdviceOfCharge {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for AdviceOfCharge {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2075,6 +2163,7 @@ impl rt::AvpData for AdviceOfCharge {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Online-Reauthorization-Timeout (code 131106, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2089,6 +2178,7 @@ pub struct OnlineReauthorizationTimeout {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for OnlineReauthorizationTimeout {
     fn default() -> Self {
         Self {
@@ -2097,6 +2187,7 @@ impl Default for OnlineReauthorizationTimeout {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OnlineReauthorizationTimeout {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131106, 5771);
@@ -2115,6 +2206,7 @@ impl OnlineReauthorizationTimeout {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for OnlineReauthorizationTimeout {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2146,6 +2238,7 @@ impl rt::AvpData for OnlineReauthorizationTimeout {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Metering-Granularity (code 131112, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2160,6 +2253,7 @@ pub struct MeteringGranularity {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for MeteringGranularity {
     fn default() -> Self {
         Self {
@@ -2168,6 +2262,7 @@ impl Default for MeteringGranularity {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MeteringGranularity {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131112, 5771);
@@ -2186,6 +2281,7 @@ impl MeteringGranularity {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for MeteringGranularity {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2217,6 +2313,7 @@ impl rt::AvpData for MeteringGranularity {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Verify (code 131116, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2231,6 +2328,7 @@ pub struct Verify {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for Verify {
     fn default() -> Self {
         Self {
@@ -2239,6 +2337,7 @@ impl Default for Verify {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Verify {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131116, 5771);
@@ -2257,6 +2356,7 @@ impl Verify {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for Verify {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2288,6 +2388,7 @@ impl rt::AvpData for Verify {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Charging-Rule-Event (code 131124, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2302,6 +2403,7 @@ pub struct ChargingRuleEvent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ChargingRuleEvent {
     fn default() -> Self {
         Self {
@@ -2310,6 +2412,7 @@ impl Default for ChargingRuleEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEvent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131124, 5771);
@@ -2328,6 +2431,7 @@ impl ChargingRuleEvent {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ChargingRuleEvent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2359,6 +2463,7 @@ impl rt::AvpData for ChargingRuleEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Accounting (code 131126, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2373,6 +2478,7 @@ pub struct Accounting {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for Accounting {
     fn default() -> Self {
         Self {
@@ -2381,6 +2487,7 @@ impl Default for Accounting {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Accounting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131126, 5771);
@@ -2399,6 +2506,7 @@ impl Accounting {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for Accounting {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2430,6 +2538,7 @@ impl rt::AvpData for Accounting {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-CDR-Threshold (code 131129, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2444,6 +2553,7 @@ pub struct ServiceCdrThreshold {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceCdrThreshold {
     fn default() -> Self {
         Self {
@@ -2452,6 +2562,7 @@ impl Default for ServiceCdrThreshold {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceCdrThreshold {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131129, 5771);
@@ -2470,6 +2581,7 @@ impl ServiceCdrThreshold {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceCdrThreshold {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2501,6 +2613,7 @@ impl rt::AvpData for ServiceCdrThreshold {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Intermediate-CDR-Threshold (code 131130, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2515,6 +2628,7 @@ pub struct IntermediateCdrThreshold {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for IntermediateCdrThreshold {
     fn default() -> Self {
         Self {
@@ -2523,6 +2637,7 @@ impl Default for IntermediateCdrThreshold {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl IntermediateCdrThreshold {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131130, 5771);
@@ -2541,6 +2656,7 @@ impl IntermediateCdrThreshold {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for IntermediateCdrThreshold {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2572,6 +2688,7 @@ impl rt::AvpData for IntermediateCdrThreshold {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Replicate-Session (code 131132, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2586,6 +2703,7 @@ pub struct ReplicateSession {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ReplicateSession {
     fn default() -> Self {
         Self {
@@ -2594,6 +2712,7 @@ impl Default for ReplicateSession {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ReplicateSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131132, 5771);
@@ -2612,6 +2731,7 @@ impl ReplicateSession {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ReplicateSession {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2643,6 +2763,7 @@ impl rt::AvpData for ReplicateSession {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Charging-Rule-Event-Trigger (code 131139, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2657,6 +2778,7 @@ pub struct ChargingRuleEventTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ChargingRuleEventTrigger {
     fn default() -> Self {
         Self {
@@ -2665,6 +2787,7 @@ impl Default for ChargingRuleEventTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEventTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131139, 5771);
@@ -2683,6 +2806,7 @@ impl ChargingRuleEventTrigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ChargingRuleEventTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2714,6 +2838,7 @@ impl rt::AvpData for ChargingRuleEventTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Flow-Description (code 131141, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2728,6 +2853,7 @@ pub struct ContentFlowDescription {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentFlowDescription {
     fn default() -> Self {
         Self {
@@ -2736,6 +2862,7 @@ impl Default for ContentFlowDescription {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowDescription {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131141, 5771);
@@ -2754,6 +2881,7 @@ impl ContentFlowDescription {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentFlowDescription {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2785,6 +2913,7 @@ impl rt::AvpData for ContentFlowDescription {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Flow-Filter (code 131142, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2799,6 +2928,7 @@ pub struct ContentFlowFilter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentFlowFilter {
     fn default() -> Self {
         Self {
@@ -2807,6 +2937,7 @@ impl Default for ContentFlowFilter {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowFilter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131142, 5771);
@@ -2825,6 +2956,7 @@ impl ContentFlowFilter {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentFlowFilter {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2856,6 +2988,7 @@ impl rt::AvpData for ContentFlowFilter {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Client-Group-Id (code 131143, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2870,6 +3003,7 @@ pub struct ClientGroupId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ClientGroupId {
     fn default() -> Self {
         Self {
@@ -2878,6 +3012,7 @@ impl Default for ClientGroupId {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ClientGroupId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131143, 5771);
@@ -2896,6 +3031,7 @@ impl ClientGroupId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ClientGroupId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2927,6 +3063,7 @@ impl rt::AvpData for ClientGroupId {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Failed-Preload-Object (code 131152, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -2941,6 +3078,7 @@ pub struct FailedPreloadObject {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for FailedPreloadObject {
     fn default() -> Self {
         Self {
@@ -2949,6 +3087,7 @@ impl Default for FailedPreloadObject {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObject {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131152, 5771);
@@ -2967,6 +3106,7 @@ impl FailedPreloadObject {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for FailedPreloadObject {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -2998,6 +3138,7 @@ impl rt::AvpData for FailedPreloadObject {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Time-Usage (code 131156, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3012,6 +3153,7 @@ pub struct CiscoTimeUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoTimeUsage {
     fn default() -> Self {
         Self {
@@ -3020,6 +3162,7 @@ impl Default for CiscoTimeUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoTimeUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131156, 5771);
@@ -3038,6 +3181,7 @@ impl CiscoTimeUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoTimeUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3069,6 +3213,7 @@ impl rt::AvpData for CiscoTimeUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Flow-Description (code 131160, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3083,6 +3228,7 @@ pub struct CiscoFlowDescription {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoFlowDescription {
     fn default() -> Self {
         Self {
@@ -3091,6 +3237,7 @@ impl Default for CiscoFlowDescription {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoFlowDescription {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131160, 5771);
@@ -3109,6 +3256,7 @@ impl CiscoFlowDescription {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoFlowDescription {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3140,6 +3288,7 @@ impl rt::AvpData for CiscoFlowDescription {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Terminate-Bearer (code 131161, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3154,6 +3303,7 @@ pub struct TerminateBearer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for TerminateBearer {
     fn default() -> Self {
         Self {
@@ -3162,6 +3312,7 @@ impl Default for TerminateBearer {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl TerminateBearer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131161, 5771);
@@ -3180,6 +3331,7 @@ impl TerminateBearer {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for TerminateBearer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3211,6 +3363,7 @@ impl rt::AvpData for TerminateBearer {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Match-Install (code 131166, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3225,6 +3378,7 @@ pub struct PolicyMapMatchInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatchInstall {
     fn default() -> Self {
         Self {
@@ -3233,6 +3387,7 @@ impl Default for PolicyMapMatchInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131166, 5771);
@@ -3251,6 +3406,7 @@ impl PolicyMapMatchInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapMatchInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3282,6 +3438,7 @@ impl rt::AvpData for PolicyMapMatchInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Match-Remove (code 131167, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3296,6 +3453,7 @@ pub struct PolicyMapMatchRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapMatchRemove {
     fn default() -> Self {
         Self {
@@ -3304,6 +3462,7 @@ impl Default for PolicyMapMatchRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131167, 5771);
@@ -3322,6 +3481,7 @@ impl PolicyMapMatchRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapMatchRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3353,6 +3513,7 @@ impl rt::AvpData for PolicyMapMatchRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-QoS (code 131170, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3367,6 +3528,7 @@ pub struct ServiceQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceQos {
     fn default() -> Self {
         Self {
@@ -3375,6 +3537,7 @@ impl Default for ServiceQos {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131170, 5771);
@@ -3393,6 +3556,7 @@ impl ServiceQos {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceQos {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3424,6 +3588,7 @@ impl rt::AvpData for ServiceQos {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// QoS-Rate-Limit-UL (code 131171, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3438,6 +3603,7 @@ pub struct QosRateLimitUl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimitUl {
     fn default() -> Self {
         Self {
@@ -3446,6 +3612,7 @@ impl Default for QosRateLimitUl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitUl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131171, 5771);
@@ -3464,6 +3631,7 @@ impl QosRateLimitUl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for QosRateLimitUl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3495,6 +3663,7 @@ impl rt::AvpData for QosRateLimitUl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// QoS-Rate-Limit-DL (code 131172, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3509,6 +3678,7 @@ pub struct QosRateLimitDl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimitDl {
     fn default() -> Self {
         Self {
@@ -3517,6 +3687,7 @@ impl Default for QosRateLimitDl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitDl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131172, 5771);
@@ -3535,6 +3706,7 @@ impl QosRateLimitDl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for QosRateLimitDl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3566,6 +3738,7 @@ impl rt::AvpData for QosRateLimitDl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// QoS-Rate-Limit (code 131173, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3580,6 +3753,7 @@ pub struct QosRateLimit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for QosRateLimit {
     fn default() -> Self {
         Self {
@@ -3588,6 +3762,7 @@ impl Default for QosRateLimit {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131173, 5771);
@@ -3606,6 +3781,7 @@ impl QosRateLimit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for QosRateLimit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3637,6 +3813,7 @@ impl rt::AvpData for QosRateLimit {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Rate-Limit-Conform-Action (code 131175, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3651,6 +3828,7 @@ pub struct RateLimitConformAction {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for RateLimitConformAction {
     fn default() -> Self {
         Self {
@@ -3659,6 +3837,7 @@ impl Default for RateLimitConformAction {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitConformAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131175, 5771);
@@ -3677,6 +3856,7 @@ impl RateLimitConformAction {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for RateLimitConformAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3708,6 +3888,7 @@ impl rt::AvpData for RateLimitConformAction {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Rate-Limit-Exceed-Action (code 131176, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3722,6 +3903,7 @@ pub struct RateLimitExceedAction {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for RateLimitExceedAction {
     fn default() -> Self {
         Self {
@@ -3730,6 +3912,7 @@ impl Default for RateLimitExceedAction {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitExceedAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131176, 5771);
@@ -3748,6 +3931,7 @@ impl RateLimitExceedAction {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for RateLimitExceedAction {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3779,6 +3963,7 @@ impl rt::AvpData for RateLimitExceedAction {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Install (code 131179, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3793,6 +3978,7 @@ pub struct PolicyMapInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapInstall {
     fn default() -> Self {
         Self {
@@ -3801,6 +3987,7 @@ impl Default for PolicyMapInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131179, 5771);
@@ -3819,6 +4006,7 @@ impl PolicyMapInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3850,6 +4038,7 @@ impl rt::AvpData for PolicyMapInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Policy-Map-Remove (code 131180, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3864,6 +4053,7 @@ pub struct PolicyMapRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for PolicyMapRemove {
     fn default() -> Self {
         Self {
@@ -3872,6 +4062,7 @@ impl Default for PolicyMapRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131180, 5771);
@@ -3890,6 +4081,7 @@ impl PolicyMapRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for PolicyMapRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3921,6 +4113,7 @@ impl rt::AvpData for PolicyMapRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Policy-Install (code 131181, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -3935,6 +4128,7 @@ pub struct BillingPolicyInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyInstall {
     fn default() -> Self {
         Self {
@@ -3943,6 +4137,7 @@ impl Default for BillingPolicyInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131181, 5771);
@@ -3961,6 +4156,7 @@ impl BillingPolicyInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPolicyInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -3992,6 +4188,7 @@ impl rt::AvpData for BillingPolicyInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Policy-Remove (code 131182, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4006,6 +4203,7 @@ pub struct BillingPolicyRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPolicyRemove {
     fn default() -> Self {
         Self {
@@ -4014,6 +4212,7 @@ impl Default for BillingPolicyRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131182, 5771);
@@ -4032,6 +4231,7 @@ impl BillingPolicyRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPolicyRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4063,6 +4263,7 @@ impl rt::AvpData for BillingPolicyRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Install (code 131183, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4077,6 +4278,7 @@ pub struct ContentInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentInstall {
     fn default() -> Self {
         Self {
@@ -4085,6 +4287,7 @@ impl Default for ContentInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131183, 5771);
@@ -4103,6 +4306,7 @@ impl ContentInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4134,6 +4338,7 @@ impl rt::AvpData for ContentInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Content-Remove (code 131184, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4148,6 +4353,7 @@ pub struct ContentRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ContentRemove {
     fn default() -> Self {
         Self {
@@ -4156,6 +4362,7 @@ impl Default for ContentRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131184, 5771);
@@ -4174,6 +4381,7 @@ impl ContentRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ContentRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4205,6 +4413,7 @@ impl rt::AvpData for ContentRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Install (code 131185, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4219,6 +4428,7 @@ pub struct ServiceInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceInstall {
     fn default() -> Self {
         Self {
@@ -4227,6 +4437,7 @@ impl Default for ServiceInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131185, 5771);
@@ -4245,6 +4456,7 @@ impl ServiceInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4276,6 +4488,7 @@ impl rt::AvpData for ServiceInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Remove (code 131186, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4290,6 +4503,7 @@ pub struct ServiceRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceRemove {
     fn default() -> Self {
         Self {
@@ -4298,6 +4512,7 @@ impl Default for ServiceRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131186, 5771);
@@ -4316,6 +4531,7 @@ impl ServiceRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4347,6 +4563,7 @@ impl rt::AvpData for ServiceRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Plan-Install (code 131187, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4361,6 +4578,7 @@ pub struct BillingPlanInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanInstall {
     fn default() -> Self {
         Self {
@@ -4369,6 +4587,7 @@ impl Default for BillingPlanInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131187, 5771);
@@ -4387,6 +4606,7 @@ impl BillingPlanInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPlanInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4418,6 +4638,7 @@ impl rt::AvpData for BillingPlanInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Billing-Plan-Remove (code 131188, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4432,6 +4653,7 @@ pub struct BillingPlanRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for BillingPlanRemove {
     fn default() -> Self {
         Self {
@@ -4440,6 +4662,7 @@ impl Default for BillingPlanRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131188, 5771);
@@ -4458,6 +4681,7 @@ impl BillingPlanRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for BillingPlanRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4489,6 +4713,7 @@ impl rt::AvpData for BillingPlanRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Failed-Preload-Obj-Name (code 131191, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4503,6 +4728,7 @@ pub struct FailedPreloadObjName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for FailedPreloadObjName {
     fn default() -> Self {
         Self {
@@ -4511,6 +4737,7 @@ impl Default for FailedPreloadObjName {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObjName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131191, 5771);
@@ -4529,6 +4756,7 @@ impl FailedPreloadObjName {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for FailedPreloadObjName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4560,6 +4788,7 @@ impl rt::AvpData for FailedPreloadObjName {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Event-Trigger (code 131193, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4574,6 +4803,7 @@ pub struct CiscoEventTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoEventTrigger {
     fn default() -> Self {
         Self {
@@ -4582,6 +4812,7 @@ impl Default for CiscoEventTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEventTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131193, 5771);
@@ -4600,6 +4831,7 @@ impl CiscoEventTrigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoEventTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4631,6 +4863,7 @@ impl rt::AvpData for CiscoEventTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Event (code 131195, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4645,6 +4878,7 @@ pub struct CiscoEvent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoEvent {
     fn default() -> Self {
         Self {
@@ -4653,6 +4887,7 @@ impl Default for CiscoEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEvent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131195, 5771);
@@ -4671,6 +4906,7 @@ impl CiscoEvent {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoEvent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4702,6 +4938,7 @@ impl rt::AvpData for CiscoEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Control-URL (code 131197, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4716,6 +4953,7 @@ pub struct ControlUrl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ControlUrl {
     fn default() -> Self {
         Self {
@@ -4724,6 +4962,7 @@ impl Default for ControlUrl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ControlUrl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131197, 5771);
@@ -4742,6 +4981,7 @@ impl ControlUrl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ControlUrl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4773,6 +5013,7 @@ impl rt::AvpData for ControlUrl {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Domain-Group-Definition (code 131203, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4787,6 +5028,7 @@ pub struct DomainGroupDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupDefinition {
     fn default() -> Self {
         Self {
@@ -4795,6 +5037,7 @@ impl Default for DomainGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131203, 5771);
@@ -4813,6 +5056,7 @@ impl DomainGroupDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DomainGroupDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4844,6 +5088,7 @@ impl rt::AvpData for DomainGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Domain-Group-Install (code 131204, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4858,6 +5103,7 @@ pub struct DomainGroupInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupInstall {
     fn default() -> Self {
         Self {
@@ -4866,6 +5112,7 @@ impl Default for DomainGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131204, 5771);
@@ -4884,6 +5131,7 @@ impl DomainGroupInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DomainGroupInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4915,6 +5163,7 @@ impl rt::AvpData for DomainGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Domain-Group-Remove (code 131205, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -4929,6 +5178,7 @@ pub struct DomainGroupRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DomainGroupRemove {
     fn default() -> Self {
         Self {
@@ -4937,6 +5187,7 @@ impl Default for DomainGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131205, 5771);
@@ -4955,6 +5206,7 @@ impl DomainGroupRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DomainGroupRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -4986,6 +5238,7 @@ impl rt::AvpData for DomainGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Group-Definition (code 131216, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5000,6 +5253,7 @@ pub struct HeaderGroupDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupDefinition {
     fn default() -> Self {
         Self {
@@ -5008,6 +5262,7 @@ impl Default for HeaderGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131216, 5771);
@@ -5026,6 +5281,7 @@ impl HeaderGroupDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderGroupDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5057,6 +5313,7 @@ impl rt::AvpData for HeaderGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Group-Install (code 131217, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5071,6 +5328,7 @@ pub struct HeaderGroupInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupInstall {
     fn default() -> Self {
         Self {
@@ -5079,6 +5337,7 @@ impl Default for HeaderGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131217, 5771);
@@ -5097,6 +5356,7 @@ impl HeaderGroupInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderGroupInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5128,6 +5388,7 @@ impl rt::AvpData for HeaderGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Group-Remove (code 131218, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5142,6 +5403,7 @@ pub struct HeaderGroupRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderGroupRemove {
     fn default() -> Self {
         Self {
@@ -5150,6 +5412,7 @@ impl Default for HeaderGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131218, 5771);
@@ -5168,6 +5431,7 @@ impl HeaderGroupRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderGroupRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5199,6 +5463,7 @@ impl rt::AvpData for HeaderGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Class (code 131223, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5213,6 +5478,7 @@ pub struct HeaderClass {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderClass {
     fn default() -> Self {
         Self {
@@ -5221,6 +5487,7 @@ impl Default for HeaderClass {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131223, 5771);
@@ -5239,6 +5506,7 @@ impl HeaderClass {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderClass {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5270,6 +5538,7 @@ impl rt::AvpData for HeaderClass {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Item-Radius (code 131227, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5284,6 +5553,7 @@ pub struct HeaderItemRadius {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderItemRadius {
     fn default() -> Self {
         Self {
@@ -5292,6 +5562,7 @@ impl Default for HeaderItemRadius {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemRadius {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131227, 5771);
@@ -5310,6 +5581,7 @@ impl HeaderItemRadius {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderItemRadius {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5341,6 +5613,7 @@ impl rt::AvpData for HeaderItemRadius {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Items-Encrypted (code 131230, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5355,6 +5628,7 @@ pub struct HeaderItemsEncrypted {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderItemsEncrypted {
     fn default() -> Self {
         Self {
@@ -5363,6 +5637,7 @@ impl Default for HeaderItemsEncrypted {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemsEncrypted {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131230, 5771);
@@ -5381,6 +5656,7 @@ impl HeaderItemsEncrypted {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderItemsEncrypted {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5412,6 +5688,7 @@ impl rt::AvpData for HeaderItemsEncrypted {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Insert-Definition (code 131231, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5426,6 +5703,7 @@ pub struct HeaderInsertDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertDefinition {
     fn default() -> Self {
         Self {
@@ -5434,6 +5712,7 @@ impl Default for HeaderInsertDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131231, 5771);
@@ -5452,6 +5731,7 @@ impl HeaderInsertDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderInsertDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5483,6 +5763,7 @@ impl rt::AvpData for HeaderInsertDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Insert-Install (code 131232, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5497,6 +5778,7 @@ pub struct HeaderInsertInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertInstall {
     fn default() -> Self {
         Self {
@@ -5505,6 +5787,7 @@ impl Default for HeaderInsertInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131232, 5771);
@@ -5523,6 +5806,7 @@ impl HeaderInsertInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderInsertInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5554,6 +5838,7 @@ impl rt::AvpData for HeaderInsertInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Header-Insert-Remove (code 131233, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5568,6 +5853,7 @@ pub struct HeaderInsertRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for HeaderInsertRemove {
     fn default() -> Self {
         Self {
@@ -5576,6 +5862,7 @@ impl Default for HeaderInsertRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131233, 5771);
@@ -5594,6 +5881,7 @@ impl HeaderInsertRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for HeaderInsertRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5625,6 +5913,7 @@ impl rt::AvpData for HeaderInsertRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-QoS-Profile (code 131237, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5639,6 +5928,7 @@ pub struct CiscoQosProfile {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfile {
     fn default() -> Self {
         Self {
@@ -5647,6 +5937,7 @@ impl Default for CiscoQosProfile {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131237, 5771);
@@ -5665,6 +5956,7 @@ impl CiscoQosProfile {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoQosProfile {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5696,6 +5988,7 @@ impl rt::AvpData for CiscoQosProfile {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-QoS-Profile-Install (code 131238, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5710,6 +6003,7 @@ pub struct CiscoQosProfileInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileInstall {
     fn default() -> Self {
         Self {
@@ -5718,6 +6012,7 @@ impl Default for CiscoQosProfileInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131238, 5771);
@@ -5736,6 +6031,7 @@ impl CiscoQosProfileInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoQosProfileInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5767,6 +6063,7 @@ impl rt::AvpData for CiscoQosProfileInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-QoS-Profile-Remove (code 131239, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5781,6 +6078,7 @@ pub struct CiscoQosProfileRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileRemove {
     fn default() -> Self {
         Self {
@@ -5789,6 +6087,7 @@ impl Default for CiscoQosProfileRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131239, 5771);
@@ -5807,6 +6106,7 @@ impl CiscoQosProfileRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoQosProfileRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5838,6 +6138,7 @@ impl rt::AvpData for CiscoQosProfileRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-QoS-Profile-Uplink (code 131240, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5852,6 +6153,7 @@ pub struct CiscoQosProfileUplink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileUplink {
     fn default() -> Self {
         Self {
@@ -5860,6 +6162,7 @@ impl Default for CiscoQosProfileUplink {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileUplink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131240, 5771);
@@ -5878,6 +6181,7 @@ impl CiscoQosProfileUplink {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoQosProfileUplink {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5909,6 +6213,7 @@ impl rt::AvpData for CiscoQosProfileUplink {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-QoS-Profile-Downlink (code 131241, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5923,6 +6228,7 @@ pub struct CiscoQosProfileDownlink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoQosProfileDownlink {
     fn default() -> Self {
         Self {
@@ -5931,6 +6237,7 @@ impl Default for CiscoQosProfileDownlink {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileDownlink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131241, 5771);
@@ -5949,6 +6256,7 @@ impl CiscoQosProfileDownlink {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoQosProfileDownlink {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -5980,6 +6288,7 @@ impl rt::AvpData for CiscoQosProfileDownlink {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Group-Definition (code 131244, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -5994,6 +6303,7 @@ pub struct ServiceGroupDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupDefinition {
     fn default() -> Self {
         Self {
@@ -6002,6 +6312,7 @@ impl Default for ServiceGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131244, 5771);
@@ -6020,6 +6331,7 @@ impl ServiceGroupDefinition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceGroupDefinition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6051,6 +6363,7 @@ impl rt::AvpData for ServiceGroupDefinition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Group-Install (code 131245, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6065,6 +6378,7 @@ pub struct ServiceGroupInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupInstall {
     fn default() -> Self {
         Self {
@@ -6073,6 +6387,7 @@ impl Default for ServiceGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131245, 5771);
@@ -6091,6 +6406,7 @@ impl ServiceGroupInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceGroupInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6122,6 +6438,7 @@ impl rt::AvpData for ServiceGroupInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Group-Remove (code 131246, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6136,6 +6453,7 @@ pub struct ServiceGroupRemove {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupRemove {
     fn default() -> Self {
         Self {
@@ -6144,6 +6462,7 @@ impl Default for ServiceGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131246, 5771);
@@ -6162,6 +6481,7 @@ impl ServiceGroupRemove {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceGroupRemove {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6193,6 +6513,7 @@ impl rt::AvpData for ServiceGroupRemove {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Group-Event (code 131247, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6207,6 +6528,7 @@ pub struct ServiceGroupEvent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceGroupEvent {
     fn default() -> Self {
         Self {
@@ -6215,6 +6537,7 @@ impl Default for ServiceGroupEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupEvent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131247, 5771);
@@ -6233,6 +6556,7 @@ impl ServiceGroupEvent {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceGroupEvent {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6264,6 +6588,7 @@ impl rt::AvpData for ServiceGroupEvent {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Report-Usage (code 131248, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6278,6 +6603,7 @@ pub struct CiscoReportUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoReportUsage {
     fn default() -> Self {
         Self {
@@ -6286,6 +6612,7 @@ impl Default for CiscoReportUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoReportUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131248, 5771);
@@ -6304,6 +6631,7 @@ impl CiscoReportUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoReportUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6335,6 +6663,7 @@ impl rt::AvpData for CiscoReportUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Answer-User-Usage (code 131250, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6349,6 +6678,7 @@ pub struct CiscoAnswerUserUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerUserUsage {
     fn default() -> Self {
         Self {
@@ -6357,6 +6687,7 @@ impl Default for CiscoAnswerUserUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerUserUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131250, 5771);
@@ -6375,6 +6706,7 @@ impl CiscoAnswerUserUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoAnswerUserUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6406,6 +6738,7 @@ impl rt::AvpData for CiscoAnswerUserUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Request-Charging-Rule-Usage (code 131252, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6420,6 +6753,7 @@ pub struct CiscoRequestChargingRuleUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoRequestChargingRuleUsage {
     fn default() -> Self {
         Self {
@@ -6428,6 +6762,7 @@ impl Default for CiscoRequestChargingRuleUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestChargingRuleUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131252, 5771);
@@ -6446,6 +6781,7 @@ impl CiscoRequestChargingRuleUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoRequestChargingRuleUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6477,6 +6813,7 @@ impl rt::AvpData for CiscoRequestChargingRuleUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Request-Service-Group-Usage (code 131253, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6491,6 +6828,7 @@ pub struct CiscoRequestServiceGroupUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoRequestServiceGroupUsage {
     fn default() -> Self {
         Self {
@@ -6499,6 +6837,7 @@ impl Default for CiscoRequestServiceGroupUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestServiceGroupUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131253, 5771);
@@ -6517,6 +6856,7 @@ impl CiscoRequestServiceGroupUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoRequestServiceGroupUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6548,6 +6888,7 @@ impl rt::AvpData for CiscoRequestServiceGroupUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Answer-Charging-Rule-Usage (code 131254, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6562,6 +6903,7 @@ pub struct CiscoAnswerChargingRuleUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerChargingRuleUsage {
     fn default() -> Self {
         Self {
@@ -6570,6 +6912,7 @@ impl Default for CiscoAnswerChargingRuleUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerChargingRuleUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131254, 5771);
@@ -6588,6 +6931,7 @@ impl CiscoAnswerChargingRuleUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoAnswerChargingRuleUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6619,6 +6963,7 @@ impl rt::AvpData for CiscoAnswerChargingRuleUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Cisco-Answer-Service-Group-Usage (code 131255, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6633,6 +6978,7 @@ pub struct CiscoAnswerServiceGroupUsage {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for CiscoAnswerServiceGroupUsage {
     fn default() -> Self {
         Self {
@@ -6641,6 +6987,7 @@ impl Default for CiscoAnswerServiceGroupUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerServiceGroupUsage {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131255, 5771);
@@ -6659,6 +7006,7 @@ impl CiscoAnswerServiceGroupUsage {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for CiscoAnswerServiceGroupUsage {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6690,6 +7038,7 @@ impl rt::AvpData for CiscoAnswerServiceGroupUsage {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Delegated-IP-Install (code 131259, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6704,6 +7053,7 @@ pub struct DelegatedIpInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpInstall {
     fn default() -> Self {
         Self {
@@ -6712,6 +7062,7 @@ impl Default for DelegatedIpInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131259, 5771);
@@ -6730,6 +7081,7 @@ impl DelegatedIpInstall {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DelegatedIpInstall {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6761,6 +7113,7 @@ impl rt::AvpData for DelegatedIpInstall {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Delegated-IPv4-Definition (code 131260, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6775,6 +7128,7 @@ pub struct DelegatedIpv4Definition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpv4Definition {
     fn default() -> Self {
         Self {
@@ -6783,6 +7137,7 @@ impl Default for DelegatedIpv4Definition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv4Definition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131260, 5771);
@@ -6801,6 +7156,7 @@ impl DelegatedIpv4Definition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DelegatedIpv4Definition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6832,6 +7188,7 @@ impl rt::AvpData for DelegatedIpv4Definition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Delegated-IPv6-Definition (code 131261, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6846,6 +7203,7 @@ pub struct DelegatedIpv6Definition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for DelegatedIpv6Definition {
     fn default() -> Self {
         Self {
@@ -6854,6 +7212,7 @@ impl Default for DelegatedIpv6Definition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv6Definition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131261, 5771);
@@ -6872,6 +7231,7 @@ impl DelegatedIpv6Definition {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for DelegatedIpv6Definition {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6903,6 +7263,7 @@ impl rt::AvpData for DelegatedIpv6Definition {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Service-Identifier-Range (code 131265, vendor 5771), Grouped, Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -6917,6 +7278,7 @@ pub struct ServiceIdentifierRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl Default for ServiceIdentifierRange {
     fn default() -> Self {
         Self {
@@ -6925,6 +7287,7 @@ impl Default for ServiceIdentifierRange {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceIdentifierRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(131265, 5771);
@@ -6943,6 +7306,7 @@ impl ServiceIdentifierRange {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::AvpData for ServiceIdentifierRange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -6974,6 +7338,7 @@ impl rt::AvpData for ServiceIdentifierRange {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received QoS-Group-Rule-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosGroupRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosGroupRuleInstallView<'a> {
@@ -6986,6 +7351,7 @@ pub struct QosGroupRuleInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosGroupRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7086,6 +7452,7 @@ impl<'a> QosGroupRuleInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for QosGroupRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7097,6 +7464,7 @@ impl std::fmt::Debug for QosGroupRuleInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received QoS-Group-Rule-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosGroupRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosGroupRuleDefinitionView<'a> {
@@ -7109,6 +7477,7 @@ pub struct QosGroupRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosGroupRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7209,6 +7578,7 @@ impl<'a> QosGroupRuleDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for QosGroupRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7222,6 +7592,7 @@ impl std::fmt::Debug for QosGroupRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received MBR-Limit-Exceed-Action-UL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MbrLimitExceedActionUl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbrLimitExceedActionUlView<'a> {
@@ -7234,6 +7605,7 @@ pub struct MbrLimitExceedActionUlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MbrLimitExceedActionUlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7334,6 +7706,7 @@ impl<'a> MbrLimitExceedActionUlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for MbrLimitExceedActionUlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7347,6 +7720,7 @@ impl std::fmt::Debug for MbrLimitExceedActionUlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received MBR-Limit-Exceed-Action-DL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MbrLimitExceedActionDl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbrLimitExceedActionDlView<'a> {
@@ -7359,6 +7733,7 @@ pub struct MbrLimitExceedActionDlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MbrLimitExceedActionDlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7459,6 +7834,7 @@ impl<'a> MbrLimitExceedActionDlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for MbrLimitExceedActionDlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7472,6 +7848,7 @@ impl std::fmt::Debug for MbrLimitExceedActionDlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Control (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideControlView<'a> {
@@ -7484,6 +7861,7 @@ pub struct OverrideControlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideControlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7584,6 +7962,7 @@ impl<'a> OverrideControlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7595,6 +7974,7 @@ impl std::fmt::Debug for OverrideControlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Charging-Action-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideChargingActionParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideChargingActionParametersView<'a> {
@@ -7607,6 +7987,7 @@ pub struct OverrideChargingActionParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideChargingActionParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7709,6 +8090,7 @@ impl<'a> OverrideChargingActionParametersView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideChargingActionParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7723,6 +8105,7 @@ impl std::fmt::Debug for OverrideChargingActionParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Charging-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideChargingParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideChargingParametersView<'a> {
@@ -7735,6 +8118,7 @@ pub struct OverrideChargingParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideChargingParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7835,6 +8219,7 @@ impl<'a> OverrideChargingParametersView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideChargingParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7849,6 +8234,7 @@ impl std::fmt::Debug for OverrideChargingParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Policy-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverridePolicyParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverridePolicyParametersView<'a> {
@@ -7861,6 +8247,7 @@ pub struct OverridePolicyParametersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverridePolicyParametersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -7961,6 +8348,7 @@ impl<'a> OverridePolicyParametersView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverridePolicyParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7974,6 +8362,7 @@ impl std::fmt::Debug for OverridePolicyParametersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-QoS-Information (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideQosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideQosInformationView<'a> {
@@ -7986,6 +8375,7 @@ pub struct OverrideQosInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideQosInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8086,6 +8476,7 @@ impl<'a> OverrideQosInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideQosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8099,6 +8490,7 @@ impl std::fmt::Debug for OverrideQosInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Allocation-Retention-Priority (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideAllocationRetentionPriority`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideAllocationRetentionPriorityView<'a> {
@@ -8111,6 +8503,7 @@ pub struct OverrideAllocationRetentionPriorityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideAllocationRetentionPriorityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8213,6 +8606,7 @@ impl<'a> OverrideAllocationRetentionPriorityView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideAllocationRetentionPriorityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8227,6 +8621,7 @@ impl std::fmt::Debug for OverrideAllocationRetentionPriorityView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Override-Tos-Value (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideTosValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideTosValueView<'a> {
@@ -8239,6 +8634,7 @@ pub struct OverrideTosValueView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideTosValueView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8339,6 +8735,7 @@ impl<'a> OverrideTosValueView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OverrideTosValueView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8350,6 +8747,7 @@ impl std::fmt::Debug for OverrideTosValueView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Charging-Rule-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoChargingRuleDefinitionView<'a> {
@@ -8362,6 +8760,7 @@ pub struct CiscoChargingRuleDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoChargingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8462,6 +8861,7 @@ impl<'a> CiscoChargingRuleDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8476,6 +8876,7 @@ impl std::fmt::Debug for CiscoChargingRuleDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentDefinitionView<'a> {
@@ -8488,6 +8889,7 @@ pub struct ContentDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8588,6 +8990,7 @@ impl<'a> ContentDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8599,6 +9002,7 @@ impl std::fmt::Debug for ContentDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Policy-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyDefinitionView<'a> {
@@ -8611,6 +9015,7 @@ pub struct BillingPolicyDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8711,6 +9116,7 @@ impl<'a> BillingPolicyDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPolicyDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8724,6 +9130,7 @@ impl std::fmt::Debug for BillingPolicyDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapDefinitionView<'a> {
@@ -8736,6 +9143,7 @@ pub struct PolicyMapDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8836,6 +9244,7 @@ impl<'a> PolicyMapDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8847,6 +9256,7 @@ impl std::fmt::Debug for PolicyMapDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDefinitionView<'a> {
@@ -8859,6 +9269,7 @@ pub struct ServiceDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -8959,6 +9370,7 @@ impl<'a> ServiceDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8970,6 +9382,7 @@ impl std::fmt::Debug for ServiceDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Policy-Map (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentPolicyMap`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentPolicyMapView<'a> {
@@ -8982,6 +9395,7 @@ pub struct ContentPolicyMapView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentPolicyMapView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9082,6 +9496,7 @@ impl<'a> ContentPolicyMapView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentPolicyMapView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9093,6 +9508,7 @@ impl std::fmt::Debug for ContentPolicyMapView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Info (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInfoView<'a> {
@@ -9105,6 +9521,7 @@ pub struct ServiceInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9202,6 +9619,7 @@ impl<'a> ServiceInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9211,6 +9629,7 @@ impl std::fmt::Debug for ServiceInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Plan-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanDefinitionView<'a> {
@@ -9223,6 +9642,7 @@ pub struct BillingPlanDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9323,6 +9743,7 @@ impl<'a> BillingPlanDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPlanDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9336,6 +9757,7 @@ impl std::fmt::Debug for BillingPlanDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Status (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceStatusView<'a> {
@@ -9348,6 +9770,7 @@ pub struct ServiceStatusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceStatusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9448,6 +9871,7 @@ impl<'a> ServiceStatusView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9457,6 +9881,7 @@ impl std::fmt::Debug for ServiceStatusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Match (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatch`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchView<'a> {
@@ -9469,6 +9894,7 @@ pub struct PolicyMapMatchView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9569,6 +9995,7 @@ impl<'a> PolicyMapMatchView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapMatchView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9578,6 +10005,7 @@ impl std::fmt::Debug for PolicyMapMatchView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Advice-Of-Charge (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AdviceOfCharge`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdviceOfChargeView<'a> {
@@ -9590,6 +10018,7 @@ pub struct AdviceOfChargeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> AdviceOfChargeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9690,6 +10119,7 @@ impl<'a> AdviceOfChargeView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for AdviceOfChargeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9699,6 +10129,7 @@ impl std::fmt::Debug for AdviceOfChargeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Online-Reauthorization-Timeout (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OnlineReauthorizationTimeout`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OnlineReauthorizationTimeoutView<'a> {
@@ -9711,6 +10142,7 @@ pub struct OnlineReauthorizationTimeoutView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OnlineReauthorizationTimeoutView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9811,6 +10243,7 @@ impl<'a> OnlineReauthorizationTimeoutView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for OnlineReauthorizationTimeoutView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9825,6 +10258,7 @@ impl std::fmt::Debug for OnlineReauthorizationTimeoutView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Metering-Granularity (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MeteringGranularity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeteringGranularityView<'a> {
@@ -9837,6 +10271,7 @@ pub struct MeteringGranularityView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MeteringGranularityView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -9937,6 +10372,7 @@ impl<'a> MeteringGranularityView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for MeteringGranularityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9948,6 +10384,7 @@ impl std::fmt::Debug for MeteringGranularityView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Verify (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Verify`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VerifyView<'a> {
@@ -9960,6 +10397,7 @@ pub struct VerifyView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> VerifyView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10057,6 +10495,7 @@ impl<'a> VerifyView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for VerifyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10066,6 +10505,7 @@ impl std::fmt::Debug for VerifyView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Charging-Rule-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleEventView<'a> {
@@ -10078,6 +10518,7 @@ pub struct ChargingRuleEventView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ChargingRuleEventView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10178,6 +10619,7 @@ impl<'a> ChargingRuleEventView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ChargingRuleEventView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10189,6 +10631,7 @@ impl std::fmt::Debug for ChargingRuleEventView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Accounting (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Accounting`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingView<'a> {
@@ -10201,6 +10644,7 @@ pub struct AccountingView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> AccountingView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10298,6 +10742,7 @@ impl<'a> AccountingView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for AccountingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10307,6 +10752,7 @@ impl std::fmt::Debug for AccountingView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-CDR-Threshold (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceCdrThreshold`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceCdrThresholdView<'a> {
@@ -10319,6 +10765,7 @@ pub struct ServiceCdrThresholdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceCdrThresholdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10419,6 +10866,7 @@ impl<'a> ServiceCdrThresholdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceCdrThresholdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10430,6 +10878,7 @@ impl std::fmt::Debug for ServiceCdrThresholdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Intermediate-CDR-Threshold (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`IntermediateCdrThreshold`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IntermediateCdrThresholdView<'a> {
@@ -10442,6 +10891,7 @@ pub struct IntermediateCdrThresholdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> IntermediateCdrThresholdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10542,6 +10992,7 @@ impl<'a> IntermediateCdrThresholdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for IntermediateCdrThresholdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10555,6 +11006,7 @@ impl std::fmt::Debug for IntermediateCdrThresholdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Replicate-Session (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ReplicateSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReplicateSessionView<'a> {
@@ -10567,6 +11019,7 @@ pub struct ReplicateSessionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ReplicateSessionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10667,6 +11120,7 @@ impl<'a> ReplicateSessionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ReplicateSessionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10678,6 +11132,7 @@ impl std::fmt::Debug for ReplicateSessionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Charging-Rule-Event-Trigger (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleEventTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleEventTriggerView<'a> {
@@ -10690,6 +11145,7 @@ pub struct ChargingRuleEventTriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ChargingRuleEventTriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10790,6 +11246,7 @@ impl<'a> ChargingRuleEventTriggerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ChargingRuleEventTriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10803,6 +11260,7 @@ impl std::fmt::Debug for ChargingRuleEventTriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Flow-Description (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentFlowDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentFlowDescriptionView<'a> {
@@ -10815,6 +11273,7 @@ pub struct ContentFlowDescriptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentFlowDescriptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -10915,6 +11374,7 @@ impl<'a> ContentFlowDescriptionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentFlowDescriptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10928,6 +11388,7 @@ impl std::fmt::Debug for ContentFlowDescriptionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Flow-Filter (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentFlowFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentFlowFilterView<'a> {
@@ -10940,6 +11401,7 @@ pub struct ContentFlowFilterView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentFlowFilterView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11040,6 +11502,7 @@ impl<'a> ContentFlowFilterView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentFlowFilterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11051,6 +11514,7 @@ impl std::fmt::Debug for ContentFlowFilterView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Client-Group-Id (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ClientGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ClientGroupIdView<'a> {
@@ -11063,6 +11527,7 @@ pub struct ClientGroupIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ClientGroupIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11163,6 +11628,7 @@ impl<'a> ClientGroupIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ClientGroupIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11172,6 +11638,7 @@ impl std::fmt::Debug for ClientGroupIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Failed-Preload-Object (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`FailedPreloadObject`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPreloadObjectView<'a> {
@@ -11184,6 +11651,7 @@ pub struct FailedPreloadObjectView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> FailedPreloadObjectView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11284,6 +11752,7 @@ impl<'a> FailedPreloadObjectView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for FailedPreloadObjectView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11295,6 +11764,7 @@ impl std::fmt::Debug for FailedPreloadObjectView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Time-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoTimeUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoTimeUsageView<'a> {
@@ -11307,6 +11777,7 @@ pub struct CiscoTimeUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoTimeUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11407,6 +11878,7 @@ impl<'a> CiscoTimeUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoTimeUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11416,6 +11888,7 @@ impl std::fmt::Debug for CiscoTimeUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Flow-Description (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoFlowDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoFlowDescriptionView<'a> {
@@ -11428,6 +11901,7 @@ pub struct CiscoFlowDescriptionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoFlowDescriptionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11528,6 +12002,7 @@ impl<'a> CiscoFlowDescriptionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoFlowDescriptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11539,6 +12014,7 @@ impl std::fmt::Debug for CiscoFlowDescriptionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Terminate-Bearer (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`TerminateBearer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TerminateBearerView<'a> {
@@ -11551,6 +12027,7 @@ pub struct TerminateBearerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> TerminateBearerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11651,6 +12128,7 @@ impl<'a> TerminateBearerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for TerminateBearerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11662,6 +12140,7 @@ impl std::fmt::Debug for TerminateBearerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Match-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatchInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchInstallView<'a> {
@@ -11674,6 +12153,7 @@ pub struct PolicyMapMatchInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11774,6 +12254,7 @@ impl<'a> PolicyMapMatchInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapMatchInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11787,6 +12268,7 @@ impl std::fmt::Debug for PolicyMapMatchInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Match-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatchRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchRemoveView<'a> {
@@ -11799,6 +12281,7 @@ pub struct PolicyMapMatchRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -11899,6 +12382,7 @@ impl<'a> PolicyMapMatchRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapMatchRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11910,6 +12394,7 @@ impl std::fmt::Debug for PolicyMapMatchRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-QoS (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceQosView<'a> {
@@ -11922,6 +12407,7 @@ pub struct ServiceQosView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceQosView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12019,6 +12505,7 @@ impl<'a> ServiceQosView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12028,6 +12515,7 @@ impl std::fmt::Debug for ServiceQosView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received QoS-Rate-Limit-UL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimitUl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitUlView<'a> {
@@ -12040,6 +12528,7 @@ pub struct QosRateLimitUlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitUlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12140,6 +12629,7 @@ impl<'a> QosRateLimitUlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for QosRateLimitUlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12149,6 +12639,7 @@ impl std::fmt::Debug for QosRateLimitUlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received QoS-Rate-Limit-DL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimitDl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitDlView<'a> {
@@ -12161,6 +12652,7 @@ pub struct QosRateLimitDlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitDlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12261,6 +12753,7 @@ impl<'a> QosRateLimitDlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for QosRateLimitDlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12270,6 +12763,7 @@ impl std::fmt::Debug for QosRateLimitDlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received QoS-Rate-Limit (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitView<'a> {
@@ -12282,6 +12776,7 @@ pub struct QosRateLimitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12379,6 +12874,7 @@ impl<'a> QosRateLimitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for QosRateLimitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12388,6 +12884,7 @@ impl std::fmt::Debug for QosRateLimitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Rate-Limit-Conform-Action (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`RateLimitConformAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateLimitConformActionView<'a> {
@@ -12400,6 +12897,7 @@ pub struct RateLimitConformActionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> RateLimitConformActionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12500,6 +12998,7 @@ impl<'a> RateLimitConformActionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for RateLimitConformActionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12513,6 +13012,7 @@ impl std::fmt::Debug for RateLimitConformActionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Rate-Limit-Exceed-Action (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`RateLimitExceedAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateLimitExceedActionView<'a> {
@@ -12525,6 +13025,7 @@ pub struct RateLimitExceedActionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> RateLimitExceedActionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12625,6 +13126,7 @@ impl<'a> RateLimitExceedActionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for RateLimitExceedActionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12638,6 +13140,7 @@ impl std::fmt::Debug for RateLimitExceedActionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapInstallView<'a> {
@@ -12650,6 +13153,7 @@ pub struct PolicyMapInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12750,6 +13254,7 @@ impl<'a> PolicyMapInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12761,6 +13266,7 @@ impl std::fmt::Debug for PolicyMapInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Policy-Map-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapRemoveView<'a> {
@@ -12773,6 +13279,7 @@ pub struct PolicyMapRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12873,6 +13380,7 @@ impl<'a> PolicyMapRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for PolicyMapRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12884,6 +13392,7 @@ impl std::fmt::Debug for PolicyMapRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Policy-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyInstallView<'a> {
@@ -12896,6 +13405,7 @@ pub struct BillingPolicyInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -12996,6 +13506,7 @@ impl<'a> BillingPolicyInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPolicyInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13007,6 +13518,7 @@ impl std::fmt::Debug for BillingPolicyInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Policy-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyRemoveView<'a> {
@@ -13019,6 +13531,7 @@ pub struct BillingPolicyRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13119,6 +13632,7 @@ impl<'a> BillingPolicyRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPolicyRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13130,6 +13644,7 @@ impl std::fmt::Debug for BillingPolicyRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentInstallView<'a> {
@@ -13142,6 +13657,7 @@ pub struct ContentInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13242,6 +13758,7 @@ impl<'a> ContentInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13251,6 +13768,7 @@ impl std::fmt::Debug for ContentInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Content-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentRemoveView<'a> {
@@ -13263,6 +13781,7 @@ pub struct ContentRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13363,6 +13882,7 @@ impl<'a> ContentRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ContentRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13372,6 +13892,7 @@ impl std::fmt::Debug for ContentRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInstallView<'a> {
@@ -13384,6 +13905,7 @@ pub struct ServiceInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13484,6 +14006,7 @@ impl<'a> ServiceInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13493,6 +14016,7 @@ impl std::fmt::Debug for ServiceInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceRemoveView<'a> {
@@ -13505,6 +14029,7 @@ pub struct ServiceRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13605,6 +14130,7 @@ impl<'a> ServiceRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13614,6 +14140,7 @@ impl std::fmt::Debug for ServiceRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Plan-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanInstallView<'a> {
@@ -13626,6 +14153,7 @@ pub struct BillingPlanInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13726,6 +14254,7 @@ impl<'a> BillingPlanInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPlanInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13737,6 +14266,7 @@ impl std::fmt::Debug for BillingPlanInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Billing-Plan-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanRemoveView<'a> {
@@ -13749,6 +14279,7 @@ pub struct BillingPlanRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13849,6 +14380,7 @@ impl<'a> BillingPlanRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for BillingPlanRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13860,6 +14392,7 @@ impl std::fmt::Debug for BillingPlanRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Failed-Preload-Obj-Name (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`FailedPreloadObjName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPreloadObjNameView<'a> {
@@ -13872,6 +14405,7 @@ pub struct FailedPreloadObjNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> FailedPreloadObjNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -13972,6 +14506,7 @@ impl<'a> FailedPreloadObjNameView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for FailedPreloadObjNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13983,6 +14518,7 @@ impl std::fmt::Debug for FailedPreloadObjNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Event-Trigger (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoEventTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoEventTriggerView<'a> {
@@ -13995,6 +14531,7 @@ pub struct CiscoEventTriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoEventTriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14095,6 +14632,7 @@ impl<'a> CiscoEventTriggerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoEventTriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14106,6 +14644,7 @@ impl std::fmt::Debug for CiscoEventTriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoEventView<'a> {
@@ -14118,6 +14657,7 @@ pub struct CiscoEventView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoEventView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14215,6 +14755,7 @@ impl<'a> CiscoEventView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoEventView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14224,6 +14765,7 @@ impl std::fmt::Debug for CiscoEventView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Control-URL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ControlUrl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ControlUrlView<'a> {
@@ -14236,6 +14778,7 @@ pub struct ControlUrlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ControlUrlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14333,6 +14876,7 @@ impl<'a> ControlUrlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ControlUrlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14342,6 +14886,7 @@ impl std::fmt::Debug for ControlUrlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Domain-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupDefinitionView<'a> {
@@ -14354,6 +14899,7 @@ pub struct DomainGroupDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14454,6 +15000,7 @@ impl<'a> DomainGroupDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DomainGroupDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14467,6 +15014,7 @@ impl std::fmt::Debug for DomainGroupDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Domain-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupInstallView<'a> {
@@ -14479,6 +15027,7 @@ pub struct DomainGroupInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14579,6 +15128,7 @@ impl<'a> DomainGroupInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DomainGroupInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14590,6 +15140,7 @@ impl std::fmt::Debug for DomainGroupInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Domain-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupRemoveView<'a> {
@@ -14602,6 +15153,7 @@ pub struct DomainGroupRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14702,6 +15254,7 @@ impl<'a> DomainGroupRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DomainGroupRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14713,6 +15266,7 @@ impl std::fmt::Debug for DomainGroupRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupDefinitionView<'a> {
@@ -14725,6 +15279,7 @@ pub struct HeaderGroupDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14825,6 +15380,7 @@ impl<'a> HeaderGroupDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderGroupDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14838,6 +15394,7 @@ impl std::fmt::Debug for HeaderGroupDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupInstallView<'a> {
@@ -14850,6 +15407,7 @@ pub struct HeaderGroupInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -14950,6 +15508,7 @@ impl<'a> HeaderGroupInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderGroupInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14961,6 +15520,7 @@ impl std::fmt::Debug for HeaderGroupInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupRemoveView<'a> {
@@ -14973,6 +15533,7 @@ pub struct HeaderGroupRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15073,6 +15634,7 @@ impl<'a> HeaderGroupRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderGroupRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15084,6 +15646,7 @@ impl std::fmt::Debug for HeaderGroupRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Class (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderClass`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderClassView<'a> {
@@ -15096,6 +15659,7 @@ pub struct HeaderClassView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderClassView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15193,6 +15757,7 @@ impl<'a> HeaderClassView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderClassView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15202,6 +15767,7 @@ impl std::fmt::Debug for HeaderClassView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Item-Radius (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderItemRadius`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderItemRadiusView<'a> {
@@ -15214,6 +15780,7 @@ pub struct HeaderItemRadiusView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderItemRadiusView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15314,6 +15881,7 @@ impl<'a> HeaderItemRadiusView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderItemRadiusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15325,6 +15893,7 @@ impl std::fmt::Debug for HeaderItemRadiusView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Items-Encrypted (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderItemsEncrypted`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderItemsEncryptedView<'a> {
@@ -15337,6 +15906,7 @@ pub struct HeaderItemsEncryptedView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderItemsEncryptedView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15437,6 +16007,7 @@ impl<'a> HeaderItemsEncryptedView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderItemsEncryptedView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15448,6 +16019,7 @@ impl std::fmt::Debug for HeaderItemsEncryptedView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Insert-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertDefinitionView<'a> {
@@ -15460,6 +16032,7 @@ pub struct HeaderInsertDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15560,6 +16133,7 @@ impl<'a> HeaderInsertDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderInsertDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15573,6 +16147,7 @@ impl std::fmt::Debug for HeaderInsertDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Insert-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertInstallView<'a> {
@@ -15585,6 +16160,7 @@ pub struct HeaderInsertInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15685,6 +16261,7 @@ impl<'a> HeaderInsertInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderInsertInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15696,6 +16273,7 @@ impl std::fmt::Debug for HeaderInsertInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Header-Insert-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertRemoveView<'a> {
@@ -15708,6 +16286,7 @@ pub struct HeaderInsertRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15808,6 +16387,7 @@ impl<'a> HeaderInsertRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for HeaderInsertRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15819,6 +16399,7 @@ impl std::fmt::Debug for HeaderInsertRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-QoS-Profile (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileView<'a> {
@@ -15831,6 +16412,7 @@ pub struct CiscoQosProfileView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -15931,6 +16513,7 @@ impl<'a> CiscoQosProfileView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoQosProfileView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15942,6 +16525,7 @@ impl std::fmt::Debug for CiscoQosProfileView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileInstallView<'a> {
@@ -15954,6 +16538,7 @@ pub struct CiscoQosProfileInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16054,6 +16639,7 @@ impl<'a> CiscoQosProfileInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoQosProfileInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16067,6 +16653,7 @@ impl std::fmt::Debug for CiscoQosProfileInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileRemoveView<'a> {
@@ -16079,6 +16666,7 @@ pub struct CiscoQosProfileRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16179,6 +16767,7 @@ impl<'a> CiscoQosProfileRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoQosProfileRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16192,6 +16781,7 @@ impl std::fmt::Debug for CiscoQosProfileRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Uplink (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileUplink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileUplinkView<'a> {
@@ -16204,6 +16794,7 @@ pub struct CiscoQosProfileUplinkView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileUplinkView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16304,6 +16895,7 @@ impl<'a> CiscoQosProfileUplinkView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoQosProfileUplinkView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16317,6 +16909,7 @@ impl std::fmt::Debug for CiscoQosProfileUplinkView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Downlink (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileDownlink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileDownlinkView<'a> {
@@ -16329,6 +16922,7 @@ pub struct CiscoQosProfileDownlinkView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileDownlinkView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16429,6 +17023,7 @@ impl<'a> CiscoQosProfileDownlinkView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoQosProfileDownlinkView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16442,6 +17037,7 @@ impl std::fmt::Debug for CiscoQosProfileDownlinkView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupDefinitionView<'a> {
@@ -16454,6 +17050,7 @@ pub struct ServiceGroupDefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupDefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16554,6 +17151,7 @@ impl<'a> ServiceGroupDefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceGroupDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16567,6 +17165,7 @@ impl std::fmt::Debug for ServiceGroupDefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupInstallView<'a> {
@@ -16579,6 +17178,7 @@ pub struct ServiceGroupInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16679,6 +17279,7 @@ impl<'a> ServiceGroupInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceGroupInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16690,6 +17291,7 @@ impl std::fmt::Debug for ServiceGroupInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupRemoveView<'a> {
@@ -16702,6 +17304,7 @@ pub struct ServiceGroupRemoveView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupRemoveView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16802,6 +17405,7 @@ impl<'a> ServiceGroupRemoveView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceGroupRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16813,6 +17417,7 @@ impl std::fmt::Debug for ServiceGroupRemoveView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Group-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupEventView<'a> {
@@ -16825,6 +17430,7 @@ pub struct ServiceGroupEventView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupEventView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -16925,6 +17531,7 @@ impl<'a> ServiceGroupEventView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceGroupEventView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16936,6 +17543,7 @@ impl std::fmt::Debug for ServiceGroupEventView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Report-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoReportUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoReportUsageView<'a> {
@@ -16948,6 +17556,7 @@ pub struct CiscoReportUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoReportUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17048,6 +17657,7 @@ impl<'a> CiscoReportUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoReportUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17059,6 +17669,7 @@ impl std::fmt::Debug for CiscoReportUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Answer-User-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerUserUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerUserUsageView<'a> {
@@ -17071,6 +17682,7 @@ pub struct CiscoAnswerUserUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerUserUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17171,6 +17783,7 @@ impl<'a> CiscoAnswerUserUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoAnswerUserUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17182,6 +17795,7 @@ impl std::fmt::Debug for CiscoAnswerUserUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Request-Charging-Rule-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoRequestChargingRuleUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoRequestChargingRuleUsageView<'a> {
@@ -17194,6 +17808,7 @@ pub struct CiscoRequestChargingRuleUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoRequestChargingRuleUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17294,6 +17909,7 @@ impl<'a> CiscoRequestChargingRuleUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoRequestChargingRuleUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17308,6 +17924,7 @@ impl std::fmt::Debug for CiscoRequestChargingRuleUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Request-Service-Group-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoRequestServiceGroupUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoRequestServiceGroupUsageView<'a> {
@@ -17320,6 +17937,7 @@ pub struct CiscoRequestServiceGroupUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoRequestServiceGroupUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17420,6 +18038,7 @@ impl<'a> CiscoRequestServiceGroupUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoRequestServiceGroupUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17434,6 +18053,7 @@ impl std::fmt::Debug for CiscoRequestServiceGroupUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Answer-Charging-Rule-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerChargingRuleUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerChargingRuleUsageView<'a> {
@@ -17446,6 +18066,7 @@ pub struct CiscoAnswerChargingRuleUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerChargingRuleUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17546,6 +18167,7 @@ impl<'a> CiscoAnswerChargingRuleUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoAnswerChargingRuleUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17560,6 +18182,7 @@ impl std::fmt::Debug for CiscoAnswerChargingRuleUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Cisco-Answer-Service-Group-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerServiceGroupUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerServiceGroupUsageView<'a> {
@@ -17572,6 +18195,7 @@ pub struct CiscoAnswerServiceGroupUsageView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerServiceGroupUsageView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17672,6 +18296,7 @@ impl<'a> CiscoAnswerServiceGroupUsageView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for CiscoAnswerServiceGroupUsageView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17686,6 +18311,7 @@ impl std::fmt::Debug for CiscoAnswerServiceGroupUsageView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Delegated-IP-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpInstallView<'a> {
@@ -17698,6 +18324,7 @@ pub struct DelegatedIpInstallView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpInstallView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17798,6 +18425,7 @@ impl<'a> DelegatedIpInstallView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DelegatedIpInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17809,6 +18437,7 @@ impl std::fmt::Debug for DelegatedIpInstallView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Delegated-IPv4-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpv4Definition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpv4DefinitionView<'a> {
@@ -17821,6 +18450,7 @@ pub struct DelegatedIpv4DefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpv4DefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -17921,6 +18551,7 @@ impl<'a> DelegatedIpv4DefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DelegatedIpv4DefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17934,6 +18565,7 @@ impl std::fmt::Debug for DelegatedIpv4DefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Delegated-IPv6-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpv6Definition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpv6DefinitionView<'a> {
@@ -17946,6 +18578,7 @@ pub struct DelegatedIpv6DefinitionView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpv6DefinitionView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18046,6 +18679,7 @@ impl<'a> DelegatedIpv6DefinitionView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for DelegatedIpv6DefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18059,6 +18693,7 @@ impl std::fmt::Debug for DelegatedIpv6DefinitionView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// A checked, zero-copy view of a received Service-Identifier-Range (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceIdentifierRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceIdentifierRangeView<'a> {
@@ -18071,6 +18706,7 @@ pub struct ServiceIdentifierRangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceIdentifierRangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -18171,6 +18807,7 @@ impl<'a> ServiceIdentifierRangeView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl std::fmt::Debug for ServiceIdentifierRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18184,12 +18821,14 @@ impl std::fmt::Debug for ServiceIdentifierRangeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one QoS-Group-Rule-Install AVP (code 132001, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosGroupRuleInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosGroupRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleInstall {
     type Writer<'c> = QosGroupRuleInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132001, 9);
@@ -18197,6 +18836,7 @@ impl rt::writer::Group for QosGroupRuleInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18207,6 +18847,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18215,12 +18856,14 @@ impl QosGroupRuleInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one QoS-Group-Rule-Definition AVP (code 132003, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosGroupRuleDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosGroupRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleDefinition {
     type Writer<'c> = QosGroupRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132003, 9);
@@ -18228,6 +18871,7 @@ impl rt::writer::Group for QosGroupRuleDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18238,6 +18882,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosGroupRuleDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18246,12 +18891,14 @@ impl QosGroupRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one MBR-Limit-Exceed-Action-UL AVP (code 132006, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbrLimitExceedActionUl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MbrLimitExceedActionUlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionUl {
     type Writer<'c> = MbrLimitExceedActionUlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132006, 9);
@@ -18259,6 +18906,7 @@ impl rt::writer::Group for MbrLimitExceedActionUl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionUlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18269,6 +18917,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionUlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionUlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18277,12 +18926,14 @@ impl MbrLimitExceedActionUlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one MBR-Limit-Exceed-Action-DL AVP (code 132008, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbrLimitExceedActionDl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MbrLimitExceedActionDlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionDl {
     type Writer<'c> = MbrLimitExceedActionDlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132008, 9);
@@ -18290,6 +18941,7 @@ impl rt::writer::Group for MbrLimitExceedActionDl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionDlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18300,6 +18952,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionDlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MbrLimitExceedActionDlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18308,12 +18961,14 @@ impl MbrLimitExceedActionDlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Control AVP (code 132017, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideControl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideControlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideControl {
     type Writer<'c> = OverrideControlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132017, 9);
@@ -18321,6 +18976,7 @@ impl rt::writer::Group for OverrideControl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideControlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18331,6 +18987,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideControlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideControlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18339,12 +18996,14 @@ impl OverrideControlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Charging-Action-Parameters AVP (code 132019, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideChargingActionParameters`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideChargingActionParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingActionParameters {
     type Writer<'c> = OverrideChargingActionParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132019, 9);
@@ -18352,6 +19011,7 @@ impl rt::writer::Group for OverrideChargingActionParameters {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingActionParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18362,6 +19022,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingActionParametersWriter
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingActionParametersWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18370,12 +19031,14 @@ impl OverrideChargingActionParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Charging-Parameters AVP (code 132022, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideChargingParameters`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideChargingParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingParameters {
     type Writer<'c> = OverrideChargingParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132022, 9);
@@ -18383,6 +19046,7 @@ impl rt::writer::Group for OverrideChargingParameters {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18393,6 +19057,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideChargingParametersWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18401,12 +19066,14 @@ impl OverrideChargingParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Policy-Parameters AVP (code 132029, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverridePolicyParameters`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverridePolicyParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverridePolicyParameters {
     type Writer<'c> = OverridePolicyParametersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132029, 9);
@@ -18414,6 +19081,7 @@ impl rt::writer::Group for OverridePolicyParameters {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverridePolicyParametersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18424,6 +19092,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverridePolicyParametersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverridePolicyParametersWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18432,12 +19101,14 @@ impl OverridePolicyParametersWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-QoS-Information AVP (code 132030, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideQosInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideQosInformation {
     type Writer<'c> = OverrideQosInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132030, 9);
@@ -18445,6 +19116,7 @@ impl rt::writer::Group for OverrideQosInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideQosInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18455,6 +19127,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideQosInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideQosInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18463,12 +19136,14 @@ impl OverrideQosInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Allocation-Retention-Priority AVP (code 132036, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideAllocationRetentionPriority`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideAllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideAllocationRetentionPriority {
     type Writer<'c> = OverrideAllocationRetentionPriorityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132036, 9);
@@ -18476,6 +19151,7 @@ impl rt::writer::Group for OverrideAllocationRetentionPriority {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideAllocationRetentionPriorityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18486,6 +19162,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideAllocationRetentionPriorityWri
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideAllocationRetentionPriorityWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18494,12 +19171,14 @@ impl OverrideAllocationRetentionPriorityWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Override-Tos-Value AVP (code 132046, vendor 9), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OverrideTosValue`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OverrideTosValueWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideTosValue {
     type Writer<'c> = OverrideTosValueWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(132046, 9);
@@ -18507,6 +19186,7 @@ impl rt::writer::Group for OverrideTosValue {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideTosValueWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18517,6 +19197,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OverrideTosValueWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OverrideTosValueWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18525,12 +19206,14 @@ impl OverrideTosValueWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Charging-Rule-Definition AVP (code 131072, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoChargingRuleDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoChargingRuleDefinition {
     type Writer<'c> = CiscoChargingRuleDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131072, 5771);
@@ -18538,6 +19221,7 @@ impl rt::writer::Group for CiscoChargingRuleDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoChargingRuleDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18548,6 +19232,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoChargingRuleDefinitionWriter<'c> 
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoChargingRuleDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18556,12 +19241,14 @@ impl CiscoChargingRuleDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Definition AVP (code 131073, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentDefinition {
     type Writer<'c> = ContentDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131073, 5771);
@@ -18569,6 +19256,7 @@ impl rt::writer::Group for ContentDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18579,6 +19267,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18587,12 +19276,14 @@ impl ContentDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Policy-Definition AVP (code 131074, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPolicyDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPolicyDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyDefinition {
     type Writer<'c> = BillingPolicyDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131074, 5771);
@@ -18600,6 +19291,7 @@ impl rt::writer::Group for BillingPolicyDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18610,6 +19302,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18618,12 +19311,14 @@ impl BillingPolicyDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Definition AVP (code 131075, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapDefinition {
     type Writer<'c> = PolicyMapDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131075, 5771);
@@ -18631,6 +19326,7 @@ impl rt::writer::Group for PolicyMapDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18641,6 +19337,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18649,12 +19346,14 @@ impl PolicyMapDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Definition AVP (code 131076, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceDefinition {
     type Writer<'c> = ServiceDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131076, 5771);
@@ -18662,6 +19361,7 @@ impl rt::writer::Group for ServiceDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18672,6 +19372,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18680,12 +19381,14 @@ impl ServiceDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Policy-Map AVP (code 131077, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentPolicyMap`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentPolicyMapWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentPolicyMap {
     type Writer<'c> = ContentPolicyMapWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131077, 5771);
@@ -18693,6 +19396,7 @@ impl rt::writer::Group for ContentPolicyMap {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentPolicyMapWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18703,6 +19407,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentPolicyMapWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentPolicyMapWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18711,12 +19416,14 @@ impl ContentPolicyMapWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Info AVP (code 131078, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceInfo`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInfo {
     type Writer<'c> = ServiceInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131078, 5771);
@@ -18724,6 +19431,7 @@ impl rt::writer::Group for ServiceInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18734,6 +19442,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInfoWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18742,12 +19451,14 @@ impl ServiceInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Plan-Definition AVP (code 131079, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPlanDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPlanDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanDefinition {
     type Writer<'c> = BillingPlanDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131079, 5771);
@@ -18755,6 +19466,7 @@ impl rt::writer::Group for BillingPlanDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18765,6 +19477,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPlanDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18773,12 +19486,14 @@ impl BillingPlanDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Status AVP (code 131086, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceStatus`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceStatus {
     type Writer<'c> = ServiceStatusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131086, 5771);
@@ -18786,6 +19501,7 @@ impl rt::writer::Group for ServiceStatus {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceStatusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18796,6 +19512,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceStatusWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceStatusWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18804,12 +19521,14 @@ impl ServiceStatusWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Match AVP (code 131090, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapMatch`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapMatchWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatch {
     type Writer<'c> = PolicyMapMatchWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131090, 5771);
@@ -18817,6 +19536,7 @@ impl rt::writer::Group for PolicyMapMatch {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18827,6 +19547,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18835,12 +19556,14 @@ impl PolicyMapMatchWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Advice-Of-Charge AVP (code 131097, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdviceOfCharge`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct AdviceOfChargeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for AdviceOfCharge {
     type Writer<'c> = AdviceOfChargeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131097, 5771);
@@ -18848,6 +19571,7 @@ impl rt::writer::Group for AdviceOfCharge {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdviceOfChargeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18858,6 +19582,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdviceOfChargeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl AdviceOfChargeWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18866,12 +19591,14 @@ impl AdviceOfChargeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Online-Reauthorization-Timeout AVP (code 131106, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OnlineReauthorizationTimeout`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OnlineReauthorizationTimeoutWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OnlineReauthorizationTimeout {
     type Writer<'c> = OnlineReauthorizationTimeoutWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131106, 5771);
@@ -18879,6 +19606,7 @@ impl rt::writer::Group for OnlineReauthorizationTimeout {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OnlineReauthorizationTimeoutWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18889,6 +19617,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OnlineReauthorizationTimeoutWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl OnlineReauthorizationTimeoutWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18897,12 +19626,14 @@ impl OnlineReauthorizationTimeoutWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Metering-Granularity AVP (code 131112, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MeteringGranularity`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MeteringGranularityWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MeteringGranularity {
     type Writer<'c> = MeteringGranularityWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131112, 5771);
@@ -18910,6 +19641,7 @@ impl rt::writer::Group for MeteringGranularity {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MeteringGranularityWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18920,6 +19652,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MeteringGranularityWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl MeteringGranularityWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18928,12 +19661,14 @@ impl MeteringGranularityWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Verify AVP (code 131116, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Verify`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct VerifyWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Verify {
     type Writer<'c> = VerifyWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131116, 5771);
@@ -18941,6 +19676,7 @@ impl rt::writer::Group for Verify {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for VerifyWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18951,6 +19687,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VerifyWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl VerifyWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18959,12 +19696,14 @@ impl VerifyWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Charging-Rule-Event AVP (code 131124, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleEvent`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleEventWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEvent {
     type Writer<'c> = ChargingRuleEventWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131124, 5771);
@@ -18972,6 +19711,7 @@ impl rt::writer::Group for ChargingRuleEvent {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -18982,6 +19722,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEventWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -18990,12 +19731,14 @@ impl ChargingRuleEventWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Accounting AVP (code 131126, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Accounting`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct AccountingWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Accounting {
     type Writer<'c> = AccountingWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131126, 5771);
@@ -19003,6 +19746,7 @@ impl rt::writer::Group for Accounting {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccountingWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19013,6 +19757,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccountingWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl AccountingWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19021,12 +19766,14 @@ impl AccountingWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-CDR-Threshold AVP (code 131129, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceCdrThreshold`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceCdrThreshold {
     type Writer<'c> = ServiceCdrThresholdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131129, 5771);
@@ -19034,6 +19781,7 @@ impl rt::writer::Group for ServiceCdrThreshold {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceCdrThresholdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19044,6 +19792,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceCdrThresholdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceCdrThresholdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19052,12 +19801,14 @@ impl ServiceCdrThresholdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Intermediate-CDR-Threshold AVP (code 131130, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IntermediateCdrThreshold`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct IntermediateCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for IntermediateCdrThreshold {
     type Writer<'c> = IntermediateCdrThresholdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131130, 5771);
@@ -19065,6 +19816,7 @@ impl rt::writer::Group for IntermediateCdrThreshold {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for IntermediateCdrThresholdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19075,6 +19827,7 @@ impl<'c> rt::writer::MemberWriter<'c> for IntermediateCdrThresholdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl IntermediateCdrThresholdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19083,12 +19836,14 @@ impl IntermediateCdrThresholdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Replicate-Session AVP (code 131132, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ReplicateSession`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ReplicateSessionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ReplicateSession {
     type Writer<'c> = ReplicateSessionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131132, 5771);
@@ -19096,6 +19851,7 @@ impl rt::writer::Group for ReplicateSession {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ReplicateSessionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19106,6 +19862,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ReplicateSessionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ReplicateSessionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19114,12 +19871,14 @@ impl ReplicateSessionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Charging-Rule-Event-Trigger AVP (code 131139, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleEventTrigger`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEventTrigger {
     type Writer<'c> = ChargingRuleEventTriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131139, 5771);
@@ -19127,6 +19886,7 @@ impl rt::writer::Group for ChargingRuleEventTrigger {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventTriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19137,6 +19897,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventTriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ChargingRuleEventTriggerWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19145,12 +19906,14 @@ impl ChargingRuleEventTriggerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Flow-Description AVP (code 131141, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentFlowDescription`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowDescription {
     type Writer<'c> = ContentFlowDescriptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131141, 5771);
@@ -19158,6 +19921,7 @@ impl rt::writer::Group for ContentFlowDescription {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentFlowDescriptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19168,6 +19932,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentFlowDescriptionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowDescriptionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19176,12 +19941,14 @@ impl ContentFlowDescriptionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Flow-Filter AVP (code 131142, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentFlowFilter`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentFlowFilterWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowFilter {
     type Writer<'c> = ContentFlowFilterWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131142, 5771);
@@ -19189,6 +19956,7 @@ impl rt::writer::Group for ContentFlowFilter {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentFlowFilterWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19199,6 +19967,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentFlowFilterWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentFlowFilterWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19207,12 +19976,14 @@ impl ContentFlowFilterWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Client-Group-Id AVP (code 131143, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ClientGroupId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ClientGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ClientGroupId {
     type Writer<'c> = ClientGroupIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131143, 5771);
@@ -19220,6 +19991,7 @@ impl rt::writer::Group for ClientGroupId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ClientGroupIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19230,6 +20002,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ClientGroupIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ClientGroupIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19238,12 +20011,14 @@ impl ClientGroupIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Failed-Preload-Object AVP (code 131152, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FailedPreloadObject`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct FailedPreloadObjectWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObject {
     type Writer<'c> = FailedPreloadObjectWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131152, 5771);
@@ -19251,6 +20026,7 @@ impl rt::writer::Group for FailedPreloadObject {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjectWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19261,6 +20037,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjectWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObjectWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19269,12 +20046,14 @@ impl FailedPreloadObjectWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Time-Usage AVP (code 131156, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoTimeUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoTimeUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoTimeUsage {
     type Writer<'c> = CiscoTimeUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131156, 5771);
@@ -19282,6 +20061,7 @@ impl rt::writer::Group for CiscoTimeUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoTimeUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19292,6 +20072,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoTimeUsageWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoTimeUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19300,12 +20081,14 @@ impl CiscoTimeUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Flow-Description AVP (code 131160, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoFlowDescription`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoFlowDescription {
     type Writer<'c> = CiscoFlowDescriptionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131160, 5771);
@@ -19313,6 +20096,7 @@ impl rt::writer::Group for CiscoFlowDescription {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoFlowDescriptionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19323,6 +20107,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoFlowDescriptionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoFlowDescriptionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19331,12 +20116,14 @@ impl CiscoFlowDescriptionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Terminate-Bearer AVP (code 131161, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TerminateBearer`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct TerminateBearerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for TerminateBearer {
     type Writer<'c> = TerminateBearerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131161, 5771);
@@ -19344,6 +20131,7 @@ impl rt::writer::Group for TerminateBearer {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for TerminateBearerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19354,6 +20142,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TerminateBearerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl TerminateBearerWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19362,12 +20151,14 @@ impl TerminateBearerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Match-Install AVP (code 131166, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapMatchInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapMatchInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchInstall {
     type Writer<'c> = PolicyMapMatchInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131166, 5771);
@@ -19375,6 +20166,7 @@ impl rt::writer::Group for PolicyMapMatchInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19385,6 +20177,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19393,12 +20186,14 @@ impl PolicyMapMatchInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Match-Remove AVP (code 131167, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapMatchRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapMatchRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchRemove {
     type Writer<'c> = PolicyMapMatchRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131167, 5771);
@@ -19406,6 +20201,7 @@ impl rt::writer::Group for PolicyMapMatchRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19416,6 +20212,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapMatchRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19424,12 +20221,14 @@ impl PolicyMapMatchRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-QoS AVP (code 131170, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceQos`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceQosWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceQos {
     type Writer<'c> = ServiceQosWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131170, 5771);
@@ -19437,6 +20236,7 @@ impl rt::writer::Group for ServiceQos {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceQosWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19447,6 +20247,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceQosWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceQosWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19455,12 +20256,14 @@ impl ServiceQosWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one QoS-Rate-Limit-UL AVP (code 131171, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRateLimitUl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosRateLimitUlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitUl {
     type Writer<'c> = QosRateLimitUlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131171, 5771);
@@ -19468,6 +20271,7 @@ impl rt::writer::Group for QosRateLimitUl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitUlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19478,6 +20282,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitUlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitUlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19486,12 +20291,14 @@ impl QosRateLimitUlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one QoS-Rate-Limit-DL AVP (code 131172, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRateLimitDl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosRateLimitDlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitDl {
     type Writer<'c> = QosRateLimitDlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131172, 5771);
@@ -19499,6 +20306,7 @@ impl rt::writer::Group for QosRateLimitDl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitDlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19509,6 +20317,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitDlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitDlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19517,12 +20326,14 @@ impl QosRateLimitDlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one QoS-Rate-Limit AVP (code 131173, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRateLimit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct QosRateLimitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimit {
     type Writer<'c> = QosRateLimitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131173, 5771);
@@ -19530,6 +20341,7 @@ impl rt::writer::Group for QosRateLimit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19540,6 +20352,7 @@ impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl QosRateLimitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19548,12 +20361,14 @@ impl QosRateLimitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Rate-Limit-Conform-Action AVP (code 131175, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RateLimitConformAction`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct RateLimitConformActionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitConformAction {
     type Writer<'c> = RateLimitConformActionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131175, 5771);
@@ -19561,6 +20376,7 @@ impl rt::writer::Group for RateLimitConformAction {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateLimitConformActionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19571,6 +20387,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RateLimitConformActionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitConformActionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19579,12 +20396,14 @@ impl RateLimitConformActionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Rate-Limit-Exceed-Action AVP (code 131176, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RateLimitExceedAction`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct RateLimitExceedActionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitExceedAction {
     type Writer<'c> = RateLimitExceedActionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131176, 5771);
@@ -19592,6 +20411,7 @@ impl rt::writer::Group for RateLimitExceedAction {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateLimitExceedActionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19602,6 +20422,7 @@ impl<'c> rt::writer::MemberWriter<'c> for RateLimitExceedActionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl RateLimitExceedActionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19610,12 +20431,14 @@ impl RateLimitExceedActionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Install AVP (code 131179, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapInstall {
     type Writer<'c> = PolicyMapInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131179, 5771);
@@ -19623,6 +20446,7 @@ impl rt::writer::Group for PolicyMapInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19633,6 +20457,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19641,12 +20466,14 @@ impl PolicyMapInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Policy-Map-Remove AVP (code 131180, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PolicyMapRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PolicyMapRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapRemove {
     type Writer<'c> = PolicyMapRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131180, 5771);
@@ -19654,6 +20481,7 @@ impl rt::writer::Group for PolicyMapRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19664,6 +20492,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PolicyMapRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl PolicyMapRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19672,12 +20501,14 @@ impl PolicyMapRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Policy-Install AVP (code 131181, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPolicyInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPolicyInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyInstall {
     type Writer<'c> = BillingPolicyInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131181, 5771);
@@ -19685,6 +20516,7 @@ impl rt::writer::Group for BillingPolicyInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19695,6 +20527,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19703,12 +20536,14 @@ impl BillingPolicyInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Policy-Remove AVP (code 131182, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPolicyRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPolicyRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyRemove {
     type Writer<'c> = BillingPolicyRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131182, 5771);
@@ -19716,6 +20551,7 @@ impl rt::writer::Group for BillingPolicyRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19726,6 +20562,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPolicyRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19734,12 +20571,14 @@ impl BillingPolicyRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Install AVP (code 131183, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentInstall {
     type Writer<'c> = ContentInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131183, 5771);
@@ -19747,6 +20586,7 @@ impl rt::writer::Group for ContentInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19757,6 +20597,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19765,12 +20606,14 @@ impl ContentInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Content-Remove AVP (code 131184, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ContentRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ContentRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentRemove {
     type Writer<'c> = ContentRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131184, 5771);
@@ -19778,6 +20621,7 @@ impl rt::writer::Group for ContentRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19788,6 +20632,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ContentRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ContentRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19796,12 +20641,14 @@ impl ContentRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Install AVP (code 131185, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInstall {
     type Writer<'c> = ServiceInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131185, 5771);
@@ -19809,6 +20656,7 @@ impl rt::writer::Group for ServiceInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19819,6 +20667,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19827,12 +20676,14 @@ impl ServiceInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Remove AVP (code 131186, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceRemove {
     type Writer<'c> = ServiceRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131186, 5771);
@@ -19840,6 +20691,7 @@ impl rt::writer::Group for ServiceRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19850,6 +20702,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19858,12 +20711,14 @@ impl ServiceRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Plan-Install AVP (code 131187, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPlanInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPlanInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanInstall {
     type Writer<'c> = BillingPlanInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131187, 5771);
@@ -19871,6 +20726,7 @@ impl rt::writer::Group for BillingPlanInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19881,6 +20737,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPlanInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19889,12 +20746,14 @@ impl BillingPlanInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Billing-Plan-Remove AVP (code 131188, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingPlanRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingPlanRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanRemove {
     type Writer<'c> = BillingPlanRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131188, 5771);
@@ -19902,6 +20761,7 @@ impl rt::writer::Group for BillingPlanRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19912,6 +20772,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingPlanRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl BillingPlanRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19920,12 +20781,14 @@ impl BillingPlanRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Failed-Preload-Obj-Name AVP (code 131191, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FailedPreloadObjName`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct FailedPreloadObjNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObjName {
     type Writer<'c> = FailedPreloadObjNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131191, 5771);
@@ -19933,6 +20796,7 @@ impl rt::writer::Group for FailedPreloadObjName {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19943,6 +20807,7 @@ impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl FailedPreloadObjNameWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19951,12 +20816,14 @@ impl FailedPreloadObjNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Event-Trigger AVP (code 131193, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoEventTrigger`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEventTrigger {
     type Writer<'c> = CiscoEventTriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131193, 5771);
@@ -19964,6 +20831,7 @@ impl rt::writer::Group for CiscoEventTrigger {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoEventTriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -19974,6 +20842,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoEventTriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEventTriggerWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -19982,12 +20851,14 @@ impl CiscoEventTriggerWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Event AVP (code 131195, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoEvent`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoEventWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEvent {
     type Writer<'c> = CiscoEventWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131195, 5771);
@@ -19995,6 +20866,7 @@ impl rt::writer::Group for CiscoEvent {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoEventWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20005,6 +20877,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoEventWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoEventWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20013,12 +20886,14 @@ impl CiscoEventWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Control-URL AVP (code 131197, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ControlUrl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ControlUrlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ControlUrl {
     type Writer<'c> = ControlUrlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131197, 5771);
@@ -20026,6 +20901,7 @@ impl rt::writer::Group for ControlUrl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ControlUrlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20036,6 +20912,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ControlUrlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ControlUrlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20044,12 +20921,14 @@ impl ControlUrlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Domain-Group-Definition AVP (code 131203, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DomainGroupDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DomainGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupDefinition {
     type Writer<'c> = DomainGroupDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131203, 5771);
@@ -20057,6 +20936,7 @@ impl rt::writer::Group for DomainGroupDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20067,6 +20947,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DomainGroupDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20075,12 +20956,14 @@ impl DomainGroupDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Domain-Group-Install AVP (code 131204, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DomainGroupInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DomainGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupInstall {
     type Writer<'c> = DomainGroupInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131204, 5771);
@@ -20088,6 +20971,7 @@ impl rt::writer::Group for DomainGroupInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20098,6 +20982,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DomainGroupInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20106,12 +20991,14 @@ impl DomainGroupInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Domain-Group-Remove AVP (code 131205, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DomainGroupRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DomainGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupRemove {
     type Writer<'c> = DomainGroupRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131205, 5771);
@@ -20119,6 +21006,7 @@ impl rt::writer::Group for DomainGroupRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20129,6 +21017,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DomainGroupRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DomainGroupRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20137,12 +21026,14 @@ impl DomainGroupRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Group-Definition AVP (code 131216, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderGroupDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupDefinition {
     type Writer<'c> = HeaderGroupDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131216, 5771);
@@ -20150,6 +21041,7 @@ impl rt::writer::Group for HeaderGroupDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20160,6 +21052,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20168,12 +21061,14 @@ impl HeaderGroupDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Group-Install AVP (code 131217, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderGroupInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupInstall {
     type Writer<'c> = HeaderGroupInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131217, 5771);
@@ -20181,6 +21076,7 @@ impl rt::writer::Group for HeaderGroupInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20191,6 +21087,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20199,12 +21096,14 @@ impl HeaderGroupInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Group-Remove AVP (code 131218, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderGroupRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupRemove {
     type Writer<'c> = HeaderGroupRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131218, 5771);
@@ -20212,6 +21111,7 @@ impl rt::writer::Group for HeaderGroupRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20222,6 +21122,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderGroupRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20230,12 +21131,14 @@ impl HeaderGroupRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Class AVP (code 131223, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderClass`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderClassWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderClass {
     type Writer<'c> = HeaderClassWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131223, 5771);
@@ -20243,6 +21146,7 @@ impl rt::writer::Group for HeaderClass {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderClassWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20253,6 +21157,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderClassWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderClassWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20261,12 +21166,14 @@ impl HeaderClassWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Item-Radius AVP (code 131227, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderItemRadius`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderItemRadiusWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemRadius {
     type Writer<'c> = HeaderItemRadiusWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131227, 5771);
@@ -20274,6 +21181,7 @@ impl rt::writer::Group for HeaderItemRadius {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderItemRadiusWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20284,6 +21192,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderItemRadiusWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemRadiusWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20292,12 +21201,14 @@ impl HeaderItemRadiusWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Items-Encrypted AVP (code 131230, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderItemsEncrypted`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderItemsEncryptedWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemsEncrypted {
     type Writer<'c> = HeaderItemsEncryptedWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131230, 5771);
@@ -20305,6 +21216,7 @@ impl rt::writer::Group for HeaderItemsEncrypted {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderItemsEncryptedWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20315,6 +21227,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderItemsEncryptedWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderItemsEncryptedWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20323,12 +21236,14 @@ impl HeaderItemsEncryptedWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Insert-Definition AVP (code 131231, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderInsertDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderInsertDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertDefinition {
     type Writer<'c> = HeaderInsertDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131231, 5771);
@@ -20336,6 +21251,7 @@ impl rt::writer::Group for HeaderInsertDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20346,6 +21262,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20354,12 +21271,14 @@ impl HeaderInsertDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Insert-Install AVP (code 131232, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderInsertInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderInsertInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertInstall {
     type Writer<'c> = HeaderInsertInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131232, 5771);
@@ -20367,6 +21286,7 @@ impl rt::writer::Group for HeaderInsertInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20377,6 +21297,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20385,12 +21306,14 @@ impl HeaderInsertInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Header-Insert-Remove AVP (code 131233, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`HeaderInsertRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct HeaderInsertRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertRemove {
     type Writer<'c> = HeaderInsertRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131233, 5771);
@@ -20398,6 +21321,7 @@ impl rt::writer::Group for HeaderInsertRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20408,6 +21332,7 @@ impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl HeaderInsertRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20416,12 +21341,14 @@ impl HeaderInsertRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-QoS-Profile AVP (code 131237, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoQosProfile`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfile {
     type Writer<'c> = CiscoQosProfileWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131237, 5771);
@@ -20429,6 +21356,7 @@ impl rt::writer::Group for CiscoQosProfile {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20439,6 +21367,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20447,12 +21376,14 @@ impl CiscoQosProfileWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-QoS-Profile-Install AVP (code 131238, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoQosProfileInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoQosProfileInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileInstall {
     type Writer<'c> = CiscoQosProfileInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131238, 5771);
@@ -20460,6 +21391,7 @@ impl rt::writer::Group for CiscoQosProfileInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20470,6 +21402,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20478,12 +21411,14 @@ impl CiscoQosProfileInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-QoS-Profile-Remove AVP (code 131239, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoQosProfileRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoQosProfileRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileRemove {
     type Writer<'c> = CiscoQosProfileRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131239, 5771);
@@ -20491,6 +21426,7 @@ impl rt::writer::Group for CiscoQosProfileRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20501,6 +21437,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20509,12 +21446,14 @@ impl CiscoQosProfileRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-QoS-Profile-Uplink AVP (code 131240, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoQosProfileUplink`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoQosProfileUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileUplink {
     type Writer<'c> = CiscoQosProfileUplinkWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131240, 5771);
@@ -20522,6 +21461,7 @@ impl rt::writer::Group for CiscoQosProfileUplink {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileUplinkWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20532,6 +21472,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileUplinkWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileUplinkWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20540,12 +21481,14 @@ impl CiscoQosProfileUplinkWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-QoS-Profile-Downlink AVP (code 131241, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoQosProfileDownlink`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoQosProfileDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileDownlink {
     type Writer<'c> = CiscoQosProfileDownlinkWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131241, 5771);
@@ -20553,6 +21496,7 @@ impl rt::writer::Group for CiscoQosProfileDownlink {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileDownlinkWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20563,6 +21507,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileDownlinkWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoQosProfileDownlinkWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20571,12 +21516,14 @@ impl CiscoQosProfileDownlinkWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Group-Definition AVP (code 131244, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGroupDefinition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupDefinition {
     type Writer<'c> = ServiceGroupDefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131244, 5771);
@@ -20584,6 +21531,7 @@ impl rt::writer::Group for ServiceGroupDefinition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupDefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20594,6 +21542,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupDefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupDefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20602,12 +21551,14 @@ impl ServiceGroupDefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Group-Install AVP (code 131245, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGroupInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupInstall {
     type Writer<'c> = ServiceGroupInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131245, 5771);
@@ -20615,6 +21566,7 @@ impl rt::writer::Group for ServiceGroupInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20625,6 +21577,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20633,12 +21586,14 @@ impl ServiceGroupInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Group-Remove AVP (code 131246, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGroupRemove`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupRemove {
     type Writer<'c> = ServiceGroupRemoveWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131246, 5771);
@@ -20646,6 +21601,7 @@ impl rt::writer::Group for ServiceGroupRemove {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupRemoveWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20656,6 +21612,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupRemoveWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupRemoveWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20664,12 +21621,14 @@ impl ServiceGroupRemoveWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Group-Event AVP (code 131247, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGroupEvent`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceGroupEventWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupEvent {
     type Writer<'c> = ServiceGroupEventWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131247, 5771);
@@ -20677,6 +21636,7 @@ impl rt::writer::Group for ServiceGroupEvent {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupEventWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20687,6 +21647,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupEventWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceGroupEventWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20695,12 +21656,14 @@ impl ServiceGroupEventWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Report-Usage AVP (code 131248, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoReportUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoReportUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoReportUsage {
     type Writer<'c> = CiscoReportUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131248, 5771);
@@ -20708,6 +21671,7 @@ impl rt::writer::Group for CiscoReportUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoReportUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20718,6 +21682,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoReportUsageWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoReportUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20726,12 +21691,14 @@ impl CiscoReportUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Answer-User-Usage AVP (code 131250, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoAnswerUserUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoAnswerUserUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerUserUsage {
     type Writer<'c> = CiscoAnswerUserUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131250, 5771);
@@ -20739,6 +21706,7 @@ impl rt::writer::Group for CiscoAnswerUserUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerUserUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20749,6 +21717,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerUserUsageWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerUserUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20757,12 +21726,14 @@ impl CiscoAnswerUserUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Request-Charging-Rule-Usage AVP (code 131252, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoRequestChargingRuleUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoRequestChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestChargingRuleUsage {
     type Writer<'c> = CiscoRequestChargingRuleUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131252, 5771);
@@ -20770,6 +21741,7 @@ impl rt::writer::Group for CiscoRequestChargingRuleUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestChargingRuleUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20780,6 +21752,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestChargingRuleUsageWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestChargingRuleUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20788,12 +21761,14 @@ impl CiscoRequestChargingRuleUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Request-Service-Group-Usage AVP (code 131253, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoRequestServiceGroupUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoRequestServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestServiceGroupUsage {
     type Writer<'c> = CiscoRequestServiceGroupUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131253, 5771);
@@ -20801,6 +21776,7 @@ impl rt::writer::Group for CiscoRequestServiceGroupUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestServiceGroupUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20811,6 +21787,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestServiceGroupUsageWriter<'c
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoRequestServiceGroupUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20819,12 +21796,14 @@ impl CiscoRequestServiceGroupUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Answer-Charging-Rule-Usage AVP (code 131254, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoAnswerChargingRuleUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoAnswerChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerChargingRuleUsage {
     type Writer<'c> = CiscoAnswerChargingRuleUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131254, 5771);
@@ -20832,6 +21811,7 @@ impl rt::writer::Group for CiscoAnswerChargingRuleUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerChargingRuleUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20842,6 +21822,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerChargingRuleUsageWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerChargingRuleUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20850,12 +21831,14 @@ impl CiscoAnswerChargingRuleUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Cisco-Answer-Service-Group-Usage AVP (code 131255, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CiscoAnswerServiceGroupUsage`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CiscoAnswerServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerServiceGroupUsage {
     type Writer<'c> = CiscoAnswerServiceGroupUsageWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131255, 5771);
@@ -20863,6 +21846,7 @@ impl rt::writer::Group for CiscoAnswerServiceGroupUsage {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerServiceGroupUsageWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20873,6 +21857,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerServiceGroupUsageWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl CiscoAnswerServiceGroupUsageWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20881,12 +21866,14 @@ impl CiscoAnswerServiceGroupUsageWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Delegated-IP-Install AVP (code 131259, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DelegatedIpInstall`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DelegatedIpInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpInstall {
     type Writer<'c> = DelegatedIpInstallWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131259, 5771);
@@ -20894,6 +21881,7 @@ impl rt::writer::Group for DelegatedIpInstall {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpInstallWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20904,6 +21892,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpInstallWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpInstallWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20912,12 +21901,14 @@ impl DelegatedIpInstallWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Delegated-IPv4-Definition AVP (code 131260, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DelegatedIpv4Definition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DelegatedIpv4DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv4Definition {
     type Writer<'c> = DelegatedIpv4DefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131260, 5771);
@@ -20925,6 +21916,7 @@ impl rt::writer::Group for DelegatedIpv4Definition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv4DefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20935,6 +21927,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv4DefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv4DefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20943,12 +21936,14 @@ impl DelegatedIpv4DefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Delegated-IPv6-Definition AVP (code 131261, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DelegatedIpv6Definition`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DelegatedIpv6DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv6Definition {
     type Writer<'c> = DelegatedIpv6DefinitionWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131261, 5771);
@@ -20956,6 +21951,7 @@ impl rt::writer::Group for DelegatedIpv6Definition {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv6DefinitionWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20966,6 +21962,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv6DefinitionWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl DelegatedIpv6DefinitionWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -20974,12 +21971,14 @@ impl DelegatedIpv6DefinitionWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 /// Writes the members of one Service-Identifier-Range AVP (code 131265, vendor 5771), Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceIdentifierRange`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ServiceIdentifierRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceIdentifierRange {
     type Writer<'c> = ServiceIdentifierRangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(131265, 5771);
@@ -20987,6 +21986,7 @@ impl rt::writer::Group for ServiceIdentifierRange {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceIdentifierRangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -20997,6 +21997,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ServiceIdentifierRangeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_cisco"))]
 impl ServiceIdentifierRangeWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -199,6 +199,7 @@ pub mod avp {
 }
 /// Application ids of Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Active-Time-Report (code 323, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -213,6 +214,7 @@ pub struct ActiveTimeReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ActiveTimeReport {
     fn default() -> Self {
         Self {
@@ -221,6 +223,7 @@ impl Default for ActiveTimeReport {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ActiveTimeReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(323, 193);
@@ -239,6 +242,7 @@ impl ActiveTimeReport {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ActiveTimeReport {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -270,6 +274,7 @@ impl rt::AvpData for ActiveTimeReport {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Time-Quota-Measurement (code 326, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -284,6 +289,7 @@ pub struct TimeQuotaMeasurement {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for TimeQuotaMeasurement {
     fn default() -> Self {
         Self {
@@ -292,6 +298,7 @@ impl Default for TimeQuotaMeasurement {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl TimeQuotaMeasurement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 193);
@@ -310,6 +317,7 @@ impl TimeQuotaMeasurement {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for TimeQuotaMeasurement {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -341,6 +349,7 @@ impl rt::AvpData for TimeQuotaMeasurement {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Subscription-Id (code 553, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -355,6 +364,7 @@ pub struct ScapSubscriptionId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapSubscriptionId {
     fn default() -> Self {
         Self {
@@ -363,6 +373,7 @@ impl Default for ScapSubscriptionId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapSubscriptionId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(553, 193);
@@ -381,6 +392,7 @@ impl ScapSubscriptionId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapSubscriptionId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -412,6 +424,7 @@ impl rt::AvpData for ScapSubscriptionId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Original-Subscription-Id (code 559, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -426,6 +439,7 @@ pub struct OriginalSubscriptionId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for OriginalSubscriptionId {
     fn default() -> Self {
         Self {
@@ -434,6 +448,7 @@ impl Default for OriginalSubscriptionId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl OriginalSubscriptionId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(559, 193);
@@ -452,6 +467,7 @@ impl OriginalSubscriptionId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for OriginalSubscriptionId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -483,6 +499,7 @@ impl rt::AvpData for OriginalSubscriptionId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Granted-Service-Unit (code 602, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -497,6 +514,7 @@ pub struct ScapGrantedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapGrantedServiceUnit {
     fn default() -> Self {
         Self {
@@ -505,6 +523,7 @@ impl Default for ScapGrantedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapGrantedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(602, 193);
@@ -523,6 +542,7 @@ impl ScapGrantedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapGrantedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -554,6 +574,7 @@ impl rt::AvpData for ScapGrantedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Cost-Information (code 604, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -568,6 +589,7 @@ pub struct ScapCostInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapCostInformation {
     fn default() -> Self {
         Self {
@@ -576,6 +598,7 @@ impl Default for ScapCostInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapCostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(604, 193);
@@ -594,6 +617,7 @@ impl ScapCostInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapCostInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -625,6 +649,7 @@ impl rt::AvpData for ScapCostInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Requested-Service-Unit (code 606, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -639,6 +664,7 @@ pub struct ScapRequestedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapRequestedServiceUnit {
     fn default() -> Self {
         Self {
@@ -647,6 +673,7 @@ impl Default for ScapRequestedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapRequestedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(606, 193);
@@ -665,6 +692,7 @@ impl ScapRequestedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapRequestedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -696,6 +724,7 @@ impl rt::AvpData for ScapRequestedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Service-Parameter-Info (code 607, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -710,6 +739,7 @@ pub struct ScapServiceParameterInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapServiceParameterInfo {
     fn default() -> Self {
         Self {
@@ -718,6 +748,7 @@ impl Default for ScapServiceParameterInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapServiceParameterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(607, 193);
@@ -736,6 +767,7 @@ impl ScapServiceParameterInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapServiceParameterInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -767,6 +799,7 @@ impl rt::AvpData for ScapServiceParameterInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Unit-Value (code 612, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -781,6 +814,7 @@ pub struct ScapUnitValue {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapUnitValue {
     fn default() -> Self {
         Self {
@@ -789,6 +823,7 @@ impl Default for ScapUnitValue {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUnitValue {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 193);
@@ -807,6 +842,7 @@ impl ScapUnitValue {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapUnitValue {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -838,6 +874,7 @@ impl rt::AvpData for ScapUnitValue {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// SCAP-Used-Service-Unit (code 613, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -852,6 +889,7 @@ pub struct ScapUsedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ScapUsedServiceUnit {
     fn default() -> Self {
         Self {
@@ -860,6 +898,7 @@ impl Default for ScapUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(613, 193);
@@ -878,6 +917,7 @@ impl ScapUsedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ScapUsedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -909,6 +949,7 @@ impl rt::AvpData for ScapUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Charging-Rule-Authorization (code 1055, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -923,6 +964,7 @@ pub struct ChargingRuleAuthorization {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for ChargingRuleAuthorization {
     fn default() -> Self {
         Self {
@@ -931,6 +973,7 @@ impl Default for ChargingRuleAuthorization {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ChargingRuleAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 193);
@@ -949,6 +992,7 @@ impl ChargingRuleAuthorization {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for ChargingRuleAuthorization {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -980,6 +1024,7 @@ impl rt::AvpData for ChargingRuleAuthorization {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Other-Party-Id (code 1075, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -994,6 +1039,7 @@ pub struct OtherPartyId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for OtherPartyId {
     fn default() -> Self {
         Self {
@@ -1002,6 +1048,7 @@ impl Default for OtherPartyId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl OtherPartyId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 193);
@@ -1020,6 +1067,7 @@ impl OtherPartyId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for OtherPartyId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1051,6 +1099,7 @@ impl rt::AvpData for OtherPartyId {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Cumulative-Used-Service-Unit (code 1145, vendor 193), Grouped, Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -1065,6 +1114,7 @@ pub struct CumulativeUsedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl Default for CumulativeUsedServiceUnit {
     fn default() -> Self {
         Self {
@@ -1073,6 +1123,7 @@ impl Default for CumulativeUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl CumulativeUsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1145, 193);
@@ -1091,6 +1142,7 @@ impl CumulativeUsedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::AvpData for CumulativeUsedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -1122,6 +1174,7 @@ impl rt::AvpData for CumulativeUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Active-Time-Report (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ActiveTimeReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveTimeReportView<'a> {
@@ -1134,6 +1187,7 @@ pub struct ActiveTimeReportView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ActiveTimeReportView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1234,6 +1288,7 @@ impl<'a> ActiveTimeReportView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ActiveTimeReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1245,6 +1300,7 @@ impl std::fmt::Debug for ActiveTimeReportView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Time-Quota-Measurement (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`TimeQuotaMeasurement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMeasurementView<'a> {
@@ -1257,6 +1313,7 @@ pub struct TimeQuotaMeasurementView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> TimeQuotaMeasurementView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1357,6 +1414,7 @@ impl<'a> TimeQuotaMeasurementView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for TimeQuotaMeasurementView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1368,6 +1426,7 @@ impl std::fmt::Debug for TimeQuotaMeasurementView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapSubscriptionIdView<'a> {
@@ -1380,6 +1439,7 @@ pub struct ScapSubscriptionIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapSubscriptionIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1480,6 +1540,7 @@ impl<'a> ScapSubscriptionIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapSubscriptionIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1491,6 +1552,7 @@ impl std::fmt::Debug for ScapSubscriptionIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Original-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OriginalSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginalSubscriptionIdView<'a> {
@@ -1503,6 +1565,7 @@ pub struct OriginalSubscriptionIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> OriginalSubscriptionIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1603,6 +1666,7 @@ impl<'a> OriginalSubscriptionIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for OriginalSubscriptionIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1616,6 +1680,7 @@ impl std::fmt::Debug for OriginalSubscriptionIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Granted-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapGrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapGrantedServiceUnitView<'a> {
@@ -1628,6 +1693,7 @@ pub struct ScapGrantedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapGrantedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1728,6 +1794,7 @@ impl<'a> ScapGrantedServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapGrantedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1741,6 +1808,7 @@ impl std::fmt::Debug for ScapGrantedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Cost-Information (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapCostInformationView<'a> {
@@ -1753,6 +1821,7 @@ pub struct ScapCostInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapCostInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1853,6 +1922,7 @@ impl<'a> ScapCostInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapCostInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1864,6 +1934,7 @@ impl std::fmt::Debug for ScapCostInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Requested-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapRequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapRequestedServiceUnitView<'a> {
@@ -1876,6 +1947,7 @@ pub struct ScapRequestedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapRequestedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1976,6 +2048,7 @@ impl<'a> ScapRequestedServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapRequestedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1989,6 +2062,7 @@ impl std::fmt::Debug for ScapRequestedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Service-Parameter-Info (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapServiceParameterInfoView<'a> {
@@ -2001,6 +2075,7 @@ pub struct ScapServiceParameterInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapServiceParameterInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2101,6 +2176,7 @@ impl<'a> ScapServiceParameterInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapServiceParameterInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2114,6 +2190,7 @@ impl std::fmt::Debug for ScapServiceParameterInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Unit-Value (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUnitValueView<'a> {
@@ -2126,6 +2203,7 @@ pub struct ScapUnitValueView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapUnitValueView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2226,6 +2304,7 @@ impl<'a> ScapUnitValueView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapUnitValueView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2235,6 +2314,7 @@ impl std::fmt::Debug for ScapUnitValueView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received SCAP-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUsedServiceUnitView<'a> {
@@ -2247,6 +2327,7 @@ pub struct ScapUsedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapUsedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2347,6 +2428,7 @@ impl<'a> ScapUsedServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ScapUsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2358,6 +2440,7 @@ impl std::fmt::Debug for ScapUsedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Charging-Rule-Authorization (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleAuthorizationView<'a> {
@@ -2370,6 +2453,7 @@ pub struct ChargingRuleAuthorizationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ChargingRuleAuthorizationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2470,6 +2554,7 @@ impl<'a> ChargingRuleAuthorizationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for ChargingRuleAuthorizationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2484,6 +2569,7 @@ impl std::fmt::Debug for ChargingRuleAuthorizationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Other-Party-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OtherPartyId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OtherPartyIdView<'a> {
@@ -2496,6 +2582,7 @@ pub struct OtherPartyIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> OtherPartyIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2593,6 +2680,7 @@ impl<'a> OtherPartyIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for OtherPartyIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2602,6 +2690,7 @@ impl std::fmt::Debug for OtherPartyIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// A checked, zero-copy view of a received Cumulative-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CumulativeUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CumulativeUsedServiceUnitView<'a> {
@@ -2614,6 +2703,7 @@ pub struct CumulativeUsedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> CumulativeUsedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -2714,6 +2804,7 @@ impl<'a> CumulativeUsedServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl std::fmt::Debug for CumulativeUsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2728,12 +2819,14 @@ impl std::fmt::Debug for CumulativeUsedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Active-Time-Report AVP (code 323, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ActiveTimeReport`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ActiveTimeReportWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ActiveTimeReport {
     type Writer<'c> = ActiveTimeReportWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(323, 193);
@@ -2741,6 +2834,7 @@ impl rt::writer::Group for ActiveTimeReport {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveTimeReportWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2751,6 +2845,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ActiveTimeReportWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ActiveTimeReportWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2759,12 +2854,14 @@ impl ActiveTimeReportWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Time-Quota-Measurement AVP (code 326, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeQuotaMeasurement`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct TimeQuotaMeasurementWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for TimeQuotaMeasurement {
     type Writer<'c> = TimeQuotaMeasurementWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(326, 193);
@@ -2772,6 +2869,7 @@ impl rt::writer::Group for TimeQuotaMeasurement {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMeasurementWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2782,6 +2880,7 @@ impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMeasurementWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl TimeQuotaMeasurementWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2790,12 +2889,14 @@ impl TimeQuotaMeasurementWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Subscription-Id AVP (code 553, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapSubscriptionId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapSubscriptionId {
     type Writer<'c> = ScapSubscriptionIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(553, 193);
@@ -2803,6 +2904,7 @@ impl rt::writer::Group for ScapSubscriptionId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapSubscriptionIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2813,6 +2915,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapSubscriptionIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapSubscriptionIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2821,12 +2924,14 @@ impl ScapSubscriptionIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Original-Subscription-Id AVP (code 559, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginalSubscriptionId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OriginalSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OriginalSubscriptionId {
     type Writer<'c> = OriginalSubscriptionIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(559, 193);
@@ -2834,6 +2939,7 @@ impl rt::writer::Group for OriginalSubscriptionId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginalSubscriptionIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2844,6 +2950,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OriginalSubscriptionIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl OriginalSubscriptionIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2852,12 +2959,14 @@ impl OriginalSubscriptionIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Granted-Service-Unit AVP (code 602, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapGrantedServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapGrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapGrantedServiceUnit {
     type Writer<'c> = ScapGrantedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(602, 193);
@@ -2865,6 +2974,7 @@ impl rt::writer::Group for ScapGrantedServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapGrantedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2875,6 +2985,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapGrantedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapGrantedServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2883,12 +2994,14 @@ impl ScapGrantedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Cost-Information AVP (code 604, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapCostInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapCostInformation {
     type Writer<'c> = ScapCostInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(604, 193);
@@ -2896,6 +3009,7 @@ impl rt::writer::Group for ScapCostInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapCostInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2906,6 +3020,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapCostInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapCostInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2914,12 +3029,14 @@ impl ScapCostInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Requested-Service-Unit AVP (code 606, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapRequestedServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapRequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapRequestedServiceUnit {
     type Writer<'c> = ScapRequestedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(606, 193);
@@ -2927,6 +3044,7 @@ impl rt::writer::Group for ScapRequestedServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapRequestedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2937,6 +3055,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapRequestedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapRequestedServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2945,12 +3064,14 @@ impl ScapRequestedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Service-Parameter-Info AVP (code 607, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapServiceParameterInfo`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapServiceParameterInfo {
     type Writer<'c> = ScapServiceParameterInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(607, 193);
@@ -2958,6 +3079,7 @@ impl rt::writer::Group for ScapServiceParameterInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapServiceParameterInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2968,6 +3090,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapServiceParameterInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapServiceParameterInfoWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -2976,12 +3099,14 @@ impl ScapServiceParameterInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Unit-Value AVP (code 612, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapUnitValue`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapUnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUnitValue {
     type Writer<'c> = ScapUnitValueWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(612, 193);
@@ -2989,6 +3114,7 @@ impl rt::writer::Group for ScapUnitValue {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapUnitValueWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -2999,6 +3125,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapUnitValueWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUnitValueWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -3007,12 +3134,14 @@ impl ScapUnitValueWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one SCAP-Used-Service-Unit AVP (code 613, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScapUsedServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ScapUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUsedServiceUnit {
     type Writer<'c> = ScapUsedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(613, 193);
@@ -3020,6 +3149,7 @@ impl rt::writer::Group for ScapUsedServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapUsedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3030,6 +3160,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ScapUsedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ScapUsedServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -3038,12 +3169,14 @@ impl ScapUsedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Charging-Rule-Authorization AVP (code 1055, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleAuthorization`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ChargingRuleAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ChargingRuleAuthorization {
     type Writer<'c> = ChargingRuleAuthorizationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1055, 193);
@@ -3051,6 +3184,7 @@ impl rt::writer::Group for ChargingRuleAuthorization {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleAuthorizationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3061,6 +3195,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleAuthorizationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl ChargingRuleAuthorizationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -3069,12 +3204,14 @@ impl ChargingRuleAuthorizationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Other-Party-Id AVP (code 1075, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OtherPartyId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct OtherPartyIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OtherPartyId {
     type Writer<'c> = OtherPartyIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1075, 193);
@@ -3082,6 +3219,7 @@ impl rt::writer::Group for OtherPartyId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for OtherPartyIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3092,6 +3230,7 @@ impl<'c> rt::writer::MemberWriter<'c> for OtherPartyIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl OtherPartyIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -3100,12 +3239,14 @@ impl OtherPartyIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 /// Writes the members of one Cumulative-Used-Service-Unit AVP (code 1145, vendor 193), Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CumulativeUsedServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CumulativeUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for CumulativeUsedServiceUnit {
     type Writer<'c> = CumulativeUsedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1145, 193);
@@ -3113,6 +3254,7 @@ impl rt::writer::Group for CumulativeUsedServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for CumulativeUsedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -3123,6 +3265,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CumulativeUsedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_ericsson"))]
 impl CumulativeUsedServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -22,6 +22,7 @@ pub mod avp {
 }
 /// Application ids of Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_hp"))]
 /// Peer-State-Change (code 203, vendor 11), Grouped, Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -36,6 +37,7 @@ pub struct PeerStateChange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl Default for PeerStateChange {
     fn default() -> Self {
         Self {
@@ -44,6 +46,7 @@ impl Default for PeerStateChange {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl PeerStateChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(203, 11);
@@ -62,6 +65,7 @@ impl PeerStateChange {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl rt::AvpData for PeerStateChange {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -93,6 +97,7 @@ impl rt::AvpData for PeerStateChange {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 /// More-Peers (code 204, vendor 11), Grouped, Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -107,6 +112,7 @@ pub struct MorePeers {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl Default for MorePeers {
     fn default() -> Self {
         Self {
@@ -115,6 +121,7 @@ impl Default for MorePeers {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl MorePeers {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(204, 11);
@@ -133,6 +140,7 @@ impl MorePeers {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl rt::AvpData for MorePeers {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -164,6 +172,7 @@ impl rt::AvpData for MorePeers {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 /// A checked, zero-copy view of a received Peer-State-Change (Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PeerStateChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeerStateChangeView<'a> {
@@ -176,6 +185,7 @@ pub struct PeerStateChangeView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl<'a> PeerStateChangeView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -276,6 +286,7 @@ impl<'a> PeerStateChangeView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl std::fmt::Debug for PeerStateChangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,6 +298,7 @@ impl std::fmt::Debug for PeerStateChangeView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 /// A checked, zero-copy view of a received More-Peers (Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MorePeers`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MorePeersView<'a> {
@@ -299,6 +311,7 @@ pub struct MorePeersView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl<'a> MorePeersView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -396,6 +409,7 @@ impl<'a> MorePeersView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl std::fmt::Debug for MorePeersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -405,12 +419,14 @@ impl std::fmt::Debug for MorePeersView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 /// Writes the members of one Peer-State-Change AVP (code 203, vendor 11), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeerStateChange`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct PeerStateChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for PeerStateChange {
     type Writer<'c> = PeerStateChangeWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(203, 11);
@@ -418,6 +434,7 @@ impl rt::writer::Group for PeerStateChange {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeerStateChangeWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -428,6 +445,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PeerStateChangeWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl PeerStateChangeWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -436,12 +454,14 @@ impl PeerStateChangeWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 /// Writes the members of one More-Peers AVP (code 204, vendor 11), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MorePeers`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MorePeersWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for MorePeers {
     type Writer<'c> = MorePeersWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(204, 11);
@@ -449,6 +469,7 @@ impl rt::writer::Group for MorePeers {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl<'c> rt::writer::MemberWriter<'c> for MorePeersWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -459,6 +480,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MorePeersWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_hp"))]
 impl MorePeersWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

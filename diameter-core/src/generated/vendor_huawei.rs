@@ -38,6 +38,7 @@ pub mod avp {
 }
 /// Application ids of Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_huawei"))]
 /// P2PSMS-Information (code 20400, vendor 2011), Grouped, Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -52,6 +53,7 @@ pub struct P2psmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl Default for P2psmsInformation {
     fn default() -> Self {
         Self {
@@ -60,6 +62,7 @@ impl Default for P2psmsInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl P2psmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
@@ -78,6 +81,7 @@ impl P2psmsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl rt::AvpData for P2psmsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -109,6 +113,7 @@ impl rt::AvpData for P2psmsInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 /// A checked, zero-copy view of a received P2PSMS-Information (Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`P2psmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct P2psmsInformationView<'a> {
@@ -121,6 +126,7 @@ pub struct P2psmsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl<'a> P2psmsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -221,6 +227,7 @@ impl<'a> P2psmsInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl std::fmt::Debug for P2psmsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -232,12 +239,14 @@ impl std::fmt::Debug for P2psmsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 /// Writes the members of one P2PSMS-Information AVP (code 20400, vendor 2011), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`P2psmsInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct P2psmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_huawei"))]
 impl rt::writer::Group for P2psmsInformation {
     type Writer<'c> = P2psmsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
@@ -245,6 +254,7 @@ impl rt::writer::Group for P2psmsInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl<'c> rt::writer::MemberWriter<'c> for P2psmsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -255,6 +265,7 @@ impl<'c> rt::writer::MemberWriter<'c> for P2psmsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_huawei"))]
 impl P2psmsInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

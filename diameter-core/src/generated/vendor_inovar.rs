@@ -32,6 +32,7 @@ pub mod avp {
 }
 /// Application ids of Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_inovar"))]
 /// Inovar-Service-ID (code 4004, vendor 41897), Grouped, Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -46,6 +47,7 @@ pub struct InovarServiceId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarServiceId {
     fn default() -> Self {
         Self {
@@ -54,6 +56,7 @@ impl Default for InovarServiceId {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarServiceId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4004, 41897);
@@ -72,6 +75,7 @@ impl InovarServiceId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::AvpData for InovarServiceId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -103,6 +107,7 @@ impl rt::AvpData for InovarServiceId {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// Inovar-Unsuccessful-Call-Reason (code 4005, vendor 41897), Grouped, Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -117,6 +122,7 @@ pub struct InovarUnsuccessfulCallReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarUnsuccessfulCallReason {
     fn default() -> Self {
         Self {
@@ -125,6 +131,7 @@ impl Default for InovarUnsuccessfulCallReason {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarUnsuccessfulCallReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4005, 41897);
@@ -143,6 +150,7 @@ impl InovarUnsuccessfulCallReason {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::AvpData for InovarUnsuccessfulCallReason {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -174,6 +182,7 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// Inovar-Calling-Party-Info (code 4011, vendor 41897), Grouped, Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -188,6 +197,7 @@ pub struct InovarCallingPartyInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarCallingPartyInfo {
     fn default() -> Self {
         Self {
@@ -196,6 +206,7 @@ impl Default for InovarCallingPartyInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarCallingPartyInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4011, 41897);
@@ -214,6 +225,7 @@ impl InovarCallingPartyInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::AvpData for InovarCallingPartyInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -245,6 +257,7 @@ impl rt::AvpData for InovarCallingPartyInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// A checked, zero-copy view of a received Inovar-Service-ID (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarServiceId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarServiceIdView<'a> {
@@ -257,6 +270,7 @@ pub struct InovarServiceIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarServiceIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -357,6 +371,7 @@ impl<'a> InovarServiceIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl std::fmt::Debug for InovarServiceIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -368,6 +383,7 @@ impl std::fmt::Debug for InovarServiceIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// A checked, zero-copy view of a received Inovar-Unsuccessful-Call-Reason (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarUnsuccessfulCallReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarUnsuccessfulCallReasonView<'a> {
@@ -380,6 +396,7 @@ pub struct InovarUnsuccessfulCallReasonView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarUnsuccessfulCallReasonView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -480,6 +497,7 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl std::fmt::Debug for InovarUnsuccessfulCallReasonView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -494,6 +512,7 @@ impl std::fmt::Debug for InovarUnsuccessfulCallReasonView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// A checked, zero-copy view of a received Inovar-Calling-Party-Info (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarCallingPartyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarCallingPartyInfoView<'a> {
@@ -506,6 +525,7 @@ pub struct InovarCallingPartyInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarCallingPartyInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -606,6 +626,7 @@ impl<'a> InovarCallingPartyInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl std::fmt::Debug for InovarCallingPartyInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -619,12 +640,14 @@ impl std::fmt::Debug for InovarCallingPartyInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// Writes the members of one Inovar-Service-ID AVP (code 4004, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarServiceId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct InovarServiceIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarServiceId {
     type Writer<'c> = InovarServiceIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4004, 41897);
@@ -632,6 +655,7 @@ impl rt::writer::Group for InovarServiceId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarServiceIdWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -642,6 +666,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InovarServiceIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarServiceIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -650,12 +675,14 @@ impl InovarServiceIdWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// Writes the members of one Inovar-Unsuccessful-Call-Reason AVP (code 4005, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarUnsuccessfulCallReason`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct InovarUnsuccessfulCallReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarUnsuccessfulCallReason {
     type Writer<'c> = InovarUnsuccessfulCallReasonWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4005, 41897);
@@ -663,6 +690,7 @@ impl rt::writer::Group for InovarUnsuccessfulCallReason {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarUnsuccessfulCallReasonWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -673,6 +701,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InovarUnsuccessfulCallReasonWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarUnsuccessfulCallReasonWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -681,12 +710,14 @@ impl InovarUnsuccessfulCallReasonWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 /// Writes the members of one Inovar-Calling-Party-Info AVP (code 4011, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarCallingPartyInfo`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct InovarCallingPartyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarCallingPartyInfo {
     type Writer<'c> = InovarCallingPartyInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4011, 41897);
@@ -694,6 +725,7 @@ impl rt::writer::Group for InovarCallingPartyInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarCallingPartyInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -704,6 +736,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InovarCallingPartyInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_inovar"))]
 impl InovarCallingPartyInfoWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -37,6 +37,7 @@ pub mod avp {
 }
 /// Application ids of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_juniper"))]
 /// Steering-Information (code 1108, vendor 2636), Grouped, Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -51,6 +52,7 @@ pub struct SteeringInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl Default for SteeringInformation {
     fn default() -> Self {
         Self {
@@ -59,6 +61,7 @@ impl Default for SteeringInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl SteeringInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
@@ -77,6 +80,7 @@ impl SteeringInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl rt::AvpData for SteeringInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -108,6 +112,7 @@ impl rt::AvpData for SteeringInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 /// A checked, zero-copy view of a received Steering-Information (Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SteeringInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SteeringInformationView<'a> {
@@ -120,6 +125,7 @@ pub struct SteeringInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl<'a> SteeringInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -220,6 +226,7 @@ impl<'a> SteeringInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl std::fmt::Debug for SteeringInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -231,12 +238,14 @@ impl std::fmt::Debug for SteeringInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 /// Writes the members of one Steering-Information AVP (code 1108, vendor 2636), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SteeringInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct SteeringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_juniper"))]
 impl rt::writer::Group for SteeringInformation {
     type Writer<'c> = SteeringInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
@@ -244,6 +253,7 @@ impl rt::writer::Group for SteeringInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl<'c> rt::writer::MemberWriter<'c> for SteeringInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -254,6 +264,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SteeringInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_juniper"))]
 impl SteeringInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

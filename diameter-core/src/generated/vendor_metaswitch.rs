@@ -40,6 +40,7 @@ pub mod avp {
 }
 /// Application ids of Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Metaswitch-Information (code 10000, vendor 19444), Grouped, Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -54,6 +55,7 @@ pub struct MetaswitchInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for MetaswitchInformation {
     fn default() -> Self {
         Self {
@@ -62,6 +64,7 @@ impl Default for MetaswitchInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl MetaswitchInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(10000, 19444);
@@ -80,6 +83,7 @@ impl MetaswitchInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::AvpData for MetaswitchInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -111,6 +115,7 @@ impl rt::AvpData for MetaswitchInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Adjacency-Name (code 10001, vendor 19444), Grouped, Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -125,6 +130,7 @@ pub struct AdjacencyName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for AdjacencyName {
     fn default() -> Self {
         Self {
@@ -133,6 +139,7 @@ impl Default for AdjacencyName {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl AdjacencyName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(10001, 19444);
@@ -151,6 +158,7 @@ impl AdjacencyName {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::AvpData for AdjacencyName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -182,6 +190,7 @@ impl rt::AvpData for AdjacencyName {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Account-Name (code 10004, vendor 19444), Grouped, Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -196,6 +205,7 @@ pub struct AccountName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for AccountName {
     fn default() -> Self {
         Self {
@@ -204,6 +214,7 @@ impl Default for AccountName {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl AccountName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(10004, 19444);
@@ -222,6 +233,7 @@ impl AccountName {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::AvpData for AccountName {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -253,6 +265,7 @@ impl rt::AvpData for AccountName {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Input-Output-Octets (code 10008, vendor 19444), Grouped, Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -267,6 +280,7 @@ pub struct InputOutputOctets {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl Default for InputOutputOctets {
     fn default() -> Self {
         Self {
@@ -275,6 +289,7 @@ impl Default for InputOutputOctets {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl InputOutputOctets {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(10008, 19444);
@@ -293,6 +308,7 @@ impl InputOutputOctets {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::AvpData for InputOutputOctets {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -324,6 +340,7 @@ impl rt::AvpData for InputOutputOctets {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// A checked, zero-copy view of a received Metaswitch-Information (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MetaswitchInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MetaswitchInformationView<'a> {
@@ -336,6 +353,7 @@ pub struct MetaswitchInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> MetaswitchInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -436,6 +454,7 @@ impl<'a> MetaswitchInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl std::fmt::Debug for MetaswitchInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -449,6 +468,7 @@ impl std::fmt::Debug for MetaswitchInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// A checked, zero-copy view of a received Adjacency-Name (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AdjacencyName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacencyNameView<'a> {
@@ -461,6 +481,7 @@ pub struct AdjacencyNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AdjacencyNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -561,6 +582,7 @@ impl<'a> AdjacencyNameView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl std::fmt::Debug for AdjacencyNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -570,6 +592,7 @@ impl std::fmt::Debug for AdjacencyNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// A checked, zero-copy view of a received Account-Name (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AccountName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountNameView<'a> {
@@ -582,6 +605,7 @@ pub struct AccountNameView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AccountNameView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -679,6 +703,7 @@ impl<'a> AccountNameView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl std::fmt::Debug for AccountNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -688,6 +713,7 @@ impl std::fmt::Debug for AccountNameView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// A checked, zero-copy view of a received Input-Output-Octets (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InputOutputOctets`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InputOutputOctetsView<'a> {
@@ -700,6 +726,7 @@ pub struct InputOutputOctetsView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> InputOutputOctetsView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -800,6 +827,7 @@ impl<'a> InputOutputOctetsView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl std::fmt::Debug for InputOutputOctetsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -811,12 +839,14 @@ impl std::fmt::Debug for InputOutputOctetsView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Writes the members of one Metaswitch-Information AVP (code 10000, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MetaswitchInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MetaswitchInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for MetaswitchInformation {
     type Writer<'c> = MetaswitchInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(10000, 19444);
@@ -824,6 +854,7 @@ impl rt::writer::Group for MetaswitchInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for MetaswitchInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -834,6 +865,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MetaswitchInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl MetaswitchInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -842,12 +874,14 @@ impl MetaswitchInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Writes the members of one Adjacency-Name AVP (code 10001, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacencyName`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct AdjacencyNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AdjacencyName {
     type Writer<'c> = AdjacencyNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(10001, 19444);
@@ -855,6 +889,7 @@ impl rt::writer::Group for AdjacencyName {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacencyNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -865,6 +900,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AdjacencyNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl AdjacencyNameWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -873,12 +909,14 @@ impl AdjacencyNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Writes the members of one Account-Name AVP (code 10004, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccountName`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct AccountNameWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AccountName {
     type Writer<'c> = AccountNameWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(10004, 19444);
@@ -886,6 +924,7 @@ impl rt::writer::Group for AccountName {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccountNameWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -896,6 +935,7 @@ impl<'c> rt::writer::MemberWriter<'c> for AccountNameWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl AccountNameWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -904,12 +944,14 @@ impl AccountNameWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 /// Writes the members of one Input-Output-Octets AVP (code 10008, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InputOutputOctets`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct InputOutputOctetsWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for InputOutputOctets {
     type Writer<'c> = InputOutputOctetsWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(10008, 19444);
@@ -917,6 +959,7 @@ impl rt::writer::Group for InputOutputOctets {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for InputOutputOctetsWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -927,6 +970,7 @@ impl<'c> rt::writer::MemberWriter<'c> for InputOutputOctetsWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl InputOutputOctetsWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -56,6 +56,7 @@ pub mod avp {
 }
 /// Application ids of Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_nokia"))]
 /// Default-Quota (code 5111, vendor 94), Grouped, Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -70,6 +71,7 @@ pub struct DefaultQuota {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl Default for DefaultQuota {
     fn default() -> Self {
         Self {
@@ -78,6 +80,7 @@ impl Default for DefaultQuota {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl DefaultQuota {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
@@ -96,6 +99,7 @@ impl DefaultQuota {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::AvpData for DefaultQuota {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -127,6 +131,7 @@ impl rt::AvpData for DefaultQuota {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// NSN-IN-Information (code 100, vendor 28458), Grouped, Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -141,6 +146,7 @@ pub struct NsnInInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl Default for NsnInInformation {
     fn default() -> Self {
         Self {
@@ -149,6 +155,7 @@ impl Default for NsnInInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl NsnInInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
@@ -167,6 +174,7 @@ impl NsnInInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::AvpData for NsnInInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -198,6 +206,7 @@ impl rt::AvpData for NsnInInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Subscriber-Specific-Info (code 60530, vendor 28458), Grouped, Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -212,6 +221,7 @@ pub struct SubscriberSpecificInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl Default for SubscriberSpecificInfo {
     fn default() -> Self {
         Self {
@@ -220,6 +230,7 @@ impl Default for SubscriberSpecificInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl SubscriberSpecificInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
@@ -238,6 +249,7 @@ impl SubscriberSpecificInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::AvpData for SubscriberSpecificInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -269,6 +281,7 @@ impl rt::AvpData for SubscriberSpecificInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Active-Product-Offer (code 60553, vendor 28458), Grouped, Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -283,6 +296,7 @@ pub struct ActiveProductOffer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl Default for ActiveProductOffer {
     fn default() -> Self {
         Self {
@@ -291,6 +305,7 @@ impl Default for ActiveProductOffer {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl ActiveProductOffer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
@@ -309,6 +324,7 @@ impl ActiveProductOffer {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::AvpData for ActiveProductOffer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -340,6 +356,7 @@ impl rt::AvpData for ActiveProductOffer {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Billing-Account (code 60557, vendor 28458), Grouped, Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -354,6 +371,7 @@ pub struct BillingAccount {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl Default for BillingAccount {
     fn default() -> Self {
         Self {
@@ -362,6 +380,7 @@ impl Default for BillingAccount {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl BillingAccount {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
@@ -380,6 +399,7 @@ impl BillingAccount {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::AvpData for BillingAccount {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -411,6 +431,7 @@ impl rt::AvpData for BillingAccount {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// A checked, zero-copy view of a received Default-Quota (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DefaultQuota`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultQuotaView<'a> {
@@ -423,6 +444,7 @@ pub struct DefaultQuotaView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'a> DefaultQuotaView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -520,6 +542,7 @@ impl<'a> DefaultQuotaView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl std::fmt::Debug for DefaultQuotaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -529,6 +552,7 @@ impl std::fmt::Debug for DefaultQuotaView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// A checked, zero-copy view of a received NSN-IN-Information (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`NsnInInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NsnInInformationView<'a> {
@@ -541,6 +565,7 @@ pub struct NsnInInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'a> NsnInInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -641,6 +666,7 @@ impl<'a> NsnInInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl std::fmt::Debug for NsnInInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -652,6 +678,7 @@ impl std::fmt::Debug for NsnInInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// A checked, zero-copy view of a received Subscriber-Specific-Info (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SubscriberSpecificInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberSpecificInfoView<'a> {
@@ -664,6 +691,7 @@ pub struct SubscriberSpecificInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'a> SubscriberSpecificInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -764,6 +792,7 @@ impl<'a> SubscriberSpecificInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl std::fmt::Debug for SubscriberSpecificInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -777,6 +806,7 @@ impl std::fmt::Debug for SubscriberSpecificInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// A checked, zero-copy view of a received Active-Product-Offer (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ActiveProductOffer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveProductOfferView<'a> {
@@ -789,6 +819,7 @@ pub struct ActiveProductOfferView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'a> ActiveProductOfferView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -889,6 +920,7 @@ impl<'a> ActiveProductOfferView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl std::fmt::Debug for ActiveProductOfferView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -900,6 +932,7 @@ impl std::fmt::Debug for ActiveProductOfferView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// A checked, zero-copy view of a received Billing-Account (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingAccount`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingAccountView<'a> {
@@ -912,6 +945,7 @@ pub struct BillingAccountView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'a> BillingAccountView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1012,6 +1046,7 @@ impl<'a> BillingAccountView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl std::fmt::Debug for BillingAccountView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1021,12 +1056,14 @@ impl std::fmt::Debug for BillingAccountView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Writes the members of one Default-Quota AVP (code 5111, vendor 94), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultQuota`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct DefaultQuotaWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for DefaultQuota {
     type Writer<'c> = DefaultQuotaWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
@@ -1034,6 +1071,7 @@ impl rt::writer::Group for DefaultQuota {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for DefaultQuotaWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1044,6 +1082,7 @@ impl<'c> rt::writer::MemberWriter<'c> for DefaultQuotaWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl DefaultQuotaWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1052,12 +1091,14 @@ impl DefaultQuotaWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Writes the members of one NSN-IN-Information AVP (code 100, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NsnInInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct NsnInInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for NsnInInformation {
     type Writer<'c> = NsnInInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
@@ -1065,6 +1106,7 @@ impl rt::writer::Group for NsnInInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for NsnInInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1075,6 +1117,7 @@ impl<'c> rt::writer::MemberWriter<'c> for NsnInInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl NsnInInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1083,12 +1126,14 @@ impl NsnInInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Writes the members of one Subscriber-Specific-Info AVP (code 60530, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriberSpecificInfo`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct SubscriberSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for SubscriberSpecificInfo {
     type Writer<'c> = SubscriberSpecificInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
@@ -1096,6 +1141,7 @@ impl rt::writer::Group for SubscriberSpecificInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriberSpecificInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1106,6 +1152,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SubscriberSpecificInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl SubscriberSpecificInfoWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1114,12 +1161,14 @@ impl SubscriberSpecificInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Writes the members of one Active-Product-Offer AVP (code 60553, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ActiveProductOffer`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct ActiveProductOfferWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for ActiveProductOffer {
     type Writer<'c> = ActiveProductOfferWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
@@ -1127,6 +1176,7 @@ impl rt::writer::Group for ActiveProductOffer {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveProductOfferWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1137,6 +1187,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ActiveProductOfferWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl ActiveProductOfferWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1145,12 +1196,14 @@ impl ActiveProductOfferWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 /// Writes the members of one Billing-Account AVP (code 60557, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingAccount`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct BillingAccountWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for BillingAccount {
     type Writer<'c> = BillingAccountWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
@@ -1158,6 +1211,7 @@ impl rt::writer::Group for BillingAccount {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingAccountWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1168,6 +1222,7 @@ impl<'c> rt::writer::MemberWriter<'c> for BillingAccountWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_nokia"))]
 impl BillingAccountWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

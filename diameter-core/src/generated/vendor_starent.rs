@@ -610,6 +610,7 @@ pub mod avp {
 }
 /// Application ids of Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_starent"))]
 /// SN-Total-Used-Service-Unit (code 504, vendor 8164), Grouped, Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -624,6 +625,7 @@ pub struct SnTotalUsedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl Default for SnTotalUsedServiceUnit {
     fn default() -> Self {
         Self {
@@ -632,6 +634,7 @@ impl Default for SnTotalUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnTotalUsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
@@ -650,6 +653,7 @@ impl SnTotalUsedServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::AvpData for SnTotalUsedServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -681,6 +685,7 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// SN-Usage-Monitoring-Control (code 517, vendor 8164), Grouped, Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -695,6 +700,7 @@ pub struct SnUsageMonitoringControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl Default for SnUsageMonitoringControl {
     fn default() -> Self {
         Self {
@@ -703,6 +709,7 @@ impl Default for SnUsageMonitoringControl {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnUsageMonitoringControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
@@ -721,6 +728,7 @@ impl SnUsageMonitoringControl {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::AvpData for SnUsageMonitoringControl {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -752,6 +760,7 @@ impl rt::AvpData for SnUsageMonitoringControl {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// SN-Remaining-Service-Unit (code 526, vendor 8164), Grouped, Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -766,6 +775,7 @@ pub struct SnRemainingServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl Default for SnRemainingServiceUnit {
     fn default() -> Self {
         Self {
@@ -774,6 +784,7 @@ impl Default for SnRemainingServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnRemainingServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
@@ -792,6 +803,7 @@ impl SnRemainingServiceUnit {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::AvpData for SnRemainingServiceUnit {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -823,6 +835,7 @@ impl rt::AvpData for SnRemainingServiceUnit {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// Access-Network-Charging-Physical-Access-Id (code 1472, vendor 8164), Grouped, Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -837,6 +850,7 @@ pub struct AccessNetworkChargingPhysicalAccessId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl Default for AccessNetworkChargingPhysicalAccessId {
     fn default() -> Self {
         Self {
@@ -845,6 +859,7 @@ impl Default for AccessNetworkChargingPhysicalAccessId {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl AccessNetworkChargingPhysicalAccessId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
@@ -863,6 +878,7 @@ impl AccessNetworkChargingPhysicalAccessId {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::AvpData for AccessNetworkChargingPhysicalAccessId {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -894,6 +910,7 @@ impl rt::AvpData for AccessNetworkChargingPhysicalAccessId {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// A checked, zero-copy view of a received SN-Total-Used-Service-Unit (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnTotalUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnTotalUsedServiceUnitView<'a> {
@@ -906,6 +923,7 @@ pub struct SnTotalUsedServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnTotalUsedServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1006,6 +1024,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnTotalUsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1019,6 +1038,7 @@ impl std::fmt::Debug for SnTotalUsedServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// A checked, zero-copy view of a received SN-Usage-Monitoring-Control (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnUsageMonitoringControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnUsageMonitoringControlView<'a> {
@@ -1031,6 +1051,7 @@ pub struct SnUsageMonitoringControlView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnUsageMonitoringControlView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1131,6 +1152,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnUsageMonitoringControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1144,6 +1166,7 @@ impl std::fmt::Debug for SnUsageMonitoringControlView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// A checked, zero-copy view of a received SN-Remaining-Service-Unit (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnRemainingServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnRemainingServiceUnitView<'a> {
@@ -1156,6 +1179,7 @@ pub struct SnRemainingServiceUnitView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnRemainingServiceUnitView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1256,6 +1280,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnRemainingServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1269,6 +1294,7 @@ impl std::fmt::Debug for SnRemainingServiceUnitView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// A checked, zero-copy view of a received Access-Network-Charging-Physical-Access-Id (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AccessNetworkChargingPhysicalAccessId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingPhysicalAccessIdView<'a> {
@@ -1281,6 +1307,7 @@ pub struct AccessNetworkChargingPhysicalAccessIdView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1383,6 +1410,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1397,12 +1425,14 @@ impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessIdView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// Writes the members of one SN-Total-Used-Service-Unit AVP (code 504, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnTotalUsedServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct SnTotalUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnTotalUsedServiceUnit {
     type Writer<'c> = SnTotalUsedServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
@@ -1410,6 +1440,7 @@ impl rt::writer::Group for SnTotalUsedServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnTotalUsedServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1420,6 +1451,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SnTotalUsedServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnTotalUsedServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1428,12 +1460,14 @@ impl SnTotalUsedServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// Writes the members of one SN-Usage-Monitoring-Control AVP (code 517, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnUsageMonitoringControl`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct SnUsageMonitoringControlWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnUsageMonitoringControl {
     type Writer<'c> = SnUsageMonitoringControlWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
@@ -1441,6 +1475,7 @@ impl rt::writer::Group for SnUsageMonitoringControl {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnUsageMonitoringControlWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1451,6 +1486,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SnUsageMonitoringControlWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnUsageMonitoringControlWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1459,12 +1495,14 @@ impl SnUsageMonitoringControlWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// Writes the members of one SN-Remaining-Service-Unit AVP (code 526, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnRemainingServiceUnit`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct SnRemainingServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnRemainingServiceUnit {
     type Writer<'c> = SnRemainingServiceUnitWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
@@ -1472,6 +1510,7 @@ impl rt::writer::Group for SnRemainingServiceUnit {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnRemainingServiceUnitWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1482,6 +1521,7 @@ impl<'c> rt::writer::MemberWriter<'c> for SnRemainingServiceUnitWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl SnRemainingServiceUnitWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1490,12 +1530,14 @@ impl SnRemainingServiceUnitWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 /// Writes the members of one Access-Network-Charging-Physical-Access-Id AVP (code 1472, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingPhysicalAccessId`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct AccessNetworkChargingPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
     type Writer<'c> = AccessNetworkChargingPhysicalAccessIdWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
@@ -1503,6 +1545,7 @@ impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c>
 for AccessNetworkChargingPhysicalAccessIdWriter<'c> {
     #[inline]
@@ -1514,6 +1557,7 @@ for AccessNetworkChargingPhysicalAccessIdWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_starent"))]
 impl AccessNetworkChargingPhysicalAccessIdWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

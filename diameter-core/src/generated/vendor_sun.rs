@@ -16,6 +16,7 @@ pub mod avp {
 }
 /// Application ids of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_sun"))]
 /// Ping-Timestamp (code 3, vendor 42), Grouped, Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -36,6 +37,7 @@ pub struct PingTimestamp {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl Default for PingTimestamp {
     fn default() -> Self {
         Self {
@@ -46,6 +48,7 @@ impl Default for PingTimestamp {
         }
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl PingTimestamp {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3, 42);
@@ -72,6 +75,7 @@ impl PingTimestamp {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl rt::AvpData for PingTimestamp {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -127,6 +131,7 @@ impl rt::AvpData for PingTimestamp {
         }
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 /// A checked, zero-copy view of a received Ping-Timestamp (Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PingTimestamp`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PingTimestampView<'a> {
@@ -141,6 +146,7 @@ pub struct PingTimestampView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl<'a> PingTimestampView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -266,6 +272,7 @@ impl<'a> PingTimestampView<'a> {
         Some(rt::view::read::<u32>(&avp))
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl std::fmt::Debug for PingTimestampView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -275,6 +282,7 @@ impl std::fmt::Debug for PingTimestampView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 /// Writes the members of one Ping-Timestamp AVP (code 3, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PingTimestamp`] is the owned form.
 ///
 /// ```text
@@ -283,6 +291,7 @@ impl std::fmt::Debug for PingTimestampView<'_> {
 /// *[ AVP ]
 /// ```
 pub struct PingTimestampWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_sun"))]
 impl rt::writer::Group for PingTimestamp {
     type Writer<'c> = PingTimestampWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(3, 42);
@@ -293,6 +302,7 @@ impl rt::writer::Group for PingTimestamp {
     ];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl<'c> rt::writer::MemberWriter<'c> for PingTimestampWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -303,6 +313,7 @@ impl<'c> rt::writer::MemberWriter<'c> for PingTimestampWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_sun"))]
 impl PingTimestampWriter<'_> {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]

@@ -18,6 +18,7 @@ pub mod avp {
 }
 /// Application ids of Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_tekelec"))]
 /// MsgCopyAnswer (code 2516, vendor 323), Grouped, Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -32,6 +33,7 @@ pub struct Msgcopyanswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl Default for Msgcopyanswer {
     fn default() -> Self {
         Self {
@@ -40,6 +42,7 @@ impl Default for Msgcopyanswer {
         }
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl Msgcopyanswer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2516, 323);
@@ -58,6 +61,7 @@ impl Msgcopyanswer {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl rt::AvpData for Msgcopyanswer {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -89,6 +93,7 @@ impl rt::AvpData for Msgcopyanswer {
         }
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 /// A checked, zero-copy view of a received MsgCopyAnswer (Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Msgcopyanswer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MsgcopyanswerView<'a> {
@@ -101,6 +106,7 @@ pub struct MsgcopyanswerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl<'a> MsgcopyanswerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -201,6 +207,7 @@ impl<'a> MsgcopyanswerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl std::fmt::Debug for MsgcopyanswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -210,12 +217,14 @@ impl std::fmt::Debug for MsgcopyanswerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 /// Writes the members of one MsgCopyAnswer AVP (code 2516, vendor 323), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Msgcopyanswer`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct MsgcopyanswerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_tekelec"))]
 impl rt::writer::Group for Msgcopyanswer {
     type Writer<'c> = MsgcopyanswerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2516, 323);
@@ -223,6 +232,7 @@ impl rt::writer::Group for Msgcopyanswer {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl<'c> rt::writer::MemberWriter<'c> for MsgcopyanswerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -233,6 +243,7 @@ impl<'c> rt::writer::MemberWriter<'c> for MsgcopyanswerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_tekelec"))]
 impl MsgcopyanswerWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

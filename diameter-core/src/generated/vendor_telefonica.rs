@@ -122,6 +122,7 @@ pub mod avp {
 }
 /// Application ids of Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-Announcement (code 2, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -136,6 +137,7 @@ pub struct CsAnnouncement {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAnnouncement {
     fn default() -> Self {
         Self {
@@ -144,6 +146,7 @@ impl Default for CsAnnouncement {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
@@ -162,6 +165,7 @@ impl CsAnnouncement {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsAnnouncement {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -193,6 +197,7 @@ impl rt::AvpData for CsAnnouncement {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-Announcement-Data (code 4, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -207,6 +212,7 @@ pub struct CsAnnouncementData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAnnouncementData {
     fn default() -> Self {
         Self {
@@ -215,6 +221,7 @@ impl Default for CsAnnouncementData {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncementData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
@@ -233,6 +240,7 @@ impl CsAnnouncementData {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsAnnouncementData {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -264,6 +272,7 @@ impl rt::AvpData for CsAnnouncementData {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-Furnish-Charging-Information (code 15, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -278,6 +287,7 @@ pub struct CsFurnishChargingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsFurnishChargingInformation {
     fn default() -> Self {
         Self {
@@ -286,6 +296,7 @@ impl Default for CsFurnishChargingInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsFurnishChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
@@ -304,6 +315,7 @@ impl CsFurnishChargingInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsFurnishChargingInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -335,6 +347,7 @@ impl rt::AvpData for CsFurnishChargingInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-Information (code 17, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -349,6 +362,7 @@ pub struct CsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsInformation {
     fn default() -> Self {
         Self {
@@ -357,6 +371,7 @@ impl Default for CsInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
@@ -375,6 +390,7 @@ impl CsInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -406,6 +422,7 @@ impl rt::AvpData for CsInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-Location-Information (code 18, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -420,6 +437,7 @@ pub struct CsLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsLocationInformation {
     fn default() -> Self {
         Self {
@@ -428,6 +446,7 @@ impl Default for CsLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
@@ -446,6 +465,7 @@ impl CsLocationInformation {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsLocationInformation {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -477,6 +497,7 @@ impl rt::AvpData for CsLocationInformation {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-AoC-Info (code 43, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -491,6 +512,7 @@ pub struct CsAocInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsAocInfo {
     fn default() -> Self {
         Self {
@@ -499,6 +521,7 @@ impl Default for CsAocInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAocInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
@@ -517,6 +540,7 @@ impl CsAocInfo {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsAocInfo {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -548,6 +572,7 @@ impl rt::AvpData for CsAocInfo {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// CS-MultiParty-Call-Indication (code 53, vendor 27640), Grouped, Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -562,6 +587,7 @@ pub struct CsMultipartyCallIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl Default for CsMultipartyCallIndication {
     fn default() -> Self {
         Self {
@@ -570,6 +596,7 @@ impl Default for CsMultipartyCallIndication {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsMultipartyCallIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
@@ -588,6 +615,7 @@ impl CsMultipartyCallIndication {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::AvpData for CsMultipartyCallIndication {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -619,6 +647,7 @@ impl rt::AvpData for CsMultipartyCallIndication {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-Announcement (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAnnouncement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAnnouncementView<'a> {
@@ -631,6 +660,7 @@ pub struct CsAnnouncementView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAnnouncementView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -731,6 +761,7 @@ impl<'a> CsAnnouncementView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsAnnouncementView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -740,6 +771,7 @@ impl std::fmt::Debug for CsAnnouncementView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-Announcement-Data (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAnnouncementData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAnnouncementDataView<'a> {
@@ -752,6 +784,7 @@ pub struct CsAnnouncementDataView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAnnouncementDataView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -852,6 +885,7 @@ impl<'a> CsAnnouncementDataView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsAnnouncementDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -863,6 +897,7 @@ impl std::fmt::Debug for CsAnnouncementDataView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-Furnish-Charging-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsFurnishChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsFurnishChargingInformationView<'a> {
@@ -875,6 +910,7 @@ pub struct CsFurnishChargingInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsFurnishChargingInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -975,6 +1011,7 @@ impl<'a> CsFurnishChargingInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsFurnishChargingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -989,6 +1026,7 @@ impl std::fmt::Debug for CsFurnishChargingInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsInformationView<'a> {
@@ -1001,6 +1039,7 @@ pub struct CsInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1101,6 +1140,7 @@ impl<'a> CsInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1110,6 +1150,7 @@ impl std::fmt::Debug for CsInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-Location-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsLocationInformationView<'a> {
@@ -1122,6 +1163,7 @@ pub struct CsLocationInformationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1222,6 +1264,7 @@ impl<'a> CsLocationInformationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1235,6 +1278,7 @@ impl std::fmt::Debug for CsLocationInformationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-AoC-Info (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAocInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAocInfoView<'a> {
@@ -1247,6 +1291,7 @@ pub struct CsAocInfoView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAocInfoView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1344,6 +1389,7 @@ impl<'a> CsAocInfoView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsAocInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1353,6 +1399,7 @@ impl std::fmt::Debug for CsAocInfoView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// A checked, zero-copy view of a received CS-MultiParty-Call-Indication (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsMultipartyCallIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsMultipartyCallIndicationView<'a> {
@@ -1365,6 +1412,7 @@ pub struct CsMultipartyCallIndicationView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsMultipartyCallIndicationView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -1465,6 +1513,7 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl std::fmt::Debug for CsMultipartyCallIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1479,12 +1528,14 @@ impl std::fmt::Debug for CsMultipartyCallIndicationView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-Announcement AVP (code 2, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAnnouncement`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsAnnouncementWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncement {
     type Writer<'c> = CsAnnouncementWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
@@ -1492,6 +1543,7 @@ impl rt::writer::Group for CsAnnouncement {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1502,6 +1554,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncementWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1510,12 +1563,14 @@ impl CsAnnouncementWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-Announcement-Data AVP (code 4, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAnnouncementData`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsAnnouncementDataWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncementData {
     type Writer<'c> = CsAnnouncementDataWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
@@ -1523,6 +1578,7 @@ impl rt::writer::Group for CsAnnouncementData {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementDataWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1533,6 +1589,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementDataWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAnnouncementDataWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1541,12 +1598,14 @@ impl CsAnnouncementDataWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-Furnish-Charging-Information AVP (code 15, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsFurnishChargingInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsFurnishChargingInformation {
     type Writer<'c> = CsFurnishChargingInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
@@ -1554,6 +1613,7 @@ impl rt::writer::Group for CsFurnishChargingInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsFurnishChargingInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1564,6 +1624,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsFurnishChargingInformationWriter<'c>
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsFurnishChargingInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1572,12 +1633,14 @@ impl CsFurnishChargingInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-Information AVP (code 17, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsInformation {
     type Writer<'c> = CsInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
@@ -1585,6 +1648,7 @@ impl rt::writer::Group for CsInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1595,6 +1659,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1603,12 +1668,14 @@ impl CsInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-Location-Information AVP (code 18, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsLocationInformation`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsLocationInformation {
     type Writer<'c> = CsLocationInformationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
@@ -1616,6 +1683,7 @@ impl rt::writer::Group for CsLocationInformation {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsLocationInformationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1626,6 +1694,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsLocationInformationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsLocationInformationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1634,12 +1703,14 @@ impl CsLocationInformationWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-AoC-Info AVP (code 43, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAocInfo`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsAocInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAocInfo {
     type Writer<'c> = CsAocInfoWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
@@ -1647,6 +1718,7 @@ impl rt::writer::Group for CsAocInfo {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAocInfoWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1657,6 +1729,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsAocInfoWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsAocInfoWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -1665,12 +1738,14 @@ impl CsAocInfoWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 /// Writes the members of one CS-MultiParty-Call-Indication AVP (code 53, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsMultipartyCallIndication`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct CsMultipartyCallIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsMultipartyCallIndication {
     type Writer<'c> = CsMultipartyCallIndicationWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
@@ -1678,6 +1753,7 @@ impl rt::writer::Group for CsMultipartyCallIndication {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsMultipartyCallIndicationWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -1688,6 +1764,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CsMultipartyCallIndicationWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_telefonica"))]
 impl CsMultipartyCallIndicationWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

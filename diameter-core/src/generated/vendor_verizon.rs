@@ -47,6 +47,7 @@ pub mod avp {
 }
 /// Application ids of Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_verizon"))]
 /// LI-Indicator-Gx (code 6092, vendor 12951), Grouped, Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -61,6 +62,7 @@ pub struct LiIndicatorGx {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl Default for LiIndicatorGx {
     fn default() -> Self {
         Self {
@@ -69,6 +71,7 @@ impl Default for LiIndicatorGx {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl LiIndicatorGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
@@ -87,6 +90,7 @@ impl LiIndicatorGx {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl rt::AvpData for LiIndicatorGx {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -118,6 +122,7 @@ impl rt::AvpData for LiIndicatorGx {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 /// LI-TargetMFAddress (code 6096, vendor 12951), Grouped, Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -132,6 +137,7 @@ pub struct LiTargetmfaddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl Default for LiTargetmfaddress {
     fn default() -> Self {
         Self {
@@ -140,6 +146,7 @@ impl Default for LiTargetmfaddress {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl LiTargetmfaddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
@@ -158,6 +165,7 @@ impl LiTargetmfaddress {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl rt::AvpData for LiTargetmfaddress {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -189,6 +197,7 @@ impl rt::AvpData for LiTargetmfaddress {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 /// A checked, zero-copy view of a received LI-Indicator-Gx (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiIndicatorGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiIndicatorGxView<'a> {
@@ -201,6 +210,7 @@ pub struct LiIndicatorGxView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiIndicatorGxView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -301,6 +311,7 @@ impl<'a> LiIndicatorGxView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl std::fmt::Debug for LiIndicatorGxView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -310,6 +321,7 @@ impl std::fmt::Debug for LiIndicatorGxView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 /// A checked, zero-copy view of a received LI-TargetMFAddress (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiTargetmfaddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiTargetmfaddressView<'a> {
@@ -322,6 +334,7 @@ pub struct LiTargetmfaddressView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiTargetmfaddressView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -422,6 +435,7 @@ impl<'a> LiTargetmfaddressView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl std::fmt::Debug for LiTargetmfaddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -433,12 +447,14 @@ impl std::fmt::Debug for LiTargetmfaddressView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 /// Writes the members of one LI-Indicator-Gx AVP (code 6092, vendor 12951), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LiIndicatorGx`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct LiIndicatorGxWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiIndicatorGx {
     type Writer<'c> = LiIndicatorGxWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
@@ -446,6 +462,7 @@ impl rt::writer::Group for LiIndicatorGx {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl<'c> rt::writer::MemberWriter<'c> for LiIndicatorGxWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -456,6 +473,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LiIndicatorGxWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl LiIndicatorGxWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
@@ -464,12 +482,14 @@ impl LiIndicatorGxWriter<'_> {
         self
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 /// Writes the members of one LI-TargetMFAddress AVP (code 6096, vendor 12951), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LiTargetmfaddress`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct LiTargetmfaddressWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiTargetmfaddress {
     type Writer<'c> = LiTargetmfaddressWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
@@ -477,6 +497,7 @@ impl rt::writer::Group for LiTargetmfaddress {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl<'c> rt::writer::MemberWriter<'c> for LiTargetmfaddressWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -487,6 +508,7 @@ impl<'c> rt::writer::MemberWriter<'c> for LiTargetmfaddressWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_verizon"))]
 impl LiTargetmfaddressWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]

@@ -36,6 +36,7 @@ pub mod avp {
 }
 /// Application ids of Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
+#[cfg(any(feature = "vendor_vodafone"))]
 /// Vodafone-Trigger (code 265, vendor 12645), Grouped, Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
 ///
 /// ```text
@@ -50,6 +51,7 @@ pub struct VodafoneTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl Default for VodafoneTrigger {
     fn default() -> Self {
         Self {
@@ -58,6 +60,7 @@ impl Default for VodafoneTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl VodafoneTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(265, 12645);
@@ -76,6 +79,7 @@ impl VodafoneTrigger {
         Ok(())
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl rt::AvpData for VodafoneTrigger {
     const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
     fn decode(
@@ -107,6 +111,7 @@ impl rt::AvpData for VodafoneTrigger {
         }
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 /// A checked, zero-copy view of a received Vodafone-Trigger (Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`VodafoneTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VodafoneTriggerView<'a> {
@@ -119,6 +124,7 @@ pub struct VodafoneTriggerView<'a> {
     /// AVPs outside the ABNF.
     extra: u32,
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl<'a> VodafoneTriggerView<'a> {
     /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
     /// contents) and indexes its members.
@@ -219,6 +225,7 @@ impl<'a> VodafoneTriggerView<'a> {
         )
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl std::fmt::Debug for VodafoneTriggerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -230,12 +237,14 @@ impl std::fmt::Debug for VodafoneTriggerView<'_> {
         }
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 /// Writes the members of one Vodafone-Trigger AVP (code 265, vendor 12645), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VodafoneTrigger`] is the owned form.
 ///
 /// ```text
 /// *[ AVP ]
 /// ```
 pub struct VodafoneTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+#[cfg(any(feature = "vendor_vodafone"))]
 impl rt::writer::Group for VodafoneTrigger {
     type Writer<'c> = VodafoneTriggerWriter<'c>;
     const KEY: rt::AvpKey = rt::AvpKey::new(265, 12645);
@@ -243,6 +252,7 @@ impl rt::writer::Group for VodafoneTrigger {
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl<'c> rt::writer::MemberWriter<'c> for VodafoneTriggerWriter<'c> {
     #[inline]
     fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
@@ -253,6 +263,7 @@ impl<'c> rt::writer::MemberWriter<'c> for VodafoneTriggerWriter<'c> {
         self.0
     }
 }
+#[cfg(any(feature = "vendor_vodafone"))]
 impl VodafoneTriggerWriter<'_> {
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
     #[inline]
