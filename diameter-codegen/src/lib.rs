@@ -1,5 +1,5 @@
-//! Generates typed Rust from Diameter dictionaries written in XML (see the format in the
-//! workspace's `dictionaries/README.md`).
+//! Generates typed Rust from Diameter dictionaries written in XML (the format is described in
+//! `dictionaries/README.md`, shipped with this crate).
 //!
 //! The pipeline is model, validate, emit: XML is read into an element tree that remembers
 //! lines, lowered into a [`model::Dictionary`], checked across all files (every problem is
@@ -37,10 +37,19 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Diagnostic, Error};
 
-/// The built-in dictionaries compiled into `diameter-core`, by file name, so a user's
-/// dictionary can use their AVPs.
+/// The folder of the built-in dictionaries compiled into `diameter-core`, so a user's
+/// dictionary can use their AVPs. They ship inside this crate (`dictionaries/`); in the
+/// workspace that folder is a symlink to the root `dictionaries/`.
 pub fn builtin_dictionaries_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../dictionaries")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = manifest.join("dictionaries");
+    if shipped.is_dir() {
+        shipped
+    } else {
+        // A workspace checkout without symlinks (git's `core.symlinks=false`, as on some
+        // Windows set-ups) has a text file there; the files themselves are at the root.
+        manifest.join("../dictionaries")
+    }
 }
 
 /// Parses and lowers one dictionary from text.
