@@ -1,7 +1,7 @@
 #![allow(missing_docs)]
 //! §7 validation of the Gy CCR-I and CCA of shared/bench (`cargo bench -p diameter-core
 //! --bench validate`): what a node pays for every received message before its handler
-//! runs (diameter-node's loopback benchmark includes it on the server's side).
+//! runs (the loopback benchmark of diameter-bench includes it on the server's side).
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};

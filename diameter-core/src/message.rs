@@ -79,7 +79,7 @@ impl std::fmt::Debug for Message {
 impl Message {
     /// Decodes one message with the default [`Limits`]. `bytes` must hold exactly one
     /// message. Top-level AVP framing is checked; Grouped contents are checked when read
-    /// (or by [`crate::validate`]).
+    /// (or by [`crate::validate()`]).
     pub fn decode(bytes: Bytes) -> Result<Self, DecodeError> {
         Self::decode_with(bytes, &Limits::default())
     }

@@ -19,9 +19,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Each peer has one task ([`crate::driver`]); a request goes from the handle to that task
-//! over its channel and comes back through a oneshot. Picking the peer reads atomics only:
-//! the configured peers are a fixed list, so the hot path takes no lock.
+//! Each peer has one task (the crate's private `driver` module); a request goes from the
+//! handle to that task over its channel and comes back through a oneshot. Picking the peer
+//! reads atomics only: the configured peers are a fixed list, so the hot path takes no lock.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

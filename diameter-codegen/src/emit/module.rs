@@ -327,7 +327,7 @@ impl Ctx<'_> {
             section(&a.section),
             a.doc
                 .as_ref()
-                .map(|d| format!("\n\n{d}"))
+                .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
         let mut seen = HashSet::new();
@@ -440,7 +440,7 @@ impl Ctx<'_> {
                 .join("\n"),
             a.doc
                 .as_ref()
-                .map(|d| format!("\n\n{d}"))
+                .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
         let derives = self.derives(&fields);
@@ -538,7 +538,7 @@ impl Ctx<'_> {
                 .join("\n"),
             c.doc
                 .as_ref()
-                .map(|d| format!("\n\n{d}"))
+                .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
         let derives = self.derives(&fields);
@@ -788,6 +788,34 @@ pub(super) fn section(s: &str) -> String {
     } else {
         format!("§{s}")
     }
+}
+
+/// A dictionary's `<doc>` text for rustdoc. It is prose, not Markdown: `[` and `]` outside
+/// code spans and fenced blocks are escaped, or rustdoc would read ABNF such as `*[ AVP ]`
+/// and references such as `[RADIUSAttrVals]` as (broken) intra-doc links.
+fn doc_prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fence = false;
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            out.push_str(line);
+            continue;
+        }
+        let mut code = fence;
+        for c in line.chars() {
+            match c {
+                '`' if !fence => code = !code,
+                '[' | ']' if !code => out.push('\\'),
+                _ => {}
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Type names that collide inside one module, and the names chosen instead.

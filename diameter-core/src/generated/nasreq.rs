@@ -180,7 +180,7 @@ pub mod application {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.41 and later assignments); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.41 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct NasPortType(pub i32);
 #[cfg(
@@ -373,7 +373,7 @@ impl rt::AvpData for NasPortType {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2869 §5.10); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2869 §5.10); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Prompt(pub i32);
 #[cfg(any(feature = "nasreq"))]
@@ -488,7 +488,7 @@ impl rt::AvpData for ChapAlgorithm {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.6 and later assignments; §4.4.1 qualifies Login (1), Framed (2), Callback Login (3), Callback Framed (4)); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.6 and later assignments; §4.4.1 qualifies Login (1), Framed (2), Callback Login (3), Callback Framed (4)); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ServiceType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -595,7 +595,7 @@ impl rt::AvpData for ServiceType {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.7 and later assignments); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.7 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedProtocol(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -669,7 +669,7 @@ impl rt::AvpData for FramedProtocol {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.10); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.10); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedRouting(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -734,7 +734,7 @@ impl rt::AvpData for FramedRouting {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.13); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.13); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FramedCompression(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -799,7 +799,7 @@ impl rt::AvpData for FramedCompression {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2869 §5.8); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2869 §5.8); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ArapZoneAccess(pub i32);
 #[cfg(any(feature = "nasreq"))]
@@ -861,7 +861,7 @@ impl rt::AvpData for ArapZoneAccess {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2865 §5.15); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2865 §5.15); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct LoginService(pub i32);
 #[cfg(any(feature = "nasreq"))]
@@ -938,7 +938,7 @@ impl rt::AvpData for LoginService {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2868 §3.1, RFC 3580 (VLAN)); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2868 §3.1, RFC 3580 (VLAN)); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TunnelType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1030,7 +1030,7 @@ impl rt::AvpData for TunnelType {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2868 §3.2); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2868 §3.2); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TunnelMediumType(pub i32);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1128,7 +1128,7 @@ impl rt::AvpData for TunnelMediumType {
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 ///
-/// Values from the IANA RADIUS Attribute Values registry [RADIUSAttrVals] that RFC 7155 refers to (RFC 2866 §5.6 and later assignments); names upper-cased with underscores.
+/// Values from the IANA RADIUS Attribute Values registry \[RADIUSAttrVals\] that RFC 7155 refers to (RFC 2866 §5.6 and later assignments); names upper-cased with underscores.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AcctAuthentic(pub i32);
 #[cfg(any(feature = "nasreq"))]

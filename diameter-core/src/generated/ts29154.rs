@@ -2386,7 +2386,7 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
 ///     *[ AVP ]
 /// ```
 ///
-/// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *[ AVP ] slot.
+/// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventConfigurationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
@@ -2800,7 +2800,7 @@ impl rt::typed::Command for EventConfigurationRequest {
 ///     *[ AVP ]
 /// ```
 ///
-/// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *[ AVP ] slot.
+/// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventConfigurationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).

@@ -1825,7 +1825,7 @@ impl rt::AvpData for PeriodicLocationType {
 ///     *[ AVP ]
 /// ```
 ///
-/// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *[ AVP ] slot here.
+/// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoveryAuthRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
@@ -2241,7 +2241,7 @@ impl rt::AvpData for DiscoveryAuthRequest {
 ///     *[ AVP ]
 /// ```
 ///
-/// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *[ AVP ] slot here.
+/// The specification's ABNF also lists ProSe-Query-Code and ProSe-Response-Code, which no AVP table defines; they are left to the *\[ AVP \] slot here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoveryAuthResponse {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.

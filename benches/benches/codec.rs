@@ -3,7 +3,7 @@
 //! the same operations on the crates.io `diameter` 0.7.1 and a header-only AVP walk (the
 //! floor) in the same run. Results and ratios are recorded in BENCHMARKS.md.
 //!
-//! Run: `cargo bench -p diameter-core --bench codec`.
+//! Run: `cargo bench -p diameter-bench --bench codec`.
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -26,7 +26,10 @@ use diameter_core::typed::Command;
 use diameter_core::{Address, AvpKey, DiameterIdentity, Message, Utf8String};
 
 fn hex(name: &str) -> Bytes {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../diameter-core/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(path).unwrap();
     Bytes::from(diameter_core::dump::parse_hex(text.trim()).unwrap())
 }

@@ -4,7 +4,7 @@
 //! client and server. Results are recorded in BENCHMARKS.md ("Node: loopback CCR/CCA round
 //! trips").
 //!
-//! Run: `cargo bench -p diameter-node --bench loopback`. Environment: `LOOPBACK_SECS`
+//! Run: `cargo bench -p diameter-bench --bench loopback`. Environment: `LOOPBACK_SECS`
 //! (measured seconds per run, default 3), `LOOPBACK_WARMUP` (seconds, default 1),
 //! `LOOPBACK_INFLIGHT` (comma separated, default `1,16,128`), `LOOPBACK_ROUNDS` (default 1;
 //! with more, the stacks take turns in each round and, per number in flight, every stack's
