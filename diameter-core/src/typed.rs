@@ -272,3 +272,144 @@ impl<T: AvpData + Default> AvpData for Box<T> {
         (**self).encode_data(buf)
     }
 }
+
+/// The outcome an answer carries: a Result-Code (RFC 6733 §7.1) or an Experimental-Result
+/// (§7.6: a vendor's code, e.g. 3GPP's 5420 DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnswerResult {
+    /// Result-Code.
+    Code(crate::ResultCode),
+    /// Experimental-Result: Vendor-Id and Experimental-Result-Code.
+    Experimental {
+        /// Vendor-Id (10415 for 3GPP).
+        vendor_id: u32,
+        /// Experimental-Result-Code.
+        code: u32,
+    },
+}
+
+impl AnswerResult {
+    /// The code (Result-Code or Experimental-Result-Code).
+    pub fn code(self) -> u32 {
+        match self {
+            Self::Code(c) => c.0,
+            Self::Experimental { code, .. } => code,
+        }
+    }
+
+    /// 2xxx: the request succeeded.
+    pub fn is_success(self) -> bool {
+        (2000..3000).contains(&self.code())
+    }
+
+    /// A base-protocol Result-Code of the 3xxx class, answered with the E bit (§7.1.3).
+    pub fn is_protocol_error(self) -> bool {
+        matches!(self, Self::Code(c) if c.is_protocol_error())
+    }
+}
+
+impl From<u32> for AnswerResult {
+    fn from(code: u32) -> Self {
+        Self::Code(crate::ResultCode(code))
+    }
+}
+
+impl From<crate::ResultCode> for AnswerResult {
+    fn from(code: crate::ResultCode) -> Self {
+        Self::Code(code)
+    }
+}
+
+impl std::fmt::Display for AnswerResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(c) => match c.name() {
+                Some(n) => write!(f, "{} {n}", c.0),
+                None => write!(f, "{}", c.0),
+            },
+            Self::Experimental { vendor_id, code } => {
+                write!(f, "{code} (Experimental-Result, vendor {vendor_id})")
+            }
+        }
+    }
+}
+
+/// What a node fills into a typed request whose members it owns, when the caller left them
+/// empty (see [`RequestCommand::fill`]).
+pub trait Filler {
+    /// A new Session-Id (RFC 6733 §8.8).
+    fn session_id(&mut self) -> String;
+    /// The node's Origin-Host.
+    fn origin_host(&self) -> &str;
+    /// The node's Origin-Realm.
+    fn origin_realm(&self) -> &str;
+    /// The realm the request goes to, when known (the peer's or the route's).
+    fn destination_realm(&self) -> Option<&str>;
+}
+
+/// A typed request: its answer type, the answer made from it, and what a node fills in and
+/// checks before sending it. Generated for every command of the dictionaries.
+pub trait RequestCommand: Command {
+    /// The answer to this request.
+    type Answer: Command;
+
+    /// The answer to this request (python-diameter's `generate_answer`, typed): the header
+    /// with this request's identifiers (E bit for a 3xxx Result-Code), Origin-Host and
+    /// Origin-Realm, `result` (Result-Code or Experimental-Result), and the members the
+    /// answer mirrors from the request where its ABNF holds them: Session-Id, the
+    /// application ids (Auth, Acct, Vendor-Specific), Auth-Session-State, CC-Request-Type
+    /// and -Number, Accounting-Record-Type and -Number, the accounting session ids, DRMP and
+    /// Proxy-Info (§6.2).
+    fn answer(&self, origin_host: &str, origin_realm: &str, result: AnswerResult) -> Self::Answer;
+
+    /// Fills what a node owns where the caller left it empty: Session-Id, Origin-Host,
+    /// Origin-Realm, Destination-Realm (when the ABNF requires them), and, for a base
+    /// command sent in an application (STR, ASR, RAR, ACR of application 0), the header's
+    /// Application-Id from its Auth- or Acct-Application-Id.
+    fn fill(&mut self, filler: &mut dyn Filler);
+
+    /// The first required member (`<X>`, `{X}`) left empty, by AVP name: a text or
+    /// OctetString member with no data, or a required list with no element. A node
+    /// refuses to send such a request.
+    fn missing(&self) -> Option<&'static str>;
+}
+
+/// The header of an answer to `request`: its identifiers and P bit, no R bit, and the E bit
+/// when `result` is a protocol error (3xxx, RFC 6733 §7.1.3).
+pub fn answer_header(request: &Header, result: AnswerResult) -> Header {
+    let mut flags = CommandFlags(request.flags.0 & CommandFlags::PROXIABLE);
+    if result.is_protocol_error() {
+        flags = flags.with(CommandFlags::ERROR, true);
+    }
+    Header {
+        flags,
+        length: 0,
+        ..*request
+    }
+}
+
+/// A Result-Code AVP (for an answer whose ABNF has no Result-Code member).
+pub fn result_code_avp(code: u32) -> crate::RawAvp {
+    crate::RawAvp {
+        code: 268,
+        flags: AvpFlags(AvpFlags::MANDATORY),
+        vendor: 0,
+        data: Bytes::copy_from_slice(&code.to_be_bytes()),
+    }
+}
+
+/// An Experimental-Result AVP (§7.6) with Vendor-Id and Experimental-Result-Code (for an
+/// answer whose ABNF has no Experimental-Result member).
+pub fn experimental_result_avp(vendor_id: u32, code: u32) -> crate::RawAvp {
+    let mut data = BytesMut::with_capacity(24);
+    for (avp_code, value) in [(266u32, vendor_id), (298, code)] {
+        put_header(&mut data, avp_code, AvpFlags(AvpFlags::MANDATORY), 0, 4);
+        data.put_u32(value);
+    }
+    crate::RawAvp {
+        code: 297,
+        flags: AvpFlags(AvpFlags::MANDATORY),
+        vendor: 0,
+        data: data.freeze(),
+    }
+}

@@ -19,7 +19,8 @@ const M: AvpFlags = AvpFlags(AvpFlags::MANDATORY);
 /// The answer to `request` with `result_code` (python-diameter's `generate_answer`):
 /// same identifiers, command and application; Session-Id and Proxy-Info copied (§6.2);
 /// Result-Code (E bit for 3xxx), Origin-Host and Origin-Realm of `local`; the request's
-/// Auth-Application-Id / Acct-Application-Id copied. The caller appends its own AVPs.
+/// Auth-Application-Id / Acct-Application-Id / Vendor-Specific-Application-Id copied. The
+/// caller appends its own AVPs.
 pub fn generate_answer(
     request: &Message,
     local: &LocalCapabilities,
@@ -31,6 +32,7 @@ pub fn generate_answer(
     let mut session: Option<&[u8]> = None;
     let mut auth: Option<&[u8]> = None;
     let mut acct: Option<&[u8]> = None;
+    let mut vendor_app: Option<&[u8]> = None;
     let mut proxy_info = false;
     for (key, avp) in TopLevel::new(bytes) {
         if key == avp::SESSION_ID {
@@ -39,6 +41,8 @@ pub fn generate_answer(
             auth.get_or_insert(avp);
         } else if key == avp::ACCT_APPLICATION_ID {
             acct.get_or_insert(avp);
+        } else if key == avp::VENDOR_SPECIFIC_APPLICATION_ID {
+            vendor_app.get_or_insert(avp);
         } else if key == avp::PROXY_INFO {
             proxy_info = true;
         }
@@ -48,6 +52,7 @@ pub fn generate_answer(
         + copied(session)
         + copied(auth)
         + copied(acct)
+        + copied(vendor_app)
         + 12
         + 2 * 12
         + local.origin_host.len()
@@ -72,7 +77,8 @@ pub fn generate_answer(
     }
     b.result_code(result_code);
     add_origin(&mut b, local);
-    for a in [auth, acct].into_iter().flatten() {
+    // Cx/Dx, Sh, S6a... answers name their application in Vendor-Specific-Application-Id.
+    for a in [auth, acct, vendor_app].into_iter().flatten() {
         copy_avp(&mut b, a);
     }
     b

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use diameter_core::generated::{TypedMessage, decode_typed};
-use diameter_core::typed::Command;
+use diameter_core::typed::{AnswerResult, Command, RequestCommand};
 use diameter_core::{CommandFlags, DecodeError, Header, Message, MessageBuilder};
 
 use crate::answer::generate_answer;
@@ -186,6 +186,10 @@ pub struct Application {
     pub(crate) support: SupportedApplication,
     pub(crate) commands: Option<Vec<u32>>,
     pub(crate) handler: Option<Arc<dyn Handler>>,
+    /// Handlers per command code, from [`Application::route`].
+    routes: Vec<(u32, Arc<dyn Handler>)>,
+    /// The state given to routed handlers ([`Application::state`]).
+    state: Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl std::fmt::Debug for Application {
@@ -205,6 +209,8 @@ impl Application {
             support,
             commands: None,
             handler: None,
+            routes: Vec::new(),
+            state: Arc::new(()),
         }
     }
 
@@ -253,9 +259,146 @@ impl Application {
         self
     }
 
+    /// The state handed to the handlers of [`Application::route`] (through
+    /// [`Ctx::state`]): one value for the application, shared by every request. Set it
+    /// before the routes that use it.
+    pub fn state<S: Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.state = Arc::new(state);
+        self
+    }
+
+    /// Serves the typed request `Q` (a generated request struct, named by the handler's
+    /// argument) with `handler`, which returns `Q`'s typed answer (made with
+    /// [`Ctx::answer`]) or a [`HandlerError`]. Each route adds its command to those served:
+    /// any other command of the application is answered 3001 with no code of yours. A
+    /// request that does not decode as `Q` is answered with its Result-Code and Failed-AVP.
+    ///
+    /// ```no_run
+    /// use diameter_core::generated::credit_control::CreditControlRequest;
+    /// use diameter_node::app::{Application, Ctx};
+    /// use diameter_node::HandlerError;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let gy = Application::auth(4).state(AtomicU64::new(0)).route(
+    ///     |ccr: CreditControlRequest, cx: Ctx<AtomicU64>| async move {
+    ///         cx.state().fetch_add(1, Ordering::Relaxed);
+    ///         Ok::<_, HandlerError>(cx.answer(&ccr, 2001))
+    ///     },
+    /// );
+    /// ```
+    ///
+    /// # Panics
+    /// When the handler's state type is not the one given to [`Application::state`] (or
+    /// `()` without it): a mistake in the program, found when the node is built.
+    pub fn route<Q, S, F, Fut>(mut self, handler: F) -> Self
+    where
+        Q: RequestCommand + Send + 'static,
+        S: Send + Sync + 'static,
+        F: Fn(Q, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Q::Answer, HandlerError>> + Send + 'static,
+    {
+        let state = Arc::clone(&self.state).downcast::<S>().unwrap_or_else(|_| {
+            panic!(
+                "Application::route: the handler of {} takes Ctx<{}>, not the type given to Application::state",
+                Q::NAME,
+                std::any::type_name::<S>()
+            )
+        });
+        let route: Arc<dyn Handler> = Arc::new(Route {
+            handler,
+            state,
+            request: std::marker::PhantomData::<fn() -> Q>,
+        });
+        self.routes.retain(|(code, _)| *code != Q::CODE);
+        self.routes.push((Q::CODE, route));
+        let codes: Vec<u32> = self.routes.iter().map(|(c, _)| *c).collect();
+        self.commands = Some(codes);
+        self.handler = Some(Arc::new(Routes(self.routes.clone())));
+        self
+    }
+
     /// Whether `code` is served.
     pub(crate) fn serves(&self, code: u32) -> bool {
         self.commands.as_ref().is_none_or(|c| c.contains(&code))
+    }
+}
+
+/// What a routed handler gets besides its typed request: the application's state, the
+/// request as received (peer, raw message) and the node's identity for answers.
+pub struct Ctx<S = ()> {
+    request: Request,
+    state: Arc<S>,
+}
+
+impl<S> Ctx<S> {
+    /// The application's state ([`Application::state`]).
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The application's state, shared.
+    pub fn state_arc(&self) -> Arc<S> {
+        Arc::clone(&self.state)
+    }
+
+    /// The request as received (its peer, its raw AVPs).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The typed answer to `request` (generated `RequestCommand::answer`): this node's
+    /// Origin-Host and Origin-Realm, the request's identifiers, Session-Id, application ids
+    /// and the members the answer mirrors, and `result`: a Result-Code (`2001`,
+    /// `ResultCode::DIAMETER_SUCCESS`) or an Experimental-Result.
+    pub fn answer<Q: RequestCommand>(
+        &self,
+        request: &Q,
+        result: impl Into<AnswerResult>,
+    ) -> Q::Answer {
+        let local = self.request.local();
+        request.answer(&local.origin_host, &local.origin_realm, result.into())
+    }
+}
+
+/// One command's typed handler.
+struct Route<Q, S, F> {
+    handler: F,
+    state: Arc<S>,
+    request: std::marker::PhantomData<fn() -> Q>,
+}
+
+impl<Q, S, F, Fut> Handler for Route<Q, S, F>
+where
+    Q: RequestCommand + Send + 'static,
+    S: Send + Sync + 'static,
+    F: Fn(Q, Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Q::Answer, HandlerError>> + Send + 'static,
+{
+    fn call(&self, request: Request) -> BoxFuture<Result<Answer, HandlerError>> {
+        match Q::decode(request.message()) {
+            Ok(q) => {
+                let cx = Ctx {
+                    request,
+                    state: Arc::clone(&self.state),
+                };
+                let fut = (self.handler)(q, cx);
+                Box::pin(async move { fut.await.map(|a| Answer::typed(&a)) })
+            }
+            Err(e) => Box::pin(async move { Err(HandlerError::Decode(e)) }),
+        }
+    }
+}
+
+/// The routes of an application: the handler of the request's command code.
+struct Routes(Vec<(u32, Arc<dyn Handler>)>);
+
+impl Handler for Routes {
+    fn call(&self, request: Request) -> BoxFuture<Result<Answer, HandlerError>> {
+        let code = request.message().code();
+        match self.0.iter().find(|(c, _)| *c == code) {
+            Some((_, h)) => h.call(request),
+            None => Box::pin(async { Err(HandlerError::UnsupportedCommand) }),
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 //!   received request goes through (§7: 3001, 3004, 3007, 5xxx with Failed-AVP).
 //! - [`node`], [`config`]: [`Node::builder`], the cloneable [`NodeHandle`] and
 //!   [`NodeConfig`] (builder or TOML).
+//! - [`typed`]: typed requests ([`NodeHandle::request`]) with typed answers or a typed
+//!   [`ErrorAnswer`] keeping the Result-Code and Failed-AVP.
 //! - [`routing`], `forward`, [`redirect`], [`duplicate`]: where requests go (§2.7, §6.1):
 //!   the routing table and peer selectors, relay / proxy / redirect agents (§2.8) with
 //!   Route-Record and loop detection, failover with the T flag (§5.5.4), following and
@@ -57,11 +59,13 @@ pub mod routing;
 pub mod sctp;
 pub mod stats;
 pub mod tls;
+pub mod typed;
 
-pub use app::{Answer, Application, HandlerError, Request};
+pub use app::{Answer, Application, Ctx, HandlerError, Request};
 pub use config::{Limits, NodeConfig, PeerSpec, Timers};
 pub use error::{NodeError, RequestError};
 pub use forward::ProxyHook;
 pub use node::{Node, NodeBuilder, NodeHandle, PeerInfo};
 pub use stats::PeerStats;
 pub use tls::TlsConfig;
+pub use typed::{CallError, ErrorAnswer};

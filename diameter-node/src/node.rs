@@ -31,7 +31,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use diameter_core::generated::base::{DisconnectCause, avp};
-use diameter_core::typed::Command;
 use diameter_core::{DiameterIdentity, Message, MessageBuilder, Utf8String};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -676,10 +675,16 @@ impl NodeHandle {
         outcome
     }
 
-    /// Sends a typed request and decodes the typed answer.
-    pub async fn send_typed<Q: Command, A: Command>(&self, request: &Q) -> Result<A, RequestError> {
-        let answer = self.send(request.to_message()).await?;
-        A::decode(&answer).map_err(RequestError::Decode)
+    /// The configured request timeout.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.shared.config.timers.request_timeout
+    }
+
+    /// The Origin-Realm of the peer `request` would go to now (from its CER/CEA).
+    pub(crate) fn peer_realm(&self, request: &Message, app: u32) -> Option<String> {
+        let slot = self.select_peer(request, app)?;
+        let status = slot.status.lock().ok()?;
+        Some(status.capabilities.as_ref()?.origin_realm.clone())
     }
 
     fn select_peer(&self, request: &Message, app: u32) -> Option<Arc<PeerSlot>> {

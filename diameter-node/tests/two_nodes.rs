@@ -213,7 +213,7 @@ async fn typed_handler_and_typed_send() {
         ..Default::default()
     };
     str_.header.application_id = GY;
-    let sta: SessionTerminationAnswer = client.send_typed(&str_).await.unwrap();
+    let sta: SessionTerminationAnswer = client.request(str_.clone()).await.unwrap();
     assert_eq!(sta.result_code, 2001);
     assert_eq!(sta.session_id, str_.session_id);
     assert_eq!(sta.origin_host, "server.example.org");

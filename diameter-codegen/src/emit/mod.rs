@@ -1,6 +1,7 @@
 //! Emission: model in, formatted Rust source out. Pure functions of the validated model;
 //! every list is emitted in a stable order so the output is deterministic.
 
+mod exchange;
 mod features;
 mod module;
 mod tables;
@@ -361,7 +362,11 @@ pub(crate) fn emit(
             .filter(|a| a.ty == AvpType::Grouped)
             .map(|a| cx.gate_avp(&a.name, cx.emit_grouped(a)));
         let commands = d.commands.iter().map(|c| {
-            let both = [cx.emit_command(c, true), cx.emit_command(c, false)];
+            let both = [
+                cx.emit_command(c, true),
+                cx.emit_command(c, false),
+                cx.emit_exchange(c),
+            ];
             cx.gate_command(c, quote!(#(#both)*))
         });
         let tables = cx.emit_tables();

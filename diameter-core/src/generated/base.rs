@@ -2099,6 +2099,55 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
         }
     }
 }
+impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
+    type Answer = CapabilitiesExchangeAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> CapabilitiesExchangeAnswer {
+        let mut a = CapabilitiesExchangeAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.auth_application_id = self.auth_application_id.clone();
+        a.acct_application_id = self.acct_application_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.host_ip_address.is_empty() {
+            return Some("Host-IP-Address");
+        }
+        if self.product_name.is_empty() {
+            return Some("Product-Name");
+        }
+        None
+    }
+}
 /// Disconnect-Peer-Request (DPR): command code 282, application 0, IETF RFC 6733 §5.4.1.
 ///
 /// ```text
@@ -2479,6 +2528,46 @@ impl rt::typed::Command for DisconnectPeerAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+impl rt::typed::RequestCommand for DisconnectPeerRequest {
+    type Answer = DisconnectPeerAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> DisconnectPeerAnswer {
+        let mut a = DisconnectPeerAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        None
     }
 }
 /// Device-Watchdog-Request (DWR): command code 280, application 0, IETF RFC 6733 §5.5.1.
@@ -2869,6 +2958,46 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+impl rt::typed::RequestCommand for DeviceWatchdogRequest {
+    type Answer = DeviceWatchdogAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> DeviceWatchdogAnswer {
+        let mut a = DeviceWatchdogAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        None
     }
 }
 /// Re-Auth-Request (RAR): command code 258, application 0, IETF RFC 6733 §8.3.1.
@@ -3632,6 +3761,70 @@ impl rt::typed::Command for ReAuthAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+impl rt::typed::RequestCommand for ReAuthRequest {
+    type Answer = ReAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ReAuthAnswer {
+        let mut a = ReAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+        if self.header.application_id == 0 {
+            if let Some(id) = Some(self.auth_application_id) {
+                self.header.application_id = id;
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 /// Session-Termination-Request (STR): command code 275, application 0, IETF RFC 6733 §8.4.1.
@@ -4425,6 +4618,67 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
 }
+impl rt::typed::RequestCommand for SessionTerminationRequest {
+    type Answer = SessionTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> SessionTerminationAnswer {
+        let mut a = SessionTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+        if self.header.application_id == 0 {
+            if let Some(id) = Some(self.auth_application_id) {
+                self.header.application_id = id;
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
 /// Abort-Session-Request (ASR): command code 274, application 0, IETF RFC 6733 §8.5.1.
 ///
 /// ```text
@@ -5154,6 +5408,70 @@ impl rt::typed::Command for AbortSessionAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+impl rt::typed::RequestCommand for AbortSessionRequest {
+    type Answer = AbortSessionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> AbortSessionAnswer {
+        let mut a = AbortSessionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+        if self.header.application_id == 0 {
+            if let Some(id) = Some(self.auth_application_id) {
+                self.header.application_id = id;
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 /// Accounting-Request (ACR): command code 271, application 3, IETF RFC 6733 §9.7.1.
@@ -6244,6 +6562,69 @@ impl rt::typed::Command for AccountingAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+impl rt::typed::RequestCommand for AccountingRequest {
+    type Answer = AccountingAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> AccountingAnswer {
+        let mut a = AccountingAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.acct_application_id = self.acct_application_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.accounting_record_type = self.accounting_record_type.clone();
+        a.accounting_record_number = self.accounting_record_number.clone();
+        a.accounting_sub_session_id = self.accounting_sub_session_id.clone();
+        a.acct_session_id = self.acct_session_id.clone();
+        a.acct_multi_session_id = self.acct_multi_session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 /// A checked, zero-copy view of a received Proxy-Info (IETF RFC 6733 §6.7.2; see [`ProxyInfo`]): members are read straight from the message's bytes.

@@ -2238,6 +2238,68 @@ impl rt::typed::Command for DiameterEapAnswer {
     }
 }
 #[cfg(any(feature = "eap"))]
+impl rt::typed::RequestCommand for DiameterEapRequest {
+    type Answer = DiameterEapAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> DiameterEapAnswer {
+        let mut a = DiameterEapAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.eap_payload.is_empty() {
+            return Some("EAP-Payload");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "eap"))]
 /// A checked, zero-copy view of a received Diameter-EAP-Request (IETF RFC 4072 §3.1; see [`DiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiameterEapRequestView<'a> {

@@ -4389,6 +4389,65 @@ impl rt::typed::Command for AaAnswer {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl rt::typed::RequestCommand for AaRequest {
+    type Answer = AaAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> AaAnswer {
+        let mut a = AaAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 /// Re-Auth-Request (RAR): command code 258, application 1, IETF RFC 7155 §3.3.
 ///
 /// ```text
@@ -5768,6 +5827,66 @@ impl rt::typed::Command for ReAuthAnswer {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl rt::typed::RequestCommand for ReAuthRequest {
+    type Answer = ReAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ReAuthAnswer {
+        let mut a = ReAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 /// Session-Termination-Request (STR): command code 275, application 1, IETF RFC 7155 §3.5.
 ///
 /// ```text
@@ -6604,6 +6723,63 @@ impl rt::typed::Command for SessionTerminationAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::RequestCommand for SessionTerminationRequest {
+    type Answer = SessionTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> SessionTerminationAnswer {
+        let mut a = SessionTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7770,6 +7946,66 @@ impl rt::typed::Command for AbortSessionAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::RequestCommand for AbortSessionRequest {
+    type Answer = AbortSessionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> AbortSessionAnswer {
+        let mut a = AbortSessionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -10234,6 +10470,69 @@ impl rt::typed::Command for AccountingAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::RequestCommand for AccountingRequest {
+    type Answer = AccountingAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> AccountingAnswer {
+        let mut a = AccountingAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.acct_application_id = self.acct_application_id.clone();
+        a.accounting_record_type = self.accounting_record_type.clone();
+        a.accounting_record_number = self.accounting_record_number.clone();
+        a.accounting_sub_session_id = self.accounting_sub_session_id.clone();
+        a.acct_session_id = self.acct_session_id.clone();
+        a.acct_multi_session_id = self.acct_multi_session_id.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "nasreq"))]

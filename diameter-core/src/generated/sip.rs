@@ -2942,6 +2942,68 @@ impl rt::typed::Command for UserAuthorizationAnswer {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for UserAuthorizationRequest {
+    type Answer = UserAuthorizationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> UserAuthorizationAnswer {
+        let mut a = UserAuthorizationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.sip_aor.is_empty() {
+            return Some("SIP-AOR");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sip"))]
 /// Server-Assignment-Request (SAR): command code 284, application 6, IETF RFC 4740 §8.3.
 ///
 /// ```text
@@ -3929,6 +3991,65 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for ServerAssignmentRequest {
+    type Answer = ServerAssignmentAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ServerAssignmentAnswer {
+        let mut a = ServerAssignmentAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sip"))]
 /// Location-Info-Request (LIR): command code 285, application 6, IETF RFC 4740 §8.5.
 ///
 /// ```text
@@ -4740,6 +4861,68 @@ impl rt::typed::Command for LocationInfoAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for LocationInfoRequest {
+    type Answer = LocationInfoAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> LocationInfoAnswer {
+        let mut a = LocationInfoAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.sip_aor.is_empty() {
+            return Some("SIP-AOR");
+        }
+        None
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5710,6 +5893,71 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for MultimediaAuthRequest {
+    type Answer = MultimediaAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> MultimediaAuthAnswer {
+        let mut a = MultimediaAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.sip_aor.is_empty() {
+            return Some("SIP-AOR");
+        }
+        if self.sip_method.is_empty() {
+            return Some("SIP-Method");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sip"))]
 /// Registration-Termination-Request (RTR): command code 287, application 6, IETF RFC 4740 §8.9.
 ///
 /// ```text
@@ -6521,6 +6769,60 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for RegistrationTerminationRequest {
+    type Answer = RegistrationTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> RegistrationTerminationAnswer {
+        let mut a = RegistrationTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7336,6 +7638,68 @@ impl rt::typed::Command for PushProfileAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::RequestCommand for PushProfileRequest {
+    type Answer = PushProfileAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> PushProfileAnswer {
+        let mut a = PushProfileAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
     }
 }
 #[cfg(any(feature = "sip"))]

@@ -2365,6 +2365,70 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         }
     }
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
+    type Answer = BackgroundDataTransferAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> BackgroundDataTransferAnswer {
+        let mut a = BackgroundDataTransferAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Configuration-Request (ECR): command code 8388735, application 16777358, 3GPP TS 29.154 §A.6.6.2.
 ///
@@ -3323,6 +3387,69 @@ impl rt::typed::Command for EventConfigurationAnswer {
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::RequestCommand for EventConfigurationRequest {
+    type Answer = EventConfigurationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> EventConfigurationAnswer {
+        let mut a = EventConfigurationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Reporting-Request (ERR): command code 8388736, application 16777358, 3GPP TS 29.154 §A.6.6.4.
 ///
 /// ```text
@@ -4179,6 +4306,72 @@ impl rt::typed::Command for EventReportingAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::RequestCommand for EventReportingRequest {
+    type Answer = EventReportingAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> EventReportingAnswer {
+        let mut a = EventReportingAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]

@@ -4966,6 +4966,73 @@ impl rt::typed::Command for ProvideLocationAnswer {
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::RequestCommand for ProvideLocationRequest {
+    type Answer = ProvideLocationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProvideLocationAnswer {
+        let mut a = ProvideLocationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Location-Report-Request (LRR): command code 8388621, application 16777255, 3GPP TS 29.172 §7.3.3.
 ///
 /// ```text
@@ -6331,6 +6398,73 @@ impl rt::typed::Command for LocationReportAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::RequestCommand for LocationReportRequest {
+    type Answer = LocationReportAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> LocationReportAnswer {
+        let mut a = LocationReportAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

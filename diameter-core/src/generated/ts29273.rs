@@ -3485,6 +3485,71 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
+    type Answer = TgppStaDiameterEapAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppStaDiameterEapAnswer {
+        let mut a = TgppStaDiameterEapAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.eap_payload.is_empty() {
+            return Some("EAP-Payload");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -4583,6 +4648,68 @@ impl rt::typed::Command for TgppStaAaAnswer {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppStaAaRequest {
+    type Answer = TgppStaAaAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppStaAaAnswer {
+        let mut a = TgppStaAaAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5161,6 +5288,63 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
+    type Answer = TgppStaSessionTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppStaSessionTerminationAnswer {
+        let mut a = TgppStaSessionTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777250, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -5736,6 +5920,66 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
+    type Answer = TgppStaAbortSessionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppStaAbortSessionAnswer {
+        let mut a = TgppStaAbortSessionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -6326,6 +6570,66 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppStaReAuthRequest {
+    type Answer = TgppStaReAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppStaReAuthAnswer {
+        let mut a = TgppStaReAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7607,6 +7911,71 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
+    type Answer = TgppSwmDiameterEapAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppSwmDiameterEapAnswer {
+        let mut a = TgppSwmDiameterEapAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.eap_payload.is_empty() {
+            return Some("EAP-Payload");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777264, 3GPP TS 29.273 §7.2.2.1.3.
 ///
 /// ```text
@@ -8624,6 +8993,71 @@ impl rt::typed::Command for TgppSwmAaAnswer {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppSwmAaRequest {
+    type Answer = TgppSwmAaAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppSwmAaAnswer {
+        let mut a = TgppSwmAaAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9202,6 +9636,63 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
+    type Answer = TgppSwmSessionTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppSwmSessionTerminationAnswer {
+        let mut a = TgppSwmSessionTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777264, 3GPP TS 29.273 §5.2.2.
 ///
 /// ```text
@@ -9777,6 +10268,66 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
+    type Answer = TgppSwmAbortSessionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppSwmAbortSessionAnswer {
+        let mut a = TgppSwmAbortSessionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -10367,6 +10918,66 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
+    type Answer = TgppSwmReAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppSwmReAuthAnswer {
+        let mut a = TgppSwmReAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11524,6 +12135,73 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::RequestCommand for MultimediaAuthRequest {
+    type Answer = MultimediaAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> MultimediaAuthAnswer {
+        let mut a = MultimediaAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Server-Assignment-Request (SAR): command code 301, application 16777265, 3GPP TS 29.273 §8.2.2.3.
 ///
 /// ```text
@@ -12634,6 +13312,73 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::RequestCommand for ServerAssignmentRequest {
+    type Answer = ServerAssignmentAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ServerAssignmentAnswer {
+        let mut a = ServerAssignmentAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 /// Registration-Termination-Request (RTR): command code 304, application 16777265, 3GPP TS 29.273 §8.2.2.4.
 ///
 /// ```text
@@ -13459,6 +14204,76 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::RequestCommand for RegistrationTerminationRequest {
+    type Answer = RegistrationTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> RegistrationTerminationAnswer {
+        let mut a = RegistrationTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -14335,6 +15150,76 @@ impl rt::typed::Command for PushProfileAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::RequestCommand for PushProfileRequest {
+    type Answer = PushProfileAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> PushProfileAnswer {
+        let mut a = PushProfileAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -15475,6 +16360,71 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
+    type Answer = TgppS6bDiameterEapAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppS6bDiameterEapAnswer {
+        let mut a = TgppS6bDiameterEapAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.eap_payload.is_empty() {
+            return Some("EAP-Payload");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// AA-Request (AAR): command code 265, application 16777272, 3GPP TS 29.273 §9.2.2.2.1.
 ///
 /// ```text
@@ -16600,6 +17550,68 @@ impl rt::typed::Command for TgppS6bAaAnswer {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppS6bAaRequest {
+    type Answer = TgppS6bAaAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppS6bAaAnswer {
+        let mut a = TgppS6bAaAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Session-Termination-Request (STR): command code 275, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17258,6 +18270,63 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
+    type Answer = TgppS6bSessionTerminationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppS6bSessionTerminationAnswer {
+        let mut a = TgppS6bSessionTerminationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 /// Abort-Session-Request (ASR): command code 274, application 16777272, 3GPP TS 29.273 §9.2.2.
 ///
 /// ```text
@@ -17833,6 +18902,66 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
+    type Answer = TgppS6bAbortSessionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppS6bAbortSessionAnswer {
+        let mut a = TgppS6bAbortSessionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -18463,6 +19592,66 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::RequestCommand for TgppS6bReAuthRequest {
+    type Answer = TgppS6bReAuthAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> TgppS6bReAuthAnswer {
+        let mut a = TgppS6bReAuthAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.drmp = self.drmp.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = c.0;
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.extra.push(rt::typed::experimental_result_avp(vendor_id, code));
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        None
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]

@@ -1812,6 +1812,69 @@ impl rt::typed::Command for ProximityActionAnswer {
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::RequestCommand for ProximityActionRequest {
+    type Answer = ProximityActionAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProximityActionAnswer {
+        let mut a = ProximityActionAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProXimity-Application-Request (XAR): command code 8388727, application 16777350, 3GPP TS 29.343 §6.6.4.
 ///
 /// ```text
@@ -2705,6 +2768,69 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         for a in &self.extra {
             a.encode(buf);
         }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::RequestCommand for ProximityApplicationRequest {
+    type Answer = ProximityApplicationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProximityApplicationAnswer {
+        let mut a = ProximityApplicationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

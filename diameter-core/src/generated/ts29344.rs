@@ -1475,6 +1475,73 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::RequestCommand for ProseSubscriberInformationRequest {
+    type Answer = ProseSubscriberInformationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseSubscriberInformationAnswer {
+        let mut a = ProseSubscriberInformationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Update-ProSe-Subscriber-Data-Request (UPR): command code 8388665, application 16777336, 3GPP TS 29.344 §6.2.5.
 ///
 /// ```text
@@ -2344,6 +2411,76 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::RequestCommand for UpdateProseSubscriberDataRequest {
+    type Answer = UpdateProseSubscriberDataAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> UpdateProseSubscriberDataAnswer {
+        let mut a = UpdateProseSubscriberDataAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3243,6 +3380,70 @@ impl rt::typed::Command for ProseNotifyAnswer {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::RequestCommand for ProseNotifyRequest {
+    type Answer = ProseNotifyAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseNotifyAnswer {
+        let mut a = ProseNotifyAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 /// Reset-Request (RSR): command code 322, application 16777336, 3GPP TS 29.344 §6.2.9.
 ///
 /// ```text
@@ -3996,6 +4197,72 @@ impl rt::typed::Command for ResetAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::RequestCommand for ResetRequest {
+    type Answer = ResetAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ResetAnswer {
+        let mut a = ResetAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_host.is_empty() {
+            return Some("Destination-Host");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4810,6 +5077,73 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::RequestCommand for ProseInitialLocationInformationRequest {
+    type Answer = ProseInitialLocationInformationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseInitialLocationInformationAnswer {
+        let mut a = ProseInitialLocationInformationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.user_name.is_empty() {
+            return Some("User-Name");
+        }
+        None
     }
 }
 #[cfg(

@@ -4300,6 +4300,73 @@ impl rt::typed::Command for ProseAuthorizationAnswer {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseAuthorizationRequest {
+    type Answer = ProseAuthorizationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseAuthorizationAnswer {
+        let mut a = ProseAuthorizationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.visited_plmn_id.is_empty() {
+            return Some("Visited-PLMN-Id");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Discovery-Request (PDR): command code 8388669, application 16777340, 3GPP TS 29.345 §6.2.5.
 ///
 /// ```text
@@ -5208,6 +5275,70 @@ impl rt::typed::Command for ProseDiscoveryAnswer {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseDiscoveryRequest {
+    type Answer = ProseDiscoveryAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseDiscoveryAnswer {
+        let mut a = ProseDiscoveryAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Request (PMR): command code 8388670, application 16777340, 3GPP TS 29.345 §6.2.7.
 ///
 /// ```text
@@ -6097,6 +6228,70 @@ impl rt::typed::Command for ProseMatchAnswer {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseMatchRequest {
+    type Answer = ProseMatchAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseMatchAnswer {
+        let mut a = ProseMatchAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Match-Report-Info-Request (PIR): command code 8388671, application 16777340, 3GPP TS 29.345 §6.2.9.
 ///
 /// ```text
@@ -6942,6 +7137,70 @@ impl rt::typed::Command for ProseMatchReportInfoAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseMatchReportInfoRequest {
+    type Answer = ProseMatchReportInfoAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseMatchReportInfoAnswer {
+        let mut a = ProseMatchReportInfoAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7981,6 +8240,79 @@ impl rt::typed::Command for ProseProximityAnswer {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseProximityRequest {
+    type Answer = ProseProximityAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseProximityAnswer {
+        let mut a = ProseProximityAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.requesting_epuid.is_empty() {
+            return Some("Requesting-EPUID");
+        }
+        if self.targeted_epuid.is_empty() {
+            return Some("Targeted-EPUID");
+        }
+        if self.location_estimate.is_empty() {
+            return Some("Location-Estimate");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Location-Update-Request (PLR): command code 8388673, application 16777340, 3GPP TS 29.345 §6.2.13.
 ///
 /// ```text
@@ -8858,6 +9190,76 @@ impl rt::typed::Command for ProseLocationUpdateAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseLocationUpdateRequest {
+    type Answer = ProseLocationUpdateAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseLocationUpdateAnswer {
+        let mut a = ProseLocationUpdateAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.targeted_epuid.is_empty() {
+            return Some("Targeted-EPUID");
+        }
+        if self.location_estimate.is_empty() {
+            return Some("Location-Estimate");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9761,6 +10163,76 @@ impl rt::typed::Command for ProseAlertAnswer {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseAlertRequest {
+    type Answer = ProseAlertAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseAlertAnswer {
+        let mut a = ProseAlertAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.app_layer_user_id.is_empty() {
+            return Some("App-Layer-User-Id");
+        }
+        if self.targeted_epuid.is_empty() {
+            return Some("Targeted-EPUID");
+        }
+        None
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// ProSe-Cancellation-Request (PCR): command code 8388675, application 16777340, 3GPP TS 29.345 §6.2.17.
 ///
 /// ```text
@@ -10638,6 +11110,76 @@ impl rt::typed::Command for ProseCancellationAnswer {
                 0,
             );
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::RequestCommand for ProseCancellationRequest {
+    type Answer = ProseCancellationAnswer;
+    fn answer(
+        &self,
+        origin_host: &str,
+        origin_realm: &str,
+        result: rt::typed::AnswerResult,
+    ) -> ProseCancellationAnswer {
+        let mut a = ProseCancellationAnswer::default();
+        a.header = rt::typed::answer_header(&self.header, result);
+        a.session_id = self.session_id.clone();
+        a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
+        a.auth_session_state = self.auth_session_state.clone();
+        a.drmp = self.drmp.clone();
+        a.proxy_info = self.proxy_info.clone();
+        a.origin_host = origin_host.into();
+        a.origin_realm = origin_realm.into();
+        match result {
+            rt::typed::AnswerResult::Code(c) => {
+                a.result_code = Some(c.0);
+            }
+            rt::typed::AnswerResult::Experimental { vendor_id, code } => {
+                a.experimental_result = Some(super::base::ExperimentalResult {
+                    vendor_id,
+                    experimental_result_code: code,
+                    ..Default::default()
+                });
+            }
+        }
+        a
+    }
+    fn fill(&mut self, filler: &mut dyn rt::typed::Filler) {
+        if self.session_id.is_empty() {
+            self.session_id = filler.session_id().into();
+        }
+        if self.origin_host.is_empty() {
+            self.origin_host = filler.origin_host().into();
+        }
+        if self.origin_realm.is_empty() {
+            self.origin_realm = filler.origin_realm().into();
+        }
+        if self.destination_realm.is_empty() {
+            if let Some(r) = filler.destination_realm() {
+                self.destination_realm = r.into();
+            }
+        }
+    }
+    fn missing(&self) -> Option<&'static str> {
+        if self.session_id.is_empty() {
+            return Some("Session-Id");
+        }
+        if self.origin_host.is_empty() {
+            return Some("Origin-Host");
+        }
+        if self.origin_realm.is_empty() {
+            return Some("Origin-Realm");
+        }
+        if self.destination_realm.is_empty() {
+            return Some("Destination-Realm");
+        }
+        if self.requesting_epuid.is_empty() {
+            return Some("Requesting-EPUID");
+        }
+        if self.targeted_epuid.is_empty() {
+            return Some("Targeted-EPUID");
+        }
+        None
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
