@@ -345,6 +345,12 @@ pub trait Filler {
     fn origin_realm(&self) -> &str;
     /// The realm the request goes to, when known (the peer's or the route's).
     fn destination_realm(&self) -> Option<&str>;
+    /// The vendor of a vendor-specific application this node supports (10415 for 3GPP's),
+    /// for the Vendor-Specific-Application-Id of its requests.
+    fn application_vendor(&self, application_id: u32) -> Option<u32> {
+        let _ = application_id;
+        None
+    }
 }
 
 /// A typed request: its answer type, the answer made from it, and what a node fills in and
@@ -363,7 +369,9 @@ pub trait RequestCommand: Command {
     fn answer(&self, origin_host: &str, origin_realm: &str, result: AnswerResult) -> Self::Answer;
 
     /// Fills what a node owns where the caller left it empty: Session-Id, Origin-Host,
-    /// Origin-Realm, Destination-Realm (when the ABNF requires them), and, for a base
+    /// Origin-Realm, Destination-Realm (when the ABNF requires them), the
+    /// Vendor-Specific-Application-Id of the command's application (vendor from the node's
+    /// configuration, when its Vendor-Id is 0 or it is absent), and, for a base
     /// command sent in an application (STR, ASR, RAR, ACR of application 0), the header's
     /// Application-Id from its Auth- or Acct-Application-Id.
     fn fill(&mut self, filler: &mut dyn Filler);
@@ -372,6 +380,12 @@ pub trait RequestCommand: Command {
     /// OctetString member with no data, or a required list with no element. A node
     /// refuses to send such a request.
     fn missing(&self) -> Option<&'static str>;
+
+    /// Makes this command's dictionary known to validation, dumps and lookups: a no-op for
+    /// the built-in dictionaries (always known); for a dictionary generated in a user's crate,
+    /// the generated `register()` of its file. A node serving the command calls it, so that
+    /// no request is refused 5001 for want of a call.
+    fn register_dictionary() {}
 }
 
 /// The header of an answer to `request`: its identifiers and P bit, no R bit, and the E bit

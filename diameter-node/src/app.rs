@@ -304,6 +304,7 @@ impl Application {
                 std::any::type_name::<S>()
             )
         });
+        Q::register_dictionary();
         let route: Arc<dyn Handler> = Arc::new(Route {
             handler,
             state,

@@ -178,6 +178,12 @@ impl Filler for NodeFiller<'_> {
     fn destination_realm(&self) -> Option<&str> {
         self.destination_realm.as_deref()
     }
+    fn application_vendor(&self, application_id: u32) -> Option<u32> {
+        let apps = &self.node.local().applications;
+        apps.iter()
+            .find(|a| a.id == application_id)
+            .and_then(|a| a.vendor_id)
+    }
 }
 
 impl NodeHandle {

@@ -132,6 +132,40 @@ impl Ctx<'_> {
                 });
             }
         }
+        if let Some(i) = find(&rq, "Vendor-Specific-Application-Id") {
+            // Cx, Sh, S6a...: the application named with its vendor, which the node knows.
+            let acct = self
+                .dicts
+                .iter()
+                .flat_map(|d| &d.applications)
+                .any(|a| a.id == c.application && a.acct);
+            let member = if acct {
+                quote!(acct_application_id)
+            } else {
+                quote!(auth_application_id)
+            };
+            let fi = &rq[i].ident;
+            let ty = self.value_type(rq[i].avp);
+            let app = super::module::u32_lit(c.application);
+            let make = quote!(#ty { vendor_id, #member: Some(#app), ..Default::default() });
+            match rq[i].card {
+                Card::One if c.application != 0 => fills.push(quote! {
+                    if self.#fi.vendor_id == 0 {
+                        if let Some(vendor_id) = filler.application_vendor(#app) {
+                            self.#fi = #make;
+                        }
+                    }
+                }),
+                Card::Optional if c.application != 0 => fills.push(quote! {
+                    if self.#fi.is_none() {
+                        if let Some(vendor_id) = filler.application_vendor(#app) {
+                            self.#fi = Some(#make);
+                        }
+                    }
+                }),
+                _ => {}
+            }
+        }
         if c.application == 0 {
             // STR, ASR, RAR, ACR...: sent in the application of their session.
             for name in ["Auth-Application-Id", "Acct-Application-Id"] {
@@ -174,9 +208,19 @@ impl Ctx<'_> {
             Some(quote!(if #empty { return Some(#name); }))
         });
 
+        // A user's dictionary is registered by the generated `register()` beside its modules.
+        let register = match self.layout {
+            super::Layout::Core => quote!(),
+            super::Layout::User => quote! {
+                fn register_dictionary() {
+                    super::register();
+                }
+            },
+        };
         quote! {
             impl #rt::typed::RequestCommand for #req {
                 type Answer = #ans;
+                #register
 
                 fn answer(&self, origin_host: &str, origin_realm: &str, result: #rt::typed::AnswerResult) -> #ans {
                     let mut a = #ans::default();

@@ -53,6 +53,8 @@ pub(crate) struct Ctx<'a> {
     gating: &'a features::Gating,
     /// Index of `current` in `dicts`.
     index: usize,
+    /// diameter-core's own modules or a user's crate.
+    layout: Layout,
 }
 
 pub(crate) fn doc_attr(text: &str) -> TokenStream {
@@ -349,6 +351,7 @@ pub(crate) fn emit(
             sizes: &sizes,
             gating: &gating,
             index: i,
+            layout,
         };
         let keys = cx.emit_keys();
         let enums = d

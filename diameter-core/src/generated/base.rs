@@ -6610,6 +6610,15 @@ impl rt::typed::RequestCommand for AccountingRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(3) {
+                self.vendor_specific_application_id = Some(VendorSpecificApplicationId {
+                    vendor_id,
+                    acct_application_id: Some(3),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {

@@ -2412,6 +2412,15 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777348) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777348),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {

@@ -5012,6 +5012,15 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777255) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777255),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -6445,6 +6454,15 @@ impl rt::typed::RequestCommand for LocationReportRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777255) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777255),
+                    ..Default::default()
+                });
             }
         }
     }

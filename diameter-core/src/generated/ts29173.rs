@@ -1648,6 +1648,15 @@ impl rt::typed::RequestCommand for LcsRoutingInfoRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777291) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777291),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {

@@ -23217,6 +23217,15 @@ impl rt::typed::RequestCommand for TgppSdTdfSessionRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777303) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777303),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -26897,6 +26906,15 @@ impl rt::typed::RequestCommand for TgppStTdfSessionRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777349) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777349),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -28702,6 +28720,15 @@ impl rt::typed::RequestCommand for TssfNotificationRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777349) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777349),
+                    ..Default::default()
+                };
             }
         }
     }

@@ -1835,6 +1835,15 @@ impl rt::typed::RequestCommand for NonAggregatedRuciReportRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777342) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777342),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -2880,6 +2889,15 @@ impl rt::typed::RequestCommand for AggregatedRuciReportRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777342) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777342),
+                    ..Default::default()
+                };
             }
         }
     }
@@ -3937,6 +3955,15 @@ impl rt::typed::RequestCommand for ModifyUecontextRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777342) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777342),
+                    ..Default::default()
+                };
             }
         }
     }

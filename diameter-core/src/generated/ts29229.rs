@@ -4944,6 +4944,15 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -6352,6 +6361,15 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -7421,6 +7439,15 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
             }
         }
     }
@@ -8572,6 +8599,15 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -9584,6 +9620,15 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -10532,6 +10577,15 @@ impl rt::typed::RequestCommand for PushProfileRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777216) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777216),
+                    ..Default::default()
+                };
             }
         }
     }

@@ -18164,6 +18164,15 @@ impl rt::typed::RequestCommand for UpdateLocationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -19244,6 +19253,15 @@ impl rt::typed::RequestCommand for AuthenticationInformationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -20144,6 +20162,15 @@ impl rt::typed::RequestCommand for CancelLocationRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -21292,6 +21319,15 @@ impl rt::typed::RequestCommand for TgppS6aS6dInsertSubscriberDataRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -22295,6 +22331,15 @@ impl rt::typed::RequestCommand for TgppS6aS6dDeleteSubscriberDataRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -23273,6 +23318,15 @@ impl rt::typed::RequestCommand for PurgeUeRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -24166,6 +24220,15 @@ impl rt::typed::RequestCommand for TgppS6aS6dResetRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -25343,6 +25406,15 @@ impl rt::typed::RequestCommand for NotifyRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777251) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777251),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -26174,6 +26246,15 @@ impl rt::typed::RequestCommand for MeIdentityCheckRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777252) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777252),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -27150,6 +27231,15 @@ impl rt::typed::RequestCommand for UpdateVcsgLocationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777308) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777308),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -28027,6 +28117,15 @@ impl rt::typed::RequestCommand for CancelVcsgLocationRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777308) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777308),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -29175,6 +29274,15 @@ impl rt::typed::RequestCommand for TgppS7aS7dInsertSubscriberDataRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777308) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777308),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -30178,6 +30286,15 @@ impl rt::typed::RequestCommand for TgppS7aS7dDeleteSubscriberDataRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777308) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777308),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -31074,6 +31191,15 @@ impl rt::typed::RequestCommand for TgppS7aS7dResetRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777308) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777308),
+                    ..Default::default()
+                });
             }
         }
     }

@@ -12181,6 +12181,15 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777265) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777265),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -13358,6 +13367,15 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777265) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777265),
+                    ..Default::default()
+                };
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -14251,6 +14269,15 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777265) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777265),
+                    ..Default::default()
+                };
             }
         }
     }
@@ -15197,6 +15224,15 @@ impl rt::typed::RequestCommand for PushProfileRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.vendor_id == 0 {
+            if let Some(vendor_id) = filler.application_vendor(16777265) {
+                self.vendor_specific_application_id = super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777265),
+                    ..Default::default()
+                };
             }
         }
     }

@@ -3021,6 +3021,15 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777312) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777312),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -3981,6 +3990,15 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777312) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777312),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -4945,6 +4963,15 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777312) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777312),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -5946,6 +5973,15 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777313) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777313),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -7128,6 +7164,15 @@ impl rt::typed::RequestCommand for MtForwardShortMessageRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777313) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777313),
+                    ..Default::default()
+                });
             }
         }
     }

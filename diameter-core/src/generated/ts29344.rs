@@ -1521,6 +1521,15 @@ impl rt::typed::RequestCommand for ProseSubscriberInformationRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777336) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777336),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -2458,6 +2467,15 @@ impl rt::typed::RequestCommand for UpdateProseSubscriberDataRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777336) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777336),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -3426,6 +3444,15 @@ impl rt::typed::RequestCommand for ProseNotifyRequest {
                 self.destination_realm = r.into();
             }
         }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777336) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777336),
+                    ..Default::default()
+                });
+            }
+        }
     }
     fn missing(&self) -> Option<&'static str> {
         if self.session_id.is_empty() {
@@ -4243,6 +4270,15 @@ impl rt::typed::RequestCommand for ResetRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777336) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777336),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -5124,6 +5160,15 @@ impl rt::typed::RequestCommand for ProseInitialLocationInformationRequest {
         if self.destination_realm.is_empty() {
             if let Some(r) = filler.destination_realm() {
                 self.destination_realm = r.into();
+            }
+        }
+        if self.vendor_specific_application_id.is_none() {
+            if let Some(vendor_id) = filler.application_vendor(16777336) {
+                self.vendor_specific_application_id = Some(super::base::VendorSpecificApplicationId {
+                    vendor_id,
+                    auth_application_id: Some(16777336),
+                    ..Default::default()
+                });
             }
         }
     }
