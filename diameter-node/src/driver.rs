@@ -41,7 +41,7 @@ use crate::forward::{Decision, MAX_HOPS, Outstanding, Reply, with_t_flag};
 use crate::framing::next_frame;
 use crate::node::{NodeShared, PeerSlot, stamp_ids};
 use crate::observe::Direction;
-use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, PeerState, WatchdogState};
+use crate::peer::{Action, CloseReason, ConnId, Event, Peer, PeerConfig, PeerState, WatchdogState};
 use crate::pending::PendingTable;
 use crate::redirect::RedirectIndication;
 use crate::stats::Counters;
@@ -700,6 +700,9 @@ impl PeerDriver {
                 debug!(error = %e, "connection attempt failed");
                 if is_handshake_error(&e) {
                     Counters::bump(&self.slot.counters.tls_failures);
+                    self.slot.set_failure(format!("TLS handshake failed: {e}"));
+                } else {
+                    self.slot.set_failure(format!("connect failed: {e}"));
                 }
                 if let Err(e) = self.peer.handle_connect_failed(now) {
                     debug!(error = %e, "connect failed");
@@ -832,6 +835,7 @@ impl PeerDriver {
                         hop_by_hop = msg.header().hop_by_hop,
                         "answer matches no request, dropped"
                     );
+                    self.node.observer.unmatched_answer(&self.slot.name, &msg);
                 }
             }
             Event::Opened { conn, capabilities } => {
@@ -853,6 +857,9 @@ impl PeerDriver {
             Event::DisconnectRequested(cause) => info!(?cause, "peer sent DPR"),
             Event::Closed { reason } => {
                 info!(?reason, "peer closed");
+                if let Some(why) = failure_text(&reason) {
+                    self.slot.set_failure(why);
+                }
                 self.set_ready(false);
                 self.fail_over_pending();
             }
@@ -1020,4 +1027,27 @@ async fn wait_connect(
         Some(f) => f.await,
         None => std::future::pending().await,
     }
+}
+
+/// Why a peer closed, for `PeerInfo::last_failure` and `NodeError::NotReady` (nothing for a
+/// close that was asked for).
+fn failure_text(reason: &CloseReason) -> Option<String> {
+    let code = |c: u32| match diameter_core::ResultCode(c).name() {
+        Some(n) => format!("{c} {n}"),
+        None => c.to_string(),
+    };
+    Some(match reason {
+        CloseReason::ConnectFailed => return None, // the connect error says more
+        CloseReason::Timeout(t) => format!("timed out ({t:?})"),
+        CloseReason::CapabilitiesRejected(c) => format!("CER answered {}", code(*c)),
+        CloseReason::CerRejected(c) => format!("its CER refused with {}", code(*c)),
+        CloseReason::UnexpectedMessage => "sent something other than a CEA".to_owned(),
+        CloseReason::PeerDisconnected => "connection lost".to_owned(),
+        CloseReason::WatchdogDown => "watchdog: no DWA (RFC 3539 DOWN)".to_owned(),
+        CloseReason::Election | CloseReason::Disconnected(_) | CloseReason::Stopped => {
+            return None;
+        }
+        #[allow(unreachable_patterns)]
+        _ => format!("{reason:?}"),
+    })
 }

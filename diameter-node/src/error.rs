@@ -61,7 +61,12 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// No peer became ready in time (python-diameter's `wait_for_ready` error).
-    #[error("no peer ready within the timeout")]
-    NotReady,
+    /// No peer became ready in time (python-diameter's `wait_for_ready` error), with why
+    /// each peer that failed did (`"ocs.example.net: connect to 127.0.0.1:3868 failed:
+    /// Connection refused (os error 111)"`, a TLS failure, a CEA's Result-Code...).
+    #[error("no peer ready within the timeout{}", reasons.iter().map(|r| format!("; {r}")).collect::<String>())]
+    NotReady {
+        /// Per peer that failed: its name and why.
+        reasons: Vec<String>,
+    },
 }

@@ -78,6 +78,8 @@ pub(crate) struct PeerStatus {
     pub(crate) state: PeerState,
     pub(crate) watchdog: WatchdogState,
     pub(crate) capabilities: Option<Arc<PeerCapabilities>>,
+    /// Why the peer last failed to open or closed (refused, TLS, CEA's Result-Code...).
+    pub(crate) last_failure: Option<String>,
 }
 
 impl PeerSlot {
@@ -95,6 +97,7 @@ impl PeerSlot {
                 state: PeerState::Closed,
                 watchdog: WatchdogState::Initial,
                 capabilities: None,
+                last_failure: None,
             }),
         }
     }
@@ -109,7 +112,14 @@ impl PeerSlot {
         self.napps
             .store(common.len().min(MAX_APPS), Ordering::Relaxed);
         self.all_apps.store(all, Ordering::Release);
-        self.status().capabilities = Some(caps.clone());
+        let mut status = self.status();
+        status.capabilities = Some(caps.clone());
+        status.last_failure = None;
+    }
+
+    /// Records why the peer failed to open or closed.
+    pub(crate) fn set_failure(&self, why: String) {
+        self.status().last_failure = Some(why);
     }
 
     pub(crate) fn status(&self) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -579,6 +589,9 @@ pub struct PeerInfo {
     pub ready: bool,
     /// What it advertised in its last CER/CEA.
     pub capabilities: Option<Arc<PeerCapabilities>>,
+    /// Why it last failed to open or closed: the connection refused, the TLS handshake
+    /// failed, the CEA's Result-Code, no CEA in time, ... (`None` since it opened).
+    pub last_failure: Option<String>,
     /// Counters.
     pub stats: PeerStats,
 }
@@ -722,7 +735,15 @@ impl NodeHandle {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(NodeError::NotReady);
+                let reasons = self
+                    .shared
+                    .all_peers()
+                    .iter()
+                    .filter_map(|s| {
+                        Some(format!("{}: {}", s.name, s.status().last_failure.clone()?))
+                    })
+                    .collect();
+                return Err(NodeError::NotReady { reasons });
             }
         }
     }
@@ -740,6 +761,7 @@ impl NodeHandle {
                     watchdog: st.watchdog,
                     ready: s.ready.load(Ordering::Acquire),
                     capabilities: st.capabilities,
+                    last_failure: st.last_failure,
                     stats: s.counters.snapshot(),
                 }
             })

@@ -60,6 +60,14 @@ pub trait Observer: Send + Sync + 'static {
     fn peer_state(&self, peer: &str, state: PeerState, watchdog: WatchdogState) {
         let _ = (peer, state, watchdog);
     }
+
+    /// An answer from `peer` matched no pending request (python-diameter's
+    /// `handle_answer` for answers nobody waits for): a late answer after a timeout or a
+    /// failover, or a peer's mistake. The node drops it after this call (and counts it in
+    /// `unknown_answers`).
+    fn unmatched_answer(&self, peer: &str, answer: &Message) {
+        let _ = (peer, answer);
+    }
 }
 
 /// The node's optional observer and metrics ([`crate::metrics`]), fed at the same
@@ -116,6 +124,13 @@ impl ObserverSlot {
     pub(crate) fn sent_bytes(&self, peer: &str, bytes: &Bytes) {
         if let Some(h) = &self.0 {
             h.sent_bytes(peer, bytes);
+        }
+    }
+
+    /// Reports an answer that matched no pending request.
+    pub(crate) fn unmatched_answer(&self, peer: &str, answer: &Message) {
+        if let Some(o) = self.0.as_ref().and_then(|h| h.observer.as_ref()) {
+            o.unmatched_answer(peer, answer);
         }
     }
 

@@ -101,3 +101,49 @@ async fn observers_see_every_message_and_state_of_both_nodes() {
     let server_states = server_log.states.lock().unwrap().clone();
     assert!(server_states.contains(&(c.to_owned(), PeerState::ROpen)));
 }
+
+/// An answer that comes after its request timed out matches nothing: the observer's
+/// `unmatched_answer` sees it (python-diameter's `handle_answer` for such answers).
+#[tokio::test]
+async fn a_late_answer_reaches_unmatched_answer() {
+    #[derive(Clone, Default)]
+    struct Late(Arc<Mutex<Vec<(String, u32)>>>);
+    impl Observer for Late {
+        fn unmatched_answer(&self, peer: &str, answer: &Message) {
+            let hbh = answer.header().hop_by_hop;
+            self.0.lock().unwrap().push((peer.to_owned(), hbh));
+        }
+    }
+    let (server, _) = start_server(&[loopback()], diameter_node::Limits::default()).await;
+    let late = Late::default();
+    let config = NodeConfig::new("client.example.org", "example.org")
+        .timers(timers())
+        .application(diameter_node::peer::SupportedApplication::auth(GY))
+        .peer(
+            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+                .address(server.local_addrs()[0]),
+        );
+    let client = Node::builder(config)
+        .observer(late.clone())
+        .start()
+        .await
+        .unwrap();
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    // Action 4: the server answers after 200 ms; the client gives up after 50.
+    let r = client
+        .send_with_timeout(ccr(&client, 1, Some(4)), Duration::from_millis(50))
+        .await;
+    assert_eq!(r, Err(diameter_node::RequestError::Timeout));
+    for _ in 0..50 {
+        if !late.0.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = late.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "server.example.org");
+    assert_eq!(client.stats().unknown_answers, 1);
+    client.shutdown().await;
+    server.shutdown().await;
+}

@@ -287,3 +287,18 @@ async fn a_typed_rtr_goes_out_in_cx_and_comes_back_answered() {
     hss.shutdown().await;
     scscf.shutdown().await;
 }
+
+/// A peer that cannot be reached says why: the node's `wait_for_ready` error and the
+/// peer's `last_failure` name the refused connection.
+#[tokio::test]
+async fn not_ready_says_the_connection_was_refused() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let client = start_client(addr).await;
+    let err = client.wait_for_ready(Duration::from_secs(1)).await.unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+    let why = client.peers()[0].last_failure.clone().unwrap_or_default();
+    assert!(why.contains("refused"), "{why}");
+    client.abort();
+}
