@@ -38,6 +38,8 @@
 //! max_message_size = 1048576
 //! max_pending_requests = 65536
 //! max_concurrent_handlers = 1024
+//! max_node_handlers = 0          # 0: no node-wide bound
+//! max_queued_requests = 1024
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -283,6 +285,12 @@ pub struct Limits {
     pub max_pending_requests: usize,
     /// Requests of one connection handled at once (1,024); beyond, 3004 TOO_BUSY.
     pub max_concurrent_handlers: usize,
+    /// Requests handled at once by the whole node, over every connection (0, the default:
+    /// no such bound). Beyond, requests wait for their turn (python-diameter's
+    /// `max_threads`), up to `max_queued_requests`.
+    pub max_node_handlers: usize,
+    /// Requests waiting for a handler under `max_node_handlers` (1,024); beyond, 3004.
+    pub max_queued_requests: usize,
 }
 
 impl Default for Limits {
@@ -291,6 +299,8 @@ impl Default for Limits {
             max_message_size: diameter_core::DEFAULT_MAX_MESSAGE_SIZE,
             max_pending_requests: 65_536,
             max_concurrent_handlers: 1024,
+            max_node_handlers: 0,
+            max_queued_requests: 1024,
         }
     }
 }

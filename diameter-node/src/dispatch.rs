@@ -33,6 +33,7 @@ use tracing::debug;
 
 use crate::answer::{error_answer, generate_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
+use crate::bound::Start;
 use crate::driver::PeerCommand;
 use crate::forward::{Decision, Ingress, Outstanding, Reply, with_route_record};
 use crate::node::{NodeShared, PeerSlot};
@@ -162,6 +163,22 @@ pub(crate) fn handle_request(
         reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
         return;
     }
+    // The node-wide bound (python-diameter's max_threads): run now, wait in the queue, or
+    // 3004 when the queue is full too.
+    let permit = match node.handler_bound.as_ref().map(|b| b.start()) {
+        None => None,
+        Some(Start::Now(p)) => Some(p),
+        Some(Start::Refused) => {
+            Counters::bump(&counters.too_busy);
+            reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
+            return;
+        }
+        Some(Start::Queued) => {
+            *handlers += 1;
+            queue(node, slot, conn, later, handler.clone(), msg, origin);
+            return;
+        }
+    };
     let header = *msg.header();
     let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
     let mut fut = CatchUnwind(handler.call(request));
@@ -184,6 +201,7 @@ pub(crate) fn handle_request(
     let node = (origin.is_some() || node.doic.enabled()).then(|| node.clone());
     tokio::spawn(async move {
         let outcome = fut.await;
+        drop(permit);
         let mut bytes = finish(outcome, &msg, &local, &header, &slot.counters);
         if let Some(node) = node {
             bytes = node.doic.outgoing_answer(&msg, bytes);
@@ -191,6 +209,36 @@ pub(crate) fn handle_request(
         }
         Counters::bump(&slot.counters.answers_sent);
         observer.sent_bytes(&slot.name, &bytes);
+        let _ = later.send((conn, bytes));
+    });
+}
+
+/// Handles a request that waits for a place under the node-wide bound, in its own task;
+/// its answer goes back through `later`, like that of a handler that waits.
+fn queue(
+    node: &Arc<NodeShared>,
+    slot: &Arc<PeerSlot>,
+    conn: ConnId,
+    later: &Answers,
+    handler: Arc<dyn crate::app::Handler>,
+    msg: Message,
+    origin: Option<Bytes>,
+) {
+    let (node, slot, later) = (node.clone(), slot.clone(), later.clone());
+    tokio::spawn(async move {
+        let Some(bound) = node.handler_bound.clone() else {
+            return;
+        };
+        let permit = bound.wait().await;
+        let header = *msg.header();
+        let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
+        let outcome = CatchUnwind(handler.call(request)).await;
+        drop(permit);
+        let bytes = finish(outcome, &msg, &node.local, &header, &slot.counters);
+        let bytes = node.doic.outgoing_answer(&msg, bytes);
+        remember(&node, origin.as_deref(), &header, &bytes);
+        Counters::bump(&slot.counters.answers_sent);
+        node.observer.sent_bytes(&slot.name, &bytes);
         let _ = later.send((conn, bytes));
     });
 }

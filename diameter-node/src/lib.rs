@@ -36,6 +36,7 @@
 mod acceptor;
 pub mod answer;
 pub mod app;
+mod bound;
 pub mod config;
 pub mod connection;
 mod dispatch;

@@ -180,6 +180,8 @@ pub(crate) struct NodeShared {
     pub(crate) proxy: Option<Arc<dyn ProxyHook>>,
     /// TLS for connections that negotiate Inband-Security-Id TLS after CER/CEA.
     pub(crate) inband_tls: Option<crate::tls::Tls>,
+    /// The node-wide bound on handlers, when configured.
+    pub(crate) handler_bound: Option<Arc<crate::bound::HandlerBound>>,
 }
 
 impl std::fmt::Debug for NodeShared {
@@ -491,6 +493,10 @@ impl NodeBuilder {
                 .clone()
                 .filter(|_| config.inband_security != InbandSecurity::None),
             patterns: config.realm_patterns(),
+            handler_bound: crate::bound::HandlerBound::new(
+                config.limits.max_node_handlers,
+                config.limits.max_queued_requests,
+            ),
             config,
             local: Arc::new(local),
             apps,

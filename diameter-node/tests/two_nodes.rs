@@ -281,3 +281,33 @@ async fn inline_and_task_handlers_mix_and_release_the_bound() {
     client.shutdown().await;
     server.shutdown().await;
 }
+
+/// The node-wide bound (`max_node_handlers`, python-diameter's `max_threads`): with one
+/// handler at a time and a queue of one, three slow requests at once get one running, one
+/// waiting its turn (then answered 2001), and one 3004 DIAMETER_TOO_BUSY.
+#[tokio::test]
+async fn node_wide_bound_queues_then_refuses() {
+    let limits = Limits {
+        max_node_handlers: 1,
+        max_queued_requests: 1,
+        ..Limits::default()
+    };
+    let (server, _) = start_server(&[loopback()], limits).await;
+    let client = start_client(server.local_addrs()[0]).await;
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    // Action 4: the handler takes 200 ms.
+    let (a, b, c) = tokio::join!(
+        client.send(ccr(&client, 1, Some(4))),
+        client.send(ccr(&client, 2, Some(4))),
+        client.send(ccr(&client, 3, Some(4))),
+    );
+    let mut codes: Vec<u32> = [a, b, c]
+        .into_iter()
+        .map(|r| r.unwrap().result_code().unwrap())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [2001, 2001, 3004]);
+    assert_eq!(server.stats().too_busy, 1);
+    client.shutdown().await;
+    server.shutdown().await;
+}

@@ -296,7 +296,10 @@ async fn not_ready_says_the_connection_was_refused() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let client = start_client(addr).await;
-    let err = client.wait_for_ready(Duration::from_secs(1)).await.unwrap_err();
+    let err = client
+        .wait_for_ready(Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
     let why = client.peers()[0].last_failure.clone().unwrap_or_default();
     assert!(why.contains("refused"), "{why}");
