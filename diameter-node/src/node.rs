@@ -444,6 +444,7 @@ impl NodeBuilder {
             if !local.applications.contains(&app.support) {
                 local.applications.push(app.support);
             }
+            warn_unknown_dictionary(&app);
             apps.insert(app.id(), app);
         }
         for a in &config.applications {
@@ -889,4 +890,27 @@ pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds)
             h[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
         }
     })
+}
+
+/// Says loudly when an application is served without its dictionary: validation would then
+/// refuse its requests 5001 (their AVPs unknown). Routes register their dictionary
+/// themselves; a generic handler for a user's dictionary needs its generated `register()`.
+fn warn_unknown_dictionary(app: &Application) {
+    if app.handler.is_none() || app.id() == crate::peer::capabilities::RELAY_APPLICATION_ID {
+        return;
+    }
+    let known = match &app.commands {
+        Some(codes) => codes
+            .iter()
+            .all(|c| diameter_core::dictionary::command(*c, app.id()).is_some()),
+        None => diameter_core::dictionary::application(app.id()).is_some(),
+    };
+    if !known {
+        tracing::warn!(
+            application = app.id(),
+            "application served without its dictionary: its requests will be refused 5001 \
+             (enable its cargo feature, e.g. `gy`, `s6a`; for your own dictionary call its \
+             generated register(), or serve it with Application::route)"
+        );
+    }
 }
