@@ -734,6 +734,7 @@ mod tests {
             watchdog: WatchdogState::Okay,
             ready: true,
             capabilities: None,
+            last_failure: None,
             stats: PeerStats {
                 requests_sent: 3,
                 timeouts: 1,

@@ -112,7 +112,7 @@ async fn client(server: &NodeHandle, apps: &[SupportedApplication]) -> NodeHandl
         .timers(timers())
         .peer(PeerSpec::new(uri).address(server.local_addrs()[0]));
     for a in apps {
-        config = config.application(a.clone());
+        config = config.application(*a);
     }
     let node = Node::builder(config).start().await.expect("client starts");
     node.wait_for_ready(Duration::from_secs(3)).await.unwrap();
