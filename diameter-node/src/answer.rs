@@ -103,6 +103,7 @@ impl<'a> TopLevel<'a> {
     }
 
     /// The AVPs of an encoded AVP list (a Grouped AVP's data).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
     pub(crate) fn list(avps: &'a [u8]) -> Self {
         Self { buf: avps, pos: 0 }
     }
@@ -110,6 +111,7 @@ impl<'a> TopLevel<'a> {
 
 /// The data of an AVP as [`TopLevel`] yields it: after its header (12 bytes with the V
 /// bit, else 8; the walk has checked the length covers it).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
 pub(crate) fn avp_data(encoded: &[u8]) -> &[u8] {
     let header = if AvpFlags(encoded[4]).is_vendor() {
         12

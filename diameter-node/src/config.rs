@@ -60,6 +60,7 @@ use crate::tls::{DEFAULT_TLS_PORT, TlsConfig, TlsError};
 #[non_exhaustive]
 pub enum ConfigError {
     /// The TOML does not parse or does not fit the schema.
+    #[cfg(feature = "toml")]
     #[error("invalid TOML configuration: {0}")]
     Toml(#[from] toml::de::Error),
     /// A peer URI is not a valid DiameterURI or names a transport we lack.
@@ -82,6 +83,9 @@ pub enum ConfigError {
     /// The TLS credentials cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `metrics_listen` is set but diameter-node was built without its `metrics` feature.
+    #[error("metrics_listen needs diameter-node's cargo feature `metrics`")]
+    MetricsNotBuilt,
 }
 
 /// One configured peer.
@@ -479,6 +483,7 @@ impl NodeConfig {
     }
 
     /// Reads a TOML configuration.
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let c: Self = toml::from_str(text)?;
         c.check()?;

@@ -729,6 +729,7 @@ impl Doic {
     }
 
     /// The overload condition reported now (manual, else automatic), if any.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
     pub(crate) fn reported(&self) -> Option<Overload> {
         let auto_active = self.busy_until_ms.load(Ordering::SeqCst) > self.ms(Instant::now());
         let st = self.reporter.lock().unwrap_or_else(PoisonError::into_inner);

@@ -23,8 +23,8 @@
 //!   caching redirects (§6.13), duplicate detection (§6.1.2).
 //! - [`observe`]: an optional [`observe::Observer`] told about every message and peer
 //!   state change.
-//! - [`metrics`]: the Prometheus exposition (peer states, counters, messages, latencies)
-//!   and its optional HTTP listener.
+//! - `metrics` (cargo feature `metrics`, on by default): the Prometheus exposition (peer
+//!   states, counters, messages, latencies) and its optional HTTP listener.
 //! - [`doic`]: DOIC overload control (RFC 7683), the loss algorithm as reacting and
 //!   reporting node.
 //! - `sctp` (cargo feature `sctp`, Linux): SCTP transport (§2.1), multi-homed listeners
@@ -49,7 +49,11 @@ pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ids;
+#[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+#[path = "metrics_off.rs"]
+mod metrics;
 pub mod node;
 pub mod observe;
 pub mod peer;

@@ -632,6 +632,28 @@ impl Collector for Exposition {
 
 /// The exposition of `peers` (from [`NodeHandle::peers`]), of `metrics`' traffic
 /// figures if metrics are enabled, and of the node's DOIC state.
+/// The metrics of a starting node: enabled by [`crate::NodeBuilder::metrics`] or by
+/// `metrics_listen`, whose listener is bound here (served once the node runs).
+pub(crate) async fn setup(
+    enabled: bool,
+    config: &crate::NodeConfig,
+) -> Result<(Option<Arc<Metrics>>, Option<tokio::net::TcpListener>), crate::NodeError> {
+    let metrics = (enabled || config.metrics_listen.is_some())
+        .then(|| Arc::new(Metrics::new(config.timers.request_timeout)));
+    let listener = match config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| crate::NodeError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
+    if let (Some(m), Some(Ok(addr))) = (&metrics, listener.as_ref().map(|l| l.local_addr())) {
+        m.set_listen_addr(addr);
+    }
+    Ok((metrics, listener))
+}
+
 pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doic) -> String {
     let mut peers = peers;
     peers.sort_by(|a, b| a.name.cmp(&b.name));

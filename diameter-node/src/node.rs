@@ -165,6 +165,7 @@ pub(crate) struct NodeShared {
     /// Told about messages and peer states ([`NodeBuilder::observer`]).
     pub(crate) observer: ObserverSlot,
     /// Traffic metrics, when enabled ([`NodeBuilder::metrics`]); also fed by `observer`.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // read by metrics.rs
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
     /// DOIC overload control (RFC 7683).
     pub(crate) doic: crate::doic::Doic,
@@ -353,6 +354,7 @@ impl NodeBuilder {
     /// Enables the traffic metrics (messages, pending requests, latencies: see
     /// [`crate::metrics`]) without an HTTP listener, for [`NodeHandle::metrics_text`];
     /// `metrics_listen` in the configuration enables them too.
+    #[cfg(feature = "metrics")]
     pub fn metrics(mut self) -> Self {
         self.metrics = true;
         self
@@ -468,21 +470,9 @@ impl NodeBuilder {
             receivers.push((slot, rx, spec.clone()));
         }
         let routes = RoutingTable::new(&config.routes, self.selector.as_ref());
-        let metrics = (self.metrics || config.metrics_listen.is_some())
-            .then(|| Arc::new(crate::metrics::Metrics::new(config.timers.request_timeout)));
-        let metrics_listener = match config.metrics_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| NodeError::Bind { addr, source })?,
-            ),
-            None => None,
-        };
-        if let (Some(m), Some(Ok(addr))) =
-            (&metrics, metrics_listener.as_ref().map(|l| l.local_addr()))
-        {
-            m.set_listen_addr(addr);
-        }
+        let (metrics, metrics_listener) = crate::metrics::setup(self.metrics, &config).await?;
+        #[cfg(not(feature = "metrics"))]
+        let _ = metrics_listener;
         let doic = crate::doic::Doic::new(&config.doic, os_rng.random());
         let shared = Arc::new(NodeShared {
             routing_enabled: config.relay || !routes.is_empty(),
@@ -561,6 +551,7 @@ impl NodeBuilder {
             shared,
             rr: AtomicUsize::new(0),
         };
+        #[cfg(feature = "metrics")]
         if let Some(l) = metrics_listener {
             let task = tokio::spawn(crate::metrics::serve(l, node.clone()));
             node.shared
@@ -777,6 +768,7 @@ impl NodeHandle {
 
     /// The Prometheus (OpenMetrics) text exposition of the node: peer states and counters,
     /// and with metrics enabled its traffic (see [`crate::metrics`]).
+    #[cfg(feature = "metrics")]
     pub fn metrics_text(&self) -> String {
         crate::metrics::render(
             self.peers(),
@@ -786,6 +778,7 @@ impl NodeHandle {
     }
 
     /// Where the metrics HTTP listener listens (`metrics_listen`, useful with port 0).
+    #[cfg(feature = "metrics")]
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.shared.metrics.as_ref().and_then(|m| m.listen_addr())
     }
