@@ -7,6 +7,8 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{DecodeError, ErrorKind};
+use crate::header::{MAX_LENGTH, length_field};
+use crate::writer::WriteError;
 
 /// AVP header length without Vendor-ID.
 pub const AVP_HEADER_LEN: usize = 8;
@@ -377,19 +379,41 @@ impl RawAvp {
 
     /// Encoded length including header and padding.
     pub fn encoded_len(&self) -> usize {
+        padded(self.unpadded_len())
+    }
+
+    /// Length of the AVP when encoded, without padding: what its AVP Length field holds.
+    pub fn unpadded_len(&self) -> usize {
         let hl = if has_vendor_field(self.flags, self.vendor) {
             AVP_HEADER_LEN_VENDOR
         } else {
             AVP_HEADER_LEN
         };
-        padded(hl + self.data.len())
+        hl + self.data.len()
     }
 
-    /// Writes the AVP with padding.
+    /// Writes the AVP with padding. An AVP longer than the 24-bit AVP Length allows
+    /// ([`MAX_LENGTH`]) is written with Length 0, which receivers refuse (see
+    /// [`crate::header::length_field`]); [`RawAvp::try_encode`] reports it instead.
     pub fn encode(&self, buf: &mut BytesMut) {
         put_header(buf, self.code, self.flags, self.vendor, self.data.len());
         buf.extend_from_slice(&self.data);
         put_padding(buf, self.data.len());
+    }
+
+    /// [`RawAvp::encode`], or [`WriteError::AvpTooLong`] (nothing written) when the AVP
+    /// does not fit the 24-bit AVP Length.
+    pub fn try_encode(&self, buf: &mut BytesMut) -> Result<(), WriteError> {
+        let length = self.unpadded_len();
+        if length > MAX_LENGTH {
+            return Err(WriteError::AvpTooLong {
+                avp: self.key(),
+                length,
+                within: Vec::new(),
+            });
+        }
+        self.encode(buf);
+        Ok(())
     }
 }
 
@@ -411,7 +435,8 @@ pub const fn has_vendor_field(flags: AvpFlags, vendor: u32) -> bool {
 }
 
 /// Writes an AVP header for `data_len` bytes of data. The V bit and the Vendor-ID field are
-/// present when [`has_vendor_field`].
+/// present when [`has_vendor_field`]. A length above [`MAX_LENGTH`] is written as 0
+/// ([`crate::header::length_field`]).
 ///
 /// The header is assembled on the stack and appended with one `extend_from_slice` (inlined),
 /// rather than with `BufMut::put_u32`, whose `put_slice` is an out-of-line call per field.
@@ -426,7 +451,7 @@ pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, d
     let mut h = [0u8; AVP_HEADER_LEN_VENDOR];
     h[..4].copy_from_slice(&code.to_be_bytes());
     h[4..8].copy_from_slice(
-        &((u32::from(flags) << 24) | ((hl + data_len) as u32 & 0x00ff_ffff)).to_be_bytes(),
+        &((u32::from(flags) << 24) | length_field(hl.saturating_add(data_len))).to_be_bytes(),
     );
     h[8..].copy_from_slice(&vendor.to_be_bytes());
     // A copy of a constant length compiles to a few moves (`&h[..hl]` would be a call to
@@ -446,6 +471,8 @@ pub fn put_padding(buf: &mut BytesMut, data_len: usize) {
 
 /// Writes a whole AVP whose data is produced by `write`, patching the length afterwards.
 /// This is how Grouped AVPs are encoded in one pass without computing their size first.
+/// An AVP that ends up longer than [`MAX_LENGTH`] gets Length 0
+/// ([`crate::header::length_field`]); [`avp_too_long`] tells afterwards.
 #[inline]
 pub fn put_avp_with(
     buf: &mut BytesMut,
@@ -461,9 +488,18 @@ pub fn put_avp_with(
     let len = buf.len() - start;
     let data_len = buf.len() - data_start;
     // Patch the 24-bit length in place (bytes 5..8 of the header).
-    let l = (len as u32).to_be_bytes();
+    let l = length_field(len).to_be_bytes();
     buf[start + 5..start + 8].copy_from_slice(&l[1..]);
     put_padding(buf, data_len);
+}
+
+/// Whether the AVP written at `buf[start..]` (by [`put_header`], [`put_avp_with`] or any
+/// `encode_avp`) was too long for its 24-bit AVP Length, which these then set to 0: a
+/// test that costs a comparison for AVPs shorter than 16 MiB.
+#[inline]
+pub fn avp_too_long(buf: &[u8], start: usize) -> bool {
+    buf.len().saturating_sub(start) > MAX_LENGTH - 3
+        && buf.get(start + 5..start + 8) == Some(&[0, 0, 0][..])
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub enum ErrorKind {
         /// Configured maximum.
         max: u32,
     },
-    /// Reserved command flag bits set, or E on a request (3008).
+    /// E on a request (3008). (Reserved command flag bits are ignored, RFC 6733 §3.)
     #[error("invalid command flags {0:#04x}")]
     InvalidHeaderBits(u8),
     /// AVP Length < 8 (12 with V), or overrunning its parent (5014).
@@ -44,7 +44,7 @@ pub enum ErrorKind {
     /// Padding after an AVP missing at the end of its parent (5014).
     #[error("AVP padding missing")]
     InvalidPadding,
-    /// Reserved AVP flag bits set, or a flag the dictionary forbids (3009).
+    /// Reserved AVP flag bits set, or the V bit with Vendor-ID 0 (3009).
     #[error("invalid AVP flags {0:#04x}")]
     InvalidAvpBits(u8),
     /// Data that does not fit the AVP's type (5004), or wrong fixed size (5014).
@@ -58,8 +58,11 @@ pub enum ErrorKind {
         /// Data length found.
         have: usize,
     },
-    /// Grouped AVPs nested deeper than the limit (5014: the data cannot be interpreted).
-    #[error("grouped AVPs nested deeper than {0}")]
+    /// Grouped AVPs nested deeper than the limit ([`crate::DEFAULT_MAX_DEPTH`] unless set
+    /// otherwise): 5012 DIAMETER_UNABLE_TO_COMPLY, since the data is well formed and it is
+    /// this node that declines to read it. Failed-AVP holds only the header of the AVP one
+    /// level too deep (see [`crate::data::DecodeCx::enter`]).
+    #[error("Grouped AVPs nested deeper than {0} levels, this node's limit")]
     NestingTooDeep(usize),
     /// A required AVP is absent (5005).
     #[error("missing AVP {0}")]
@@ -111,7 +114,17 @@ impl std::fmt::Display for DecodeError {
         write!(f, "{} at offset {}", self.kind, self.offset)?;
         if !self.path.is_empty() {
             f.write_str(" in ")?;
+            // A deep path (only input made to be deep has one) shows its ends: the text
+            // goes into Error-Message.
+            const ENDS: usize = 2;
+            let n = self.path.len();
             for (i, k) in self.path.iter().enumerate() {
+                if n > 2 * ENDS + 1 && (ENDS..n - ENDS).contains(&i) {
+                    if i == ENDS {
+                        write!(f, "/…{} more…", n - 2 * ENDS)?;
+                    }
+                    continue;
+                }
                 if i > 0 {
                     f.write_str("/")?;
                 }
@@ -153,8 +166,8 @@ impl DecodeError {
             ErrorKind::InvalidAvpBits(_) => ResultCode::DIAMETER_INVALID_AVP_BITS,
             ErrorKind::InvalidAvpLength { .. }
             | ErrorKind::InvalidPadding
-            | ErrorKind::InvalidDataLength { .. }
-            | ErrorKind::NestingTooDeep(_) => ResultCode::DIAMETER_INVALID_AVP_LENGTH,
+            | ErrorKind::InvalidDataLength { .. } => ResultCode::DIAMETER_INVALID_AVP_LENGTH,
+            ErrorKind::NestingTooDeep(_) => ResultCode::DIAMETER_UNABLE_TO_COMPLY,
             ErrorKind::InvalidAvpValue(_) => ResultCode::DIAMETER_INVALID_AVP_VALUE,
             ErrorKind::MissingAvp(_) => ResultCode::DIAMETER_MISSING_AVP,
             ErrorKind::TooManyAvps(_) => ResultCode::DIAMETER_AVP_OCCURS_TOO_MANY_TIMES,

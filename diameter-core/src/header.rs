@@ -22,6 +22,21 @@ use crate::error::{DecodeError, ErrorKind};
 pub const HEADER_LEN: usize = 20;
 /// The only protocol version defined (§3: "This Version field MUST be set to 1").
 pub const VERSION: u8 = 1;
+/// The largest Message Length or AVP Length: the fields are 24 bits wide (§3, §4.1).
+pub const MAX_LENGTH: usize = 0x00ff_ffff;
+
+/// A length as the 24-bit field holds it: the length itself when it fits, else 0.
+///
+/// 0 is never a valid Message Length (< 20) nor AVP Length (< 8), so a receiver refuses
+/// what carries it (5015, 5014) instead of framing the bytes after the first 16 MiB as
+/// further AVPs or messages, which the low 24 bits of the length would make it do. The
+/// checked encoders (`MessageBuilder::try_build`, `Command::try_encode`, the typed
+/// writers' `finish`, `RawAvp::try_encode`) report the overflow as
+/// [`crate::writer::WriteError`] instead.
+#[inline(always)]
+pub const fn length_field(len: usize) -> u32 {
+    if len <= MAX_LENGTH { len as u32 } else { 0 }
+}
 
 /// Command Flags (§3): `R P E T r r r r`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -143,7 +158,9 @@ impl Header {
     /// Decodes and checks the 20-byte header. `max_len` bounds the Message Length field.
     ///
     /// Checks (§3): version 1 (else 5011), length ≥ 20 and a multiple of 4 (else 5015),
-    /// length ≤ `max_len`, reserved flag bits zero and no E bit on a request (3008).
+    /// length ≤ `max_len`, no E bit on a request (3008). The four reserved command flag
+    /// bits are ignored, as §3 asks of the receiver ("MUST be set to zero and ignored by
+    /// the receiver"); they stay in [`Header::flags`] as received.
     pub fn decode(buf: &[u8], max_len: u32) -> Result<Self, DecodeError> {
         let Some(h) = buf.get(..HEADER_LEN) else {
             return Err(ErrorKind::Truncated {
@@ -175,17 +192,17 @@ impl Header {
             }
             .at(1));
         }
-        if header.flags.0 & CommandFlags::RESERVED != 0
-            || (header.flags.is_request() && header.flags.is_error())
-        {
+        if header.flags.is_request() && header.flags.is_error() {
             return Err(ErrorKind::InvalidHeaderBits(header.flags.0).at(4));
         }
         Ok(header)
     }
 
-    /// Writes the header with the given Message Length.
+    /// Writes the header with the given Message Length; a length above [`MAX_LENGTH`] is
+    /// written as 0 (see [`length_field`]).
     pub fn encode(&self, length: u32, buf: &mut impl BufMut) {
-        buf.put_u32((u32::from(self.version) << 24) | (length & 0x00ff_ffff));
+        let length = length_field(length as usize);
+        buf.put_u32((u32::from(self.version) << 24) | length);
         buf.put_u32((u32::from(self.flags.0) << 24) | (self.code & 0x00ff_ffff));
         buf.put_u32(self.application_id);
         buf.put_u32(self.hop_by_hop);
@@ -233,8 +250,31 @@ mod tests {
         assert_eq!(code(raw(1, 12, 0x80)), 5015);
         assert_eq!(code(raw(1, 22, 0x80)), 5015);
         assert_eq!(code(raw(1, 20, 0xa0)), 3008);
-        assert_eq!(code(raw(1, 20, 0x81)), 3008);
         assert_eq!(code(raw(1, 8192, 0x80)), 5015);
         assert_eq!(code(vec![1, 0, 0]), 5015);
+    }
+
+    #[test]
+    fn reserved_flag_bits_are_ignored() {
+        // §3: reserved bits "MUST be set to zero and ignored by the receiver".
+        let h = Header::decode(&raw(1, 20, 0x8f), 4096).unwrap();
+        assert!(h.flags.is_request() && !h.flags.is_error());
+        assert_eq!(h.flags.0, 0x8f);
+        assert_eq!(
+            Header::decode(&raw(1, 20, 0xaf), 4096)
+                .unwrap_err()
+                .result_code(),
+            3008
+        );
+    }
+
+    #[test]
+    fn oversize_length_is_written_as_zero() {
+        let mut v = Vec::new();
+        Header::default().encode((MAX_LENGTH + 1) as u32, &mut v);
+        assert_eq!(&v[1..4], &[0, 0, 0]);
+        let mut v = Vec::new();
+        Header::default().encode(MAX_LENGTH as u32, &mut v);
+        assert_eq!(&v[1..4], &[0xff, 0xff, 0xff]);
     }
 }

@@ -3,10 +3,15 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef, RawAvp, put_avp_with};
+use crate::avp::{
+    AVP_HEADER_LEN, AVP_HEADER_LEN_VENDOR, AvpFlags, AvpIter, AvpKey, AvpRef, RawAvp, avp_too_long,
+    has_vendor_field, put_avp_with,
+};
 use crate::data::AvpData;
+use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
-use crate::header::{CommandFlags, HEADER_LEN, Header};
+use crate::header::{CommandFlags, HEADER_LEN, Header, MAX_LENGTH, length_field};
+use crate::writer::WriteError;
 
 /// AVP codes the codec itself needs (RFC 6733 §4.5).
 pub mod codes {
@@ -202,6 +207,7 @@ impl Message {
         MessageBuilder {
             header: self.header,
             buf,
+            err: None,
         }
     }
 
@@ -268,10 +274,18 @@ fn collect_path<'a>(avps: AvpIter<'a>, path: &[AvpKey], out: &mut Vec<AvpRef<'a>
 
 /// Builds a message into one buffer: the header is written first and its length patched when
 /// the message is finished.
+///
+/// Lengths are 24 bits (RFC 6733 §3, §4.1): an AVP longer than 16 MiB − 1 is not kept
+/// (the first such is remembered), and [`MessageBuilder::try_build`] reports it, or a
+/// message that grew too long, as a [`WriteError`]. [`MessageBuilder::build`] cannot fail:
+/// it writes such a message with Message Length 0, which receivers refuse (5015) rather
+/// than misframe (see [`crate::header::length_field`]).
 #[derive(Clone, Debug)]
 pub struct MessageBuilder {
     header: Header,
     buf: BytesMut,
+    /// The first AVP that did not fit its AVP Length.
+    err: Option<WriteError>,
 }
 
 impl MessageBuilder {
@@ -284,7 +298,11 @@ impl MessageBuilder {
     pub fn with_capacity(header: Header, capacity: usize) -> Self {
         let mut buf = BytesMut::with_capacity(capacity.max(HEADER_LEN));
         header.encode(HEADER_LEN as u32, &mut buf);
-        Self { header, buf }
+        Self {
+            header,
+            buf,
+            err: None,
+        }
     }
 
     /// A request builder.
@@ -314,8 +332,54 @@ impl MessageBuilder {
         flags: AvpFlags,
         value: &T,
     ) -> &mut Self {
+        // Data too long for any AVP is refused before it is copied (a Grouped AVP's length
+        // is known once written: checked after).
+        if T::TYPE != AvpType::Grouped && value.data_len() > MAX_LENGTH - AVP_HEADER_LEN_VENDOR {
+            let hl = if has_vendor_field(flags, vendor) {
+                AVP_HEADER_LEN_VENDOR
+            } else {
+                AVP_HEADER_LEN
+            };
+            let length = hl + value.data_len();
+            if length > MAX_LENGTH {
+                return self.refuse(AvpKey::new(code, vendor), length);
+            }
+        }
+        let start = self.buf.len();
         value.encode_avp(&mut self.buf, code, flags, vendor);
+        self.check_avp(start, AvpKey::new(code, vendor))
+    }
+
+    /// Remembers an AVP too long for its AVP Length, not written.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, avp: AvpKey, length: usize) -> &mut Self {
+        if self.err.is_none() {
+            self.err = Some(WriteError::AvpTooLong {
+                avp,
+                length,
+                within: Vec::new(),
+            });
+        }
         self
+    }
+
+    /// After an AVP was appended at `start`: drops it and remembers the error if it was
+    /// too long for its AVP Length.
+    #[inline]
+    fn check_avp(&mut self, start: usize, key: AvpKey) -> &mut Self {
+        if avp_too_long(&self.buf, start) {
+            self.too_long(start, key);
+        }
+        self
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_long(&mut self, start: usize, avp: AvpKey) {
+        let length = self.buf.len() - start;
+        self.buf.truncate(start);
+        self.refuse(avp, length);
     }
 
     /// Appends an AVP with the flags its dictionary definition sets by default (M when the
@@ -329,11 +393,14 @@ impl MessageBuilder {
 
     /// Appends an owned AVP as it is.
     pub fn raw(&mut self, avp: &RawAvp) -> &mut Self {
-        avp.encode(&mut self.buf);
+        if let Err(WriteError::AvpTooLong { length, .. }) = avp.try_encode(&mut self.buf) {
+            return self.refuse(avp.key(), length);
+        }
         self
     }
 
-    /// Appends a borrowed AVP (copying its bytes, with its flags).
+    /// Appends a borrowed AVP (copying its bytes, with its flags). (A received AVP always
+    /// fits its AVP Length.)
     pub fn raw_ref(&mut self, avp: &AvpRef<'_>) -> &mut Self {
         avp.to_raw().encode(&mut self.buf);
         self
@@ -347,10 +414,11 @@ impl MessageBuilder {
         flags: AvpFlags,
         members: impl FnOnce(&mut GroupBuilder<'_>),
     ) -> &mut Self {
+        let start = self.buf.len();
         put_avp_with(&mut self.buf, code, flags, vendor, |buf| {
             members(&mut GroupBuilder { buf })
         });
-        self
+        self.check_avp(start, AvpKey::new(code, vendor))
     }
 
     /// Appends Result-Code (M bit set).
@@ -388,13 +456,37 @@ impl MessageBuilder {
     }
 
     /// Finishes the message: writes the final header and freezes the buffer.
+    ///
+    /// A message that does not fit the 24-bit Message Length, or from which an AVP too
+    /// long was left out, gets Message Length 0: receivers refuse it (5015) instead of
+    /// misframing it. [`MessageBuilder::try_build`] reports those cases instead.
     pub fn build(mut self) -> Message {
-        let len = self.buf.len() as u32;
+        let len = if self.err.is_some() {
+            0
+        } else {
+            length_field(self.buf.len())
+        };
         self.header.length = len;
         let mut h = [0u8; HEADER_LEN];
         self.header.encode(len, &mut &mut h[..]);
         self.buf[..HEADER_LEN].copy_from_slice(&h);
         Message::from_encoded(self.header, self.buf.freeze())
+    }
+
+    /// [`MessageBuilder::build`], or the [`WriteError`] when an AVP was too long for its
+    /// AVP Length ([`WriteError::AvpTooLong`], the first one) or the message for its
+    /// Message Length ([`WriteError::MessageTooLong`]). (Every AVP lies inside the
+    /// message, so when the message fits, so does each AVP Length.)
+    pub fn try_build(mut self) -> Result<Message, WriteError> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        if self.buf.len() > MAX_LENGTH {
+            return Err(WriteError::MessageTooLong {
+                length: self.buf.len(),
+            });
+        }
+        Ok(self.build())
     }
 }
 

@@ -8,8 +8,9 @@ use crate::avp::{AvpFlags, AvpKey, AvpRef, header_len, padded, put_header};
 use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
-use crate::header::{CommandFlags, HEADER_LEN, Header};
+use crate::header::{CommandFlags, HEADER_LEN, Header, MAX_LENGTH, length_field};
 use crate::message::{Limits, Message};
+use crate::writer::WriteError;
 
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {
@@ -66,6 +67,11 @@ pub trait Command: Sized {
 
     /// Appends the encoded message to `buf`; the Message Length (like the length of each
     /// Grouped AVP) is patched in once written, so no pass computes lengths beforehand.
+    ///
+    /// A message longer than the 24-bit Message Length allows (16 MiB − 1) is written
+    /// with Message Length 0, and so is any AVP inside it too long for its AVP Length:
+    /// receivers refuse such bytes (5015, 5014) rather than misframe them (see
+    /// [`crate::header::length_field`]). [`Command::try_encode`] reports it instead.
     fn encode(&self, buf: &mut BytesMut) {
         buf.reserve(ENCODE_RESERVE);
         let start = buf.len();
@@ -74,13 +80,34 @@ pub trait Command: Sized {
         h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
         h.encode(HEADER_LEN as u32, buf);
         self.encode_avps(buf);
-        let len = ((buf.len() - start) as u32).to_be_bytes();
+        let len = length_field(buf.len() - start).to_be_bytes();
         buf[start + 1..start + 4].copy_from_slice(&len[1..]);
+    }
+
+    /// [`Command::encode`], or [`WriteError::MessageTooLong`] when the message does not
+    /// fit the 24-bit Message Length; `buf` is then left as it was. (Every AVP lies inside
+    /// the message, so when the message fits, so does each AVP Length.) Returns the
+    /// length written.
+    fn try_encode(&self, buf: &mut BytesMut) -> Result<usize, WriteError> {
+        let start = buf.len();
+        self.encode(buf);
+        let length = buf.len() - start;
+        if length > MAX_LENGTH {
+            buf.truncate(start);
+            return Err(WriteError::MessageTooLong { length });
+        }
+        Ok(length)
+    }
+
+    /// [`Command::to_bytes`], or [`WriteError::MessageTooLong`] when the message does not
+    /// fit the 24-bit Message Length.
+    fn try_to_bytes(&self) -> Result<Bytes, WriteError> {
+        scratch_encode(|buf| self.try_encode(buf).map(drop))
     }
 
     /// The encoded message, in one allocation of its exact size: encoded into a per-thread
     /// scratch buffer, then copied (cheaper than a pass computing the length of every
-    /// member first).
+    /// member first). Over 16 MiB − 1, see [`Command::encode`].
     fn to_bytes(&self) -> Bytes {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut buf) => {
@@ -110,6 +137,29 @@ pub trait Command: Sized {
         h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
         Message::from_encoded(h, bytes)
     }
+}
+
+/// Runs `encode` into the per-thread scratch buffer and copies the result out in one
+/// allocation of its exact size, as [`Command::to_bytes`] does, but only when it succeeds
+/// (a buffer of its own when re-entered).
+fn scratch_encode(
+    encode: impl FnOnce(&mut BytesMut) -> Result<(), WriteError>,
+) -> Result<Bytes, WriteError> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let r = encode(&mut buf);
+            let out = r.map(|()| Bytes::copy_from_slice(&buf));
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = BytesMut::new();
+            }
+            out
+        }
+        Err(_) => {
+            let mut buf = BytesMut::with_capacity(ENCODE_RESERVE);
+            encode(&mut buf).map(|()| buf.freeze())
+        }
+    })
 }
 
 /// What [`Command::encode`] reserves before writing: most messages fit; larger ones grow the

@@ -2,16 +2,37 @@
 //! (RFC 6733 §3.2, §4.1, §7.1), giving the Result-Code and Failed-AVP to answer with.
 //!
 //! What is checked, in message order: AVP framing at every depth (5014), reserved AVP flag
-//! bits (3009), unknown AVPs with the M bit (5001), AVPs the ABNF does not allow (5008), too
-//! many occurrences (5009), fixed AVPs out of place (5008), data that does not fit the type
-//! (5004/5014), then missing required AVPs (5005). Commands and AVPs not in the compiled-in
+//! bits and the V bit with Vendor-ID 0 (3009), unknown AVPs with the M bit (5001), AVPs the
+//! ABNF does not allow (5008), too many occurrences (5009), fixed AVPs out of place (5008),
+//! data that does not fit the type (5004/5014), Grouped AVPs nested deeper than the limit
+//! (5012), then missing required AVPs (5005). Commands and AVPs not in the compiled-in
 //! dictionaries are not judged beyond framing and the M bit.
+//!
+//! Values the dictionary constrains beyond their type (5004 with the AVP in Failed-AVP):
+//!
+//! - DiameterIdentity (§4.3.1: an FQDN or realm, in ASCII): one or more of the letters,
+//!   digits, `-`, `.` and `_` (the underscore, which DNS names do not allow, is tolerated:
+//!   it occurs in deployed host names). A space, a control character or a non-ASCII byte
+//!   is refused.
+//! - Enumerated: an IETF AVP (Vendor-ID 0) received with the M bit must hold one of the
+//!   values its dictionary lists (§4.1: an M-bit AVP whose value is not recognised makes
+//!   the message rejected). IETF value sets are IANA registries, transcribed whole in
+//!   `dictionaries/`. Vendor AVPs (3GPP and others) are not checked: their specifications
+//!   add values release after release, and a dictionary holds one release; AVPs without
+//!   the M bit may be ignored (§4.1), and those whose dictionary lists no value are not
+//!   checked either.
+//! - Host-IP-Address (§5.3.5, the sender's IP address, in CER and CEA): IPv4 or IPv6 only.
+//!
+//! No strict/tolerant setting exists; these rules are the tolerant reading of what RFC
+//! 6733 requires. The members of Failed-AVP (§7.5) are checked for framing only: they are,
+//! by definition, the AVPs that were found wrong.
 
 use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef};
 use crate::data::{Address, AvpData, DecodeCx, DiameterUri, Time};
 use crate::dictionary::{self, AvpType, Rule, RuleKind, UNBOUNDED};
 use crate::error::{DecodeError, ErrorKind};
 use crate::message::Message;
+use crate::message::codes;
 use crate::typed::missing;
 
 /// Validates a decoded message. `Ok` means a handler may trust the ABNF.
@@ -112,7 +133,11 @@ fn check_counted(
         };
         let this = position;
         position += 1;
-        if avp.flags.0 & AvpFlags::RESERVED != 0 {
+        // Reserved bits, or V with Vendor-ID 0 (no vendor: the V bit says a Vendor-ID
+        // follows, and 0 is none, §4.1).
+        if avp.flags.0 & AvpFlags::RESERVED != 0
+            || (avp.flags.0 & AvpFlags::VENDOR != 0 && avp.vendor == 0)
+        {
             return Err(avp.error(ErrorKind::InvalidAvpBits(avp.flags.0)));
         }
         let key = avp.key();
@@ -142,7 +167,7 @@ fn check_counted(
             }
         }
         if let Some(def) = def {
-            check_value(&avp, def, cx).map_err(|e| e.within_if_nested(def.ty, key))?;
+            check_value(&avp, def, cx)?;
         }
     }
     match rules {
@@ -205,16 +230,6 @@ fn find_rule(rules: &[Rule], key: AvpKey, start: usize) -> Option<usize> {
         .or_else(|| before.iter().position(|r| r.avp == Some(key)))
 }
 
-impl DecodeError {
-    fn within_if_nested(self, ty: AvpType, parent: AvpKey) -> Self {
-        if ty == AvpType::Grouped && self.avp.is_some() {
-            self.within(parent)
-        } else {
-            self
-        }
-    }
-}
-
 /// Checks one AVP's data against its type (and, for Grouped, its members' rules).
 fn check_value(
     avp: &AvpRef<'_>,
@@ -223,22 +238,60 @@ fn check_value(
 ) -> Result<(), DecodeError> {
     match def.ty {
         AvpType::Grouped => {
+            // Too deep: an error about this AVP itself. Its members' errors are inside it.
             let inner = cx.enter(avp)?;
-            let rules = (!def.grouped.is_empty()).then_some(def.grouped);
-            check_list(avp.children(), rules, inner, avp.offset)
+            let members = if def.code == codes::FAILED_AVP && def.vendor == 0 {
+                check_framing(avp.children())
+            } else {
+                let rules = (!def.grouped.is_empty()).then_some(def.grouped);
+                check_list(avp.children(), rules, inner, avp.offset)
+            };
+            members.map_err(|e| {
+                if e.avp.is_some() {
+                    e.within(def.key())
+                } else {
+                    e
+                }
+            })
         }
-        AvpType::Integer32 | AvpType::Enumerated => i32::decode(avp, cx).map(drop),
+        AvpType::Enumerated => {
+            let v = i32::decode(avp, cx)?;
+            if avp.flags.is_mandatory()
+                && def.vendor == 0
+                && !def.enums.is_empty()
+                && def.enum_name(v).is_none()
+            {
+                return Err(avp.error(ErrorKind::InvalidAvpValue(
+                    "value not defined for this Enumerated AVP (M bit set)",
+                )));
+            }
+            Ok(())
+        }
+        AvpType::Integer32 => i32::decode(avp, cx).map(drop),
         AvpType::Unsigned32 => u32::decode(avp, cx).map(drop),
         AvpType::Integer64 => i64::decode(avp, cx).map(drop),
         AvpType::Unsigned64 => u64::decode(avp, cx).map(drop),
         AvpType::Float32 => f32::decode(avp, cx).map(drop),
         AvpType::Float64 => f64::decode(avp, cx).map(drop),
         AvpType::Time => Time::decode(avp, cx).map(drop),
-        AvpType::Address => Address::decode(avp, cx).map(drop),
-        AvpType::UTF8String
-        | AvpType::DiameterIdentity
-        | AvpType::IPFilterRule
-        | AvpType::QoSFilterRule => {
+        AvpType::Address => {
+            let a = Address::decode(avp, cx)?;
+            if def.code == HOST_IP_ADDRESS && def.vendor == 0 && a.ip().is_none() {
+                return Err(avp.error(ErrorKind::InvalidAvpValue(
+                    "Host-IP-Address of an address family other than IPv4 or IPv6",
+                )));
+            }
+            Ok(())
+        }
+        AvpType::DiameterIdentity => {
+            if !is_diameter_identity(avp.data) {
+                return Err(avp.error(ErrorKind::InvalidAvpValue(
+                    "not a DiameterIdentity (FQDN: letters, digits, '-', '.')",
+                )));
+            }
+            Ok(())
+        }
+        AvpType::UTF8String | AvpType::IPFilterRule | AvpType::QoSFilterRule => {
             if std::str::from_utf8(avp.data).is_err() {
                 return Err(avp.error(ErrorKind::InvalidAvpValue("not valid UTF-8")));
             }
@@ -247,4 +300,36 @@ fn check_value(
         AvpType::DiameterURI => DiameterUri::decode(avp, cx).map(drop),
         AvpType::OctetString => Ok(()),
     }
+}
+
+/// Host-IP-Address (RFC 6733 §5.3.5).
+const HOST_IP_ADDRESS: u32 = 257;
+
+/// Only the framing of a list of AVPs (the members of Failed-AVP).
+fn check_framing(mut avps: AvpIter<'_>) -> Result<(), DecodeError> {
+    while avps.next_framed().is_some() {}
+    avps.finish()
+}
+
+/// The bytes a DiameterIdentity may hold: ASCII letters, digits, `-`, `.`, and `_`.
+static IDENTITY_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_';
+        c += 1;
+    }
+    t
+};
+
+/// Whether `data` is a DiameterIdentity as the module documentation says: not empty, and
+/// only [`IDENTITY_BYTES`] (which are ASCII, so the text is valid UTF-8 too).
+#[inline]
+pub fn is_diameter_identity(data: &[u8]) -> bool {
+    // No early exit: a branch-free pass over a short name is cheaper than a branch per byte.
+    !data.is_empty()
+        && data
+            .iter()
+            .fold(true, |ok, &b| ok & IDENTITY_BYTES[usize::from(b)])
 }

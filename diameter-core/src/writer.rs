@@ -15,12 +15,16 @@ use std::fmt;
 
 use bytes::BytesMut;
 
-use crate::avp::{AvpFlags, AvpKey, RawAvp, header_len, padded, put_header, put_padding};
+use crate::avp::{
+    AvpFlags, AvpKey, RawAvp, avp_too_long, header_len, padded, put_header, put_padding,
+};
 use crate::data::{Address, AvpData};
-use crate::header::{CommandFlags, HEADER_LEN, VERSION};
+use crate::header::{CommandFlags, HEADER_LEN, MAX_LENGTH, VERSION, length_field};
 
-/// A message or Grouped AVP that could not be written as its ABNF requires. The AVPs are
-/// named by key; [`std::fmt::Display`] adds their dictionary names.
+/// A message or AVP that could not be written: a member its ABNF requires missing or one
+/// set twice, or a length that the 24-bit Message Length or AVP Length cannot hold
+/// (RFC 6733 §3, §4.1: 16 MiB − 1). The AVPs are named by key; [`std::fmt::Display`]
+/// adds their dictionary names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -40,26 +44,53 @@ pub enum WriteError {
         /// The Grouped AVPs it belongs in, outermost first (empty at message level).
         within: Vec<AvpKey>,
     },
+    /// An AVP longer than its 24-bit AVP Length can say ([`MAX_LENGTH`] bytes, header
+    /// included).
+    #[error("AVP {} of {length} bytes does not fit the 24-bit AVP Length{}", Named(*avp), Within(within))]
+    AvpTooLong {
+        /// The AVP.
+        avp: AvpKey,
+        /// Its length, header included, without padding.
+        length: usize,
+        /// The Grouped AVPs it belongs in, outermost first (empty at message level).
+        within: Vec<AvpKey>,
+    },
+    /// A message longer than its 24-bit Message Length can say ([`MAX_LENGTH`] bytes).
+    #[error("message of {length} bytes does not fit the 24-bit Message Length")]
+    MessageTooLong {
+        /// Its length, header included.
+        length: usize,
+    },
 }
 
 impl WriteError {
-    /// The AVP missing or repeated.
+    /// The AVP missing, repeated or too long; `AvpKey::new(0, 0)` for
+    /// [`WriteError::MessageTooLong`], which concerns no AVP.
     pub fn avp(&self) -> AvpKey {
         match self {
-            Self::MissingAvp { avp, .. } | Self::TooManyAvps { avp, .. } => *avp,
+            Self::MissingAvp { avp, .. }
+            | Self::TooManyAvps { avp, .. }
+            | Self::AvpTooLong { avp, .. } => *avp,
+            Self::MessageTooLong { .. } => AvpKey::new(0, 0),
         }
     }
 
     /// The Grouped AVPs holding it, outermost first.
     pub fn within(&self) -> &[AvpKey] {
         match self {
-            Self::MissingAvp { within, .. } | Self::TooManyAvps { within, .. } => within,
+            Self::MissingAvp { within, .. }
+            | Self::TooManyAvps { within, .. }
+            | Self::AvpTooLong { within, .. } => within,
+            Self::MessageTooLong { .. } => &[],
         }
     }
 
-    fn within_mut(&mut self) -> &mut Vec<AvpKey> {
+    fn within_mut(&mut self) -> Option<&mut Vec<AvpKey>> {
         match self {
-            Self::MissingAvp { within, .. } | Self::TooManyAvps { within, .. } => within,
+            Self::MissingAvp { within, .. }
+            | Self::TooManyAvps { within, .. }
+            | Self::AvpTooLong { within, .. } => Some(within),
+            Self::MessageTooLong { .. } => None,
         }
     }
 }
@@ -131,7 +162,7 @@ pub struct AvpWriter<'b> {
 fn header(code: u32, flags: u8, vendor: u32, len: usize) -> [u8; 12] {
     let mut h = [0u8; 12];
     h[..4].copy_from_slice(&code.to_be_bytes());
-    h[4..8].copy_from_slice(&((u32::from(flags) << 24) | (len as u32 & 0x00ff_ffff)).to_be_bytes());
+    h[4..8].copy_from_slice(&((u32::from(flags) << 24) | length_field(len)).to_be_bytes());
     h[8..].copy_from_slice(&vendor.to_be_bytes());
     h
 }
@@ -233,6 +264,11 @@ impl<'b> AvpWriter<'b> {
         data: &[u8],
     ) {
         let len = data.len();
+        if len > MAX_LENGTH - header_len(vendor) {
+            // Not written: `finish` reports it.
+            self.too_long(AvpKey::new(code, vendor), header_len(vendor) + len);
+            return;
+        }
         self.buf.reserve(padded(header_len(vendor) + len));
         put_header(self.buf, code, AvpFlags(flags), vendor, len);
         self.buf.extend_from_slice(data);
@@ -284,14 +320,41 @@ impl<'b> AvpWriter<'b> {
         once: bool,
         v: &T,
     ) {
+        let start = self.buf.len();
         v.encode_avp(self.buf, code, AvpFlags(flags), vendor);
+        if avp_too_long(self.buf, start) {
+            let length = self.buf.len() - start;
+            self.buf.truncate(start);
+            self.too_long(AvpKey::new(code, vendor), length);
+        }
         self.mark(bit, once);
     }
 
     /// Appends an AVP outside the ABNF (or any AVP as received), with its own flags.
     #[inline]
     pub fn put_raw(&mut self, a: &RawAvp) {
-        a.encode(self.buf);
+        if let Err(e) = a.try_encode(self.buf) {
+            self.failed_with(e);
+        }
+    }
+
+    /// Records an AVP too long for its 24-bit AVP Length (not written), for `finish`.
+    #[cold]
+    #[inline(never)]
+    fn too_long(&mut self, avp: AvpKey, length: usize) {
+        self.failed_with(WriteError::AvpTooLong {
+            avp,
+            length,
+            within: Vec::new(),
+        });
+    }
+
+    /// Keeps the first error for `finish`.
+    #[cold]
+    fn failed_with(&mut self, e: WriteError) {
+        if self.err.is_none() {
+            self.err = Some(e);
+        }
     }
 
     /// Appends a Grouped AVP `G` whose members `f` writes, patching its length once they
@@ -307,10 +370,19 @@ impl<'b> AvpWriter<'b> {
         f(&mut child);
         let AvpWriter { seen, dup, err, .. } = child.into_avp_writer();
         // Members are padded, so the data needs no padding of its own.
-        let len = ((self.buf.len() - start) as u32).to_be_bytes();
+        let length = self.buf.len() - start;
+        let len = length_field(length).to_be_bytes();
         if let Some(l) = self.buf.get_mut(start + 5..start + 8) {
             l.copy_from_slice(&len[1..]);
         }
+        let err = match err {
+            None if length > MAX_LENGTH => Some(WriteError::AvpTooLong {
+                avp: G::KEY,
+                length,
+                within: Vec::new(),
+            }),
+            err => err,
+        };
         if dup != 0 || seen & G::REQUIRED != G::REQUIRED || err.is_some() {
             self.group_failed(G::KEY, G::MEMBERS, G::REQUIRED, seen, dup, err);
         }
@@ -335,10 +407,12 @@ impl<'b> AvpWriter<'b> {
                 within: Vec::new(),
             }),
         };
-        e.within_mut().insert(0, key);
-        if self.err.is_none() {
-            self.err = Some(e);
+        // An AVP too long is the Grouped AVP itself when its own members are fine.
+        let own = matches!(&e, WriteError::AvpTooLong { avp, .. } if *avp == key);
+        if let (false, Some(within)) = (own, e.within_mut()) {
+            within.insert(0, key);
         }
+        self.failed_with(e);
     }
 
     /// The first problem among the members: a single member set twice, else a required
@@ -444,9 +518,10 @@ impl<'b> MessageWriter<'b> {
         CommandFlags(self.flags as u8)
     }
 
-    /// Checks the members (`members` by bit number, `required` the bits that must be set),
-    /// writes the header with the Message Length and returns that length. On error the
-    /// buffer is cut back to where the message began.
+    /// Checks the members (`members` by bit number, `required` the bits that must be set)
+    /// and the lengths (an AVP or the message over 16 MiB − 1: [`WriteError::AvpTooLong`],
+    /// [`WriteError::MessageTooLong`]), writes the header with the Message Length and
+    /// returns that length. On error the buffer is cut back to where the message began.
     #[inline]
     pub fn finish(mut self, members: &[AvpKey], required: u64) -> Result<usize, WriteError> {
         if let Err(e) = self.avps.check(members, required) {
@@ -454,10 +529,12 @@ impl<'b> MessageWriter<'b> {
             return Err(e);
         }
         let len = self.avps.buf.len() - self.start;
+        if len > MAX_LENGTH {
+            self.avps.buf.truncate(self.start);
+            return Err(WriteError::MessageTooLong { length: len });
+        }
         let mut h = [0u8; HEADER_LEN];
-        h[..4].copy_from_slice(
-            &((u32::from(VERSION) << 24) | (len as u32 & 0x00ff_ffff)).to_be_bytes(),
-        );
+        h[..4].copy_from_slice(&((u32::from(VERSION) << 24) | len as u32).to_be_bytes());
         h[4..8].copy_from_slice(&((self.flags << 24) | (self.code & 0x00ff_ffff)).to_be_bytes());
         h[8..12].copy_from_slice(&self.application_id.to_be_bytes());
         h[12..16].copy_from_slice(&self.hop_by_hop.to_be_bytes());

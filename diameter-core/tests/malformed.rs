@@ -243,3 +243,187 @@ fn error_answers_follow_the_answer_message_abnf() {
         diameter_core::generated::TypedMessage::Generic(_)
     ));
 }
+
+// --- Issue 14: what RFC 6733 asks beyond framing ---
+
+#[test]
+fn v_bit_with_vendor_id_zero_is_3009() {
+    // Product-Name (269) with the V bit and a Vendor-ID field of 0.
+    let bad = [
+        0, 0, 1, 13, 0x80, 0, 0, 16, 0, 0, 0, 0, b'a', b'b', b'c', b'd',
+    ];
+    let e = check(with_avp(&bad)).unwrap_err();
+    assert_eq!(e.result_code(), 3009, "{e}");
+    assert_eq!(&e.failed_avp().unwrap()[..], &bad[..]);
+    // The codec itself keeps such an AVP as received (a relay re-encodes it unchanged).
+    let m = Message::decode(with_avp(&bad)).unwrap();
+    let kept = m.find_all(AvpKey::new(269, 0)).last().unwrap();
+    assert_eq!(
+        (kept.flags.0, kept.raw_bytes()),
+        (0x80, Bytes::copy_from_slice(&bad))
+    );
+}
+
+#[test]
+fn undefined_enumerated_value_with_m_bit_is_5004() {
+    // CC-Request-Type (416, IETF, M): 1..=4 are defined.
+    let avp = |flags: u8, v: u8| with_avp(&[0, 0, 1, 0xa0, flags, 0, 0, 12, 0, 0, 0, v]);
+    let e = check(avp(0x40, 9)).unwrap_err();
+    assert_eq!(e.result_code(), 5004, "{e}");
+    assert_eq!(
+        &e.failed_avp().unwrap()[..],
+        &[0, 0, 1, 0xa0, 0x40, 0, 0, 12, 0, 0, 0, 9]
+    );
+    check(avp(0x40, 4)).unwrap();
+    // Without the M bit it may be ignored (§4.1).
+    check(avp(0, 9)).unwrap();
+    // A vendor Enumerated AVP is not checked (3GPP adds values in every release):
+    // 3GPP-PDP-Type (3/10415) with an undefined value and the M bit.
+    check(with_avp(&[
+        0, 0, 0, 3, 0xc0, 0, 0, 16, 0, 0, 0x28, 0xaf, 0, 0, 0, 99,
+    ]))
+    .unwrap();
+}
+
+#[test]
+fn diameter_identity_syntax() {
+    let with_host = |host: &str| {
+        let mut c = CapabilitiesExchangeRequest::default();
+        c.origin_host = host.into();
+        c.origin_realm = "example.org".into();
+        c.host_ip_address
+            .push("192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap().into());
+        c.product_name = "test".into();
+        check(c.to_bytes())
+    };
+    for bad in [
+        "bad host.example.org",
+        "",
+        "tab\t.org",
+        "é.example.org",
+        "a:b",
+    ] {
+        let e = with_host(bad).unwrap_err();
+        assert_eq!(e.result_code(), 5004, "{bad:?}: {e}");
+        let failed = e.failed_avp().unwrap();
+        assert_eq!(&failed[..4], &[0, 0, 1, 8], "Failed-AVP is Origin-Host");
+        assert_eq!(&failed[8..], bad.as_bytes());
+    }
+    for good in [
+        "a",
+        "Host-1.Example.ORG",
+        "peer_1.example.org",
+        "127.0.0.1",
+        "x.",
+    ] {
+        with_host(good).unwrap();
+    }
+    assert!(diameter_core::validate::is_diameter_identity(
+        b"aaa.example.org"
+    ));
+    assert!(!diameter_core::validate::is_diameter_identity(b"a a"));
+}
+
+#[test]
+fn host_ip_address_must_be_ipv4_or_ipv6() {
+    // Host-IP-Address (257) of family 99.
+    let bad = [0, 0, 1, 1, 0x40, 0, 0, 14, 0, 99, 1, 2, 3, 4, 0, 0];
+    let e = check(with_avp(&bad)).unwrap_err();
+    assert_eq!(e.result_code(), 5004, "{e}");
+    assert_eq!(&e.failed_avp().unwrap()[..], &bad[..14]);
+    // Other Address AVPs keep every family: E.164 (8) in MIP-Home-Agent-Address (334).
+    check(with_avp(&[
+        0, 0, 1, 0x4e, 0x40, 0, 0, 14, 0, 8, 1, 2, 3, 4, 0, 0,
+    ]))
+    .unwrap();
+}
+
+#[test]
+fn reserved_command_flag_bits_are_ignored() {
+    let mut b = BytesMut::from(&cer()[..]);
+    b[4] |= 0x0f;
+    let m = check(b.freeze()).unwrap();
+    assert!(m.is_request());
+    // Answers never carry them.
+    assert_eq!(m.to_answer().build().header().flags.0 & 0x0f, 0);
+}
+
+/// `levels` nested Multiple-Services-Credit-Control AVPs (456: Grouped with `*[ AVP ]`, so
+/// it may hold itself), each the only member of the one around it.
+fn nested(levels: usize) -> Vec<u8> {
+    let mut data: Vec<u8> = Vec::new();
+    for _ in 0..levels {
+        let mut a = vec![0, 0, 1, 0xc8, 0x40];
+        a.extend_from_slice(&((8 + data.len()) as u32).to_be_bytes()[1..]);
+        a.extend_from_slice(&data);
+        data = a;
+    }
+    data
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_5012_with_the_header_only() {
+    let limit = diameter_core::DEFAULT_MAX_DEPTH;
+    assert!(limit >= 64, "far above the ~6 levels of real traffic");
+    check(with_avp(&nested(limit))).unwrap();
+    for levels in [limit + 1, 1000, 100_000] {
+        let bytes = with_avp(&nested(levels));
+        // Bounded: the walk stops at the limit, whatever the depth, on a small stack.
+        let e = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let m = Message::decode(bytes).unwrap();
+                let _ = diameter_core::dump::text(&m);
+                let _ = diameter_core::generated::decode_typed(&m);
+                validate(&m).unwrap_err()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(e.result_code(), 5012, "{e}");
+        assert_eq!(e.kind, ErrorKind::NestingTooDeep(limit));
+        // The AVP one level too deep, its data left out.
+        assert_eq!(
+            &e.failed_avp().unwrap()[..],
+            &[0, 0, 1, 0xc8, 0x40, 0, 0, 8]
+        );
+        assert!(e.path.len() >= limit);
+        let text = e.to_string();
+        assert!(text.contains("nested deeper than 64"), "{text}");
+        assert!(text.len() < 300, "the path is abbreviated: {text}");
+    }
+}
+
+#[test]
+fn failed_avp_members_are_checked_for_framing_only() {
+    // A 5001 answer echoes the unknown M-bit AVP, a 5004 one the bad value: the answer
+    // itself validates.
+    let mut b = MessageBuilder::new(diameter_core::Header::new(
+        257,
+        0,
+        diameter_core::CommandFlags(0),
+    ));
+    b.result_code(5004);
+    b.add(
+        avp::ORIGIN_HOST,
+        &diameter_core::DiameterIdentity::from("h"),
+    );
+    b.add(
+        avp::ORIGIN_REALM,
+        &diameter_core::DiameterIdentity::from("r"),
+    );
+    b.add(
+        avp::HOST_IP_ADDRESS,
+        &diameter_core::Address::from("192.0.2.1".parse::<std::net::IpAddr>().unwrap()),
+    );
+    b.add(avp::VENDOR_ID, &0u32);
+    b.add(avp::PRODUCT_NAME, &diameter_core::Utf8String::from("p"));
+    b.grouped(avp::FAILED_AVP.code, 0, AvpFlags(0x40), |g| {
+        g.add(
+            avp::ORIGIN_HOST,
+            &diameter_core::DiameterIdentity::from("bad host"),
+        );
+        g.avp(0x270f, 0, AvpFlags(0x40), &7u32);
+    });
+    validate(&b.build()).unwrap();
+}

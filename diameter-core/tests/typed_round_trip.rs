@@ -10,8 +10,17 @@ use diameter_core::{Message, dictionary, validate};
 #[test]
 fn every_command_round_trips_typed() {
     let mut n = 0;
+    let mut shadowed = Vec::new();
     for module in dictionary::modules() {
         for cmd in module.commands {
+            // A definition that `decode_typed` does not pick for its (code, application):
+            // TS 32.299's CCR/CCA, decoded by name, RFC 4006's being the one for
+            // application 4 (commit 628890b).
+            if !dictionary::command(cmd.code, cmd.application).is_some_and(|c| std::ptr::eq(c, cmd))
+            {
+                shadowed.push(format!("{}/{}", module.name, cmd.name));
+                continue;
+            }
             for request in [true, false] {
                 let msg = common::sample_message(cmd, request);
                 let name = format!(
@@ -42,6 +51,7 @@ fn every_command_round_trips_typed() {
         }
     }
     assert!(n >= 14, "only {n} commands");
+    assert_eq!(shadowed, ["ts32299/Credit-Control"]);
 }
 
 /// Found by fuzzing: an AVP received with the V bit and Vendor-ID 0 (here inside

@@ -272,13 +272,9 @@ fn views_check_what_lazy_members_defer() {
     // 5014: the length does not fit the family (as the malformed-input table expects).
     assert_eq!(view_err.result_code(), 5014);
     assert_eq!(lazy_err.result_code(), 5014);
-    assert_eq!(
-        check_view(&Message::decode(bad).unwrap())
-            .unwrap()
-            .unwrap_err()
-            .result_code(),
-        5014
-    );
+    // `check_view` picks RFC 4006's CCR for application 4 (TS 32.299's is decoded by name,
+    // commit 628890b): Service-Information is outside its ABNF and not looked into.
+    assert!(check_view(&Message::decode(bad).unwrap()).unwrap().is_ok());
 }
 
 proptest! {

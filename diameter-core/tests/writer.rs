@@ -413,3 +413,150 @@ proptest! {
         prop_assert_eq!(&buf[4..], &owned.to_bytes()[..]);
     }
 }
+
+// --- Lengths that do not fit 24 bits (RFC 6733 §3, §4.1): errors, no panic, no corrupt
+// --- bytes. Data comes from one static 16 MiB of zeros (in .bss: no allocation); each
+// --- test allocates at most one buffer of just over 16 MiB.
+
+const MIB16: usize = 1 << 24;
+static ZEROS: [u8; MIB16] = [0; MIB16];
+
+fn zeros_str(len: usize) -> &'static str {
+    std::str::from_utf8(&ZEROS[..len]).unwrap()
+}
+
+/// The required members of an RFC 8506 CCR.
+fn ccr_required(w: &mut credit_control::CreditControlRequestWriter<'_>) {
+    w.origin_host("h")
+        .origin_realm("r")
+        .destination_realm("d")
+        .auth_application_id(4)
+        .service_context_id("c")
+        .cc_request_type(CcRequestType::INITIAL_REQUEST)
+        .cc_request_number(0);
+}
+
+#[test]
+fn avp_too_long_for_its_length_is_an_error() {
+    use diameter_core::{AvpFlags, MessageBuilder, RawAvp};
+    // 16 MiB of data: 16 MiB + 8 with the header, over the 24-bit AVP Length. Nothing of
+    // it is copied anywhere.
+    let mut buf = BytesMut::from(&b"previous"[..]);
+    let mut w = credit_control::CreditControlRequest::writer(&mut buf, "s;1");
+    ccr_required(&mut w);
+    w.cc_correlation_id(&ZEROS);
+    let e = w.finish().unwrap_err();
+    assert_eq!(
+        e,
+        WriteError::AvpTooLong {
+            avp: AvpKey::new(411, 0),
+            length: MIB16 + 8,
+            within: vec![]
+        }
+    );
+    assert!(e.to_string().contains("CC-Correlation-Id"), "{e}");
+    assert_eq!(&buf[..], b"previous");
+
+    // Inside a Grouped AVP: the path says where.
+    let mut buf = BytesMut::new();
+    let mut w = credit_control::CreditControlRequest::writer(&mut buf, "s;1");
+    ccr_required(&mut w);
+    w.subscription_id(|s| {
+        s.subscription_id_type(SubscriptionIdType::END_USER_E164)
+            .subscription_id_data(zeros_str(MIB16));
+    });
+    let e = w.finish().unwrap_err();
+    assert_eq!(
+        e,
+        WriteError::AvpTooLong {
+            avp: AvpKey::new(444, 0),
+            length: MIB16 + 8,
+            within: vec![AvpKey::new(443, 0)]
+        }
+    );
+    assert!(buf.is_empty());
+
+    // The generic builder and a raw AVP.
+    let big = Bytes::from_static(&ZEROS);
+    let mut b = MessageBuilder::request(272, 4, true);
+    b.avp(411, 0, AvpFlags::default(), &big);
+    b.add(AvpKey::new(416, 0), &1u32);
+    let e = b.try_build().unwrap_err();
+    assert_eq!(e.avp(), AvpKey::new(411, 0));
+    // `build` cannot fail: the message it gives has Message Length 0.
+    let mut b = MessageBuilder::request(272, 4, true);
+    b.avp(411, 0, AvpFlags::default(), &big);
+    assert_eq!(&b.build().as_bytes()[1..4], &[0, 0, 0]);
+    let raw = RawAvp {
+        code: 411,
+        flags: AvpFlags::default(),
+        vendor: 10415,
+        data: big.slice(..MIB16 - 12),
+    };
+    let mut out = BytesMut::new();
+    assert!(matches!(
+        raw.try_encode(&mut out),
+        Err(WriteError::AvpTooLong { length, .. }) if length == MIB16
+    ));
+    assert!(out.is_empty());
+    // One byte less fits exactly: 0xffffff.
+    let fits = RawAvp {
+        data: big.slice(..MIB16 - 13),
+        ..raw
+    };
+    assert_eq!(fits.unpadded_len(), 0x00ff_ffff);
+}
+
+#[test]
+fn message_too_long_for_its_length_is_an_error() {
+    // Two Route-Record AVPs of 8 MiB: each fits, the message does not. One buffer, reused.
+    let half = zeros_str(MIB16 / 2);
+    let mut buf = BytesMut::with_capacity(MIB16 + 4096);
+    buf.extend_from_slice(b"previous");
+    let mut w = credit_control::CreditControlRequest::writer(&mut buf, "s;1");
+    ccr_required(&mut w);
+    w.route_record(half).route_record(half);
+    let e = w.finish().unwrap_err();
+    assert!(
+        matches!(e, WriteError::MessageTooLong { length } if length > MIB16),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("24-bit Message Length"), "{e}");
+    assert_eq!(&buf[..], b"previous");
+
+    // The typed struct: `try_encode` reports it; `encode`, which cannot, writes Message
+    // Length 0 (refused by receivers, never misframed).
+    buf.clear();
+    let ccr = credit_control::CreditControlRequest {
+        route_record: vec![
+            DiameterIdentity(ByteString::from_static(half)),
+            DiameterIdentity(ByteString::from_static(half)),
+        ],
+        ..Default::default()
+    };
+    assert!(matches!(
+        ccr.try_encode(&mut buf),
+        Err(WriteError::MessageTooLong { .. })
+    ));
+    assert!(buf.is_empty());
+    ccr.encode(&mut buf);
+    assert!(buf.len() > MIB16);
+    assert_eq!(&buf[1..4], &[0, 0, 0]);
+    assert!(Message::decode(buf.split().freeze()).is_err());
+}
+
+#[test]
+fn message_builder_too_long_is_an_error() {
+    use diameter_core::MessageBuilder;
+    let half = Bytes::from_static(&ZEROS[..MIB16 / 2]);
+    let mut b = MessageBuilder::with_capacity(
+        diameter_core::Header::new(272, 4, diameter_core::CommandFlags::request(true)),
+        MIB16 + 4096,
+    );
+    b.add(AvpKey::new(411, 0), &half);
+    b.add(AvpKey::new(411, 0), &half);
+    assert!(matches!(
+        b.try_build(),
+        Err(WriteError::MessageTooLong { length }) if length > MIB16
+    ));
+}

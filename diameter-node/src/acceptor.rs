@@ -29,6 +29,7 @@ use crate::framing::next_frame;
 use crate::node::NodeShared;
 use crate::peer::admission::{Admission, admit};
 use crate::peer::base::{BaseKind, classify};
+use crate::peer::capabilities::check_cer;
 use crate::stats::Counters;
 use crate::tls::{Tls, certificate_names};
 
@@ -137,6 +138,15 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
     if classify(&msg) != BaseKind::Cer {
         // §5.6.1: close and discard the connection if anything other than a CER arrives.
         info!(code = msg.code(), "message before CER, closing");
+        let _ = stream.shutdown().await;
+        return;
+    }
+    // Process-CER's checks come first (§5.3, §7): a malformed CER is answered with the
+    // error, Failed-AVP and Error-Message, then closed, before any peer is looked up.
+    if let Err(e) = check_cer(&msg) {
+        info!(error = %e, "CER refused");
+        let cea = node.local.cea_refusing(msg.header(), &e);
+        let _ = stream.write_all(&cea).await;
         let _ = stream.shutdown().await;
         return;
     }

@@ -4,8 +4,11 @@
 //! 0. on a node with routes or the Relay application, routing (§6.1.4–§6.1.6, see
 //!    `forward.rs`): forwarded to a peer (its answer comes back through the same channel
 //!    as a handler's that runs in its own task), redirected (3006), refused (3002, 3003,
-//!    3005), or processed here; then, with duplicate detection on, a T-flagged request
-//!    already answered gets the same answer again (§6.1.2);
+//!    3005, with Failed-AVP and Error-Message), or processed here; on a node without
+//!    either, a request for another Destination-Realm is refused with 3003 and one for
+//!    another Destination-Host with 3002 (one walk over the AVP headers); then, with
+//!    duplicate detection on, a T-flagged request already answered gets the same answer
+//!    again (§6.1.2);
 //! 1. an Application-Id the node does not serve: 3007 DIAMETER_APPLICATION_UNSUPPORTED;
 //! 2. a command the application does not serve: 3001 DIAMETER_COMMAND_UNSUPPORTED;
 //! 3. validation against the dictionary ([`diameter_core::validate()`]): 5001, 5004, 5005,
@@ -31,11 +34,13 @@ use diameter_core::{Header, Message, ResultCode};
 use tokio::sync::mpsc;
 use tracing::debug;
 
-use crate::answer::{error_answer, generate_answer};
+use crate::answer::{error_answer, generate_answer, refusal_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::bound::Start;
 use crate::driver::PeerCommand;
-use crate::forward::{Decision, Ingress, Outstanding, Reply, with_route_record};
+use crate::forward::{
+    Decision, Ingress, Outstanding, Refusal, Reply, not_for_this_node, with_route_record,
+};
 use crate::node::{NodeShared, PeerSlot};
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};
@@ -99,15 +104,20 @@ pub(crate) fn handle_request(
                 reply(redirect_answer(&msg, &node.local, route));
                 return;
             }
-            Decision::Refuse(code) => {
-                if code == ResultCode::DIAMETER_LOOP_DETECTED.0 {
+            Decision::Refuse(why) => {
+                if why == Refusal::Loop {
                     Counters::bump(&counters.loops_detected);
                 }
                 Counters::bump(&counters.protocol_errors);
-                reply(generate_answer(&msg, &node.local, code).build());
+                reply(refusal_answer(&msg, &node.local, why));
                 return;
             }
         }
+    } else if let Some(why) = not_for_this_node(&msg, &node.local) {
+        // No routes: what is not for this node cannot be delivered (§6.1.4, §6.1).
+        Counters::bump(&counters.protocol_errors);
+        reply(refusal_answer(&msg, &node.local, why));
+        return;
     }
     // §6.1.2: a retransmission of a request answered before gets the same answer.
     let origin = match &node.duplicates {

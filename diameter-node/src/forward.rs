@@ -28,12 +28,12 @@ use diameter_core::generated::base::avp;
 use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
 use tokio::sync::oneshot;
 
-use crate::answer::{generate_answer, raw_error_answer};
+use crate::answer::{TopLevel, avp_data, generate_answer, raw_error_answer};
 use crate::dispatch::Answers;
 use crate::error::RequestError;
 use crate::framing::edit_header;
 use crate::node::{NodeShared, PeerSlot};
-use crate::peer::ConnId;
+use crate::peer::{ConnId, LocalCapabilities};
 use crate::routing::{Candidate, Route, RouteAction};
 use crate::stats::Counters;
 
@@ -145,8 +145,88 @@ pub(crate) enum Decision<'a> {
     Forward(Arc<PeerSlot>, bool),
     /// Answer 3006 naming the route's peers.
     Redirect(&'a Route),
-    /// Answer with this Result-Code.
-    Refuse(u32),
+    /// Answer with an error (3xxx, E bit).
+    Refuse(Refusal),
+}
+
+/// Why a received request is neither processed here nor forwarded (§6.1): the answer's
+/// Result-Code (with the E bit), its Failed-AVP and Error-Message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// 3003 DIAMETER_REALM_NOT_SERVED: a Destination-Realm neither ours nor routed.
+    RealmNotServed,
+    /// 3002 DIAMETER_UNABLE_TO_DELIVER: a Destination-Host that is neither this node nor
+    /// one it can reach.
+    UnknownHost,
+    /// 3002 DIAMETER_UNABLE_TO_DELIVER: the route has no usable peer.
+    NoUsablePeer,
+    /// 3005 DIAMETER_LOOP_DETECTED: a Route-Record names this node (§6.1.3).
+    Loop,
+}
+
+impl Refusal {
+    /// The Result-Code.
+    pub(crate) fn result_code(self) -> u32 {
+        match self {
+            Self::RealmNotServed => ResultCode::DIAMETER_REALM_NOT_SERVED.0,
+            Self::UnknownHost | Self::NoUsablePeer => ResultCode::DIAMETER_UNABLE_TO_DELIVER.0,
+            Self::Loop => ResultCode::DIAMETER_LOOP_DETECTED.0,
+        }
+    }
+
+    /// The Error-Message.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::RealmNotServed => {
+                "Destination-Realm is not served by this node and no route leads to it"
+            }
+            Self::UnknownHost => "Destination-Host is neither this node nor reachable from it",
+            Self::NoUsablePeer => "no peer of the route for this realm and application is usable",
+            Self::Loop => "a Route-Record names this node",
+        }
+    }
+
+    /// The AVP Failed-AVP holds (§7.5), as received: Destination-Realm, Destination-Host,
+    /// or the Route-Record naming this node.
+    pub(crate) fn failed_avp<'m>(
+        self,
+        msg: &'m Message,
+        local: &LocalCapabilities,
+    ) -> Option<diameter_core::AvpRef<'m>> {
+        match self {
+            Self::RealmNotServed => msg.find(avp::DESTINATION_REALM),
+            Self::UnknownHost => msg.find(avp::DESTINATION_HOST),
+            Self::NoUsablePeer => None,
+            Self::Loop => msg
+                .find_all(avp::ROUTE_RECORD)
+                .find(|r| r.data.eq_ignore_ascii_case(local.origin_host.as_bytes())),
+        }
+    }
+}
+
+/// §6.1.4 on a node without routes and without the Relay application, which processes
+/// what is for it and forwards nothing: `None` when the request is for this node (its
+/// Destination-Host is this node, or there is none and the Destination-Realm is ours or
+/// absent); otherwise 3003 for another Destination-Realm, 3002 for another
+/// Destination-Host (the same answers [`NodeShared::decide`] gives when no route
+/// matches). One walk over the request's AVP headers.
+pub(crate) fn not_for_this_node(msg: &Message, local: &LocalCapabilities) -> Option<Refusal> {
+    let mut host: Option<&[u8]> = None;
+    let mut realm: Option<&[u8]> = None;
+    for (key, encoded) in TopLevel::new(msg.as_bytes()) {
+        if key == avp::DESTINATION_HOST {
+            host.get_or_insert(avp_data(encoded));
+        } else if key == avp::DESTINATION_REALM {
+            realm.get_or_insert(avp_data(encoded));
+        }
+    }
+    if host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {
+        return None;
+    }
+    if realm.is_some_and(|r| !r.eq_ignore_ascii_case(local.origin_realm.as_bytes())) {
+        return Some(Refusal::RealmNotServed);
+    }
+    host.map(|_| Refusal::UnknownHost)
 }
 
 impl NodeShared {
@@ -176,7 +256,7 @@ impl NodeShared {
             .find_all(avp::ROUTE_RECORD)
             .any(|r| r.data.eq_ignore_ascii_case(local.origin_host.as_bytes()))
         {
-            return Decision::Refuse(ResultCode::DIAMETER_LOOP_DETECTED.0);
+            return Decision::Refuse(Refusal::Loop);
         }
         let app = msg.application_id();
         let avoid =
@@ -195,17 +275,17 @@ impl NodeShared {
                 RouteAction::Local => Decision::Local,
                 RouteAction::Relay | RouteAction::Proxy => match self.pick(route, app, &avoid) {
                     Some(slot) => Decision::Forward(slot, route.spec.action == RouteAction::Proxy),
-                    None => Decision::Refuse(ResultCode::DIAMETER_UNABLE_TO_DELIVER.0),
+                    None => Decision::Refuse(Refusal::NoUsablePeer),
                 },
                 RouteAction::Redirect => Decision::Redirect(route),
             },
             // A Destination-Host in our realm that is neither us nor a peer: §6.1.4's
             // "unable to deliver".
             None if ours && dest_host.is_some() && exclude.is_empty() => {
-                Decision::Refuse(ResultCode::DIAMETER_UNABLE_TO_DELIVER.0)
+                Decision::Refuse(Refusal::UnknownHost)
             }
             None if ours => Decision::Local,
-            None => Decision::Refuse(ResultCode::DIAMETER_REALM_NOT_SERVED.0),
+            None => Decision::Refuse(Refusal::RealmNotServed),
         }
     }
 
@@ -289,8 +369,9 @@ impl NodeShared {
     }
 }
 
-/// The request with a Route-Record naming the peer it came from appended (§6.1.8);
-/// `None` if it would exceed the 24-bit Message Length.
+/// The request with a Route-Record naming the peer it came from appended (§6.1.8), and
+/// reserved command flag bits cleared (§3: ignored on receipt, zero when sent); `None` if
+/// it would exceed the 24-bit Message Length.
 pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes> {
     let len = request.len() + padded(8 + identity.len());
     if len > 0x00ff_ffff || request.len() < 20 {
@@ -308,6 +389,7 @@ pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes>
     b.extend_from_slice(identity.as_bytes());
     put_padding(&mut b, identity.len());
     b[1..4].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+    b[4] &= !CommandFlags::RESERVED;
     Some(b.freeze())
 }
 
@@ -345,6 +427,10 @@ mod tests {
         assert_eq!(rr, [b"peer.example.net".to_vec()]);
         assert!(msg.find(avp::ROUTE_RECORD).unwrap().flags.is_mandatory());
         assert!(with_route_record(&[0; 8], "x").is_none());
+        let mut reserved = req.as_bytes().to_vec();
+        reserved[4] |= CommandFlags::RESERVED;
+        let out = with_route_record(&reserved, "peer.example.net").unwrap();
+        assert_eq!(out[4], req.as_bytes()[4]);
     }
 
     #[test]

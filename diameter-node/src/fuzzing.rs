@@ -7,16 +7,19 @@ use diameter_core::Message;
 use diameter_core::generated::base::{CapabilitiesExchangeAnswer, CapabilitiesExchangeRequest};
 use diameter_core::typed::Command;
 
-use crate::answer::{generate_answer, raw_error_answer};
+use crate::answer::{generate_answer, raw_error_answer, refusal_answer};
 use crate::doic::AnswerAvps;
-use crate::forward::{with_hop_by_hop, with_route_record, with_t_flag};
+use crate::forward::{not_for_this_node, with_hop_by_hop, with_route_record, with_t_flag};
 use crate::peer::LocalCapabilities;
-use crate::peer::capabilities::{InbandSecurity, PeerCapabilities, SupportedApplication};
+use crate::peer::capabilities::{
+    InbandSecurity, PeerCapabilities, SupportedApplication, check_cer,
+};
 use crate::redirect::RedirectIndication;
 
 /// A message from a peer: capabilities negotiation (CER and CEA, with every in-band
-/// security setting), the answers the node would build for it, a redirect or DOIC report
-/// in it, and the header edits of relaying and failover.
+/// security setting, and the CEA refusing a malformed CER), the answers the node would
+/// build for it (refusals of what is not for it included), a redirect or DOIC report in
+/// it, and the header edits of relaying and failover.
 pub fn peer_input(data: &[u8]) {
     let bytes = Bytes::copy_from_slice(data);
     let mut local = LocalCapabilities::new("fuzz.example.org", "example.org");
@@ -37,6 +40,17 @@ pub fn peer_input(data: &[u8]) {
         if let Ok(cea) = CapabilitiesExchangeAnswer::decode(&msg) {
             let _ = PeerCapabilities::from_cea(&local, &cea);
         }
+    }
+    if let Err(e) = check_cer(&msg) {
+        let cea = local.cea_refusing(msg.header(), &e);
+        let limits = diameter_core::Limits {
+            max_message_size: diameter_core::header::MAX_LENGTH as u32,
+            ..Default::default()
+        };
+        Message::decode_with(cea, &limits).expect("a CEA refusing a CER frames");
+    }
+    if let Some(why) = not_for_this_node(&msg, &local) {
+        assert!(refusal_answer(&msg, &local, why).header().flags.is_error());
     }
     let answer = generate_answer(&msg, &local, 3002).build();
     assert!(!answer.is_request());

@@ -36,6 +36,18 @@ impl Log {
 
 /// A server answering CCRs 2001 after `delay`, with a Test AVP counting its requests.
 async fn server(host: &str, delay: Duration) -> (NodeHandle, Log) {
+    server_with(host, delay, Vec::new()).await
+}
+
+/// A server that takes over for the others of its realm: a LOCAL route for servers.test
+/// makes it process requests naming another host of the realm in Destination-Host, which
+/// a plain server refuses with 3002 (RFC 6733 §6.1.4: not for it, and it routes nothing).
+async fn standby(host: &str, delay: Duration) -> (NodeHandle, Log) {
+    let route = RouteSpec::new("servers.test", RouteAction::Local);
+    server_with(host, delay, vec![route]).await
+}
+
+async fn server_with(host: &str, delay: Duration, routes: Vec<RouteSpec>) -> (NodeHandle, Log) {
     let log = Log::default();
     let seen = log.clone();
     let n = Arc::new(AtomicUsize::new(0));
@@ -67,6 +79,7 @@ async fn server(host: &str, delay: Duration) -> (NodeHandle, Log) {
         .listen(loopback())
         .accept_unknown_peers("*");
     config.timers.request_timeout = Duration::from_secs(5);
+    config.routes = routes;
     let node = Node::builder(config)
         .application(app)
         .start()
@@ -481,7 +494,7 @@ async fn retransmission_is_answered_from_the_duplicate_cache() {
 async fn pending_requests_fail_over_with_the_t_flag() {
     // s1 answers after 300 ms and dies before; s2 answers at once.
     let (s1, log1) = server("s1.servers.test", Duration::from_millis(300)).await;
-    let (s2, log2) = server("s2.servers.test", Duration::ZERO).await;
+    let (s2, log2) = standby("s2.servers.test", Duration::ZERO).await;
     let c = client(
         vec![
             peer("s1.servers.test", s1.local_addrs()[0]),
@@ -558,7 +571,7 @@ async fn a_relay_fails_forwarded_requests_over() {
     // The relay has forwarded ten requests to s1 (slow) when s1 dies: it sends them again
     // to s2 with the T flag; the client gets one answer for each.
     let (s1, log1) = server("s1.servers.test", Duration::from_millis(300)).await;
-    let (s2, log2) = server("s2.servers.test", Duration::ZERO).await;
+    let (s2, log2) = standby("s2.servers.test", Duration::ZERO).await;
     let relay = agent(
         "relay.agents.test",
         vec![
@@ -598,7 +611,8 @@ async fn a_relay_fails_forwarded_requests_over() {
 }
 
 /// Sends ten requests naming s1 as Destination-Host, kills s1 once all ten have reached it
-/// (sockets closed, no DPR), and checks that each gets one answer, from s2.
+/// (sockets closed, no DPR), and checks that each gets one answer, from s2 (a
+/// [`standby`], which processes requests for the other hosts of its realm).
 async fn ten_to_s1_then_crash(c: &NodeHandle, s1: &NodeHandle, log1: &Log) {
     let mut sends = Vec::new();
     for _ in 0..10 {

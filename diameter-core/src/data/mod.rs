@@ -41,15 +41,29 @@ impl Default for DecodeCx {
 
 impl DecodeCx {
     /// The context for the members of a Grouped AVP, or an error if that is too deep.
+    ///
+    /// The error's Failed-AVP is the AVP one level too deep with its data left out (its
+    /// header, AVP Length set to the header's length): the tree below it can be as large
+    /// as the message, and echoing it says nothing more.
     pub fn enter(self, avp: &AvpRef<'_>) -> Result<Self, DecodeError> {
         if self.depth + 1 > self.max_depth {
-            return Err(avp.error(ErrorKind::NestingTooDeep(self.max_depth)));
+            return Err(too_deep(avp, self.max_depth));
         }
         Ok(Self {
             depth: self.depth + 1,
             ..self
         })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn too_deep(avp: &AvpRef<'_>, max_depth: usize) -> DecodeError {
+    let mut header = BytesMut::with_capacity(crate::avp::AVP_HEADER_LEN_VENDOR);
+    put_header(&mut header, avp.code, avp.flags, avp.vendor, 0);
+    ErrorKind::NestingTooDeep(max_depth)
+        .at(avp.offset)
+        .with_avp(header.freeze())
 }
 
 /// A value that can be the data of an AVP.

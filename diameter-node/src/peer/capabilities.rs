@@ -17,14 +17,23 @@
 //!   as freeDiameter advertise all their interfaces (§5.3.5 does not ask for a check).
 //! - Whether an unknown peer may connect at all (3010 DIAMETER_UNKNOWN_PEER) is decided
 //!   before the state machine sees the CER (§5.6.1); see [`crate::peer::admission`].
+//! - A CER is first checked as any request is ([`check_cer`]: `diameter_core::validate`,
+//!   §7): an unknown AVP with the M bit (5001), a value its type or dictionary refuses
+//!   (5004: an Origin-Host that is not an FQDN, a Host-IP-Address that is not IPv4 or
+//!   IPv6), an AVP its ABNF or a Grouped member's does not allow (5008), a missing or
+//!   repeated one (5005, 5009), a bad length (5014). The CEA then carries that
+//!   Result-Code, the offending AVP in Failed-AVP (or a zero-filled one of the missing
+//!   kind, §7.5) and an Error-Message ([`LocalCapabilities::cea_refusing`]), and the
+//!   connection is closed (§5.3).
 
 use std::net::IpAddr;
 
+use bytes::Bytes;
 use diameter_core::generated::base::{
     CapabilitiesExchangeAnswer, CapabilitiesExchangeRequest, VendorSpecificApplicationId,
 };
 use diameter_core::typed::Command;
-use diameter_core::{Address, CommandFlags, Header, ResultCode};
+use diameter_core::{Address, CommandFlags, DecodeError, Header, Message, ResultCode};
 
 /// The Relay application id (RFC 6733 §2.4).
 pub const RELAY_APPLICATION_ID: u32 = 0xffff_ffff;
@@ -261,6 +270,21 @@ impl LocalCapabilities {
         cea
     }
 
+    /// The encoded CEA refusing a CER that failed [`check_cer`] or typed decoding: the
+    /// error's Result-Code (E bit for 3xxx), an Error-Message saying what is wrong, and
+    /// the offending AVP in Failed-AVP (§7.5).
+    pub fn cea_refusing(&self, request: &Header, err: &DecodeError) -> Bytes {
+        let cea = self.cea(request, err.result_code(), Some(&err.to_string()));
+        match err.failed_avp() {
+            Some(failed) => {
+                let mut b = cea.to_message().to_builder();
+                b.failed_avp(failed);
+                b.build().into_bytes()
+            }
+            None => cea.to_bytes(),
+        }
+    }
+
     /// Computes what the local node and a peer advertising `remote` have in common.
     pub fn negotiate(&self, remote: &RemoteAdvert<'_>) -> Result<Negotiated, Rejection> {
         // No Inband-Security-Id means NO_INBAND_SECURITY (§6.10).
@@ -308,6 +332,13 @@ impl LocalCapabilities {
             tls,
         })
     }
+}
+
+/// Process-CER's check of the message itself, before its capabilities are read: the
+/// validation every request gets (§7, `diameter_core::validate`: ABNF, M bit, values,
+/// lengths). `Err`: answer with [`LocalCapabilities::cea_refusing`] and close.
+pub fn check_cer(cer: &Message) -> Result<(), DecodeError> {
+    diameter_core::validate(cer)
 }
 
 /// The application and security AVPs of a received CER or CEA.

@@ -311,11 +311,13 @@ impl Peer {
         }
         // Process-CER; a refused CER is answered with its Result-Code and closed, and the
         // state does not change.
-        let typed = match CapabilitiesExchangeRequest::decode(cer) {
+        let typed = match super::capabilities::check_cer(cer)
+            .and_then(|()| CapabilitiesExchangeRequest::decode(cer))
+        {
             Ok(t) => t,
             Err(e) => {
-                let cea = self.config.local.cea(cer.header(), e.result_code(), None);
-                self.send_on(conn, cea.to_bytes());
+                let cea = self.config.local.cea_refusing(cer.header(), &e);
+                self.send_on(conn, cea);
                 self.actions.push_back(Action::Close {
                     conn,
                     reason: CloseReason::CerRejected(e.result_code()),
