@@ -4234,4 +4234,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.173 §6.2",
         },
     ],
+    result_codes: &[],
 };

@@ -9978,4 +9978,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.217 §5.6",
         },
     ],
+    result_codes: &[],
 };

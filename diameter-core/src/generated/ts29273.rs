@@ -46915,4 +46915,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.273 §9.2.2",
         },
     ],
+    result_codes: &[],
 };

@@ -28666,4 +28666,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.345 §6.2",
         },
     ],
+    result_codes: &[],
 };
