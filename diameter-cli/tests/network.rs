@@ -72,7 +72,7 @@ fn serve_answers_send_and_stops_on_sigterm() {
     let out = run.stdout();
     assert!(out.starts_with("Credit-Control-Answer (272)"), "{out}");
     assert!(
-        out.contains("Result-Code (268) [-M-] Unsigned32: 2001"),
+        out.contains("Result-Code (268) [-M-] Unsigned32: 2001 DIAMETER_SUCCESS\n"),
         "{out}"
     );
     assert!(out.contains("CC-Request-Type (416) [-M-] Enumerated: INITIAL_REQUEST (1)"));

@@ -148,6 +148,39 @@ pub struct Dictionary {
     pub avps: Vec<Avp>,
     /// Commands defined.
     pub commands: Vec<Command>,
+    /// Result-Code (`<result-code>`) and Experimental-Result-Code (`<experimental-result-code>`)
+    /// values defined, in file order.
+    pub result_codes: Vec<ResultCodeValue>,
+}
+
+/// A named Result-Code value (RFC 6733 §7.1) or a vendor's Experimental-Result-Code value
+/// (§7.7) that a specification defines.
+#[derive(Debug, Clone)]
+pub struct ResultCodeValue {
+    /// The name as the specification writes it, e.g. `DIAMETER_CREDIT_LIMIT_REACHED`.
+    pub name: String,
+    /// The value.
+    pub code: u32,
+    /// `None` for a Result-Code (AVP 268); the Vendor-Id of an Experimental-Result-Code
+    /// (AVP 298, inside Experimental-Result with that Vendor-Id).
+    pub vendor: Option<u32>,
+    /// The section of the specification that defines it.
+    pub section: String,
+    /// Free text for rustdoc.
+    pub doc: Option<String>,
+    /// Source line.
+    pub line: usize,
+}
+
+impl ResultCodeValue {
+    /// The element name it is written with.
+    pub fn element(&self) -> &'static str {
+        if self.vendor.is_some() {
+            "experimental-result-code"
+        } else {
+            "result-code"
+        }
+    }
 }
 
 /// A vendor.
@@ -590,6 +623,84 @@ impl Lower<'_> {
         }
         Some(cmd)
     }
+
+    /// `<result-code name code section/>` or `<experimental-result-code name code vendor
+    /// section/>`, with an optional `<doc>` child.
+    fn result_code(&mut self, el: &Element) -> Option<ResultCodeValue> {
+        let experimental = el.name == "experimental-result-code";
+        if experimental {
+            self.check_attrs(el, &["name", "code", "vendor", "section"]);
+        } else {
+            self.check_attrs(el, &["name", "code", "section"]);
+        }
+        let name = self.req(el, "name");
+        let code = self
+            .req(el, "code")
+            .and_then(|v| self.num::<u32>(el, "code", v));
+        let vendor = if experimental {
+            match self.req(el, "vendor") {
+                Some(v) => match self.num::<u32>(el, "vendor", v)? {
+                    0 => {
+                        self.problems.push(Problem::new(
+                            el.line,
+                            "an Experimental-Result-Code belongs to a vendor: `vendor` must not be 0 \
+                             (IETF values are <result-code>)",
+                        ));
+                        return None;
+                    }
+                    v => Some(v),
+                },
+                None => return None,
+            }
+        } else {
+            None
+        };
+        let section = self.req(el, "section");
+        let (name, code, section) = (name?, code?, section?);
+        let well_formed = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !well_formed {
+            self.problems.push(Problem::new(
+                el.line,
+                format!(
+                    "`name` of <{}> must match [A-Za-z][A-Za-z0-9_-]*: {name:?}",
+                    el.name
+                ),
+            ));
+            return None;
+        }
+        // RFC 6733 §7.1: the thousands digit is the class, 1xxx to 5xxx.
+        if !(1000..=5999).contains(&code) {
+            self.problems.push(Problem::new(
+                el.line,
+                format!(
+                    "`code` of <{}> {name} is {code}, outside the classes 1xxx to 5xxx of RFC 6733 §7.1",
+                    el.name
+                ),
+            ));
+            return None;
+        }
+        let mut doc = None;
+        for c in &el.children {
+            match c.name.as_str() {
+                "doc" => doc = Some(c.text.trim().to_owned()),
+                other => self.problems.push(Problem::new(
+                    c.line,
+                    format!("unknown element <{other}> in <{}>", el.name),
+                )),
+            }
+        }
+        Some(ResultCodeValue {
+            name: name.to_owned(),
+            code,
+            vendor,
+            section: section.to_owned(),
+            doc,
+            line: el.line,
+        })
+    }
 }
 
 /// Lowers a parsed document into a [`Dictionary`], collecting problems.
@@ -624,6 +735,7 @@ pub(crate) fn lower(file: PathBuf, root: &Element, problems: &mut Vec<Problem>) 
         applications: Vec::new(),
         avps: Vec::new(),
         commands: Vec::new(),
+        result_codes: Vec::new(),
     };
     for el in &root.children {
         match el.name.as_str() {
@@ -678,6 +790,11 @@ pub(crate) fn lower(file: PathBuf, root: &Element, problems: &mut Vec<Problem>) 
             "command" => {
                 if let Some(c) = l.command(el) {
                     d.commands.push(c);
+                }
+            }
+            "result-code" | "experimental-result-code" => {
+                if let Some(r) = l.result_code(el) {
+                    d.result_codes.push(r);
                 }
             }
             other => l.problems.push(Problem::new(

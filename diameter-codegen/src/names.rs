@@ -99,6 +99,22 @@ pub(crate) fn const_name(name: &str) -> String {
     }
 }
 
+/// The constant of a Result-Code or Experimental-Result-Code name: the spec's name upper-cased
+/// with `-` as `_` (TS 29.214's `IP-CAN_SESSION_NOT_AVAILABLE`).
+pub(crate) fn result_code_const(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c == '-' {
+                '_'
+            } else {
+                c.to_ascii_uppercase()
+            }
+        })
+        .collect();
+    if s == "SELF" { format!("{s}_") } else { s }
+}
+
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,

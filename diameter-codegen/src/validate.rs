@@ -147,6 +147,7 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
         }
     }
     for d in dicts {
+        check_result_codes(d, &vendors, &mut out);
         for a in &d.avps {
             if a.vendor != 0 && !vendors.contains_key(&a.vendor) {
                 out.push(diag(
@@ -217,6 +218,53 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
     } else {
         out.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Err(out)
+    }
+}
+
+/// Result-Code and Experimental-Result-Code values of one dictionary: names unique (as the
+/// Rust constants they become, in one `result_code` module), codes unique per kind (a
+/// Result-Code by value, an Experimental-Result-Code by vendor and value), vendors declared.
+/// The same value may be defined by several dictionaries (3GPP's 5001
+/// DIAMETER_ERROR_USER_UNKNOWN is in Cx, Sh and S6a).
+fn check_result_codes(
+    d: &Dictionary,
+    vendors: &HashMap<u32, (usize, usize)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut codes: HashMap<(Option<u32>, u32), usize> = HashMap::new();
+    for r in &d.result_codes {
+        let ident = crate::names::result_code_const(&r.name);
+        if let Some(line) = names.insert(ident.clone(), r.line) {
+            out.push(diag(
+                d,
+                r.line,
+                format!(
+                    "duplicate result code name {} (constant {ident}, also at line {line})",
+                    r.name
+                ),
+            ));
+        }
+        if let Some(line) = codes.insert((r.vendor, r.code), r.line) {
+            let what = match r.vendor {
+                Some(v) => format!("Experimental-Result-Code {} of vendor {v}", r.code),
+                None => format!("Result-Code {}", r.code),
+            };
+            out.push(diag(
+                d,
+                r.line,
+                format!("duplicate {what}: {} here, also at line {line}", r.name),
+            ));
+        }
+        if let Some(v) = r.vendor {
+            if !vendors.contains_key(&v) {
+                out.push(diag(
+                    d,
+                    r.line,
+                    format!("<{}> {} uses undeclared vendor {v}", r.element(), r.name),
+                ));
+            }
+        }
     }
 }
 

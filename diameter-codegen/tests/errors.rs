@@ -163,3 +163,58 @@ fn replaces_unknown_definition() {
         "replaces a definition that dictionary \"other\" does not have",
     );
 }
+
+#[test]
+fn bad_result_code_attributes() {
+    expect(
+        "bad_result_code",
+        4,
+        "6001, outside the classes 1xxx to 5xxx",
+    );
+    expect("bad_result_code", 5, "must match [A-Za-z][A-Za-z0-9_-]*");
+    expect(
+        "bad_result_code",
+        6,
+        "`code` of <result-code> is not a valid number",
+    );
+    expect(
+        "bad_result_code",
+        7,
+        "unknown attribute `vendor` on <result-code>",
+    );
+    expect(
+        "bad_result_code",
+        8,
+        "<experimental-result-code> needs the attribute `vendor`",
+    );
+    expect("bad_result_code", 9, "`vendor` must not be 0");
+    // The good one is not reported.
+    assert!(diagnostics("bad_result_code").iter().all(|d| d.line != 3));
+}
+
+#[test]
+fn duplicate_result_codes_and_undeclared_vendor() {
+    expect("duplicate_result_code", 5, "duplicate Result-Code 4012");
+    // The same value as an Experimental-Result-Code of a vendor is another code.
+    assert!(
+        diagnostics("duplicate_result_code")
+            .iter()
+            .all(|d| d.line != 6)
+    );
+    // DIAMETER-A and DIAMETER_A are both the constant DIAMETER_A.
+    expect(
+        "duplicate_result_code",
+        7,
+        "duplicate result code name DIAMETER-A (constant DIAMETER_A",
+    );
+    expect(
+        "duplicate_result_code",
+        8,
+        "duplicate Experimental-Result-Code 5001 of vendor 10415",
+    );
+    expect(
+        "duplicate_result_code",
+        9,
+        "<experimental-result-code> DIAMETER_E uses undeclared vendor 99999",
+    );
+}

@@ -35,6 +35,12 @@ fn small_dictionary_snapshot() {
     );
     assert!(text.contains("pub acme_peer: Vec<rt::data::Address>"));
     assert!(text.contains("pub const AUTO_3GPP: Self = Self(2);"));
+    // Result-Codes: constants (a hyphen becomes an underscore), table rows, name lookups.
+    assert!(text.contains("pub const ACME_WIDGET_JAMMED: rt::ResultCode = rt::ResultCode(4999);"));
+    assert!(
+        text.contains("pub const ACME_ERROR_NO_WIDGET: rt::result_code::ExperimentalResultCode")
+    );
+    assert!(text.contains("(99999, 5999) => Some(\"ACME_ERROR_NO-WIDGET\"),"));
 }
 
 #[test]

@@ -94,3 +94,26 @@ fn base_commands_are_always_typed() {
     let typed = decode_typed(&Message::decode(dwr.to_bytes()).unwrap()).unwrap();
     assert!(matches!(typed, TypedMessage::BaseDeviceWatchdogRequest(_)));
 }
+
+/// Result-Code names come from the dictionaries compiled in: RFC 6733's always, RFC 8506's
+/// 4012 with the module that defines it, whatever feature brought it in.
+#[test]
+fn result_code_names_follow_the_compiled_dictionaries() {
+    use crate::ResultCode;
+    assert_eq!(ResultCode(2001).name(), Some("DIAMETER_SUCCESS"));
+    assert_eq!(ResultCode::DIAMETER_UNABLE_TO_COMPLY, ResultCode(5012));
+    let compiled = |name: &str| {
+        crate::generated::MODULES
+            .iter()
+            .flatten()
+            .any(|m| m.name == name)
+    };
+    assert_eq!(
+        ResultCode(4012).name(),
+        compiled("credit_control").then_some("DIAMETER_CREDIT_LIMIT_REACHED")
+    );
+    assert_eq!(
+        crate::dictionary::experimental_result_code_name(10415, 5420),
+        compiled("ts29272").then_some("DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION")
+    );
+}

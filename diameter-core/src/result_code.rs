@@ -1,24 +1,16 @@
-//! Result-Code values, RFC 6733 §7.1.
+//! Result-Code values (RFC 6733 §7.1) and vendors' Experimental-Result-Code values (§7.6,
+//! §7.7).
 //!
-//! A newtype over the wire value so that codes from other specifications (RFC 4006's 4010,
-//! 3GPP's Experimental-Result-Codes) round-trip unchanged; the constants name the RFC 6733
-//! ones.
+//! [`ResultCode`] is a newtype over the wire value so that codes from other specifications
+//! (RFC 8506's 4012, say) round-trip unchanged. Its associated constants
+//! (`ResultCode::DIAMETER_SUCCESS`, ...) are RFC 6733's, generated from
+//! `dictionaries/base.xml`; every dictionary module has a `result_code` module with the
+//! values of its specification, e.g.
+//! `generated::credit_control::result_code::DIAMETER_CREDIT_LIMIT_REACHED` (a [`ResultCode`])
+//! or `generated::ts29272::result_code::DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION` (an
+//! [`ExperimentalResultCode`] of 3GPP, vendor 10415). [`name_of`] names either kind.
 
-macro_rules! result_codes {
-    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
-        impl ResultCode {
-            $($(#[$doc])* pub const $name: Self = Self($value);)*
-
-            /// The RFC name of a known code.
-            pub fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $($value => Some(stringify!($name)),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
+use crate::typed::AnswerResult;
 
 /// A Result-Code (AVP 268) value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +37,13 @@ impl ResultCode {
     pub fn is_permanent_failure(self) -> bool {
         (5000..6000).contains(&self.0)
     }
+
+    /// The specification's name of the code, from the compiled-in and registered
+    /// dictionaries: RFC 6733's always, others (RFC 8506's 4012
+    /// `DIAMETER_CREDIT_LIMIT_REACHED`, ...) when their dictionary is compiled in.
+    pub fn name(self) -> Option<&'static str> {
+        crate::dictionary::result_code_name(self.0)
+    }
 }
 
 impl std::fmt::Debug for ResultCode {
@@ -68,71 +67,98 @@ impl From<ResultCode> for u32 {
     }
 }
 
-result_codes! {
-    /// §7.1.1: authentication needs another round trip.
-    DIAMETER_MULTI_ROUND_AUTH = 1001;
-    /// §7.1.2: the request was successfully completed.
-    DIAMETER_SUCCESS = 2001;
-    /// §7.1.2: completed, but additional processing is required.
-    DIAMETER_LIMITED_SUCCESS = 2002;
-    /// §7.1.3: the command code is not recognised or supported.
-    DIAMETER_COMMAND_UNSUPPORTED = 3001;
-    /// §7.1.3: the message could not be delivered.
-    DIAMETER_UNABLE_TO_DELIVER = 3002;
-    /// §7.1.3: the intended realm was not recognised.
-    DIAMETER_REALM_NOT_SERVED = 3003;
-    /// §7.1.3: the server is too busy.
-    DIAMETER_TOO_BUSY = 3004;
-    /// §7.1.3: a routing loop was detected.
-    DIAMETER_LOOP_DETECTED = 3005;
-    /// §7.1.3: a redirect agent answered with Redirect-Host.
-    DIAMETER_REDIRECT_INDICATION = 3006;
-    /// §7.1.3: the application is not supported.
-    DIAMETER_APPLICATION_UNSUPPORTED = 3007;
-    /// §7.1.3: invalid command flag bits.
-    DIAMETER_INVALID_HDR_BITS = 3008;
-    /// §7.1.3: invalid AVP flag bits.
-    DIAMETER_INVALID_AVP_BITS = 3009;
-    /// §7.1.3: CER from a peer that is not known.
-    DIAMETER_UNKNOWN_PEER = 3010;
-    /// §7.1.4: authentication failed.
-    DIAMETER_AUTHENTICATION_REJECTED = 4001;
-    /// §7.1.4: accounting storage exhausted.
-    DIAMETER_OUT_OF_SPACE = 4002;
-    /// §7.1.4: lost the election (§5.6.4).
-    ELECTION_LOST = 4003;
-    /// §7.1.5: an AVP is not supported.
-    DIAMETER_AVP_UNSUPPORTED = 5001;
-    /// §7.1.5: unknown session.
-    DIAMETER_UNKNOWN_SESSION_ID = 5002;
-    /// §7.1.5: authorization rejected.
-    DIAMETER_AUTHORIZATION_REJECTED = 5003;
-    /// §7.1.5: an AVP has an invalid value.
-    DIAMETER_INVALID_AVP_VALUE = 5004;
-    /// §7.1.5: a required AVP is missing.
-    DIAMETER_MISSING_AVP = 5005;
-    /// §7.1.5: resources exceeded.
-    DIAMETER_RESOURCES_EXCEEDED = 5006;
-    /// §7.1.5: contradicting AVPs.
-    DIAMETER_CONTRADICTING_AVPS = 5007;
-    /// §7.1.5: an AVP that must not be present.
-    DIAMETER_AVP_NOT_ALLOWED = 5008;
-    /// §7.1.5: an AVP occurs too many times.
-    DIAMETER_AVP_OCCURS_TOO_MANY_TIMES = 5009;
-    /// §7.1.5: no application in common (CER/CEA).
-    DIAMETER_NO_COMMON_APPLICATION = 5010;
-    /// §7.1.5: unsupported protocol version.
-    DIAMETER_UNSUPPORTED_VERSION = 5011;
-    /// §7.1.5: the request could not be processed.
-    DIAMETER_UNABLE_TO_COMPLY = 5012;
-    /// §7.1.5: a reserved bit is set.
-    DIAMETER_INVALID_BIT_IN_HEADER = 5013;
-    /// §7.1.5: an AVP has an invalid length.
-    DIAMETER_INVALID_AVP_LENGTH = 5014;
-    /// §7.1.5: the message has an invalid length.
-    DIAMETER_INVALID_MESSAGE_LENGTH = 5015;
-    /// §7.1.5: a grouped AVP holds an invalid combination of AVPs.
-    DIAMETER_INVALID_AVP_BIT_COMBO = 5016;
-    /// §7.1.5: no common security mechanism.
-    DIAMETER_NO_COMMON_SECURITY = 5017;
+/// A vendor's Experimental-Result-Code value (RFC 6733 §7.7): what an Experimental-Result
+/// AVP (§7.6) carries, its Vendor-Id and Experimental-Result-Code. 3GPP's are vendor 10415,
+/// e.g. `generated::ts29272::result_code::DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExperimentalResultCode {
+    /// Vendor-Id: the vendor that assigned the code.
+    pub vendor_id: u32,
+    /// Experimental-Result-Code.
+    pub code: u32,
+}
+
+impl ExperimentalResultCode {
+    /// Vendor `vendor_id`'s code `code`.
+    pub const fn new(vendor_id: u32, code: u32) -> Self {
+        Self { vendor_id, code }
+    }
+
+    /// 2xxx: success (vendors follow RFC 6733's classes, e.g. 3GPP TS 29.230 §8.1).
+    pub fn is_success(self) -> bool {
+        (2000..3000).contains(&self.code)
+    }
+
+    /// The specification's name of the code, from the compiled-in and registered
+    /// dictionaries (TS 29.272's when it is compiled in, and so on).
+    pub fn name(self) -> Option<&'static str> {
+        crate::dictionary::experimental_result_code_name(self.vendor_id, self.code)
+    }
+}
+
+impl std::fmt::Debug for ExperimentalResultCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.name().unwrap_or("ExperimentalResultCode");
+        write!(f, "{name}({}, vendor {})", self.code, self.vendor_id)
+    }
+}
+
+impl std::fmt::Display for ExperimentalResultCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{} {n} (vendor {})", self.code, self.vendor_id),
+            None => write!(f, "{} (vendor {})", self.code, self.vendor_id),
+        }
+    }
+}
+
+impl From<ExperimentalResultCode> for AnswerResult {
+    fn from(e: ExperimentalResultCode) -> Self {
+        Self::Experimental {
+            vendor_id: e.vendor_id,
+            code: e.code,
+        }
+    }
+}
+
+impl TryFrom<AnswerResult> for ExperimentalResultCode {
+    /// The result itself, when it is a Result-Code.
+    type Error = AnswerResult;
+
+    fn try_from(r: AnswerResult) -> Result<Self, AnswerResult> {
+        match r {
+            AnswerResult::Experimental { vendor_id, code } => Ok(Self { vendor_id, code }),
+            other => Err(other),
+        }
+    }
+}
+
+impl PartialEq<ExperimentalResultCode> for AnswerResult {
+    fn eq(&self, other: &ExperimentalResultCode) -> bool {
+        *self == AnswerResult::from(*other)
+    }
+}
+
+impl PartialEq<ResultCode> for AnswerResult {
+    fn eq(&self, other: &ResultCode) -> bool {
+        *self == AnswerResult::Code(*other)
+    }
+}
+
+/// The specification's name of an answer's result, from the compiled-in and registered
+/// dictionaries: a Result-Code by value, an Experimental-Result-Code by (vendor, value).
+///
+/// ```
+/// use diameter_core::{ResultCode, result_code::name_of, typed::AnswerResult};
+/// assert_eq!(name_of(AnswerResult::Code(ResultCode(2001))), Some("DIAMETER_SUCCESS"));
+/// // An Experimental-Result-Code is named only together with its vendor.
+/// assert_eq!(name_of(AnswerResult::Experimental { vendor_id: 0, code: 2001 }), None);
+/// ```
+pub fn name_of(result: AnswerResult) -> Option<&'static str> {
+    match result {
+        AnswerResult::Code(c) => c.name(),
+        AnswerResult::Experimental { vendor_id, code } => {
+            crate::dictionary::experimental_result_code_name(vendor_id, code)
+        }
+    }
 }

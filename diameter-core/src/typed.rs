@@ -377,9 +377,10 @@ impl std::fmt::Display for AnswerResult {
                 Some(n) => write!(f, "{} {n}", c.0),
                 None => write!(f, "{}", c.0),
             },
-            Self::Experimental { vendor_id, code } => {
-                write!(f, "{code} (Experimental-Result, vendor {vendor_id})")
-            }
+            Self::Experimental { vendor_id, code } => match crate::result_code::name_of(*self) {
+                Some(n) => write!(f, "{code} {n} (Experimental-Result, vendor {vendor_id})"),
+                None => write!(f, "{code} (Experimental-Result, vendor {vendor_id})"),
+            },
         }
     }
 }

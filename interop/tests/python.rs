@@ -49,14 +49,15 @@ fn python_command(python: &Path, script: &str, args: &[&str]) -> Command {
     cmd
 }
 
-/// The value of the first `Result-Code (268) [-M-] Unsigned32: 2001` line of a text dump
-/// (the top-level one comes first).
+/// The value of the first `Result-Code (268) [-M-] Unsigned32: 2001 DIAMETER_SUCCESS` line
+/// of a text dump (the top-level one comes first; the name follows where it is known).
 fn result_code(dump: &str) -> Option<u32> {
     dump.lines()
         .find(|l| l.trim_start().starts_with("Result-Code (268)"))?
-        .rsplit(": ")
+        .rsplit_once(": ")?
+        .1
+        .split_whitespace()
         .next()?
-        .trim()
         .parse()
         .ok()
 }

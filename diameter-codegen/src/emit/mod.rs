@@ -4,6 +4,7 @@
 mod exchange;
 mod features;
 mod module;
+mod result_codes;
 mod tables;
 mod view;
 mod writer;
@@ -375,10 +376,19 @@ pub(crate) fn emit(
         let tables = cx.emit_tables();
         let views = cx.emit_views();
         let writers = cx.emit_writers();
+        let result_codes = cx.emit_result_codes();
+        // RFC 6733's Result-Codes are `ResultCode`'s associated constants in diameter-core.
+        let result_code_impl = if layout == Layout::Core && d.name == "base" {
+            cx.emit_result_code_impl()
+        } else {
+            quote!()
+        };
         let body = quote! {
             #[allow(unused_imports)]
             use #core as rt;
             #keys
+            #result_codes
+            #result_code_impl
             #(#enums)*
             #(#grouped)*
             #(#commands)*

@@ -702,6 +702,7 @@ impl Ctx<'_> {
             "Tables of {} ({}) for generic decoding, validation and printing.",
             d.spec, d.version
         ));
+        let result_codes = self.result_code_table();
         let doc_avps = doc_attr("Every AVP of this dictionary, sorted by (vendor, code).");
         quote! {
             #doc_avps
@@ -716,6 +717,7 @@ impl Ctx<'_> {
                 applications: &[#(#apps)*],
                 avps: &AVPS,
                 commands: &[#(#commands)*],
+                result_codes: #result_codes,
             };
         }
     }
@@ -793,7 +795,7 @@ pub(super) fn section(s: &str) -> String {
 /// A dictionary's `<doc>` text for rustdoc. It is prose, not Markdown: `[` and `]` outside
 /// code spans and fenced blocks are escaped, or rustdoc would read ABNF such as `*[ AVP ]`
 /// and references such as `[RADIUSAttrVals]` as (broken) intra-doc links.
-fn doc_prose(text: &str) -> String {
+pub(super) fn doc_prose(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut fence = false;
     for (i, line) in text.split('\n').enumerate() {

@@ -175,6 +175,7 @@ pub(super) fn emit_top(
         }
     }
     let _ = n;
+    let result_code_lookups = super::result_codes::emit_lookups(modules, gating);
     let Variants {
         decl: variants_decl,
         bytes: variants_bytes,
@@ -208,6 +209,8 @@ pub(super) fn emit_top(
                 _ => None,
             }
         }
+
+        #result_code_lookups
 
         /// The command definition for exactly `(code, application)`.
         pub fn command_def(code: u32, application: u32) -> Option<&'static rt::dictionary::CommandDef> {

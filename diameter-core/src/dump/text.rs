@@ -1,11 +1,15 @@
 //! Text dump: one line per AVP with name, code, flags, vendor, type and value, nested
-//! Grouped AVPs indented.
+//! Grouped AVPs indented. A Result-Code value is followed by its name where a compiled-in
+//! or registered dictionary defines it (`4012 DIAMETER_CREDIT_LIMIT_REACHED`), and so is an
+//! Experimental-Result-Code, named by the Vendor-Id of its Experimental-Result.
 
 use std::fmt::Write;
 
 use super::{Scalar, command_name, hex, scalar};
-use crate::avp::AvpIter;
+use crate::avp::{AvpIter, AvpRef};
+use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::{self, AvpType};
+use crate::generated::base::avp as keys;
 use crate::message::Message;
 
 /// Renders a message as indented text.
@@ -23,11 +27,40 @@ pub fn text(msg: &Message) -> String {
         h.end_to_end,
         h.length
     );
-    write_avps(&mut out, msg.avps(), 1, 0);
+    write_avps(&mut out, msg.avps(), 1, 0, None);
     out
 }
 
-fn write_avps(out: &mut String, avps: AvpIter<'_>, indent: usize, depth: usize) {
+/// The Vendor-Id of an Experimental-Result (RFC 6733 §7.6), which names its
+/// Experimental-Result-Code.
+fn experimental_vendor(avp: &AvpRef<'_>) -> Option<u32> {
+    avp.children()
+        .filter_map(Result::ok)
+        .find(|a| a.key() == keys::VENDOR_ID)
+        .and_then(|a| u32::decode(&a, DecodeCx::default()).ok())
+}
+
+/// The name of a Result-Code value, or of an Experimental-Result-Code value of `vendor`.
+fn result_name(avp: &AvpRef<'_>, value: u64, vendor: Option<u32>) -> Option<&'static str> {
+    let value = u32::try_from(value).ok()?;
+    let key = avp.key();
+    if key == keys::RESULT_CODE {
+        dictionary::result_code_name(value)
+    } else if key == keys::EXPERIMENTAL_RESULT_CODE {
+        dictionary::experimental_result_code_name(vendor?, value)
+    } else {
+        None
+    }
+}
+
+/// `vendor`: the Vendor-Id of the Experimental-Result whose members these are, if any.
+fn write_avps(
+    out: &mut String,
+    avps: AvpIter<'_>,
+    indent: usize,
+    depth: usize,
+    vendor: Option<u32>,
+) {
     for avp in avps {
         let pad = "  ".repeat(indent);
         let avp = match avp {
@@ -53,7 +86,12 @@ fn write_avps(out: &mut String, avps: AvpIter<'_>, indent: usize, depth: usize) 
         );
         if ty == Some(AvpType::Grouped) && depth < crate::DEFAULT_MAX_DEPTH {
             out.push('\n');
-            write_avps(out, avp.children(), indent + 1, depth + 1);
+            let vendor = if avp.key() == keys::EXPERIMENTAL_RESULT {
+                experimental_vendor(&avp)
+            } else {
+                None
+            };
+            write_avps(out, avp.children(), indent + 1, depth + 1, vendor);
             continue;
         }
         match scalar(&avp, def) {
@@ -62,6 +100,9 @@ fn write_avps(out: &mut String, avps: AvpIter<'_>, indent: usize, depth: usize) 
             }
             Scalar::Uint(v) => {
                 let _ = write!(out, "{v}");
+                if let Some(n) = result_name(&avp, v, vendor) {
+                    let _ = write!(out, " {n}");
+                }
             }
             Scalar::Float(v) => {
                 let _ = write!(out, "{v}");

@@ -117,6 +117,277 @@ pub mod application {
     /// Relay (auth), IETF RFC 6733 §2.4.
     pub const RELAY: u32 = 4294967295;
 }
+/// Result-Code and Experimental-Result-Code values of IETF RFC 6733.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_MULTI_ROUND_AUTH (Result-Code 1001), IETF RFC 6733 §7.1.1.
+    ///
+    /// Authentication needs another round trip.
+    pub const DIAMETER_MULTI_ROUND_AUTH: rt::ResultCode = rt::ResultCode(1001);
+    /// DIAMETER_SUCCESS (Result-Code 2001), IETF RFC 6733 §7.1.2.
+    ///
+    /// The request was successfully completed.
+    pub const DIAMETER_SUCCESS: rt::ResultCode = rt::ResultCode(2001);
+    /// DIAMETER_LIMITED_SUCCESS (Result-Code 2002), IETF RFC 6733 §7.1.2.
+    ///
+    /// Completed, but additional processing is required.
+    pub const DIAMETER_LIMITED_SUCCESS: rt::ResultCode = rt::ResultCode(2002);
+    /// DIAMETER_COMMAND_UNSUPPORTED (Result-Code 3001), IETF RFC 6733 §7.1.3.
+    ///
+    /// The command code is not recognised or supported.
+    pub const DIAMETER_COMMAND_UNSUPPORTED: rt::ResultCode = rt::ResultCode(3001);
+    /// DIAMETER_UNABLE_TO_DELIVER (Result-Code 3002), IETF RFC 6733 §7.1.3.
+    ///
+    /// The message could not be delivered.
+    pub const DIAMETER_UNABLE_TO_DELIVER: rt::ResultCode = rt::ResultCode(3002);
+    /// DIAMETER_REALM_NOT_SERVED (Result-Code 3003), IETF RFC 6733 §7.1.3.
+    ///
+    /// The intended realm was not recognised.
+    pub const DIAMETER_REALM_NOT_SERVED: rt::ResultCode = rt::ResultCode(3003);
+    /// DIAMETER_TOO_BUSY (Result-Code 3004), IETF RFC 6733 §7.1.3.
+    ///
+    /// The server is too busy.
+    pub const DIAMETER_TOO_BUSY: rt::ResultCode = rt::ResultCode(3004);
+    /// DIAMETER_LOOP_DETECTED (Result-Code 3005), IETF RFC 6733 §7.1.3.
+    ///
+    /// A routing loop was detected.
+    pub const DIAMETER_LOOP_DETECTED: rt::ResultCode = rt::ResultCode(3005);
+    /// DIAMETER_REDIRECT_INDICATION (Result-Code 3006), IETF RFC 6733 §7.1.3.
+    ///
+    /// A redirect agent answered with Redirect-Host.
+    pub const DIAMETER_REDIRECT_INDICATION: rt::ResultCode = rt::ResultCode(3006);
+    /// DIAMETER_APPLICATION_UNSUPPORTED (Result-Code 3007), IETF RFC 6733 §7.1.3.
+    ///
+    /// The application is not supported.
+    pub const DIAMETER_APPLICATION_UNSUPPORTED: rt::ResultCode = rt::ResultCode(3007);
+    /// DIAMETER_INVALID_HDR_BITS (Result-Code 3008), IETF RFC 6733 §7.1.3.
+    ///
+    /// Invalid command flag bits.
+    pub const DIAMETER_INVALID_HDR_BITS: rt::ResultCode = rt::ResultCode(3008);
+    /// DIAMETER_INVALID_AVP_BITS (Result-Code 3009), IETF RFC 6733 §7.1.3.
+    ///
+    /// Invalid AVP flag bits.
+    pub const DIAMETER_INVALID_AVP_BITS: rt::ResultCode = rt::ResultCode(3009);
+    /// DIAMETER_UNKNOWN_PEER (Result-Code 3010), IETF RFC 6733 §7.1.3.
+    ///
+    /// CER from a peer that is not known.
+    pub const DIAMETER_UNKNOWN_PEER: rt::ResultCode = rt::ResultCode(3010);
+    /// DIAMETER_AUTHENTICATION_REJECTED (Result-Code 4001), IETF RFC 6733 §7.1.4.
+    ///
+    /// Authentication failed.
+    pub const DIAMETER_AUTHENTICATION_REJECTED: rt::ResultCode = rt::ResultCode(4001);
+    /// DIAMETER_OUT_OF_SPACE (Result-Code 4002), IETF RFC 6733 §7.1.4.
+    ///
+    /// Accounting storage exhausted.
+    pub const DIAMETER_OUT_OF_SPACE: rt::ResultCode = rt::ResultCode(4002);
+    /// ELECTION_LOST (Result-Code 4003), IETF RFC 6733 §7.1.4.
+    ///
+    /// Lost the election (§5.6.4).
+    pub const ELECTION_LOST: rt::ResultCode = rt::ResultCode(4003);
+    /// DIAMETER_AVP_UNSUPPORTED (Result-Code 5001), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP is not supported.
+    pub const DIAMETER_AVP_UNSUPPORTED: rt::ResultCode = rt::ResultCode(5001);
+    /// DIAMETER_UNKNOWN_SESSION_ID (Result-Code 5002), IETF RFC 6733 §7.1.5.
+    ///
+    /// Unknown session.
+    pub const DIAMETER_UNKNOWN_SESSION_ID: rt::ResultCode = rt::ResultCode(5002);
+    /// DIAMETER_AUTHORIZATION_REJECTED (Result-Code 5003), IETF RFC 6733 §7.1.5.
+    ///
+    /// Authorization rejected.
+    pub const DIAMETER_AUTHORIZATION_REJECTED: rt::ResultCode = rt::ResultCode(5003);
+    /// DIAMETER_INVALID_AVP_VALUE (Result-Code 5004), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP has an invalid value.
+    pub const DIAMETER_INVALID_AVP_VALUE: rt::ResultCode = rt::ResultCode(5004);
+    /// DIAMETER_MISSING_AVP (Result-Code 5005), IETF RFC 6733 §7.1.5.
+    ///
+    /// A required AVP is missing.
+    pub const DIAMETER_MISSING_AVP: rt::ResultCode = rt::ResultCode(5005);
+    /// DIAMETER_RESOURCES_EXCEEDED (Result-Code 5006), IETF RFC 6733 §7.1.5.
+    ///
+    /// Resources exceeded.
+    pub const DIAMETER_RESOURCES_EXCEEDED: rt::ResultCode = rt::ResultCode(5006);
+    /// DIAMETER_CONTRADICTING_AVPS (Result-Code 5007), IETF RFC 6733 §7.1.5.
+    ///
+    /// Contradicting AVPs.
+    pub const DIAMETER_CONTRADICTING_AVPS: rt::ResultCode = rt::ResultCode(5007);
+    /// DIAMETER_AVP_NOT_ALLOWED (Result-Code 5008), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP that must not be present.
+    pub const DIAMETER_AVP_NOT_ALLOWED: rt::ResultCode = rt::ResultCode(5008);
+    /// DIAMETER_AVP_OCCURS_TOO_MANY_TIMES (Result-Code 5009), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP occurs too many times.
+    pub const DIAMETER_AVP_OCCURS_TOO_MANY_TIMES: rt::ResultCode = rt::ResultCode(5009);
+    /// DIAMETER_NO_COMMON_APPLICATION (Result-Code 5010), IETF RFC 6733 §7.1.5.
+    ///
+    /// No application in common (CER/CEA).
+    pub const DIAMETER_NO_COMMON_APPLICATION: rt::ResultCode = rt::ResultCode(5010);
+    /// DIAMETER_UNSUPPORTED_VERSION (Result-Code 5011), IETF RFC 6733 §7.1.5.
+    ///
+    /// Unsupported protocol version.
+    pub const DIAMETER_UNSUPPORTED_VERSION: rt::ResultCode = rt::ResultCode(5011);
+    /// DIAMETER_UNABLE_TO_COMPLY (Result-Code 5012), IETF RFC 6733 §7.1.5.
+    ///
+    /// The request could not be processed.
+    pub const DIAMETER_UNABLE_TO_COMPLY: rt::ResultCode = rt::ResultCode(5012);
+    /// DIAMETER_INVALID_BIT_IN_HEADER (Result-Code 5013), IETF RFC 6733 §7.1.5.
+    ///
+    /// A reserved bit is set.
+    pub const DIAMETER_INVALID_BIT_IN_HEADER: rt::ResultCode = rt::ResultCode(5013);
+    /// DIAMETER_INVALID_AVP_LENGTH (Result-Code 5014), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP has an invalid length.
+    pub const DIAMETER_INVALID_AVP_LENGTH: rt::ResultCode = rt::ResultCode(5014);
+    /// DIAMETER_INVALID_MESSAGE_LENGTH (Result-Code 5015), IETF RFC 6733 §7.1.5.
+    ///
+    /// The message has an invalid length.
+    pub const DIAMETER_INVALID_MESSAGE_LENGTH: rt::ResultCode = rt::ResultCode(5015);
+    /// DIAMETER_INVALID_AVP_BIT_COMBO (Result-Code 5016), IETF RFC 6733 §7.1.5.
+    ///
+    /// A grouped AVP holds an invalid combination of AVPs.
+    pub const DIAMETER_INVALID_AVP_BIT_COMBO: rt::ResultCode = rt::ResultCode(5016);
+    /// DIAMETER_NO_COMMON_SECURITY (Result-Code 5017), IETF RFC 6733 §7.1.5.
+    ///
+    /// No common security mechanism.
+    pub const DIAMETER_NO_COMMON_SECURITY: rt::ResultCode = rt::ResultCode(5017);
+}
+impl rt::ResultCode {
+    /// DIAMETER_MULTI_ROUND_AUTH (Result-Code 1001), IETF RFC 6733 §7.1.1.
+    ///
+    /// Authentication needs another round trip.
+    pub const DIAMETER_MULTI_ROUND_AUTH: Self = Self(1001);
+    /// DIAMETER_SUCCESS (Result-Code 2001), IETF RFC 6733 §7.1.2.
+    ///
+    /// The request was successfully completed.
+    pub const DIAMETER_SUCCESS: Self = Self(2001);
+    /// DIAMETER_LIMITED_SUCCESS (Result-Code 2002), IETF RFC 6733 §7.1.2.
+    ///
+    /// Completed, but additional processing is required.
+    pub const DIAMETER_LIMITED_SUCCESS: Self = Self(2002);
+    /// DIAMETER_COMMAND_UNSUPPORTED (Result-Code 3001), IETF RFC 6733 §7.1.3.
+    ///
+    /// The command code is not recognised or supported.
+    pub const DIAMETER_COMMAND_UNSUPPORTED: Self = Self(3001);
+    /// DIAMETER_UNABLE_TO_DELIVER (Result-Code 3002), IETF RFC 6733 §7.1.3.
+    ///
+    /// The message could not be delivered.
+    pub const DIAMETER_UNABLE_TO_DELIVER: Self = Self(3002);
+    /// DIAMETER_REALM_NOT_SERVED (Result-Code 3003), IETF RFC 6733 §7.1.3.
+    ///
+    /// The intended realm was not recognised.
+    pub const DIAMETER_REALM_NOT_SERVED: Self = Self(3003);
+    /// DIAMETER_TOO_BUSY (Result-Code 3004), IETF RFC 6733 §7.1.3.
+    ///
+    /// The server is too busy.
+    pub const DIAMETER_TOO_BUSY: Self = Self(3004);
+    /// DIAMETER_LOOP_DETECTED (Result-Code 3005), IETF RFC 6733 §7.1.3.
+    ///
+    /// A routing loop was detected.
+    pub const DIAMETER_LOOP_DETECTED: Self = Self(3005);
+    /// DIAMETER_REDIRECT_INDICATION (Result-Code 3006), IETF RFC 6733 §7.1.3.
+    ///
+    /// A redirect agent answered with Redirect-Host.
+    pub const DIAMETER_REDIRECT_INDICATION: Self = Self(3006);
+    /// DIAMETER_APPLICATION_UNSUPPORTED (Result-Code 3007), IETF RFC 6733 §7.1.3.
+    ///
+    /// The application is not supported.
+    pub const DIAMETER_APPLICATION_UNSUPPORTED: Self = Self(3007);
+    /// DIAMETER_INVALID_HDR_BITS (Result-Code 3008), IETF RFC 6733 §7.1.3.
+    ///
+    /// Invalid command flag bits.
+    pub const DIAMETER_INVALID_HDR_BITS: Self = Self(3008);
+    /// DIAMETER_INVALID_AVP_BITS (Result-Code 3009), IETF RFC 6733 §7.1.3.
+    ///
+    /// Invalid AVP flag bits.
+    pub const DIAMETER_INVALID_AVP_BITS: Self = Self(3009);
+    /// DIAMETER_UNKNOWN_PEER (Result-Code 3010), IETF RFC 6733 §7.1.3.
+    ///
+    /// CER from a peer that is not known.
+    pub const DIAMETER_UNKNOWN_PEER: Self = Self(3010);
+    /// DIAMETER_AUTHENTICATION_REJECTED (Result-Code 4001), IETF RFC 6733 §7.1.4.
+    ///
+    /// Authentication failed.
+    pub const DIAMETER_AUTHENTICATION_REJECTED: Self = Self(4001);
+    /// DIAMETER_OUT_OF_SPACE (Result-Code 4002), IETF RFC 6733 §7.1.4.
+    ///
+    /// Accounting storage exhausted.
+    pub const DIAMETER_OUT_OF_SPACE: Self = Self(4002);
+    /// ELECTION_LOST (Result-Code 4003), IETF RFC 6733 §7.1.4.
+    ///
+    /// Lost the election (§5.6.4).
+    pub const ELECTION_LOST: Self = Self(4003);
+    /// DIAMETER_AVP_UNSUPPORTED (Result-Code 5001), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP is not supported.
+    pub const DIAMETER_AVP_UNSUPPORTED: Self = Self(5001);
+    /// DIAMETER_UNKNOWN_SESSION_ID (Result-Code 5002), IETF RFC 6733 §7.1.5.
+    ///
+    /// Unknown session.
+    pub const DIAMETER_UNKNOWN_SESSION_ID: Self = Self(5002);
+    /// DIAMETER_AUTHORIZATION_REJECTED (Result-Code 5003), IETF RFC 6733 §7.1.5.
+    ///
+    /// Authorization rejected.
+    pub const DIAMETER_AUTHORIZATION_REJECTED: Self = Self(5003);
+    /// DIAMETER_INVALID_AVP_VALUE (Result-Code 5004), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP has an invalid value.
+    pub const DIAMETER_INVALID_AVP_VALUE: Self = Self(5004);
+    /// DIAMETER_MISSING_AVP (Result-Code 5005), IETF RFC 6733 §7.1.5.
+    ///
+    /// A required AVP is missing.
+    pub const DIAMETER_MISSING_AVP: Self = Self(5005);
+    /// DIAMETER_RESOURCES_EXCEEDED (Result-Code 5006), IETF RFC 6733 §7.1.5.
+    ///
+    /// Resources exceeded.
+    pub const DIAMETER_RESOURCES_EXCEEDED: Self = Self(5006);
+    /// DIAMETER_CONTRADICTING_AVPS (Result-Code 5007), IETF RFC 6733 §7.1.5.
+    ///
+    /// Contradicting AVPs.
+    pub const DIAMETER_CONTRADICTING_AVPS: Self = Self(5007);
+    /// DIAMETER_AVP_NOT_ALLOWED (Result-Code 5008), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP that must not be present.
+    pub const DIAMETER_AVP_NOT_ALLOWED: Self = Self(5008);
+    /// DIAMETER_AVP_OCCURS_TOO_MANY_TIMES (Result-Code 5009), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP occurs too many times.
+    pub const DIAMETER_AVP_OCCURS_TOO_MANY_TIMES: Self = Self(5009);
+    /// DIAMETER_NO_COMMON_APPLICATION (Result-Code 5010), IETF RFC 6733 §7.1.5.
+    ///
+    /// No application in common (CER/CEA).
+    pub const DIAMETER_NO_COMMON_APPLICATION: Self = Self(5010);
+    /// DIAMETER_UNSUPPORTED_VERSION (Result-Code 5011), IETF RFC 6733 §7.1.5.
+    ///
+    /// Unsupported protocol version.
+    pub const DIAMETER_UNSUPPORTED_VERSION: Self = Self(5011);
+    /// DIAMETER_UNABLE_TO_COMPLY (Result-Code 5012), IETF RFC 6733 §7.1.5.
+    ///
+    /// The request could not be processed.
+    pub const DIAMETER_UNABLE_TO_COMPLY: Self = Self(5012);
+    /// DIAMETER_INVALID_BIT_IN_HEADER (Result-Code 5013), IETF RFC 6733 §7.1.5.
+    ///
+    /// A reserved bit is set.
+    pub const DIAMETER_INVALID_BIT_IN_HEADER: Self = Self(5013);
+    /// DIAMETER_INVALID_AVP_LENGTH (Result-Code 5014), IETF RFC 6733 §7.1.5.
+    ///
+    /// An AVP has an invalid length.
+    pub const DIAMETER_INVALID_AVP_LENGTH: Self = Self(5014);
+    /// DIAMETER_INVALID_MESSAGE_LENGTH (Result-Code 5015), IETF RFC 6733 §7.1.5.
+    ///
+    /// The message has an invalid length.
+    pub const DIAMETER_INVALID_MESSAGE_LENGTH: Self = Self(5015);
+    /// DIAMETER_INVALID_AVP_BIT_COMBO (Result-Code 5016), IETF RFC 6733 §7.1.5.
+    ///
+    /// A grouped AVP holds an invalid combination of AVPs.
+    pub const DIAMETER_INVALID_AVP_BIT_COMBO: Self = Self(5016);
+    /// DIAMETER_NO_COMMON_SECURITY (Result-Code 5017), IETF RFC 6733 §7.1.5.
+    ///
+    /// No common security mechanism.
+    pub const DIAMETER_NO_COMMON_SECURITY: Self = Self(5017);
+}
 /// Disconnect-Cause (code 273), Enumerated, IETF RFC 6733 §5.4.3.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
@@ -15746,6 +16017,206 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "IETF RFC 6733 §9.7",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 1001,
+            name: "DIAMETER_MULTI_ROUND_AUTH",
+            spec: "IETF RFC 6733 §7.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2001,
+            name: "DIAMETER_SUCCESS",
+            spec: "IETF RFC 6733 §7.1.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2002,
+            name: "DIAMETER_LIMITED_SUCCESS",
+            spec: "IETF RFC 6733 §7.1.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3001,
+            name: "DIAMETER_COMMAND_UNSUPPORTED",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3002,
+            name: "DIAMETER_UNABLE_TO_DELIVER",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3003,
+            name: "DIAMETER_REALM_NOT_SERVED",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3004,
+            name: "DIAMETER_TOO_BUSY",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3005,
+            name: "DIAMETER_LOOP_DETECTED",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3006,
+            name: "DIAMETER_REDIRECT_INDICATION",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3007,
+            name: "DIAMETER_APPLICATION_UNSUPPORTED",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3008,
+            name: "DIAMETER_INVALID_HDR_BITS",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3009,
+            name: "DIAMETER_INVALID_AVP_BITS",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 3010,
+            name: "DIAMETER_UNKNOWN_PEER",
+            spec: "IETF RFC 6733 §7.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4001,
+            name: "DIAMETER_AUTHENTICATION_REJECTED",
+            spec: "IETF RFC 6733 §7.1.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4002,
+            name: "DIAMETER_OUT_OF_SPACE",
+            spec: "IETF RFC 6733 §7.1.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4003,
+            name: "ELECTION_LOST",
+            spec: "IETF RFC 6733 §7.1.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5001,
+            name: "DIAMETER_AVP_UNSUPPORTED",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5002,
+            name: "DIAMETER_UNKNOWN_SESSION_ID",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5003,
+            name: "DIAMETER_AUTHORIZATION_REJECTED",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5004,
+            name: "DIAMETER_INVALID_AVP_VALUE",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5005,
+            name: "DIAMETER_MISSING_AVP",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5006,
+            name: "DIAMETER_RESOURCES_EXCEEDED",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5007,
+            name: "DIAMETER_CONTRADICTING_AVPS",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5008,
+            name: "DIAMETER_AVP_NOT_ALLOWED",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5009,
+            name: "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5010,
+            name: "DIAMETER_NO_COMMON_APPLICATION",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5011,
+            name: "DIAMETER_UNSUPPORTED_VERSION",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5012,
+            name: "DIAMETER_UNABLE_TO_COMPLY",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5013,
+            name: "DIAMETER_INVALID_BIT_IN_HEADER",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5014,
+            name: "DIAMETER_INVALID_AVP_LENGTH",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5015,
+            name: "DIAMETER_INVALID_MESSAGE_LENGTH",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5016,
+            name: "DIAMETER_INVALID_AVP_BIT_COMBO",
+            spec: "IETF RFC 6733 §7.1.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5017,
+            name: "DIAMETER_NO_COMMON_SECURITY",
+            spec: "IETF RFC 6733 §7.1.5",
         },
     ],
 };

@@ -149,6 +149,33 @@ pub mod application {
     /// Diameter Credit Control (auth), IETF RFC 8506 §1.3.
     pub const DIAMETER_CREDIT_CONTROL: u32 = 4;
 }
+/// Result-Code and Experimental-Result-Code values of IETF RFC 8506.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_END_USER_SERVICE_DENIED (Result-Code 4010), IETF RFC 8506 §9.1.
+    ///
+    /// The credit-control server denies the service request due to service restrictions.
+    pub const DIAMETER_END_USER_SERVICE_DENIED: rt::ResultCode = rt::ResultCode(4010);
+    /// DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE (Result-Code 4011), IETF RFC 8506 §9.1.
+    ///
+    /// The service can be granted, but no further credit-control is needed for it (e.g. it is free of charge).
+    pub const DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE: rt::ResultCode = rt::ResultCode(
+        4011,
+    );
+    /// DIAMETER_CREDIT_LIMIT_REACHED (Result-Code 4012), IETF RFC 8506 §9.1.
+    ///
+    /// The end user's account could not cover the requested service.
+    pub const DIAMETER_CREDIT_LIMIT_REACHED: rt::ResultCode = rt::ResultCode(4012);
+    /// DIAMETER_USER_UNKNOWN (Result-Code 5030), IETF RFC 8506 §9.2.
+    ///
+    /// The end user is unknown in the credit-control server.
+    pub const DIAMETER_USER_UNKNOWN: rt::ResultCode = rt::ResultCode(5030);
+    /// DIAMETER_RATING_FAILED (Result-Code 5031), IETF RFC 8506 §9.2.
+    ///
+    /// The credit-control server cannot rate the service request (insufficient rating input, an incorrect AVP combination, or an AVP or value not recognized or supported in the rating); Failed-AVP must be included.
+    pub const DIAMETER_RATING_FAILED: rt::ResultCode = rt::ResultCode(5031);
+}
 #[cfg(
     any(
         feature = "credit_control",
@@ -15361,6 +15388,38 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "IETF RFC 8506 §3",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4010,
+            name: "DIAMETER_END_USER_SERVICE_DENIED",
+            spec: "IETF RFC 8506 §9.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4011,
+            name: "DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE",
+            spec: "IETF RFC 8506 §9.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4012,
+            name: "DIAMETER_CREDIT_LIMIT_REACHED",
+            spec: "IETF RFC 8506 §9.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5030,
+            name: "DIAMETER_USER_UNKNOWN",
+            spec: "IETF RFC 8506 §9.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5031,
+            name: "DIAMETER_RATING_FAILED",
+            spec: "IETF RFC 8506 §9.2",
         },
     ],
 };

@@ -5454,4 +5454,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "IETF RFC 4072 §3",
         },
     ],
+    result_codes: &[],
 };

@@ -5053,4 +5053,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "IETF RFC 5447, RFC 5778 RFC 5778 5.2",
         },
     ],
+    result_codes: &[],
 };

@@ -73,6 +73,41 @@ pub mod application {
     /// Diameter Mobile IPv4 (auth), IETF RFC 4004 §12.7.
     pub const DIAMETER_MOBILE_IPV4: u32 = 2;
 }
+/// Result-Code and Experimental-Result-Code values of IETF RFC 4004.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_ERROR_MIP_REPLY_FAILURE (Result-Code 4005), IETF RFC 4004 §6.1.
+    ///
+    /// Used by the home agent when processing of the Registration Request has failed.
+    pub const DIAMETER_ERROR_MIP_REPLY_FAILURE: rt::ResultCode = rt::ResultCode(4005);
+    /// DIAMETER_ERROR_HA_NOT_AVAILABLE (Result-Code 4006), IETF RFC 4004 §6.1.
+    ///
+    /// The requested Home Agent cannot be assigned to the mobile node at this time.
+    pub const DIAMETER_ERROR_HA_NOT_AVAILABLE: rt::ResultCode = rt::ResultCode(4006);
+    /// DIAMETER_ERROR_BAD_KEY (Result-Code 4007), IETF RFC 4004 §6.1.
+    ///
+    /// Used by the home agent to tell the local Diameter server that the key generated is invalid.
+    pub const DIAMETER_ERROR_BAD_KEY: rt::ResultCode = rt::ResultCode(4007);
+    /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED (Result-Code 4008), IETF RFC 4004 §6.1.
+    ///
+    /// The requested packet filter rules cannot be supported by the mobility agent.
+    pub const DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED: rt::ResultCode = rt::ResultCode(
+        4008,
+    );
+    /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE (Result-Code 5024), IETF RFC 4004 §6.2.
+    ///
+    /// Allocation of a home agent in the foreign domain is not permitted at this time.
+    pub const DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE: rt::ResultCode = rt::ResultCode(
+        5024,
+    );
+    /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION (Result-Code 5025), IETF RFC 4004 §6.2.
+    ///
+    /// The requested Mobile IPv4 session keys could not be delivered via a security association.
+    pub const DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION: rt::ResultCode = rt::ResultCode(
+        5025,
+    );
+}
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 /// MIP-Algorithm-Type (code 345), Enumerated, IETF RFC 4004 §9.8.
 ///
@@ -10754,6 +10789,44 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "IETF RFC 4004 §5",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4005,
+            name: "DIAMETER_ERROR_MIP_REPLY_FAILURE",
+            spec: "IETF RFC 4004 §6.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4006,
+            name: "DIAMETER_ERROR_HA_NOT_AVAILABLE",
+            spec: "IETF RFC 4004 §6.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4007,
+            name: "DIAMETER_ERROR_BAD_KEY",
+            spec: "IETF RFC 4004 §6.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4008,
+            name: "DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED",
+            spec: "IETF RFC 4004 §6.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5024,
+            name: "DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE",
+            spec: "IETF RFC 4004 §6.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5025,
+            name: "DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION",
+            spec: "IETF RFC 4004 §6.2",
         },
     ],
 };

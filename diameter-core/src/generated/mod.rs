@@ -59952,6 +59952,184 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         _ => None,
     }
 }
+/// The name of a Result-Code value (AVP 268) in the generated dictionaries whose
+/// features are on, found by `match`.
+pub fn result_code_name(code: u32) -> Option<&'static str> {
+    match code {
+        1001 => Some("DIAMETER_MULTI_ROUND_AUTH"),
+        2001 => Some("DIAMETER_SUCCESS"),
+        2002 => Some("DIAMETER_LIMITED_SUCCESS"),
+        2003 if M_SIP.is_some() => Some("DIAMETER_FIRST_REGISTRATION"),
+        2004 if M_SIP.is_some() => Some("DIAMETER_SUBSEQUENT_REGISTRATION"),
+        2005 if M_SIP.is_some() => Some("DIAMETER_UNREGISTERED_SERVICE"),
+        2006 if M_SIP.is_some() => Some("DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED"),
+        2007 if M_SIP.is_some() => Some("DIAMETER_SERVER_SELECTION"),
+        2008 if M_SIP.is_some() => Some("DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED"),
+        3001 => Some("DIAMETER_COMMAND_UNSUPPORTED"),
+        3002 => Some("DIAMETER_UNABLE_TO_DELIVER"),
+        3003 => Some("DIAMETER_REALM_NOT_SERVED"),
+        3004 => Some("DIAMETER_TOO_BUSY"),
+        3005 => Some("DIAMETER_LOOP_DETECTED"),
+        3006 => Some("DIAMETER_REDIRECT_INDICATION"),
+        3007 => Some("DIAMETER_APPLICATION_UNSUPPORTED"),
+        3008 => Some("DIAMETER_INVALID_HDR_BITS"),
+        3009 => Some("DIAMETER_INVALID_AVP_BITS"),
+        3010 => Some("DIAMETER_UNKNOWN_PEER"),
+        4001 => Some("DIAMETER_AUTHENTICATION_REJECTED"),
+        4002 => Some("DIAMETER_OUT_OF_SPACE"),
+        4003 => Some("ELECTION_LOST"),
+        4005 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_MIP_REPLY_FAILURE"),
+        4006 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_HA_NOT_AVAILABLE"),
+        4007 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_BAD_KEY"),
+        4008 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED"),
+        4010 if M_CREDIT_CONTROL.is_some() => Some("DIAMETER_END_USER_SERVICE_DENIED"),
+        4011 if M_CREDIT_CONTROL.is_some() => {
+            Some("DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE")
+        }
+        4012 if M_CREDIT_CONTROL.is_some() => Some("DIAMETER_CREDIT_LIMIT_REACHED"),
+        4013 if M_SIP.is_some() => Some("DIAMETER_USER_NAME_REQUIRED"),
+        5001 => Some("DIAMETER_AVP_UNSUPPORTED"),
+        5002 => Some("DIAMETER_UNKNOWN_SESSION_ID"),
+        5003 => Some("DIAMETER_AUTHORIZATION_REJECTED"),
+        5004 => Some("DIAMETER_INVALID_AVP_VALUE"),
+        5005 => Some("DIAMETER_MISSING_AVP"),
+        5006 => Some("DIAMETER_RESOURCES_EXCEEDED"),
+        5007 => Some("DIAMETER_CONTRADICTING_AVPS"),
+        5008 => Some("DIAMETER_AVP_NOT_ALLOWED"),
+        5009 => Some("DIAMETER_AVP_OCCURS_TOO_MANY_TIMES"),
+        5010 => Some("DIAMETER_NO_COMMON_APPLICATION"),
+        5011 => Some("DIAMETER_UNSUPPORTED_VERSION"),
+        5012 => Some("DIAMETER_UNABLE_TO_COMPLY"),
+        5013 => Some("DIAMETER_INVALID_BIT_IN_HEADER"),
+        5014 => Some("DIAMETER_INVALID_AVP_LENGTH"),
+        5015 => Some("DIAMETER_INVALID_MESSAGE_LENGTH"),
+        5016 => Some("DIAMETER_INVALID_AVP_BIT_COMBO"),
+        5017 => Some("DIAMETER_NO_COMMON_SECURITY"),
+        5024 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE"),
+        5025 if M_MIPV4.is_some() => Some("DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION"),
+        5030 if M_CREDIT_CONTROL.is_some() => Some("DIAMETER_USER_UNKNOWN"),
+        5031 if M_CREDIT_CONTROL.is_some() => Some("DIAMETER_RATING_FAILED"),
+        5032 if M_SIP.is_some() => Some("DIAMETER_ERROR_USER_UNKNOWN"),
+        5033 if M_SIP.is_some() => Some("DIAMETER_ERROR_IDENTITIES_DONT_MATCH"),
+        5034 if M_SIP.is_some() => Some("DIAMETER_ERROR_IDENTITY_NOT_REGISTERED"),
+        5035 if M_SIP.is_some() => Some("DIAMETER_ERROR_ROAMING_NOT_ALLOWED"),
+        5036 if M_SIP.is_some() => Some("DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED"),
+        5037 if M_SIP.is_some() => Some("DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED"),
+        5038 if M_SIP.is_some() => Some("DIAMETER_ERROR_IN_ASSIGNMENT_TYPE"),
+        5039 if M_SIP.is_some() => Some("DIAMETER_ERROR_TOO_MUCH_DATA"),
+        5040 if M_SIP.is_some() => Some("DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA"),
+        _ => None,
+    }
+}
+/// The name of vendor `vendor`'s Experimental-Result-Code value `code` in the
+/// generated dictionaries whose features are on, found by `match`.
+pub fn experimental_result_code_name(vendor: u32, code: u32) -> Option<&'static str> {
+    match (vendor, code) {
+        (10415, 2001) if M_TS29229.is_some() => Some("DIAMETER_FIRST_REGISTRATION"),
+        (10415, 2002) if M_TS29229.is_some() => Some("DIAMETER_SUBSEQUENT_REGISTRATION"),
+        (10415, 2003) if M_TS29229.is_some() => Some("DIAMETER_UNREGISTERED_SERVICE"),
+        (10415, 2004) if M_TS29229.is_some() => {
+            Some("DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED")
+        }
+        (10415, 4100) if M_TS29329.is_some() => Some("DIAMETER_USER_DATA_NOT_AVAILABLE"),
+        (10415, 4101) if M_TS29329.is_some() => Some("DIAMETER_PRIOR_UPDATE_IN_PROGRESS"),
+        (10415, 4141) if M_TS29212.is_some() => Some("DIAMETER_PCC_BEARER_EVENT"),
+        (10415, 4181) if M_TS29272.is_some() => {
+            Some("DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE")
+        }
+        (10415, 4182) if M_TS29272.is_some() => {
+            Some("DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT")
+        }
+        (10415, 4261) if M_TS29214.is_some() => {
+            Some("REQUESTED_SERVICE_TEMPORARILY_NOT_AUTHORIZED")
+        }
+        (10415, 5001) if M_TS29229.is_some() || M_TS29272.is_some() => {
+            Some("DIAMETER_ERROR_USER_UNKNOWN")
+        }
+        (10415, 5002) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_IDENTITIES_DONT_MATCH")
+        }
+        (10415, 5003) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_IDENTITY_NOT_REGISTERED")
+        }
+        (10415, 5004) if M_TS29229.is_some() || M_TS29272.is_some() => {
+            Some("DIAMETER_ERROR_ROAMING_NOT_ALLOWED")
+        }
+        (10415, 5005) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED")
+        }
+        (10415, 5006) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED")
+        }
+        (10415, 5007) if M_TS29229.is_some() => Some("DIAMETER_ERROR_IN_ASSIGNMENT_TYPE"),
+        (10415, 5008) if M_TS29229.is_some() => Some("DIAMETER_ERROR_TOO_MUCH_DATA"),
+        (10415, 5009) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA")
+        }
+        (10415, 5011) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_FEATURE_UNSUPPORTED")
+        }
+        (10415, 5012) if M_TS29229.is_some() => {
+            Some("DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED")
+        }
+        (10415, 5061) if M_TS29214.is_some() => Some("INVALID_SERVICE_INFORMATION"),
+        (10415, 5062) if M_TS29214.is_some() => Some("FILTER_RESTRICTIONS"),
+        (10415, 5063) if M_TS29214.is_some() => Some("REQUESTED_SERVICE_NOT_AUTHORIZED"),
+        (10415, 5064) if M_TS29214.is_some() => Some("DUPLICATED_AF_SESSION"),
+        (10415, 5065) if M_TS29214.is_some() => Some("IP-CAN_SESSION_NOT_AVAILABLE"),
+        (10415, 5066) if M_TS29214.is_some() => {
+            Some("UNAUTHORIZED_NON_EMERGENCY_SESSION")
+        }
+        (10415, 5067) if M_TS29214.is_some() => {
+            Some("UNAUTHORIZED_SPONSORED_DATA_CONNECTIVITY")
+        }
+        (10415, 5068) if M_TS29214.is_some() => Some("TEMPORARY_NETWORK_FAILURE"),
+        (10415, 5100) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED")
+        }
+        (10415, 5101) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_OPERATION_NOT_ALLOWED")
+        }
+        (10415, 5102) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ")
+        }
+        (10415, 5103) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED")
+        }
+        (10415, 5104) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED")
+        }
+        (10415, 5105) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC")
+        }
+        (10415, 5106) if M_TS29329.is_some() => Some("DIAMETER_ERROR_SUBS_DATA_ABSENT"),
+        (10415, 5107) if M_TS29329.is_some() => {
+            Some("DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA")
+        }
+        (10415, 5108) if M_TS29329.is_some() => Some("DIAMETER_ERROR_DSAI_NOT_AVAILABLE"),
+        (10415, 5140) if M_TS29212.is_some() => Some("DIAMETER_ERROR_INITIAL_PARAMETERS"),
+        (10415, 5141) if M_TS29212.is_some() => Some("DIAMETER_ERROR_TRIGGER_EVENT"),
+        (10415, 5142) if M_TS29212.is_some() => Some("DIAMETER_PCC_RULE_EVENT"),
+        (10415, 5143) if M_TS29212.is_some() => {
+            Some("DIAMETER_ERROR_BEARER_NOT_AUTHORIZED")
+        }
+        (10415, 5144) if M_TS29212.is_some() => {
+            Some("DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED")
+        }
+        (10415, 5147) if M_TS29212.is_some() => {
+            Some("DIAMETER_ERROR_CONFLICTING_REQUEST")
+        }
+        (10415, 5420) if M_TS29272.is_some() => {
+            Some("DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION")
+        }
+        (10415, 5421) if M_TS29272.is_some() => Some("DIAMETER_ERROR_RAT_NOT_ALLOWED"),
+        (10415, 5422) if M_TS29272.is_some() => Some("DIAMETER_ERROR_EQUIPMENT_UNKNOWN"),
+        (10415, 5423) if M_TS29272.is_some() => {
+            Some("DIAMETER_ERROR_UNKNOWN_SERVING_NODE")
+        }
+        _ => None,
+    }
+}
 /// The command definition for exactly `(code, application)`.
 pub fn command_def(
     code: u32,

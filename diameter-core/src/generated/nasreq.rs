@@ -24171,4 +24171,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "IETF RFC 7155 §3.9",
         },
     ],
+    result_codes: &[],
 };

@@ -36,4 +36,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     applications: &[],
     avps: &AVPS,
     commands: &[],
+    result_codes: &[],
 };

@@ -105,6 +105,89 @@ pub mod application {
     /// Diameter Session Initiation Protocol (SIP) (auth), IETF RFC 4740 §13.1.
     pub const DIAMETER_SESSION_INITIATION_PROTOCOL_SIP: u32 = 6;
 }
+/// Result-Code and Experimental-Result-Code values of IETF RFC 4740.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_FIRST_REGISTRATION (Result-Code 2003), IETF RFC 4740 §10.1.1.
+    ///
+    /// The user was not previously registered; the Diameter server has now authorized the registration.
+    pub const DIAMETER_FIRST_REGISTRATION: rt::ResultCode = rt::ResultCode(2003);
+    /// DIAMETER_SUBSEQUENT_REGISTRATION (Result-Code 2004), IETF RFC 4740 §10.1.1.
+    ///
+    /// The user is already registered; the Diameter server has now authorized the re-registration.
+    pub const DIAMETER_SUBSEQUENT_REGISTRATION: rt::ResultCode = rt::ResultCode(2004);
+    /// DIAMETER_UNREGISTERED_SERVICE (Result-Code 2005), IETF RFC 4740 §10.1.1.
+    ///
+    /// The user is not registered, but the requested service can still be granted.
+    pub const DIAMETER_UNREGISTERED_SERVICE: rt::ResultCode = rt::ResultCode(2005);
+    /// DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED (Result-Code 2006), IETF RFC 4740 §10.1.1.
+    ///
+    /// Processed; the Diameter server keeps no record of the SIP server assigned to the user.
+    pub const DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED: rt::ResultCode = rt::ResultCode(
+        2006,
+    );
+    /// DIAMETER_SERVER_SELECTION (Result-Code 2007), IETF RFC 4740 §10.1.1.
+    ///
+    /// Registration authorized; the user already has a SIP server, but a new one may need to be selected.
+    pub const DIAMETER_SERVER_SELECTION: rt::ResultCode = rt::ResultCode(2007);
+    /// DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED (Result-Code 2008), IETF RFC 4740 §10.1.1.
+    ///
+    /// Executed; authentication credentials are in the answer, and the Diameter server keeps no record of the SIP server.
+    pub const DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED: rt::ResultCode = rt::ResultCode(
+        2008,
+    );
+    /// DIAMETER_USER_NAME_REQUIRED (Result-Code 4013), IETF RFC 4740 §10.1.2.
+    ///
+    /// The request did not contain the User-Name AVP required to complete the transaction.
+    pub const DIAMETER_USER_NAME_REQUIRED: rt::ResultCode = rt::ResultCode(4013);
+    /// DIAMETER_ERROR_USER_UNKNOWN (Result-Code 5032), IETF RFC 4740 §10.1.3.
+    ///
+    /// The SIP-AOR AVP value does not belong to a known user in this realm.
+    pub const DIAMETER_ERROR_USER_UNKNOWN: rt::ResultCode = rt::ResultCode(5032);
+    /// DIAMETER_ERROR_IDENTITIES_DONT_MATCH (Result-Code 5033), IETF RFC 4740 §10.1.3.
+    ///
+    /// A SIP-AOR value is not allocated to the user named in User-Name.
+    pub const DIAMETER_ERROR_IDENTITIES_DONT_MATCH: rt::ResultCode = rt::ResultCode(
+        5033,
+    );
+    /// DIAMETER_ERROR_IDENTITY_NOT_REGISTERED (Result-Code 5034), IETF RFC 4740 §10.1.3.
+    ///
+    /// Location information was queried for a SIP AOR that has not been registered.
+    pub const DIAMETER_ERROR_IDENTITY_NOT_REGISTERED: rt::ResultCode = rt::ResultCode(
+        5034,
+    );
+    /// DIAMETER_ERROR_ROAMING_NOT_ALLOWED (Result-Code 5035), IETF RFC 4740 §10.1.3.
+    ///
+    /// The user is not allowed to roam to the visited network.
+    pub const DIAMETER_ERROR_ROAMING_NOT_ALLOWED: rt::ResultCode = rt::ResultCode(5035);
+    /// DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED (Result-Code 5036), IETF RFC 4740 §10.1.3.
+    ///
+    /// The identity already has a server assigned and its registration status does not allow overwriting it.
+    pub const DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED: rt::ResultCode = rt::ResultCode(
+        5036,
+    );
+    /// DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED (Result-Code 5037), IETF RFC 4740 §10.1.3.
+    ///
+    /// The authentication scheme of the request is not supported.
+    pub const DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED: rt::ResultCode = rt::ResultCode(
+        5037,
+    );
+    /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE (Result-Code 5038), IETF RFC 4740 §10.1.3.
+    ///
+    /// Same SIP server as currently assigned, but the SIP-Server-Assignment-Type is not allowed.
+    pub const DIAMETER_ERROR_IN_ASSIGNMENT_TYPE: rt::ResultCode = rt::ResultCode(5038);
+    /// DIAMETER_ERROR_TOO_MUCH_DATA (Result-Code 5039), IETF RFC 4740 §10.1.3.
+    ///
+    /// The SIP server received more data than it can accept and cannot overwrite the data already stored.
+    pub const DIAMETER_ERROR_TOO_MUCH_DATA: rt::ResultCode = rt::ResultCode(5039);
+    /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA (Result-Code 5040), IETF RFC 4740 §10.1.3.
+    ///
+    /// The received subscription data contained information that was not recognized or supported.
+    pub const DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA: rt::ResultCode = rt::ResultCode(
+        5040,
+    );
+}
 #[cfg(any(feature = "sip"))]
 /// SIP-Server-Assignment-Type (code 375), Enumerated, IETF RFC 4740 §9.4.
 ///
@@ -18657,6 +18740,104 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "IETF RFC 4740 §8",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2003,
+            name: "DIAMETER_FIRST_REGISTRATION",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2004,
+            name: "DIAMETER_SUBSEQUENT_REGISTRATION",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2005,
+            name: "DIAMETER_UNREGISTERED_SERVICE",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2006,
+            name: "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2007,
+            name: "DIAMETER_SERVER_SELECTION",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 2008,
+            name: "DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED",
+            spec: "IETF RFC 4740 §10.1.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 4013,
+            name: "DIAMETER_USER_NAME_REQUIRED",
+            spec: "IETF RFC 4740 §10.1.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5032,
+            name: "DIAMETER_ERROR_USER_UNKNOWN",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5033,
+            name: "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5034,
+            name: "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5035,
+            name: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5036,
+            name: "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5037,
+            name: "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5038,
+            name: "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5039,
+            name: "DIAMETER_ERROR_TOO_MUCH_DATA",
+            spec: "IETF RFC 4740 §10.1.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 0,
+            code: 5040,
+            name: "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
+            spec: "IETF RFC 4740 §10.1.3",
         },
     ],
 };

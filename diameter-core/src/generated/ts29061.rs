@@ -1583,4 +1583,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     ],
     avps: &AVPS,
     commands: &[],
+    result_codes: &[],
 };

@@ -5092,4 +5092,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.109 §6.2",
         },
     ],
+    result_codes: &[],
 };

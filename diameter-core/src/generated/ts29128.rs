@@ -15476,4 +15476,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.128 §6.2",
         },
     ],
+    result_codes: &[],
 };

@@ -2180,4 +2180,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     ],
     avps: &AVPS,
     commands: &[],
+    result_codes: &[],
 };

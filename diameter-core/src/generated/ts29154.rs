@@ -11091,4 +11091,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.154 §A.6.6",
         },
     ],
+    result_codes: &[],
 };

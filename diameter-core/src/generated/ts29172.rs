@@ -16067,4 +16067,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.172 §7.3.3",
         },
     ],
+    result_codes: &[],
 };

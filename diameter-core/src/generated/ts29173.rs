@@ -4243,4 +4243,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.173 §6.2",
         },
     ],
+    result_codes: &[],
 };

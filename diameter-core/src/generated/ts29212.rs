@@ -366,6 +366,46 @@ pub mod application {
     /// 3GPP S15 (auth), 3GPP TS 29.212 §E.6.1.
     pub const TGPP_S15: u32 = 16777318;
 }
+/// Result-Code and Experimental-Result-Code values of 3GPP TS 29.212.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_ERROR_INITIAL_PARAMETERS (Experimental-Result-Code 5140 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_ERROR_INITIAL_PARAMETERS: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5140,
+    );
+    /// DIAMETER_ERROR_TRIGGER_EVENT (Experimental-Result-Code 5141 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_ERROR_TRIGGER_EVENT: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5141,
+    );
+    /// DIAMETER_PCC_RULE_EVENT (Experimental-Result-Code 5142 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_PCC_RULE_EVENT: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5142,
+    );
+    /// DIAMETER_ERROR_BEARER_NOT_AUTHORIZED (Experimental-Result-Code 5143 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_ERROR_BEARER_NOT_AUTHORIZED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5143,
+    );
+    /// DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED (Experimental-Result-Code 5144 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5144,
+    );
+    /// DIAMETER_ERROR_CONFLICTING_REQUEST (Experimental-Result-Code 5147 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_ERROR_CONFLICTING_REQUEST: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5147,
+    );
+    /// DIAMETER_PCC_BEARER_EVENT (Experimental-Result-Code 4141 of vendor 10415 (3GPP)), 3GPP TS 29.212 §5.5.
+    pub const DIAMETER_PCC_BEARER_EVENT: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4141,
+    );
+}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Bearer-Usage (code 1000, vendor 10415), Enumerated, 3GPP TS 29.212 §5.3.1.
 ///
@@ -67191,6 +67231,50 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "3GPP TS 29.212 §5c.6.6",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4141,
+            name: "DIAMETER_PCC_BEARER_EVENT",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5140,
+            name: "DIAMETER_ERROR_INITIAL_PARAMETERS",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5141,
+            name: "DIAMETER_ERROR_TRIGGER_EVENT",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5142,
+            name: "DIAMETER_PCC_RULE_EVENT",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5143,
+            name: "DIAMETER_ERROR_BEARER_NOT_AUTHORIZED",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5144,
+            name: "DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED",
+            spec: "3GPP TS 29.212 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5147,
+            name: "DIAMETER_ERROR_CONFLICTING_REQUEST",
+            spec: "3GPP TS 29.212 §5.5",
         },
     ],
 };

@@ -186,6 +186,56 @@ pub mod application {
     /// 3GPP Rx (auth), 3GPP TS 29.214 §5.1.
     pub const TGPP_RX: u32 = 16777236;
 }
+/// Result-Code and Experimental-Result-Code values of 3GPP TS 29.214.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// INVALID_SERVICE_INFORMATION (Experimental-Result-Code 5061 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const INVALID_SERVICE_INFORMATION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5061,
+    );
+    /// FILTER_RESTRICTIONS (Experimental-Result-Code 5062 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const FILTER_RESTRICTIONS: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5062,
+    );
+    /// REQUESTED_SERVICE_NOT_AUTHORIZED (Experimental-Result-Code 5063 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const REQUESTED_SERVICE_NOT_AUTHORIZED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5063,
+    );
+    /// DUPLICATED_AF_SESSION (Experimental-Result-Code 5064 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const DUPLICATED_AF_SESSION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5064,
+    );
+    /// IP-CAN_SESSION_NOT_AVAILABLE (Experimental-Result-Code 5065 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const IP_CAN_SESSION_NOT_AVAILABLE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5065,
+    );
+    /// UNAUTHORIZED_NON_EMERGENCY_SESSION (Experimental-Result-Code 5066 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const UNAUTHORIZED_NON_EMERGENCY_SESSION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5066,
+    );
+    /// UNAUTHORIZED_SPONSORED_DATA_CONNECTIVITY (Experimental-Result-Code 5067 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const UNAUTHORIZED_SPONSORED_DATA_CONNECTIVITY: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5067,
+    );
+    /// TEMPORARY_NETWORK_FAILURE (Experimental-Result-Code 5068 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const TEMPORARY_NETWORK_FAILURE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5068,
+    );
+    /// REQUESTED_SERVICE_TEMPORARILY_NOT_AUTHORIZED (Experimental-Result-Code 4261 of vendor 10415 (3GPP)), 3GPP TS 29.214 §5.5.
+    pub const REQUESTED_SERVICE_TEMPORARILY_NOT_AUTHORIZED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4261,
+    );
+}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Abort-Cause (code 500, vendor 10415), Enumerated, 3GPP TS 29.214 §5.3.1.
 ///
@@ -22953,6 +23003,62 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "3GPP TS 29.214 §5.6",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4261,
+            name: "REQUESTED_SERVICE_TEMPORARILY_NOT_AUTHORIZED",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5061,
+            name: "INVALID_SERVICE_INFORMATION",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5062,
+            name: "FILTER_RESTRICTIONS",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5063,
+            name: "REQUESTED_SERVICE_NOT_AUTHORIZED",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5064,
+            name: "DUPLICATED_AF_SESSION",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5065,
+            name: "IP-CAN_SESSION_NOT_AVAILABLE",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5066,
+            name: "UNAUTHORIZED_NON_EMERGENCY_SESSION",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5067,
+            name: "UNAUTHORIZED_SPONSORED_DATA_CONNECTIVITY",
+            spec: "3GPP TS 29.214 §5.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5068,
+            name: "TEMPORARY_NETWORK_FAILURE",
+            spec: "3GPP TS 29.214 §5.5",
         },
     ],
 };

@@ -15347,4 +15347,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.215 §5.5",
         },
     ],
+    result_codes: &[],
 };

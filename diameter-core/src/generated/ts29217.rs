@@ -10005,4 +10005,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.217 §5.6",
         },
     ],
+    result_codes: &[],
 };

@@ -8149,4 +8149,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.219 §5.6",
         },
     ],
+    result_codes: &[],
 };

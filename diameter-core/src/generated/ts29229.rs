@@ -165,6 +165,86 @@ pub mod application {
     /// 3GPP Cx (auth), 3GPP TS 29.229 §6.1.
     pub const TGPP_CX: u32 = 16777216;
 }
+/// Result-Code and Experimental-Result-Code values of 3GPP TS 29.229.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_FIRST_REGISTRATION (Experimental-Result-Code 2001 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.1.
+    pub const DIAMETER_FIRST_REGISTRATION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        2001,
+    );
+    /// DIAMETER_SUBSEQUENT_REGISTRATION (Experimental-Result-Code 2002 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.1.
+    pub const DIAMETER_SUBSEQUENT_REGISTRATION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        2002,
+    );
+    /// DIAMETER_UNREGISTERED_SERVICE (Experimental-Result-Code 2003 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.1.
+    pub const DIAMETER_UNREGISTERED_SERVICE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        2003,
+    );
+    /// DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED (Experimental-Result-Code 2004 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.1.
+    pub const DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        2004,
+    );
+    /// DIAMETER_ERROR_USER_UNKNOWN (Experimental-Result-Code 5001 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_USER_UNKNOWN: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5001,
+    );
+    /// DIAMETER_ERROR_IDENTITIES_DONT_MATCH (Experimental-Result-Code 5002 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_IDENTITIES_DONT_MATCH: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5002,
+    );
+    /// DIAMETER_ERROR_IDENTITY_NOT_REGISTERED (Experimental-Result-Code 5003 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_IDENTITY_NOT_REGISTERED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5003,
+    );
+    /// DIAMETER_ERROR_ROAMING_NOT_ALLOWED (Experimental-Result-Code 5004 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_ROAMING_NOT_ALLOWED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5004,
+    );
+    /// DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED (Experimental-Result-Code 5005 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5005,
+    );
+    /// DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED (Experimental-Result-Code 5006 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5006,
+    );
+    /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE (Experimental-Result-Code 5007 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_IN_ASSIGNMENT_TYPE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5007,
+    );
+    /// DIAMETER_ERROR_TOO_MUCH_DATA (Experimental-Result-Code 5008 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_TOO_MUCH_DATA: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5008,
+    );
+    /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA (Experimental-Result-Code 5009 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5009,
+    );
+    /// DIAMETER_ERROR_FEATURE_UNSUPPORTED (Experimental-Result-Code 5011 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_FEATURE_UNSUPPORTED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5011,
+    );
+    /// DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED (Experimental-Result-Code 5012 of vendor 10415 (3GPP)), 3GPP TS 29.229 §6.2.2.
+    pub const DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5012,
+    );
+}
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 /// Server-Assignment-Type (code 614, vendor 10415), Enumerated, 3GPP TS 29.229 §6.3.15.
 ///
@@ -26202,6 +26282,98 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "3GPP TS 29.229 §6.1.11",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 2001,
+            name: "DIAMETER_FIRST_REGISTRATION",
+            spec: "3GPP TS 29.229 §6.2.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 2002,
+            name: "DIAMETER_SUBSEQUENT_REGISTRATION",
+            spec: "3GPP TS 29.229 §6.2.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 2003,
+            name: "DIAMETER_UNREGISTERED_SERVICE",
+            spec: "3GPP TS 29.229 §6.2.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 2004,
+            name: "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
+            spec: "3GPP TS 29.229 §6.2.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5001,
+            name: "DIAMETER_ERROR_USER_UNKNOWN",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5002,
+            name: "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5003,
+            name: "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5004,
+            name: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5005,
+            name: "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5006,
+            name: "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5007,
+            name: "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5008,
+            name: "DIAMETER_ERROR_TOO_MUCH_DATA",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5009,
+            name: "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5011,
+            name: "DIAMETER_ERROR_FEATURE_UNSUPPORTED",
+            spec: "3GPP TS 29.229 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5012,
+            name: "DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED",
+            spec: "3GPP TS 29.229 §6.2.2",
         },
     ],
 };

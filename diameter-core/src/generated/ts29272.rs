@@ -500,6 +500,63 @@ pub mod application {
     /// 3GPP S7a/S7d (auth), 3GPP TS 29.272 §7.1.8.
     pub const TGPP_S7A_S7D: u32 = 16777308;
 }
+/// Result-Code and Experimental-Result-Code values of 3GPP TS 29.272.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_ERROR_USER_UNKNOWN (Experimental-Result-Code 5001 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.1.
+    ///
+    /// Sent by the HSS: the user identified by the IMSI is unknown.
+    pub const DIAMETER_ERROR_USER_UNKNOWN: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5001,
+    );
+    /// DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION (Experimental-Result-Code 5420 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.2.
+    ///
+    /// Sent by the HSS: no EPS subscription is associated with the IMSI.
+    pub const DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5420,
+    );
+    /// DIAMETER_ERROR_RAT_NOT_ALLOWED (Experimental-Result-Code 5421 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.3.
+    ///
+    /// Sent by the HSS: the RAT type the UE is using is not allowed for the IMSI.
+    pub const DIAMETER_ERROR_RAT_NOT_ALLOWED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5421,
+    );
+    /// DIAMETER_ERROR_ROAMING_NOT_ALLOWED (Experimental-Result-Code 5004 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.4.
+    ///
+    /// Sent by the HSS: the subscriber is not allowed to roam within the MME or SGSN area.
+    pub const DIAMETER_ERROR_ROAMING_NOT_ALLOWED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5004,
+    );
+    /// DIAMETER_ERROR_EQUIPMENT_UNKNOWN (Experimental-Result-Code 5422 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.5.
+    ///
+    /// Sent by the EIR: the mobile equipment is not known in the EIR.
+    pub const DIAMETER_ERROR_EQUIPMENT_UNKNOWN: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5422,
+    );
+    /// DIAMETER_ERROR_UNKNOWN_SERVING_NODE (Experimental-Result-Code 5423 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.3.6.
+    ///
+    /// Sent by the HSS: a Notify command was received from a serving node it does not know as registered.
+    pub const DIAMETER_ERROR_UNKNOWN_SERVING_NODE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5423,
+    );
+    /// DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE (Experimental-Result-Code 4181 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.4.
+    pub const DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4181,
+    );
+    /// DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT (Experimental-Result-Code 4182 of vendor 10415 (3GPP)), 3GPP TS 29.272 §7.4.4.
+    pub const DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4182,
+    );
+}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Network-Access-Mode (code 1417, vendor 10415), Enumerated, 3GPP TS 29.272 §7.3.21.
 ///
@@ -73553,6 +73610,56 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "3GPP TS 29.272 §7.2.15",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4181,
+            name: "DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE",
+            spec: "3GPP TS 29.272 §7.4.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4182,
+            name: "DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT",
+            spec: "3GPP TS 29.272 §7.4.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5001,
+            name: "DIAMETER_ERROR_USER_UNKNOWN",
+            spec: "3GPP TS 29.272 §7.4.3.1",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5004,
+            name: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+            spec: "3GPP TS 29.272 §7.4.3.4",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5420,
+            name: "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
+            spec: "3GPP TS 29.272 §7.4.3.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5421,
+            name: "DIAMETER_ERROR_RAT_NOT_ALLOWED",
+            spec: "3GPP TS 29.272 §7.4.3.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5422,
+            name: "DIAMETER_ERROR_EQUIPMENT_UNKNOWN",
+            spec: "3GPP TS 29.272 §7.4.3.5",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5423,
+            name: "DIAMETER_ERROR_UNKNOWN_SERVING_NODE",
+            spec: "3GPP TS 29.272 §7.4.3.6",
         },
     ],
 };

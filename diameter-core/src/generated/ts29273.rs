@@ -46951,4 +46951,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.273 §9.2.2",
         },
     ],
+    result_codes: &[],
 };

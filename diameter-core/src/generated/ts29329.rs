@@ -59,6 +59,66 @@ pub mod application {
     /// 3GPP Sh (auth), 3GPP TS 29.329 §6.1.
     pub const TGPP_SH: u32 = 16777217;
 }
+/// Result-Code and Experimental-Result-Code values of 3GPP TS 29.329.
+pub mod result_code {
+    #[allow(unused_imports)]
+    use super::rt;
+    /// DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED (Experimental-Result-Code 5100 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5100,
+    );
+    /// DIAMETER_ERROR_OPERATION_NOT_ALLOWED (Experimental-Result-Code 5101 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_OPERATION_NOT_ALLOWED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5101,
+    );
+    /// DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ (Experimental-Result-Code 5102 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5102,
+    );
+    /// DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED (Experimental-Result-Code 5103 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5103,
+    );
+    /// DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED (Experimental-Result-Code 5104 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5104,
+    );
+    /// DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC (Experimental-Result-Code 5105 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5105,
+    );
+    /// DIAMETER_ERROR_SUBS_DATA_ABSENT (Experimental-Result-Code 5106 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_SUBS_DATA_ABSENT: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5106,
+    );
+    /// DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA (Experimental-Result-Code 5107 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5107,
+    );
+    /// DIAMETER_ERROR_DSAI_NOT_AVAILABLE (Experimental-Result-Code 5108 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.2.
+    pub const DIAMETER_ERROR_DSAI_NOT_AVAILABLE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        5108,
+    );
+    /// DIAMETER_USER_DATA_NOT_AVAILABLE (Experimental-Result-Code 4100 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.3.
+    pub const DIAMETER_USER_DATA_NOT_AVAILABLE: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4100,
+    );
+    /// DIAMETER_PRIOR_UPDATE_IN_PROGRESS (Experimental-Result-Code 4101 of vendor 10415 (3GPP)), 3GPP TS 29.329 §6.2.3.
+    pub const DIAMETER_PRIOR_UPDATE_IN_PROGRESS: rt::result_code::ExperimentalResultCode = rt::result_code::ExperimentalResultCode::new(
+        10415,
+        4101,
+    );
+}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Data-Reference (code 703, vendor 10415), Enumerated, 3GPP TS 29.329 §6.3.4.
 ///
@@ -13628,6 +13688,74 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
                 },
             ],
             spec: "3GPP TS 29.329 §6.1.7",
+        },
+    ],
+    result_codes: &[
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4100,
+            name: "DIAMETER_USER_DATA_NOT_AVAILABLE",
+            spec: "3GPP TS 29.329 §6.2.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 4101,
+            name: "DIAMETER_PRIOR_UPDATE_IN_PROGRESS",
+            spec: "3GPP TS 29.329 §6.2.3",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5100,
+            name: "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5101,
+            name: "DIAMETER_ERROR_OPERATION_NOT_ALLOWED",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5102,
+            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5103,
+            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5104,
+            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5105,
+            name: "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5106,
+            name: "DIAMETER_ERROR_SUBS_DATA_ABSENT",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5107,
+            name: "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA",
+            spec: "3GPP TS 29.329 §6.2.2",
+        },
+        rt::dictionary::ResultCodeDef {
+            vendor: 10415,
+            code: 5108,
+            name: "DIAMETER_ERROR_DSAI_NOT_AVAILABLE",
+            spec: "3GPP TS 29.329 §6.2.2",
         },
     ],
 };

@@ -29222,4 +29222,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.336 §8.2",
         },
     ],
+    result_codes: &[],
 };

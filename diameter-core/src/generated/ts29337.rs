@@ -190,4 +190,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     ],
     avps: &AVPS,
     commands: &[],
+    result_codes: &[],
 };

@@ -17939,4 +17939,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.338 §6.3.2",
         },
     ],
+    result_codes: &[],
 };

@@ -7016,4 +7016,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.343 §6.6",
         },
     ],
+    result_codes: &[],
 };

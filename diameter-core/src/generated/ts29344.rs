@@ -12862,4 +12862,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.344 §6.2",
         },
     ],
+    result_codes: &[],
 };

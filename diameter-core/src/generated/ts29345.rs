@@ -28738,4 +28738,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.345 §6.2",
         },
     ],
+    result_codes: &[],
 };

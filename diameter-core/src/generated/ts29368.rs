@@ -6381,4 +6381,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.368 §6.2",
         },
     ],
+    result_codes: &[],
 };

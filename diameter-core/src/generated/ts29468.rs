@@ -11371,4 +11371,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 29.468 §6.6",
         },
     ],
+    result_codes: &[],
 };

@@ -76216,4 +76216,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
             spec: "3GPP TS 32.299 §6.4",
         },
     ],
+    result_codes: &[],
 };

@@ -1563,4 +1563,5 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     applications: &[],
     avps: &AVPS,
     commands: &[],
+    result_codes: &[],
 };

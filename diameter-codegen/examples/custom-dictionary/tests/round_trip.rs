@@ -38,3 +38,33 @@ fn widget_request_round_trips() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn result_codes_are_named_once_registered() {
+    use custom_dictionary_example::acme::result_code;
+    use diameter_core::result_code::name_of;
+    use diameter_core::typed::AnswerResult;
+
+    assert_eq!(
+        result_code::ACME_WIDGET_BUSY,
+        diameter_core::ResultCode(4998)
+    );
+    let unknown = result_code::ACME_ERROR_UNKNOWN_WIDGET;
+    assert_eq!((unknown.vendor_id, unknown.code), (99_999, 5998));
+    // The generated lookups know them without registration...
+    assert_eq!(
+        custom_dictionary_example::experimental_result_code_name(99_999, 5998),
+        Some("ACME_ERROR_UNKNOWN_WIDGET")
+    );
+    // ...and diameter-core's once the module is registered.
+    custom_dictionary_example::register();
+    assert_eq!(
+        name_of(AnswerResult::Code(result_code::ACME_WIDGET_BUSY)),
+        Some("ACME_WIDGET_BUSY")
+    );
+    assert_eq!(name_of(unknown.into()), Some("ACME_ERROR_UNKNOWN_WIDGET"));
+    assert_eq!(
+        diameter_core::ResultCode(4998).name(),
+        Some("ACME_WIDGET_BUSY")
+    );
+}
