@@ -34,6 +34,27 @@ impl Observer for Log {
     }
 }
 
+/// A Gy client of `server`, told about everything by `observer`, once ready.
+async fn observed_client(
+    server: &diameter_node::NodeHandle,
+    observer: impl Observer,
+) -> diameter_node::NodeHandle {
+    let config = NodeConfig::new("client.example.org", "example.org")
+        .timers(timers())
+        .application(diameter_node::peer::SupportedApplication::auth(GY))
+        .peer(
+            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+                .address(server.local_addrs()[0]),
+        );
+    let client = Node::builder(config)
+        .observer(observer)
+        .start()
+        .await
+        .unwrap();
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    client
+}
+
 impl Log {
     fn has(&self, peer: &str, direction: Direction, code: u32, request: bool) -> bool {
         self.messages
@@ -54,19 +75,7 @@ async fn observers_see_every_message_and_state_of_both_nodes() {
         .await
         .unwrap();
     let client_log = Log::default();
-    let config = NodeConfig::new("client.example.org", "example.org")
-        .timers(timers())
-        .application(diameter_node::peer::SupportedApplication::auth(GY))
-        .peer(
-            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
-                .address(server.local_addrs()[0]),
-        );
-    let client = Node::builder(config)
-        .observer(client_log.clone())
-        .start()
-        .await
-        .unwrap();
-    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    let client = observed_client(&server, client_log.clone()).await;
     let cca = client.send(ccr(&client, 0, None)).await.unwrap();
     assert_eq!(cca.result_code(), Some(2001));
     // A watchdog exchange (Tw 300 ms), then DPR/DPA.
@@ -116,19 +125,7 @@ async fn a_late_answer_reaches_unmatched_answer() {
     }
     let (server, _) = start_server(&[loopback()], diameter_node::Limits::default()).await;
     let late = Late::default();
-    let config = NodeConfig::new("client.example.org", "example.org")
-        .timers(timers())
-        .application(diameter_node::peer::SupportedApplication::auth(GY))
-        .peer(
-            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
-                .address(server.local_addrs()[0]),
-        );
-    let client = Node::builder(config)
-        .observer(late.clone())
-        .start()
-        .await
-        .unwrap();
-    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    let client = observed_client(&server, late.clone()).await;
     // Action 4: the server answers after 200 ms; the client gives up after 50.
     let r = client
         .send_with_timeout(ccr(&client, 1, Some(4)), Duration::from_millis(50))
