@@ -324,7 +324,7 @@ static IDENTITY_BYTES: [bool; 256] = {
 };
 
 /// Whether `data` is a DiameterIdentity as the module documentation says: not empty, and
-/// only [`IDENTITY_BYTES`] (which are ASCII, so the text is valid UTF-8 too).
+/// only the bytes `IDENTITY_BYTES` allows (which are ASCII, so the text is valid UTF-8 too).
 #[inline]
 pub fn is_diameter_identity(data: &[u8]) -> bool {
     // No early exit: a branch-free pass over a short name is cheaper than a branch per byte.
