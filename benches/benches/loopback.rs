@@ -352,7 +352,9 @@ fn run_ours(
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (server_stat, server) = runtime_thread("server", move || async move {
-        let mut config = NodeConfig::new("ocs.example.org", "example.org");
+        // The realm the CCR's Destination-Realm names: a node without routes answers
+        // 3003 to requests for another realm (RFC 6733 §6.1.4).
+        let mut config = NodeConfig::new("ocs.example.org", "ocs.mnc001.mcc262.3gppnetwork.org");
         config.listen = vec!["127.0.0.1:0".parse().unwrap()];
         config.accept_unknown_peers.push("*.example.org".into());
         let node = Node::builder(config)
