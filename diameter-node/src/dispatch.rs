@@ -175,17 +175,18 @@ pub(crate) fn handle_request(
     }
     // The node-wide bound (python-diameter's max_threads): run now, wait in the queue, or
     // 3004 when the queue is full too.
-    let permit = match node.handler_bound.as_ref().map(|b| b.start()) {
+    let bound = node.handler_bound.as_ref();
+    let permit = match bound.map(|b| (b, b.start())) {
         None => None,
-        Some(Start::Now(p)) => Some(p),
-        Some(Start::Refused) => {
+        Some((_, Start::Now(p))) => Some(p),
+        Some((_, Start::Refused)) => {
             Counters::bump(&counters.too_busy);
             reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
             return;
         }
-        Some(Start::Queued) => {
+        Some((bound, Start::Queued)) => {
             *handlers += 1;
-            queue(node, slot, conn, later, handler.clone(), msg, origin);
+            queue(node, bound, slot, conn, later, handler.clone(), msg, origin);
             return;
         }
     };
@@ -195,12 +196,7 @@ pub(crate) fn handle_request(
     // Polled once here: a handler that waits for nothing is answered without a task. (A
     // pending one is polled again by its task, with that task's waker, before it waits.)
     if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop())) {
-        let bytes = finish(outcome, &msg, &node.local, &header, counters);
-        let bytes = node.doic.outgoing_answer(&msg, bytes);
-        remember(node, origin.as_deref(), &header, &bytes);
-        Counters::bump(&counters.answers_sent);
-        node.observer.sent_bytes(&slot.name, &bytes);
-        out.extend_from_slice(&bytes);
+        out.extend_from_slice(&answer_bytes(node, slot, &msg, &header, origin, outcome));
         return;
     }
     *handlers += 1;
@@ -225,8 +221,10 @@ pub(crate) fn handle_request(
 
 /// Handles a request that waits for a place under the node-wide bound, in its own task;
 /// its answer goes back through `later`, like that of a handler that waits.
+#[allow(clippy::too_many_arguments)]
 fn queue(
     node: &Arc<NodeShared>,
+    bound: &Arc<crate::bound::HandlerBound>,
     slot: &Arc<PeerSlot>,
     conn: ConnId,
     later: &Answers,
@@ -234,23 +232,34 @@ fn queue(
     msg: Message,
     origin: Option<Bytes>,
 ) {
-    let (node, slot, later) = (node.clone(), slot.clone(), later.clone());
+    let (node, bound, slot, later) = (node.clone(), bound.clone(), slot.clone(), later.clone());
     tokio::spawn(async move {
-        let Some(bound) = node.handler_bound.clone() else {
-            return;
-        };
         let permit = bound.wait().await;
         let header = *msg.header();
         let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
         let outcome = CatchUnwind(handler.call(request)).await;
         drop(permit);
-        let bytes = finish(outcome, &msg, &node.local, &header, &slot.counters);
-        let bytes = node.doic.outgoing_answer(&msg, bytes);
-        remember(&node, origin.as_deref(), &header, &bytes);
-        Counters::bump(&slot.counters.answers_sent);
-        node.observer.sent_bytes(&slot.name, &bytes);
+        let bytes = answer_bytes(&node, &slot, &msg, &header, origin, outcome);
         let _ = later.send((conn, bytes));
     });
+}
+
+/// The answer to send for a handler's outcome, once DOIC, duplicate detection, the counter
+/// and the observer have seen it.
+fn answer_bytes(
+    node: &NodeShared,
+    slot: &PeerSlot,
+    msg: &Message,
+    header: &Header,
+    origin: Option<Bytes>,
+    outcome: Result<Answer, HandlerError>,
+) -> Bytes {
+    let bytes = finish(outcome, msg, &node.local, header, &slot.counters);
+    let bytes = node.doic.outgoing_answer(msg, bytes);
+    remember(node, origin.as_deref(), header, &bytes);
+    Counters::bump(&slot.counters.answers_sent);
+    node.observer.sent_bytes(&slot.name, &bytes);
+    bytes
 }
 
 /// Keeps an answer for retransmissions of its request (duplicate detection on).

@@ -29,11 +29,12 @@ const MIRRORED: &[&str] = &[
     "Proxy-Info",
 ];
 
-/// Members a node fills in when the caller left them empty, and where from.
+/// Members a node fills in when the caller left them empty, and the `Filler` method giving
+/// each.
 const FILLED: &[(&str, &str)] = &[
-    ("Session-Id", "session_id()"),
-    ("Origin-Host", "origin_host()"),
-    ("Origin-Realm", "origin_realm()"),
+    ("Session-Id", "session_id"),
+    ("Origin-Host", "origin_host"),
+    ("Origin-Realm", "origin_realm"),
 ];
 
 impl Ctx<'_> {
@@ -115,8 +116,8 @@ impl Ctx<'_> {
             if let Some(i) = find(&rq, name) {
                 if rq[i].card == Card::One {
                     let fi = &rq[i].ident;
-                    let how: TokenStream = how.parse().expect("a method call");
-                    fills.push(quote!(if self.#fi.is_empty() { self.#fi = filler.#how.into(); }));
+                    let how = quote::format_ident!("{how}");
+                    fills.push(quote!(if self.#fi.is_empty() { self.#fi = filler.#how().into(); }));
                 }
             }
         }
