@@ -67,6 +67,13 @@ pub(super) fn rule_abnf(r: &Rule) -> String {
 }
 
 impl Ctx<'_> {
+    /// Whether a Grouped AVP is wide enough to be held as `Lazy` when it is a single member.
+    pub(super) fn is_lazy(&self, name: &str) -> bool {
+        self.sizes
+            .get(name)
+            .is_some_and(|s| *s > super::LAZY_ABOVE_BYTES)
+    }
+
     pub(super) fn fields<'a>(
         &'a self,
         rules: &'a [Rule],
@@ -88,12 +95,7 @@ impl Ctx<'_> {
                 used.insert(ident.clone());
             }
             let mut ty = self.value_type(avp);
-            let big = avp.ty == AvpType::Grouped
-                && self
-                    .sizes
-                    .get(&avp.name)
-                    .is_some_and(|s| *s > super::LAZY_ABOVE_BYTES);
-            if card != Card::Many && big {
+            if card != Card::Many && self.is_lazy(&avp.name) {
                 // Wide Grouped members are decoded on first access.
                 let rt = &self.rt;
                 ty = quote!(#rt::lazy::Lazy<#ty>);
@@ -413,6 +415,17 @@ impl Ctx<'_> {
     pub(super) fn emit_grouped(&self, a: &Avp) -> TokenStream {
         let rt = &self.rt;
         let name = self.type_ident(&a.name);
+        // A wide group is held as `Lazy` wherever it is a member: decoding its parent checks
+        // it with the view's walk (no allocation) and builds the struct only when read.
+        let check = self.is_lazy(&a.name).then(|| {
+            let view = format_ident!("{}View", name);
+            quote! {
+                #[inline]
+                fn check(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                    #view::check(avp, cx)
+                }
+            }
+        });
         let rules = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
         let abnf: Vec<String> = rules.iter().map(rule_abnf).collect();
@@ -491,6 +504,7 @@ impl Ctx<'_> {
                     let cx = cx.enter(avp)?;
                     self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
                 }
+                #check
                 fn data_len(&self) -> usize {
                     #len
                 }

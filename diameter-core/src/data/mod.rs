@@ -83,6 +83,14 @@ pub trait AvpData: Sized {
         Ok(())
     }
 
+    /// Checks the AVP's data as [`AvpData::decode`] does, without keeping the value. Wide
+    /// Grouped types override it with their view's zero-copy walk, which is what lets
+    /// [`crate::lazy::Lazy`] check a member when the message is decoded and build it later.
+    #[inline]
+    fn check(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        Self::decode(avp, cx).map(drop)
+    }
+
     /// Length of the data, without header and padding.
     fn data_len(&self) -> usize;
 

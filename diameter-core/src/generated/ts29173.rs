@@ -223,6 +223,13 @@ impl rt::AvpData for ServingNode {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServingNodeView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.sgsn_number {
@@ -513,6 +520,13 @@ impl rt::AvpData for AdditionalServingNode {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdditionalServingNodeView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -5132,6 +5132,13 @@ impl rt::AvpData for ChargingRuleInstall {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleInstallView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         for v in &self.charging_rule_definition {
@@ -5795,6 +5802,13 @@ impl rt::AvpData for ChargingRuleDefinition {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleDefinitionView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.charging_rule_name, 10415);
@@ -6298,6 +6312,13 @@ impl rt::AvpData for TftPacketFilterInformation {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TftPacketFilterInformationView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.precedence {
@@ -6659,6 +6680,13 @@ impl rt::AvpData for QosInformation {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosInformationView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.qos_class_identifier {
@@ -7009,6 +7037,13 @@ impl rt::AvpData for ChargingRuleReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7572,6 +7607,13 @@ impl rt::AvpData for EventReportIndication {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EventReportIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8340,6 +8382,13 @@ impl rt::AvpData for CoaInformation {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CoaInformationView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.tunnel_information, 10415);
@@ -8686,6 +8735,13 @@ impl rt::AvpData for FlowInformation {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FlowInformationView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.flow_description {
@@ -8945,6 +9001,13 @@ impl rt::AvpData for PacketFilterInformation {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        PacketFilterInformationView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.packet_filter_identifier {
@@ -9193,6 +9256,13 @@ impl rt::AvpData for UsageMonitoringInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UsageMonitoringInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9620,6 +9690,13 @@ impl rt::AvpData for RoutingRuleDefinition {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RoutingRuleDefinitionView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.routing_rule_identifier, 10415);
@@ -9823,6 +9900,13 @@ impl rt::AvpData for RoutingFilter {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RoutingFilterView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.flow_description, 10415);
@@ -9972,6 +10056,13 @@ impl rt::AvpData for TdfInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TdfInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11132,6 +11223,13 @@ impl rt::AvpData for FixedUserLocationInfo {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FixedUserLocationInfoView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.ssid {
@@ -11473,6 +11571,13 @@ impl rt::AvpData for ConditionalPolicyInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ConditionalPolicyInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11894,6 +11999,13 @@ impl rt::AvpData for QosRuleInstall {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosRuleInstallView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         for v in &self.qos_rule_definition {
@@ -12239,6 +12351,13 @@ impl rt::AvpData for QosRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13090,6 +13209,13 @@ impl rt::AvpData for AdcRuleDefinition {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdcRuleDefinitionView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.adc_rule_name, 10415);
@@ -13444,6 +13570,13 @@ impl rt::AvpData for AdcRuleReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdcRuleReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

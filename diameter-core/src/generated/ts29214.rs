@@ -2048,6 +2048,13 @@ impl rt::AvpData for MediaComponentDescription {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MediaComponentDescriptionView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.media_component_number, 10415);
@@ -2656,6 +2663,13 @@ impl rt::AvpData for MediaSubComponent {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MediaSubComponentView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.flow_number, 10415);
@@ -3087,6 +3101,13 @@ impl rt::AvpData for SponsoredConnectivityData {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SponsoredConnectivityDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

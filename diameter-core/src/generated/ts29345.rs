@@ -282,6 +282,13 @@ impl rt::AvpData for AssistanceInfo {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AssistanceInfoView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.wlan_assistance_info {
@@ -448,6 +455,13 @@ impl rt::AvpData for MatchReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MatchReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -721,6 +735,13 @@ impl rt::AvpData for ProseDiscoveryFilter {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ProseDiscoveryFilterView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.tgpp_filter_id, 10415);
@@ -901,6 +922,13 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        WifiP2pAssistanceInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1457,6 +1485,13 @@ impl rt::AvpData for LocationUpdateTrigger {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        LocationUpdateTriggerView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2023,6 +2058,13 @@ impl rt::AvpData for DiscoveryAuthRequest {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        DiscoveryAuthRequestView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.discovery_type, 10415);
@@ -2398,6 +2440,13 @@ impl rt::AvpData for DiscoveryAuthResponse {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        DiscoveryAuthResponseView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         n += rt::AvpData::avp_len(&self.discovery_type, 10415);
@@ -2633,6 +2682,13 @@ impl rt::AvpData for MatchRequest {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MatchRequestView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3087,6 +3143,13 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CodeReceivingSecurityMaterialView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.dusk {
@@ -3253,6 +3316,13 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CodeSendingSecurityMaterialView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

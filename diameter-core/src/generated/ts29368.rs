@@ -442,6 +442,13 @@ impl rt::AvpData for DeviceAction {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        DeviceActionView::check(avp, cx)
+    }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
         if let Some(v) = &self.external_identifier {
@@ -684,6 +691,13 @@ impl rt::AvpData for DeviceNotification {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        DeviceNotificationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
