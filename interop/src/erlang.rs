@@ -25,6 +25,16 @@ use crate::process::Child;
 use crate::tools::{which, workspace_dir};
 use crate::util::{TempDir, wait_until};
 
+/// The command code the tests send to see 3001 DIAMETER_COMMAND_UNSUPPORTED: 0xffffff, one
+/// of the two RFC 6733 §3.1 reserves for experimental use (freeDiameter's test_app has the
+/// other); only the Erlang client's dictionary (`interop_cc_client.dia`) defines it.
+pub const UNSUPPORTED_COMMAND: u32 = 0xff_ffff;
+
+/// The AVP code the tests send with the M bit to see 5001 DIAMETER_AVP_UNSUPPORTED: no
+/// dictionary of either stack defines it (tshark's is told of it, so that it does not warn
+/// about an unknown AVP).
+pub const UNKNOWN_AVP: u32 = 65_123;
+
 /// How long `scripts/erlang-setup` may take (apt).
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How long the VM may take to compile the dictionaries and say it is ready.
