@@ -44,8 +44,8 @@ use diameter_interop::erlang::{self, Erlang, UNKNOWN_AVP, UNSUPPORTED_COMMAND};
 use diameter_interop::tshark::{self, Capture};
 use diameter_interop::util::{TempDir, free_port, wait_until};
 use diameter_interop::{scenario_ok, scenario_skipped, tools};
-use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::observe::{Direction, Observer};
+use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::peer::{PeerState, WatchdogState};
 use diameter_node::routing::{RouteAction, RouteSpec};
 use diameter_node::{Node, NodeConfig, NodeHandle, PeerSpec};
@@ -84,7 +84,9 @@ fn erlang_or_skip(scenario: &str) -> Option<(&'static Erlang, PathBuf)> {
 
 /// Runs an Erlang command, or fails with its log.
 async fn erl_cmd(erl: &Erlang, command: &str) -> String {
-    erl.cmd(command, CMD).await.unwrap_or_else(|e| panic!("{e}"))
+    erl.cmd(command, CMD)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `key=value` of an Erlang answer line (`answer CCA flags=P rc=2001 origin=... failed=[..]`).
@@ -366,7 +368,10 @@ async fn ours_to_erlang_server() {
         .wait_for_application(CC_APP, Duration::from_secs(10))
         .await
     {
-        fail(&format!("{S}: no open peer with application 4: {e}; {:#?}", node.peers()));
+        fail(&format!(
+            "{S}: no open peer with application 4: {e}; {:#?}",
+            node.peers()
+        ));
     }
     let caps = node.peers()[0].capabilities.clone().expect("capabilities");
     assert_eq!(caps.origin_host, ERL_HOST);
@@ -375,7 +380,10 @@ async fn ours_to_erlang_server() {
         .wait_event(&["up", SVC, OUR_HOST], Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| fail(&e));
-    assert!(up.contains("peer-apps=[4,1]/[]"), "Erlang's view of our CER: {up}");
+    assert!(
+        up.contains("peer-apps=[4,1]/[]"),
+        "Erlang's view of our CER: {up}"
+    );
     scenario_ok(
         &format!("{S} CER/CEA"),
         &format!(
@@ -402,7 +410,10 @@ async fn ours_to_erlang_server() {
     )
     .await
     .unwrap_or_else(|e| fail(&e));
-    scenario_ok(&format!("{S} CCR/CCA 2001"), "units granted by the Erlang handler");
+    scenario_ok(
+        &format!("{S} CCR/CCA 2001"),
+        "units granted by the Erlang handler",
+    );
 
     // A command Erlang's dictionary lacks → diameter's own 3001, E bit.
     let mut b = node.new_request(UNSUPPORTED_COMMAND, CC_APP, true);
@@ -436,7 +447,11 @@ async fn ours_to_erlang_server() {
         &format!("{S} unknown M-bit AVP answered 5001"),
         &format!(
             "{} with Failed-AVP holding AVP {UNKNOWN_AVP}",
-            if answer.code() == CCR { "CCA" } else { "answer" }
+            if answer.code() == CCR {
+                "CCA"
+            } else {
+                "answer"
+            }
         ),
     );
 
@@ -450,9 +465,8 @@ async fn ours_to_erlang_server() {
             .copied()
             .unwrap_or(0)
     };
-    let answered = || {
-        count((280, true, Direction::Sent)).min(count((280, false, Direction::Received)))
-    };
+    let answered =
+        || count((280, true, Direction::Sent)).min(count((280, false, Direction::Received)));
     if !wait_until(Duration::from_secs(8), || answered() >= 2).await {
         fail(&format!(
             "our DWRs not answered: {:?}; {:#?}",
@@ -482,7 +496,10 @@ async fn ours_to_erlang_server() {
     erl.wait_event(&["down", SVC, OUR_HOST], Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| fail(&e));
-    assert!(took < Duration::from_secs(4), "shutdown took {took:?}: no DPA?");
+    assert!(
+        took < Duration::from_secs(4),
+        "shutdown took {took:?}: no DPA?"
+    );
     erl_cmd(erl, &format!("stop {SVC}")).await;
     scenario_ok(
         &format!("{S} DPR/DPA"),
@@ -534,7 +551,11 @@ async fn erlang_relay_through_ours() {
         &format!("service relay_srv server {SERVER_HOST} {SERVER_REALM} {CC_APP} -"),
     )
     .await;
-    erl_cmd(erl, &format!("listen relay_srv l {server_port} {ERL_TW_LONG_MS}")).await;
+    erl_cmd(
+        erl,
+        &format!("listen relay_srv l {server_port} {ERL_TW_LONG_MS}"),
+    )
+    .await;
     let server_addr: SocketAddr = ([127, 0, 0, 1], server_port).into();
     let mut relay_config = NodeConfig::new(RELAY_HOST, OUR_REALM)
         .timers(common::timers(Duration::from_secs(30)))
@@ -575,7 +596,11 @@ async fn erlang_relay_through_ours() {
         &format!("service relay_cli client {CLIENT_HOST} {ERL_REALM} {CC_APP} -"),
     )
     .await;
-    erl_cmd(erl, &format!("connect relay_cli t {relay_port} {ERL_TW_LONG_MS}")).await;
+    erl_cmd(
+        erl,
+        &format!("connect relay_cli t {relay_port} {ERL_TW_LONG_MS}"),
+    )
+    .await;
     let client_up = erl
         .wait_event(&["up", "relay_cli", RELAY_HOST], Duration::from_secs(10))
         .await
@@ -595,7 +620,9 @@ async fn erlang_relay_through_ours() {
         && field(&answer, "origin") == SERVER_HOST
         && field(&answer, "errors") == "[]";
     if !ok {
-        fail(&format!("the CCA through the relay, as Erlang read it: {answer}"));
+        fail(&format!(
+            "the CCA through the relay, as Erlang read it: {answer}"
+        ));
     }
     let request = erl
         .wait_event(
