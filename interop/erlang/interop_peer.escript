@@ -28,6 +28,7 @@
 %%       sends a CCR (CC-Request-Type INITIAL, Requested-Service-Unit of 1 MiB); with mbit,
 %%       also an AVP of code 65123 with the M bit that no dictionary defines
 %%   xxr NAME DEST-REALM            sends the experimental command 16777215
+%%   info NAME                      diameter:service_info of its transports and connections
 %%   stop NAME                      stops the service
 -module(interop_peer).
 -mode(compile).
