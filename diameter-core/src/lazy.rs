@@ -83,9 +83,12 @@ impl<T: AvpData + Default> Lazy<T> {
 
     fn decode_received(&self) -> Decoded<T> {
         let avp = AvpRef::detached(self.code, self.flags, self.vendor, &self.data);
+        // Received data was checked under the strict policy (a tolerant decoding builds
+        // the value at once, see `decode`).
         let cx = DecodeCx {
             depth: usize::from(self.depth),
             max_depth: usize::from(self.max_depth),
+            policy: crate::policy::Policy::Strict,
         };
         let mut value = Box::<T>::default();
         let error = value.decode_in_place(&avp, cx).err().map(Box::new);
@@ -234,8 +237,17 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
 
     #[inline]
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
-        // Checked now, built later: a message that decodes has no error left to find.
-        T::check(avp, cx)?;
+        let decoded = OnceLock::new();
+        if cx.policy == crate::policy::Policy::Strict {
+            // Checked now, built later: a message that decodes has no error left to find.
+            T::check(avp, cx)?;
+        } else {
+            // The views check strictly: a tolerant decoding builds the value now, keeping
+            // what it can, and still re-encodes the received bytes.
+            let mut value = Box::<T>::default();
+            value.decode_in_place(avp, cx)?;
+            let _ = decoded.set(Decoded { value, error: None });
+        }
         Ok(Self {
             data: avp.data_bytes(),
             code: avp.code,
@@ -244,7 +256,7 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
             max_depth: narrow(cx.max_depth),
             flags: avp.flags,
             built: None,
-            decoded: OnceLock::new(),
+            decoded,
         })
     }
 

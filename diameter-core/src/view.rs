@@ -27,6 +27,7 @@ pub const ABSENT: u32 = u32::MAX;
 pub const CHECKED: DecodeCx = DecodeCx {
     depth: 0,
     max_depth: usize::MAX,
+    policy: crate::policy::Policy::Strict,
 };
 
 /// The header of bytes holding exactly one message, checked as [`crate::Message::decode`]

@@ -184,7 +184,7 @@ impl Ctx<'_> {
                     quote! {
                         (#code, #vendor) => {
                             self.avp_flags.note(&avp, self.#ident.len(), #rt::AvpFlags(#df));
-                            #rt::typed::push(&mut self.#ident, &avp, cx, #max)?;
+                            #rt::typed::push(&mut self.#ident, &avp, cx, #max, &mut self.extra)?;
                         }
                     }
                 }
@@ -193,14 +193,14 @@ impl Ctx<'_> {
                     quote! {
                         (#code, #vendor) => {
                             self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx)?;
+                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx, &mut self.extra)?;
                         }
                     }
                 }
                 Card::Optional => quote! {
                     (#code, #vendor) => {
                         self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                        #rt::typed::set_once(&mut self.#ident, &avp, cx)?;
+                        #rt::typed::set_once(&mut self.#ident, &avp, cx, &mut self.extra)?;
                     }
                 },
             }
@@ -217,7 +217,7 @@ impl Ctx<'_> {
                     let s = seen(f);
                     Some(quote! {
                         if !#s {
-                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
                         }
                     })
                 }
@@ -225,7 +225,7 @@ impl Ctx<'_> {
                     let min = Literal::usize_unsuffixed(f.rule.min as usize);
                     Some(quote! {
                         if self.#ident.len() < #min {
-                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
                         }
                     })
                 }
