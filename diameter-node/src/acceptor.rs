@@ -24,12 +24,12 @@ use tracing::{debug, info, warn};
 
 use crate::answer::raw_error_answer;
 use crate::connection::Stream;
-use crate::driver::PeerCommand;
+use crate::driver::spawn_dynamic_peer;
 use crate::framing::next_frame;
-use crate::node::NodeShared;
 use crate::peer::admission::{Admission, admit};
 use crate::peer::base::{BaseKind, classify};
 use crate::peer::capabilities::check_cer;
+use crate::shared::{NodeShared, PeerCommand};
 use crate::stats::Counters;
 use crate::tls::{Tls, certificate_names};
 
@@ -116,7 +116,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
         Ok(Ok(f)) => f,
         Ok(Err(Some(e))) => {
             let raw = buf.split().freeze();
-            if let Some(a) = raw_error_answer(&raw, &node.local, e.result_code(), None) {
+            if let Some(a) = raw_error_answer(&raw, &node.local, e.result_code().0, None) {
                 let _ = stream.write_all(a.as_bytes()).await;
             }
             let _ = stream.shutdown().await;
@@ -180,7 +180,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
     }
     let slot = match (admit(known.is_some(), &realm, &node.patterns), known) {
         (Admission::Known, Some(slot)) => slot,
-        (Admission::Dynamic, _) => node.spawn_dynamic_peer(&host),
+        (Admission::Dynamic, _) => spawn_dynamic_peer(&node, &host),
         _ => {
             info!(%host, %realm, "CER from an unknown peer, 3010");
             reject(

@@ -90,6 +90,55 @@ pub(crate) async fn connect_stream(
     }
 }
 
+/// Where a peer's task connects.
+#[derive(Clone, Debug)]
+pub(crate) enum PeerTarget {
+    /// Fixed addresses.
+    Addresses(Vec<SocketAddr>),
+    /// Resolve host and port at each attempt.
+    Resolve(String, u16),
+    /// Never connect (peers that only connect to us).
+    None,
+}
+
+impl PeerTarget {
+    /// The addresses to try now (resolving a name at each attempt).
+    async fn addresses(self) -> io::Result<Vec<SocketAddr>> {
+        match self {
+            Self::Addresses(a) => Ok(a),
+            Self::Resolve(host, port) => Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect()),
+            Self::None => Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "peer has no address",
+            )),
+        }
+    }
+}
+
+/// How a peer's task connects: TCP, TCP then TLS (`aaas://`: the server's certificate
+/// must name the identity), or SCTP (all the peer's addresses in one multi-homed
+/// association, which fails over between them by itself, RFC 4960 §6.4).
+#[derive(Clone, Debug)]
+pub(crate) enum Dial {
+    Tcp,
+    Tls(Tls, std::sync::Arc<str>),
+    #[cfg(all(feature = "sctp", target_os = "linux"))]
+    Sctp,
+}
+
+/// One connection attempt to `target`, each address within `timeout`.
+pub(crate) async fn dial(target: PeerTarget, dial: Dial, timeout: Duration) -> io::Result<Stream> {
+    let addrs = target.addresses().await?;
+    match dial {
+        Dial::Tcp => connect_stream(addrs, timeout, None).await,
+        Dial::Tls(tls, identity) => connect_stream(addrs, timeout, Some((tls, identity))).await,
+        #[cfg(all(feature = "sctp", target_os = "linux"))]
+        Dial::Sctp => connect_sctp(addrs, timeout).await,
+    }
+}
+
 /// Connects over SCTP to all of `addrs` at once, one multi-homed association (they
 /// share the peer's port), within `timeout`.
 #[cfg(all(feature = "sctp", target_os = "linux"))]

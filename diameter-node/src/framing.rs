@@ -11,6 +11,8 @@ use bytes::{Bytes, BytesMut};
 use diameter_core::header::{HEADER_LEN, VERSION};
 use diameter_core::{CommandFlags, Header, ResultCode};
 
+use crate::ids::EndToEndIds;
+
 /// Why the stream cannot be framed any more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -32,12 +34,10 @@ pub enum FrameError {
 
 impl FrameError {
     /// The Result-Code an answer to the offending request carries.
-    pub fn result_code(self) -> u32 {
+    pub fn result_code(self) -> ResultCode {
         match self {
-            Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION.0,
-            Self::Length(_) | Self::TooLarge { .. } => {
-                ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH.0
-            }
+            Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION,
+            Self::Length(_) | Self::TooLarge { .. } => ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH,
         }
     }
 }
@@ -55,6 +55,32 @@ pub(crate) fn edit_header(message: Bytes, f: impl FnOnce(&mut [u8])) -> Bytes {
         .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
     f(&mut b[..HEADER_LEN]);
     b.freeze()
+}
+
+/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: in place when the
+/// caller's buffer is not shared (a request built for this send), else in a copy.
+pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
+    edit_header(bytes, |h| {
+        h[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
+        if h[16..20] == [0, 0, 0, 0] {
+            h[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
+        }
+    })
+}
+
+/// The message with the T flag set (§5.5.4: "potentially retransmitted").
+pub(crate) fn with_t_flag(message: Bytes) -> Bytes {
+    edit_header(message, |h| h[4] |= CommandFlags::RETRANSMIT)
+}
+
+/// The message with its Hop-by-Hop Identifier set to `hop_by_hop` (a copy only when it
+/// differs and the buffer is shared).
+pub(crate) fn with_hop_by_hop(message: Bytes, hop_by_hop: u32) -> Bytes {
+    let id = hop_by_hop.to_be_bytes();
+    if message.get(12..16).is_none_or(|h| h == id) {
+        return message;
+    }
+    edit_header(message, |h| h[12..16].copy_from_slice(&id))
 }
 
 /// Cuts the next complete message off the front of `buf`.
@@ -134,6 +160,16 @@ impl RawHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diameter_core::{Message, MessageBuilder};
+
+    #[test]
+    fn header_edits() {
+        let req = MessageBuilder::request(272, 4, true).build().into_bytes();
+        let t = with_t_flag(req.clone());
+        assert!(Message::decode(t).unwrap().header().flags.is_retransmit());
+        let h = with_hop_by_hop(req, 0xdead_beef);
+        assert_eq!(Message::decode(h).unwrap().header().hop_by_hop, 0xdead_beef);
+    }
 
     fn header(version: u8, len: u32) -> Vec<u8> {
         let mut v = vec![version];
@@ -166,7 +202,7 @@ mod tests {
         let mut b = BytesMut::from(&header(1, 22)[..]);
         assert_eq!(next_frame(&mut b, 4096), Err(FrameError::Length(22)));
         let mut b = BytesMut::from(&header(1, 8192)[..]);
-        assert_eq!(next_frame(&mut b, 4096).unwrap_err().result_code(), 5015);
+        assert_eq!(next_frame(&mut b, 4096).unwrap_err().result_code().0, 5015);
         assert_eq!(b.len(), 20, "left in place for the answer");
         let mut b = BytesMut::from(&[1u8, 0][..]);
         assert_eq!(next_frame(&mut b, 4096), Ok(None));

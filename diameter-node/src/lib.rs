@@ -49,6 +49,7 @@ pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ids;
+mod lifecycle;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]
@@ -57,11 +58,12 @@ mod metrics;
 pub mod node;
 pub mod observe;
 pub mod peer;
-pub mod pending;
+
 pub mod redirect;
 pub mod routing;
 #[cfg(all(feature = "sctp", target_os = "linux"))]
 pub mod sctp;
+mod shared;
 pub mod stats;
 pub mod tls;
 pub mod typed;

@@ -313,6 +313,28 @@ impl Tls {
     }
 }
 
+/// Inband-Security-Id TLS (RFC 3588 §2.1) on a connection right after its CEA: as the
+/// client, the server's certificate must name the peer's DiameterIdentity; as the server,
+/// the client's (when it sends one) must name the CER's Origin-Host.
+pub(crate) async fn inband_handshake(
+    tls: Tls,
+    tcp: TcpStream,
+    identity: std::sync::Arc<str>,
+    client: bool,
+) -> io::Result<Stream> {
+    if client {
+        return tls.connect(tcp, &identity).await;
+    }
+    let stream = tls.accept(tcp).await?;
+    match stream.peer_certificates() {
+        Some(certs) if !certificate_names(certs, &identity) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("client certificate does not name {identity}"),
+        )),
+        _ => Ok(stream),
+    }
+}
+
 /// Whether `host` (a CER's Origin-Host) is one of the DNS names of `certs`' leaf (RFC 6733
 /// §13.1; subject alternative names only, as RFC 6125 asks). Garbage never matches.
 pub(crate) fn certificate_names(certs: &[CertificateDer<'_>], host: &str) -> bool {

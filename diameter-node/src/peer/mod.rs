@@ -98,6 +98,9 @@ pub enum CloseReason {
     Disconnected(DisconnectCause),
     /// The application stopped the peer before it was open (Cleanup).
     Stopped,
+    /// The connection's input broke the protocol: an unframeable stream (§2.1), a message
+    /// that does not decode before Open (§5.6), a message not completed in time.
+    BadInput,
 }
 
 /// What the application should know (polled with [`Peer::poll_event`]).
@@ -138,4 +141,27 @@ pub enum Event {
         /// Why.
         reason: CloseReason,
     },
+}
+
+impl CloseReason {
+    /// Why a peer closed, in words, for `PeerInfo::last_failure` and
+    /// `NodeError::NotReady`; nothing for a close that was asked for (or a failed connect,
+    /// whose I/O error says more).
+    pub(crate) fn failure_text(&self) -> Option<String> {
+        let code = |c: u32| match diameter_core::ResultCode(c).name() {
+            Some(n) => format!("{c} {n}"),
+            None => c.to_string(),
+        };
+        Some(match self {
+            Self::ConnectFailed => return None,
+            Self::Timeout(t) => format!("timed out ({t:?})"),
+            Self::CapabilitiesRejected(c) => format!("CER answered {}", code(*c)),
+            Self::CerRejected(c) => format!("its CER refused with {}", code(*c)),
+            Self::UnexpectedMessage => "sent something other than a CEA".to_owned(),
+            Self::PeerDisconnected => "connection lost".to_owned(),
+            Self::WatchdogDown => "watchdog: no DWA (RFC 3539 DOWN)".to_owned(),
+            Self::BadInput => "sent input that breaks the protocol".to_owned(),
+            Self::Election | Self::Disconnected(_) | Self::Stopped => return None,
+        })
+    }
 }
