@@ -60,6 +60,7 @@ pub mod observe;
 pub mod peer;
 
 pub mod redirect;
+mod report;
 pub mod routing;
 #[cfg(all(feature = "sctp", target_os = "linux"))]
 pub mod sctp;

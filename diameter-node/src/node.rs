@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::app::Application;
 use crate::config::{NodeConfig, PeerSpec};
 use crate::connection::{Dial, PeerTarget};
-use crate::driver::{PeerDriver, peer_config};
+use crate::driver::PeerDriver;
 use crate::duplicate::DuplicateCache;
 use crate::error::{NodeError, RequestError};
 use crate::forward::ProxyHook;
@@ -268,11 +268,7 @@ impl NodeBuilder {
             };
             #[cfg(all(feature = "sctp", target_os = "linux"))]
             let dial = if spec.is_sctp() { Dial::Sctp } else { dial };
-            let how = (
-                peer_config(&shared, spec.persistent),
-                target_of(&spec),
-                dial,
-            );
+            let how = (target_of(&spec), dial, spec.persistent);
             let driver = PeerDriver::new(shared.clone(), slot, rx, how, false);
             shared.tasks.add_peer(tokio::spawn(driver.run()));
         }

@@ -72,3 +72,16 @@ pub(crate) enum InputError {
     /// A message begun and not completed within the frame timeout: closed.
     FrameTimeout,
 }
+
+impl InputError {
+    /// A message that breaks the protocol (a slow sender breaks none: counted as a bad
+    /// connection only).
+    pub(crate) fn is_protocol_error(self) -> bool {
+        !matches!(self, Self::FrameTimeout)
+    }
+
+    /// The byte stream itself is unusable (counted as a bad connection).
+    pub(crate) fn is_broken_stream(self) -> bool {
+        matches!(self, Self::Unframeable(_) | Self::FrameTimeout)
+    }
+}

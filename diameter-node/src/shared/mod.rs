@@ -23,9 +23,10 @@ use crate::doic::Doic;
 use crate::duplicate::DuplicateCache;
 use crate::forward::ProxyHook;
 use crate::ids::{EndToEndIds, SessionIds};
+use crate::lifecycle::CoreConfig;
 use crate::observe::ObserverSlot;
-use crate::peer::LocalCapabilities;
 use crate::peer::admission::RealmPattern;
+use crate::peer::{LocalCapabilities, PeerConfig};
 use crate::redirect::RedirectCache;
 use crate::routing::RoutingTable;
 pub(crate) use command::{Answers, Ingress, Outstanding, PeerCommand, Reply};
@@ -130,6 +131,23 @@ impl NodeShared {
     /// The peer with this DiameterIdentity, configured or dynamic.
     pub(crate) fn find_peer(&self, name: &str) -> Option<Arc<PeerSlot>> {
         self.peers.find(name)
+    }
+
+    /// The configuration of a peer's core (its state machine and its requests' lifecycle).
+    pub(crate) fn core_config(&self, persistent: bool) -> (PeerConfig, CoreConfig) {
+        let seed = self.peers.next_seed();
+        let mut peer = PeerConfig::new(self.local.clone(), self.end_to_end.clone(), seed);
+        peer.timers = self.config.timers.peer_timers();
+        peer.persistent = persistent;
+        let (t, l) = (&self.config.timers, &self.config.limits);
+        let core = CoreConfig {
+            frame_timeout: t.frame_timeout,
+            drain_timeout: t.drain_timeout,
+            max_message_size: l.max_message_size,
+            max_pending_requests: l.max_pending_requests,
+            follow_redirects: self.config.follow_redirects,
+        };
+        (peer, core)
     }
 
     /// Forgets a dynamic peer whose task ended.
