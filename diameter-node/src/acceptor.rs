@@ -55,7 +55,7 @@ async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
     let stream = match tls {
         None => Stream::Tcp(tcp),
         Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
-            Ok(Ok(s)) => s,
+            Ok(Ok(s)) => Stream::Tls(Box::new(s)),
             // A bad handshake ends this connection only (info: scanners make many).
             Ok(Err(e)) => {
                 info!(error = %e, "incoming TLS handshake failed");

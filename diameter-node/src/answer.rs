@@ -156,26 +156,6 @@ fn copy_avp(b: &mut MessageBuilder, encoded: &[u8]) {
     b.extend_raw(&[0u8; 3][..padded(encoded.len()) - encoded.len()]);
 }
 
-/// The answer refusing to process or forward `request` (§6.1: 3002, 3003, 3005 with the
-/// E bit): the offending AVP in Failed-AVP (§7.5) and an Error-Message saying why.
-pub(crate) fn refusal_answer(
-    request: &Message,
-    local: &LocalCapabilities,
-    why: crate::forward::Refusal,
-) -> Message {
-    let mut b = generate_answer(request, local, why.result_code());
-    b.avp(
-        avp::ERROR_MESSAGE.code,
-        0,
-        AvpFlags::default(),
-        &Utf8String::from(why.message()),
-    );
-    if let Some(a) = why.failed_avp(request, local) {
-        b.failed_avp(&a.raw_bytes());
-    }
-    b.build()
-}
-
 /// An error answer for a decode or validation error of `request` (§7.1, §7.5): the
 /// error's Result-Code and Failed-AVP, an Error-Message with the reason.
 pub fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeError) -> Message {

@@ -82,7 +82,7 @@ pub(crate) async fn connect_stream(
         return Ok(Stream::Tcp(tcp));
     };
     match tokio::time::timeout(timeout, tls.connect(tcp, &identity)).await {
-        Ok(r) => r,
+        Ok(r) => r.map(|s| Stream::Tls(Box::new(s))),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "TLS handshake timed out",
@@ -161,7 +161,7 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     /// TLS over TCP, started with the connection (RFC 6733 §13.1). Boxed: rustls's state
     /// is large, and plain TCP connections should not pay for it.
-    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+    Tls(Box<crate::tls::TlsStream>),
     /// A TCP connection becoming TLS after CER/CEA (Inband-Security-Id, RFC 3588 §2.1):
     /// reads and writes wait until the handshake is done, then go to the stream it
     /// yields ([`Transport::start_tls`]).

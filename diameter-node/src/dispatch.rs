@@ -33,10 +33,12 @@ use diameter_core::generated::base::avp;
 use diameter_core::{Header, Message, ResultCode};
 use tracing::debug;
 
-use crate::answer::{error_answer, generate_answer, refusal_answer};
+use crate::answer::{error_answer, generate_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::bound::Start;
-use crate::forward::{Decision, Refusal, fail, not_for_this_node, with_route_record};
+use crate::forward::{
+    Decision, Refusal, fail, not_for_this_node, refusal_answer, with_route_record,
+};
 use crate::lifecycle::Pending;
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};

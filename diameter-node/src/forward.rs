@@ -37,21 +37,6 @@ use crate::routing::{Candidate, Route, RouteAction};
 use crate::shared::{Ingress, NodeShared, Outstanding, PeerCommand, PeerSlot, Reply};
 use crate::stats::Counters;
 
-/// Looks at and may change what a proxy route forwards (§2.8.2): policy enforcement,
-/// AVP rewriting, topology hiding. Both methods keep the message as it is by default.
-pub trait ProxyHook: Send + Sync + 'static {
-    /// A request about to be forwarded: the request to forward instead, or the
-    /// Result-Code to answer it with (e.g. 5003 DIAMETER_AUTHORIZATION_REJECTED).
-    fn request(&self, request: Message) -> Result<Message, ResultCode> {
-        Ok(request)
-    }
-
-    /// An answer about to go back to the peer the request came from.
-    fn answer(&self, answer: Message) -> Message {
-        answer
-    }
-}
-
 /// Carries out what a peer's core decided about one of its requests (`slot`: that peer;
 /// `rr`: its round-robin position for requests it moves elsewhere).
 pub(crate) fn settle(
@@ -256,6 +241,26 @@ impl Refusal {
                 .find(|r| r.data.eq_ignore_ascii_case(local.origin_host.as_bytes())),
         }
     }
+}
+
+/// The answer refusing to process or forward `request` (§6.1: 3002, 3003, 3005 with the
+/// E bit): the offending AVP in Failed-AVP (§7.5) and an Error-Message saying why.
+pub(crate) fn refusal_answer(
+    request: &Message,
+    local: &LocalCapabilities,
+    why: Refusal,
+) -> Message {
+    let mut b = generate_answer(request, local, why.result_code());
+    b.avp(
+        avp::ERROR_MESSAGE.code,
+        0,
+        AvpFlags::default(),
+        &Utf8String::from(why.message()),
+    );
+    if let Some(a) = why.failed_avp(request, local) {
+        b.failed_avp(&a.raw_bytes());
+    }
+    b.build()
 }
 
 /// §6.1.4 on a node without routes and without the Relay application, which processes

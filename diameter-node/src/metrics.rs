@@ -53,9 +53,9 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::answer::{TopLevel, avp_data};
 use crate::doic::{Doic, OverloadState, Scope};
-use crate::node::{NodeHandle, PeerInfo};
 use crate::observe::Direction;
 use crate::peer::{PeerState, WatchdogState};
+use crate::stats::PeerInfo;
 use crate::stats::PeerStats;
 
 /// Upper bounds (seconds) of the request latency histogram's buckets (then +Inf): from
@@ -677,7 +677,10 @@ pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doi
 /// Serves `GET /metrics` on `listener` until the task is aborted (node shutdown). One
 /// request per connection (Prometheus reconnects for each scrape), so no connection
 /// outlives its scrape by more than the header timeout.
-pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    render: impl Fn() -> String + Clone + Send + Sync + 'static,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -688,10 +691,10 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
                 continue;
             }
         };
-        let node = node.clone();
+        let render = render.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let response = respond(&node, &req);
+                let response = respond(&render, &req);
                 async move { Ok::<_, Infallible>(response) }
             });
             let served = hyper::server::conn::http1::Builder::new()
@@ -708,9 +711,9 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
 }
 
 /// 200 with the exposition for `GET /metrics`, 404 for anything else.
-fn respond<B>(node: &NodeHandle, req: &hyper::Request<B>) -> hyper::Response<String> {
+fn respond<B>(render: &impl Fn() -> String, req: &hyper::Request<B>) -> hyper::Response<String> {
     if req.method() == Method::GET && req.uri().path() == "/metrics" {
-        let mut r = hyper::Response::new(node.metrics_text());
+        let mut r = hyper::Response::new(render());
         r.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static(CONTENT_TYPE_OPENMETRICS),

@@ -41,15 +41,18 @@ use crate::connection::{Dial, PeerTarget};
 use crate::driver::PeerDriver;
 use crate::duplicate::DuplicateCache;
 use crate::error::{NodeError, RequestError};
-use crate::forward::ProxyHook;
 use crate::ids::{EndToEndIds, SessionIds};
 use crate::lifecycle::Pending;
-use crate::observe::{Observer, ObserverSlot};
+use crate::observe::Observer;
+use crate::peer::LocalCapabilities;
 use crate::peer::capabilities::InbandSecurity;
-use crate::peer::{LocalCapabilities, PeerCapabilities, PeerState, WatchdogState};
 use crate::redirect::RedirectCache;
+use crate::routing::ProxyHook;
 use crate::routing::{PeerSelector, RoutingTable};
-use crate::shared::{NodeShared, PeerCommand, PeerSlot, Peers, Reply, Routing, Serving, Tasks};
+use crate::shared::{
+    NodeShared, ObserverSlot, PeerCommand, PeerSlot, Peers, Reply, Routing, Serving, Tasks,
+};
+pub use crate::stats::PeerInfo;
 use crate::stats::{Counters, PeerStats};
 
 /// Builds and starts a node.
@@ -287,7 +290,9 @@ impl NodeBuilder {
         };
         #[cfg(feature = "metrics")]
         if let Some(l) = metrics_listener {
-            let task = tokio::spawn(crate::metrics::serve(l, node.clone()));
+            let handle = node.clone();
+            let render = move || handle.metrics_text();
+            let task = tokio::spawn(crate::metrics::serve(l, render));
             node.shared.tasks.add_listener(task);
         }
         Ok(node)
@@ -302,26 +307,6 @@ fn target_of(spec: &PeerSpec) -> PeerTarget {
         Ok((host, port)) => PeerTarget::Resolve(host, port),
         Err(_) => PeerTarget::None,
     }
-}
-
-/// What the API tells about one peer.
-#[derive(Clone, Debug)]
-pub struct PeerInfo {
-    /// DiameterIdentity (lower case).
-    pub name: String,
-    /// §5.6 state.
-    pub state: PeerState,
-    /// RFC 3539 watchdog state.
-    pub watchdog: WatchdogState,
-    /// Whether requests can be sent to it now.
-    pub ready: bool,
-    /// What it advertised in its last CER/CEA.
-    pub capabilities: Option<Arc<PeerCapabilities>>,
-    /// Why it last failed to open or closed: the connection refused, the TLS handshake
-    /// failed, the CEA's Result-Code, no CEA in time, ... (`None` since it opened).
-    pub last_failure: Option<String>,
-    /// Counters.
-    pub stats: PeerStats,
 }
 
 /// A handle on a running node; clone it freely (each clone has its own round-robin

@@ -1,7 +1,10 @@
 //! Counters per peer, readable through [`crate::NodeHandle::peers`]. Each counter has one
 //! writer most of the time (the peer's task), so relaxed atomics cost next to nothing.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::peer::{PeerCapabilities, PeerState, WatchdogState};
 
 macro_rules! counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
@@ -93,4 +96,24 @@ impl Counters {
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// What the API tells about one peer.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// DiameterIdentity (lower case).
+    pub name: String,
+    /// §5.6 state.
+    pub state: PeerState,
+    /// RFC 3539 watchdog state.
+    pub watchdog: WatchdogState,
+    /// Whether requests can be sent to it now.
+    pub ready: bool,
+    /// What it advertised in its last CER/CEA.
+    pub capabilities: Option<Arc<PeerCapabilities>>,
+    /// Why it last failed to open or closed: the connection refused, the TLS handshake
+    /// failed, the CEA's Result-Code, no CEA in time, ... (`None` since it opened).
+    pub last_failure: Option<String>,
+    /// Counters.
+    pub stats: PeerStats,
 }

@@ -29,10 +29,11 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use serde::Deserialize;
 use tokio::net::TcpStream;
+
+/// A TLS connection over TCP, either side.
+pub(crate) type TlsStream = tokio_rustls::TlsStream<TcpStream>;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::warn;
-
-use crate::connection::Stream;
 
 /// The port of Diameter over TLS/TCP (RFC 6733 §2.1, `aaas://` URIs without a port).
 pub const DEFAULT_TLS_PORT: u16 = 5658;
@@ -288,7 +289,7 @@ impl Tls {
 
     /// The client handshake; the server's certificate must name `identity`, the peer's
     /// DiameterIdentity.
-    pub(crate) async fn connect(&self, tcp: TcpStream, identity: &str) -> io::Result<Stream> {
+    pub(crate) async fn connect(&self, tcp: TcpStream, identity: &str) -> io::Result<TlsStream> {
         let failed = |source: io::Error| {
             let e = HandshakeError {
                 peer: identity.to_owned(),
@@ -300,16 +301,16 @@ impl Tls {
         let name = ServerName::try_from(identity.to_owned())
             .map_err(|e| failed(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
         match self.connector.connect(name, tcp).await {
-            Ok(s) => Ok(Stream::Tls(Box::new(s.into()))),
+            Ok(s) => Ok(s.into()),
             Err(e) => Err(failed(e)),
         }
     }
 
     /// The server handshake (client certificate checked against the CAs; its names are
     /// checked once the CER names the peer: [`certificate_names`]).
-    pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<Stream> {
+    pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream> {
         let s = self.acceptor.accept(tcp).await?;
-        Ok(Stream::Tls(Box::new(s.into())))
+        Ok(s.into())
     }
 }
 
@@ -321,12 +322,12 @@ pub(crate) async fn inband_handshake(
     tcp: TcpStream,
     identity: std::sync::Arc<str>,
     client: bool,
-) -> io::Result<Stream> {
+) -> io::Result<TlsStream> {
     if client {
         return tls.connect(tcp, &identity).await;
     }
     let stream = tls.accept(tcp).await?;
-    match stream.peer_certificates() {
+    match stream.get_ref().1.peer_certificates() {
         Some(certs) if !certificate_names(certs, &identity) => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!("client certificate does not name {identity}"),

@@ -117,9 +117,10 @@ impl Conns {
         client: bool,
     ) -> io::Result<()> {
         match (tls, self.get(i)) {
-            (Some(tls), Some(c)) => {
-                c.io.start_tls(move |tcp| crate::tls::inband_handshake(tls, tcp, identity, client))
-            }
+            (Some(tls), Some(c)) => c.io.start_tls(move |tcp| async move {
+                let s = crate::tls::inband_handshake(tls, tcp, identity, client).await?;
+                Ok(Stream::Tls(Box::new(s)))
+            }),
             _ => Err(io::Error::other(
                 "inband TLS negotiated without TLS credentials",
             )),

@@ -8,6 +8,7 @@
 //! imported from here.
 
 mod command;
+mod observation;
 mod peers;
 
 use std::collections::HashMap;
@@ -21,15 +22,15 @@ use crate::bound::HandlerBound;
 use crate::config::NodeConfig;
 use crate::doic::Doic;
 use crate::duplicate::DuplicateCache;
-use crate::forward::ProxyHook;
 use crate::ids::{EndToEndIds, SessionIds};
 use crate::lifecycle::CoreConfig;
-use crate::observe::ObserverSlot;
 use crate::peer::admission::RealmPattern;
 use crate::peer::{LocalCapabilities, PeerConfig};
 use crate::redirect::RedirectCache;
+use crate::routing::ProxyHook;
 use crate::routing::RoutingTable;
 pub(crate) use command::{Answers, Ingress, Outstanding, PeerCommand, Reply};
+pub(crate) use observation::ObserverSlot;
 pub(crate) use peers::{PeerSlot, Peers};
 
 /// Everything the node's tasks share.
