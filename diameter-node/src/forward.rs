@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::avp::{padded, put_header, put_padding};
+use diameter_core::avp::{AvpHeaders, padded, put_header, put_padding};
 use diameter_core::generated::base::avp;
 use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
 use tracing::debug;
 
-use crate::answer::{TopLevel, avp_data, generate_answer, raw_error_answer};
+use crate::answer::{generate_answer, raw_error_answer};
 use crate::error::RequestError;
 use crate::framing::with_hop_by_hop;
 use crate::lifecycle::Outcome;
@@ -272,11 +272,11 @@ pub(crate) fn refusal_answer(
 pub(crate) fn not_for_this_node(msg: &Message, local: &LocalCapabilities) -> Option<Refusal> {
     let mut host: Option<&[u8]> = None;
     let mut realm: Option<&[u8]> = None;
-    for (key, encoded) in TopLevel::new(msg.as_bytes()) {
+    for (key, encoded) in AvpHeaders::message(msg.as_bytes()) {
         if key == avp::DESTINATION_HOST {
-            host.get_or_insert(avp_data(encoded));
+            host.get_or_insert(AvpHeaders::data(encoded));
         } else if key == avp::DESTINATION_REALM {
-            realm.get_or_insert(avp_data(encoded));
+            realm.get_or_insert(AvpHeaders::data(encoded));
         }
     }
     if host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {

@@ -112,51 +112,6 @@ pub fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<By
     Ok(Some(buf.split_to(length).freeze()))
 }
 
-/// The raw header fields needed to answer a message that failed to decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawHeader {
-    /// Command Flags as received.
-    pub flags: CommandFlags,
-    /// Command Code.
-    pub code: u32,
-    /// Application-ID.
-    pub application_id: u32,
-    /// Hop-by-Hop Identifier.
-    pub hop_by_hop: u32,
-    /// End-to-End Identifier.
-    pub end_to_end: u32,
-}
-
-impl RawHeader {
-    /// Reads the fields of a header without checking them; `None` if fewer than 20 bytes.
-    pub fn parse(buf: &[u8]) -> Option<Self> {
-        let h = buf.get(..HEADER_LEN)?;
-        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        Some(Self {
-            flags: CommandFlags(h[4]),
-            code: word(4) & 0x00ff_ffff,
-            application_id: word(8),
-            hop_by_hop: word(12),
-            end_to_end: word(16),
-        })
-    }
-
-    /// The header of the answer to this message: R cleared, P kept, E set for protocol
-    /// errors (3xxx).
-    pub fn answer_header(&self, result_code: u32) -> Header {
-        let mut flags = CommandFlags(self.flags.0 & CommandFlags::PROXIABLE);
-        if ResultCode(result_code).is_protocol_error() {
-            flags = flags.with(CommandFlags::ERROR, true);
-        }
-        Header {
-            flags,
-            hop_by_hop: self.hop_by_hop,
-            end_to_end: self.end_to_end,
-            ..Header::new(self.code, self.application_id, flags)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,17 +161,5 @@ mod tests {
         assert_eq!(b.len(), 20, "left in place for the answer");
         let mut b = BytesMut::from(&[1u8, 0][..]);
         assert_eq!(next_frame(&mut b, 4096), Ok(None));
-    }
-
-    #[test]
-    fn raw_header_answer() {
-        let raw = RawHeader::parse(&header(1, 20)).unwrap();
-        assert_eq!(
-            (raw.code, raw.application_id, raw.hop_by_hop, raw.end_to_end),
-            (272, 4, 7, 9)
-        );
-        let h = raw.answer_header(3008);
-        assert!(h.flags.is_error() && !h.flags.is_request());
-        assert!(!raw.answer_header(5015).flags.is_error());
     }
 }
