@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::avp::{AvpHeaders, padded, put_header, put_padding};
+use diameter_core::avp::{AVP_HEADER_LEN, AvpHeaders, padded, put_header, put_padding};
 use diameter_core::generated::base::avp;
+use diameter_core::header::{HEADER_LEN, MAX_LENGTH, length_field};
 use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
 use tracing::debug;
 
@@ -433,22 +434,18 @@ impl NodeShared {
 /// reserved command flag bits cleared (§3: ignored on receipt, zero when sent); `None` if
 /// it would exceed the 24-bit Message Length.
 pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes> {
-    let len = request.len() + padded(8 + identity.len());
-    if len > 0x00ff_ffff || request.len() < 20 {
+    let len = request.len() + padded(AVP_HEADER_LEN + identity.len());
+    if len > MAX_LENGTH || request.len() < HEADER_LEN {
         return None;
     }
     let mut b = BytesMut::with_capacity(len);
     b.extend_from_slice(request);
-    put_header(
-        &mut b,
-        avp::ROUTE_RECORD.code,
-        AvpFlags(AvpFlags::MANDATORY),
-        0,
-        identity.len(),
-    );
+    let m = AvpFlags(AvpFlags::MANDATORY);
+    let key = avp::ROUTE_RECORD;
+    put_header(&mut b, key.code, m, key.vendor, identity.len());
     b.extend_from_slice(identity.as_bytes());
     put_padding(&mut b, identity.len());
-    b[1..4].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+    b[1..4].copy_from_slice(&length_field(len).to_be_bytes()[1..]);
     b[4] &= !CommandFlags::RESERVED;
     Some(b.freeze())
 }

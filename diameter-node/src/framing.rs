@@ -8,7 +8,7 @@
 //! as does a version other than 1.
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::header::{HEADER_LEN, VERSION};
+use diameter_core::header::{HEADER_LEN, VERSION, length_field};
 use diameter_core::{CommandFlags, Header, ResultCode};
 
 use crate::ids::EndToEndIds;
@@ -81,6 +81,24 @@ pub(crate) fn with_hop_by_hop(message: Bytes, hop_by_hop: u32) -> Bytes {
         return message;
     }
     edit_header(message, |h| h[12..16].copy_from_slice(&id))
+}
+
+/// Appends encoded AVPs to an encoded message and sets its Message Length: in place when
+/// the buffer is not shared, else in a copy. A message that would outgrow the 24-bit
+/// Message Length gets 0 there ([`length_field`]), which every receiver refuses.
+pub(crate) fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
+    if message.len() < HEADER_LEN || avps.is_empty() {
+        return message;
+    }
+    let mut b = message.try_into_mut().unwrap_or_else(|shared| {
+        let mut b = BytesMut::with_capacity(shared.len() + avps.len());
+        b.extend_from_slice(&shared);
+        b
+    });
+    b.extend_from_slice(avps);
+    let len = length_field(b.len()).to_be_bytes();
+    b[1..4].copy_from_slice(&len[1..]);
+    b.freeze()
 }
 
 /// Cuts the next complete message off the front of `buf`.

@@ -40,5 +40,5 @@ pub use reacting::{OverloadState, ReactingState, ReportOutcome, Scope, Target};
 pub use reporting::{Overload, Reporter};
 pub use wire::{
     AnswerAvps, DEFAULT_VALIDITY, MAX_STATES, MAX_VALIDITY, OLR_DEFAULT_ALGO, OverloadReport,
-    append_avps, feature_vector, parse_olr, requests_loss,
+    feature_vector, parse_olr, requests_loss,
 };

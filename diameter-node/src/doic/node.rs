@@ -15,11 +15,12 @@ use diameter_core::generated::doic::{OcReportType, avp};
 use super::reacting::{OverloadState, ReactingState, Target};
 use super::reporting::{Overload, Reporter};
 use super::wire::{
-    AnswerAvps, OverloadReport, append_avps, has_supported_features, put_supported_features_loss,
-    requests_loss, text,
+    AnswerAvps, OverloadReport, has_supported_features, put_supported_features_loss, requests_loss,
+    text,
 };
 use crate::config::{DoicConfig, DoicReportType};
 use crate::error::RequestError;
+use crate::framing::append_avps;
 
 /// How long automatic overload is reported after a connection last reached the handler
 /// threshold: long enough not to flap between consecutive requests, short enough that

@@ -13,6 +13,7 @@ use super::wire::has_supported_features;
 use super::*;
 use crate::config::DoicConfig;
 use crate::error::RequestError;
+use crate::framing::append_avps;
 use diameter_core::MessageBuilder;
 
 fn t0() -> Instant {

@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use diameter_core::avp::AvpHeaders;
 use diameter_core::generated::base::avp as base;
 use diameter_core::generated::doic::{
     OcOlr, OcOlrView, OcReportType, OcSupportedFeatures, OcSupportedFeaturesView, avp,
 };
-use diameter_core::header::HEADER_LEN;
 use diameter_core::writer::AvpWriter;
 use diameter_core::{AvpRef, Message};
 
@@ -105,23 +104,6 @@ pub fn parse_olr(olr: &AvpRef<'_>) -> Option<OverloadReport> {
 pub fn feature_vector(features: &AvpRef<'_>) -> Option<u64> {
     let view = OcSupportedFeaturesView::decode(features).ok()?;
     Some(view.oc_feature_vector().unwrap_or(OLR_DEFAULT_ALGO))
-}
-
-/// Appends encoded AVPs to an encoded message and fixes its Message Length: in place when
-/// the buffer is not shared, else in a copy.
-pub fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
-    if message.len() < HEADER_LEN || avps.is_empty() {
-        return message;
-    }
-    let mut b = message.try_into_mut().unwrap_or_else(|shared| {
-        let mut b = BytesMut::with_capacity(shared.len() + avps.len());
-        b.extend_from_slice(&shared);
-        b
-    });
-    b.extend_from_slice(avps);
-    let len = u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes();
-    b[1..4].copy_from_slice(&len[1..]);
-    b.freeze()
 }
 
 /// Whether an encoded message has a top-level OC-Supported-Features: a walk over the AVP
