@@ -19,7 +19,7 @@ const M: AvpFlags = AvpFlags(AvpFlags::MANDATORY);
 /// Result-Code (E bit for 3xxx), Origin-Host and Origin-Realm of `local`; the request's
 /// Auth-Application-Id / Acct-Application-Id / Vendor-Specific-Application-Id copied. The
 /// caller appends its own AVPs.
-pub fn generate_answer(
+pub(crate) fn generate_answer(
     request: &Message,
     local: &LocalCapabilities,
     result_code: u32,
@@ -91,7 +91,7 @@ fn copy_avp(b: &mut MessageBuilder, encoded: &[u8]) {
 
 /// An error answer for a decode or validation error of `request` (§7.1, §7.5): the
 /// error's Result-Code and Failed-AVP, an Error-Message with the reason.
-pub fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeError) -> Message {
+pub(crate) fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeError) -> Message {
     let mut b = request.to_answer();
     b.result_code(err.result_code());
     add_origin(&mut b, local);
@@ -124,7 +124,7 @@ pub(crate) fn answer_header(request: &Header, result_code: u32) -> Header {
 
 /// An error answer to a message that did not decode (bad header bits, version, length, or
 /// broken AVP framing). `None` when `raw` is not a request or has no complete header.
-pub fn raw_error_answer(
+pub(crate) fn raw_error_answer(
     raw: &Bytes,
     local: &LocalCapabilities,
     result_code: u32,

@@ -48,7 +48,7 @@ use std::time::Duration;
 use diameter_core::data::{UriTransport, parse_uri};
 use serde::{Deserialize, Deserializer};
 
-use crate::duplicate::DuplicateDetection;
+pub use crate::duplicate::DuplicateDetection;
 use crate::duration::duration;
 pub use crate::duration::parse_duration;
 use crate::peer::PeerTimers;
@@ -267,7 +267,7 @@ impl Default for Timers {
 
 impl Timers {
     /// The peer core's part.
-    pub fn peer_timers(&self) -> PeerTimers {
+    pub(crate) fn peer_timers(&self) -> PeerTimers {
         PeerTimers {
             watchdog: self.watchdog,
             watchdog_jitter: self.watchdog_jitter,
@@ -599,7 +599,7 @@ impl NodeConfig {
     }
 
     /// The realm patterns of [`Self::accept_unknown_peers`].
-    pub fn realm_patterns(&self) -> Vec<RealmPattern> {
+    pub(crate) fn realm_patterns(&self) -> Vec<RealmPattern> {
         self.accept_unknown_peers
             .iter()
             .map(RealmPattern::new)

@@ -45,7 +45,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// Binds a listener. IPv6 sockets are v6-only, so `0.0.0.0:3868` and `[::]:3868` can both
 /// be listened on.
-pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
@@ -58,7 +58,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Connects to the first address that answers within `timeout` each.
-pub async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<TcpStream> {
+pub(crate) async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
     for addr in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {

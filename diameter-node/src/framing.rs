@@ -15,7 +15,7 @@ use crate::ids::EndToEndIds;
 
 /// Why the stream cannot be framed any more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// Version other than 1 (5011).
     #[error("unsupported version {0}")]
     Version(u8),
@@ -34,7 +34,7 @@ pub enum FrameError {
 
 impl FrameError {
     /// The Result-Code an answer to the offending request carries.
-    pub fn result_code(self) -> ResultCode {
+    pub(crate) fn result_code(self) -> ResultCode {
         match self {
             Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION,
             Self::Length(_) | Self::TooLarge { .. } => ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH,
@@ -106,7 +106,7 @@ pub(crate) fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
 /// `Ok(None)`: more bytes are needed (and `buf` has reserved room for the rest of the
 /// message). `Err`: the stream is unusable; `buf` is left as it was so the caller can still
 /// answer the offending header.
-pub fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<Bytes>, FrameError> {
+pub(crate) fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<Bytes>, FrameError> {
     let Some(length) = Header::peek_length(buf) else {
         return Ok(None);
     };

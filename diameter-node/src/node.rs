@@ -52,7 +52,7 @@ use crate::routing::{PeerSelector, RoutingTable};
 use crate::shared::{
     NodeShared, ObserverSlot, PeerCommand, PeerSlot, Peers, Reply, Routing, Serving, Tasks,
 };
-pub use crate::stats::PeerInfo;
+pub(crate) use crate::stats::PeerInfo;
 use crate::stats::{Counters, PeerStats};
 
 /// Builds and starts a node.

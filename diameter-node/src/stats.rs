@@ -10,11 +10,11 @@ macro_rules! counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// Live counters of one peer.
         #[derive(Debug, Default)]
-        pub struct Counters {
+        pub(crate) struct Counters {
             $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
         }
 
-        /// A snapshot of [`Counters`].
+        /// The counters of a peer (or of the node, added up) at one moment.
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct PeerStats {
             $($(#[doc = $doc])* pub $name: u64,)*
@@ -22,7 +22,7 @@ macro_rules! counters {
 
         impl Counters {
             /// Reads every counter.
-            pub fn snapshot(&self) -> PeerStats {
+            pub(crate) fn snapshot(&self) -> PeerStats {
                 PeerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
             }
         }

@@ -440,7 +440,7 @@ async fn retransmission_is_answered_from_the_duplicate_cache() {
         .timers(timers())
         .listen(loopback())
         .accept_unknown_peers("*")
-        .duplicate_detection(diameter_node::duplicate::DuplicateDetection::default());
+        .duplicate_detection(diameter_node::config::DuplicateDetection::default());
     let server = Node::builder(config)
         .application(app)
         .start()
