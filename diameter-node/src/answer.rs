@@ -91,7 +91,11 @@ fn copy_avp(b: &mut MessageBuilder, encoded: &[u8]) {
 
 /// An error answer for a decode or validation error of `request` (§7.1, §7.5): the
 /// error's Result-Code and Failed-AVP, an Error-Message with the reason.
-pub(crate) fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeError) -> Message {
+pub(crate) fn error_answer(
+    request: &Message,
+    local: &LocalCapabilities,
+    err: &DecodeError,
+) -> Message {
     let mut b = request.to_answer();
     b.result_code(err.result_code());
     add_origin(&mut b, local);

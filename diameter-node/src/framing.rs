@@ -106,7 +106,10 @@ pub(crate) fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
 /// `Ok(None)`: more bytes are needed (and `buf` has reserved room for the rest of the
 /// message). `Err`: the stream is unusable; `buf` is left as it was so the caller can still
 /// answer the offending header.
-pub(crate) fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<Bytes>, FrameError> {
+pub(crate) fn next_frame(
+    buf: &mut BytesMut,
+    max_message_size: u32,
+) -> Result<Option<Bytes>, FrameError> {
     let Some(length) = Header::peek_length(buf) else {
         return Ok(None);
     };

@@ -5,7 +5,7 @@
 //!   announcing OLR_DEFAULT_ALGO; an OC-OLR in an answer creates or updates the overload
 //!   control state (OCS) of the reporting host (HOST_REPORT) or realm (REALM_REPORT) for
 //!   the answer's application; while it is valid, that share of new requests to the host or
-//!   realm is throttled: they fail locally with [`RequestError::Throttled`] and never reach
+//!   realm is throttled: they fail locally with [`crate::RequestError::Throttled`] and never reach
 //!   the network. Diversion to another path (§6.3 allows it) is not done: which other peer
 //!   could take a request is the routing's business, and the caller that gets `Throttled`
 //!   can retry elsewhere with Destination-Host if it knows better.
@@ -18,8 +18,8 @@
 //!   OC-Validity-Duration 0 (§7.5) for as long as the last report could still be in force.
 //!
 //! One job per file: `wire.rs` reads and writes the DOIC AVPs through diameter-core's
-//! generated views and writers; `reacting.rs` ([`ReactingState`]) and `reporting.rs`
-//! ([`Reporter`]) are sans-IO, with the clock and the random source passed in, so that
+//! generated views and writers; `reacting.rs` (`ReactingState`) and `reporting.rs`
+//! (`Reporter`) are sans-IO, with the clock and the random source passed in, so that
 //! every rule is unit tested; `node.rs` is the node's glue (clock, random numbers, locks).
 //!
 //! Hostile input never panics: an OC-OLR that does not frame, lacks a fixed member, has a
@@ -36,9 +36,6 @@ mod wire;
 mod tests;
 
 pub(crate) use node::Doic;
-pub use reacting::{OverloadState, ReactingState, ReportOutcome, Scope, Target};
-pub use reporting::{Overload, Reporter};
-pub use wire::{
-    AnswerAvps, DEFAULT_VALIDITY, MAX_STATES, MAX_VALIDITY, OLR_DEFAULT_ALGO, OverloadReport,
-    feature_vector, parse_olr, requests_loss,
-};
+pub use reacting::{OverloadState, Scope};
+pub(crate) use reporting::Overload;
+pub use wire::{AnswerAvps, DEFAULT_VALIDITY, MAX_VALIDITY, OLR_DEFAULT_ALGO, OverloadReport};

@@ -39,7 +39,7 @@ pub struct OverloadState {
 
 /// What [`ReactingState::on_report`] did with a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReportOutcome {
+pub(crate) enum ReportOutcome {
     /// A new overload control state.
     Created,
     /// A newer report replaced the state in force.
@@ -54,7 +54,7 @@ pub enum ReportOutcome {
 
 /// Where a request is going, as the reacting node matches it against its states.
 #[derive(Clone, Copy, Debug)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The request's Application-Id.
     pub application: u32,
     /// Destination-Host: a host-routed request.
@@ -69,14 +69,14 @@ pub struct Target<'a> {
 /// The overload control states of a reacting node (§5.2.1.1), one per application and
 /// reporting host or realm. Few at a time: a list scanned linearly.
 #[derive(Clone, Debug, Default)]
-pub struct ReactingState {
+pub(crate) struct ReactingState {
     states: Vec<OverloadState>,
 }
 
 impl ReactingState {
     /// Applies a received report from the answer of `application` sent by `origin_host`
     /// of `origin_realm`.
-    pub fn on_report(
+    pub(crate) fn on_report(
         &mut self,
         now: Instant,
         application: u32,
@@ -136,13 +136,13 @@ impl ReactingState {
     }
 
     /// Forgets states whose validity ended (§5.2.1.3).
-    pub fn expire(&mut self, now: Instant) {
+    pub(crate) fn expire(&mut self, now: Instant) {
         self.states.retain(|s| s.expires > now);
     }
 
     /// The reduction percentages that apply to a request: its host's (host-routed to it,
     /// or realm-routed with it as the next hop) and its realm's (realm-routed only).
-    pub fn reductions(&mut self, now: Instant, target: &Target<'_>) -> (u32, u32) {
+    pub(crate) fn reductions(&mut self, now: Instant, target: &Target<'_>) -> (u32, u32) {
         self.expire(now);
         let (mut host, mut realm) = (0, 0);
         for s in &self.states {
@@ -173,7 +173,7 @@ impl ReactingState {
     /// The loss algorithm (§6.3): whether to throttle a request, given `random`, a
     /// uniformly distributed number. A request under both a host and a realm report
     /// survives both: it passes with probability (1 − host) × (1 − realm).
-    pub fn throttle(&mut self, now: Instant, target: &Target<'_>, random: u32) -> bool {
+    pub(crate) fn throttle(&mut self, now: Instant, target: &Target<'_>, random: u32) -> bool {
         let (host, realm) = self.reductions(now, target);
         if host == 0 && realm == 0 {
             return false;
@@ -185,17 +185,18 @@ impl ReactingState {
     }
 
     /// The states (for introspection and tests).
-    pub fn states(&self) -> &[OverloadState] {
+    pub(crate) fn states(&self) -> &[OverloadState] {
         &self.states
     }
 
     /// Whether there is no state.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.states.is_empty()
     }
 
     /// How many states there are.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.states.len()
     }
 }

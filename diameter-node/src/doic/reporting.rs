@@ -10,7 +10,7 @@ use super::wire::{MAX_VALIDITY, OverloadReport};
 
 /// An overload condition a reporting node reports (the loss algorithm's parameters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Overload {
+pub(crate) struct Overload {
     /// OC-Reduction-Percentage, 1..=100.
     pub reduction: u32,
     /// OC-Validity-Duration, 1 s..=86,400 s.
@@ -21,7 +21,7 @@ impl Overload {
     /// An overload condition, with the reduction capped at 100 and the validity within
     /// 1 s..=86,400 s (whole seconds on the wire). `None` for a reduction of 0, which is
     /// no overload (§7.7).
-    pub fn new(reduction: u32, validity: Duration) -> Option<Self> {
+    pub(crate) fn new(reduction: u32, validity: Duration) -> Option<Self> {
         (reduction > 0).then(|| Self {
             reduction: reduction.min(100),
             validity: validity.clamp(Duration::from_secs(1), MAX_VALIDITY),
@@ -33,7 +33,7 @@ impl Overload {
 /// given time into the OC-OLR to send, with a sequence number that increases on every
 /// change.
 #[derive(Clone, Debug)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     report_type: OcReportType,
     sequence: u64,
     current: Option<Overload>,
@@ -47,7 +47,7 @@ impl Reporter {
     /// A reporter of `report_type` whose next sequence number follows `sequence`. Start it
     /// from the wall clock so that numbers keep increasing across restarts (§7.4: a
     /// "nonvolatile increasing counter").
-    pub fn new(report_type: OcReportType, sequence: u64, now: Instant) -> Self {
+    pub(crate) fn new(report_type: OcReportType, sequence: u64, now: Instant) -> Self {
         Self {
             report_type,
             sequence,
@@ -65,7 +65,11 @@ impl Reporter {
     /// so a lasting overload needs fresh numbers to stay in force. When the overload
     /// ends, answers carry a report with OC-Validity-Duration 0 (§7.5) for as long as the
     /// last report could be in force, then nothing.
-    pub fn report(&mut self, now: Instant, wanted: Option<Overload>) -> Option<OverloadReport> {
+    pub(crate) fn report(
+        &mut self,
+        now: Instant,
+        wanted: Option<Overload>,
+    ) -> Option<OverloadReport> {
         if wanted != self.current {
             self.sequence += 1;
             self.issued = now;
@@ -103,7 +107,7 @@ impl Reporter {
     }
 
     /// Whether an ending report is still being sent.
-    pub fn ending(&self) -> bool {
+    pub(crate) fn ending(&self) -> bool {
         self.ended_until.is_some()
     }
 }

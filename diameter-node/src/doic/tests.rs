@@ -9,7 +9,9 @@ use diameter_core::generated::doic::{OcReportType, avp};
 use diameter_core::{AvpFlags, AvpKey, Message};
 
 use super::node::{Doic, splitmix64};
-use super::wire::has_supported_features;
+use super::reacting::{ReactingState, ReportOutcome, Target};
+use super::reporting::Reporter;
+use super::wire::{MAX_STATES, feature_vector, has_supported_features, parse_olr, requests_loss};
 use super::*;
 use crate::config::DoicConfig;
 use crate::error::RequestError;

@@ -24,7 +24,7 @@ pub const DEFAULT_VALIDITY: Duration = Duration::from_secs(30);
 pub const MAX_VALIDITY: Duration = Duration::from_secs(86_400);
 
 /// Overload control states kept at most by a reacting node.
-pub const MAX_STATES: usize = 1024;
+pub(crate) const MAX_STATES: usize = 1024;
 
 /// An overload report (OC-OLR, §7.3) as the loss algorithm reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub(crate) fn put_supported_features_loss(buf: &mut BytesMut) {
 /// algorithm needs, §6.2), has a report type other than HOST_REPORT and REALM_REPORT, or
 /// a reduction above 100 (§7.7). Members outside the ABNF (the `*[ AVP ]` of §7.3) belong
 /// to extensions we do not know and are skipped.
-pub fn parse_olr(olr: &AvpRef<'_>) -> Option<OverloadReport> {
+pub(crate) fn parse_olr(olr: &AvpRef<'_>) -> Option<OverloadReport> {
     let view = OcOlrView::decode(olr).ok()?;
     let report_type = view.oc_report_type();
     if report_type != OcReportType::HOST_REPORT && report_type != OcReportType::REALM_REPORT {
@@ -101,7 +101,7 @@ pub fn parse_olr(olr: &AvpRef<'_>) -> Option<OverloadReport> {
 
 /// The features announced by an OC-Supported-Features AVP: its OC-Feature-Vector, or
 /// OLR_DEFAULT_ALGO when it has none (§7.2). `None` when the AVP does not decode.
-pub fn feature_vector(features: &AvpRef<'_>) -> Option<u64> {
+pub(crate) fn feature_vector(features: &AvpRef<'_>) -> Option<u64> {
     let view = OcSupportedFeaturesView::decode(features).ok()?;
     Some(view.oc_feature_vector().unwrap_or(OLR_DEFAULT_ALGO))
 }
@@ -165,7 +165,7 @@ pub(crate) fn text<'a>(a: &AvpRef<'a>) -> Option<&'a str> {
 
 /// Whether a request asks for DOIC with the loss algorithm: OC-Supported-Features present,
 /// with OLR_DEFAULT_ALGO or without OC-Feature-Vector (§7.2).
-pub fn requests_loss(request: &Message) -> bool {
+pub(crate) fn requests_loss(request: &Message) -> bool {
     request
         .find(avp::OC_SUPPORTED_FEATURES)
         .and_then(|f| feature_vector(&f))

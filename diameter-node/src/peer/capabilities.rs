@@ -12,18 +12,18 @@
 //!   DIAMETER_NO_COMMON_SECURITY. With [`InbandSecurity::Offer`] the CER lists both and TLS
 //!   is chosen when the peer lists it; with [`InbandSecurity::Require`] only TLS is
 //!   listed. The responder's CEA names the one chosen; when it is TLS, both sides start
-//!   the handshake right after the CEA ([`crate::peer::Event::StartTls`]).
+//!   the handshake right after the CEA (`crate::peer::Event::StartTls`).
 //! - Host-IP-Address is recorded, never compared with the socket's address: nodes such
 //!   as freeDiameter advertise all their interfaces (§5.3.5 does not ask for a check).
 //! - Whether an unknown peer may connect at all (3010 DIAMETER_UNKNOWN_PEER) is decided
-//!   before the state machine sees the CER (§5.6.1); see [`crate::peer::admission`].
-//! - A CER is first checked as any request is ([`check_cer`]: `diameter_core::validate`,
+//!   before the state machine sees the CER (§5.6.1); see `crate::peer::admission`.
+//! - A CER is first checked as any request is (`check_cer`: `diameter_core::validate`,
 //!   §7): an unknown AVP with the M bit (5001), a value its type or dictionary refuses
 //!   (5004: an Origin-Host that is not an FQDN, a Host-IP-Address that is not IPv4 or
 //!   IPv6), an AVP its ABNF or a Grouped member's does not allow (5008), a missing or
 //!   repeated one (5005, 5009), a bad length (5014). The CEA then carries that
 //!   Result-Code, the offending AVP in Failed-AVP (or a zero-filled one of the missing
-//!   kind, §7.5) and an Error-Message ([`LocalCapabilities::cea_refusing`]), and the
+//!   kind, §7.5) and an Error-Message (`LocalCapabilities::cea_refusing`), and the
 //!   connection is closed (§5.3).
 
 use std::net::IpAddr;

@@ -62,7 +62,11 @@ pub(crate) struct PeerConfig {
 
 impl PeerConfig {
     /// A configuration with default timers.
-    pub(crate) fn new(local: Arc<LocalCapabilities>, end_to_end: Arc<EndToEndIds>, rng_seed: u64) -> Self {
+    pub(crate) fn new(
+        local: Arc<LocalCapabilities>,
+        end_to_end: Arc<EndToEndIds>,
+        rng_seed: u64,
+    ) -> Self {
         Self {
             local,
             timers: PeerTimers::default(),

@@ -2,8 +2,8 @@
 //! They are reports: the state machine has already taken the RFC's action (ignore, reject
 //! or disconnect) when it returns one.
 
-use diameter_core::ResultCode;
 use diameter_core::DecodeError;
+use diameter_core::ResultCode;
 
 use super::ConnId;
 use super::state::PeerState;

@@ -367,7 +367,11 @@ impl Peer {
     }
 
     /// Peer-Disc: the transport of `conn` went away.
-    pub(crate) fn handle_disconnected(&mut self, now: Instant, conn: ConnId) -> Result<(), PeerError> {
+    pub(crate) fn handle_disconnected(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+    ) -> Result<(), PeerError> {
         let is_i = self.initiator == Some(conn);
         let is_r = self.responder == Some(conn);
         if !is_i && !is_r {
@@ -672,7 +676,10 @@ impl Peer {
                     conn,
                     reason: CloseReason::CapabilitiesRejected(ResultCode(e.result_code())),
                 });
-                self.fail_initiator(now, CloseReason::CapabilitiesRejected(ResultCode(e.result_code())));
+                self.fail_initiator(
+                    now,
+                    CloseReason::CapabilitiesRejected(ResultCode(e.result_code())),
+                );
                 return Err(PeerError::Malformed(e));
             }
         };

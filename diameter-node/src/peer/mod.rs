@@ -1,24 +1,26 @@
-//! The sans-IO peer core: the RFC 6733 §5.6 peer state machine with the §5.6.4 election,
-//! the RFC 3539 watchdog (§5.5), capabilities exchange (§5.3) and DPR/DPA (§5.4).
+//! Peers: what the node shows of them (public: [`PeerState`], [`WatchdogState`], the
+//! [`capabilities`] exchanged) and the crate's sans-IO peer core: the RFC 6733 §5.6 peer
+//! state machine with the §5.6.4 election, the RFC 3539 watchdog (§5.5), capabilities
+//! exchange (§5.3) and DPR/DPA (§5.4).
 //!
-//! No sockets, no tokio and no clock: like quinn-proto, a [`Peer`] takes inputs and is
-//! polled for outputs, and time is passed in as an [`Instant`](std::time::Instant).
+//! No sockets, no tokio and no clock: like quinn-proto, a `Peer` takes inputs and is
+//! polled for outputs, and time is passed in as an `Instant`.
 //!
 //! Inputs (§5.6.2 events):
-//! - [`Peer::start`] (Start), [`Peer::stop`] (Stop),
-//! - [`Peer::handle_connected`] / [`Peer::handle_connect_failed`] (I-Rcv-Conn-Ack / Nack),
-//! - [`Peer::handle_incoming_cer`] (R-Conn-CER: a new connection and its CER),
-//! - [`Peer::handle_message`] (Rcv-CEA, Rcv-DWR, Rcv-Message, ...),
-//! - [`Peer::handle_disconnected`] (Peer-Disc), [`Peer::handle_timeout`] (Timeout),
-//! - [`Peer::send_request`] (Send-Message; the node writes answers to requests on the
+//! - `Peer::start` (Start), `Peer::stop` (Stop),
+//! - `Peer::handle_connected` / `Peer::handle_connect_failed` (I-Rcv-Conn-Ack / Nack),
+//! - `Peer::handle_incoming_cer` (R-Conn-CER: a new connection and its CER),
+//! - `Peer::handle_message` (Rcv-CEA, Rcv-DWR, Rcv-Message, ...),
+//! - `Peer::handle_disconnected` (Peer-Disc), `Peer::handle_timeout` (Timeout),
+//! - `Peer::send_request` (Send-Message; the node writes answers to requests on the
 //!   connection itself).
 //!
 //! Outputs, to be drained after every input, in this order:
-//! [`Peer::poll_transmit`] (bytes for a connection), [`Peer::poll_action`] (connect or
-//! close a connection), [`Peer::poll_event`] (what the application should know), and
-//! [`Peer::poll_timeout`] (when to call [`Peer::handle_timeout`]).
+//! `Peer::poll_transmit` (bytes for a connection), `Peer::poll_action` (connect or
+//! close a connection), `Peer::poll_event` (what the application should know), and
+//! `Peer::poll_timeout` (when to call `Peer::handle_timeout`).
 //!
-//! Connections are named by [`ConnId`]s the driver allocates, so that the two connections
+//! Connections are named by `ConnId`s the driver allocates, so that the two connections
 //! that exist during an election are told apart.
 
 pub(crate) mod admission;
@@ -38,8 +40,8 @@ mod tests;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use diameter_core::{Message, ResultCode};
 use diameter_core::generated::base::DisconnectCause;
+use diameter_core::{Message, ResultCode};
 
 pub use capabilities::{LocalCapabilities, PeerCapabilities, SupportedApplication};
 pub(crate) use config::{PeerConfig, PeerTimers};

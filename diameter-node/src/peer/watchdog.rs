@@ -112,7 +112,11 @@ impl Watchdog {
     }
 
     /// The connection completed CER/CEA.
-    pub(crate) fn connection_up(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
+    pub(crate) fn connection_up(
+        &mut self,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> Option<WatchdogAction> {
         match self.state {
             WatchdogState::Down | WatchdogState::Reopen | WatchdogState::Suspect => {
                 self.state = WatchdogState::Reopen;
@@ -206,7 +210,11 @@ impl Watchdog {
     }
 
     /// The watchdog timer fired (the caller checks [`Self::deadline`]).
-    pub(crate) fn on_timeout(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
+    pub(crate) fn on_timeout(
+        &mut self,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> Option<WatchdogAction> {
         self.deadline = None;
         match self.state {
             WatchdogState::Okay if !self.pending => {
