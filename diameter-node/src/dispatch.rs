@@ -26,7 +26,6 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::avp;
@@ -36,6 +35,7 @@ use tracing::debug;
 use crate::answer::{error_answer, generate_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::bound::Start;
+use crate::clock;
 use crate::forward::{
     Decision, Refusal, fail, not_for_this_node, refusal_answer, with_route_record,
 };
@@ -121,7 +121,7 @@ pub(crate) fn handle_request(
             let origin = msg.find(avp::ORIGIN_HOST).map(|a| a.data_bytes());
             let header = msg.header();
             if let (true, Some(o)) = (header.flags.is_retransmit(), &origin) {
-                if let Some(answer) = cache.get(o, header.end_to_end, Instant::now()) {
+                if let Some(answer) = cache.get(o, header.end_to_end, clock::now()) {
                     Counters::bump(&counters.duplicates);
                     Counters::bump(&counters.answers_sent);
                     let answer = fix_identifiers(answer, header);
@@ -261,7 +261,7 @@ fn answer_bytes(
 /// Keeps an answer for retransmissions of its request (duplicate detection on).
 fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &Bytes) {
     if let (Some(cache), Some(origin)) = (&node.serving.duplicates, origin) {
-        cache.insert(origin, header.end_to_end, answer.clone(), Instant::now());
+        cache.insert(origin, header.end_to_end, answer.clone(), clock::now());
     }
 }
 
@@ -292,7 +292,7 @@ fn forward(
     Counters::bump(&ingress.counters.forwarded);
     let o = Pending {
         request,
-        deadline: Instant::now() + node.config.timers.request_timeout,
+        deadline: clock::now() + node.config.timers.request_timeout,
         hops: 0,
         // A 3006 from upstream goes back to where the request came from.
         follows_redirects: false,

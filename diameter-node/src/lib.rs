@@ -33,6 +33,7 @@ mod acceptor;
 mod answer;
 pub mod app;
 mod bound;
+mod clock;
 pub mod config;
 mod connection;
 mod dispatch;

@@ -329,7 +329,7 @@ impl Metrics {
         let Some(s) = summarize(bytes) else { return };
         // The clock only for what is timed: requests sent, answers received.
         let timed = s.request == (direction == Direction::Sent);
-        let now = timed.then(Instant::now);
+        let now = timed.then(crate::clock::now);
         let p = self.peer(peer);
         p.data
             .lock()
@@ -350,7 +350,7 @@ impl Metrics {
     }
 
     fn snapshot(&self) -> Vec<TrafficSnapshot> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let peers: Vec<Arc<PeerMetrics>> = self
             .peers
             .read()

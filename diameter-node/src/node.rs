@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diameter_core::generated::base::{DisconnectCause, avp};
 use diameter_core::{DiameterIdentity, Message, MessageBuilder, Utf8String};
@@ -36,6 +36,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::Application;
+use crate::clock;
 use crate::config::{NodeConfig, PeerSpec};
 use crate::connection::{Dial, PeerTarget};
 use crate::driver::PeerDriver;
@@ -385,7 +386,7 @@ impl NodeHandle {
             .outgoing(request, &slot.name)
             .inspect_err(|_| Counters::bump(&slot.counters.throttled))?;
         let (reply, rx) = oneshot::channel();
-        let deadline = Instant::now() + timeout;
+        let deadline = clock::now() + timeout;
         slot.tx
             .send(PeerCommand::Request(Pending {
                 request,
@@ -416,7 +417,7 @@ impl NodeHandle {
 
     fn select_peer(&self, request: &Message, app: u32) -> Option<Arc<PeerSlot>> {
         self.shared
-            .select_for_send(request, app, None, &self.rr, Instant::now())
+            .select_for_send(request, app, None, &self.rr, clock::now())
     }
 
     /// Waits until at least one peer is open and available (python-diameter's

@@ -18,6 +18,7 @@ use super::wire::{
     AnswerAvps, OverloadReport, has_supported_features, put_supported_features_loss, requests_loss,
     text,
 };
+use crate::clock;
 use crate::config::{DoicConfig, DoicReportType};
 use crate::error::RequestError;
 use crate::framing::append_avps;
@@ -64,7 +65,7 @@ pub(super) fn splitmix64(mut z: u64) -> u64 {
 
 impl Doic {
     pub(crate) fn new(config: &DoicConfig, seed: u64) -> Self {
-        let now = Instant::now();
+        let now = clock::now();
         // Milliseconds since the epoch: later than any number an earlier run of this node
         // issued, unless it changed its report more than 1000 times a second.
         let first = SystemTime::now()
@@ -133,7 +134,7 @@ impl Doic {
         };
         let random = self.random();
         let mut st = self.reacting.lock().unwrap_or_else(PoisonError::into_inner);
-        let throttle = st.throttle(Instant::now(), &target, random);
+        let throttle = st.throttle(clock::now(), &target, random);
         self.reacting_len.store(st.len(), Ordering::Relaxed);
         throttle
     }
@@ -153,7 +154,7 @@ impl Doic {
         };
         let mut st = self.reacting.lock().unwrap_or_else(PoisonError::into_inner);
         let outcome = st.on_report(
-            Instant::now(),
+            clock::now(),
             answer.application_id(),
             found.origin_host,
             found.origin_realm,
@@ -167,7 +168,7 @@ impl Doic {
     /// The overload control states in force (expired ones dropped).
     pub(crate) fn states(&self) -> Vec<OverloadState> {
         let mut st = self.reacting.lock().unwrap_or_else(PoisonError::into_inner);
-        st.expire(Instant::now());
+        st.expire(clock::now());
         self.reacting_len.store(st.len(), Ordering::Relaxed);
         st.states().to_vec()
     }
@@ -192,7 +193,7 @@ impl Doic {
 
     #[cold]
     fn busy(&self) {
-        let until = self.ms(Instant::now() + AUTO_HOLD);
+        let until = self.ms(clock::now() + AUTO_HOLD);
         // Moved forward by at least 100 ms at a time: not a store per request.
         if until > self.busy_until_ms.load(Ordering::Relaxed) + 100 {
             self.busy_until_ms.store(until, Ordering::SeqCst);
@@ -203,7 +204,7 @@ impl Doic {
     /// The overload condition reported now (manual, else automatic), if any.
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
     pub(crate) fn reported(&self) -> Option<Overload> {
-        let auto_active = self.busy_until_ms.load(Ordering::SeqCst) > self.ms(Instant::now());
+        let auto_active = self.busy_until_ms.load(Ordering::SeqCst) > self.ms(clock::now());
         let st = self.reporter.lock().unwrap_or_else(PoisonError::into_inner);
         st.manual.or(self.auto.filter(|_| auto_active))
     }
@@ -213,7 +214,7 @@ impl Doic {
         if !self.reporting.load(Ordering::SeqCst) {
             return None;
         }
-        let now = Instant::now();
+        let now = clock::now();
         let mut st = self.reporter.lock().unwrap_or_else(PoisonError::into_inner);
         let auto_active = self.busy_until_ms.load(Ordering::SeqCst) > self.ms(now);
         let wanted = st.manual.or(self.auto.filter(|_| auto_active));

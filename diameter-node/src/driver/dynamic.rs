@@ -2,11 +2,11 @@
 //! and ends with it.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use super::PeerDriver;
+use crate::clock;
 use crate::connection::{Dial, PeerTarget};
 use crate::shared::{NodeShared, PeerCommand, PeerSlot};
 
@@ -41,7 +41,7 @@ impl PeerDriver {
                 }
                 PeerCommand::Request(o) => {
                     // Not sent (the peer is closed): moved elsewhere, without the T flag.
-                    self.core.send_request(Instant::now(), o);
+                    self.core.send_request(clock::now(), o);
                 }
                 PeerCommand::Stop { done, .. } => {
                     let _ = done.send(());

@@ -31,6 +31,7 @@ use conns::{Connecting, Conns};
 pub(crate) use dynamic::spawn_dynamic_peer;
 use timer::Timer;
 
+use crate::clock;
 use crate::connection::{Dial, IoEvent, PeerTarget, Stream};
 use crate::dispatch::ConnReplies;
 use crate::forward::settle;
@@ -118,7 +119,7 @@ impl PeerDriver {
 
     async fn run_inner(mut self) {
         if self.core.peer().config().persistent && !matches!(self.target, PeerTarget::None) {
-            self.core.start(Instant::now());
+            self.core.start(clock::now());
         }
         loop {
             self.flush();
@@ -148,7 +149,7 @@ impl PeerDriver {
                     _ = tokio::task::yield_now(), if backlog => Input::Backlog,
                 }
             };
-            let now = Instant::now();
+            let now = clock::now();
             match input {
                 Input::Command(None) => break,
                 Input::Command(Some(cmd)) => {
@@ -191,7 +192,7 @@ impl PeerDriver {
     fn write_out(&mut self) {
         let failed = self.conns.write_out();
         if !failed.is_empty() {
-            let now = Instant::now();
+            let now = clock::now();
             failed.into_iter().for_each(|i| self.lost(now, i));
             self.flush();
         }
@@ -355,7 +356,7 @@ impl PeerDriver {
                     crate::dispatch::handle_request(node, slot, replies, msg);
                 }
             }
-            Event::Outcome(o) => settle(&self.node, &self.slot, &self.rr, Instant::now(), o),
+            Event::Outcome(o) => settle(&self.node, &self.slot, &self.rr, clock::now(), o),
             Event::UnmatchedAnswer(msg) => report::unmatched_answer(&self.node, &self.slot, &msg),
             Event::InputError {
                 conn,
@@ -387,7 +388,7 @@ impl PeerDriver {
             Err(e) => {
                 warn!(error = %e, "inband TLS cannot start, closing");
                 Counters::bump(&self.slot.counters.tls_failures);
-                self.lost(Instant::now(), i);
+                self.lost(clock::now(), i);
             }
         }
     }
