@@ -31,7 +31,7 @@ use crate::peer::base::{BaseKind, classify};
 use crate::peer::capabilities::check_cer;
 use crate::shared::{NodeShared, PeerCommand};
 use crate::stats::Counters;
-use crate::tls::{Tls, certificate_names};
+use crate::tls::Tls;
 
 /// Accepts connections until the task is aborted; with `tls`, TLS ones.
 pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>, tls: Option<Tls>) {
@@ -216,9 +216,9 @@ fn authenticated(stream: &Stream, node: &NodeShared, host: &str) -> Result<(), &
             Ok(())
         };
     }
-    match stream.peer_certificates() {
-        Some(certs) if certificate_names(certs, host) => Ok(()),
-        Some(_) => Err("not a DNS name of the client certificate"),
+    match stream.client_certificate_names(host) {
+        Some(true) => Ok(()),
+        Some(false) => Err("not a DNS name of the client certificate"),
         None if node
             .config
             .tls

@@ -24,7 +24,6 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use rustls::pki_types::CertificateDer;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -186,7 +185,7 @@ impl Stream {
     fn set_nodelay(&self) {
         let tcp = match self {
             Self::Tcp(s) => s,
-            Self::Tls(s) => s.get_ref().0,
+            Self::Tls(s) => crate::tls::tcp(s),
             Self::Upgrading(_) => return,
             // SCTP_NODELAY is set when the socket is made.
             #[cfg(all(feature = "sctp", target_os = "linux"))]
@@ -213,11 +212,12 @@ impl Stream {
         Poll::Ready(Ok(()))
     }
 
-    /// The peer's certificate chain, leaf first, on a TLS connection where it sent one.
-    pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+    /// Whether `host` is one of the DNS names of the client certificate, on a TLS
+    /// connection where the client sent one (`None` otherwise).
+    pub(crate) fn client_certificate_names(&self, host: &str) -> Option<bool> {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => None,
-            Self::Tls(s) => s.get_ref().1.peer_certificates(),
+            Self::Tls(s) => crate::tls::client_certificate_names(s, host),
             #[cfg(all(feature = "sctp", target_os = "linux"))]
             Self::Sctp(_) => None,
         }
@@ -256,7 +256,7 @@ impl Stream {
     fn has_buffered_output(&self) -> bool {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => false,
-            Self::Tls(s) => s.get_ref().1.wants_write(),
+            Self::Tls(s) => crate::tls::wants_write(s),
             #[cfg(all(feature = "sctp", target_os = "linux"))]
             Self::Sctp(_) => false,
         }
