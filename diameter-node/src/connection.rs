@@ -1,7 +1,7 @@
 //! TCP and TLS/TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses,
 //! connecting, TCP_NODELAY, framed reads and coalesced writes.
 //!
-//! A connection is owned by its peer's task (`driver.rs`), which does all of its I/O
+//! A connection is owned by its peer's task (`driver/`), which does all of its I/O
 //! itself, with no task or channel in between:
 //!
 //! - reads go into one `BytesMut` and are cut into messages by

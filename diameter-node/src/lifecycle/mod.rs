@@ -2,7 +2,7 @@
 //! everything that happens to a request between a handler or a socket and its one outcome.
 //!
 //! Like quinn-proto's `Connection`, a [`PeerCore`] has no sockets, no tokio and no clock:
-//! every input carries `now`, and the driver (`driver.rs`) polls it for outputs.
+//! every input carries `now`, and the driver (`driver/`) polls it for outputs.
 //!
 //! Inputs:
 //! - bytes read from a connection ([`PeerCore::handle_read`]): cut into messages (§3), the

@@ -4,7 +4,7 @@
 //! task and handle; the hot path reads atomics only.
 //!
 //! This module holds state, not behaviour: routing decisions are in `forward.rs`,
-//! dispatch in `dispatch.rs`, the peer tasks in `driver.rs`, and none of those is
+//! dispatch in `dispatch.rs`, the peer tasks in `driver/`, and none of those is
 //! imported from here.
 
 mod command;
