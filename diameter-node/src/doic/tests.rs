@@ -222,18 +222,28 @@ fn malformed_reports_are_ignored() {
         assert_eq!(parse(&bytes), None, "{what}");
     }
     // Unknown members (extensions) are skipped, vendor-specific ones too.
-    let mut vendor = avp(
-        avp::OC_SEQUENCE_NUMBER,
-        &[0, 0, 0x28, 0xaf, 0, 0, 0, 0, 0, 0, 0, 1],
-    );
-    vendor[4] = 0x80; // V bit: Vendor-Id 10415 takes the first 4 of the 12 bytes
+    // OC-Sequence-Number's code with Vendor-Id 10415: another AVP, not a second sequence.
+    let vendor = {
+        let mut v = BytesMut::new();
+        let (key, data) = (avp::OC_SEQUENCE_NUMBER, 1u64.to_be_bytes());
+        put_header(
+            &mut v,
+            key.code,
+            AvpFlags(AvpFlags::VENDOR),
+            10415,
+            data.len(),
+        );
+        v.extend_from_slice(&data);
+        v.to_vec()
+    };
     let ok = grouped(
         avp::OC_OLR,
         &[
             seq,
             host,
             red,
-            avp(AvpKey::new(999, 0), b"x"), /* an extension's AVP */
+            // An AVP the OC-OLR ABNF does not name (an extension's, to this node).
+            avp(base::USER_NAME, b"x"),
             vendor,
         ],
     );
