@@ -571,6 +571,51 @@ pub fn avp_too_long(buf: &[u8], start: usize) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn avp_headers_walk_what_the_codec_iterates() {
+        use crate::generated::base::avp;
+        use crate::{DiameterIdentity, Message, MessageBuilder};
+        let mut b = MessageBuilder::request(272, 4, true);
+        b.add(avp::ORIGIN_HOST, &DiameterIdentity::from("a.example.org"));
+        b.avp_bytes(
+            avp::ORIGIN_REALM,
+            AvpFlags(AvpFlags::MANDATORY),
+            b"example.org",
+        );
+        b.avp(1, 10415, AvpFlags(AvpFlags::VENDOR), &7u32);
+        let m = b.build();
+        let walked: Vec<(AvpKey, Vec<u8>)> = AvpHeaders::message(m.as_bytes())
+            .map(|(k, enc)| (k, AvpHeaders::data(enc).to_vec()))
+            .collect();
+        let decoded: Vec<(AvpKey, Vec<u8>)> = m
+            .avps()
+            .flatten()
+            .map(|a| (a.key(), a.data.to_vec()))
+            .collect();
+        assert_eq!(walked, decoded);
+        assert_eq!(walked[1].1, b"example.org");
+        // A length that lies ends the walk; any prefix is safe.
+        let mut bad = m.as_bytes().to_vec();
+        bad[20 + 7] = 3;
+        assert_eq!(AvpHeaders::message(&bad).count(), 0);
+        for cut in 0..m.as_bytes().len() {
+            let _ = AvpHeaders::message(&m.as_bytes()[..cut]).count();
+        }
+        assert!(Message::decode(m.as_bytes().clone()).is_ok());
+    }
+
+    #[test]
+    fn header_peek_reads_without_checking() {
+        let mut raw = [0u8; 20];
+        raw[0] = 2; // version 2: decode refuses it, peek reads it
+        raw[4] = 0xa0; // R and E: a request with the E bit
+        raw[12..16].copy_from_slice(&7u32.to_be_bytes());
+        let h = crate::Header::peek(&raw).unwrap();
+        assert_eq!((h.version, h.hop_by_hop), (2, 7));
+        assert!(crate::Header::decode(&raw, 4096).is_err());
+        assert!(crate::Header::peek(&raw[..19]).is_none());
+    }
+
     fn one(bytes: &[u8]) -> Result<(AvpKey, Vec<u8>), DecodeError> {
         let b = Bytes::copy_from_slice(bytes);
         let mut it = AvpIter::new(&b);
