@@ -155,22 +155,13 @@ impl Header {
         }
     }
 
-    /// Decodes and checks the 20-byte header. `max_len` bounds the Message Length field.
-    ///
-    /// Checks (§3): version 1 (else 5011), length ≥ 20 and a multiple of 4 (else 5015),
-    /// length ≤ `max_len`, no E bit on a request (3008). The four reserved command flag
-    /// bits are ignored, as §3 asks of the receiver ("MUST be set to zero and ignored by
-    /// the receiver"); they stay in [`Header::flags`] as received.
-    pub fn decode(buf: &[u8], max_len: u32) -> Result<Self, DecodeError> {
-        let Some(h) = buf.get(..HEADER_LEN) else {
-            return Err(ErrorKind::Truncated {
-                need: HEADER_LEN,
-                have: buf.len(),
-            }
-            .at(0));
-        };
+    /// Reads the 20-byte header's fields as they are, without the checks of
+    /// [`Header::decode`]: for answering, counting or tracing a message that may be
+    /// malformed. `None` with fewer than 20 bytes.
+    pub fn peek(buf: &[u8]) -> Option<Self> {
+        let h = buf.get(..HEADER_LEN)?;
         let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let header = Self {
+        Some(Self {
             version: h[0],
             length: word(0) & 0x00ff_ffff,
             flags: CommandFlags(h[4]),
@@ -178,6 +169,22 @@ impl Header {
             application_id: word(8),
             hop_by_hop: word(12),
             end_to_end: word(16),
+        })
+    }
+
+    /// Decodes and checks the 20-byte header. `max_len` bounds the Message Length field.
+    ///
+    /// Checks (§3): version 1 (else 5011), length ≥ 20 and a multiple of 4 (else 5015),
+    /// length ≤ `max_len`, no E bit on a request (3008). The four reserved command flag
+    /// bits are ignored, as §3 asks of the receiver ("MUST be set to zero and ignored by
+    /// the receiver"); they stay in [`Header::flags`] as received.
+    pub fn decode(buf: &[u8], max_len: u32) -> Result<Self, DecodeError> {
+        let Some(header) = Self::peek(buf) else {
+            return Err(ErrorKind::Truncated {
+                need: HEADER_LEN,
+                have: buf.len(),
+            }
+            .at(0));
         };
         if header.version != VERSION {
             return Err(ErrorKind::UnsupportedVersion(header.version).at(0));

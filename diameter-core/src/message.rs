@@ -350,6 +350,24 @@ impl MessageBuilder {
         self.check_avp(start, AvpKey::new(code, vendor))
     }
 
+    /// Appends an AVP whose data is `data` as it is: the encoding of an OctetString-based
+    /// value the caller already holds as bytes (a DiameterIdentity, a UTF8String), without
+    /// building a value first.
+    pub fn avp_bytes(&mut self, key: AvpKey, flags: AvpFlags, data: &[u8]) -> &mut Self {
+        let hl = if has_vendor_field(flags, key.vendor) {
+            AVP_HEADER_LEN_VENDOR
+        } else {
+            AVP_HEADER_LEN
+        };
+        if hl + data.len() > MAX_LENGTH {
+            return self.refuse(key, hl + data.len());
+        }
+        crate::avp::put_header(&mut self.buf, key.code, flags, key.vendor, data.len());
+        self.buf.extend_from_slice(data);
+        crate::avp::put_padding(&mut self.buf, data.len());
+        self
+    }
+
     /// Remembers an AVP too long for its AVP Length, not written.
     #[cold]
     #[inline(never)]

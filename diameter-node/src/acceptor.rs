@@ -24,14 +24,14 @@ use tracing::{debug, info, warn};
 
 use crate::answer::raw_error_answer;
 use crate::connection::Stream;
-use crate::driver::PeerCommand;
+use crate::driver::spawn_dynamic_peer;
 use crate::framing::next_frame;
-use crate::node::NodeShared;
 use crate::peer::admission::{Admission, admit};
 use crate::peer::base::{BaseKind, classify};
 use crate::peer::capabilities::check_cer;
+use crate::shared::{NodeShared, PeerCommand};
 use crate::stats::Counters;
-use crate::tls::{Tls, certificate_names};
+use crate::tls::Tls;
 
 /// Accepts connections until the task is aborted; with `tls`, TLS ones.
 pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>, tls: Option<Tls>) {
@@ -55,7 +55,7 @@ async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
     let stream = match tls {
         None => Stream::Tcp(tcp),
         Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
-            Ok(Ok(s)) => s,
+            Ok(Ok(s)) => Stream::Tls(Box::new(s)),
             // A bad handshake ends this connection only (info: scanners make many).
             Ok(Err(e)) => {
                 info!(error = %e, "incoming TLS handshake failed");
@@ -116,7 +116,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
         Ok(Ok(f)) => f,
         Ok(Err(Some(e))) => {
             let raw = buf.split().freeze();
-            if let Some(a) = raw_error_answer(&raw, &node.local, e.result_code(), None) {
+            if let Some(a) = raw_error_answer(&raw, &node.local, e.result_code().0, None) {
                 let _ = stream.write_all(a.as_bytes()).await;
             }
             let _ = stream.shutdown().await;
@@ -180,7 +180,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
     }
     let slot = match (admit(known.is_some(), &realm, &node.patterns), known) {
         (Admission::Known, Some(slot)) => slot,
-        (Admission::Dynamic, _) => node.spawn_dynamic_peer(&host),
+        (Admission::Dynamic, _) => spawn_dynamic_peer(&node, &host),
         _ => {
             info!(%host, %realm, "CER from an unknown peer, 3010");
             reject(
@@ -216,9 +216,9 @@ fn authenticated(stream: &Stream, node: &NodeShared, host: &str) -> Result<(), &
             Ok(())
         };
     }
-    match stream.peer_certificates() {
-        Some(certs) if certificate_names(certs, host) => Ok(()),
-        Some(_) => Err("not a DNS name of the client certificate"),
+    match stream.client_certificate_names(host) {
+        Some(true) => Ok(()),
+        Some(false) => Err("not a DNS name of the client certificate"),
         None if node
             .config
             .tls

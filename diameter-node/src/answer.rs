@@ -3,15 +3,13 @@
 //! Failed-AVP), including answers to messages that did not decode.
 
 use bytes::Bytes;
-use diameter_core::avp::{AvpIter, padded};
+use diameter_core::avp::{AvpHeaders, AvpIter, padded};
 use diameter_core::generated::base::avp;
 use diameter_core::header::HEADER_LEN;
 use diameter_core::{
-    AvpFlags, AvpKey, CommandFlags, DecodeError, DiameterIdentity, Header, Message, MessageBuilder,
-    Utf8String,
+    AvpFlags, CommandFlags, DecodeError, Header, Message, MessageBuilder, ResultCode, Utf8String,
 };
 
-use crate::framing::RawHeader;
 use crate::peer::LocalCapabilities;
 
 const M: AvpFlags = AvpFlags(AvpFlags::MANDATORY);
@@ -21,7 +19,7 @@ const M: AvpFlags = AvpFlags(AvpFlags::MANDATORY);
 /// Result-Code (E bit for 3xxx), Origin-Host and Origin-Realm of `local`; the request's
 /// Auth-Application-Id / Acct-Application-Id / Vendor-Specific-Application-Id copied. The
 /// caller appends its own AVPs.
-pub fn generate_answer(
+pub(crate) fn generate_answer(
     request: &Message,
     local: &LocalCapabilities,
     result_code: u32,
@@ -34,7 +32,7 @@ pub fn generate_answer(
     let mut acct: Option<&[u8]> = None;
     let mut vendor_app: Option<&[u8]> = None;
     let mut proxy_info = false;
-    for (key, avp) in TopLevel::new(bytes) {
+    for (key, avp) in AvpHeaders::message(bytes) {
         if key == avp::SESSION_ID {
             session.get_or_insert(avp);
         } else if key == avp::AUTH_APPLICATION_ID {
@@ -84,71 +82,6 @@ pub fn generate_answer(
     b
 }
 
-/// The top-level AVPs of an encoded message: key and encoding (header and data, without
-/// padding), in order. Stops at the first AVP that does not frame, as
-/// `Message::avps().flatten()` does; a plain walk over the headers, which is several times
-/// cheaper than the codec's iterator on this hot path (no `Result` to build and copy).
-pub(crate) struct TopLevel<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> TopLevel<'a> {
-    /// The AVPs of an encoded message.
-    pub(crate) fn new(message: &'a [u8]) -> Self {
-        Self {
-            buf: message,
-            pos: HEADER_LEN.min(message.len()),
-        }
-    }
-
-    /// The AVPs of an encoded AVP list (a Grouped AVP's data).
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
-    pub(crate) fn list(avps: &'a [u8]) -> Self {
-        Self { buf: avps, pos: 0 }
-    }
-}
-
-/// The data of an AVP as [`TopLevel`] yields it: after its header (12 bytes with the V
-/// bit, else 8; the walk has checked the length covers it).
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))] // used by metrics.rs
-pub(crate) fn avp_data(encoded: &[u8]) -> &[u8] {
-    let header = if AvpFlags(encoded[4]).is_vendor() {
-        12
-    } else {
-        8
-    };
-    &encoded[header..]
-}
-
-impl<'a> Iterator for TopLevel<'a> {
-    type Item = (AvpKey, &'a [u8]);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        let b = &self.buf[self.pos..];
-        if b.len() < 8 {
-            return None;
-        }
-        let code = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-        let len = u32::from_be_bytes([0, b[5], b[6], b[7]]) as usize;
-        let (vendor, header) = if AvpFlags(b[4]).is_vendor() {
-            if b.len() < 12 {
-                return None;
-            }
-            (u32::from_be_bytes([b[8], b[9], b[10], b[11]]), 12)
-        } else {
-            (0, 8)
-        };
-        if len < header || padded(len) > b.len() {
-            self.pos = self.buf.len();
-            return None;
-        }
-        self.pos += padded(len);
-        Some((AvpKey::new(code, vendor), &b[..len]))
-    }
-}
-
 /// Appends an AVP as it was received, with zero padding (what `raw_ref` writes: the
 /// header is re-encoded from the same code, flags, length and Vendor-ID).
 fn copy_avp(b: &mut MessageBuilder, encoded: &[u8]) {
@@ -156,29 +89,13 @@ fn copy_avp(b: &mut MessageBuilder, encoded: &[u8]) {
     b.extend_raw(&[0u8; 3][..padded(encoded.len()) - encoded.len()]);
 }
 
-/// The answer refusing to process or forward `request` (§6.1: 3002, 3003, 3005 with the
-/// E bit): the offending AVP in Failed-AVP (§7.5) and an Error-Message saying why.
-pub(crate) fn refusal_answer(
-    request: &Message,
-    local: &LocalCapabilities,
-    why: crate::forward::Refusal,
-) -> Message {
-    let mut b = generate_answer(request, local, why.result_code());
-    b.avp(
-        avp::ERROR_MESSAGE.code,
-        0,
-        AvpFlags::default(),
-        &Utf8String::from(why.message()),
-    );
-    if let Some(a) = why.failed_avp(request, local) {
-        b.failed_avp(&a.raw_bytes());
-    }
-    b.build()
-}
-
 /// An error answer for a decode or validation error of `request` (§7.1, §7.5): the
 /// error's Result-Code and Failed-AVP, an Error-Message with the reason.
-pub fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeError) -> Message {
+pub(crate) fn error_answer(
+    request: &Message,
+    local: &LocalCapabilities,
+    err: &DecodeError,
+) -> Message {
     let mut b = request.to_answer();
     b.result_code(err.result_code());
     add_origin(&mut b, local);
@@ -194,19 +111,34 @@ pub fn error_answer(request: &Message, local: &LocalCapabilities, err: &DecodeEr
     b.build()
 }
 
+/// The header of the answer to a message read with [`Header::peek`]: R cleared, P kept,
+/// E set for protocol errors (3xxx).
+pub(crate) fn answer_header(request: &Header, result_code: u32) -> Header {
+    let mut flags = CommandFlags(request.flags.0 & CommandFlags::PROXIABLE);
+    if ResultCode(result_code).is_protocol_error() {
+        flags = flags.with(CommandFlags::ERROR, true);
+    }
+    Header {
+        flags,
+        hop_by_hop: request.hop_by_hop,
+        end_to_end: request.end_to_end,
+        ..Header::new(request.code, request.application_id, flags)
+    }
+}
+
 /// An error answer to a message that did not decode (bad header bits, version, length, or
 /// broken AVP framing). `None` when `raw` is not a request or has no complete header.
-pub fn raw_error_answer(
+pub(crate) fn raw_error_answer(
     raw: &Bytes,
     local: &LocalCapabilities,
     result_code: u32,
     failed_avp: Option<&Bytes>,
 ) -> Option<Message> {
-    let header = RawHeader::parse(raw)?;
+    let header = Header::peek(raw)?;
     if !header.flags.is_request() {
         return None;
     }
-    let mut b = MessageBuilder::new(header.answer_header(result_code));
+    let mut b = MessageBuilder::new(answer_header(&header, result_code));
     // Session-Id, if it can be found before the damage.
     let end = raw
         .len()
@@ -225,36 +157,31 @@ pub fn raw_error_answer(
     Some(b.build())
 }
 
+/// Origin-Host and Origin-Realm, written from the identity's bytes (what
+/// `b.add(avp::ORIGIN_HOST, &DiameterIdentity::from(..))` writes, without building values).
 fn add_origin(b: &mut MessageBuilder, local: &LocalCapabilities) {
-    put_ietf_avp(b, avp::ORIGIN_HOST.code, local.origin_host.as_bytes());
-    put_ietf_avp(b, avp::ORIGIN_REALM.code, local.origin_realm.as_bytes());
-}
-
-/// Appends an IETF AVP with the M bit and these data bytes, written in place (what
-/// `b.avp(code, 0, M, &DiameterIdentity::from(..))` writes, without building the value).
-fn put_ietf_avp(b: &mut MessageBuilder, code: u32, data: &[u8]) {
-    let len = 8 + data.len();
-    if len > 0x00ff_ffff {
-        // Cannot be framed; let the codec deal with it as before.
-        b.avp(
-            code,
-            0,
-            M,
-            &DiameterIdentity::from(String::from_utf8_lossy(data).as_ref()),
-        );
-        return;
-    }
-    let mut h = [0u8; 8];
-    h[..4].copy_from_slice(&code.to_be_bytes());
-    h[4] = M.0;
-    h[5..].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
-    b.extend_raw(&h).extend_raw(data);
-    b.extend_raw(&[0u8; 3][..padded(len) - len]);
+    b.avp_bytes(avp::ORIGIN_HOST, M, local.origin_host.as_bytes());
+    b.avp_bytes(avp::ORIGIN_REALM, M, local.origin_realm.as_bytes());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diameter_core::DiameterIdentity;
+
+    #[test]
+    fn answer_header_of_a_raw_request() {
+        let mut req = MessageBuilder::request(272, 4, true);
+        (req.header_mut().hop_by_hop, req.header_mut().end_to_end) = (7, 9);
+        let raw = Header::peek(req.build().as_bytes()).unwrap();
+        let h = answer_header(&raw, 3008);
+        assert!(h.flags.is_error() && !h.flags.is_request());
+        assert_eq!(
+            (h.code, h.application_id, h.hop_by_hop, h.end_to_end),
+            (272, 4, 7, 9)
+        );
+        assert!(!answer_header(&raw, 5015).flags.is_error());
+    }
     use diameter_core::MessageBuilder;
 
     fn local() -> LocalCapabilities {

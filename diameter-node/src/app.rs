@@ -38,7 +38,7 @@ pub enum HandlerError {
     /// The handler does not serve this command: 3001 DIAMETER_COMMAND_UNSUPPORTED.
     #[error("command not supported")]
     UnsupportedCommand,
-    /// Answer with this Result-Code (filled in by [`generate_answer`]).
+    /// Answer with this Result-Code (the rest filled in as python-diameter's `generate_answer` does).
     #[error("answer with Result-Code {0}")]
     ResultCode(u32),
     /// The request did not decode as expected: its Result-Code and Failed-AVP.

@@ -48,7 +48,9 @@ use std::time::Duration;
 use diameter_core::data::{UriTransport, parse_uri};
 use serde::{Deserialize, Deserializer};
 
-use crate::duplicate::DuplicateDetection;
+pub use crate::duplicate::DuplicateDetection;
+use crate::duration::duration;
+pub use crate::duration::parse_duration;
 use crate::peer::PeerTimers;
 use crate::peer::admission::RealmPattern;
 use crate::peer::capabilities::{ApplicationKind, InbandSecurity, SupportedApplication};
@@ -265,7 +267,7 @@ impl Default for Timers {
 
 impl Timers {
     /// The peer core's part.
-    pub fn peer_timers(&self) -> PeerTimers {
+    pub(crate) fn peer_timers(&self) -> PeerTimers {
         PeerTimers {
             watchdog: self.watchdog,
             watchdog_jitter: self.watchdog_jitter,
@@ -597,7 +599,7 @@ impl NodeConfig {
     }
 
     /// The realm patterns of [`Self::accept_unknown_peers`].
-    pub fn realm_patterns(&self) -> Vec<RealmPattern> {
+    pub(crate) fn realm_patterns(&self) -> Vec<RealmPattern> {
         self.accept_unknown_peers
             .iter()
             .map(RealmPattern::new)
@@ -619,39 +621,6 @@ fn tls_addresses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::
                 .map_err(|_| serde::de::Error::custom(format!("invalid address {a:?}")))
         })
         .collect()
-}
-
-/// Reads `"30s"`, `"250ms"`, `"2m"`, `"1h"` or a number of seconds.
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(u64),
-        Float(f64),
-        Text(String),
-    }
-    let bad = |s: &str| serde::de::Error::custom(format!("invalid duration {s:?}"));
-    match Raw::deserialize(d)? {
-        Raw::Secs(s) => Ok(Duration::from_secs(s)),
-        Raw::Float(f) => Duration::try_from_secs_f64(f).map_err(|_| bad(&f.to_string())),
-        Raw::Text(t) => parse_duration(&t).ok_or_else(|| bad(&t)),
-    }
-}
-
-/// Parses `"30s"`, `"250ms"`, `"2m"`, `"1h"`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (n, unit) = t.split_at(split);
-    let n: f64 = n.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(secs).ok()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! TCP and TLS/TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses,
 //! connecting, TCP_NODELAY, framed reads and coalesced writes.
 //!
-//! A connection is owned by its peer's task (`driver.rs`), which does all of its I/O
+//! A connection is owned by its peer's task (`driver/`), which does all of its I/O
 //! itself, with no task or channel in between:
 //!
 //! - reads go into one `BytesMut` and are cut into messages by
@@ -24,7 +24,6 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use rustls::pki_types::CertificateDer;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -45,7 +44,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// Binds a listener. IPv6 sockets are v6-only, so `0.0.0.0:3868` and `[::]:3868` can both
 /// be listened on.
-pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
@@ -58,7 +57,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Connects to the first address that answers within `timeout` each.
-pub async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<TcpStream> {
+pub(crate) async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
     for addr in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
@@ -82,11 +81,60 @@ pub(crate) async fn connect_stream(
         return Ok(Stream::Tcp(tcp));
     };
     match tokio::time::timeout(timeout, tls.connect(tcp, &identity)).await {
-        Ok(r) => r,
+        Ok(r) => r.map(|s| Stream::Tls(Box::new(s))),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "TLS handshake timed out",
         )),
+    }
+}
+
+/// Where a peer's task connects.
+#[derive(Clone, Debug)]
+pub(crate) enum PeerTarget {
+    /// Fixed addresses.
+    Addresses(Vec<SocketAddr>),
+    /// Resolve host and port at each attempt.
+    Resolve(String, u16),
+    /// Never connect (peers that only connect to us).
+    None,
+}
+
+impl PeerTarget {
+    /// The addresses to try now (resolving a name at each attempt).
+    async fn addresses(self) -> io::Result<Vec<SocketAddr>> {
+        match self {
+            Self::Addresses(a) => Ok(a),
+            Self::Resolve(host, port) => Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect()),
+            Self::None => Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "peer has no address",
+            )),
+        }
+    }
+}
+
+/// How a peer's task connects: TCP, TCP then TLS (`aaas://`: the server's certificate
+/// must name the identity), or SCTP (all the peer's addresses in one multi-homed
+/// association, which fails over between them by itself, RFC 4960 §6.4).
+#[derive(Clone, Debug)]
+pub(crate) enum Dial {
+    Tcp,
+    Tls(Tls, std::sync::Arc<str>),
+    #[cfg(all(feature = "sctp", target_os = "linux"))]
+    Sctp,
+}
+
+/// One connection attempt to `target`, each address within `timeout`.
+pub(crate) async fn dial(target: PeerTarget, dial: Dial, timeout: Duration) -> io::Result<Stream> {
+    let addrs = target.addresses().await?;
+    match dial {
+        Dial::Tcp => connect_stream(addrs, timeout, None).await,
+        Dial::Tls(tls, identity) => connect_stream(addrs, timeout, Some((tls, identity))).await,
+        #[cfg(all(feature = "sctp", target_os = "linux"))]
+        Dial::Sctp => connect_sctp(addrs, timeout).await,
     }
 }
 
@@ -112,7 +160,7 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     /// TLS over TCP, started with the connection (RFC 6733 §13.1). Boxed: rustls's state
     /// is large, and plain TCP connections should not pay for it.
-    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+    Tls(Box<crate::tls::TlsStream>),
     /// A TCP connection becoming TLS after CER/CEA (Inband-Security-Id, RFC 3588 §2.1):
     /// reads and writes wait until the handshake is done, then go to the stream it
     /// yields ([`Transport::start_tls`]).
@@ -137,7 +185,7 @@ impl Stream {
     fn set_nodelay(&self) {
         let tcp = match self {
             Self::Tcp(s) => s,
-            Self::Tls(s) => s.get_ref().0,
+            Self::Tls(s) => crate::tls::tcp(s),
             Self::Upgrading(_) => return,
             // SCTP_NODELAY is set when the socket is made.
             #[cfg(all(feature = "sctp", target_os = "linux"))]
@@ -164,11 +212,12 @@ impl Stream {
         Poll::Ready(Ok(()))
     }
 
-    /// The peer's certificate chain, leaf first, on a TLS connection where it sent one.
-    pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+    /// Whether `host` is one of the DNS names of the client certificate, on a TLS
+    /// connection where the client sent one (`None` otherwise).
+    pub(crate) fn client_certificate_names(&self, host: &str) -> Option<bool> {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => None,
-            Self::Tls(s) => s.get_ref().1.peer_certificates(),
+            Self::Tls(s) => crate::tls::client_certificate_names(s, host),
             #[cfg(all(feature = "sctp", target_os = "linux"))]
             Self::Sctp(_) => None,
         }
@@ -207,7 +256,7 @@ impl Stream {
     fn has_buffered_output(&self) -> bool {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => false,
-            Self::Tls(s) => s.get_ref().1.wants_write(),
+            Self::Tls(s) => crate::tls::wants_write(s),
             #[cfg(all(feature = "sctp", target_os = "linux"))]
             Self::Sctp(_) => false,
         }

@@ -26,29 +26,25 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::avp;
 use diameter_core::{Header, Message, ResultCode};
-use tokio::sync::mpsc;
 use tracing::debug;
 
-use crate::answer::{error_answer, generate_answer, refusal_answer};
+use crate::answer::{error_answer, generate_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::bound::Start;
-use crate::driver::PeerCommand;
+use crate::clock;
 use crate::forward::{
-    Decision, Ingress, Outstanding, Refusal, Reply, not_for_this_node, with_route_record,
+    Decision, Refusal, fail, not_for_this_node, refusal_answer, with_route_record,
 };
-use crate::node::{NodeShared, PeerSlot};
+use crate::lifecycle::Pending;
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};
 use crate::redirect::redirect_answer;
+use crate::shared::{Answers, Ingress, NodeShared, PeerCommand, PeerSlot, Reply};
 use crate::stats::Counters;
-
-/// Where handlers that finish in their own task send their answers: the peer's task.
-pub(crate) type Answers = mpsc::UnboundedSender<(ConnId, Bytes)>;
 
 /// Where the answers to one connection's requests go.
 pub(crate) struct ConnReplies<'a> {
@@ -120,12 +116,12 @@ pub(crate) fn handle_request(
         return;
     }
     // §6.1.2: a retransmission of a request answered before gets the same answer.
-    let origin = match &node.duplicates {
+    let origin = match &node.serving.duplicates {
         Some(cache) => {
             let origin = msg.find(avp::ORIGIN_HOST).map(|a| a.data_bytes());
             let header = msg.header();
             if let (true, Some(o)) = (header.flags.is_retransmit(), &origin) {
-                if let Some(answer) = cache.get(o, header.end_to_end, Instant::now()) {
+                if let Some(answer) = cache.get(o, header.end_to_end, clock::now()) {
                     Counters::bump(&counters.duplicates);
                     Counters::bump(&counters.answers_sent);
                     let answer = fix_identifiers(answer, header);
@@ -138,7 +134,7 @@ pub(crate) fn handle_request(
         }
         None => None,
     };
-    let Some(app) = node.apps.get(&msg.application_id()) else {
+    let Some(app) = node.serving.apps.get(&msg.application_id()) else {
         Counters::bump(&counters.protocol_errors);
         reply(
             generate_answer(
@@ -175,7 +171,7 @@ pub(crate) fn handle_request(
     }
     // The node-wide bound (python-diameter's max_threads): run now, wait in the queue, or
     // 3004 when the queue is full too.
-    let bound = node.handler_bound.as_ref();
+    let bound = node.serving.handler_bound.as_ref();
     let permit = match bound.map(|b| (b, b.start())) {
         None => None,
         Some((_, Start::Now(p))) => Some(p),
@@ -264,8 +260,8 @@ fn answer_bytes(
 
 /// Keeps an answer for retransmissions of its request (duplicate detection on).
 fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &Bytes) {
-    if let (Some(cache), Some(origin)) = (&node.duplicates, origin) {
-        cache.insert(origin, header.end_to_end, answer.clone(), Instant::now());
+    if let (Some(cache), Some(origin)) = (&node.serving.duplicates, origin) {
+        cache.insert(origin, header.end_to_end, answer.clone(), clock::now());
     }
 }
 
@@ -282,10 +278,10 @@ fn forward(
     msg: Message,
 ) -> Result<(), Message> {
     let hop_by_hop = msg.header().hop_by_hop;
-    let msg = match (&node.proxy, proxy) {
+    let msg = match (&node.routing.proxy, proxy) {
         (Some(hook), true) => match hook.request(msg.clone()) {
             Ok(m) => m,
-            Err(code) => return Err(generate_answer(&msg, &node.local, code).build()),
+            Err(code) => return Err(generate_answer(&msg, &node.local, code.0).build()),
         },
         _ => msg,
     };
@@ -294,22 +290,24 @@ fn forward(
         return Err(generate_answer(&msg, &node.local, code).build());
     };
     Counters::bump(&ingress.counters.forwarded);
-    let o = Outstanding {
+    let o = Pending {
         request,
-        deadline: Instant::now() + node.config.timers.request_timeout,
-        reply: Reply::Forward(Ingress {
+        deadline: clock::now() + node.config.timers.request_timeout,
+        hops: 0,
+        // A 3006 from upstream goes back to where the request came from.
+        follows_redirects: false,
+        waiter: Reply::Forward(Ingress {
             slot: ingress.clone(),
             back: later.clone(),
             conn,
             hop_by_hop,
             proxy,
         }),
-        hops: 0,
     };
     if let Err(e) = target.tx.send(PeerCommand::Request(o)) {
         // The peer's task is gone: 3002 through the usual way back.
         if let PeerCommand::Request(o) = e.0 {
-            o.fail(node, crate::error::RequestError::PeerGone);
+            fail(node, o, crate::error::RequestError::PeerGone);
         }
     }
     Ok(())

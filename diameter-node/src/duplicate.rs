@@ -22,7 +22,7 @@ use serde::Deserialize;
 pub struct DuplicateDetection {
     /// How long an answer is kept for retransmissions (RFC 6733 suggests at least the
     /// failover time of the network: 60 s by default).
-    #[serde(deserialize_with = "crate::config::duration")]
+    #[serde(deserialize_with = "crate::duration::duration")]
     pub window: Duration,
     /// Answers kept at most (100,000).
     pub max_entries: usize,

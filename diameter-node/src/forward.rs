@@ -23,101 +23,141 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::avp::{padded, put_header, put_padding};
+use diameter_core::avp::{AVP_HEADER_LEN, AvpHeaders, padded, put_header, put_padding};
 use diameter_core::generated::base::avp;
+use diameter_core::header::{HEADER_LEN, MAX_LENGTH, length_field};
 use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
-use tokio::sync::oneshot;
+use tracing::debug;
 
-use crate::answer::{TopLevel, avp_data, generate_answer, raw_error_answer};
-use crate::dispatch::Answers;
+use crate::answer::{generate_answer, raw_error_answer};
 use crate::error::RequestError;
-use crate::framing::edit_header;
-use crate::node::{NodeShared, PeerSlot};
-use crate::peer::{ConnId, LocalCapabilities};
+use crate::framing::with_hop_by_hop;
+use crate::lifecycle::Outcome;
+use crate::peer::LocalCapabilities;
 use crate::routing::{Candidate, Route, RouteAction};
+use crate::shared::{Ingress, NodeShared, Outstanding, PeerCommand, PeerSlot, Reply};
 use crate::stats::Counters;
 
-/// Failovers and redirects one request may go through at this node.
-pub(crate) const MAX_HOPS: u8 = 4;
-
-/// Where the caller of [`crate::NodeHandle::send`] waits.
-pub(crate) type CallerReply = oneshot::Sender<Result<Message, RequestError>>;
-
-/// Looks at and may change what a proxy route forwards (§2.8.2): policy enforcement,
-/// AVP rewriting, topology hiding. Both methods keep the message as it is by default.
-pub trait ProxyHook: Send + Sync + 'static {
-    /// A request about to be forwarded: the request to forward instead, or the
-    /// Result-Code to answer it with (e.g. 5003 DIAMETER_AUTHORIZATION_REJECTED).
-    fn request(&self, request: Message) -> Result<Message, u32> {
-        Ok(request)
-    }
-
-    /// An answer about to go back to the peer the request came from.
-    fn answer(&self, answer: Message) -> Message {
-        answer
-    }
-}
-
-/// The peer connection a forwarded request came from.
-pub(crate) struct Ingress {
-    pub(crate) slot: Arc<PeerSlot>,
-    pub(crate) back: Answers,
-    pub(crate) conn: ConnId,
-    /// The Hop-by-Hop Identifier it had there.
-    pub(crate) hop_by_hop: u32,
-    /// Forwarded by a proxy route: the answer goes through the proxy hook.
-    pub(crate) proxy: bool,
-}
-
-/// Who gets the outcome of a request.
-pub(crate) enum Reply {
-    /// The caller of `send`.
-    Caller(CallerReply),
-    /// The peer the request was forwarded for.
-    Forward(Ingress),
-}
-
-/// A request on its way, with what its failover needs.
-pub(crate) struct Outstanding {
-    /// The request as last sent (identifiers stamped).
-    pub(crate) request: Bytes,
-    pub(crate) deadline: Instant,
-    pub(crate) reply: Reply,
-    /// Failovers and redirects so far.
-    pub(crate) hops: u8,
-}
-
-impl std::fmt::Debug for Outstanding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outstanding")
-            .field("len", &self.request.len())
-            .field("hops", &self.hops)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Outstanding {
-    /// Ends without an answer from upstream: the caller gets `err`; the peer a forwarded
-    /// request came from gets 3002 DIAMETER_UNABLE_TO_DELIVER saying why (§6.1.9).
-    pub(crate) fn fail(self, node: &NodeShared, err: RequestError) {
-        match self.reply {
-            Reply::Caller(tx) => {
-                let _ = tx.send(Err(err));
+/// Carries out what a peer's core decided about one of its requests (`slot`: that peer;
+/// `rr`: its round-robin position for requests it moves elsewhere).
+pub(crate) fn settle(
+    node: &NodeShared,
+    slot: &Arc<PeerSlot>,
+    rr: &AtomicUsize,
+    now: Instant,
+    outcome: Outcome<Reply>,
+) {
+    let counters = &slot.counters;
+    match outcome {
+        Outcome::Answered { pending, answer } => {
+            Counters::bump(&counters.answers_received);
+            deliver(node, pending, answer);
+        }
+        Outcome::Redirected {
+            pending,
+            answer,
+            indication,
+        } => {
+            Counters::bump(&counters.answers_received);
+            // §6.13: to the first Redirect-Host that is an open peer for the application.
+            let request = Message::decode(pending.request.clone()).ok();
+            let target = request.as_ref().and_then(|r| {
+                let app = r.application_id();
+                indication.hosts.iter().find_map(|h| {
+                    let s = node.find_peer(h)?;
+                    (s.usable_for(app) && !Arc::ptr_eq(&s, slot)).then_some((h, s))
+                })
+            });
+            let (Some(request), Some((host, target))) = (request, target) else {
+                debug!(hosts = ?indication.hosts, "redirect to no open peer: the caller gets the 3006");
+                return deliver(node, pending, answer);
+            };
+            node.routing
+                .redirects
+                .insert(&request, &indication, host, now);
+            Counters::bump(&counters.redirects_followed);
+            hand_on(node, &target, pending);
+        }
+        Outcome::Failover {
+            pending,
+            retransmit,
+        } => {
+            let target =
+                Message::decode(pending.request.clone())
+                    .ok()
+                    .and_then(|msg| match &pending.waiter {
+                        Reply::Caller(_) => {
+                            let app = msg.application_id();
+                            node.select_for_send(&msg, app, Some(slot), rr, now)
+                        }
+                        Reply::Forward(ingress) => {
+                            match node.decide(&msg, &ingress.slot, &[slot]) {
+                                Decision::Forward(target, _) => Some(target),
+                                _ => None,
+                            }
+                        }
+                    });
+            let Some(target) = target else {
+                Counters::bump(&counters.peer_gone);
+                return fail(node, pending, RequestError::PeerGone);
+            };
+            Counters::bump(&counters.failovers);
+            if retransmit {
+                Counters::bump(&counters.retransmissions);
             }
-            Reply::Forward(ingress) => {
-                let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
-                let answer = match Message::decode(self.request.clone()) {
-                    Ok(req) => {
-                        let mut b = generate_answer(&req, &node.local, code);
-                        b.add(avp::ERROR_MESSAGE, &Utf8String::from(err.to_string()));
-                        b.build().into_bytes()
-                    }
-                    Err(_) => raw_error_answer(&self.request, &node.local, code, None)
-                        .map(Message::into_bytes)
-                        .unwrap_or_default(),
-                };
-                ingress.send_back(node, answer);
+            hand_on(node, &target, pending);
+        }
+        Outcome::Failed { pending, error } => {
+            match error {
+                RequestError::Timeout => Counters::bump(&counters.timeouts),
+                RequestError::PeerGone => Counters::bump(&counters.peer_gone),
+                _ => {}
             }
+            fail(node, pending, error);
+        }
+    }
+}
+
+/// Sends a request on to `target` (one more hop), or fails it if that task is gone.
+fn hand_on(node: &NodeShared, target: &PeerSlot, mut o: Outstanding) {
+    o.hops += 1;
+    if let Err(e) = target.tx.send(PeerCommand::Request(o)) {
+        if let PeerCommand::Request(o) = e.0 {
+            fail(node, o, RequestError::PeerGone);
+        }
+    }
+}
+
+/// The answer to its waiter.
+fn deliver(node: &NodeShared, o: Outstanding, answer: Message) {
+    match o.waiter {
+        Reply::Caller(tx) => {
+            let _ = tx.send(Ok(answer));
+        }
+        Reply::Forward(ingress) => ingress.send_back(node, answer.into_bytes()),
+    }
+}
+
+/// Ends without an answer from upstream: the caller gets `err`; the peer a forwarded
+/// request came from gets 3002 DIAMETER_UNABLE_TO_DELIVER saying why (§6.1.9).
+pub(crate) fn fail(node: &NodeShared, o: Outstanding, err: RequestError) {
+    match o.waiter {
+        Reply::Caller(tx) => {
+            let _ = tx.send(Err(err));
+        }
+        Reply::Forward(ingress) => {
+            let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
+            let answer = match Message::decode(o.request.clone()) {
+                Ok(req) => {
+                    let mut b = generate_answer(&req, &node.local, code);
+                    b.add(avp::ERROR_MESSAGE, &Utf8String::from(err.to_string()));
+                    b.build().into_bytes()
+                }
+                Err(_) => raw_error_answer(&o.request, &node.local, code, None)
+                    .map(Message::into_bytes)
+                    .unwrap_or_default(),
+            };
+            ingress.send_back(node, answer);
         }
     }
 }
@@ -127,7 +167,7 @@ impl Ingress {
     pub(crate) fn send_back(self, node: &NodeShared, answer: Bytes) {
         let mut answer = with_hop_by_hop(answer, self.hop_by_hop);
         if self.proxy {
-            if let (Some(hook), Ok(msg)) = (&node.proxy, Message::decode(answer.clone())) {
+            if let (Some(hook), Ok(msg)) = (&node.routing.proxy, Message::decode(answer.clone())) {
                 answer = with_hop_by_hop(hook.answer(msg).into_bytes(), self.hop_by_hop);
             }
         }
@@ -204,6 +244,26 @@ impl Refusal {
     }
 }
 
+/// The answer refusing to process or forward `request` (§6.1: 3002, 3003, 3005 with the
+/// E bit): the offending AVP in Failed-AVP (§7.5) and an Error-Message saying why.
+pub(crate) fn refusal_answer(
+    request: &Message,
+    local: &LocalCapabilities,
+    why: Refusal,
+) -> Message {
+    let mut b = generate_answer(request, local, why.result_code());
+    b.avp(
+        avp::ERROR_MESSAGE.code,
+        0,
+        AvpFlags::default(),
+        &Utf8String::from(why.message()),
+    );
+    if let Some(a) = why.failed_avp(request, local) {
+        b.failed_avp(&a.raw_bytes());
+    }
+    b.build()
+}
+
 /// §6.1.4 on a node without routes and without the Relay application, which processes
 /// what is for it and forwards nothing: `None` when the request is for this node (its
 /// Destination-Host is this node, or there is none and the Destination-Realm is ours or
@@ -213,11 +273,11 @@ impl Refusal {
 pub(crate) fn not_for_this_node(msg: &Message, local: &LocalCapabilities) -> Option<Refusal> {
     let mut host: Option<&[u8]> = None;
     let mut realm: Option<&[u8]> = None;
-    for (key, encoded) in TopLevel::new(msg.as_bytes()) {
+    for (key, encoded) in AvpHeaders::message(msg.as_bytes()) {
         if key == avp::DESTINATION_HOST {
-            host.get_or_insert(avp_data(encoded));
+            host.get_or_insert(AvpHeaders::data(encoded));
         } else if key == avp::DESTINATION_REALM {
-            realm.get_or_insert(avp_data(encoded));
+            realm.get_or_insert(AvpHeaders::data(encoded));
         }
     }
     if host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {
@@ -235,7 +295,7 @@ impl NodeShared {
     /// applications it lacks), with no lookup on its hot path.
     #[inline]
     pub(crate) fn routes_requests(&self) -> bool {
-        self.routing_enabled
+        self.routing.enabled
     }
 
     /// §6.1.4–§6.1.6 for a request received from `ingress` (which it never goes back to),
@@ -270,7 +330,7 @@ impl NodeShared {
         }
         let realm = msg.find(avp::DESTINATION_REALM).map(|a| a.data);
         let ours = realm.is_none_or(|r| r.eq_ignore_ascii_case(local.origin_realm.as_bytes()));
-        match self.routes.lookup(realm, app) {
+        match self.routing.table.lookup(realm, app) {
             Some(route) => match route.spec.action {
                 RouteAction::Local => Decision::Local,
                 RouteAction::Relay | RouteAction::Proxy => match self.pick(route, app, &avoid) {
@@ -297,18 +357,19 @@ impl NodeShared {
         app: u32,
         exclude: Option<&PeerSlot>,
         rr: &AtomicUsize,
+        now: Instant,
     ) -> Option<Arc<PeerSlot>> {
         let avoid = |s: &PeerSlot| exclude.is_some_and(|e| std::ptr::eq(e, s));
         let usable = |s: &Arc<PeerSlot>| s.usable_for(app) && !avoid(s);
-        if !self.redirects.is_empty() {
-            if let Some(host) = self.redirects.lookup(request, Instant::now()) {
+        if !self.routing.redirects.is_empty() {
+            if let Some(host) = self.routing.redirects.lookup(request, now) {
                 if let Some(slot) = self.find_peer(&host).filter(usable) {
                     return Some(slot);
                 }
             }
         }
         // Destination-Host picks the peer when there is a choice (§6.1).
-        if self.static_peers.len() != 1 || !self.routes.is_empty() || exclude.is_some() {
+        if self.peers.configured.len() != 1 || !self.routing.table.is_empty() || exclude.is_some() {
             if let Some(host) = request
                 .find(avp::DESTINATION_HOST)
                 .and_then(|a| std::str::from_utf8(a.data).ok())
@@ -318,15 +379,15 @@ impl NodeShared {
                 }
             }
         }
-        if !self.routes.is_empty() {
+        if !self.routing.table.is_empty() {
             let realm = request.find(avp::DESTINATION_REALM).map(|a| a.data);
-            if let Some(route) = self.routes.lookup(realm, app) {
+            if let Some(route) = self.routing.table.lookup(realm, app) {
                 if matches!(route.spec.action, RouteAction::Relay | RouteAction::Proxy) {
                     return self.pick(route, app, &avoid);
                 }
             }
         }
-        let peers = &self.static_peers;
+        let peers = &self.peers.configured;
         let n = peers.len();
         if n > 0 {
             let start = rr.fetch_add(1, Ordering::Relaxed);
@@ -337,7 +398,7 @@ impl NodeShared {
                 }
             }
         }
-        self.dynamic_peers().into_iter().find(usable)
+        self.peers.dynamic_peers().into_iter().find(usable)
     }
 
     /// One of the route's peers that is usable for `app` and not avoided, by the route's
@@ -373,39 +434,20 @@ impl NodeShared {
 /// reserved command flag bits cleared (§3: ignored on receipt, zero when sent); `None` if
 /// it would exceed the 24-bit Message Length.
 pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes> {
-    let len = request.len() + padded(8 + identity.len());
-    if len > 0x00ff_ffff || request.len() < 20 {
+    let len = request.len() + padded(AVP_HEADER_LEN + identity.len());
+    if len > MAX_LENGTH || request.len() < HEADER_LEN {
         return None;
     }
     let mut b = BytesMut::with_capacity(len);
     b.extend_from_slice(request);
-    put_header(
-        &mut b,
-        avp::ROUTE_RECORD.code,
-        AvpFlags(AvpFlags::MANDATORY),
-        0,
-        identity.len(),
-    );
+    let m = AvpFlags(AvpFlags::MANDATORY);
+    let key = avp::ROUTE_RECORD;
+    put_header(&mut b, key.code, m, key.vendor, identity.len());
     b.extend_from_slice(identity.as_bytes());
     put_padding(&mut b, identity.len());
-    b[1..4].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+    b[1..4].copy_from_slice(&length_field(len).to_be_bytes()[1..]);
     b[4] &= !CommandFlags::RESERVED;
     Some(b.freeze())
-}
-
-/// The message with the T flag set (§5.5.4: "potentially retransmitted").
-pub(crate) fn with_t_flag(message: Bytes) -> Bytes {
-    edit_header(message, |h| h[4] |= CommandFlags::RETRANSMIT)
-}
-
-/// The message with its Hop-by-Hop Identifier set to `hop_by_hop` (a copy only when it
-/// differs and the buffer is shared).
-pub(crate) fn with_hop_by_hop(message: Bytes, hop_by_hop: u32) -> Bytes {
-    let id = hop_by_hop.to_be_bytes();
-    if message.get(12..16).is_none_or(|h| h == id) {
-        return message;
-    }
-    edit_header(message, |h| h[12..16].copy_from_slice(&id))
 }
 
 #[cfg(test)]
@@ -431,14 +473,5 @@ mod tests {
         reserved[4] |= CommandFlags::RESERVED;
         let out = with_route_record(&reserved, "peer.example.net").unwrap();
         assert_eq!(out[4], req.as_bytes()[4]);
-    }
-
-    #[test]
-    fn header_edits() {
-        let req = MessageBuilder::request(272, 4, true).build().into_bytes();
-        let t = with_t_flag(req.clone());
-        assert!(Message::decode(t).unwrap().header().flags.is_retransmit());
-        let h = with_hop_by_hop(req, 0xdead_beef);
-        assert_eq!(Message::decode(h).unwrap().header().hop_by_hop, 0xdead_beef);
     }
 }

@@ -8,12 +8,14 @@
 //! as does a version other than 1.
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::header::{HEADER_LEN, VERSION};
+use diameter_core::header::{HEADER_LEN, VERSION, length_field};
 use diameter_core::{CommandFlags, Header, ResultCode};
+
+use crate::ids::EndToEndIds;
 
 /// Why the stream cannot be framed any more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// Version other than 1 (5011).
     #[error("unsupported version {0}")]
     Version(u8),
@@ -32,12 +34,10 @@ pub enum FrameError {
 
 impl FrameError {
     /// The Result-Code an answer to the offending request carries.
-    pub fn result_code(self) -> u32 {
+    pub(crate) fn result_code(self) -> ResultCode {
         match self {
-            Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION.0,
-            Self::Length(_) | Self::TooLarge { .. } => {
-                ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH.0
-            }
+            Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION,
+            Self::Length(_) | Self::TooLarge { .. } => ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH,
         }
     }
 }
@@ -57,12 +57,59 @@ pub(crate) fn edit_header(message: Bytes, f: impl FnOnce(&mut [u8])) -> Bytes {
     b.freeze()
 }
 
+/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: in place when the
+/// caller's buffer is not shared (a request built for this send), else in a copy.
+pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
+    edit_header(bytes, |h| {
+        h[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
+        if h[16..20] == [0, 0, 0, 0] {
+            h[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
+        }
+    })
+}
+
+/// The message with the T flag set (§5.5.4: "potentially retransmitted").
+pub(crate) fn with_t_flag(message: Bytes) -> Bytes {
+    edit_header(message, |h| h[4] |= CommandFlags::RETRANSMIT)
+}
+
+/// The message with its Hop-by-Hop Identifier set to `hop_by_hop` (a copy only when it
+/// differs and the buffer is shared).
+pub(crate) fn with_hop_by_hop(message: Bytes, hop_by_hop: u32) -> Bytes {
+    let id = hop_by_hop.to_be_bytes();
+    if message.get(12..16).is_none_or(|h| h == id) {
+        return message;
+    }
+    edit_header(message, |h| h[12..16].copy_from_slice(&id))
+}
+
+/// Appends encoded AVPs to an encoded message and sets its Message Length: in place when
+/// the buffer is not shared, else in a copy. A message that would outgrow the 24-bit
+/// Message Length gets 0 there ([`length_field`]), which every receiver refuses.
+pub(crate) fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
+    if message.len() < HEADER_LEN || avps.is_empty() {
+        return message;
+    }
+    let mut b = message.try_into_mut().unwrap_or_else(|shared| {
+        let mut b = BytesMut::with_capacity(shared.len() + avps.len());
+        b.extend_from_slice(&shared);
+        b
+    });
+    b.extend_from_slice(avps);
+    let len = length_field(b.len()).to_be_bytes();
+    b[1..4].copy_from_slice(&len[1..]);
+    b.freeze()
+}
+
 /// Cuts the next complete message off the front of `buf`.
 ///
 /// `Ok(None)`: more bytes are needed (and `buf` has reserved room for the rest of the
 /// message). `Err`: the stream is unusable; `buf` is left as it was so the caller can still
 /// answer the offending header.
-pub fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<Bytes>, FrameError> {
+pub(crate) fn next_frame(
+    buf: &mut BytesMut,
+    max_message_size: u32,
+) -> Result<Option<Bytes>, FrameError> {
     let Some(length) = Header::peek_length(buf) else {
         return Ok(None);
     };
@@ -86,54 +133,19 @@ pub fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<By
     Ok(Some(buf.split_to(length).freeze()))
 }
 
-/// The raw header fields needed to answer a message that failed to decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawHeader {
-    /// Command Flags as received.
-    pub flags: CommandFlags,
-    /// Command Code.
-    pub code: u32,
-    /// Application-ID.
-    pub application_id: u32,
-    /// Hop-by-Hop Identifier.
-    pub hop_by_hop: u32,
-    /// End-to-End Identifier.
-    pub end_to_end: u32,
-}
-
-impl RawHeader {
-    /// Reads the fields of a header without checking them; `None` if fewer than 20 bytes.
-    pub fn parse(buf: &[u8]) -> Option<Self> {
-        let h = buf.get(..HEADER_LEN)?;
-        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        Some(Self {
-            flags: CommandFlags(h[4]),
-            code: word(4) & 0x00ff_ffff,
-            application_id: word(8),
-            hop_by_hop: word(12),
-            end_to_end: word(16),
-        })
-    }
-
-    /// The header of the answer to this message: R cleared, P kept, E set for protocol
-    /// errors (3xxx).
-    pub fn answer_header(&self, result_code: u32) -> Header {
-        let mut flags = CommandFlags(self.flags.0 & CommandFlags::PROXIABLE);
-        if ResultCode(result_code).is_protocol_error() {
-            flags = flags.with(CommandFlags::ERROR, true);
-        }
-        Header {
-            flags,
-            hop_by_hop: self.hop_by_hop,
-            end_to_end: self.end_to_end,
-            ..Header::new(self.code, self.application_id, flags)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diameter_core::{Message, MessageBuilder};
+
+    #[test]
+    fn header_edits() {
+        let req = MessageBuilder::request(272, 4, true).build().into_bytes();
+        let t = with_t_flag(req.clone());
+        assert!(Message::decode(t).unwrap().header().flags.is_retransmit());
+        let h = with_hop_by_hop(req, 0xdead_beef);
+        assert_eq!(Message::decode(h).unwrap().header().hop_by_hop, 0xdead_beef);
+    }
 
     fn header(version: u8, len: u32) -> Vec<u8> {
         let mut v = vec![version];
@@ -166,21 +178,9 @@ mod tests {
         let mut b = BytesMut::from(&header(1, 22)[..]);
         assert_eq!(next_frame(&mut b, 4096), Err(FrameError::Length(22)));
         let mut b = BytesMut::from(&header(1, 8192)[..]);
-        assert_eq!(next_frame(&mut b, 4096).unwrap_err().result_code(), 5015);
+        assert_eq!(next_frame(&mut b, 4096).unwrap_err().result_code().0, 5015);
         assert_eq!(b.len(), 20, "left in place for the answer");
         let mut b = BytesMut::from(&[1u8, 0][..]);
         assert_eq!(next_frame(&mut b, 4096), Ok(None));
-    }
-
-    #[test]
-    fn raw_header_answer() {
-        let raw = RawHeader::parse(&header(1, 20)).unwrap();
-        assert_eq!(
-            (raw.code, raw.application_id, raw.hop_by_hop, raw.end_to_end),
-            (272, 4, 7, 9)
-        );
-        let h = raw.answer_header(3008);
-        assert!(h.flags.is_error() && !h.flags.is_request());
-        assert!(!raw.answer_header(5015).flags.is_error());
     }
 }

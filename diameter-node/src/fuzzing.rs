@@ -7,9 +7,10 @@ use diameter_core::Message;
 use diameter_core::generated::base::{CapabilitiesExchangeAnswer, CapabilitiesExchangeRequest};
 use diameter_core::typed::Command;
 
-use crate::answer::{generate_answer, raw_error_answer, refusal_answer};
+use crate::answer::{generate_answer, raw_error_answer};
 use crate::doic::AnswerAvps;
-use crate::forward::{not_for_this_node, with_hop_by_hop, with_route_record, with_t_flag};
+use crate::forward::{not_for_this_node, refusal_answer, with_route_record};
+use crate::framing::{with_hop_by_hop, with_t_flag};
 use crate::peer::LocalCapabilities;
 use crate::peer::capabilities::{
     InbandSecurity, PeerCapabilities, SupportedApplication, check_cer,

@@ -13,45 +13,45 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The node's End-to-End Identifier source.
 #[derive(Debug)]
-pub struct EndToEndIds {
+pub(crate) struct EndToEndIds {
     next: AtomicU32,
 }
 
 impl EndToEndIds {
     /// Seeds the generator as §3 says: `unix_seconds`' low 12 bits on top, 20 random bits.
-    pub fn new(unix_seconds: u64, random: u32) -> Self {
+    pub(crate) fn new(unix_seconds: u64, random: u32) -> Self {
         Self {
             next: AtomicU32::new(Self::seed(unix_seconds, random)),
         }
     }
 
     /// The §3 seed value.
-    pub const fn seed(unix_seconds: u64, random: u32) -> u32 {
+    pub(crate) const fn seed(unix_seconds: u64, random: u32) -> u32 {
         (((unix_seconds & 0xfff) as u32) << 20) | (random & 0x000f_ffff)
     }
 
     /// The next identifier.
     #[inline]
-    pub fn next_id(&self) -> u32 {
+    pub(crate) fn next_id(&self) -> u32 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 }
 
 /// A connection's Hop-by-Hop Identifier source.
 #[derive(Clone, Debug)]
-pub struct HopByHop {
+pub(crate) struct HopByHop {
     next: u32,
 }
 
 impl HopByHop {
     /// Starts at `random`.
-    pub fn new(random: u32) -> Self {
+    pub(crate) fn new(random: u32) -> Self {
         Self { next: random }
     }
 
     /// The next identifier.
     #[inline]
-    pub fn next_id(&mut self) -> u32 {
+    pub(crate) fn next_id(&mut self) -> u32 {
         let id = self.next;
         self.next = self.next.wrapping_add(1);
         id
@@ -60,7 +60,7 @@ impl HopByHop {
 
 /// The node's Session-Id source (§8.8).
 #[derive(Debug)]
-pub struct SessionIds {
+pub(crate) struct SessionIds {
     identity: String,
     high: u32,
     low: AtomicU64,
@@ -69,7 +69,7 @@ pub struct SessionIds {
 impl SessionIds {
     /// Session-Ids of `identity` (the node's Origin-Host); `high` is typically the start
     /// time in seconds, so ids stay unique across restarts.
-    pub fn new(identity: impl Into<String>, high: u32) -> Self {
+    pub(crate) fn new(identity: impl Into<String>, high: u32) -> Self {
         Self {
             identity: identity.into(),
             high,
@@ -79,12 +79,12 @@ impl SessionIds {
 
     /// The next Session-Id. When the 32-bit low part wraps, the high part moves on, as
     /// §8.8 suggests.
-    pub fn next_id(&self) -> String {
+    pub(crate) fn next_id(&self) -> String {
         self.next_with(None)
     }
 
     /// The next Session-Id with an optional implementation-defined suffix.
-    pub fn next_with(&self, optional: Option<&str>) -> String {
+    pub(crate) fn next_with(&self, optional: Option<&str>) -> String {
         let n = self.low.fetch_add(1, Ordering::Relaxed);
         let high = self.high.wrapping_add((n >> 32) as u32);
         let low = n as u32;

@@ -42,8 +42,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use diameter_core::avp::AvpHeaders;
 use diameter_core::dictionary;
 use diameter_core::generated::base::avp as base;
+use diameter_core::header::{HEADER_LEN, Header};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, StatusCode};
 use prometheus_client::collector::Collector;
@@ -51,11 +53,10 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::answer::{TopLevel, avp_data};
 use crate::doic::{Doic, OverloadState, Scope};
-use crate::node::{NodeHandle, PeerInfo};
 use crate::observe::Direction;
 use crate::peer::{PeerState, WatchdogState};
+use crate::stats::PeerInfo;
 use crate::stats::PeerStats;
 
 /// Upper bounds (seconds) of the request latency histogram's buckets (then +Inf): from
@@ -182,27 +183,20 @@ struct Summary {
     result: Option<u32>,
 }
 
-fn be32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-}
-
 /// Reads a message's header and, for an answer, its result; `None` if too short.
 fn summarize(bytes: &[u8]) -> Option<Summary> {
-    if bytes.len() < 20 {
-        return None;
-    }
-    let request = bytes[4] & 0x80 != 0;
-    let declared = (be32(&bytes[0..4]) & 0x00ff_ffff) as usize;
-    let end = declared.clamp(20, bytes.len());
+    let h = Header::peek(bytes)?;
+    let request = h.flags.is_request();
+    let end = (h.length as usize).clamp(HEADER_LEN, bytes.len());
     Some(Summary {
         request,
-        code: be32(&bytes[4..8]) & 0x00ff_ffff,
-        application: be32(&bytes[8..12]),
-        hop_by_hop: be32(&bytes[12..16]),
+        code: h.code,
+        application: h.application_id,
+        hop_by_hop: h.hop_by_hop,
         result: if request {
             None
         } else {
-            result_code(&bytes[20..end])
+            result_code(&bytes[HEADER_LEN..end])
         },
     })
 }
@@ -210,16 +204,16 @@ fn summarize(bytes: &[u8]) -> Option<Summary> {
 /// Result-Code (268), else Experimental-Result (297) / Experimental-Result-Code (298).
 fn result_code(avps: &[u8]) -> Option<u32> {
     let four = |enc: &[u8]| {
-        <[u8; 4]>::try_from(avp_data(enc))
+        <[u8; 4]>::try_from(AvpHeaders::data(enc))
             .ok()
             .map(u32::from_be_bytes)
     };
-    TopLevel::list(avps)
+    AvpHeaders::list(avps)
         .find(|(k, _)| *k == base::RESULT_CODE)
         .and_then(|(_, enc)| four(enc))
         .or_else(|| {
-            let (_, exp) = TopLevel::list(avps).find(|(k, _)| *k == base::EXPERIMENTAL_RESULT)?;
-            let (_, code) = TopLevel::list(avp_data(exp))
+            let (_, exp) = AvpHeaders::list(avps).find(|(k, _)| *k == base::EXPERIMENTAL_RESULT)?;
+            let (_, code) = AvpHeaders::list(AvpHeaders::data(exp))
                 .find(|(k, _)| *k == base::EXPERIMENTAL_RESULT_CODE)?;
             four(code)
         })
@@ -335,7 +329,7 @@ impl Metrics {
         let Some(s) = summarize(bytes) else { return };
         // The clock only for what is timed: requests sent, answers received.
         let timed = s.request == (direction == Direction::Sent);
-        let now = timed.then(Instant::now);
+        let now = timed.then(crate::clock::now);
         let p = self.peer(peer);
         p.data
             .lock()
@@ -356,7 +350,7 @@ impl Metrics {
     }
 
     fn snapshot(&self) -> Vec<TrafficSnapshot> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let peers: Vec<Arc<PeerMetrics>> = self
             .peers
             .read()
@@ -677,7 +671,10 @@ pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doi
 /// Serves `GET /metrics` on `listener` until the task is aborted (node shutdown). One
 /// request per connection (Prometheus reconnects for each scrape), so no connection
 /// outlives its scrape by more than the header timeout.
-pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    render: impl Fn() -> String + Clone + Send + Sync + 'static,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -688,10 +685,10 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
                 continue;
             }
         };
-        let node = node.clone();
+        let render = render.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let response = respond(&node, &req);
+                let response = respond(&render, &req);
                 async move { Ok::<_, Infallible>(response) }
             });
             let served = hyper::server::conn::http1::Builder::new()
@@ -708,9 +705,9 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, node: NodeHandle) {
 }
 
 /// 200 with the exposition for `GET /metrics`, 404 for anything else.
-fn respond<B>(node: &NodeHandle, req: &hyper::Request<B>) -> hyper::Response<String> {
+fn respond<B>(render: &impl Fn() -> String, req: &hyper::Request<B>) -> hyper::Response<String> {
     if req.method() == Method::GET && req.uri().path() == "/metrics" {
-        let mut r = hyper::Response::new(node.metrics_text());
+        let mut r = hyper::Response::new(render());
         r.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static(CONTENT_TYPE_OPENMETRICS),

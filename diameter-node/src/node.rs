@@ -25,277 +25,36 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use diameter_core::generated::base::{DisconnectCause, avp};
 use diameter_core::{DiameterIdentity, Message, MessageBuilder, Utf8String};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::app::Application;
+use crate::clock;
 use crate::config::{NodeConfig, PeerSpec};
-use crate::driver::{PeerCommand, PeerDriver, PeerTarget};
+use crate::connection::{Dial, PeerTarget};
+use crate::driver::PeerDriver;
 use crate::duplicate::DuplicateCache;
 use crate::error::{NodeError, RequestError};
-use crate::forward::{Outstanding, ProxyHook, Reply};
 use crate::ids::{EndToEndIds, SessionIds};
-use crate::observe::{Observer, ObserverSlot};
-use crate::peer::admission::RealmPattern;
+use crate::lifecycle::Pending;
+use crate::observe::Observer;
+use crate::peer::LocalCapabilities;
 use crate::peer::capabilities::InbandSecurity;
-use crate::peer::{LocalCapabilities, PeerCapabilities, PeerConfig, PeerState, WatchdogState};
 use crate::redirect::RedirectCache;
+use crate::routing::ProxyHook;
 use crate::routing::{PeerSelector, RoutingTable};
+use crate::shared::{
+    NodeShared, ObserverSlot, PeerCommand, PeerSlot, Peers, Reply, Routing, Serving, Tasks,
+};
+pub(crate) use crate::stats::PeerInfo;
 use crate::stats::{Counters, PeerStats};
-
-/// Common applications remembered per peer for lock-free routing; a peer with more is
-/// treated as supporting every application (it answers 3007 if not).
-const MAX_APPS: usize = 32;
-
-/// What the routing and the API know about one peer.
-#[derive(Debug)]
-pub(crate) struct PeerSlot {
-    /// DiameterIdentity, lower case.
-    pub(crate) name: Arc<str>,
-    pub(crate) tx: mpsc::UnboundedSender<PeerCommand>,
-    pub(crate) ready: AtomicBool,
-    /// Requests sent to the peer and not answered yet (for the least-pending selector).
-    pub(crate) pending: AtomicUsize,
-    all_apps: AtomicBool,
-    napps: AtomicUsize,
-    apps: [AtomicU32; MAX_APPS],
-    pub(crate) counters: Counters,
-    pub(crate) status: Mutex<PeerStatus>,
-}
-
-/// State of a peer for introspection.
-#[derive(Clone, Debug)]
-pub(crate) struct PeerStatus {
-    pub(crate) state: PeerState,
-    pub(crate) watchdog: WatchdogState,
-    pub(crate) capabilities: Option<Arc<PeerCapabilities>>,
-    /// Why the peer last failed to open or closed (refused, TLS, CEA's Result-Code...).
-    pub(crate) last_failure: Option<String>,
-}
-
-impl PeerSlot {
-    fn new(name: &str, tx: mpsc::UnboundedSender<PeerCommand>) -> Self {
-        Self {
-            name: name.to_ascii_lowercase().into(),
-            tx,
-            ready: AtomicBool::new(false),
-            pending: AtomicUsize::new(0),
-            all_apps: AtomicBool::new(false),
-            napps: AtomicUsize::new(0),
-            apps: std::array::from_fn(|_| AtomicU32::new(0)),
-            counters: Counters::default(),
-            status: Mutex::new(PeerStatus {
-                state: PeerState::Closed,
-                watchdog: WatchdogState::Initial,
-                capabilities: None,
-                last_failure: None,
-            }),
-        }
-    }
-
-    /// Records the applications negotiated in CER/CEA (before `ready` is set).
-    pub(crate) fn set_capabilities(&self, caps: &Arc<PeerCapabilities>) {
-        let common = &caps.applications.common;
-        let all = caps.applications.relay || common.len() > MAX_APPS;
-        for (slot, id) in self.apps.iter().zip(common) {
-            slot.store(*id, Ordering::Relaxed);
-        }
-        self.napps
-            .store(common.len().min(MAX_APPS), Ordering::Relaxed);
-        self.all_apps.store(all, Ordering::Release);
-        let mut status = self.status();
-        status.capabilities = Some(caps.clone());
-        status.last_failure = None;
-    }
-
-    /// Records why the peer failed to open or closed.
-    pub(crate) fn set_failure(&self, why: String) {
-        self.status().last_failure = Some(why);
-    }
-
-    pub(crate) fn status(&self) -> std::sync::MutexGuard<'_, PeerStatus> {
-        self.status.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    #[inline]
-    pub(crate) fn usable_for(&self, application_id: u32) -> bool {
-        if !self.ready.load(Ordering::Acquire) {
-            return false;
-        }
-        if application_id == 0 || self.all_apps.load(Ordering::Relaxed) {
-            return true;
-        }
-        let n = self.napps.load(Ordering::Relaxed);
-        self.apps[..n]
-            .iter()
-            .any(|a| a.load(Ordering::Relaxed) == application_id)
-    }
-}
-
-/// Everything the node's tasks share.
-pub(crate) struct NodeShared {
-    pub(crate) config: NodeConfig,
-    pub(crate) local: Arc<LocalCapabilities>,
-    pub(crate) apps: HashMap<u32, Application>,
-    pub(crate) end_to_end: Arc<EndToEndIds>,
-    pub(crate) session_ids: SessionIds,
-    pub(crate) patterns: Vec<RealmPattern>,
-    /// Configured peers: fixed at start, read without a lock.
-    pub(crate) static_peers: Vec<Arc<PeerSlot>>,
-    by_name: HashMap<Arc<str>, Arc<PeerSlot>>,
-    /// Peers admitted by realm pattern, for the lifetime of their connection.
-    dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
-    pub(crate) ready: Notify,
-    next_conn: AtomicU64,
-    seeds: AtomicU64,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-    listeners: Mutex<Vec<JoinHandle<()>>>,
-    local_addrs: Vec<SocketAddr>,
-    /// Counters of dynamic peers that are gone.
-    retired: Mutex<PeerStats>,
-    /// Told about messages and peer states ([`NodeBuilder::observer`]).
-    pub(crate) observer: ObserverSlot,
-    /// Traffic metrics, when enabled ([`NodeBuilder::metrics`]); also fed by `observer`.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // read by metrics.rs
-    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
-    /// DOIC overload control (RFC 7683).
-    pub(crate) doic: crate::doic::Doic,
-    /// The §2.7 routing table.
-    pub(crate) routes: RoutingTable,
-    /// Received requests are routed ([`NodeShared::routes_requests`]).
-    pub(crate) routing_enabled: bool,
-    /// Redirects that apply to later requests (§6.13).
-    pub(crate) redirects: RedirectCache,
-    /// Answers kept for retransmitted requests, when duplicate detection is on.
-    pub(crate) duplicates: Option<DuplicateCache>,
-    /// The proxy routes' hook.
-    pub(crate) proxy: Option<Arc<dyn ProxyHook>>,
-    /// TLS for connections that negotiate Inband-Security-Id TLS after CER/CEA.
-    pub(crate) inband_tls: Option<crate::tls::Tls>,
-    /// The node-wide bound on handlers, when configured.
-    pub(crate) handler_bound: Option<Arc<crate::bound::HandlerBound>>,
-}
-
-impl std::fmt::Debug for NodeShared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeShared")
-            .field("origin_host", &self.local.origin_host)
-            .finish_non_exhaustive()
-    }
-}
-
-impl NodeShared {
-    pub(crate) fn next_conn_id(&self) -> crate::peer::ConnId {
-        crate::peer::ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
-    }
-
-    fn next_seed(&self) -> u64 {
-        self.seeds
-            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
-    }
-
-    /// The peer with this DiameterIdentity, configured or dynamic.
-    pub(crate) fn find_peer(&self, name: &str) -> Option<Arc<PeerSlot>> {
-        // Names are mostly written in lower case already: no copy for those.
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.find_peer_lower(&name.to_ascii_lowercase())
-        } else {
-            self.find_peer_lower(name)
-        }
-    }
-
-    /// [`Self::find_peer`] for a name already in lower case.
-    fn find_peer_lower(&self, key: &str) -> Option<Arc<PeerSlot>> {
-        if let Some(s) = self.by_name.get(key) {
-            return Some(s.clone());
-        }
-        self.dynamic
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .cloned()
-    }
-
-    fn peer_config(&self, persistent: bool) -> PeerConfig {
-        let mut c = PeerConfig::new(
-            self.local.clone(),
-            self.end_to_end.clone(),
-            self.next_seed(),
-        );
-        c.timers = self.config.timers.peer_timers();
-        c.persistent = persistent;
-        c
-    }
-
-    /// Starts a task for a peer admitted by realm pattern (§5.3: it lives as long as its
-    /// connection).
-    pub(crate) fn spawn_dynamic_peer(self: &Arc<Self>, name: &str) -> Arc<PeerSlot> {
-        let mut dynamic = self.dynamic.lock().unwrap_or_else(PoisonError::into_inner);
-        let key: Arc<str> = name.to_ascii_lowercase().into();
-        if let Some(s) = dynamic.get(&key) {
-            return s.clone();
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let slot = Arc::new(PeerSlot::new(name, tx));
-        dynamic.insert(key, slot.clone());
-        drop(dynamic);
-        let driver = PeerDriver::new(
-            self.clone(),
-            slot.clone(),
-            rx,
-            self.peer_config(false),
-            PeerTarget::None,
-            true,
-        );
-        let task = tokio::spawn(driver.run());
-        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
-        // Dynamic peers come and go: keep only the handles of live tasks.
-        tasks.retain(|t| !t.is_finished());
-        tasks.push(task);
-        slot
-    }
-
-    /// Forgets a dynamic peer whose task ended.
-    pub(crate) fn remove_dynamic(&self, slot: &Arc<PeerSlot>) {
-        let mut d = self.dynamic.lock().unwrap_or_else(PoisonError::into_inner);
-        if d.get(&slot.name).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            d.remove(&slot.name);
-            *self.retired.lock().unwrap_or_else(PoisonError::into_inner) +=
-                slot.counters.snapshot();
-        }
-    }
-
-    /// Peers admitted by realm pattern, now.
-    pub(crate) fn dynamic_peers(&self) -> Vec<Arc<PeerSlot>> {
-        self.dynamic
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn all_peers(&self) -> Vec<Arc<PeerSlot>> {
-        let mut v = self.static_peers.clone();
-        v.extend(
-            self.dynamic
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .values()
-                .cloned(),
-        );
-        v
-    }
-}
 
 /// Builds and starts a node.
 pub struct NodeBuilder {
@@ -458,94 +217,73 @@ impl NodeBuilder {
         let mut os_rng = StdRng::from_os_rng();
         let end_to_end = Arc::new(EndToEndIds::new(unix, os_rng.random()));
         let session_ids = SessionIds::new(config.origin_host.clone(), unix as u32);
-        let mut static_peers = Vec::new();
-        let mut by_name = HashMap::new();
+        let mut configured = Vec::new();
         let mut receivers = Vec::new();
         for spec in &config.peers {
             let (host, _) = spec.identity()?;
             let (tx, rx) = mpsc::unbounded_channel();
             let slot = Arc::new(PeerSlot::new(&host, tx));
-            by_name.insert(slot.name.clone(), slot.clone());
-            static_peers.push(slot.clone());
+            configured.push(slot.clone());
             receivers.push((slot, rx, spec.clone()));
         }
-        let routes = RoutingTable::new(&config.routes, self.selector.as_ref());
+        let table = RoutingTable::new(&config.routes, self.selector.as_ref());
         let (metrics, metrics_listener) = crate::metrics::setup(self.metrics, &config).await?;
         #[cfg(not(feature = "metrics"))]
         let _ = metrics_listener;
-        let doic = crate::doic::Doic::new(&config.doic, os_rng.random());
         let shared = Arc::new(NodeShared {
-            routing_enabled: config.relay || !routes.is_empty(),
-            routes,
-            redirects: RedirectCache::default(),
-            duplicates: config.duplicate_detection.map(DuplicateCache::new),
-            proxy: self.proxy,
+            routing: Routing {
+                enabled: config.relay || !table.is_empty(),
+                table,
+                redirects: RedirectCache::default(),
+                proxy: self.proxy,
+            },
+            serving: Serving {
+                apps,
+                duplicates: config.duplicate_detection.map(DuplicateCache::new),
+                handler_bound: crate::bound::HandlerBound::new(
+                    config.limits.max_node_handlers,
+                    config.limits.max_queued_requests,
+                ),
+            },
+            doic: crate::doic::Doic::new(&config.doic, os_rng.random()),
             inband_tls: tls
                 .clone()
                 .filter(|_| config.inband_security != InbandSecurity::None),
             patterns: config.realm_patterns(),
-            handler_bound: crate::bound::HandlerBound::new(
-                config.limits.max_node_handlers,
-                config.limits.max_queued_requests,
-            ),
+            peers: Peers::new(configured, os_rng.random()),
             config,
             local: Arc::new(local),
-            apps,
             end_to_end,
             session_ids,
-            static_peers,
-            by_name,
-            dynamic: Mutex::new(HashMap::new()),
-            ready: Notify::new(),
-            next_conn: AtomicU64::new(1),
-            seeds: AtomicU64::new(os_rng.random()),
-            tasks: Mutex::new(Vec::new()),
-            listeners: Mutex::new(Vec::new()),
-            local_addrs,
-            retired: Mutex::new(PeerStats::default()),
+            tasks: Tasks {
+                local_addrs,
+                ..Tasks::default()
+            },
             observer: match &metrics {
                 Some(m) => self.observer.with_metrics(m.clone()),
                 None => self.observer,
             },
             metrics,
-            doic,
         });
         for (slot, rx, spec) in receivers {
-            let target = target_of(&spec);
-            let driver = PeerDriver::new(
-                shared.clone(),
-                slot,
-                rx,
-                shared.peer_config(spec.persistent),
-                target,
-                false,
-            )
-            .with_tls(tls.clone().filter(|_| spec.is_secure()));
+            let dial = match tls.clone().filter(|_| spec.is_secure()) {
+                Some(t) => Dial::Tls(t, slot.name.clone()),
+                None => Dial::Tcp,
+            };
             #[cfg(all(feature = "sctp", target_os = "linux"))]
-            let driver = driver.with_sctp(spec.is_sctp());
-            let task = tokio::spawn(driver.run());
-            shared
-                .tasks
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(task);
+            let dial = if spec.is_sctp() { Dial::Sctp } else { dial };
+            let how = (target_of(&spec), dial, spec.persistent);
+            let driver = PeerDriver::new(shared.clone(), slot, rx, how, false);
+            shared.tasks.add_peer(tokio::spawn(driver.run()));
         }
         for (l, tls) in listeners {
             let task = tokio::spawn(crate::acceptor::accept_loop(l, shared.clone(), tls));
-            shared
-                .listeners
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(task);
+            shared.tasks.add_listener(task);
         }
         #[cfg(all(feature = "sctp", target_os = "linux"))]
         for l in sctp_listeners {
             let task = tokio::spawn(crate::acceptor::sctp_accept_loop(l, shared.clone()));
-            shared
-                .listeners
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(task);
+            shared.tasks.add_listener(task);
         }
         let node = NodeHandle {
             shared,
@@ -553,12 +291,10 @@ impl NodeBuilder {
         };
         #[cfg(feature = "metrics")]
         if let Some(l) = metrics_listener {
-            let task = tokio::spawn(crate::metrics::serve(l, node.clone()));
-            node.shared
-                .listeners
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(task);
+            let handle = node.clone();
+            let render = move || handle.metrics_text();
+            let task = tokio::spawn(crate::metrics::serve(l, render));
+            node.shared.tasks.add_listener(task);
         }
         Ok(node)
     }
@@ -572,26 +308,6 @@ fn target_of(spec: &PeerSpec) -> PeerTarget {
         Ok((host, port)) => PeerTarget::Resolve(host, port),
         Err(_) => PeerTarget::None,
     }
-}
-
-/// What the API tells about one peer.
-#[derive(Clone, Debug)]
-pub struct PeerInfo {
-    /// DiameterIdentity (lower case).
-    pub name: String,
-    /// §5.6 state.
-    pub state: PeerState,
-    /// RFC 3539 watchdog state.
-    pub watchdog: WatchdogState,
-    /// Whether requests can be sent to it now.
-    pub ready: bool,
-    /// What it advertised in its last CER/CEA.
-    pub capabilities: Option<Arc<PeerCapabilities>>,
-    /// Why it last failed to open or closed: the connection refused, the TLS handshake
-    /// failed, the CEA's Result-Code, no CEA in time, ... (`None` since it opened).
-    pub last_failure: Option<String>,
-    /// Counters.
-    pub stats: PeerStats,
 }
 
 /// A handle on a running node; clone it freely (each clone has its own round-robin
@@ -615,7 +331,7 @@ impl NodeHandle {
     /// The addresses actually listened on (useful with port 0): those of `listen`, then
     /// those of `tls_listen`, then every address of the `sctp_listen` endpoints.
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.shared.local_addrs
+        &self.shared.tasks.local_addrs
     }
 
     /// What the node advertises in CER/CEA.
@@ -670,13 +386,14 @@ impl NodeHandle {
             .outgoing(request, &slot.name)
             .inspect_err(|_| Counters::bump(&slot.counters.throttled))?;
         let (reply, rx) = oneshot::channel();
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = clock::now() + timeout;
         slot.tx
-            .send(PeerCommand::Request(Outstanding {
+            .send(PeerCommand::Request(Pending {
                 request,
                 deadline,
-                reply: Reply::Caller(reply),
                 hops: 0,
+                follows_redirects: true,
+                waiter: Reply::Caller(reply),
             }))
             .map_err(|_| RequestError::PeerGone)?;
         let outcome = rx.await.unwrap_or(Err(RequestError::PeerGone));
@@ -694,12 +411,13 @@ impl NodeHandle {
     /// The Origin-Realm of the peer `request` would go to now (from its CER/CEA).
     pub(crate) fn peer_realm(&self, request: &Message, app: u32) -> Option<String> {
         let slot = self.select_peer(request, app)?;
-        let status = slot.status.lock().ok()?;
+        let status = slot.status();
         Some(status.capabilities.as_ref()?.origin_realm.clone())
     }
 
     fn select_peer(&self, request: &Message, app: u32) -> Option<Arc<PeerSlot>> {
-        self.shared.select_for_send(request, app, None, &self.rr)
+        self.shared
+            .select_for_send(request, app, None, &self.rr, clock::now())
     }
 
     /// Waits until at least one peer is open and available (python-diameter's
@@ -726,16 +444,17 @@ impl NodeHandle {
     ) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let notified = self.shared.ready.notified();
+            let notified = self.shared.peers.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.shared.all_peers().iter().any(|s| cond(s)) {
+            if self.shared.peers.all().iter().any(|s| cond(s)) {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let reasons = self
                     .shared
-                    .all_peers()
+                    .peers
+                    .all()
                     .iter()
                     .filter_map(|s| {
                         Some(format!("{}: {}", s.name, s.status().last_failure.clone()?))
@@ -749,7 +468,8 @@ impl NodeHandle {
     /// Every known peer with its state and counters.
     pub fn peers(&self) -> Vec<PeerInfo> {
         self.shared
-            .all_peers()
+            .peers
+            .all()
             .into_iter()
             .map(|s| {
                 let st = s.status().clone();
@@ -804,15 +524,7 @@ impl NodeHandle {
 
     /// The counters of every peer added up (including dynamic peers that are gone).
     pub fn stats(&self) -> PeerStats {
-        let mut total = *self
-            .shared
-            .retired
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for p in self.shared.all_peers() {
-            total += p.counters.snapshot();
-        }
-        total
+        self.shared.peers.totals()
     }
 
     /// Graceful shutdown with Disconnect-Cause REBOOTING: see [`Self::shutdown_with`].
@@ -823,17 +535,9 @@ impl NodeHandle {
     /// Graceful shutdown (§5.4): stop accepting, let pending requests drain (up to the
     /// drain timeout), send DPR with `cause` to every open peer, wait for the DPAs.
     pub async fn shutdown_with(&self, cause: DisconnectCause) {
-        for l in self
-            .shared
-            .listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            l.abort();
-        }
+        self.shared.tasks.abort_listeners();
         let mut waits = Vec::new();
-        for p in self.shared.all_peers() {
+        for p in self.shared.peers.all() {
             let (done, rx) = oneshot::channel();
             if p.tx.send(PeerCommand::Stop { cause, done }).is_ok() {
                 waits.push(rx);
@@ -853,36 +557,9 @@ impl NodeHandle {
     /// Stops everything at once, without DPR: sockets close abruptly and pending requests
     /// fail with [`RequestError::PeerGone`] (a crash, as far as peers can tell).
     pub fn abort(&self) {
-        for l in self
-            .shared
-            .listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            l.abort();
-        }
-        for t in self
-            .shared
-            .tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            t.abort();
-        }
+        self.shared.tasks.abort_listeners();
+        self.shared.tasks.abort_peers();
     }
-}
-
-/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: in place when the
-/// caller's buffer is not shared (a request built for this send), else in a copy.
-pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
-    crate::framing::edit_header(bytes, |h| {
-        h[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
-        if h[16..20] == [0, 0, 0, 0] {
-            h[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
-        }
-    })
 }
 
 /// Says loudly when an application is served without its dictionary: validation would then

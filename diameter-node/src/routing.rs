@@ -31,6 +31,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use diameter_core::{Message, ResultCode};
 use serde::{Deserialize, Deserializer};
 
 /// What a route does with the requests it matches (§2.7 Local-Action).
@@ -151,7 +152,7 @@ pub struct RouteSpec {
     /// Redirect-Max-Cache-Time of the 3006 answers of a redirect route (1 h).
     #[serde(
         default = "default_cache_time",
-        deserialize_with = "crate::config::duration"
+        deserialize_with = "crate::duration::duration"
     )]
     pub redirect_cache_time: Duration,
 }
@@ -371,6 +372,21 @@ struct Shared(std::sync::Arc<dyn PeerSelector>);
 impl PeerSelector for Shared {
     fn select(&self, c: &[Candidate<'_>]) -> Option<usize> {
         self.0.select(c)
+    }
+}
+
+/// Looks at and may change what a proxy route forwards (§2.8.2): policy enforcement,
+/// AVP rewriting, topology hiding. Both methods keep the message as it is by default.
+pub trait ProxyHook: Send + Sync + 'static {
+    /// A request about to be forwarded: the request to forward instead, or the
+    /// Result-Code to answer it with (e.g. 5003 DIAMETER_AUTHORIZATION_REJECTED).
+    fn request(&self, request: Message) -> Result<Message, ResultCode> {
+        Ok(request)
+    }
+
+    /// An answer about to go back to the peer the request came from.
+    fn answer(&self, answer: Message) -> Message {
+        answer
     }
 }
 

@@ -1,17 +1,20 @@
 //! Counters per peer, readable through [`crate::NodeHandle::peers`]. Each counter has one
 //! writer most of the time (the peer's task), so relaxed atomics cost next to nothing.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::peer::{PeerCapabilities, PeerState, WatchdogState};
 
 macro_rules! counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// Live counters of one peer.
         #[derive(Debug, Default)]
-        pub struct Counters {
+        pub(crate) struct Counters {
             $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
         }
 
-        /// A snapshot of [`Counters`].
+        /// The counters of a peer (or of the node, added up) at one moment.
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct PeerStats {
             $($(#[doc = $doc])* pub $name: u64,)*
@@ -19,7 +22,7 @@ macro_rules! counters {
 
         impl Counters {
             /// Reads every counter.
-            pub fn snapshot(&self) -> PeerStats {
+            pub(crate) fn snapshot(&self) -> PeerStats {
                 PeerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
             }
         }
@@ -93,4 +96,24 @@ impl Counters {
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// What the API tells about one peer.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// DiameterIdentity (lower case).
+    pub name: String,
+    /// §5.6 state.
+    pub state: PeerState,
+    /// RFC 3539 watchdog state.
+    pub watchdog: WatchdogState,
+    /// Whether requests can be sent to it now.
+    pub ready: bool,
+    /// What it advertised in its last CER/CEA.
+    pub capabilities: Option<Arc<PeerCapabilities>>,
+    /// Why it last failed to open or closed: the connection refused, the TLS handshake
+    /// failed, the CEA's Result-Code, no CEA in time, ... (`None` since it opened).
+    pub last_failure: Option<String>,
+    /// Counters.
+    pub stats: PeerStats,
 }

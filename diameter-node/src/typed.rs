@@ -110,7 +110,7 @@ impl std::fmt::Display for ErrorAnswer {
 }
 
 /// The Result-Code, else the Experimental-Result, of an answer.
-pub fn answer_result(message: &Message) -> Option<AnswerResult> {
+pub(crate) fn answer_result(message: &Message) -> Option<AnswerResult> {
     if let Some(Ok(code)) = message.get::<u32>(avp::RESULT_CODE) {
         return Some(AnswerResult::Code(ResultCode(code)));
     }

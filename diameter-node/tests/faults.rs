@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use common::*;
@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
+    // tokio's clock, virtual in the tests with paused time.
+    let start = tokio::time::Instant::now();
     while !cond() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -93,12 +94,14 @@ async fn silent_peer() -> (
     (addr, rx)
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn silent_peer_is_detected_by_the_watchdog_and_reconnected() {
     let (addr, mut log) = silent_peer().await;
     let client = start_client(addr).await;
     client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
-    let opened = Instant::now();
+    let opened = tokio::time::Instant::now();
     assert_eq!(log.recv().await, Some("connected"));
     assert_eq!(log.recv().await, Some("open"));
     // Tw = 300 ms: DWR, SUSPECT after 2 Tw (no new requests), DOWN and close after 3 Tw.
@@ -131,7 +134,9 @@ async fn silent_peer_is_detected_by_the_watchdog_and_reconnected() {
     client.abort();
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn reconnect_after_the_peer_returns() {
     let (server, _) = start_server(&[loopback()], Limits::default()).await;
     let addr = server.local_addrs()[0];
@@ -169,7 +174,9 @@ async fn reconnect_after_the_peer_returns() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn dpr_from_the_server_busy_then_quiet() {
     let (server, _) = start_server(&[loopback()], Limits::default()).await;
     let addr = server.local_addrs()[0];
@@ -183,7 +190,7 @@ async fn dpr_from_the_server_busy_then_quiet() {
     // A new server at the same address: the client keeps quiet for the configured 3 s
     // after BUSY (§5.4.3 "SHOULD NOT attempt reconnection"), then connects.
     let (server, _) = start_server(&[addr], Limits::default()).await;
-    let closed_at = Instant::now();
+    let closed_at = tokio::time::Instant::now();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
         !client.peers()[0].ready,
@@ -195,7 +202,9 @@ async fn dpr_from_the_server_busy_then_quiet() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn dpr_from_the_client_and_graceful_drain() {
     let (server, _) = start_server(&[loopback()], Limits::default()).await;
     let client = start_client(server.local_addrs()[0]).await;
@@ -216,7 +225,9 @@ async fn dpr_from_the_client_and_graceful_drain() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn simultaneous_connects_settle_on_one_connection() {
     // Two nodes that both know each other as persistent peers: both connect at once and
     // the §5.6.4 election keeps one connection.

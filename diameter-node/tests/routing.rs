@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{CC, GY, loopback, timers};
 use diameter_core::generated::base::avp;
-use diameter_core::{AvpFlags, AvpKey, DiameterIdentity, Message, Utf8String};
+use diameter_core::{AvpFlags, AvpKey, DiameterIdentity, Message, ResultCode, Utf8String};
 use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::routing::{RedirectUsage, RouteAction, RouteSpec};
 use diameter_node::{
@@ -297,9 +297,9 @@ async fn loop_between_relays_is_detected() {
 struct Tag;
 
 impl ProxyHook for Tag {
-    fn request(&self, request: Message) -> Result<Message, u32> {
+    fn request(&self, request: Message) -> Result<Message, ResultCode> {
         if request.find(avp::USER_NAME).is_some() {
-            return Err(5003);
+            return Err(ResultCode::DIAMETER_AUTHORIZATION_REJECTED);
         }
         let mut b = request.to_builder();
         b.avp(99_997, 0, AvpFlags::default(), &7u32);
@@ -440,7 +440,7 @@ async fn retransmission_is_answered_from_the_duplicate_cache() {
         .timers(timers())
         .listen(loopback())
         .accept_unknown_peers("*")
-        .duplicate_detection(diameter_node::duplicate::DuplicateDetection::default());
+        .duplicate_detection(diameter_node::config::DuplicateDetection::default());
     let server = Node::builder(config)
         .application(app)
         .start()

@@ -13,7 +13,6 @@ mod common;
 use bytes::{Bytes, BytesMut};
 use common::{GY, Seen, ccr, gy_server_app, server_config, timers};
 use diameter_core::{AvpFlags, MessageBuilder};
-use diameter_node::framing::next_frame;
 use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::peer::{PeerState, WatchdogState};
 use diameter_node::sctp::{self, SctpListener, SctpStream};
@@ -65,8 +64,13 @@ async fn read_messages(stream: &mut SctpStream, count: usize) -> Vec<u32> {
     let mut buf = BytesMut::with_capacity(4096);
     let mut ids = Vec::new();
     while ids.len() < count {
-        while let Some(frame) = next_frame(&mut buf, 1 << 20).unwrap() {
-            ids.push(u32::from_be_bytes(frame[12..16].try_into().unwrap()));
+        // Whole messages by their Message Length (§3).
+        while let Some(len) = diameter_core::Header::peek_length(&buf) {
+            if buf.len() < len as usize {
+                break;
+            }
+            let frame = buf.split_to(len as usize);
+            ids.push(diameter_core::Header::peek(&frame).unwrap().hop_by_hop);
         }
         if ids.len() == count {
             break;

@@ -2,6 +2,7 @@
 //! authentication, the server's certificate against the peer's DiameterIdentity, the
 //! client's certificate against its CER's Origin-Host, clients without a certificate.
 //! Certificates come from a test CA made by rcgen at test time.
+#![cfg(feature = "tls")]
 
 mod common;
 

@@ -9,7 +9,9 @@ use diameter_core::generated::base::DisconnectCause;
 use diameter_node::peer::{PeerState, WatchdogState};
 use diameter_node::{Limits, Node, NodeConfig, RequestError};
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn cer_ccr_dwr_dpr_between_two_nodes() {
     let (server, seen) = start_server(&[loopback()], Limits::default()).await;
     let client = start_client(server.local_addrs()[0]).await;
@@ -158,7 +160,9 @@ async fn handler_errors_and_panics_give_5012_and_the_node_keeps_serving() {
     server.shutdown().await;
 }
 
-#[tokio::test]
+// Paused time: the timers run in virtual time, so the wait costs nothing (loopback I/O
+// between the two nodes of this runtime is seen before the clock moves on).
+#[tokio::test(start_paused = true)]
 async fn request_timeout_is_one_outcome() {
     let (server, _) = start_server(&[loopback()], Limits::default()).await;
     let client = start_client(server.local_addrs()[0]).await;

@@ -9,21 +9,16 @@
 /// A pattern over realms: `*` (any), `*.example.org` (any subdomain of example.org, and
 /// example.org itself) or an exact realm; ASCII case-insensitive.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RealmPattern(String);
+pub(crate) struct RealmPattern(String);
 
 impl RealmPattern {
     /// A pattern from its text.
-    pub fn new(pattern: impl Into<String>) -> Self {
+    pub(crate) fn new(pattern: impl Into<String>) -> Self {
         Self(pattern.into().to_ascii_lowercase())
     }
 
-    /// The pattern's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// Whether `realm` matches.
-    pub fn matches(&self, realm: &str) -> bool {
+    pub(crate) fn matches(&self, realm: &str) -> bool {
         let realm = realm.to_ascii_lowercase();
         match self.0.strip_prefix("*") {
             Some("") => true,
@@ -37,7 +32,7 @@ impl RealmPattern {
 
 /// The decision about a CER on a new incoming connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// The Origin-Host is a configured peer: hand the connection to its state machine.
     Known,
     /// Unknown, but a realm pattern admits it: make a peer for the connection's lifetime.
@@ -47,7 +42,7 @@ pub enum Admission {
 }
 
 /// Decides about a CER from `origin_host`/`origin_realm`.
-pub fn admit(known: bool, origin_realm: &str, patterns: &[RealmPattern]) -> Admission {
+pub(crate) fn admit(known: bool, origin_realm: &str, patterns: &[RealmPattern]) -> Admission {
     if known {
         Admission::Known
     } else if patterns.iter().any(|p| p.matches(origin_realm)) {

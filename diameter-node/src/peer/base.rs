@@ -13,15 +13,15 @@ use diameter_core::{Message, ResultCode};
 use super::capabilities::LocalCapabilities;
 
 /// Capabilities-Exchange command code (§5.3).
-pub const CAPABILITIES_EXCHANGE: u32 = 257;
+pub(crate) const CAPABILITIES_EXCHANGE: u32 = 257;
 /// Device-Watchdog command code (§5.5).
-pub const DEVICE_WATCHDOG: u32 = 280;
+pub(crate) const DEVICE_WATCHDOG: u32 = 280;
 /// Disconnect-Peer command code (§5.4).
-pub const DISCONNECT_PEER: u32 = 282;
+pub(crate) const DISCONNECT_PEER: u32 = 282;
 
 /// What a received message is to the state machine (§5.6.2 event names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BaseKind {
+pub(crate) enum BaseKind {
     /// Rcv-CER.
     Cer,
     /// Rcv-CEA.
@@ -39,7 +39,7 @@ pub enum BaseKind {
 }
 
 /// Classifies a message by command code and R bit.
-pub fn classify(msg: &Message) -> BaseKind {
+pub(crate) fn classify(msg: &Message) -> BaseKind {
     match (msg.code(), msg.is_request()) {
         (CAPABILITIES_EXCHANGE, true) => BaseKind::Cer,
         (CAPABILITIES_EXCHANGE, false) => BaseKind::Cea,
@@ -52,7 +52,7 @@ pub fn classify(msg: &Message) -> BaseKind {
 }
 
 /// A DWR (§5.5.1).
-pub fn dwr(local: &LocalCapabilities, hop_by_hop: u32, end_to_end: u32) -> Bytes {
+pub(crate) fn dwr(local: &LocalCapabilities, hop_by_hop: u32, end_to_end: u32) -> Bytes {
     let mut m = DeviceWatchdogRequest {
         origin_host: local.origin_host.as_str().into(),
         origin_realm: local.origin_realm.as_str().into(),
@@ -65,7 +65,7 @@ pub fn dwr(local: &LocalCapabilities, hop_by_hop: u32, end_to_end: u32) -> Bytes
 }
 
 /// The DWA (§5.5.2) answering `request`.
-pub fn dwa(local: &LocalCapabilities, request: &Message) -> Bytes {
+pub(crate) fn dwa(local: &LocalCapabilities, request: &Message) -> Bytes {
     let mut m = DeviceWatchdogAnswer {
         result_code: ResultCode::DIAMETER_SUCCESS.0,
         origin_host: local.origin_host.as_str().into(),
@@ -79,7 +79,7 @@ pub fn dwa(local: &LocalCapabilities, request: &Message) -> Bytes {
 }
 
 /// A DPR (§5.4.1) with its Disconnect-Cause (§5.4.3).
-pub fn dpr(
+pub(crate) fn dpr(
     local: &LocalCapabilities,
     cause: DisconnectCause,
     hop_by_hop: u32,
@@ -97,7 +97,7 @@ pub fn dpr(
 }
 
 /// The DPA (§5.4.2) answering `request`.
-pub fn dpa(local: &LocalCapabilities, request: &Message) -> Bytes {
+pub(crate) fn dpa(local: &LocalCapabilities, request: &Message) -> Bytes {
     let mut m = DisconnectPeerAnswer {
         result_code: ResultCode::DIAMETER_SUCCESS.0,
         origin_host: local.origin_host.as_str().into(),
@@ -111,7 +111,7 @@ pub fn dpa(local: &LocalCapabilities, request: &Message) -> Bytes {
 
 /// The Disconnect-Cause of a DPR; a DPR without a readable one counts as REBOOTING (the
 /// cause that allows reconnecting).
-pub fn disconnect_cause(dpr: &Message) -> DisconnectCause {
+pub(crate) fn disconnect_cause(dpr: &Message) -> DisconnectCause {
     DisconnectPeerRequest::decode(dpr)
         .map(|d| d.disconnect_cause)
         .unwrap_or(DisconnectCause::REBOOTING)

@@ -12,18 +12,18 @@
 //!   DIAMETER_NO_COMMON_SECURITY. With [`InbandSecurity::Offer`] the CER lists both and TLS
 //!   is chosen when the peer lists it; with [`InbandSecurity::Require`] only TLS is
 //!   listed. The responder's CEA names the one chosen; when it is TLS, both sides start
-//!   the handshake right after the CEA ([`crate::peer::Event::StartTls`]).
+//!   the handshake right after the CEA (`crate::peer::Event::StartTls`).
 //! - Host-IP-Address is recorded, never compared with the socket's address: nodes such
 //!   as freeDiameter advertise all their interfaces (§5.3.5 does not ask for a check).
 //! - Whether an unknown peer may connect at all (3010 DIAMETER_UNKNOWN_PEER) is decided
-//!   before the state machine sees the CER (§5.6.1); see [`crate::peer::admission`].
-//! - A CER is first checked as any request is ([`check_cer`]: `diameter_core::validate`,
+//!   before the state machine sees the CER (§5.6.1); see `crate::peer::admission`.
+//! - A CER is first checked as any request is (`check_cer`: `diameter_core::validate`,
 //!   §7): an unknown AVP with the M bit (5001), a value its type or dictionary refuses
 //!   (5004: an Origin-Host that is not an FQDN, a Host-IP-Address that is not IPv4 or
 //!   IPv6), an AVP its ABNF or a Grouped member's does not allow (5008), a missing or
 //!   repeated one (5005, 5009), a bad length (5014). The CEA then carries that
 //!   Result-Code, the offending AVP in Failed-AVP (or a zero-filled one of the missing
-//!   kind, §7.5) and an Error-Message ([`LocalCapabilities::cea_refusing`]), and the
+//!   kind, §7.5) and an Error-Message (`LocalCapabilities::cea_refusing`), and the
 //!   connection is closed (§5.3).
 
 use std::net::IpAddr;
@@ -273,7 +273,7 @@ impl LocalCapabilities {
     /// The encoded CEA refusing a CER that failed [`check_cer`] or typed decoding: the
     /// error's Result-Code (E bit for 3xxx), an Error-Message saying what is wrong, and
     /// the offending AVP in Failed-AVP (§7.5).
-    pub fn cea_refusing(&self, request: &Header, err: &DecodeError) -> Bytes {
+    pub(crate) fn cea_refusing(&self, request: &Header, err: &DecodeError) -> Bytes {
         let cea = self.cea(request, err.result_code(), Some(&err.to_string()));
         match err.failed_avp() {
             Some(failed) => {
@@ -286,7 +286,7 @@ impl LocalCapabilities {
     }
 
     /// Computes what the local node and a peer advertising `remote` have in common.
-    pub fn negotiate(&self, remote: &RemoteAdvert<'_>) -> Result<Negotiated, Rejection> {
+    pub(crate) fn negotiate(&self, remote: &RemoteAdvert<'_>) -> Result<Negotiated, Rejection> {
         // No Inband-Security-Id means NO_INBAND_SECURITY (§6.10).
         let remote_ids: &[u32] = match remote.inband_security_ids {
             [] => &[NO_INBAND_SECURITY],
@@ -337,13 +337,13 @@ impl LocalCapabilities {
 /// Process-CER's check of the message itself, before its capabilities are read: the
 /// validation every request gets (§7, `diameter_core::validate`: ABNF, M bit, values,
 /// lengths). `Err`: answer with [`LocalCapabilities::cea_refusing`] and close.
-pub fn check_cer(cer: &Message) -> Result<(), DecodeError> {
+pub(crate) fn check_cer(cer: &Message) -> Result<(), DecodeError> {
     diameter_core::validate(cer)
 }
 
 /// The application and security AVPs of a received CER or CEA.
 #[derive(Clone, Copy, Debug)]
-pub struct RemoteAdvert<'a> {
+pub(crate) struct RemoteAdvert<'a> {
     /// Auth-Application-Id values.
     pub auth: &'a [u32],
     /// Acct-Application-Id values.
@@ -356,7 +356,7 @@ pub struct RemoteAdvert<'a> {
 
 impl RemoteAdvert<'_> {
     /// Every advertised application id, vendor ids ignored (§5.3).
-    pub fn application_ids(&self) -> Vec<u32> {
+    pub(crate) fn application_ids(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = self
             .auth
             .iter()
@@ -389,7 +389,7 @@ pub struct Negotiated {
 
 /// Why a CER is refused: the Result-Code for the CEA, and an Error-Message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     /// Result-Code of the CEA.
     pub result_code: u32,
     /// Error-Message of the CEA.
@@ -429,7 +429,7 @@ impl PeerCapabilities {
     }
 
     /// Reads a CER and negotiates with it.
-    pub fn from_cer(
+    pub(crate) fn from_cer(
         local: &LocalCapabilities,
         cer: &CapabilitiesExchangeRequest,
     ) -> Result<Self, Rejection> {
@@ -453,7 +453,7 @@ impl PeerCapabilities {
     }
 
     /// Reads a successful CEA and negotiates with it.
-    pub fn from_cea(
+    pub(crate) fn from_cea(
         local: &LocalCapabilities,
         cea: &CapabilitiesExchangeAnswer,
     ) -> Result<Self, Rejection> {

@@ -8,7 +8,7 @@ use crate::ids::EndToEndIds;
 
 /// Timer values (RFC 6733 §2.1 Tc, §5.6 timeouts, RFC 3539 Tw).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerTimers {
+pub(crate) struct PeerTimers {
     /// RFC 3539 TwInit: 30 s by default (RFC 3539 says at least 6 s; not enforced, so that
     /// tests can run fast).
     pub watchdog: Duration,
@@ -47,7 +47,7 @@ impl Default for PeerTimers {
 
 /// Everything one peer state machine needs.
 #[derive(Clone, Debug)]
-pub struct PeerConfig {
+pub(crate) struct PeerConfig {
     /// What the local node advertises.
     pub local: Arc<LocalCapabilities>,
     /// Timer values.
@@ -62,7 +62,11 @@ pub struct PeerConfig {
 
 impl PeerConfig {
     /// A configuration with default timers.
-    pub fn new(local: Arc<LocalCapabilities>, end_to_end: Arc<EndToEndIds>, rng_seed: u64) -> Self {
+    pub(crate) fn new(
+        local: Arc<LocalCapabilities>,
+        end_to_end: Arc<EndToEndIds>,
+        rng_seed: u64,
+    ) -> Self {
         Self {
             local,
             timers: PeerTimers::default(),

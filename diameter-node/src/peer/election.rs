@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 
 /// Compares two DiameterIdentities as §5.6.4 does: octet by octet, ASCII case-folded.
-pub fn compare_identities(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_identities(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|c| c.to_ascii_lowercase())
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
@@ -20,7 +20,7 @@ pub fn compare_identities(a: &str, b: &str) -> Ordering {
 /// Whether the local node wins the election against the Origin-Host of the received CER:
 /// the local Origin-Host must lexicographically succeed the remote one (a tie, which only
 /// a misconfiguration produces, is a loss).
-pub fn local_wins(local_origin_host: &str, remote_origin_host: &str) -> bool {
+pub(crate) fn local_wins(local_origin_host: &str, remote_origin_host: &str) -> bool {
     compare_identities(local_origin_host, remote_origin_host) == Ordering::Greater
 }
 

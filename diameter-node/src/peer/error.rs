@@ -3,6 +3,7 @@
 //! or disconnect) when it returns one.
 
 use diameter_core::DecodeError;
+use diameter_core::ResultCode;
 
 use super::ConnId;
 use super::state::PeerState;
@@ -11,7 +12,7 @@ use super::watchdog::WatchdogState;
 /// An input the peer state machine could not accept as it is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum PeerError {
+pub(crate) enum PeerError {
     /// A message the current state does not expect (§5.6: e.g. I-Rcv-Non-CEA).
     #[error("unexpected {kind} (command {code}) in state {state}")]
     UnexpectedMessage {
@@ -48,5 +49,5 @@ pub enum PeerError {
     Malformed(DecodeError),
     /// The capabilities exchange failed with this Result-Code.
     #[error("capabilities exchange failed with Result-Code {0}")]
-    CapabilitiesRejected(u32),
+    CapabilitiesRejected(ResultCode),
 }

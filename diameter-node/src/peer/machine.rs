@@ -35,7 +35,7 @@ struct HeldCer {
 
 /// One peer's state machine (RFC 6733 §5.6) with its watchdog (RFC 3539).
 #[derive(Debug)]
-pub struct Peer {
+pub(crate) struct Peer {
     config: PeerConfig,
     state: PeerState,
     initiator: Option<ConnId>,
@@ -66,7 +66,7 @@ pub struct Peer {
 
 impl Peer {
     /// A peer in Closed.
-    pub fn new(config: PeerConfig) -> Self {
+    pub(crate) fn new(config: PeerConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(config.rng_seed);
         let hop_by_hop = HopByHop::new(rng.random());
         let watchdog = Watchdog::new(config.timers.watchdog, config.timers.watchdog_jitter);
@@ -97,37 +97,38 @@ impl Peer {
     // ----- queries -----
 
     /// The §5.6 state.
-    pub fn state(&self) -> PeerState {
+    pub(crate) fn state(&self) -> PeerState {
         self.state
     }
 
     /// The RFC 3539 watchdog state.
-    pub fn watchdog_state(&self) -> WatchdogState {
+    pub(crate) fn watchdog_state(&self) -> WatchdogState {
         self.watchdog.state()
     }
 
     /// Whether requests may be sent: R-Open or I-Open, and the watchdog OKAY.
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         self.state.is_open() && self.watchdog.is_available()
     }
 
     /// The connection of R-Open/I-Open/Closing.
-    pub fn open_connection(&self) -> Option<ConnId> {
+    pub(crate) fn open_connection(&self) -> Option<ConnId> {
         self.open
     }
 
     /// What the peer advertised in its last CER/CEA.
-    pub fn remote(&self) -> Option<&Arc<PeerCapabilities>> {
+    #[cfg(test)]
+    pub(crate) fn remote(&self) -> Option<&Arc<PeerCapabilities>> {
         self.remote.as_ref()
     }
 
     /// The configuration.
-    pub fn config(&self) -> &PeerConfig {
+    pub(crate) fn config(&self) -> &PeerConfig {
         &self.config
     }
 
     /// A fresh Hop-by-Hop Identifier for a request on this peer's connection (§3).
-    pub fn next_hop_by_hop(&mut self) -> u32 {
+    pub(crate) fn next_hop_by_hop(&mut self) -> u32 {
         self.hop_by_hop.next_id()
     }
 
@@ -135,32 +136,32 @@ impl Peer {
 
     /// The next bytes to write.
     #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
     /// The next transport action.
     #[must_use]
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     /// The next application event.
     #[must_use]
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// When [`Self::handle_timeout`] must be called next.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next_timeout()
     }
 
     // ----- application commands -----
 
     /// Start (§5.6): connect to the peer. Also clears a previous Stop.
-    pub fn start(&mut self, now: Instant) {
+    pub(crate) fn start(&mut self, now: Instant) {
         self.stopped = false;
         self.timers.stop(Timer::Reconnect);
         if self.state == PeerState::Closed {
@@ -173,7 +174,7 @@ impl Peer {
 
     /// Stop (§5.6): in R-Open/I-Open send DPR with `cause` and go to Closing; before that,
     /// clean up and go to Closed. No reconnection follows until [`Self::start`].
-    pub fn stop(&mut self, now: Instant, cause: DisconnectCause) {
+    pub(crate) fn stop(&mut self, now: Instant, cause: DisconnectCause) {
         self.stopped = true;
         self.timers.stop(Timer::Reconnect);
         match self.state {
@@ -194,7 +195,7 @@ impl Peer {
     /// Send-Message for a request: queues `bytes` on the open connection. Refused unless
     /// the peer [`is_available`](Self::is_available) (RFC 3539: no new traffic in SUSPECT
     /// or REOPEN).
-    pub fn send_request(&mut self, bytes: Bytes) -> Result<ConnId, PeerError> {
+    pub(crate) fn send_request(&mut self, bytes: Bytes) -> Result<ConnId, PeerError> {
         match self.open {
             Some(conn) if self.is_available() => {
                 self.send_on(conn, bytes);
@@ -205,8 +206,10 @@ impl Peer {
     }
 
     /// Send-Message for an answer: allowed whenever a connection is open (also in
-    /// SUSPECT, REOPEN and Closing, so that received requests still get answers).
-    pub fn send_answer(&mut self, bytes: Bytes) -> Result<ConnId, PeerError> {
+    /// SUSPECT, REOPEN and Closing). The node writes answers on the connection itself;
+    /// the tests push traffic through here.
+    #[cfg(test)]
+    pub(crate) fn send_answer(&mut self, bytes: Bytes) -> Result<ConnId, PeerError> {
         match self.open {
             Some(conn) => {
                 self.send_on(conn, bytes);
@@ -226,7 +229,7 @@ impl Peer {
     // ----- transport events -----
 
     /// I-Rcv-Conn-Ack: the connection asked for by [`Action::Connect`] is up as `conn`.
-    pub fn handle_connected(&mut self, now: Instant, conn: ConnId) -> Result<(), PeerError> {
+    pub(crate) fn handle_connected(&mut self, now: Instant, conn: ConnId) -> Result<(), PeerError> {
         match self.state {
             // Wait-Conn-Ack, I-Rcv-Conn-Ack: I-Snd-CER → Wait-I-CEA.
             PeerState::WaitConnAck => {
@@ -263,7 +266,7 @@ impl Peer {
     }
 
     /// I-Rcv-Conn-Nack: the connection attempt failed.
-    pub fn handle_connect_failed(&mut self, now: Instant) -> Result<(), PeerError> {
+    pub(crate) fn handle_connect_failed(&mut self, now: Instant) -> Result<(), PeerError> {
         match self.state {
             // Wait-Conn-Ack, I-Rcv-Conn-Nack: Cleanup → Closed.
             PeerState::WaitConnAck => {
@@ -285,7 +288,7 @@ impl Peer {
 
     /// R-Conn-CER: a new incoming connection `conn` delivered `cer` (the acceptor has
     /// matched its Origin-Host to this peer, §5.6.1).
-    pub fn handle_incoming_cer(
+    pub(crate) fn handle_incoming_cer(
         &mut self,
         now: Instant,
         conn: ConnId,
@@ -320,7 +323,7 @@ impl Peer {
                 self.send_on(conn, cea);
                 self.actions.push_back(Action::Close {
                     conn,
-                    reason: CloseReason::CerRejected(e.result_code()),
+                    reason: CloseReason::CerRejected(ResultCode(e.result_code())),
                 });
                 return Err(PeerError::Malformed(e));
             }
@@ -335,9 +338,9 @@ impl Peer {
                 self.send_on(conn, cea.to_bytes());
                 self.actions.push_back(Action::Close {
                     conn,
-                    reason: CloseReason::CerRejected(rej.result_code),
+                    reason: CloseReason::CerRejected(ResultCode(rej.result_code)),
                 });
-                return Err(PeerError::CapabilitiesRejected(rej.result_code));
+                return Err(PeerError::CapabilitiesRejected(ResultCode(rej.result_code)));
             }
         };
         self.responder = Some(conn);
@@ -364,7 +367,11 @@ impl Peer {
     }
 
     /// Peer-Disc: the transport of `conn` went away.
-    pub fn handle_disconnected(&mut self, now: Instant, conn: ConnId) -> Result<(), PeerError> {
+    pub(crate) fn handle_disconnected(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+    ) -> Result<(), PeerError> {
         let is_i = self.initiator == Some(conn);
         let is_r = self.responder == Some(conn);
         if !is_i && !is_r {
@@ -415,7 +422,7 @@ impl Peer {
     }
 
     /// A message arrived on `conn`.
-    pub fn handle_message(
+    pub(crate) fn handle_message(
         &mut self,
         now: Instant,
         conn: ConnId,
@@ -554,7 +561,7 @@ impl Peer {
     }
 
     /// Timeout: handles every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some(timer) = self.timers.expire(now) {
             match timer {
                 Timer::Connect | Timer::Cea => {
@@ -600,7 +607,7 @@ impl Peer {
 
     /// The driver has put `conn` under TLS ([`Event::StartTls`]): what was sent on it
     /// since the CEA goes out now, through TLS.
-    pub fn tls_started(&mut self, conn: ConnId) {
+    pub(crate) fn tls_started(&mut self, conn: ConnId) {
         if self.tls_hold.as_ref().is_some_and(|(c, _)| *c == conn) {
             if let Some((_, held)) = self.tls_hold.take() {
                 for bytes in held {
@@ -667,9 +674,12 @@ impl Peer {
                 self.initiator = None;
                 self.actions.push_back(Action::Close {
                     conn,
-                    reason: CloseReason::CapabilitiesRejected(e.result_code()),
+                    reason: CloseReason::CapabilitiesRejected(ResultCode(e.result_code())),
                 });
-                self.fail_initiator(now, CloseReason::CapabilitiesRejected(e.result_code()));
+                self.fail_initiator(
+                    now,
+                    CloseReason::CapabilitiesRejected(ResultCode(e.result_code())),
+                );
                 return Err(PeerError::Malformed(e));
             }
         };
@@ -693,10 +703,10 @@ impl Peer {
                 self.initiator = None;
                 self.actions.push_back(Action::Close {
                     conn,
-                    reason: CloseReason::CapabilitiesRejected(code),
+                    reason: CloseReason::CapabilitiesRejected(ResultCode(code)),
                 });
-                self.fail_initiator(now, CloseReason::CapabilitiesRejected(code));
-                Err(PeerError::CapabilitiesRejected(code))
+                self.fail_initiator(now, CloseReason::CapabilitiesRejected(ResultCode(code)));
+                Err(PeerError::CapabilitiesRejected(ResultCode(code)))
             }
         }
     }

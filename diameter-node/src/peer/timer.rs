@@ -6,7 +6,7 @@ use std::time::Instant;
 
 /// Every timer the peer core arms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// Wait-Conn-Ack and Wait-Conn-Ack/Elect: the transport connection attempt takes too
     /// long (RFC 6733 §5.6 "Timeout" row, action Error).
     Connect,
@@ -43,43 +43,38 @@ impl Timer {
 
 /// One optional deadline per [`Timer`].
 #[derive(Clone, Debug, Default)]
-pub struct TimerTable {
+pub(crate) struct TimerTable {
     data: [Option<Instant>; 5],
 }
 
 impl TimerTable {
     /// Arms `timer` to fire at `at`, replacing any earlier deadline.
-    pub fn set(&mut self, timer: Timer, at: Instant) {
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         self.data[timer.index()] = Some(at);
     }
 
     /// Disarms `timer`.
-    pub fn stop(&mut self, timer: Timer) {
+    pub(crate) fn stop(&mut self, timer: Timer) {
         self.data[timer.index()] = None;
     }
 
     /// Disarms every timer.
-    pub fn stop_all(&mut self) {
+    pub(crate) fn stop_all(&mut self) {
         self.data = [None; 5];
     }
 
     /// The deadline of `timer`, if armed.
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
         self.data[timer.index()]
     }
 
-    /// Whether `timer` is armed.
-    pub fn is_set(&self, timer: Timer) -> bool {
-        self.get(timer).is_some()
-    }
-
     /// The earliest deadline of all armed timers.
-    pub fn next_timeout(&self) -> Option<Instant> {
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
         self.data.iter().flatten().min().copied()
     }
 
     /// Disarms and returns one timer whose deadline is at or before `now`, earliest first.
-    pub fn expire(&mut self, now: Instant) -> Option<Timer> {
+    pub(crate) fn expire(&mut self, now: Instant) -> Option<Timer> {
         let timer = Timer::ALL
             .into_iter()
             .filter(|t| self.get(*t).is_some_and(|at| at <= now))

@@ -49,7 +49,7 @@ pub enum WatchdogState {
 
 /// What the watchdog asks its peer to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WatchdogAction {
+pub(crate) enum WatchdogAction {
     /// Send a DWR.
     SendDwr,
     /// The connection became unusable for new requests (OKAY → SUSPECT).
@@ -62,7 +62,7 @@ pub enum WatchdogAction {
 
 /// The RFC 3539 watchdog of one peer.
 #[derive(Clone, Debug)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     state: WatchdogState,
     pending: bool,
     num_dwa: i32,
@@ -73,7 +73,7 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// A watchdog with TwInit `tw` and uniform jitter of ± `jitter`.
-    pub fn new(tw: Duration, jitter: Duration) -> Self {
+    pub(crate) fn new(tw: Duration, jitter: Duration) -> Self {
         Self {
             state: WatchdogState::Initial,
             pending: false,
@@ -85,23 +85,18 @@ impl Watchdog {
     }
 
     /// The current state.
-    pub fn state(&self) -> WatchdogState {
+    pub(crate) fn state(&self) -> WatchdogState {
         self.state
     }
 
-    /// Whether a DWR is outstanding.
-    pub fn is_pending(&self) -> bool {
-        self.pending
-    }
-
     /// When the watchdog timer fires, if armed.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// Whether new requests may use the connection (OKAY only; SUSPECT fails over and
     /// REOPEN is still on probation).
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         self.state == WatchdogState::Okay
     }
 
@@ -117,7 +112,11 @@ impl Watchdog {
     }
 
     /// The connection completed CER/CEA.
-    pub fn connection_up(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
+    pub(crate) fn connection_up(
+        &mut self,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> Option<WatchdogAction> {
         match self.state {
             WatchdogState::Down | WatchdogState::Reopen | WatchdogState::Suspect => {
                 self.state = WatchdogState::Reopen;
@@ -136,7 +135,7 @@ impl Watchdog {
     }
 
     /// The connection failed (not a clean DPR/DPA close).
-    pub fn connection_down(&mut self) -> Option<WatchdogAction> {
+    pub(crate) fn connection_down(&mut self) -> Option<WatchdogAction> {
         let was = self.state;
         self.state = WatchdogState::Down;
         self.pending = false;
@@ -148,7 +147,7 @@ impl Watchdog {
     }
 
     /// The connection closed cleanly (DPR/DPA): the next one starts from INITIAL.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.state = WatchdogState::Initial;
         self.pending = false;
         self.num_dwa = 0;
@@ -156,7 +155,7 @@ impl Watchdog {
     }
 
     /// A DWA arrived.
-    pub fn on_dwa(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
+    pub(crate) fn on_dwa(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
         match self.state {
             WatchdogState::Okay => {
                 self.pending = false;
@@ -190,7 +189,7 @@ impl Watchdog {
 
     /// Any other message arrived. Returns `false` when RFC 3539 says to throw it away
     /// (REOPEN), with the action to take.
-    pub fn on_non_dwa(
+    pub(crate) fn on_non_dwa(
         &mut self,
         now: Instant,
         rng: &mut impl Rng,
@@ -211,7 +210,11 @@ impl Watchdog {
     }
 
     /// The watchdog timer fired (the caller checks [`Self::deadline`]).
-    pub fn on_timeout(&mut self, now: Instant, rng: &mut impl Rng) -> Option<WatchdogAction> {
+    pub(crate) fn on_timeout(
+        &mut self,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> Option<WatchdogAction> {
         self.deadline = None;
         match self.state {
             WatchdogState::Okay if !self.pending => {

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use diameter_core::generated::base::DisconnectCause;
 
+use super::error::PeerError;
 use super::timer::Timer;
-use super::{Action, CloseReason, ConnId, Event, Peer, PeerError, PeerState, WatchdogState};
+use super::{Action, CloseReason, ConnId, Event, Peer, PeerState, WatchdogState};
 use util::{PeerPair, Remote, Side, app_request, config, decode, drain};
 
 const I: ConnId = ConnId(1);
@@ -88,7 +89,10 @@ fn closed__r_conn_cer_without_common_application_is_5010() {
     std::sync::Arc::make_mut(&mut remote.local).applications =
         vec![super::SupportedApplication::auth(16777238)];
     let err = p.handle_incoming_cer(now, R, &remote.cer()).unwrap_err();
-    assert_eq!(err, PeerError::CapabilitiesRejected(5010));
+    assert_eq!(
+        err,
+        PeerError::CapabilitiesRejected(diameter_core::ResultCode(5010))
+    );
     let (t, actions, _) = drain(&mut p);
     assert_eq!(decode(&t[0].bytes).result_code(), Some(5010));
     assert!(closes(&actions, R));
@@ -165,7 +169,10 @@ fn wait_i_cea__i_rcv_cea_with_error() {
     let err = p
         .handle_message(now, I, remote.cea(&cer, 3010))
         .unwrap_err();
-    assert_eq!(err, PeerError::CapabilitiesRejected(3010));
+    assert_eq!(
+        err,
+        PeerError::CapabilitiesRejected(diameter_core::ResultCode(3010))
+    );
     assert_eq!(p.state(), PeerState::Closed);
     let (_, actions, _) = drain(&mut p);
     assert!(closes(&actions, I));

@@ -12,7 +12,8 @@ use diameter_core::{Message, MessageBuilder};
 
 use crate::ids::EndToEndIds;
 use crate::peer::capabilities::{LocalCapabilities, SupportedApplication};
-use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, PeerError, Transmit, base};
+use crate::peer::error::PeerError;
+use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, Transmit, base};
 
 /// One side of the pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -42,7 +42,7 @@ type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 
 /// Requests waiting for their answers, keyed by Hop-by-Hop Identifier.
 #[derive(Debug)]
-pub struct PendingTable<T> {
+pub(crate) struct PendingTable<T> {
     entries: IdMap<(Instant, T)>,
     /// (deadline, Hop-by-Hop) in non-decreasing order of deadline.
     queue: VecDeque<(Instant, u32)>,
@@ -54,11 +54,11 @@ pub struct PendingTable<T> {
 /// The table is full (the configured maximum of pending requests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("too many pending requests")]
-pub struct Full;
+pub(crate) struct Full;
 
 impl<T> PendingTable<T> {
     /// A table holding at most `capacity` requests.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: IdMap::default(),
             queue: VecDeque::new(),
@@ -68,18 +68,13 @@ impl<T> PendingTable<T> {
     }
 
     /// Number of pending requests.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Adds a request. A Hop-by-Hop Identifier still in use (after 2³² requests on one
     /// connection) is refused like a full table, so no waiter is ever overwritten.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         hop_by_hop: u32,
         deadline: Instant,
@@ -117,7 +112,7 @@ impl<T> PendingTable<T> {
 
     /// Removes the request an answer with this Hop-by-Hop Identifier belongs to; `None`
     /// for an unknown identifier (the answer is to be dropped and counted).
-    pub fn answer(&mut self, hop_by_hop: u32) -> Option<T> {
+    pub(crate) fn answer(&mut self, hop_by_hop: u32) -> Option<T> {
         self.entries.remove(&hop_by_hop).map(|(_, t)| t)
     }
 
@@ -148,12 +143,12 @@ impl<T> PendingTable<T> {
     }
 
     /// The earliest deadline of a live request.
-    pub fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.earliest().map(|(d, _, _)| d)
     }
 
     /// Removes and returns one request whose deadline is at or before `now`.
-    pub fn expire(&mut self, now: Instant) -> Option<(u32, T)> {
+    pub(crate) fn expire(&mut self, now: Instant) -> Option<(u32, T)> {
         let (d, h, in_queue) = self.earliest()?;
         if d > now {
             return None;
@@ -167,7 +162,7 @@ impl<T> PendingTable<T> {
     }
 
     /// Removes every request (the connection is gone).
-    pub fn drain(&mut self) -> impl Iterator<Item = (u32, T)> + '_ {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (u32, T)> + '_ {
         self.queue.clear();
         self.heap.clear();
         self.entries.drain().map(|(h, (_, t))| (h, t))
@@ -194,7 +189,7 @@ mod tests {
         assert_eq!(p.expire(t0 + Duration::from_secs(2)), None);
         assert!(p.insert(3, t0, "dup").is_err(), "identifier in use");
         assert_eq!(p.drain().collect::<Vec<_>>(), vec![(3, "c")]);
-        assert!(p.is_empty() && p.next_deadline().is_none());
+        assert!(p.len() == 0 && p.next_deadline().is_none());
     }
 
     #[test]
@@ -240,6 +235,6 @@ mod tests {
             order.push(secs[v]);
         }
         assert_eq!(order, vec![1, 2, 3, 4, 5, 7, 8, 9, 9]);
-        assert!(p.is_empty() && p.next_deadline().is_none());
+        assert!(p.len() == 0 && p.next_deadline().is_none());
     }
 }

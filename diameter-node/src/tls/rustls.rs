@@ -1,144 +1,23 @@
-//! TLS at connection start (RFC 6733 §2.1, §13.1), with rustls and its ring provider.
-//!
-//! - A peer whose URI is `aaas://` is connected to with TLS before the CER: its
-//!   certificate must chain to one of the configured CAs and name the peer's
-//!   DiameterIdentity (a DNS subject alternative name), else the connection fails and the
-//!   peer stays closed (a warning, and the peer's `tls_failures` counter).
-//! - The addresses of `tls_listen` accept TLS connections. Client certificates are
-//!   required by default: §13.1 says both ends MUST authenticate. Once the CER has come,
-//!   its Origin-Host must be one of the client certificate's DNS names (`acceptor.rs`),
-//!   else the CER is answered 3010 DIAMETER_UNKNOWN_PEER and the connection closed.
-//! - TLS 1.2 and 1.3 with rustls's safe defaults; §13.1's RC4 and 3DES suites are
-//!   obsolete (RFC 8996, RFC 7465) and not offered.
-//! - Inband-Security-Id TLS (RFC 3588 §2.1's TLS after CER/CEA, for old peers) when the
-//!   configuration offers or requires it (`inband_security`, see
-//!   [`crate::peer::capabilities::InbandSecurity`]): the CER/CEA go in the clear on a
-//!   plain connection, then the side that sent the CER starts the handshake as the
-//!   client (`Transport::start_tls`); the certificates are checked as above, the
-//!   server's against the peer's DiameterIdentity and the client's against its CER's
-//!   Origin-Host.
+//! TLS with rustls and its ring provider (cargo feature `tls`).
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use serde::Deserialize;
+use ::rustls::pki_types::pem::PemObject;
+use ::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use ::rustls::server::WebPkiClientVerifier;
+use ::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::warn;
 
-use crate::connection::Stream;
+use super::{TlsConfig, TlsError, TlsSource};
 
-/// The port of Diameter over TLS/TCP (RFC 6733 §2.1, `aaas://` URIs without a port).
-pub const DEFAULT_TLS_PORT: u16 = 5658;
-
-/// Where certificates or a private key come from.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum TlsSource {
-    /// A PEM file (in TOML: the path as a string, relative to the working directory).
-    File(PathBuf),
-    /// DER in memory: certificates (a chain leaf first, or CA certificates), or one
-    /// private key (PKCS#8, PKCS#1 or SEC1).
-    #[serde(skip_deserializing)]
-    Der(Vec<Vec<u8>>),
-}
-
-impl fmt::Debug for TlsSource {
-    // Never the bytes: a private key must not end up in a log.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::File(p) => f.debug_tuple("File").field(p).finish(),
-            Self::Der(items) => write!(f, "Der({} item(s))", items.len()),
-        }
-    }
-}
-
-impl From<PathBuf> for TlsSource {
-    fn from(p: PathBuf) -> Self {
-        Self::File(p)
-    }
-}
-
-impl From<&Path> for TlsSource {
-    fn from(p: &Path) -> Self {
-        Self::File(p.to_path_buf())
-    }
-}
-
-impl From<&str> for TlsSource {
-    fn from(p: &str) -> Self {
-        Self::File(p.into())
-    }
-}
-
-/// The node's TLS credentials and trust (the `[tls]` section).
-///
-/// ```toml
-/// [tls]
-/// certificate = "node.pem"      # chain, leaf first; DNS name = origin_host
-/// private_key = "node.key"
-/// ca = ["ca.pem"]               # peers' certificates must chain to one of these
-/// require_client_auth = true    # default: TLS clients without a certificate are refused
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// The node's certificate chain, leaf first. Its DNS names should include the node's
-    /// Origin-Host: peers check it (§13.1).
-    pub certificate: TlsSource,
-    /// The private key of the leaf certificate.
-    pub private_key: TlsSource,
-    /// Trusted CA certificates, for servers we connect to and clients connecting to us.
-    pub ca: Vec<TlsSource>,
-    /// Refuse TLS clients that present no certificate (default; RFC 6733 §13.1: mutual
-    /// authentication). When off, a client without a certificate is admitted like a plain
-    /// TCP one; a certificate it does present is still checked.
-    #[serde(default = "yes")]
-    pub require_client_auth: bool,
-}
-
-fn yes() -> bool {
-    true
-}
+/// A TLS connection over TCP, either side.
+pub(crate) type TlsStream = tokio_rustls::TlsStream<TcpStream>;
 
 impl TlsConfig {
-    /// Credentials and CAs from PEM files; client certificates required.
-    pub fn from_pem_files(
-        certificate: impl AsRef<Path>,
-        private_key: impl AsRef<Path>,
-        ca: impl IntoIterator<Item = impl AsRef<Path>>,
-    ) -> Self {
-        Self {
-            certificate: certificate.as_ref().into(),
-            private_key: private_key.as_ref().into(),
-            ca: ca.into_iter().map(|p| p.as_ref().into()).collect(),
-            require_client_auth: true,
-        }
-    }
-
-    /// Credentials and CAs in DER: the chain (leaf first), the private key, the CA
-    /// certificates; client certificates required.
-    pub fn from_der(chain: Vec<Vec<u8>>, private_key: Vec<u8>, ca: Vec<Vec<u8>>) -> Self {
-        Self {
-            certificate: TlsSource::Der(chain),
-            private_key: TlsSource::Der(vec![private_key]),
-            ca: vec![TlsSource::Der(ca)],
-            require_client_auth: true,
-        }
-    }
-
-    /// Sets whether TLS clients must present a certificate.
-    pub fn require_client_auth(mut self, require: bool) -> Self {
-        self.require_client_auth = require;
-        self
-    }
-
     /// Reads the files and builds both sides' rustls configurations.
     pub fn load(&self) -> Result<(Arc<ClientConfig>, Arc<ServerConfig>), TlsError> {
         let chain = certificates(&self.certificate, "certificate")?;
@@ -159,7 +38,7 @@ impl TlsConfig {
         let roots = Arc::new(roots);
         // The provider is named, not taken from the process default: another crate of the
         // program may enable a second one, and rustls then refuses to guess.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(::rustls::crypto::ring::default_provider());
         let client = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots.clone())
@@ -177,15 +56,6 @@ impl TlsConfig {
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)?;
         Ok((Arc::new(client), Arc::new(server)))
-    }
-}
-
-impl TlsSource {
-    fn describe(&self) -> String {
-        match self {
-            Self::File(p) => p.display().to_string(),
-            Self::Der(_) => "(DER in memory)".into(),
-        }
     }
 }
 
@@ -223,31 +93,6 @@ fn private_key(source: &TlsSource) -> Result<PrivateKeyDer<'static>, TlsError> {
             _ => Err(bad("exactly one key expected".into())),
         },
     }
-}
-
-/// TLS credentials or trust that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsError {
-    /// A certificate or key file cannot be read or parsed.
-    #[error("TLS {what} {file}: {reason}")]
-    Load {
-        /// Which setting (`certificate`, `private_key`, `ca`).
-        what: &'static str,
-        /// The file.
-        file: String,
-        /// Why.
-        reason: String,
-    },
-    /// No CA certificate: no peer could be authenticated.
-    #[error("TLS: no CA certificate (ca)")]
-    NoCa,
-    /// rustls refuses the credentials (key not matching the certificate, ...).
-    #[error("TLS: {0}")]
-    Rustls(#[from] rustls::Error),
-    /// The client certificate verifier cannot be built.
-    #[error("TLS client verifier: {0}")]
-    Verifier(String),
 }
 
 /// Both sides of the node's TLS, built once at start.
@@ -288,7 +133,7 @@ impl Tls {
 
     /// The client handshake; the server's certificate must name `identity`, the peer's
     /// DiameterIdentity.
-    pub(crate) async fn connect(&self, tcp: TcpStream, identity: &str) -> io::Result<Stream> {
+    pub(crate) async fn connect(&self, tcp: TcpStream, identity: &str) -> io::Result<TlsStream> {
         let failed = |source: io::Error| {
             let e = HandshakeError {
                 peer: identity.to_owned(),
@@ -300,16 +145,38 @@ impl Tls {
         let name = ServerName::try_from(identity.to_owned())
             .map_err(|e| failed(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
         match self.connector.connect(name, tcp).await {
-            Ok(s) => Ok(Stream::Tls(Box::new(s.into()))),
+            Ok(s) => Ok(s.into()),
             Err(e) => Err(failed(e)),
         }
     }
 
     /// The server handshake (client certificate checked against the CAs; its names are
     /// checked once the CER names the peer: [`certificate_names`]).
-    pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<Stream> {
+    pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<TlsStream> {
         let s = self.acceptor.accept(tcp).await?;
-        Ok(Stream::Tls(Box::new(s.into())))
+        Ok(s.into())
+    }
+}
+
+/// Inband-Security-Id TLS (RFC 3588 §2.1) on a connection right after its CEA: as the
+/// client, the server's certificate must name the peer's DiameterIdentity; as the server,
+/// the client's (when it sends one) must name the CER's Origin-Host.
+pub(crate) async fn inband_handshake(
+    tls: Tls,
+    tcp: TcpStream,
+    identity: std::sync::Arc<str>,
+    client: bool,
+) -> io::Result<TlsStream> {
+    if client {
+        return tls.connect(tcp, &identity).await;
+    }
+    let stream = tls.accept(tcp).await?;
+    match stream.get_ref().1.peer_certificates() {
+        Some(certs) if !certificate_names(certs, &identity) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("client certificate does not name {identity}"),
+        )),
+        _ => Ok(stream),
     }
 }
 
@@ -324,8 +191,27 @@ pub(crate) fn certificate_names(certs: &[CertificateDer<'_>], host: &str) -> boo
         .is_ok()
 }
 
+/// The TCP connection under a TLS one.
+pub(crate) fn tcp(stream: &TlsStream) -> &TcpStream {
+    stream.get_ref().0
+}
+
+/// Whether TLS records wait inside rustls, not yet handed to the socket.
+pub(crate) fn wants_write(stream: &TlsStream) -> bool {
+    stream.get_ref().1.wants_write()
+}
+
+/// Whether `host` is one of the DNS names of the client certificate of `stream`; `None`
+/// when the client sent none.
+pub(crate) fn client_certificate_names(stream: &TlsStream, host: &str) -> Option<bool> {
+    let certs = stream.get_ref().1.peer_certificates()?;
+    Some(certificate_names(certs, host))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     /// A folder of PEM files made by rcgen: a CA, and a node certificate for
