@@ -17,8 +17,10 @@ const M: AvpFlags = AvpFlags(AvpFlags::MANDATORY);
 /// The answer to `request` with `result_code` (python-diameter's `generate_answer`):
 /// same identifiers, command and application; Session-Id and Proxy-Info copied (§6.2);
 /// Result-Code (E bit for 3xxx), Origin-Host and Origin-Realm of `local`; the request's
-/// Auth-Application-Id / Acct-Application-Id / Vendor-Specific-Application-Id copied. The
-/// caller appends its own AVPs.
+/// Auth-Application-Id / Acct-Application-Id / Vendor-Specific-Application-Id copied, except
+/// in a protocol error (3xxx), which follows §7.2's answer-message: peers that check it
+/// strictly (Erlang/OTP's diameter) refuse an M-bit application id there. The caller appends
+/// its own AVPs.
 pub(crate) fn generate_answer(
     request: &Message,
     local: &LocalCapabilities,
@@ -75,11 +77,73 @@ pub(crate) fn generate_answer(
     }
     b.result_code(result_code);
     add_origin(&mut b, local);
-    // Cx/Dx, Sh, S6a... answers name their application in Vendor-Specific-Application-Id.
-    for a in [auth, acct, vendor_app].into_iter().flatten() {
-        copy_avp(&mut b, a);
+    if !ResultCode(result_code).is_protocol_error() {
+        // Cx/Dx, Sh, S6a... answers name their application in Vendor-Specific-Application-Id.
+        for a in [auth, acct, vendor_app].into_iter().flatten() {
+            copy_avp(&mut b, a);
+        }
     }
     b
+}
+
+/// An answer the node makes by itself (no handler wrote it): [`generate_answer`], then,
+/// unless it is a protocol error, the members its command's answer ABNF requires that the
+/// request carries too ([`mirror_required`]), then an Error-Message saying why (none when
+/// `why` is empty: a Result-Code the application chose).
+pub(crate) fn node_answer(
+    request: &Message,
+    local: &LocalCapabilities,
+    result_code: u32,
+    why: &str,
+) -> MessageBuilder {
+    let mut b = generate_answer(request, local, result_code);
+    if !ResultCode(result_code).is_protocol_error() {
+        mirror_required(&mut b, request);
+    }
+    if !why.is_empty() {
+        add_error_message(&mut b, why);
+    }
+    b
+}
+
+/// Appends the members the answer's ABNF requires that the request carries as well
+/// (CC-Request-Type and CC-Request-Number in a CCA, Accounting-Record-Type and -Number in an
+/// ACA, Auth-Session-State, ...), so that an answer the node builds by itself, a 5001 or a
+/// 3004 without E bit, decodes as its command's answer at the peer (RFC 4006 §3.2: a CCA
+/// without them is a 5005 to Erlang/OTP). What [`generate_answer`] writes is left out.
+fn mirror_required(b: &mut MessageBuilder, request: &Message) {
+    let Some(command) =
+        diameter_core::dictionary::command(request.code(), request.application_id())
+    else {
+        return;
+    };
+    const WRITTEN: [diameter_core::AvpKey; 8] = [
+        avp::SESSION_ID,
+        avp::ORIGIN_HOST,
+        avp::ORIGIN_REALM,
+        avp::RESULT_CODE,
+        avp::AUTH_APPLICATION_ID,
+        avp::ACCT_APPLICATION_ID,
+        avp::VENDOR_SPECIFIC_APPLICATION_ID,
+        avp::PROXY_INFO,
+    ];
+    for rule in command.rules(false).iter().filter(|r| r.min > 0) {
+        let Some(key) = rule.avp.filter(|k| !WRITTEN.contains(k)) else {
+            continue;
+        };
+        if let Some(a) = request.find(key) {
+            b.raw_ref(&a);
+        }
+    }
+}
+
+fn add_error_message(b: &mut MessageBuilder, why: &str) {
+    b.avp(
+        avp::ERROR_MESSAGE.code,
+        0,
+        AvpFlags::default(),
+        &Utf8String::from(why),
+    );
 }
 
 /// Appends an AVP as it was received, with zero padding (what `raw_ref` writes: the
@@ -96,15 +160,7 @@ pub(crate) fn error_answer(
     local: &LocalCapabilities,
     err: &DecodeError,
 ) -> Message {
-    let mut b = request.to_answer();
-    b.result_code(err.result_code());
-    add_origin(&mut b, local);
-    b.avp(
-        avp::ERROR_MESSAGE.code,
-        0,
-        AvpFlags::default(),
-        &Utf8String::from(err.to_string()),
-    );
+    let mut b = node_answer(request, local, err.result_code(), &err.to_string());
     if let Some(f) = err.failed_avp() {
         b.failed_avp(f);
     }
@@ -211,9 +267,12 @@ mod tests {
         assert!(a.find(avp::AUTH_APPLICATION_ID).is_some());
         let e = generate_answer(&request(), &local(), 3001).build();
         assert!(e.header().flags.is_error());
+        // §7.2's answer-message: no application id in a protocol error.
+        assert!(e.find(avp::AUTH_APPLICATION_ID).is_none());
     }
 
-    /// The answer as `to_answer` and one `find` per application id build it.
+    /// The answer as `to_answer` and one `find` per application id build it (no
+    /// application id in a protocol error, §7.2).
     fn reference_answer(req: &Message, local: &LocalCapabilities, code: u32) -> Message {
         let mut b = req.to_answer();
         b.result_code(code);
@@ -223,9 +282,11 @@ mod tests {
         ] {
             b.avp(c, 0, M, &DiameterIdentity::from(v.as_str()));
         }
-        for key in [avp::AUTH_APPLICATION_ID, avp::ACCT_APPLICATION_ID] {
-            if let Some(a) = req.find(key) {
-                b.raw_ref(&a);
+        if !(3000..4000).contains(&code) {
+            for key in [avp::AUTH_APPLICATION_ID, avp::ACCT_APPLICATION_ID] {
+                if let Some(a) = req.find(key) {
+                    b.raw_ref(&a);
+                }
             }
         }
         b.build()

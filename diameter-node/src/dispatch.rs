@@ -32,7 +32,7 @@ use diameter_core::generated::base::avp;
 use diameter_core::{Header, Message, ResultCode};
 use tracing::debug;
 
-use crate::answer::{error_answer, generate_answer};
+use crate::answer::{error_answer, node_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::bound::Start;
 use crate::clock;
@@ -86,7 +86,8 @@ pub(crate) fn handle_request(
                 if *handlers >= limit {
                     Counters::bump(&counters.too_busy);
                     reply(
-                        generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build(),
+                        node_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0, TOO_BUSY)
+                            .build(),
                     );
                 } else if let Err(answer) = forward(node, slot, &target, proxy, conn, later, msg) {
                     Counters::bump(&counters.protocol_errors);
@@ -137,10 +138,11 @@ pub(crate) fn handle_request(
     let Some(app) = node.serving.apps.get(&msg.application_id()) else {
         Counters::bump(&counters.protocol_errors);
         reply(
-            generate_answer(
+            node_answer(
                 &msg,
                 &node.local,
                 ResultCode::DIAMETER_APPLICATION_UNSUPPORTED.0,
+                "application not supported by this node",
             )
             .build(),
         );
@@ -149,10 +151,11 @@ pub(crate) fn handle_request(
     let Some(handler) = app.handler.as_ref().filter(|_| app.serves(msg.code())) else {
         Counters::bump(&counters.protocol_errors);
         reply(
-            generate_answer(
+            node_answer(
                 &msg,
                 &node.local,
                 ResultCode::DIAMETER_COMMAND_UNSUPPORTED.0,
+                "command not served by this application",
             )
             .build(),
         );
@@ -166,7 +169,7 @@ pub(crate) fn handle_request(
     node.doic.note_handlers(*handlers);
     if *handlers >= node.config.limits.max_concurrent_handlers {
         Counters::bump(&counters.too_busy);
-        reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
+        reply(node_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0, TOO_BUSY).build());
         return;
     }
     // The node-wide bound (python-diameter's max_threads): run now, wait in the queue, or
@@ -177,7 +180,9 @@ pub(crate) fn handle_request(
         Some((_, Start::Now(p))) => Some(p),
         Some((_, Start::Refused)) => {
             Counters::bump(&counters.too_busy);
-            reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
+            reply(
+                node_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0, TOO_BUSY).build(),
+            );
             return;
         }
         Some((bound, Start::Queued)) => {
@@ -281,13 +286,17 @@ fn forward(
     let msg = match (&node.routing.proxy, proxy) {
         (Some(hook), true) => match hook.request(msg.clone()) {
             Ok(m) => m,
-            Err(code) => return Err(generate_answer(&msg, &node.local, code.0).build()),
+            Err(code) => {
+                let why = "refused by the proxy hook";
+                return Err(node_answer(&msg, &node.local, code.0, why).build());
+            }
         },
         _ => msg,
     };
     let Some(request) = with_route_record(msg.as_bytes(), &ingress.name) else {
         let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
-        return Err(generate_answer(&msg, &node.local, code).build());
+        let why = "the request cannot take a Route-Record";
+        return Err(node_answer(&msg, &node.local, code, why).build());
     };
     Counters::bump(&ingress.counters.forwarded);
     let o = Pending {
@@ -313,6 +322,9 @@ fn forward(
     Ok(())
 }
 
+/// Error-Message of the 3004 answers the node's bounds give.
+const TOO_BUSY: &str = "too many requests in progress";
+
 /// The bytes to send for a handler's outcome.
 fn finish(
     outcome: Result<Answer, HandlerError>,
@@ -326,14 +338,19 @@ fn finish(
         Err(e) => {
             debug!(error = %e, "handler failed");
             match e {
-                HandlerError::UnsupportedCommand => {
-                    generate_answer(msg, local, ResultCode::DIAMETER_COMMAND_UNSUPPORTED.0).build()
-                }
-                HandlerError::ResultCode(code) => generate_answer(msg, local, code).build(),
+                HandlerError::UnsupportedCommand => node_answer(
+                    msg,
+                    local,
+                    ResultCode::DIAMETER_COMMAND_UNSUPPORTED.0,
+                    "command not served by this application",
+                )
+                .build(),
+                HandlerError::ResultCode(code) => node_answer(msg, local, code, "").build(),
                 HandlerError::Decode(err) => error_answer(msg, local, &err),
                 HandlerError::Failed(_) => {
                     Counters::bump(&counters.handler_failures);
-                    generate_answer(msg, local, ResultCode::DIAMETER_UNABLE_TO_COMPLY.0).build()
+                    let code = ResultCode::DIAMETER_UNABLE_TO_COMPLY.0;
+                    node_answer(msg, local, code, "the application failed").build()
                 }
             }
             .into_bytes()
