@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use diameter_core::data::DecodeCx;
 use diameter_core::generated::{TypedMessage, decode_typed};
 use diameter_core::typed::{AnswerResult, Command, RequestCommand};
-use diameter_core::{CommandFlags, DecodeError, Header, Message, MessageBuilder};
+use diameter_core::{CommandFlags, DecodeError, Header, Message, MessageBuilder, Policy};
 
 use crate::answer::generate_answer;
 use crate::peer::LocalCapabilities;
@@ -84,12 +85,31 @@ pub struct Request {
     msg: Message,
     peer: Arc<str>,
     local: Arc<LocalCapabilities>,
+    policy: Policy,
 }
 
 impl Request {
-    /// Wraps a request (the node does this; public for handler unit tests).
+    /// Wraps a request (the node does this; public for handler unit tests). Typed
+    /// handlers decode it strictly; see [`Request::with_policy`].
     pub fn new(msg: Message, peer: Arc<str>, local: Arc<LocalCapabilities>) -> Self {
-        Self { msg, peer, local }
+        Self {
+            msg,
+            peer,
+            local,
+            policy: Policy::Strict,
+        }
+    }
+
+    /// The same request, decoded for typed handlers under `policy` (the node gives the
+    /// application's [`Application::validation`]).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The validation policy the request was accepted under.
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// The request.
@@ -190,6 +210,8 @@ pub struct Application {
     routes: Vec<(u32, Arc<dyn Handler>)>,
     /// The state given to routed handlers ([`Application::state`]).
     state: Arc<dyn std::any::Any + Send + Sync>,
+    /// How strictly its requests are validated ([`Application::validation`]).
+    pub(crate) policy: Policy,
 }
 
 impl std::fmt::Debug for Application {
@@ -211,7 +233,21 @@ impl Application {
             handler: None,
             routes: Vec::new(),
             state: Arc::new(()),
+            policy: Policy::Tolerant,
         }
+    }
+
+    /// How strictly this application's requests are validated (RFC 6733 §7, see
+    /// [`diameter_core::policy`]). The default is [`Policy::Tolerant`]: deviations real
+    /// networks send inside Grouped AVPs (a Supported-Features without its Vendor-Id, a
+    /// member the ABNF does not list, one occurrence too many, a value that does not parse
+    /// in a member) are accepted, counted in `tolerated_deviations` and given to handlers as
+    /// far as they decode, as freeDiameter does; the message itself (header, lengths, M-bit
+    /// AVPs, the command's required AVPs) is judged strictly under both policies.
+    /// [`Policy::Strict`] answers every deviation with RFC 6733's Result-Code and Failed-AVP.
+    pub fn validation(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// An authentication/authorization application (Auth-Application-Id).
@@ -376,7 +412,8 @@ where
     Fut: Future<Output = Result<Q::Answer, HandlerError>> + Send + 'static,
 {
     fn call(&self, request: Request) -> BoxFuture<Result<Answer, HandlerError>> {
-        match Q::decode(request.message()) {
+        let cx = DecodeCx::with_policy(request.policy());
+        match Q::decode_avps(request.message(), cx) {
             Ok(q) => {
                 let cx = Ctx {
                     request,

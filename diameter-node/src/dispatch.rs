@@ -11,7 +11,8 @@
 //!    again (§6.1.2);
 //! 1. an Application-Id the node does not serve: 3007 DIAMETER_APPLICATION_UNSUPPORTED;
 //! 2. a command the application does not serve: 3001 DIAMETER_COMMAND_UNSUPPORTED;
-//! 3. validation against the dictionary ([`diameter_core::validate()`]): 5001, 5004, 5005,
+//! 3. validation against the dictionary under the application's policy
+//!    ([`diameter_core::validate::validate_counting`]): 5001, 5004, 5005,
 //!    5008, 5009, 5014, 3009 with Failed-AVP (§7.5);
 //! 4. the connection's concurrency bound: 3004 DIAMETER_TOO_BUSY;
 //!
@@ -28,8 +29,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
+use diameter_core::data::DecodeCx;
 use diameter_core::generated::base::avp;
-use diameter_core::{Header, Message, ResultCode};
+use diameter_core::validate::validate_counting;
+use diameter_core::{Header, Message, Policy, ResultCode};
 use tracing::debug;
 
 use crate::answer::{error_answer, node_answer};
@@ -161,10 +164,17 @@ pub(crate) fn handle_request(
         );
         return;
     };
-    if let Err(e) = diameter_core::validate(&msg) {
-        Counters::bump(&counters.protocol_errors);
-        reply(error_answer(&msg, &node.local, &e));
-        return;
+    match validate_counting(&msg, DecodeCx::with_policy(app.policy)) {
+        Ok(d) if d.is_empty() => {}
+        Ok(d) => {
+            Counters::bump(&counters.tolerated_deviations);
+            debug!(deviations = d.count, first = ?d.first, "request accepted with deviations");
+        }
+        Err(e) => {
+            Counters::bump(&counters.protocol_errors);
+            reply(error_answer(&msg, &node.local, &e));
+            return;
+        }
     }
     node.doic.note_handlers(*handlers);
     if *handlers >= node.config.limits.max_concurrent_handlers {
@@ -187,12 +197,24 @@ pub(crate) fn handle_request(
         }
         Some((bound, Start::Queued)) => {
             *handlers += 1;
-            queue(node, bound, slot, conn, later, handler.clone(), msg, origin);
+            let policy = app.policy;
+            queue(
+                node,
+                bound,
+                slot,
+                conn,
+                later,
+                handler.clone(),
+                msg,
+                origin,
+                policy,
+            );
             return;
         }
     };
     let header = *msg.header();
-    let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
+    let request =
+        Request::new(msg.clone(), slot.name.clone(), node.local.clone()).with_policy(app.policy);
     let mut fut = CatchUnwind(handler.call(request));
     // Polled once here: a handler that waits for nothing is answered without a task. (A
     // pending one is polled again by its task, with that task's waker, before it waits.)
@@ -232,12 +254,14 @@ fn queue(
     handler: Arc<dyn crate::app::Handler>,
     msg: Message,
     origin: Option<Bytes>,
+    policy: Policy,
 ) {
     let (node, bound, slot, later) = (node.clone(), bound.clone(), slot.clone(), later.clone());
     tokio::spawn(async move {
         let permit = bound.wait().await;
         let header = *msg.header();
-        let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
+        let request =
+            Request::new(msg.clone(), slot.name.clone(), node.local.clone()).with_policy(policy);
         let outcome = CatchUnwind(handler.call(request)).await;
         drop(permit);
         let bytes = answer_bytes(&node, &slot, &msg, &header, origin, outcome);

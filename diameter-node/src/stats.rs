@@ -64,6 +64,9 @@ counters! {
     answers_sent,
     /// Received messages answered with a protocol or validation error (3xxx/5xxx).
     protocol_errors,
+    /// Requests accepted with deviations the application's tolerant validation policy
+    /// allows inside Grouped AVPs (`Application::validation`; strict would answer 5xxx).
+    tolerated_deviations,
     /// Requests refused with 3004 DIAMETER_TOO_BUSY.
     too_busy,
     /// Handler errors and panics (answered 5012).
