@@ -18,12 +18,18 @@ use crate::capture;
 use crate::input::{self, Frame, Item, Origin};
 use crate::output::{JsonSink, is_broken_pipe};
 
+/// Exit status when frames of a capture were skipped but nothing else went wrong.
+const EXIT_SKIPPED: u8 = 3;
+
 /// Arguments of `diameter decode`.
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("input").required(true)))]
 #[command(
     after_help = "Exit status: 0 when every message decoded (and validated, with \
---validate); 1 when any was malformed or failed validation, or the input could not be read."
+--validate); 1 when any was malformed or failed validation, or the input could not be read \
+to its end (a capture cut short or corrupt: what came before it is still printed); 3 when \
+every message decoded but frames of the capture were skipped (cut short, unsupported link \
+type, bad IP/TCP/SCTP header: each is a warning on stderr, and their count is printed)."
 )]
 pub(crate) struct Args {
     /// One message as hex (whitespace and a leading 0x allowed).
@@ -67,6 +73,7 @@ pub(crate) enum Format {
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let out = BufWriter::new(io::stdout().lock());
     let mut printer = Printer::new(out, args.format, args.validate);
+    let mut skipped = 0;
     let read = {
         let mut emit = |item: Item| printer.item(item);
         if let Some(hex) = &args.hex {
@@ -77,7 +84,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             input::open(path).and_then(|r| input::raw(r, &mut emit))
         } else if let Some(path) = &args.pcap {
             let opts = capture::Options { ports: args.ports };
-            input::open(path).and_then(|r| capture::read(r, &opts, &mut emit))
+            input::open(path).and_then(|r| {
+                let (report, read) = capture::read(r, &opts, &mut emit);
+                skipped = report.skipped;
+                read
+            })
         } else {
             Ok(())
         }
@@ -104,8 +115,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         }
         eprintln!("{summary}");
     }
+    if skipped > 0 {
+        eprintln!("diameter: {skipped} frames of the capture could not be read (see the warnings)");
+    }
     Ok(if failed {
         ExitCode::FAILURE
+    } else if skipped > 0 {
+        ExitCode::from(EXIT_SKIPPED)
     } else {
         ExitCode::SUCCESS
     })

@@ -1,0 +1,350 @@
+//! The capture file: pcap (both byte orders, micro- and nanosecond timestamps) and pcapng
+//! (several sections and interfaces, any byte order, `if_tsresol`/`if_tsoffset`), read by
+//! rusticata's pcap-parser. It was chosen over pcap-file 2.0, which rejects pcapng option
+//! lists that end without `opt_endofopt` (the pcapng specification tells readers to accept
+//! them, and capture tools write them); pcap-parser reads options up to the end of the
+//! block whether or not the end marker is there.
+//!
+//! What this module adds: telling the two formats apart with a clear error for anything
+//! else, filling pcap-parser's buffer from readers that return short reads (pipes),
+//! growing the buffer for large blocks up to a bound, the timestamp arithmetic, and the
+//! mapping of packets to their interface's link type.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, Linktype, PcapBlockOwned, PcapError, PcapNGReader};
+
+/// The buffer pcap-parser starts with.
+const BUFFER: usize = 1 << 20;
+/// No real packet or block comes near this (the largest snapshot length tools use is
+/// 256 KiB); a length beyond it is a corrupt capture, not a reason to allocate.
+const MAX_BLOCK: usize = 16 << 20;
+
+/// Why a capture could not be read (to its end).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FileError {
+    #[error("empty input: not a pcap or pcapng capture")]
+    Empty,
+    #[error("not a pcap or pcapng capture (it starts with {0})")]
+    NotACapture(String),
+    #[error("reading the capture: {0}")]
+    Io(#[from] io::Error),
+    #[error(
+        "the capture is cut short: an incomplete block or packet record at byte {offset} \
+         (after packet {frame})"
+    )]
+    Truncated { offset: u64, frame: u64 },
+    #[error("the capture is corrupt at byte {offset} (after packet {frame}): {reason}")]
+    Corrupt {
+        offset: u64,
+        frame: u64,
+        reason: String,
+    },
+}
+
+/// One captured packet.
+#[derive(Debug)]
+pub(crate) struct Packet<'a> {
+    /// Packet number, 1-based as Wireshark counts.
+    pub(crate) frame: u64,
+    /// Capture time since the Unix epoch; `None` where the file has none (pcapng simple
+    /// packet blocks) or it does not fit.
+    pub(crate) time: Option<Duration>,
+    /// LINKTYPE_ value of its interface; `None` for a pcapng packet whose interface was
+    /// never described (such a packet cannot be read).
+    pub(crate) link: Option<Linktype>,
+    pub(crate) data: &'a [u8],
+}
+
+/// Makes every `read` fill the buffer unless the input ends: pcap-parser checks the file
+/// header on its first read and takes a short read at any point for what is there.
+struct Filling<R>(R);
+
+impl<R: Read> Read for Filling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.0.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if n > 0 => {
+                    // Hand over what was read; the error comes back on the next call.
+                    let _ = e;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// An interface of the current pcapng section.
+struct Interface {
+    link: Linktype,
+    /// Timestamp units per second (`if_tsresol`).
+    units: Option<u64>,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset: i64,
+}
+
+/// How packet times are counted in a classic pcap file.
+struct Legacy {
+    link: Linktype,
+    nanos: bool,
+}
+
+/// Reads every packet of a pcap or pcapng capture, in file order, handing each to
+/// `packet`. An error of `packet` stops the reading and is returned as is.
+pub(crate) fn read<E: From<FileError>>(
+    mut input: impl Read,
+    mut packet: impl FnMut(&Packet<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut magic = [0u8; 4];
+    let got = Filling(&mut input)
+        .read(&mut magic)
+        .map_err(FileError::Io)?;
+    if got == 0 {
+        return Err(FileError::Empty.into());
+    }
+    let pcapng = match u32::from_be_bytes(magic) {
+        _ if got < 4 => return Err(not_a_capture(&magic[..got]).into()),
+        0x0a0d_0d0a => true,
+        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => false,
+        _ => return Err(not_a_capture(&magic).into()),
+    };
+    let input = Filling(io::Cursor::new(magic).chain(input));
+    let started = if pcapng {
+        PcapNGReader::new(BUFFER, input).map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
+    } else {
+        LegacyPcapReader::new(BUFFER, input).map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
+    };
+    let mut reader = match started {
+        Ok(r) => r,
+        Err(PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof) => {
+            return Err(FileError::Truncated {
+                offset: 0,
+                frame: 0,
+            }
+            .into());
+        }
+        Err(e) => {
+            return Err(FileError::Corrupt {
+                offset: 0,
+                frame: 0,
+                reason: describe(&e),
+            }
+            .into());
+        }
+    };
+    let mut capacity = BUFFER;
+    let mut frame = 0u64;
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut legacy = Legacy {
+        link: Linktype::ETHERNET,
+        nanos: false,
+    };
+    loop {
+        let offset = reader.consumed() as u64;
+        match reader.next() {
+            Ok((size, block)) => {
+                let p = match block {
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        legacy = Legacy {
+                            link: h.network,
+                            nanos: h.is_nanosecond_precision(),
+                        };
+                        None
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        let frac = if legacy.nanos {
+                            b.ts_usec
+                        } else {
+                            b.ts_usec.saturating_mul(1000)
+                        };
+                        frame += 1;
+                        Some(Packet {
+                            frame,
+                            time: (frac < 1_000_000_000)
+                                .then(|| Duration::new(u64::from(b.ts_sec), frac)),
+                            link: Some(legacy.link),
+                            data: b.data,
+                        })
+                    }
+                    PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                        interfaces.clear();
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                        interfaces.push(Interface {
+                            link: idb.linktype,
+                            units: idb.ts_resolution(),
+                            offset: idb.ts_offset(),
+                        });
+                        None
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                        frame += 1;
+                        let iface = usize::try_from(epb.if_id)
+                            .ok()
+                            .and_then(|i| interfaces.get(i));
+                        let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                        Some(Packet {
+                            frame,
+                            time: iface.and_then(|i| pcapng_time(raw, i.units?, i.offset)),
+                            link: iface.map(|i| i.link),
+                            // Without the padding to 32 bits.
+                            data: epb.data.get(..epb.caplen as usize).unwrap_or(epb.data),
+                        })
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                        frame += 1;
+                        Some(Packet {
+                            frame,
+                            time: None,
+                            link: interfaces.first().map(|i| i.link),
+                            // The original length, when shorter, ends the padding.
+                            data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
+                        })
+                    }
+                    PcapBlockOwned::NG(_) => None,
+                };
+                if let Some(p) = p {
+                    packet(&p)?;
+                }
+                reader.consume(size);
+            }
+            Err(PcapError::Eof) => return Ok(()),
+            Err(PcapError::Incomplete(_)) => {
+                if reader.reader_exhausted() {
+                    return Err(FileError::Truncated { offset, frame }.into());
+                }
+                reader.refill().map_err(|e| corrupt(offset, frame, &e))?;
+            }
+            Err(PcapError::BufferTooSmall) => {
+                if reader.reader_exhausted() {
+                    return Err(FileError::Truncated { offset, frame }.into());
+                }
+                if capacity >= MAX_BLOCK || !reader.grow(capacity * 2) {
+                    return Err(FileError::Corrupt {
+                        offset,
+                        frame,
+                        reason: format!(
+                            "a block or packet record longer than {} MiB",
+                            MAX_BLOCK >> 20
+                        ),
+                    }
+                    .into());
+                }
+                capacity *= 2;
+                reader.refill().map_err(|e| corrupt(offset, frame, &e))?;
+            }
+            Err(PcapError::UnexpectedEof) => {
+                return Err(FileError::Truncated { offset, frame }.into());
+            }
+            Err(e) => return Err(corrupt(offset, frame, &e).into()),
+        }
+    }
+}
+
+fn not_a_capture(start: &[u8]) -> FileError {
+    let hex: Vec<String> = start.iter().map(|b| format!("{b:02x}")).collect();
+    FileError::NotACapture(hex.join(" "))
+}
+
+fn corrupt(offset: u64, frame: u64, e: &PcapError<&[u8]>) -> FileError {
+    FileError::Corrupt {
+        offset,
+        frame,
+        reason: describe(e),
+    }
+}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
+        PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
+        PcapError::HeaderNotRecognized => "file header not recognised".to_owned(),
+        PcapError::ReadError => "read error".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A pcapng timestamp: `raw` units of `1/units` s, plus `offset` s.
+pub(crate) fn pcapng_time(raw: u64, units: u64, offset: i64) -> Option<Duration> {
+    if units == 0 {
+        return None;
+    }
+    let secs = raw / units;
+    let nanos = u128::from(raw % units) * 1_000_000_000 / u128::from(units);
+    let secs = secs.checked_add_signed(offset)?;
+    Some(Duration::new(secs, u32::try_from(nanos).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcapng_timestamps() {
+        assert_eq!(
+            pcapng_time(1_500_000, 1_000_000, 0),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            pcapng_time(1_500_000_000, 1_000_000_000, 2),
+            Some(Duration::from_millis(3500))
+        );
+        assert_eq!(
+            pcapng_time(3 << 18, 1 << 19, 0),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(pcapng_time(1, 0, 0), None);
+        assert_eq!(pcapng_time(1, 1, -5), None);
+    }
+
+    fn packets(bytes: &[u8]) -> Result<Vec<(u64, Option<i32>, usize)>, FileError> {
+        let mut seen = Vec::new();
+        read(bytes, |p: &Packet<'_>| {
+            seen.push((p.frame, p.link.map(|l| l.0), p.data.len()));
+            Ok::<_, FileError>(())
+        })?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn not_captures() {
+        assert!(matches!(packets(b""), Err(FileError::Empty)));
+        assert!(matches!(packets(b"ab"), Err(FileError::NotACapture(_))));
+        let e = packets(b"this is text").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "not a pcap or pcapng capture (it starts with 74 68 69 73)"
+        );
+        // A pcap header cut short.
+        let e = packets(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap_err();
+        assert!(matches!(e, FileError::Truncated { .. }), "{e}");
+    }
+
+    #[test]
+    fn huge_record_is_corrupt_not_allocated() {
+        let mut f = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&65535u32.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        // One record claiming 1 GiB.
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        f.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        f.extend_from_slice(&[0; 64]);
+        let e = packets(&f).unwrap_err();
+        assert!(
+            matches!(e, FileError::Corrupt { .. } | FileError::Truncated { .. }),
+            "{e}"
+        );
+    }
+}
