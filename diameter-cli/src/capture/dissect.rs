@@ -3,6 +3,7 @@
 //! read counted.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use anyhow::Result;
 use etherparse::{IpNumber, NetSlice, TcpSlice, defrag::IpDefragPool};
@@ -23,6 +24,8 @@ pub(super) struct Dissector<'o> {
     unsupported: Vec<i32>,
     /// Frames that could not be read, or whose rest could not be.
     pub(super) skipped: u64,
+    /// Time of the first packet: relative times count from it.
+    first: Option<Duration>,
     events: Vec<crate::framing::Event>,
     sctp_out: Vec<sctp::Output>,
 }
@@ -36,9 +39,15 @@ impl<'o> Dissector<'o> {
             sctp: sctp::Sctp::default(),
             unsupported: Vec::new(),
             skipped: 0,
+            first: None,
             events: Vec::new(),
             sctp_out: Vec::new(),
         }
+    }
+
+    /// Time of `p` since the first packet.
+    fn relative(&self, p: &Packet<'_>) -> Option<Duration> {
+        p.time?.checked_sub(self.first?)
     }
 
     /// Counts a frame that cannot be read and says why.
@@ -55,6 +64,9 @@ impl<'o> Dissector<'o> {
     }
 
     pub(super) fn packet(&mut self, p: &Packet<'_>, emit: &mut Emit<'_>) -> Result<()> {
+        if self.first.is_none() {
+            self.first = p.time;
+        }
         let Some(linktype) = p.link else {
             return self.skip(p.frame, "no interface described for it", emit);
         };
@@ -139,10 +151,12 @@ impl<'o> Dissector<'o> {
             self.opts.known(sport, dport),
             &mut self.events,
         );
+        let relative = self.relative(p);
         let origin = |offset| {
             Origin::Capture(Box::new(Meta {
                 frame: Some(p.frame),
                 time: p.time,
+                relative,
                 transport: Transport::Tcp,
                 src: key.0,
                 dst: key.1,
@@ -181,6 +195,7 @@ impl<'o> Dissector<'o> {
             self.sctp.chunk(key, c, &mut self.sctp_out);
         }
         let known = self.opts.known(sport, dport);
+        let relative = self.relative(p);
         let detect = self.opts.ports.is_empty();
         for out in std::mem::take(&mut self.sctp_out) {
             let m = match out {
@@ -205,6 +220,7 @@ impl<'o> Dissector<'o> {
                 Origin::Capture(Box::new(Meta {
                     frame: Some(p.frame),
                     time: p.time,
+                    relative,
                     transport: Transport::Sctp,
                     src: SocketAddr::new(src, sport),
                     dst: SocketAddr::new(dst, dport),
@@ -226,6 +242,7 @@ impl<'o> Dissector<'o> {
                     Origin::Capture(Box::new(Meta {
                         frame: None,
                         time: None,
+                        relative: None,
                         transport: Transport::Tcp,
                         src: key.0,
                         dst: key.1,

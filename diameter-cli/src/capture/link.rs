@@ -4,7 +4,7 @@
 //! parsed here because they are trivial and etherparse's SLL parser refuses ARPHRD types
 //! it does not know (772 loopback, 0xFFFE none, ...), which `tcpdump -i any` writes.
 
-use etherparse::{EtherType, SlicedPacket};
+use etherparse::{EtherType, NetSlice, SlicedPacket};
 use pcap_parser::Linktype;
 
 /// LINKTYPE_ values read (pcap-parser names most of them; these are the ones it may not).
@@ -80,16 +80,17 @@ pub(crate) fn slice(link: Linktype, data: &[u8]) -> Result<Option<SlicedPacket<'
         }
         other => return Err(LinkError::Unsupported(other)),
     };
-    Ok(sliced.net.is_some().then_some(sliced))
+    let ip = matches!(sliced.net, Some(NetSlice::Ipv4(_) | NetSlice::Ipv6(_)));
+    Ok(ip.then_some(sliced))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// An IPv4 header with no payload, protocol 6.
+    /// An IPv4 header with no payload, protocol 253 (experimentation: nothing to slice).
     fn ipv4() -> Vec<u8> {
-        let mut h = vec![0x45, 0, 0, 20, 0, 1, 0, 0, 64, 6, 0, 0];
+        let mut h = vec![0x45, 0, 0, 20, 0, 1, 0, 0, 64, 253, 0, 0];
         h.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
         h
     }

@@ -4,8 +4,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 /// Transport a captured message came over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Transport {
@@ -21,6 +19,8 @@ pub(crate) struct Meta {
     pub(crate) frame: Option<u64>,
     /// Capture time since the Unix epoch.
     pub(crate) time: Option<Duration>,
+    /// Capture time since the capture's first packet (Wireshark's relative time).
+    pub(crate) relative: Option<Duration>,
     pub(crate) transport: Transport,
     pub(crate) src: SocketAddr,
     pub(crate) dst: SocketAddr,
@@ -31,24 +31,43 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    /// The `"capture"` member added to a message's JSON.
-    pub(crate) fn to_json(&self) -> Value {
-        let mut v = json!({
-            "frame": self.frame,
-            "transport": match self.transport { Transport::Tcp => "tcp", Transport::Sctp => "sctp" },
-            "src": self.src.to_string(),
-            "dst": self.dst.to_string(),
-        });
+    /// The connection's two ends (source, destination).
+    pub(crate) fn ends(&self) -> (SocketAddr, SocketAddr) {
+        (self.src, self.dst)
+    }
+
+    /// Appends the `"capture"` object of a message's JSON.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        out.extend_from_slice(b"{\"frame\":");
+        match self.frame {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        let t = match self.transport {
+            Transport::Tcp => "tcp",
+            Transport::Sctp => "sctp",
+        };
+        let _ = write!(
+            out,
+            ",\"transport\":\"{t}\",\"src\":\"{}\",\"dst\":\"{}\"",
+            self.src, self.dst
+        );
         if let Some(t) = self.time {
-            v["time"] = rfc3339(t).into();
+            let _ = write!(out, ",\"time\":\"{}\"", rfc3339(t));
+        }
+        if let Some(r) = self.relative {
+            let _ = write!(out, ",\"time_relative\":{}", r.as_secs_f64());
         }
         if let Some(o) = self.stream_offset {
-            v["stream_offset"] = o.into();
+            let _ = write!(out, ",\"stream_offset\":{o}");
         }
         if let Some(s) = self.sctp_stream {
-            v["sctp_stream"] = s.into();
+            let _ = write!(out, ",\"sctp_stream\":{s}");
         }
-        v
+        out.push(b'}');
     }
 }
 
@@ -73,7 +92,8 @@ impl fmt::Display for Meta {
     }
 }
 
-/// Formats a time since the Unix epoch as RFC 3339 UTC with microseconds.
+/// Formats a time since the Unix epoch as RFC 3339 UTC with microseconds (nanoseconds when
+/// the capture has them).
 pub(crate) fn rfc3339(t: Duration) -> String {
     let secs = t.as_secs();
     let days = (secs / 86_400) as i64;
@@ -88,12 +108,17 @@ pub(crate) fn rfc3339(t: Duration) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    let nanos = t.subsec_nanos();
+    let frac = if nanos % 1000 == 0 {
+        format!("{:06}", nanos / 1000)
+    } else {
+        format!("{nanos:09}")
+    };
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac}Z",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
-        t.subsec_micros()
     )
 }
 
@@ -105,8 +130,12 @@ mod tests {
     fn time_formatting() {
         assert_eq!(rfc3339(Duration::new(0, 0)), "1970-01-01T00:00:00.000000Z");
         assert_eq!(
-            rfc3339(Duration::new(1_709_210_096, 123_456_789)),
+            rfc3339(Duration::new(1_709_210_096, 123_456_000)),
             "2024-02-29T12:34:56.123456Z"
+        );
+        assert_eq!(
+            rfc3339(Duration::new(1_709_210_096, 123_456_789)),
+            "2024-02-29T12:34:56.123456789Z"
         );
     }
 }

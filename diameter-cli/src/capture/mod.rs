@@ -26,7 +26,7 @@ use std::io::Read;
 
 use anyhow::Result;
 
-pub(crate) use meta::Meta;
+pub(crate) use meta::{Meta, rfc3339};
 
 use crate::input::Emit;
 
