@@ -152,7 +152,12 @@ pub(crate) fn view<'a>(avp: AvpRef<'a>, cx: &Cx, depth: usize) -> View<'a> {
     };
     v.value = value.unwrap_or(Value::Hex);
     let key = (a.code, a.vendor);
-    match (&v.value, formats::format_of(a.key())) {
+    // Most AVPs have no format: look it up only for the value kinds that may have one.
+    let format = match v.value {
+        Value::Uint(_) | Value::Hex => formats::format_of(a.key()),
+        _ => None,
+    };
+    match (&v.value, format) {
         (Value::Uint(n), _) if key == (RESULT_CODE, 0) => {
             v.value_name = u32::try_from(*n)
                 .ok()
