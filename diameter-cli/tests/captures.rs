@@ -106,6 +106,11 @@ fn big_endian_files() {
 }
 
 #[test]
+fn pcapng_two_sections_of_either_byte_order() {
+    check("two-sections.pcapng", 0, &[]);
+}
+
+#[test]
 fn pcapng_options_without_end_marker() {
     check("no-endofopt.pcapng", 0, &[]);
 }
@@ -132,7 +137,11 @@ fn cut_or_corrupt_capture_is_an_error_after_what_was_read() {
             "error: the capture is cut short: an incomplete block or packet record at byte 1256 (after packet 5)",
         ],
     );
-    check("corrupt.pcapng", 1, &["error: the capture is cut short"]);
+    check(
+        "corrupt.pcapng",
+        1,
+        &["error: the capture is corrupt at byte 968 (after packet 3)"],
+    );
 }
 
 /// Prefixes of a capture and corruptions of it: no panic, only the documented statuses
