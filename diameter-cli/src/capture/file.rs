@@ -59,23 +59,34 @@ pub(crate) struct Packet<'a> {
     pub(crate) data: &'a [u8],
 }
 
-/// Makes every `read` fill the buffer unless the input ends: pcap-parser checks the file
-/// header on its first read and takes a short read at any point for what is there.
-struct Filling<R>(R);
+/// pcap-parser checks the file header on its first read and takes that read for all
+/// there is: from a pipe, a short first read would fail a good capture. So the first read
+/// is filled up to [`FIRST_READ`] bytes (or the end of the input); later ones are passed
+/// on as they come, so that a live capture piped in is decoded as it arrives.
+struct Filling<R> {
+    inner: R,
+    first: bool,
+}
+
+/// Larger than any file header or first section header block seen in practice.
+const FIRST_READ: usize = 64 * 1024;
 
 impl<R: Read> Read for Filling<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = if self.first {
+            self.first = false;
+            buf.len().min(FIRST_READ)
+        } else {
+            1
+        };
         let mut n = 0;
-        while n < buf.len() {
-            match self.0.read(&mut buf[n..]) {
+        while n < want {
+            match self.inner.read(&mut buf[n..]) {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if n > 0 => {
-                    // Hand over what was read; the error comes back on the next call.
-                    let _ = e;
-                    break;
-                }
+                // What was read is handed over; the error comes back on the next call.
+                Err(_) if n > 0 => break,
                 Err(e) => return Err(e),
             }
         }
@@ -105,9 +116,12 @@ pub(crate) fn read<E: From<FileError>>(
     mut packet: impl FnMut(&Packet<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut magic = [0u8; 4];
-    let got = Filling(&mut input)
-        .read(&mut magic)
-        .map_err(FileError::Io)?;
+    let got = Filling {
+        inner: &mut input,
+        first: true,
+    }
+    .read(&mut magic)
+    .map_err(FileError::Io)?;
     if got == 0 {
         return Err(FileError::Empty.into());
     }
@@ -117,7 +131,10 @@ pub(crate) fn read<E: From<FileError>>(
         0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => false,
         _ => return Err(not_a_capture(&magic).into()),
     };
-    let input = Filling(io::Cursor::new(magic).chain(input));
+    let input = Filling {
+        inner: io::Cursor::new(magic).chain(input),
+        first: true,
+    };
     let started = if pcapng {
         PcapNGReader::new(BUFFER, input).map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
     } else {
@@ -328,6 +345,40 @@ mod tests {
         // A pcap header cut short.
         let e = packets(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).unwrap_err();
         assert!(matches!(e, FileError::Truncated { .. }), "{e}");
+    }
+
+    /// A pipe that hands over one byte per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&b, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = b;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn short_reads_from_a_pipe() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/captures");
+        for name in ["tcp-ethernet.pcap", "two-sections.pcapng"] {
+            let whole = std::fs::read(format!("{dir}/{name}")).unwrap();
+            let at_once = packets(&whole).unwrap();
+            let mut trickled = Vec::new();
+            read(Trickle(&whole), |p: &Packet<'_>| {
+                trickled.push((p.frame, p.link.map(|l| l.0), p.data.len()));
+                Ok::<_, FileError>(())
+            })
+            .unwrap();
+            assert_eq!(trickled, at_once, "{name}");
+            assert!(at_once.len() > 4, "{name}");
+        }
     }
 
     #[test]
