@@ -64,6 +64,11 @@ fn ipv4_fragments_out_of_order() {
 }
 
 #[test]
+fn ipv6_fragments_out_of_order() {
+    check("ipv6-fragments.pcap", 0, &[]);
+}
+
+#[test]
 fn linux_cooked_v1_any_arphrd() {
     check("sll.pcap", 0, &[]);
 }
@@ -134,7 +139,7 @@ fn cut_or_corrupt_capture_is_an_error_after_what_was_read() {
         "truncated.pcap",
         1,
         &[
-            "error: the capture is cut short: an incomplete block or packet record at byte 1256 (after packet 5)",
+            "error: the capture is cut short: an incomplete block or packet record at byte 1172 (after packet 6)",
         ],
     );
     check(

@@ -2,9 +2,9 @@
 //! PLMN identities (MCC/MNC in BCD, TS 24.008 §10.5.1.13), TBCD digit strings (TS 29.002
 //! TBCD-STRING: MSISDN and the like), the time zone of 3GPP-MS-TimeZone (TS 29.061
 //! §16.4.7.2 item 23, TS 24.008 §10.5.3.8) and the location of 3GPP-User-Location-Info
-//! (TS 29.061 §16.4.7.2 item 22, the Geographic Location Type and the field formats of
-//! TS 29.274 §8.21). Each returns `None` when the bytes do not fit the format, and the
-//! caller shows hex.
+//! (TS 29.061 §16.4.7.2 item 22: the Geographic Location Type and the field formats of
+//! TS 29.274 §8.21: CGI, SAI, RAI, TAI, ECGI, eNodeB IDs, NCGI, 5GS TAI and their pairs).
+//! Each returns `None` when the bytes do not fit the format, and the caller shows hex.
 
 use std::fmt::Write;
 
@@ -116,6 +116,24 @@ fn ecgi(out: &mut String, p: &[u8]) -> Option<()> {
     Some(())
 }
 
+/// A macro eNodeB ID (20 bits after 4 spare) or an extended one (SMeNB flag, then 18 or 21
+/// bits), TS 29.274 §8.21.7-8.
+fn enb(out: &mut String, p: &[u8], extended: bool) -> Option<()> {
+    out.push_str(" eNodeB");
+    let p = put_plmn(out, p)?;
+    let v = be(p.get(..3)?);
+    if extended {
+        if v & 0x80_0000 != 0 {
+            let _ = write!(out, " short macro ID {}", v & 0x3_ffff);
+        } else {
+            let _ = write!(out, " long macro ID {}", v & 0x1f_ffff);
+        }
+    } else {
+        let _ = write!(out, " ID {}", v & 0x0f_ffff);
+    }
+    Some(())
+}
+
 fn tai5g(out: &mut String, p: &[u8]) -> Option<usize> {
     out.push_str(" 5GS TAI");
     let p = put_plmn(out, p)?;
@@ -178,8 +196,26 @@ pub(crate) fn user_location_info(data: &[u8]) -> Option<String> {
             out.push(',');
             ncgi(&mut out, p.get(n..)?)?;
         }
+        131 | 133 => {
+            out.push_str(if ty == 131 {
+                "eNodeB ID:"
+            } else {
+                "Extended eNodeB ID:"
+            });
+            enb(&mut out, p, ty == 133)?;
+        }
+        132 | 134 => {
+            out.push_str(if ty == 132 {
+                "TAI and eNodeB ID:"
+            } else {
+                "TAI and extended eNodeB ID:"
+            });
+            let n = tai(&mut out, p)?;
+            out.push(',');
+            enb(&mut out, p.get(n..)?, ty == 134)?;
+        }
         other => {
-            // eNodeB and NG-RAN node identities (131-134, 138, 139) and types to come:
+            // NG-RAN node identities (138, 139) and types to come:
             // the type is named, the rest left as hex by the caller's raw value.
             let _ = write!(out, "Geographic Location Type {other}");
             put_plmn(&mut out, p)?;
@@ -260,6 +296,17 @@ mod tests {
             user_location_info(&tai_ncgi).as_deref(),
             Some(
                 "5GS TAI and NCGI: 5GS TAI MCC 001 MNC 01 TAC 0x000007, NCGI MCC 001 MNC 01 NCI 0x123456789"
+            )
+        );
+        let mut enb = vec![132];
+        enb.extend_from_slice(&plmn);
+        enb.extend_from_slice(&[0x00, 0x01]);
+        enb.extend_from_slice(&plmn);
+        enb.extend_from_slice(&[0x01, 0x00, 0x02]);
+        assert_eq!(
+            user_location_info(&enb).as_deref(),
+            Some(
+                "TAI and eNodeB ID: TAI MCC 001 MNC 01 TAC 0x0001, eNodeB MCC 001 MNC 01 ID 65538"
             )
         );
         assert_eq!(user_location_info(&[130, 0, 0xf1]), None);
