@@ -173,3 +173,18 @@ fn every_cut_and_flipped_byte_fails_cleanly() {
         );
     }
 }
+
+#[test]
+fn help_documents_the_exit_status() {
+    let run = diameter(&["decode", "--help"], b"");
+    assert_eq!(run.status, 0);
+    let help = run
+        .stdout()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("3 when every message decoded but frames of the capture were skipped"),
+        "{help}"
+    );
+}

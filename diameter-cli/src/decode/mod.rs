@@ -54,7 +54,9 @@ pub(crate) struct Args {
     /// Messages back to back, framed by their Message Length ("-" for stdin).
     #[arg(long, value_name = "FILE", group = "input")]
     raw: Option<PathBuf>,
-    /// A pcap or pcapng capture ("-" for stdin): TCP streams and SCTP chunks reassembled.
+    /// A pcap or pcapng capture ("-" for stdin). Link types: Ethernet (VLAN, QinQ), Linux
+    /// cooked v1/v2 (any ARPHRD), raw IPv4/IPv6, BSD loopback; IP fragments, TCP streams and
+    /// SCTP chunks reassembled. Text shows capture times and links answers to requests.
     #[arg(long, value_name = "FILE", group = "input")]
     pcap: Option<PathBuf>,
     /// Output format: text dump, JSON (an object, or an array when several messages), or
