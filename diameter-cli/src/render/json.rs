@@ -97,9 +97,14 @@ fn avps(out: &mut Vec<u8>, list: AvpIter<'_>, cx: &Cx, depth: usize) {
         }
         out.push(b',');
         match &v.value {
-            Value::Grouped => {
+            // As dump::to_json: members as JSON only when every one can be read.
+            Value::Grouped if a.children().all(|m| m.is_ok()) => {
                 key(out, "avps");
                 avps(out, a.children(), &v.inner, depth + 1);
+            }
+            Value::Grouped => {
+                key(out, "hex");
+                hex(out, a.data);
             }
             Value::Int(n) => {
                 key(out, "value");

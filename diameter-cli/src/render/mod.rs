@@ -109,8 +109,9 @@ pub(crate) struct View<'a> {
     pub(crate) inner: Cx,
 }
 
-/// What is shown of `avp` at `depth` (Grouped beyond the codec's depth limit, or with a
-/// member that cannot be read, is shown as hex).
+/// What is shown of `avp` at `depth` (Grouped beyond the codec's depth limit is shown as
+/// hex; one with a member that cannot be read is left to the renderer: text shows the
+/// members up to the damage, JSON shows hex).
 pub(crate) fn view<'a>(avp: AvpRef<'a>, cx: &Cx, depth: usize) -> View<'a> {
     let def = dictionary::avp(avp.key());
     let mut v = View {
@@ -127,7 +128,7 @@ pub(crate) fn view<'a>(avp: AvpRef<'a>, cx: &Cx, depth: usize) -> View<'a> {
     let a = &v.avp;
     let value = match d.ty {
         AvpType::Grouped => {
-            if depth < diameter_core::DEFAULT_MAX_DEPTH && a.children().all(|m| m.is_ok()) {
+            if depth < diameter_core::DEFAULT_MAX_DEPTH {
                 v.inner = cx.enter(a);
                 Ok(Value::Grouped)
             } else {
@@ -232,6 +233,25 @@ mod tests {
             let list = outer.avp.children().nth(2).unwrap().unwrap();
             assert_eq!(view(list, &outer.inner, 1).bits, expect);
         }
+    }
+
+    #[test]
+    fn broken_group_text_shows_members_json_shows_hex() {
+        // Experimental-Result: Vendor-Id, then a member whose length runs past the group.
+        let mut inner = avp(266, 0, &10415u32.to_be_bytes());
+        inner.extend_from_slice(&[0, 0, 1, 42, 0x40, 0, 0, 40, 0, 0, 0, 0]);
+        let m = message(formats::S6A, &avp(297, 0, &inner));
+        let mut t = String::new();
+        text::message(&mut t, &m);
+        assert!(
+            t.contains("    Vendor-Id (266) [-M-] Unsigned32: 10415\n    !! "),
+            "{t}"
+        );
+        let mut j = Vec::new();
+        json::message_open(&mut j, &m);
+        j.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert!(v["avps"][0]["hex"].is_string(), "{v}");
     }
 
     #[test]
