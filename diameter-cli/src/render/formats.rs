@@ -188,9 +188,11 @@ pub(crate) const S6A: u32 = 16_777_251;
 const TABLE: &[(&str, Format)] = &[
     // RFC 7155 §4.4.10.5.1, RFC 4005: addresses as 4 (or 16) octets.
     ("Framed-IP-Address", Format::IpAddress),
+    ("Framed-IP-Netmask", Format::IpAddress),
     ("NAS-IP-Address", Format::IpAddress),
     ("NAS-IPv6-Address", Format::IpAddress),
     ("Login-IP-Host", Format::IpAddress),
+    ("Login-IPv6-Host", Format::IpAddress),
     ("Framed-IPv6-Prefix", Format::Ipv6Prefix),
     ("Delegated-IPv6-Prefix", Format::Ipv6Prefix),
     // TS 29.061 §16.4.7.2.
@@ -200,13 +202,30 @@ const TABLE: &[(&str, Format)] = &[
     ("3GPP-SGSN-IPv6-Address", Format::IpAddress),
     ("3GPP-CG-Address", Format::IpAddress),
     ("3GPP-CG-IPv6-Address", Format::IpAddress),
+    // TS 29.061 §17.7.
+    ("MBMS-GGSN-Address", Format::IpAddress),
+    ("MBMS-GGSN-IPv6-Address", Format::IpAddress),
+    ("MBMS-BMSC-SSM-IP-Address", Format::IpAddress),
+    ("MBMS-BMSC-SSM-IPv6-Address", Format::IpAddress),
     ("3GPP-User-Location-Info", Format::UserLocationInfo),
     ("3GPP-MS-TimeZone", Format::MsTimeZone),
-    // TS 29.272 §7.3.9; TS 29.212, TS 29.128.
+    // TS 29.272 §7.3.9, §7.3.185, §7.3.191.
     ("Visited-PLMN-Id", Format::Plmn),
-    // TS 29.329 §6.3.2, TS 29.272 §7.3.157 (A-MSISDN): TBCD.
+    ("MDT-Allowed-PLMN-Id", Format::Plmn),
+    ("Group-PLMN-Id", Format::Plmn),
+    // ISDN numbers "encoded as a TBCD-string": TS 29.329 §6.3.2 (MSISDN), TS 29.272
+    // (A-MSISDN, SGSN-Number, MME-Number-for-MT-SMS, GMLC-Number, STN-SR, MSC-Number,
+    // SMSF-3GPP-Number), TS 29.338 (SC-Address), TS 29.336 (IP-SM-GW-Number).
     ("MSISDN", Format::Tbcd),
     ("A-MSISDN", Format::Tbcd),
+    ("SGSN-Number", Format::Tbcd),
+    ("MME-Number-for-MT-SMS", Format::Tbcd),
+    ("GMLC-Number", Format::Tbcd),
+    ("STN-SR", Format::Tbcd),
+    ("MSC-Number", Format::Tbcd),
+    ("SMSF-3GPP-Number", Format::Tbcd),
+    ("SC-Address", Format::Tbcd),
+    ("IP-SM-GW-Number", Format::Tbcd),
     ("ULR-Flags", Format::Bits(ULR_FLAGS)),
     ("ULA-Flags", Format::Bits(ULA_FLAGS)),
     ("DSR-Flags", Format::Bits(DSR_FLAGS)),
