@@ -1,6 +1,6 @@
 //! Diameter messages from pcap and pcapng captures.
 //!
-//! [`file`] reads the capture (pcap-parser), [`link`] slices each frame down to IP by its
+//! [`file`](mod@file) reads the capture (pcap-parser), [`link`] slices each frame down to IP by its
 //! link type (Ethernet with VLAN tags, Linux cooked v1 and v2 with any ARPHRD type, raw
 //! IPv4/IPv6, BSD loopback), [`dissect`] puts IP fragments together and hands TCP to
 //! [`tcp`] (per-direction reassembly: retransmissions and overlaps trimmed, out-of-order
