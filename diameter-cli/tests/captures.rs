@@ -116,6 +116,11 @@ fn pcapng_two_sections_of_either_byte_order() {
 }
 
 #[test]
+fn pcapng_binary_time_resolution_and_offset() {
+    check("tsresol-binary.pcapng", 0, &[]);
+}
+
+#[test]
 fn pcapng_options_without_end_marker() {
     check("no-endofopt.pcapng", 0, &[]);
 }

@@ -154,6 +154,22 @@ fn capture_times_and_answers_linked() {
     let v = run.jsonl();
     assert_eq!(v[0]["capture"]["time"], "2023-11-14T22:13:20.133456707Z");
     assert_eq!(v[1]["answer_to"]["message"], 1);
+    // A binary resolution (2^-20 s) and an if_tsoffset in a big-endian pcapng: the time
+    // tshark shows (frame.time_epoch 1700000000.133457183).
+    let run = diameter(
+        &[
+            "decode",
+            "--pcap",
+            &capture("tsresol-binary.pcapng"),
+            "--format",
+            "jsonl",
+        ],
+        b"",
+    );
+    assert_eq!(
+        run.jsonl()[0]["capture"]["time"],
+        "2023-11-14T22:13:20.133457183Z"
+    );
     assert!((v[1]["answer_to"]["response_time"].as_f64().unwrap() - 0.0125).abs() < 1e-6);
 }
 

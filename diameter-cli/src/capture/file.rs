@@ -161,6 +161,8 @@ pub(crate) fn read<E: From<FileError>>(
     let mut capacity = BUFFER;
     let mut frame = 0u64;
     let mut interfaces: Vec<Interface> = Vec::new();
+    // Byte order of the current pcapng section (for option values).
+    let mut big_endian = false;
     let mut legacy = Legacy {
         link: Linktype::ETHERNET,
         nanos: false,
@@ -192,15 +194,16 @@ pub(crate) fn read<E: From<FileError>>(
                             data: b.data,
                         })
                     }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                         interfaces.clear();
+                        big_endian = shb.big_endian();
                         None
                     }
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                         interfaces.push(Interface {
                             link: idb.linktype,
-                            units: idb.ts_resolution(),
-                            offset: idb.ts_offset(),
+                            units: ts_units(idb.if_tsresol),
+                            offset: ts_offset(&idb.options, big_endian),
                         });
                         None
                     }
@@ -291,6 +294,34 @@ fn describe(e: &PcapError<&[u8]>) -> String {
     }
 }
 
+/// Timestamp units per second from `if_tsresol` (pcapng §4.2): `10^n`, or `2^n` when the
+/// top bit is set. Computed here: pcap-parser 0.17 refuses every binary resolution (it
+/// compares the byte, top bit included, with 63).
+fn ts_units(tsresol: u8) -> Option<u64> {
+    let n = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 != 0 {
+        1u64.checked_shl(n).filter(|_| n < 64)
+    } else {
+        10u64.checked_pow(n)
+    }
+}
+
+/// `if_tsoffset` (code 14, a signed 64-bit count of seconds) in the section's byte order:
+/// pcap-parser 0.17 reads it little-endian whatever the section.
+fn ts_offset(options: &[pcap_parser::PcapNGOption<'_>], big_endian: bool) -> i64 {
+    options
+        .iter()
+        .find(|o| o.code.0 == 14)
+        .and_then(|o| <[u8; 8]>::try_from(o.value.get(..8)?).ok())
+        .map_or(0, |b| {
+            if big_endian {
+                i64::from_be_bytes(b)
+            } else {
+                i64::from_le_bytes(b)
+            }
+        })
+}
+
 /// A pcapng timestamp: `raw` units of `1/units` s, plus `offset` s.
 pub(crate) fn pcapng_time(raw: u64, units: u64, offset: i64) -> Option<Duration> {
     if units == 0 {
@@ -321,6 +352,10 @@ mod tests {
             Some(Duration::from_millis(1500))
         );
         assert_eq!(pcapng_time(1, 0, 0), None);
+        assert_eq!(ts_units(6), Some(1_000_000));
+        assert_eq!(ts_units(0x80 | 20), Some(1 << 20));
+        assert_eq!(ts_units(0x80 | 64), None);
+        assert_eq!(ts_units(20), None);
         assert_eq!(pcapng_time(1, 1, -5), None);
     }
 
