@@ -6,8 +6,9 @@
 //! block whether or not the end marker is there.
 //!
 //! What this module adds: telling the two formats apart with a clear error for anything
-//! else, filling pcap-parser's buffer from readers that return short reads (pipes),
-//! growing the buffer for large blocks up to a bound, the timestamp arithmetic, and the
+//! else, a full first read from readers that return short reads (pipes), growing the
+//! buffer for large blocks up to a bound, the timestamp units, offset and arithmetic
+//! (working around two pcap-parser 0.17 bugs, see [`ts_units`] and [`ts_offset`]), and the
 //! mapping of packets to their interface's link type.
 
 use std::io::{self, Read};
