@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use diameter_core::generated::base::avp as base;
@@ -55,6 +56,51 @@ pub(crate) struct Args {
     /// Print every message sent and received, decoded, and the node's debug log.
     #[arg(long, short)]
     verbose: bool,
+    /// Timers, overriding the configuration's [timers].
+    #[command(flatten)]
+    timers: TimerArgs,
+}
+
+/// The common timers of a node as flags (seconds, fractions allowed).
+#[derive(Debug, Default, clap::Args)]
+pub(crate) struct TimerArgs {
+    /// RFC 3539 Tw: a DWR after this long without traffic from a peer [config: 30].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    watchdog: Option<Duration>,
+    /// Timeout of the requests this node sends or forwards [config: 30].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    request_timeout: Option<Duration>,
+    /// Wait for a CEA, and for the CER on an incoming connection [config: 10].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    cea_timeout: Option<Duration>,
+    /// On SIGTERM, how long requests in flight may drain before DPR [config: 5].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    drain_timeout: Option<Duration>,
+    /// First reconnection delay to a configured peer, doubled per failure [config: 1].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    reconnect_min: Option<Duration>,
+    /// Largest reconnection delay, Tc [config: 30].
+    #[arg(long, value_name = "S", value_parser = net::parse_seconds)]
+    reconnect_max: Option<Duration>,
+}
+
+impl TimerArgs {
+    /// Overrides the configuration's timers with the flags given.
+    pub(crate) fn apply(&self, timers: &mut diameter_node::Timers) {
+        let set = |t: &mut Duration, v: Option<Duration>| {
+            if let Some(v) = v {
+                *t = v;
+            }
+        };
+        set(&mut timers.watchdog, self.watchdog);
+        set(&mut timers.request_timeout, self.request_timeout);
+        set(&mut timers.cea_timeout, self.cea_timeout);
+        set(&mut timers.drain_timeout, self.drain_timeout);
+        set(&mut timers.reconnect_min, self.reconnect_min);
+        set(&mut timers.reconnect_max, self.reconnect_max);
+        // Tw's jitter (± 2 s by default) must stay below Tw, or a short Tw could go negative.
+        timers.watchdog_jitter = timers.watchdog_jitter.min(timers.watchdog / 4);
+    }
 }
 
 /// Runs `diameter serve`.
@@ -74,6 +120,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if args.metrics.is_some() {
         config.metrics_listen = args.metrics;
     }
+    args.timers.apply(&mut config.timers);
     config
         .accept_unknown_peers
         .extend(args.accept_unknown_peers.iter().cloned());

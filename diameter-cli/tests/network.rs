@@ -286,6 +286,113 @@ fn bench_against_an_embedded_server() {
 }
 
 #[test]
+fn bench_reconnects_after_its_peer_restarts_and_accounts_for_every_request() {
+    // serve is killed (-9) during the run and started again on the same port: bench's node
+    // reconnects, goes on, and every request it handed to its node has one outcome.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let serve_args = ["serve", "--listen", &listen, "--app", "4"];
+    let mut first = common::Background::diameter(&serve_args);
+    assert!(
+        first.wait_for("listening on", SECS).is_some(),
+        "{}",
+        first.stderr()
+    );
+    let peer = listen.clone();
+    let bench = std::thread::spawn(move || {
+        diameter(
+            &[
+                "bench",
+                "--peer",
+                &peer,
+                "--app",
+                "4",
+                "--duration",
+                "3",
+                "--concurrency",
+                "4",
+                "--timeout",
+                "1",
+                "--reconnect-min",
+                "0.05",
+                "--reconnect-max",
+                "0.2",
+                "--format",
+                "json",
+            ],
+            b"",
+        )
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    first.child.kill().expect("kill -9 serve");
+    let _ = first.child.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = common::Background::diameter(&serve_args);
+    assert!(
+        second.wait_for("listening on", SECS).is_some(),
+        "{}",
+        second.stderr()
+    );
+    let run = bench.join().expect("bench thread");
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let r = run.json();
+    let acc = &r["accounting"];
+    assert!(acc["reconnects"].as_u64().unwrap() >= 1, "{r:#}");
+    assert_eq!(acc["connections_lost"], 1, "{r:#}");
+    assert_eq!(acc["no_outcome"], 0, "{r:#}");
+    assert_eq!(acc["late_or_duplicate_answers"], 0, "{r:#}");
+    assert_eq!(acc["wrong_session_id"], 0, "{r:#}");
+    let sum: u64 = [
+        "answered",
+        "timed_out",
+        "lost_with_connection",
+        "refused_no_peer",
+        "other_errors",
+    ]
+    .iter()
+    .map(|k| acc[*k].as_u64().unwrap())
+    .sum();
+    assert_eq!(acc["sent"].as_u64(), Some(sum), "{r:#}");
+    // The restarted server answered too: its log shows the bench's CER.
+    assert!(
+        second.wait_for("<- CER", SECS).is_some(),
+        "{}",
+        second.stderr()
+    );
+}
+
+#[test]
+fn bench_runs_gy_sessions() {
+    let run = diameter(
+        &[
+            "bench",
+            "--scenario",
+            "gy-session",
+            "--updates",
+            "2",
+            "--duration",
+            "0.5",
+            "--concurrency",
+            "4",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let r = run.json();
+    let s = &r["sessions"];
+    let started = s["started"].as_u64().unwrap();
+    assert!(started > 10, "{r:#}");
+    assert_eq!(s["completed"].as_u64(), Some(started), "{r:#}");
+    // CCR-I, two CCR-U and a CCR-T per session (one cut short by the end of the run may
+    // terminate after fewer updates).
+    let answers = r["answers"].as_u64().unwrap();
+    assert!(answers <= 4 * started && answers >= 2 * started, "{r:#}");
+    assert_eq!(r["accounting"]["no_outcome"], 0, "{r:#}");
+}
+
+#[test]
 fn bench_against_serve_at_a_rate_over_two_connections() {
     let (serve, port) = start_serve(&[]);
     let peer = format!("127.0.0.1:{port}");

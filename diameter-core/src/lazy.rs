@@ -1,10 +1,18 @@
-//! Large Grouped AVPs decoded on first access.
+//! Large Grouped AVPs decoded on first access, read and set like every other member.
 //!
 //! The 3GPP charging tree is wide: PS-Information alone has some eighty members. A typed
-//! message holds such members as [`Lazy`]: decoding the message only keeps a zero-copy slice
-//! of the AVP's data, the members are decoded when first read, and an unread or unmodified
-//! member is re-encoded from the bytes it came in, byte for byte.
+//! message holds such members as [`Lazy`]: decoding the message checks the member's contents
+//! (with the zero-copy walk of its generated view, so a malformed member fails the message's
+//! decoding with the same Result-Code and Failed-AVP as any other member) but only keeps a
+//! slice of the AVP's data; the member's struct is built when first read, and an unread or
+//! unmodified member is re-encoded from the bytes it came in, byte for byte.
+//!
+//! Which members are held this way is a memory decision of the generator, not part of the
+//! API: a `Lazy<T>` dereferences to `T` (reading `m.x.as_ref()?.field` and changing
+//! `m.x.as_mut()?.field = ..` look the same as for an inline or boxed member) and is made
+//! from a `T` with `.into()` (`m.x = Some(value.into())` works whatever the member's type).
 
+use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
 
 use bytes::{Bytes, BytesMut};
@@ -14,8 +22,8 @@ use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::DecodeError;
 
-/// A value decoded on first access (see the module docs). Build one with [`Lazy::new`];
-/// read it with [`Lazy::get`], change it with [`Lazy::get_mut`].
+/// A value decoded on first access (see the module docs): use it as a `T` (it dereferences
+/// to one), make one with `.into()` or [`Lazy::new`].
 ///
 /// Kept small (80 bytes), since a typed message holds one per wide member whether present
 /// or not: the received AVP's header fields and data inline, the value boxed.
@@ -28,11 +36,29 @@ pub struct Lazy<T> {
     depth: u16,
     max_depth: u16,
     flags: AvpFlags,
-    /// A value built by hand or changed through [`Lazy::get_mut`]: encoded from the value.
-    /// `None` while the value is as received: encoded by copying `data`.
+    /// A value built by hand or changed through [`Lazy::get_mut`] / `DerefMut`: encoded from
+    /// the value. `None` while the value is as received: encoded by copying `data`.
     built: Option<Box<T>>,
-    /// The received value, decoded on first access (or the error).
-    decoded: OnceLock<Result<Box<T>, Box<DecodeError>>>,
+    /// The received value, decoded on first access.
+    decoded: OnceLock<Decoded<T>>,
+}
+
+/// A received value once decoded. The data was checked when the message was decoded, so
+/// `error` is `None` unless the generated view's check and the struct's decoding disagree
+/// (a bug: debug builds and the fuzzers assert on it); the value is then what decoded
+/// before the error, and [`Lazy::get`] reports the error.
+struct Decoded<T> {
+    value: Box<T>,
+    error: Option<Box<DecodeError>>,
+}
+
+impl<T: Clone> Clone for Decoded<T> {
+    fn clone(&self) -> Self {
+        Self {
+            value: self.value.clone(),
+            error: self.error.clone(),
+        }
+    }
 }
 
 fn narrow(v: usize) -> u16 {
@@ -40,7 +66,7 @@ fn narrow(v: usize) -> u16 {
 }
 
 impl<T: AvpData + Default> Lazy<T> {
-    /// A value built by hand.
+    /// A value built by hand (the same as `value.into()`).
     #[inline]
     pub fn new(value: T) -> Self {
         Self {
@@ -55,52 +81,62 @@ impl<T: AvpData + Default> Lazy<T> {
         }
     }
 
-    fn decode_received(&self) -> Result<Box<T>, Box<DecodeError>> {
+    fn decode_received(&self) -> Decoded<T> {
         let avp = AvpRef::detached(self.code, self.flags, self.vendor, &self.data);
+        // Received data was checked under the strict policy (a tolerant decoding builds
+        // the value at once, see `decode`).
         let cx = DecodeCx {
             depth: usize::from(self.depth),
             max_depth: usize::from(self.max_depth),
+            policy: crate::policy::Policy::Strict,
         };
-        let mut b = Box::<T>::default();
-        b.decode_in_place(&avp, cx)?;
-        Ok(b)
+        let mut value = Box::<T>::default();
+        let error = value.decode_in_place(&avp, cx).err().map(Box::new);
+        debug_assert!(
+            error.is_none(),
+            "a Lazy member's data passed its check at decoding but does not decode: {error:?}"
+        );
+        Decoded { value, error }
     }
 
-    /// The value, decoding it on first access. Errors name offsets within this AVP's data.
+    fn decoded(&self) -> &Decoded<T> {
+        self.decoded.get_or_init(|| self.decode_received())
+    }
+
+    /// The value, or the error its received data gives. Data received in a message was
+    /// checked when the message was decoded, so this is `Ok` for every value a decoding
+    /// accepted; dereferencing gives the value directly.
     pub fn get(&self) -> Result<&T, DecodeError> {
         if let Some(b) = &self.built {
             return Ok(b);
         }
-        match self.decoded.get_or_init(|| self.decode_received()) {
-            Ok(b) => Ok(b),
-            Err(e) => Err((**e).clone()),
+        let d = self.decoded();
+        match &d.error {
+            None => Ok(&d.value),
+            Some(e) => Err((**e).clone()),
         }
     }
 
     /// The value for changing; it is then encoded from the value, not the received bytes.
-    /// A received value that does not decode stays as received.
+    /// A received value that does not decode stays as received and gives its error.
     pub fn get_mut(&mut self) -> Result<&mut T, DecodeError> {
+        if let Some(e) = self.get().err() {
+            return Err(e);
+        }
+        Ok(self.value_mut())
+    }
+
+    /// The value for changing, as received data that did not decode too (see [`Decoded`]).
+    fn value_mut(&mut self) -> &mut T {
         if self.built.is_none() {
-            let v = match self.decoded.take() {
-                Some(v) => v,
+            let d = match self.decoded.take() {
+                Some(d) => d,
                 None => self.decode_received(),
             };
-            match v {
-                Ok(b) => {
-                    self.built = Some(b);
-                    self.data = Bytes::new();
-                }
-                Err(e) => {
-                    let err = (*e).clone();
-                    let _ = self.decoded.set(Err(e));
-                    return Err(err);
-                }
-            }
+            self.built = Some(d.value);
+            self.data = Bytes::new();
         }
-        match &mut self.built {
-            Some(b) => Ok(b),
-            None => Err(crate::ErrorKind::InvalidAvpValue("lazy value lost").at(0)),
-        }
+        self.built.get_or_insert_with(Box::default)
     }
 
     /// Whether the value has been decoded (or was built by hand).
@@ -113,11 +149,33 @@ impl<T: AvpData + Default> Lazy<T> {
         if let Some(b) = self.built.take() {
             return Ok(*b);
         }
-        let v = match self.decoded.take() {
-            Some(v) => v,
+        let d = match self.decoded.take() {
+            Some(d) => d,
             None => self.decode_received(),
         };
-        v.map(|b| *b).map_err(|e| *e)
+        match d.error {
+            None => Ok(*d.value),
+            Some(e) => Err(*e),
+        }
+    }
+}
+
+impl<T: AvpData + Default> Deref for Lazy<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        match &self.built {
+            Some(b) => b,
+            None => &self.decoded().value,
+        }
+    }
+}
+
+impl<T: AvpData + Default> DerefMut for Lazy<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        self.value_mut()
     }
 }
 
@@ -179,6 +237,17 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
 
     #[inline]
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
+        let decoded = OnceLock::new();
+        if cx.policy == crate::policy::Policy::Strict {
+            // Checked now, built later: a message that decodes has no error left to find.
+            T::check(avp, cx)?;
+        } else {
+            // The views check strictly: a tolerant decoding builds the value now, keeping
+            // what it can, and still re-encodes the received bytes.
+            let mut value = Box::<T>::default();
+            value.decode_in_place(avp, cx)?;
+            let _ = decoded.set(Decoded { value, error: None });
+        }
         Ok(Self {
             data: avp.data_bytes(),
             code: avp.code,
@@ -187,7 +256,7 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
             max_depth: narrow(cx.max_depth),
             flags: avp.flags,
             built: None,
-            decoded: OnceLock::new(),
+            decoded,
         })
     }
 
@@ -238,5 +307,49 @@ mod tests {
             Lazy::new(built.clone()),
             Lazy::<ProxyInfo>::decode(&avp, DecodeCx::default()).unwrap()
         );
+    }
+
+    #[test]
+    fn reads_and_changes_like_the_value_it_holds() {
+        let built = ProxyInfo {
+            proxy_host: "p.example".into(),
+            proxy_state: Bytes::from_static(b"s"),
+            ..Default::default()
+        };
+        let mut buf = BytesMut::new();
+        built.encode_avp(&mut buf, 284, AvpFlags(0x40), 0);
+        let root = buf.freeze();
+        let avp = crate::AvpIter::new(&root).next().unwrap().unwrap();
+        let mut lazy = Lazy::<ProxyInfo>::decode(&avp, DecodeCx::default()).unwrap();
+        // Read through Deref, as an inline member would be.
+        assert_eq!(lazy.proxy_host.as_str(), "p.example");
+        assert!(lazy.is_decoded());
+        // Changed through DerefMut: encoded from the value from then on.
+        lazy.proxy_state = Bytes::from_static(b"t");
+        let mut again = BytesMut::new();
+        lazy.encode_avp(&mut again, 284, AvpFlags(0x40), 0);
+        let expected = ProxyInfo {
+            proxy_state: Bytes::from_static(b"t"),
+            ..built.clone()
+        };
+        let mut want = BytesMut::new();
+        expected.encode_avp(&mut want, 284, AvpFlags(0x40), 0);
+        assert_eq!(again, want);
+        // Made from a value with `.into()`, as any member is.
+        let made: Lazy<ProxyInfo> = built.clone().into();
+        assert_eq!(*made, built);
+    }
+
+    #[test]
+    fn received_data_is_checked_when_decoded() {
+        // Proxy-Info whose Proxy-Host claims 100 bytes of the 12 its parent holds: refused
+        // when decoded (5014, as for an inline member), not at first read.
+        let mut buf = BytesMut::new();
+        crate::avp::put_header(&mut buf, 284, AvpFlags(0x40), 0, 12);
+        buf.extend_from_slice(&[0, 0, 1, 24, 0x40, 0, 0, 100, b'p', b'.', b'e', b'x']);
+        let root = buf.freeze();
+        let avp = crate::AvpIter::new(&root).next().unwrap().unwrap();
+        let err = Lazy::<ProxyInfo>::decode(&avp, DecodeCx::default()).unwrap_err();
+        assert_eq!(err.result_code(), 5014);
     }
 }

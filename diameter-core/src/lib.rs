@@ -49,6 +49,7 @@ pub mod generated;
 pub mod header;
 pub mod lazy;
 pub mod message;
+pub mod policy;
 pub mod result_code;
 pub mod typed;
 pub mod validate;
@@ -64,6 +65,7 @@ pub use data::{Address, AvpData, DiameterIdentity, DiameterUri, Time, Utf8String
 pub use error::{DecodeError, ErrorKind};
 pub use header::{CommandFlags, Header};
 pub use message::{Limits, Message, MessageBuilder};
+pub use policy::{Deviations, Policy};
 pub use result_code::ResultCode;
 pub use validate::validate;
 

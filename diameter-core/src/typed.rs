@@ -4,7 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::avp::{AvpFlags, AvpKey, AvpRef, header_len, padded, put_header};
+use crate::avp::{AvpFlags, AvpKey, AvpRef, RawAvp, header_len, padded, put_header};
 use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
@@ -232,48 +232,74 @@ impl FlagOverrides {
     }
 }
 
-/// Decodes a single-occurrence AVP into `slot`; a second occurrence is 5009.
+/// Decodes a single-occurrence AVP into `slot`; a second occurrence is 5009. Under the
+/// tolerant policy ([`crate::policy`]), a deviation it accepts (a second occurrence inside a
+/// Grouped AVP, a value that does not decode) goes to `extra` as received, so that nothing
+/// is lost when the value is encoded again.
 #[inline]
 pub fn set_once<T: AvpData>(
     slot: &mut Option<T>,
     avp: &AvpRef<'_>,
     cx: DecodeCx,
+    extra: &mut Vec<RawAvp>,
 ) -> Result<(), DecodeError> {
     if slot.is_some() {
-        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+        return keep(cx, avp, avp.error(ErrorKind::TooManyAvps(avp.key())), extra);
     }
-    *slot = Some(T::decode(avp, cx)?);
+    match T::decode(avp, cx) {
+        Ok(v) => *slot = Some(v),
+        Err(e) => return keep(cx, avp, e, extra),
+    }
+    Ok(())
+}
+
+/// An AVP the policy accepts as a deviation (`e` otherwise), kept in `extra`.
+#[cold]
+fn keep(
+    cx: DecodeCx,
+    avp: &AvpRef<'_>,
+    e: DecodeError,
+    extra: &mut Vec<RawAvp>,
+) -> Result<(), DecodeError> {
+    cx.tolerate(avp, e)?;
+    extra.push(avp.to_raw());
     Ok(())
 }
 
 /// Decodes a required single AVP into its field; a second occurrence is 5009. `seen`
-/// records presence, for the missing-AVP check after the loop.
+/// records presence, for the missing-AVP check after the loop. Deviations the policy
+/// accepts go to `extra`, as in [`set_once`].
 #[inline]
 pub fn set_required<T: AvpData>(
     slot: &mut T,
     seen: &mut bool,
     avp: &AvpRef<'_>,
     cx: DecodeCx,
+    extra: &mut Vec<RawAvp>,
 ) -> Result<(), DecodeError> {
     if *seen {
-        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+        return keep(cx, avp, avp.error(ErrorKind::TooManyAvps(avp.key())), extra);
     }
-    slot.decode_in_place(avp, cx)?;
+    // Seen even when its value is a tolerated deviation: it was there.
     *seen = true;
-    Ok(())
+    match slot.decode_in_place(avp, cx) {
+        Ok(()) => Ok(()),
+        Err(e) => keep(cx, avp, e, extra),
+    }
 }
 
 /// Decodes one more occurrence of a repeated AVP, in place at the end of the list; more than
-/// `max` is 5009.
+/// `max` is 5009. Deviations the policy accepts go to `extra`, as in [`set_once`].
 #[inline]
 pub fn push<T: AvpData + Default>(
     list: &mut Vec<T>,
     avp: &AvpRef<'_>,
     cx: DecodeCx,
     max: u32,
+    extra: &mut Vec<RawAvp>,
 ) -> Result<(), DecodeError> {
     if list.len() as u64 >= u64::from(max) {
-        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+        return keep(cx, avp, avp.error(ErrorKind::TooManyAvps(avp.key())), extra);
     }
     if list.capacity() == 0 {
         // One allocation covers the usual short lists: room for four, or for as many as
@@ -285,9 +311,28 @@ pub fn push<T: AvpData + Default>(
     let last = list.len() - 1;
     if let Err(e) = list[last].decode_in_place(avp, cx) {
         list.pop();
-        return Err(e);
+        return keep(cx, avp, e, extra);
     }
     Ok(())
+}
+
+/// A required member that did not occur: 5005 ([`missing`]), or nothing when the policy
+/// tolerates it (inside a Grouped AVP under [`crate::Policy::Tolerant`]).
+#[cold]
+pub fn absent(
+    key: AvpKey,
+    ty: AvpType,
+    flags: AvpFlags,
+    offset: usize,
+    cx: DecodeCx,
+) -> Result<(), DecodeError> {
+    if cx
+        .policy
+        .tolerates(&ErrorKind::MissingAvp(key), cx.depth, flags.is_mandatory())
+    {
+        return Ok(());
+    }
+    Err(missing(key, ty, flags, offset))
 }
 
 /// The error for a missing required AVP: 5005, with a Failed-AVP holding the missing AVP's

@@ -23,9 +23,11 @@
 //!   checked either.
 //! - Host-IP-Address (§5.3.5, the sender's IP address, in CER and CEA): IPv4 or IPv6 only.
 //!
-//! No strict/tolerant setting exists; these rules are the tolerant reading of what RFC
-//! 6733 requires. The members of Failed-AVP (§7.5) are checked for framing only: they are,
-//! by definition, the AVPs that were found wrong.
+//! These rules are the tolerant reading of what RFC 6733 requires. Beyond them, the
+//! context's [`Policy`](crate::Policy) decides about deviations inside Grouped AVPs ([`crate::policy`]):
+//! [`validate`] is strict; [`validate_counting`] under [`Policy::Tolerant`](crate::Policy::Tolerant) accepts them and
+//! counts them. The members of Failed-AVP (§7.5) are checked for framing only: they are, by
+//! definition, the AVPs that were found wrong.
 
 use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef};
 use crate::data::{Address, AvpData, DecodeCx, DiameterUri, Time};
@@ -33,22 +35,54 @@ use crate::dictionary::{self, AvpType, Rule, RuleKind, UNBOUNDED};
 use crate::error::{DecodeError, ErrorKind};
 use crate::message::Message;
 use crate::message::codes;
+use crate::policy::Deviations;
 use crate::typed::missing;
 
-/// Validates a decoded message. `Ok` means a handler may trust the ABNF.
+/// Validates a decoded message, strictly. `Ok` means a handler may trust the ABNF.
 pub fn validate(msg: &Message) -> Result<(), DecodeError> {
     validate_with(msg, DecodeCx::default())
 }
 
-/// Validates with an explicit nesting limit.
+/// Validates with an explicit nesting limit and policy (deviations a tolerant policy
+/// accepts are not reported: see [`validate_counting`]).
 pub fn validate_with(msg: &Message, cx: DecodeCx) -> Result<(), DecodeError> {
+    validate_counting(msg, cx).map(drop)
+}
+
+/// Validates, and counts the deviations the context's policy accepted (none under
+/// [`Policy::Strict`](crate::Policy::Strict), which refuses them).
+pub fn validate_counting(msg: &Message, cx: DecodeCx) -> Result<Deviations, DecodeError> {
     let rules = if !msg.is_request() && msg.header().flags.is_error() {
         // §7.2: an answer with the E bit follows the answer-message ABNF.
         Some(ANSWER_MESSAGE)
     } else {
         dictionary::command(msg.code(), msg.application_id()).map(|c| c.rules(msg.is_request()))
     };
-    check_list(msg.avps(), rules, cx, msg.header().length as usize)
+    let mut dev = Deviations::default();
+    check_list(
+        msg.avps(),
+        rules,
+        cx,
+        msg.header().length as usize,
+        &mut dev,
+    )?;
+    Ok(dev)
+}
+
+/// `Ok` (and counted) when the policy accepts `e`, found in `avp` of a list at `cx`'s depth.
+#[cold]
+fn deviation(
+    cx: DecodeCx,
+    mandatory: bool,
+    e: DecodeError,
+    dev: &mut Deviations,
+) -> Result<(), DecodeError> {
+    if cx.policy.tolerates(&e.kind, cx.depth, mandatory) {
+        dev.record(e);
+        Ok(())
+    } else {
+        Err(e)
+    }
 }
 
 const fn rule(kind: RuleKind, code: u32, min: u32, max: u32) -> Rule {
@@ -87,19 +121,20 @@ fn check_list(
     rules: Option<&[Rule]>,
     cx: DecodeCx,
     end_offset: usize,
+    dev: &mut Deviations,
 ) -> Result<(), DecodeError> {
     // Occurrence counts per rule, on the stack and only as many zeroed as the list is
     // long, within reason: most lists are short (PS-Information, the longest of the 3GPP
     // lists, has 74 rules).
     match rules {
-        None => check_counted(avps, None, &mut [], cx, end_offset),
+        None => check_counted(avps, None, &mut [], cx, end_offset, dev),
         Some(r) if r.len() <= 24 => {
-            check_counted(avps, rules, &mut [0u32; 24][..r.len()], cx, end_offset)
+            check_counted(avps, rules, &mut [0u32; 24][..r.len()], cx, end_offset, dev)
         }
         Some(r) if r.len() <= 96 => {
-            check_counted(avps, rules, &mut [0u32; 96][..r.len()], cx, end_offset)
+            check_counted(avps, rules, &mut [0u32; 96][..r.len()], cx, end_offset, dev)
         }
-        Some(r) => check_counted(avps, rules, &mut vec![0; r.len()], cx, end_offset),
+        Some(r) => check_counted(avps, rules, &mut vec![0; r.len()], cx, end_offset, dev),
     }
 }
 
@@ -110,6 +145,7 @@ fn check_counted(
     counts: &mut [u32],
     cx: DecodeCx,
     end_offset: usize,
+    dev: &mut Deviations,
 ) -> Result<(), DecodeError> {
     // Whether the rules have a `*[ AVP ]` slot: looked up only for an AVP no rule names.
     let mut any_slot = None;
@@ -154,24 +190,37 @@ fn check_counted(
                     if counts[i] == rule.min {
                         met += 1;
                     }
+                    let m = avp.flags.is_mandatory();
                     if rule.max != UNBOUNDED && counts[i] > rule.max {
-                        return Err(avp.error(ErrorKind::TooManyAvps(key)));
+                        deviation(cx, m, avp.error(ErrorKind::TooManyAvps(key)), dev)?;
                     }
                     if rule.kind == RuleKind::Fixed && i != this {
-                        return Err(avp.error(ErrorKind::FixedAvpOutOfPlace(key)));
+                        deviation(cx, m, avp.error(ErrorKind::FixedAvpOutOfPlace(key)), dev)?;
                     }
                 }
                 None if def.is_none()
                     || *any_slot.get_or_insert_with(|| rules.iter().any(|r| r.avp.is_none())) => {}
-                None => return Err(avp.error(ErrorKind::AvpNotAllowed(key))),
+                None => deviation(
+                    cx,
+                    avp.flags.is_mandatory(),
+                    avp.error(ErrorKind::AvpNotAllowed(key)),
+                    dev,
+                )?,
             }
         }
         if let Some(def) = def {
-            check_value(&avp, def, cx)?;
+            if let Err(e) = check_value(&avp, def, cx, dev) {
+                deviation(cx, avp.flags.is_mandatory(), e, dev)?;
+            }
         }
     }
     match rules {
-        Some(rules) if met != required_rules(rules) => missing_required(rules, counts, end_offset),
+        Some(rules) if met != required_rules(rules) => {
+            match missing_required(rules, counts, end_offset) {
+                Ok(()) => Ok(()),
+                Err(e) => deviation(cx, true, e, dev),
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -235,6 +284,7 @@ fn check_value(
     avp: &AvpRef<'_>,
     def: &dictionary::AvpDef,
     cx: DecodeCx,
+    dev: &mut Deviations,
 ) -> Result<(), DecodeError> {
     match def.ty {
         AvpType::Grouped => {
@@ -244,7 +294,7 @@ fn check_value(
                 check_framing(avp.children())
             } else {
                 let rules = (!def.grouped.is_empty()).then_some(def.grouped);
-                check_list(avp.children(), rules, inner, avp.offset)
+                check_list(avp.children(), rules, inner, avp.offset, dev)
             };
             members.map_err(|e| {
                 if e.avp.is_some() {

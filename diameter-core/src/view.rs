@@ -1,8 +1,8 @@
 //! Runtime support of the generated typed views (`…View` types).
 //!
 //! A view is the fast way to read a received message with its dictionary's types: decoding
-//! one walks the AVPs once, checks everything the owned typed struct's decoding checks (and
-//! the members of wide Grouped AVPs that the struct only checks when read), and records
+//! one walks the AVPs once, checks everything the owned typed struct's decoding checks (the
+//! struct checks its wide `Lazy` members with this same walk), and records
 //! where each ABNF member's first occurrence starts, and how many there are. Nothing is
 //! copied, counted or allocated: accessors then read values straight from the message's
 //! bytes, and never fail, since every value was checked. Grouped members are views too,
@@ -27,6 +27,7 @@ pub const ABSENT: u32 = u32::MAX;
 pub const CHECKED: DecodeCx = DecodeCx {
     depth: 0,
     max_depth: usize::MAX,
+    policy: crate::policy::Policy::Strict,
 };
 
 /// The header of bytes holding exactly one message, checked as [`crate::Message::decode`]

@@ -1,5 +1,5 @@
 //! Typed views (`…View`, generated next to every typed struct): they accept what the owned
-//! structs accept (and check the Grouped members the structs keep `Lazy`), read the same
+//! structs accept (the Grouped members the structs keep `Lazy` included), read the same
 //! values, and refuse malformed input with the same Result-Code and Failed-AVP.
 
 mod common;
@@ -240,10 +240,10 @@ fn malformed_inputs_give_the_structs_errors() {
 }
 
 #[test]
-fn views_check_what_lazy_members_defer() {
-    // SGSN-Address in PS-Information with an IPv4 family and 3 address bytes: the struct
-    // decodes (PS-Information is lazy) and fails when the member is read; the view refuses
-    // the message at once with the same error.
+fn lazy_members_are_checked_when_the_message_decodes() {
+    // SGSN-Address in PS-Information with an IPv4 family and 3 address bytes: PS-Information
+    // is held `Lazy` by the struct, which still checks it when the message is decoded, so
+    // the struct and the view refuse the message at once with the same error.
     let base = ccr();
     let msg = Message::decode(base.clone()).unwrap();
     let path = [
@@ -256,22 +256,14 @@ fn views_check_what_lazy_members_defer() {
     // Family 2 (IPv6) with 4 bytes of address: the wrong length for the family.
     bad[addr.data_offset..addr.data_offset + 2].copy_from_slice(&[0, 2]);
     let bad = bad.freeze();
-    let owned = CreditControlRequest::from_bytes(bad.clone()).unwrap();
-    let lazy_err = owned
-        .service_information
-        .as_ref()
-        .unwrap()
-        .get()
-        .unwrap()
-        .ps_information
-        .as_ref()
-        .unwrap()
-        .get()
-        .unwrap_err();
+    let lazy_err = CreditControlRequest::from_bytes(bad.clone()).unwrap_err();
     let view_err = CreditControlRequestView::from_bytes(&bad).unwrap_err();
     // 5014: the length does not fit the family (as the malformed-input table expects).
     assert_eq!(view_err.result_code(), 5014);
     assert_eq!(lazy_err.result_code(), 5014);
+    assert_eq!(lazy_err.avp, view_err.avp);
+    assert_eq!(lazy_err.path, view_err.path);
+    assert_eq!(lazy_err.offset, view_err.offset);
     // `check_view` picks RFC 4006's CCR for application 4 (TS 32.299's is decoded by name,
     // commit 628890b): Service-Information is outside its ABNF and not looked into.
     assert!(check_view(&Message::decode(bad).unwrap()).unwrap().is_ok());

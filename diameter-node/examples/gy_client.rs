@@ -58,8 +58,8 @@ async fn session(node: NodeHandle) -> Result<u64, CallError> {
 }
 
 fn granted_octets(cca: &CreditControlAnswer) -> Option<u64> {
-    let gsu = cca.multiple_services_credit_control.first()?.granted_service_unit.as_ref()?;
-    gsu.get().ok()?.cc_total_octets
+    let mscc = cca.multiple_services_credit_control.first()?;
+    mscc.granted_service_unit.as_ref()?.cc_total_octets
 }
 
 #[tokio::main]

@@ -65,6 +65,15 @@ fn build() -> Result<PathBuf, String> {
     let mut cmd = crate::process::command(cargo);
     cmd.args(["build", "-p", "diameter-cli", "--bin", "diameter"])
         .current_dir(workspace_dir());
+    // Without the variables cargo set for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...):
+    // build scripts that watch them (ring's `rerun-if-env-changed`) would run again, and
+    // ring, rustls, diameter-node and diameter-cli be rebuilt (20 s on two cores), here
+    // and once more by the next plain `cargo build` (`scripts/interop`'s first step).
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(set_by_cargo_for_tests) {
+            cmd.env_remove(key);
+        }
+    }
     let out = crate::process::run_blocking("cargo-build", cmd, dir.path(), BUILD_TIMEOUT)?;
     if !out.status.success() {
         return Err(format!(
@@ -80,6 +89,25 @@ fn build() -> Result<PathBuf, String> {
         ));
     }
     Ok(bin)
+}
+
+/// Whether cargo sets `key` for the crates and tests it runs (not for itself): the
+/// package's metadata, its manifest and target folders, the binaries of the package.
+fn set_by_cargo_for_tests(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
 }
 
 /// A running `diameter serve`.

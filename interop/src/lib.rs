@@ -13,6 +13,9 @@
 //!   background.
 //! - [`python`]: python-diameter 0.9.0 in the venv of `scripts/python-venv` and the scripts
 //!   of `interop/python/`; without the venv or tshark those tests print a skipped line.
+//! - [`erlang`]: Erlang/OTP's diameter application (`scripts/erlang-setup`), one VM per test
+//!   process running `interop/erlang/interop_peer.escript`; without it those tests print a
+//!   skipped line.
 //! - [`check`]: the check a scenario ends with, on every message of its capture.
 //! - [`process`], [`util`]: child processes that cannot outlive a test, temporary folders,
 //!   free ports, bounded waits.
@@ -23,6 +26,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod erlang;
 pub mod freediameter;
 pub mod process;
 pub mod python;

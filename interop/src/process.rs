@@ -72,6 +72,19 @@ impl Child {
         })
     }
 
+    /// Writes `line` and a newline to its stdin, when it is a pipe.
+    pub fn write_line(&mut self, line: &str) -> Result<(), String> {
+        use std::io::Write as _;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| format!("{}: no stdin to write to", self.name))?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("{}: writing to its stdin: {e}", self.name))
+    }
+
     /// Closes its stdin (end of input), when it is a pipe.
     pub fn close_stdin(&mut self) {
         self.stdin = None;

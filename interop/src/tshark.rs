@@ -377,7 +377,9 @@ impl Dissection {
     }
 }
 
-/// Wireshark's data folder with one more dictionary file: freeDiameter's test application.
+/// Wireshark's data folder with one more dictionary file: freeDiameter's test application,
+/// and the command and AVP of [`crate::erlang::UNSUPPORTED_COMMAND`] and
+/// [`crate::erlang::UNKNOWN_AVP`].
 fn wireshark_data_dir(work: &Path) -> Result<PathBuf, String> {
     let system = Path::new("/usr/share/wireshark");
     let data = work.join("wireshark-data");
@@ -409,8 +411,16 @@ fn wireshark_data_dir(work: &Path) -> Result<PathBuf, String> {
 	<avp name="Test-AVP" code="{avp}" vendor-id="FdTestApp" mandatory="mustnot" vendor-bit="must" may-encrypt="no">
 		<type type-name="Integer32"/>
 	</avp>
+	<!-- diameter-interop's Erlang tests: the command nobody serves (answered 3001) and
+	     the AVP sent with the M bit (answered 5001), known to tshark only -->
+	<command name="Interop-Unsupported" code="{unsupported}" vendor-id="None"/>
+	<avp name="Interop-Unknown-AVP" code="{unknown}" mandatory="may" may-encrypt="no">
+		<type type-name="Unsigned32"/>
+	</avp>
 </application>
 "#,
+        unknown = crate::erlang::UNKNOWN_AVP,
+        unsupported = crate::erlang::UNSUPPORTED_COMMAND,
         vendor = test_app::VENDOR_ID,
         app = test_app::APPLICATION_ID,
         cmd = test_app::COMMAND_CODE,

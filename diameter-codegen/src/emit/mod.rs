@@ -197,11 +197,13 @@ fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, Ha
     out
 }
 
-/// Grouped structs larger than this are held as `Lazy` (kept as received bytes, decoded and
-/// boxed on first access) when they are a single member, so that decoding a message neither
-/// fills, moves nor drops the hundreds of bytes of mostly-`None` fields of optional members
-/// such as Requested-Service-Unit or the 3GPP Service-Information tree until they are read.
-/// A `Lazy` is 80 bytes: smaller structs stay inline.
+/// Grouped structs larger than this are held as `Lazy` (checked when their parent is
+/// decoded, kept as received bytes, built and boxed on first access) when they are a single
+/// member, so that decoding a message neither fills, moves nor drops the hundreds of bytes of
+/// mostly-`None` fields of optional members such as Requested-Service-Unit or the 3GPP
+/// Service-Information tree until they are read. A `Lazy` is 80 bytes: smaller structs stay
+/// inline. This is a memory choice only: `Lazy<T>` dereferences to `T` and is made with
+/// `.into()`, so reading and setting a member look the same whichever way it is held.
 pub(crate) const LAZY_ABOVE_BYTES: usize = 160;
 
 /// The inline size of a `Lazy` member (diameter-core's `lazy::Lazy`).

@@ -67,6 +67,13 @@ pub(super) fn rule_abnf(r: &Rule) -> String {
 }
 
 impl Ctx<'_> {
+    /// Whether a Grouped AVP is wide enough to be held as `Lazy` when it is a single member.
+    pub(super) fn is_lazy(&self, name: &str) -> bool {
+        self.sizes
+            .get(name)
+            .is_some_and(|s| *s > super::LAZY_ABOVE_BYTES)
+    }
+
     pub(super) fn fields<'a>(
         &'a self,
         rules: &'a [Rule],
@@ -88,12 +95,7 @@ impl Ctx<'_> {
                 used.insert(ident.clone());
             }
             let mut ty = self.value_type(avp);
-            let big = avp.ty == AvpType::Grouped
-                && self
-                    .sizes
-                    .get(&avp.name)
-                    .is_some_and(|s| *s > super::LAZY_ABOVE_BYTES);
-            if card != Card::Many && big {
+            if card != Card::Many && self.is_lazy(&avp.name) {
                 // Wide Grouped members are decoded on first access.
                 let rt = &self.rt;
                 ty = quote!(#rt::lazy::Lazy<#ty>);
@@ -182,7 +184,7 @@ impl Ctx<'_> {
                     quote! {
                         (#code, #vendor) => {
                             self.avp_flags.note(&avp, self.#ident.len(), #rt::AvpFlags(#df));
-                            #rt::typed::push(&mut self.#ident, &avp, cx, #max)?;
+                            #rt::typed::push(&mut self.#ident, &avp, cx, #max, &mut self.extra)?;
                         }
                     }
                 }
@@ -191,14 +193,14 @@ impl Ctx<'_> {
                     quote! {
                         (#code, #vendor) => {
                             self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx)?;
+                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx, &mut self.extra)?;
                         }
                     }
                 }
                 Card::Optional => quote! {
                     (#code, #vendor) => {
                         self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                        #rt::typed::set_once(&mut self.#ident, &avp, cx)?;
+                        #rt::typed::set_once(&mut self.#ident, &avp, cx, &mut self.extra)?;
                     }
                 },
             }
@@ -215,7 +217,7 @@ impl Ctx<'_> {
                     let s = seen(f);
                     Some(quote! {
                         if !#s {
-                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
                         }
                     })
                 }
@@ -223,7 +225,7 @@ impl Ctx<'_> {
                     let min = Literal::usize_unsuffixed(f.rule.min as usize);
                     Some(quote! {
                         if self.#ident.len() < #min {
-                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
                         }
                     })
                 }
@@ -413,6 +415,17 @@ impl Ctx<'_> {
     pub(super) fn emit_grouped(&self, a: &Avp) -> TokenStream {
         let rt = &self.rt;
         let name = self.type_ident(&a.name);
+        // A wide group is held as `Lazy` wherever it is a member: decoding its parent checks
+        // it with the view's walk (no allocation) and builds the struct only when read.
+        let check = self.is_lazy(&a.name).then(|| {
+            let view = format_ident!("{}View", name);
+            quote! {
+                #[inline]
+                fn check(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                    #view::check(avp, cx)
+                }
+            }
+        });
         let rules = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
         let abnf: Vec<String> = rules.iter().map(rule_abnf).collect();
@@ -491,6 +504,7 @@ impl Ctx<'_> {
                     let cx = cx.enter(avp)?;
                     self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
                 }
+                #check
                 fn data_len(&self) -> usize {
                     #len
                 }

@@ -4,8 +4,9 @@
 //!
 //! A view records, per ABNF member, the offset of its first occurrence and (for repeated
 //! members) how many there are; accessors read from there. Decoding checks what decoding
-//! the owned struct checks, plus the contents of Grouped members (which the struct may keep
-//! `Lazy`), so that accessors never fail.
+//! the owned struct checks (the contents of Grouped members included), so that accessors
+//! never fail. Wide Grouped structs use their view's check as `AvpData::check`, which is how
+//! the owned struct checks the members it keeps `Lazy`.
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};

@@ -20,14 +20,19 @@ use bytes::{Bytes, BytesMut};
 use crate::avp::{AvpFlags, AvpRef, put_avp_with, put_header, put_padding};
 use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
+use crate::policy::Policy;
 
-/// Decoding context: how deep in Grouped AVPs we are, and how deep we may go.
+/// Decoding context: how deep in Grouped AVPs we are, how deep we may go, and how strictly
+/// deviations from the dictionary are judged.
 #[derive(Clone, Copy, Debug)]
 pub struct DecodeCx {
     /// Current nesting depth (0 at message level).
     pub depth: usize,
     /// Maximum nesting depth of Grouped AVPs.
     pub max_depth: usize,
+    /// Strict (the default) or tolerant of deviations inside Grouped AVPs
+    /// ([`crate::policy`]).
+    pub policy: Policy,
 }
 
 impl Default for DecodeCx {
@@ -35,11 +40,34 @@ impl Default for DecodeCx {
         Self {
             depth: 0,
             max_depth: crate::DEFAULT_MAX_DEPTH,
+            policy: Policy::Strict,
         }
     }
 }
 
 impl DecodeCx {
+    /// The default context with `policy`.
+    pub fn with_policy(policy: Policy) -> Self {
+        Self {
+            policy,
+            ..Self::default()
+        }
+    }
+
+    /// `Ok` when the policy accepts `e`, found in `avp` at this depth, as a deviation;
+    /// otherwise `e`.
+    #[cold]
+    pub fn tolerate(self, avp: &AvpRef<'_>, e: DecodeError) -> Result<(), DecodeError> {
+        if self
+            .policy
+            .tolerates(&e.kind, self.depth, avp.flags.is_mandatory())
+        {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+
     /// The context for the members of a Grouped AVP, or an error if that is too deep.
     ///
     /// The error's Failed-AVP is the AVP one level too deep with its data left out (its
@@ -81,6 +109,14 @@ pub trait AvpData: Sized {
     fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
         *self = Self::decode(avp, cx)?;
         Ok(())
+    }
+
+    /// Checks the AVP's data as [`AvpData::decode`] does, without keeping the value. Wide
+    /// Grouped types override it with their view's zero-copy walk, which is what lets
+    /// [`crate::lazy::Lazy`] check a member when the message is decoded and build it later.
+    #[inline]
+    fn check(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        Self::decode(avp, cx).map(drop)
     }
 
     /// Length of the data, without header and padding.

@@ -1530,6 +1530,7 @@ impl CostInformation {
                         &mut seen_unit_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (425, 0) => {
@@ -1539,35 +1540,34 @@ impl CostInformation {
                         &mut seen_currency_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (424, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cost_unit, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cost_unit, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_unit_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(445, 0),
-                    <UnitValue as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(445, 0),
+                <UnitValue as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_currency_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(425, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(425, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1590,6 +1590,13 @@ impl rt::AvpData for CostInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CostInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1722,25 +1729,25 @@ impl UnitValue {
                         &mut seen_value_digits,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (429, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
+                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_value_digits {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(447, 0),
-                    <i64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(447, 0),
+                <i64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1892,50 +1899,108 @@ impl MultipleServicesCreditControl {
             match (avp.code, avp.vendor) {
                 (431, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.granted_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (437, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (446, 0) => {
                     self.avp_flags
                         .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.used_service_unit,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (452, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tariff_change_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_change_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (439, 0) => {
                     self.avp_flags
                         .note(&avp, self.service_identifier.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.service_identifier, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (457, 0) => {
                     self.avp_flags
                         .note(&avp, self.g_s_u_pool_reference.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.g_s_u_pool_reference, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.g_s_u_pool_reference,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (448, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.validity_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (430, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (669, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1962,6 +2027,13 @@ impl rt::AvpData for MultipleServicesCreditControl {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MultipleServicesCreditControlView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2213,31 +2285,56 @@ impl GrantedServiceUnit {
             match (avp.code, avp.vendor) {
                 (451, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tariff_time_change, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_time_change,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (420, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
                 }
                 (413, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
                 }
                 (421, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_total_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (412, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (414, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (417, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_service_specific_units,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2277,6 +2374,13 @@ impl rt::AvpData for GrantedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        GrantedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2437,27 +2541,47 @@ impl RequestedServiceUnit {
             match (avp.code, avp.vendor) {
                 (420, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
                 }
                 (413, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
                 }
                 (421, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_total_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (412, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (414, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (417, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_service_specific_units,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2484,6 +2608,13 @@ impl rt::AvpData for RequestedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RequestedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2675,31 +2806,56 @@ impl UsedServiceUnit {
             match (avp.code, avp.vendor) {
                 (452, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tariff_change_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_change_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (420, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
                 }
                 (413, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
                 }
                 (421, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_total_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (412, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (414, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (417, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_service_specific_units,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2739,6 +2895,13 @@ impl rt::AvpData for UsedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UsedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2927,25 +3090,30 @@ impl CcMoney {
                         &mut seen_unit_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.currency_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_unit_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(445, 0),
-                    <UnitValue as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(445, 0),
+                <UnitValue as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3072,6 +3240,7 @@ impl GSUPoolReference {
                         &mut seen_g_s_u_pool_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (454, 0) => {
@@ -3081,6 +3250,7 @@ impl GSUPoolReference {
                         &mut seen_cc_unit_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (445, 0) => {
@@ -3090,6 +3260,7 @@ impl GSUPoolReference {
                         &mut seen_unit_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3097,34 +3268,31 @@ impl GSUPoolReference {
         }
         avps.finish()?;
         if !seen_g_s_u_pool_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(453, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(453, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_cc_unit_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(454, 0),
-                    <CcUnitType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(454, 0),
+                <CcUnitType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_unit_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(445, 0),
-                    <UnitValue as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(445, 0),
+                <UnitValue as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3280,6 +3448,7 @@ impl FinalUnitIndication {
                         &mut seen_final_unit_action,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (438, 0) => {
@@ -3294,29 +3463,40 @@ impl FinalUnitIndication {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (11, 0) => {
                     self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (434, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_server, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_server,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_final_unit_action {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(449, 0),
-                    <FinalUnitAction as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(449, 0),
+                <FinalUnitAction as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3351,6 +3531,13 @@ impl rt::AvpData for FinalUnitIndication {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FinalUnitIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3497,6 +3684,7 @@ impl RedirectServer {
                         &mut seen_redirect_address_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (435, 0) => {
@@ -3506,6 +3694,7 @@ impl RedirectServer {
                         &mut seen_redirect_server_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3513,24 +3702,22 @@ impl RedirectServer {
         }
         avps.finish()?;
         if !seen_redirect_address_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(433, 0),
-                    <RedirectAddressType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(433, 0),
+                <RedirectAddressType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_redirect_server_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(435, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(435, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3647,6 +3834,7 @@ impl ServiceParameterInfo {
                         &mut seen_service_parameter_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (442, 0) => {
@@ -3656,6 +3844,7 @@ impl ServiceParameterInfo {
                         &mut seen_service_parameter_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3663,24 +3852,22 @@ impl ServiceParameterInfo {
         }
         avps.finish()?;
         if !seen_service_parameter_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(441, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(441, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_service_parameter_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(442, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(442, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3851,6 +4038,7 @@ impl SubscriptionId {
                         &mut seen_subscription_id_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (444, 0) => {
@@ -3860,6 +4048,7 @@ impl SubscriptionId {
                         &mut seen_subscription_id_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3867,24 +4056,22 @@ impl SubscriptionId {
         }
         avps.finish()?;
         if !seen_subscription_id_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(450, 0),
-                    <SubscriptionIdType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(450, 0),
+                <SubscriptionIdType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_subscription_id_data {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(444, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(444, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4053,6 +4240,7 @@ impl UserEquipmentInfo {
                         &mut seen_user_equipment_info_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (460, 0) => {
@@ -4062,6 +4250,7 @@ impl UserEquipmentInfo {
                         &mut seen_user_equipment_info_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -4069,24 +4258,22 @@ impl UserEquipmentInfo {
         }
         avps.finish()?;
         if !seen_user_equipment_info_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(459, 0),
-                    <UserEquipmentInfoType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(459, 0),
+                <UserEquipmentInfoType as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_user_equipment_info_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(460, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(460, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4247,15 +4434,30 @@ impl UserEquipmentInfoExtension {
             match (avp.code, avp.vendor) {
                 (654, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info_imeisv, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_imeisv,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (655, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info_mac, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_mac,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (656, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info_eui64, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_eui64,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (657, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -4263,11 +4465,17 @@ impl UserEquipmentInfoExtension {
                         &mut self.user_equipment_info_modifiedeui64,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (658, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info_imei, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_imei,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -4306,6 +4514,13 @@ impl rt::AvpData for UserEquipmentInfoExtension {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UserEquipmentInfoExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4438,23 +4653,48 @@ impl SubscriptionIdExtension {
             match (avp.code, avp.vendor) {
                 (660, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.subscription_id_e164, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id_e164,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (661, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.subscription_id_imsi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id_imsi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (662, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.subscription_id_sip_uri, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id_sip_uri,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (663, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.subscription_id_nai, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id_nai,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (664, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.subscription_id_private, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id_private,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -4481,6 +4721,13 @@ impl rt::AvpData for SubscriptionIdExtension {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SubscriptionIdExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4605,15 +4852,30 @@ impl RedirectServerExtension {
             match (avp.code, avp.vendor) {
                 (666, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.redirect_address_ipaddress, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_address_ipaddress,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (667, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.redirect_address_url, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_address_url,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (668, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.redirect_address_sip_uri, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_address_sip_uri,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -4640,6 +4902,13 @@ impl rt::AvpData for RedirectServerExtension {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RedirectServerExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4750,33 +5019,50 @@ impl QosFinalUnitIndication {
                         &mut seen_final_unit_action,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (509, 0) => {
                     self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (11, 0) => {
                     self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (665, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.redirect_server_extension, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_server_extension,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_final_unit_action {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(449, 0),
-                    <FinalUnitAction as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(449, 0),
+                <FinalUnitAction as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4799,6 +5085,13 @@ impl rt::AvpData for QosFinalUnitIndication {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosFinalUnitIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5034,6 +5327,7 @@ impl CreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5043,6 +5337,7 @@ impl CreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5052,6 +5347,7 @@ impl CreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -5061,6 +5357,7 @@ impl CreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -5070,6 +5367,7 @@ impl CreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (461, 0) => {
@@ -5079,6 +5377,7 @@ impl CreditControlRequest {
                         &mut seen_service_context_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -5088,6 +5387,7 @@ impl CreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -5097,36 +5397,68 @@ impl CreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (419, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (659, 0) => {
                     self.avp_flags
@@ -5140,28 +5472,55 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (437, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (436, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.requested_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (446, 0) => {
                     self.avp_flags
                         .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.used_service_unit,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (455, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5169,6 +5528,7 @@ impl CreditControlRequest {
                         &mut self.multiple_services_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (456, 0) => {
@@ -5183,6 +5543,7 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (440, 0) => {
@@ -5193,15 +5554,26 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (411, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.cc_correlation_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_correlation_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -5209,99 +5581,104 @@ impl CreditControlRequest {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_service_context_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(461, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(461, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5827,6 +6204,7 @@ impl CreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -5836,6 +6214,7 @@ impl CreditControlAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5845,6 +6224,7 @@ impl CreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5854,6 +6234,7 @@ impl CreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -5863,6 +6244,7 @@ impl CreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -5872,6 +6254,7 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -5881,35 +6264,66 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (418, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_session_failover, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_session_failover,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (419, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (431, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.granted_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (456, 0) => {
                     self.avp_flags
@@ -5923,23 +6337,44 @@ impl CreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (423, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cost_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cost_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (430, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (669, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (422, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.check_balance_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.check_balance_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (427, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5947,6 +6382,7 @@ impl CreditControlAnswer {
                         &mut self.credit_control_failure_handling,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (428, 0) => {
@@ -5955,110 +6391,143 @@ impl CreditControlAnswer {
                         &mut self.direct_debiting_failure_handling,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (448, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.validity_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

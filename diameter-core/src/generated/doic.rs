@@ -480,7 +480,12 @@ impl OcSupportedFeatures {
             match (avp.code, avp.vendor) {
                 (622, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_feature_vector, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_feature_vector,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -770,6 +775,7 @@ impl OcOlr {
                         &mut seen_oc_sequence_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (626, 0) => {
@@ -779,39 +785,48 @@ impl OcOlr {
                         &mut seen_oc_report_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (627, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_reduction_percentage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_reduction_percentage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (625, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_validity_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_validity_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_oc_sequence_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(624, 0),
-                    <u64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(624, 0),
+                <u64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_oc_report_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(626, 0),
-                    <OcReportType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(626, 0),
+                <OcReportType as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }

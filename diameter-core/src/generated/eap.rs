@@ -226,6 +226,7 @@ impl DiameterEapRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -235,6 +236,7 @@ impl DiameterEapRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -244,6 +246,7 @@ impl DiameterEapRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -253,6 +256,7 @@ impl DiameterEapRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -262,6 +266,7 @@ impl DiameterEapRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (274, 0) => {
@@ -271,47 +276,88 @@ impl DiameterEapRequest {
                         &mut seen_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (62, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_limit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (462, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -320,167 +366,266 @@ impl DiameterEapRequest {
                         &mut seen_eap_payload,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (102, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.eap_key_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eap_key_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (276, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_grace_period,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (19, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (31, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (94, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_line_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (77, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.connect_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.connect_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_compression,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_netmask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_mtu,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (401, 0) => {
                     self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tunneling,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(274, 0),
-                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(274, 0),
+                <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_eap_payload {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(462, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(462, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1222,6 +1367,7 @@ impl DiameterEapAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -1231,6 +1377,7 @@ impl DiameterEapAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (274, 0) => {
@@ -1240,6 +1387,7 @@ impl DiameterEapAnswer {
                         &mut seen_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -1249,6 +1397,7 @@ impl DiameterEapAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -1258,6 +1407,7 @@ impl DiameterEapAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -1267,121 +1417,257 @@ impl DiameterEapAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (462, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.eap_payload, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eap_payload,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (463, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.eap_reissued_payload, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eap_reissued_payload,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (464, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.eap_master_session_key, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eap_master_session_key,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (102, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.eap_key_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eap_key_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (272, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.multi_round_time_out, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.multi_round_time_out,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (465, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.accounting_eap_auth_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_eap_auth_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (78, 0) => {
                     self.avp_flags
                         .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.configuration_token,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (85, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_interim_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (28, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.idle_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (276, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_grace_period,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (285, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.re_auth_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (27, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (18, 0) => {
                     self.avp_flags
                         .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.reply_message,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (11, 0) => {
                     self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (62, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_limit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (20, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (19, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (37, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_link,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (38, 0) => {
                     self.avp_flags
@@ -1395,161 +1681,270 @@ impl DiameterEapAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (39, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_zone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_compression,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (100, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (99, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_netmask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 0) => {
                     self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (88, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipx_network,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_mtu,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (10, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_routing,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (400, 0) => {
                     self.avp_flags
                         .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.nas_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (407, 0) => {
                     self.avp_flags
                         .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (401, 0) => {
                     self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tunneling,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(274, 0),
-                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(274, 0),
+                <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -751,15 +751,30 @@ impl GloballyUniqueAddress {
             match (avp.code, avp.vendor) {
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (301, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_realm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_realm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -786,6 +801,13 @@ impl rt::AvpData for GloballyUniqueAddress {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        GloballyUniqueAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -887,7 +909,13 @@ impl InitialGateSetting {
                 (400, 0) => {
                     self.avp_flags
                         .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.nas_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (308, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -895,6 +923,7 @@ impl InitialGateSetting {
                         &mut self.maximum_allowed_bandwidth_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (309, 13019) => {
@@ -903,6 +932,7 @@ impl InitialGateSetting {
                         &mut self.maximum_allowed_bandwidth_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1042,15 +1072,31 @@ impl QosProfile {
             match (avp.code, avp.vendor) {
                 (312, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.application_class_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_class_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (520, 10415) => {
                     self.avp_flags.note(&avp, self.media_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.media_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.media_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reservation_priority, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reservation_priority,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (308, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1058,6 +1104,7 @@ impl QosProfile {
                         &mut self.maximum_allowed_bandwidth_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (309, 13019) => {
@@ -1066,11 +1113,17 @@ impl QosProfile {
                         &mut self.maximum_allowed_bandwidth_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (311, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.transport_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.transport_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1235,25 +1288,30 @@ impl AccessNetworkType {
                         &mut seen_nas_port_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (307, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.aggregation_network_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aggregation_network_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_nas_port_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(61, 0),
-                    <super::nasreq::NasPortType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(61, 0),
+                <super::nasreq::NasPortType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1362,15 +1420,30 @@ impl EtsiLocationInformation {
             match (avp.code, avp.vendor) {
                 (500, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.line_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.line_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (355, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.civic_location, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.civic_location,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (356, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.geospatial_location, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.geospatial_location,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1397,6 +1470,13 @@ impl rt::AvpData for EtsiLocationInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EtsiLocationInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1499,25 +1579,30 @@ impl BindingInformation {
                         &mut seen_binding_input_list,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (452, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.binding_output_list, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.binding_output_list,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_binding_input_list {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(451, 13019),
-                    <BindingInputList as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(451, 13019),
+                <BindingInputList as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1540,6 +1625,13 @@ impl rt::AvpData for BindingInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        BindingInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1621,12 +1713,24 @@ impl BindingInputList {
                 (453, 13019) => {
                     self.avp_flags
                         .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.v6_transport_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.v6_transport_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (454, 13019) => {
                     self.avp_flags
                         .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.v4_transport_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.v4_transport_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1738,12 +1842,24 @@ impl BindingOutputList {
                 (453, 13019) => {
                     self.avp_flags
                         .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.v6_transport_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.v6_transport_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (454, 13019) => {
                     self.avp_flags
                         .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.v4_transport_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.v4_transport_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1861,6 +1977,7 @@ impl V6TransportAddress {
                         &mut seen_framed_ipv6_prefix,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (455, 13019) => {
@@ -1870,6 +1987,7 @@ impl V6TransportAddress {
                         &mut seen_port_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1877,24 +1995,22 @@ impl V6TransportAddress {
         }
         avps.finish()?;
         if !seen_framed_ipv6_prefix {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(97, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(97, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_port_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(455, 13019),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(455, 13019),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2000,6 +2116,7 @@ impl V4TransportAddress {
                         &mut seen_framed_ip_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (455, 13019) => {
@@ -2009,6 +2126,7 @@ impl V4TransportAddress {
                         &mut seen_port_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2016,24 +2134,22 @@ impl V4TransportAddress {
         }
         avps.finish()?;
         if !seen_framed_ip_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(8, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(8, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_port_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(455, 13019),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(455, 13019),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2167,6 +2283,7 @@ impl EtsiSipAuthenticate {
                         &mut seen_etsi_digest_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (505, 13019) => {
@@ -2176,31 +2293,62 @@ impl EtsiSipAuthenticate {
                         &mut seen_etsi_digest_nonce,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (506, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_domain, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_domain,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (507, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_opaque, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_opaque,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (508, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_stale, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_stale,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (509, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_algorithm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_algorithm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_qop,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_ha1, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_ha1,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (512, 13019) => {
                     self.avp_flags
@@ -2214,6 +2362,7 @@ impl EtsiSipAuthenticate {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2221,24 +2370,22 @@ impl EtsiSipAuthenticate {
         }
         avps.finish()?;
         if !seen_etsi_digest_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(504, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(504, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_etsi_digest_nonce {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(505, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(505, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2261,6 +2408,13 @@ impl rt::AvpData for EtsiSipAuthenticate {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EtsiSipAuthenticateView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2475,6 +2629,7 @@ impl EtsiSipAuthorization {
                         &mut seen_etsi_digest_username,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (504, 13019) => {
@@ -2484,6 +2639,7 @@ impl EtsiSipAuthorization {
                         &mut seen_etsi_digest_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (505, 13019) => {
@@ -2493,6 +2649,7 @@ impl EtsiSipAuthorization {
                         &mut seen_etsi_digest_nonce,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (514, 13019) => {
@@ -2502,6 +2659,7 @@ impl EtsiSipAuthorization {
                         &mut seen_etsi_digest_uri,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (515, 13019) => {
@@ -2511,31 +2669,62 @@ impl EtsiSipAuthorization {
                         &mut seen_etsi_digest_response,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (509, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_algorithm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_algorithm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_cnonce, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_cnonce,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (507, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_opaque, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_opaque,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_qop,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_nonce_count, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_nonce_count,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (518, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (519, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2543,6 +2732,7 @@ impl EtsiSipAuthorization {
                         &mut self.etsi_digest_entity_body_hash,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (512, 13019) => {
@@ -2557,6 +2747,7 @@ impl EtsiSipAuthorization {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2564,54 +2755,49 @@ impl EtsiSipAuthorization {
         }
         avps.finish()?;
         if !seen_etsi_digest_username {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(513, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(513, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_etsi_digest_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(504, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(504, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_etsi_digest_nonce {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(505, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(505, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_etsi_digest_uri {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(514, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(514, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_etsi_digest_response {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(515, 13019),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(515, 13019),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2634,6 +2820,13 @@ impl rt::AvpData for EtsiSipAuthorization {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EtsiSipAuthorizationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2842,23 +3035,48 @@ impl EtsiSipAuthenticationInfo {
             match (avp.code, avp.vendor) {
                 (520, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_nextnonce, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_nextnonce,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_qop,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (521, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_response_auth, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_response_auth,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_cnonce, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_cnonce,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.etsi_digest_nonce_count, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_nonce_count,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2885,6 +3103,13 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EtsiSipAuthenticationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -289,6 +289,7 @@ impl MipMnAaaAuth {
                         &mut seen_mip_mn_aaa_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (338, 0) => {
@@ -298,6 +299,7 @@ impl MipMnAaaAuth {
                         &mut seen_mip_auth_input_data_length,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (339, 0) => {
@@ -307,6 +309,7 @@ impl MipMnAaaAuth {
                         &mut seen_mip_authenticator_length,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (340, 0) => {
@@ -316,6 +319,7 @@ impl MipMnAaaAuth {
                         &mut seen_mip_authenticator_offset,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -323,44 +327,40 @@ impl MipMnAaaAuth {
         }
         avps.finish()?;
         if !seen_mip_mn_aaa_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(341, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(341, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_auth_input_data_length {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(338, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(338, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_authenticator_length {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(339, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(339, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_authenticator_offset {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(340, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(340, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -482,6 +482,7 @@ impl MipOriginatingForeignAaa {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -491,6 +492,7 @@ impl MipOriginatingForeignAaa {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -498,24 +500,22 @@ impl MipOriginatingForeignAaa {
         }
         avps.finish()?;
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -668,6 +668,7 @@ impl MipHomeAgentHost {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -677,6 +678,7 @@ impl MipHomeAgentHost {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -684,24 +686,22 @@ impl MipHomeAgentHost {
         }
         avps.finish()?;
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -827,6 +827,7 @@ impl MipFaToMnMsa {
                         &mut seen_mip_fa_to_mn_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -836,6 +837,7 @@ impl MipFaToMnMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (343, 0) => {
@@ -845,6 +847,7 @@ impl MipFaToMnMsa {
                         &mut seen_mip_session_key,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -852,34 +855,31 @@ impl MipFaToMnMsa {
         }
         avps.finish()?;
         if !seen_mip_fa_to_mn_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(319, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(319, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_session_key {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(343, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(343, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -998,6 +998,7 @@ impl MipFaToHaMsa {
                         &mut seen_mip_fa_to_ha_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -1007,6 +1008,7 @@ impl MipFaToHaMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (343, 0) => {
@@ -1016,6 +1018,7 @@ impl MipFaToHaMsa {
                         &mut seen_mip_session_key,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1023,34 +1026,31 @@ impl MipFaToHaMsa {
         }
         avps.finish()?;
         if !seen_mip_fa_to_ha_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(318, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(318, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_session_key {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(343, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(343, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1169,6 +1169,7 @@ impl MipHaToFaMsa {
                         &mut seen_mip_ha_to_fa_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -1178,6 +1179,7 @@ impl MipHaToFaMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (343, 0) => {
@@ -1187,6 +1189,7 @@ impl MipHaToFaMsa {
                         &mut seen_mip_session_key,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1194,34 +1197,31 @@ impl MipHaToFaMsa {
         }
         avps.finish()?;
         if !seen_mip_ha_to_fa_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(323, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(323, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_session_key {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(343, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(343, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1348,6 +1348,7 @@ impl MipHaToMnMsa {
                         &mut seen_mip_mn_ha_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -1357,6 +1358,7 @@ impl MipHaToMnMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (346, 0) => {
@@ -1366,6 +1368,7 @@ impl MipHaToMnMsa {
                         &mut seen_mip_replay_mode,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (343, 0) => {
@@ -1375,6 +1378,7 @@ impl MipHaToMnMsa {
                         &mut seen_mip_session_key,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1382,44 +1386,40 @@ impl MipHaToMnMsa {
         }
         avps.finish()?;
         if !seen_mip_mn_ha_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(491, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(491, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_replay_mode {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(346, 0),
-                    <MipReplayMode as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(346, 0),
+                <MipReplayMode as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_session_key {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(343, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(343, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1548,6 +1548,7 @@ impl MipMnToFaMsa {
                         &mut seen_mip_mn_to_fa_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -1557,6 +1558,7 @@ impl MipMnToFaMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (335, 0) => {
@@ -1566,6 +1568,7 @@ impl MipMnToFaMsa {
                         &mut seen_mip_nonce,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1573,34 +1576,31 @@ impl MipMnToFaMsa {
         }
         avps.finish()?;
         if !seen_mip_mn_to_fa_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(324, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(324, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_nonce {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(335, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(335, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1726,6 +1726,7 @@ impl MipMnToHaMsa {
                         &mut seen_mip_mn_ha_spi,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (345, 0) => {
@@ -1735,6 +1736,7 @@ impl MipMnToHaMsa {
                         &mut seen_mip_algorithm_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (346, 0) => {
@@ -1744,6 +1746,7 @@ impl MipMnToHaMsa {
                         &mut seen_mip_replay_mode,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (335, 0) => {
@@ -1753,6 +1756,7 @@ impl MipMnToHaMsa {
                         &mut seen_mip_nonce,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1760,44 +1764,40 @@ impl MipMnToHaMsa {
         }
         avps.finish()?;
         if !seen_mip_mn_ha_spi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(491, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(491, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_algorithm_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(345, 0),
-                    <MipAlgorithmType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(345, 0),
+                <MipAlgorithmType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_replay_mode {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(346, 0),
-                    <MipReplayMode as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(346, 0),
+                <MipReplayMode as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mip_nonce {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(335, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(335, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2018,6 +2018,7 @@ impl AaMobileNodeRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -2027,6 +2028,7 @@ impl AaMobileNodeRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
@@ -2036,6 +2038,7 @@ impl AaMobileNodeRequest {
                         &mut seen_user_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2045,6 +2048,7 @@ impl AaMobileNodeRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2054,6 +2058,7 @@ impl AaMobileNodeRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2063,6 +2068,7 @@ impl AaMobileNodeRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (320, 0) => {
@@ -2072,6 +2078,7 @@ impl AaMobileNodeRequest {
                         &mut seen_mip_reg_request,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (322, 0) => {
@@ -2081,31 +2088,62 @@ impl AaMobileNodeRequest {
                         &mut seen_mip_mn_aaa_auth,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (333, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mobile_node_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (334, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_home_agent_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (337, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_feature_vector, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_feature_vector,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (347, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2113,19 +2151,35 @@ impl AaMobileNodeRequest {
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (344, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_fa_challenge, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_fa_challenge,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (336, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2133,107 +2187,122 @@ impl AaMobileNodeRequest {
                         &mut self.mip_candidate_home_agent_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (348, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_home_agent_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_home_agent_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (323, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_ha_to_fa_spi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_ha_to_fa_spi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_user_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_mip_reg_request {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(320, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(320, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_mip_mn_aaa_auth {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(322, 0),
-                    <MipMnAaaAuth as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(322, 0),
+                <MipMnAaaAuth as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2674,6 +2743,7 @@ impl AaMobileNodeAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -2683,6 +2753,7 @@ impl AaMobileNodeAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -2692,6 +2763,7 @@ impl AaMobileNodeAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2701,6 +2773,7 @@ impl AaMobileNodeAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2710,142 +2783,235 @@ impl AaMobileNodeAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (285, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.re_auth_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (337, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_feature_vector, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_feature_vector,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (321, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_reg_reply, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_reg_reply,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (325, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mn_to_fa_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mn_to_fa_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (331, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mn_to_ha_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mn_to_ha_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (326, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_fa_to_mn_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_fa_to_mn_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (328, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_fa_to_ha_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_fa_to_ha_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (332, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_ha_to_mn_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_ha_to_mn_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (367, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_msa_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_msa_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (334, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_home_agent_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (333, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mobile_node_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (342, 0) => {
                     self.avp_flags
                         .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mip_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mip_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3377,6 +3543,7 @@ impl HomeAgentMipRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -3386,6 +3553,7 @@ impl HomeAgentMipRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (291, 0) => {
@@ -3395,6 +3563,7 @@ impl HomeAgentMipRequest {
                         &mut seen_authorization_lifetime,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -3404,6 +3573,7 @@ impl HomeAgentMipRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (320, 0) => {
@@ -3413,6 +3583,7 @@ impl HomeAgentMipRequest {
                         &mut seen_mip_reg_request,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3422,6 +3593,7 @@ impl HomeAgentMipRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3431,6 +3603,7 @@ impl HomeAgentMipRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
@@ -3440,6 +3613,7 @@ impl HomeAgentMipRequest {
                         &mut seen_user_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -3449,6 +3623,7 @@ impl HomeAgentMipRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (337, 0) => {
@@ -3458,31 +3633,62 @@ impl HomeAgentMipRequest {
                         &mut seen_mip_feature_vector,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (331, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mn_to_ha_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mn_to_ha_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (325, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mn_to_fa_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mn_to_fa_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (332, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_ha_to_mn_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_ha_to_mn_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (329, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_ha_to_fa_msa, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_ha_to_fa_msa,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (367, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_msa_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_msa_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (347, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3490,136 +3696,160 @@ impl HomeAgentMipRequest {
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (333, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mobile_node_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (334, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_home_agent_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (342, 0) => {
                     self.avp_flags
                         .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mip_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mip_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_authorization_lifetime {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(291, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(291, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_mip_reg_request {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(320, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(320, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_user_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_mip_feature_vector {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(337, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(337, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4008,6 +4238,7 @@ impl HomeAgentMipAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -4017,6 +4248,7 @@ impl HomeAgentMipAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -4026,6 +4258,7 @@ impl HomeAgentMipAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -4035,6 +4268,7 @@ impl HomeAgentMipAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4044,105 +4278,152 @@ impl HomeAgentMipAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (321, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_reg_reply, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_reg_reply,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (334, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_home_agent_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (333, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_mobile_node_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (318, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_fa_to_ha_spi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_fa_to_ha_spi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (319, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip_fa_to_mn_spi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip_fa_to_mn_spi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

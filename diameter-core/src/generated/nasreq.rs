@@ -1316,6 +1316,7 @@ impl ChapAuth {
                         &mut seen_chap_algorithm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (404, 0) => {
@@ -1325,35 +1326,39 @@ impl ChapAuth {
                         &mut seen_chap_ident,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (405, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.chap_response, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.chap_response,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_chap_algorithm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(403, 0),
-                    <ChapAlgorithm as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(403, 0),
+                <ChapAlgorithm as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_chap_ident {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(404, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(404, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1504,6 +1509,7 @@ impl Tunneling {
                         &mut seen_tunnel_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (65, 0) => {
@@ -1513,6 +1519,7 @@ impl Tunneling {
                         &mut seen_tunnel_medium_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (66, 0) => {
@@ -1522,6 +1529,7 @@ impl Tunneling {
                         &mut seen_tunnel_client_endpoint,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (67, 0) => {
@@ -1531,75 +1539,102 @@ impl Tunneling {
                         &mut seen_tunnel_server_endpoint,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (83, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_preference, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_preference,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (90, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_client_auth_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_client_auth_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (91, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_server_auth_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_server_auth_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (82, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_assignment_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_assignment_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (69, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_password, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_password,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (81, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tunnel_private_group_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_private_group_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tunnel_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(64, 0),
-                    <TunnelType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(64, 0),
+                <TunnelType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_tunnel_medium_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(65, 0),
-                    <TunnelMediumType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(65, 0),
+                <TunnelMediumType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_tunnel_client_endpoint {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(66, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(66, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_tunnel_server_endpoint {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(67, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(67, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1622,6 +1657,13 @@ impl rt::AvpData for Tunneling {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TunnelingView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1986,6 +2028,7 @@ impl AaRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -1995,6 +2038,7 @@ impl AaRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2004,6 +2048,7 @@ impl AaRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2013,6 +2058,7 @@ impl AaRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2022,6 +2068,7 @@ impl AaRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (274, 0) => {
@@ -2031,248 +2078,446 @@ impl AaRequest {
                         &mut seen_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (62, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_limit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (2, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_password, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_password,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (276, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_grace_period,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (19, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (31, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (94, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_line_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (77, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.connect_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.connect_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (402, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.chap_auth, &avp, cx)?;
+                    rt::typed::set_once(&mut self.chap_auth, &avp, cx, &mut self.extra)?;
                 }
                 (60, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.chap_challenge, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.chap_challenge,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_compression,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_netmask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_mtu,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (70, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_password, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_password,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (73, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_security, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_security,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (74, 0) => {
                     self.avp_flags
                         .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.arap_security_data, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.arap_security_data,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (14, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ip_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (98, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ipv6_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (36, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (35, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (63, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (34, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (401, 0) => {
                     self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tunneling,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(274, 0),
-                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(274, 0),
+                <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3194,6 +3439,7 @@ impl AaAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -3203,6 +3449,7 @@ impl AaAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (274, 0) => {
@@ -3212,6 +3459,7 @@ impl AaAnswer {
                         &mut seen_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -3221,6 +3469,7 @@ impl AaAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3230,6 +3479,7 @@ impl AaAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3239,134 +3489,281 @@ impl AaAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (78, 0) => {
                     self.avp_flags
                         .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.configuration_token,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (85, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_interim_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (28, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.idle_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (276, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_grace_period,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (285, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.re_auth_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (272, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.multi_round_time_out, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.multi_round_time_out,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (27, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (18, 0) => {
                     self.avp_flags
                         .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.reply_message,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (11, 0) => {
                     self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (75, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.password_retry, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.password_retry,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (62, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_limit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (76, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.prompt, &avp, cx)?;
+                    rt::typed::set_once(&mut self.prompt, &avp, cx, &mut self.extra)?;
                 }
                 (84, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_challenge_response, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_challenge_response,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (71, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (73, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_security, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_security,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (74, 0) => {
                     self.avp_flags
                         .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.arap_security_data, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.arap_security_data,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (72, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.arap_zone_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.arap_zone_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (20, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (19, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (37, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_link,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (38, 0) => {
                     self.avp_flags
@@ -3380,195 +3777,346 @@ impl AaAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (39, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_zone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_compression,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (100, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (99, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_netmask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 0) => {
                     self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (88, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipx_network,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_mtu,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (10, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_routing,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (14, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ip_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (98, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ipv6_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (36, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (35, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (63, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (34, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (16, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_tcp_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_tcp_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (400, 0) => {
                     self.avp_flags
                         .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.nas_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (407, 0) => {
                     self.avp_flags
                         .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (401, 0) => {
                     self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tunneling,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(274, 0),
-                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(274, 0),
+                <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4621,6 +5169,7 @@ impl ReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -4630,6 +5179,7 @@ impl ReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4639,6 +5189,7 @@ impl ReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -4648,6 +5199,7 @@ impl ReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -4657,6 +5209,7 @@ impl ReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -4666,6 +5219,7 @@ impl ReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (285, 0) => {
@@ -4675,173 +5229,270 @@ impl ReAuthRequest {
                         &mut seen_re_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (31, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (94, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_line_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (44, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.reply_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reply_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_re_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(285, 0),
-                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(285, 0),
+                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5360,6 +6011,7 @@ impl ReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -5369,6 +6021,7 @@ impl ReAuthAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5378,6 +6031,7 @@ impl ReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5387,134 +6041,222 @@ impl ReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (78, 0) => {
                     self.avp_flags
                         .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.configuration_token,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (28, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.idle_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (276, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_grace_period,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (285, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.re_auth_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 0) => {
                     self.avp_flags
                         .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.reply_message,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (76, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.prompt, &avp, cx)?;
+                    rt::typed::set_once(&mut self.prompt, &avp, cx, &mut self.extra)?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5988,6 +6730,7 @@ impl SessionTerminationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5997,6 +6740,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -6006,6 +6750,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -6015,6 +6760,7 @@ impl SessionTerminationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -6024,6 +6770,7 @@ impl SessionTerminationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (295, 0) => {
@@ -6033,99 +6780,127 @@ impl SessionTerminationRequest {
                         &mut seen_termination_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_termination_cause {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(295, 0),
-                    <super::base::TerminationCause as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(295, 0),
+                <super::base::TerminationCause as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6405,6 +7180,7 @@ impl SessionTerminationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -6414,6 +7190,7 @@ impl SessionTerminationAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -6423,6 +7200,7 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -6432,96 +7210,147 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6951,6 +7780,7 @@ impl AbortSessionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -6960,6 +7790,7 @@ impl AbortSessionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -6969,6 +7800,7 @@ impl AbortSessionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -6978,6 +7810,7 @@ impl AbortSessionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -6987,6 +7820,7 @@ impl AbortSessionRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -6996,164 +7830,263 @@ impl AbortSessionRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (31, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (94, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_line_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (44, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 0) => {
                     self.avp_flags
                         .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.reply_message,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -7628,6 +8561,7 @@ impl AbortSessionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -7637,6 +8571,7 @@ impl AbortSessionAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -7646,6 +8581,7 @@ impl AbortSessionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -7655,96 +8591,141 @@ impl AbortSessionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (24, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8369,6 +9350,7 @@ impl AccountingRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -8378,6 +9360,7 @@ impl AccountingRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -8387,6 +9370,7 @@ impl AccountingRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -8396,6 +9380,7 @@ impl AccountingRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (480, 0) => {
@@ -8405,6 +9390,7 @@ impl AccountingRequest {
                         &mut seen_accounting_record_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (485, 0) => {
@@ -8414,6 +9400,7 @@ impl AccountingRequest {
                         &mut seen_accounting_record_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (259, 0) => {
@@ -8423,159 +9410,342 @@ impl AccountingRequest {
                         &mut seen_acct_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (287, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (44, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (41, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_delay_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_delay_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (365, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_packets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_packets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (366, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_packets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_packets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (45, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_authentic, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_authentic,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (406, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_auth_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_auth_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (51, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_link_count, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_link_count,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (46, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_session_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_session_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (68, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_tunnel_connection, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_tunnel_connection,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (86, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_tunnel_packets_lost, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_tunnel_packets_lost,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (20, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (19, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callback_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (31, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (77, 0) => {
                     self.avp_flags.note(&avp, self.connect_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.connect_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.connect_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (94, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_line_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (291, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.authorization_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (27, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (28, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.idle_timeout,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (62, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_limit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (483, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8583,211 +9753,371 @@ impl AccountingRequest {
                         &mut self.accounting_realtime_required,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (85, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_interim_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (11, 0) => {
                     self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (400, 0) => {
                     self.avp_flags
                         .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.nas_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (407, 0) => {
                     self.avp_flags
                         .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (37, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_link,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (38, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_network, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_network,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (39, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_appletalk_zone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_compression, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_compression,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (96, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_netmask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (100, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (99, 0) => {
                     self.avp_flags
                         .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_ipv6_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipx_network,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_mtu,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (88, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_pool,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 0) => {
                     self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.framed_route,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (10, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_routing,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (14, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ip_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (98, 0) => {
                     self.avp_flags
                         .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.login_ipv6_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (36, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (35, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (63, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (34, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_lat_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (16, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.login_tcp_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.login_tcp_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (401, 0) => {
                     self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tunneling,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_accounting_record_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(480, 0),
-                    <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(480, 0),
+                <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_accounting_record_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(485, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(485, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_acct_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(259, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(259, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -9892,6 +11222,7 @@ impl AccountingAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
@@ -9901,6 +11232,7 @@ impl AccountingAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -9910,6 +11242,7 @@ impl AccountingAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -9919,6 +11252,7 @@ impl AccountingAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (480, 0) => {
@@ -9928,6 +11262,7 @@ impl AccountingAnswer {
                         &mut seen_accounting_record_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (485, 0) => {
@@ -9937,6 +11272,7 @@ impl AccountingAnswer {
                         &mut seen_accounting_record_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (259, 0) => {
@@ -9946,79 +11282,161 @@ impl AccountingAnswer {
                         &mut seen_acct_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (287, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (44, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (408, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_aaa_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (32, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (95, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (5, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
                 }
                 (87, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nas_port_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (483, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -10026,93 +11444,104 @@ impl AccountingAnswer {
                         &mut self.accounting_realtime_required,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (85, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_interim_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_accounting_record_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(480, 0),
-                    <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(480, 0),
+                <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_accounting_record_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(485, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(485, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_acct_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(259, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(259, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

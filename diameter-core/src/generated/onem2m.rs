@@ -190,99 +190,199 @@ impl M2mInformation {
             match (avp.code, avp.vendor) {
                 (1001, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.application_entity_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_entity_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1005, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.external_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.external_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1014, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.receiver, &avp, cx)?;
+                    rt::typed::set_once(&mut self.receiver, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.onem2m_originator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.onem2m_originator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1007, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.hosting_cse_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.hosting_cse_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1022, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.target_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.target_id, &avp, cx, &mut self.extra)?;
                 }
                 (1013, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.protocol_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.protocol_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1017, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.request_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.request_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.request_headers_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.request_headers_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1015, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.request_body_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.request_body_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1019, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.response_headers_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.response_headers_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1018, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.response_body_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.response_body_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1020, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.response_status_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.response_status_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.m2m_event_record_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.m2m_event_record_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1002, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.control_memory_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.control_memory_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.data_memory_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.data_memory_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1000, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.access_network_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.access_network_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1012, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.occupancy, &avp, cx)?;
+                    rt::typed::set_once(&mut self.occupancy, &avp, cx, &mut self.extra)?;
                 }
                 (1006, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.group_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.group_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.maximum_number_members, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_number_members,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1003, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.current_number_members, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.current_number_members,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1021, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.subgroup_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subgroup_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2064, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.node_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.node_id, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -309,6 +409,13 @@ impl rt::AvpData for M2mInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        M2mInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

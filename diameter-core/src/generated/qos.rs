@@ -1681,21 +1681,26 @@ impl QosResources {
             match (avp.code, avp.vendor) {
                 (509, 0) => {
                     self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.filter_rule, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.filter_rule.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(509, 0),
-                    <FilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(509, 0),
+                <FilterRule as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1855,11 +1860,21 @@ impl FilterRule {
             match (avp.code, avp.vendor) {
                 (510, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.filter_rule_precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.filter_rule_precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.classifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.classifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (560, 0) => {
                     self.avp_flags
@@ -1869,27 +1884,53 @@ impl FilterRule {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (572, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.treatment_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.treatment_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (575, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.qos_semantics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_semantics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (574, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.qos_profile_template, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_profile_template,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (576, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.qos_parameters, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_parameters,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (577, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.excess_treatment, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.excess_treatment,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1927,6 +1968,13 @@ impl rt::AvpData for FilterRule {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FilterRuleView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2162,66 +2210,113 @@ impl Classifier {
                         &mut seen_classifier_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (513, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.protocol, &avp, cx)?;
+                    rt::typed::set_once(&mut self.protocol, &avp, cx, &mut self.extra)?;
                 }
                 (514, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.direction, &avp, cx)?;
+                    rt::typed::set_once(&mut self.direction, &avp, cx, &mut self.extra)?;
                 }
                 (515, 0) => {
                     self.avp_flags.note(&avp, self.from_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.from_spec, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.from_spec,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 0) => {
                     self.avp_flags.note(&avp, self.to_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.to_spec, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.to_spec,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (535, 0) => {
                     self.avp_flags
                         .note(&avp, self.diffserv_code_point.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.diffserv_code_point, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.diffserv_code_point,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (536, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.fragmentation_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fragmentation_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (537, 0) => {
                     self.avp_flags.note(&avp, self.ip_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_option, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_option,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (540, 0) => {
                     self.avp_flags.note(&avp, self.tcp_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tcp_option, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tcp_option,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (543, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tcp_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.tcp_flags, &avp, cx, &mut self.extra)?;
                 }
                 (545, 0) => {
                     self.avp_flags.note(&avp, self.icmp_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.icmp_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.icmp_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (548, 0) => {
                     self.avp_flags.note(&avp, self.eth_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eth_option, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eth_option,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_classifier_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(512, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(512, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2255,6 +2350,13 @@ impl rt::AvpData for Classifier {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ClassifierView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2524,52 +2626,111 @@ impl FromSpec {
             match (avp.code, avp.vendor) {
                 (518, 0) => {
                     self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (519, 0) => {
                     self.avp_flags
                         .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (522, 0) => {
                     self.avp_flags
                         .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (524, 0) => {
                     self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mac_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mac_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (525, 0) => {
                     self.avp_flags
                         .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mac_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mac_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (527, 0) => {
                     self.avp_flags
                         .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eui64_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eui64_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (528, 0) => {
                     self.avp_flags
                         .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eui64_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eui64_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (530, 0) => {
                     self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.port, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.port,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (531, 0) => {
                     self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.port_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.port_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 (534, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.use_assigned_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.use_assigned_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2607,6 +2768,13 @@ impl rt::AvpData for FromSpec {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FromSpecView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2868,52 +3036,111 @@ impl ToSpec {
             match (avp.code, avp.vendor) {
                 (518, 0) => {
                     self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (519, 0) => {
                     self.avp_flags
                         .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (522, 0) => {
                     self.avp_flags
                         .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (524, 0) => {
                     self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mac_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mac_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (525, 0) => {
                     self.avp_flags
                         .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.mac_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mac_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (527, 0) => {
                     self.avp_flags
                         .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eui64_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eui64_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (528, 0) => {
                     self.avp_flags
                         .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eui64_address_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eui64_address_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (530, 0) => {
                     self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.port, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.port,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (531, 0) => {
                     self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.port_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.port_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 (534, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.use_assigned_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.use_assigned_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2951,6 +3178,13 @@ impl rt::AvpData for ToSpec {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ToSpecView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3176,11 +3410,21 @@ impl IpAddressRange {
             match (avp.code, avp.vendor) {
                 (520, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.ip_address_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_address_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (521, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.ip_address_end, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_address_end,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3342,6 +3586,7 @@ impl IpAddressMask {
                         &mut seen_ip_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (523, 0) => {
@@ -3351,6 +3596,7 @@ impl IpAddressMask {
                         &mut seen_ip_bit_mask_width,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3358,24 +3604,22 @@ impl IpAddressMask {
         }
         avps.finish()?;
         if !seen_ip_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(518, 0),
-                    <rt::data::Address as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(518, 0),
+                <rt::data::Address as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_ip_bit_mask_width {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(523, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(523, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3525,6 +3769,7 @@ impl MacAddressMask {
                         &mut seen_mac_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (526, 0) => {
@@ -3534,6 +3779,7 @@ impl MacAddressMask {
                         &mut seen_mac_address_mask_pattern,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3541,24 +3787,22 @@ impl MacAddressMask {
         }
         avps.finish()?;
         if !seen_mac_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(524, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(524, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mac_address_mask_pattern {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(526, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(526, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3708,6 +3952,7 @@ impl Eui64AddressMask {
                         &mut seen_eui64_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (529, 0) => {
@@ -3717,6 +3962,7 @@ impl Eui64AddressMask {
                         &mut seen_eui64_address_mask_pattern,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3724,24 +3970,22 @@ impl Eui64AddressMask {
         }
         avps.finish()?;
         if !seen_eui64_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(527, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(527, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_eui64_address_mask_pattern {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(529, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(529, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3884,11 +4128,16 @@ impl PortRange {
             match (avp.code, avp.vendor) {
                 (532, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.port_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (533, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_end, &avp, cx)?;
+                    rt::typed::set_once(&mut self.port_end, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -4053,30 +4302,36 @@ impl IpOption {
                         &mut seen_ip_option_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (539, 0) => {
                     self.avp_flags
                         .note(&avp, self.ip_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.ip_option_value, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_option_value,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_ip_option_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(538, 0),
-                    <IpOptionType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(538, 0),
+                <IpOptionType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4245,30 +4500,36 @@ impl TcpOption {
                         &mut seen_tcp_option_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (542, 0) => {
                     self.avp_flags
                         .note(&avp, self.tcp_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.tcp_option_value, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tcp_option_value,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tcp_option_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(541, 0),
-                    <TcpOptionType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(541, 0),
+                <TcpOptionType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4433,25 +4694,25 @@ impl TcpFlags {
                         &mut seen_tcp_flag_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tcp_flag_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(544, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(544, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4608,29 +4869,35 @@ impl IcmpType {
                         &mut seen_icmp_type_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (547, 0) => {
                     self.avp_flags.note(&avp, self.icmp_code.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.icmp_code, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.icmp_code,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
+                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_icmp_type_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(546, 0),
-                    <IcmpTypeNumber as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(546, 0),
+                <IcmpTypeNumber as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4799,31 +5066,43 @@ impl EthOption {
                         &mut seen_eth_proto_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (552, 0) => {
                     self.avp_flags
                         .note(&avp, self.vlan_id_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.vlan_id_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.vlan_id_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (557, 0) => {
                     self.avp_flags
                         .note(&avp, self.user_priority_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.user_priority_range, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.user_priority_range,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_eth_proto_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(549, 0),
-                    <EthProtoType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(549, 0),
+                <EthProtoType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4857,6 +5136,13 @@ impl rt::AvpData for EthOption {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EthOptionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4983,11 +5269,23 @@ impl EthProtoType {
                 (550, 0) => {
                     self.avp_flags
                         .note(&avp, self.eth_ether_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eth_ether_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eth_ether_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (551, 0) => {
                     self.avp_flags.note(&avp, self.eth_sap.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.eth_sap, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.eth_sap,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -5150,19 +5448,29 @@ impl VlanIdRange {
             match (avp.code, avp.vendor) {
                 (553, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.s_vid_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.s_vid_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (554, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.s_vid_end, &avp, cx)?;
+                    rt::typed::set_once(&mut self.s_vid_end, &avp, cx, &mut self.extra)?;
                 }
                 (555, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.c_vid_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.c_vid_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (556, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.c_vid_end, &avp, cx)?;
+                    rt::typed::set_once(&mut self.c_vid_end, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -5342,12 +5650,24 @@ impl UserPriorityRange {
                 (558, 0) => {
                     self.avp_flags
                         .note(&avp, self.low_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.low_user_priority, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.low_user_priority,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (559, 0) => {
                     self.avp_flags
                         .note(&avp, self.high_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.high_user_priority, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.high_user_priority,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -5526,35 +5846,75 @@ impl TimeOfDayCondition {
             match (avp.code, avp.vendor) {
                 (561, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.time_of_day_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_of_day_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (562, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.time_of_day_end, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_of_day_end,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (563, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.day_of_week_mask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.day_of_week_mask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (564, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.day_of_month_mask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.day_of_month_mask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (565, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.month_of_year_mask, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.month_of_year_mask,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (566, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.absolute_start_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.absolute_start_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (568, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.absolute_end_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.absolute_end_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (570, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.timezone_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.timezone_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -5794,6 +6154,7 @@ impl QosProfileTemplate {
                         &mut seen_vendor_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (573, 0) => {
@@ -5803,6 +6164,7 @@ impl QosProfileTemplate {
                         &mut seen_qos_profile_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -5810,24 +6172,22 @@ impl QosProfileTemplate {
         }
         avps.finish()?;
         if !seen_vendor_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(266, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(266, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_qos_profile_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(573, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(573, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6101,29 +6461,39 @@ impl ExcessTreatment {
                         &mut seen_treatment_action,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (574, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.qos_profile_template, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_profile_template,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (576, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.qos_parameters, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_parameters,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_treatment_action {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(572, 0),
-                    <TreatmentAction as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(572, 0),
+                <TreatmentAction as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6157,6 +6527,13 @@ impl rt::AvpData for ExcessTreatment {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ExcessTreatmentView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6276,21 +6653,26 @@ impl QosCapability {
                 (574, 0) => {
                     self.avp_flags
                         .note(&avp, self.qos_profile_template.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.qos_profile_template, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_profile_template,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.qos_profile_template.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(574, 0),
-                    <QosProfileTemplate as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(574, 0),
+                <QosProfileTemplate as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }

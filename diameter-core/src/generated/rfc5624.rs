@@ -95,6 +95,7 @@ impl Tmod1 {
                         &mut seen_token_rate,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (497, 0) => {
@@ -104,6 +105,7 @@ impl Tmod1 {
                         &mut seen_bucket_depth,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (498, 0) => {
@@ -113,6 +115,7 @@ impl Tmod1 {
                         &mut seen_peak_traffic_rate,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (499, 0) => {
@@ -122,6 +125,7 @@ impl Tmod1 {
                         &mut seen_minimum_policed_unit,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (500, 0) => {
@@ -131,6 +135,7 @@ impl Tmod1 {
                         &mut seen_maximum_packet_size,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -138,54 +143,49 @@ impl Tmod1 {
         }
         avps.finish()?;
         if !seen_token_rate {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(496, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(496, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_bucket_depth {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(497, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(497, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_peak_traffic_rate {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(498, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(498, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_minimum_policed_unit {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(499, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(499, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_maximum_packet_size {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(500, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(500, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -329,6 +329,7 @@ impl Tmod2 {
                         &mut seen_token_rate,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (497, 0) => {
@@ -338,6 +339,7 @@ impl Tmod2 {
                         &mut seen_bucket_depth,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (498, 0) => {
@@ -347,6 +349,7 @@ impl Tmod2 {
                         &mut seen_peak_traffic_rate,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (499, 0) => {
@@ -356,6 +359,7 @@ impl Tmod2 {
                         &mut seen_minimum_policed_unit,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (500, 0) => {
@@ -365,6 +369,7 @@ impl Tmod2 {
                         &mut seen_maximum_packet_size,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -372,54 +377,49 @@ impl Tmod2 {
         }
         avps.finish()?;
         if !seen_token_rate {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(496, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(496, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_bucket_depth {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(497, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(497, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_peak_traffic_rate {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(498, 0),
-                    <f32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(498, 0),
+                <f32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_minimum_policed_unit {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(499, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(499, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_maximum_packet_size {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(500, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(500, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -64,11 +64,21 @@ impl ServiceConfiguration {
             match (avp.code, avp.vendor) {
                 (486, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mip6_agent_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (493, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_selection,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -95,6 +105,13 @@ impl rt::AvpData for ServiceConfiguration {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServiceConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -149,6 +149,7 @@ impl Key {
                         &mut seen_key_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (583, 0) => {
@@ -158,43 +159,47 @@ impl Key {
                         &mut seen_keying_material,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (584, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.key_lifetime, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.key_lifetime,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (586, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.key_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.key_name, &avp, cx, &mut self.extra)?;
                 }
                 (585, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.key_spi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.key_spi, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_key_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(582, 0),
-                    <KeyType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(582, 0),
+                <KeyType as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_keying_material {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(583, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(583, 0),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }

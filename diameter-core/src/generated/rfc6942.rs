@@ -62,6 +62,7 @@ impl ErpRkRequest {
                         &mut seen_erp_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -69,14 +70,13 @@ impl ErpRkRequest {
         }
         avps.finish()?;
         if !seen_erp_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(619, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(619, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(0),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -491,15 +491,20 @@ impl Load {
             match (avp.code, avp.vendor) {
                 (651, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.load_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.load_type, &avp, cx, &mut self.extra)?;
                 }
                 (652, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.load_value, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.load_value,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (649, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.sourceid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sourceid, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }

@@ -373,12 +373,19 @@ impl Tgpp2ChargingRuleInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -392,6 +399,7 @@ impl Tgpp2ChargingRuleInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -569,74 +577,131 @@ impl Tgpp2ChargingRuleDefinition {
                         &mut seen_charging_rule_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (810, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (507, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flow_description, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (804, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tgpp2_qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1011, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_level,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1007, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.metering_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (505, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.af_charging_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_charging_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_charging_rule_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1005, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1005, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -659,6 +724,13 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Tgpp2ChargingRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -895,23 +967,48 @@ impl Tgpp2QosInformation {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1026, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1025, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1067,7 +1164,13 @@ impl Tgpp2ChargingRuleReport {
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -1081,15 +1184,26 @@ impl Tgpp2ChargingRuleReport {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pcc_rule_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (814, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rule_reason_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_reason_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1236,7 +1350,12 @@ impl FlowInfo {
             match (avp.code, avp.vendor) {
                 (810, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (813, 5535) => {
                     self.avp_flags
@@ -1246,19 +1365,35 @@ impl FlowInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (812, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.requested_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (811, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.granted_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.granted_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1285,6 +1420,13 @@ impl rt::AvpData for FlowInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FlowInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1409,15 +1551,30 @@ impl GrantedQos {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1026, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1025, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1544,15 +1701,30 @@ impl RequestedQos {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1026, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1025, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1675,11 +1847,21 @@ impl FlowDescriptionInfo {
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_description, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1794,6 +1976,7 @@ impl AccessNetworkPhysicalAccessId {
                         &mut self.access_network_physical_access_id_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (898, 5535) => {
@@ -1802,6 +1985,7 @@ impl AccessNetworkPhysicalAccessId {
                         &mut self.access_network_physical_access_id_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),

@@ -405,15 +405,15 @@ impl ServedUserIdentity {
             match (avp.code, avp.vendor) {
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 (1101, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vasp_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.vasp_id, &avp, cx, &mut self.extra)?;
                 }
                 (1102, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vas_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.vas_id, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -440,6 +440,13 @@ impl rt::AvpData for ServedUserIdentity {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServedUserIdentityView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -543,6 +550,7 @@ impl InitialRecipientAddress {
                         &mut seen_mm10_sequence_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1108, 10415) => {
@@ -552,6 +560,7 @@ impl InitialRecipientAddress {
                         &mut seen_mm10_recipient_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -559,24 +568,22 @@ impl InitialRecipientAddress {
         }
         avps.finish()?;
         if !seen_mm10_sequence_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1107, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1107, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mm10_recipient_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1108, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1108, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -690,6 +697,7 @@ impl ResultRecipientAddress {
                         &mut seen_mm10_sequence_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1108, 10415) => {
@@ -699,11 +707,17 @@ impl ResultRecipientAddress {
                         &mut seen_mm10_recipient_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1109, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routeing_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routeing_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1119, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -711,6 +725,7 @@ impl ResultRecipientAddress {
                         &mut self.routeing_address_resolution,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -718,24 +733,22 @@ impl ResultRecipientAddress {
         }
         avps.finish()?;
         if !seen_mm10_sequence_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1107, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1107, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mm10_recipient_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1108, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1108, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -858,11 +871,21 @@ impl Status {
             match (avp.code, avp.vendor) {
                 (1117, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.status_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.status_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1118, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.status_text, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.status_text,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }

@@ -919,11 +919,21 @@ impl LcsEpsClientName {
             match (avp.code, avp.vendor) {
                 (1238, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_name_string, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_name_string,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1237, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_format_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1034,11 +1044,21 @@ impl LcsRequestorName {
             match (avp.code, avp.vendor) {
                 (1240, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_requestor_id_string, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_requestor_id_string,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1237, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_format_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1161,23 +1181,48 @@ impl LcsQos {
             match (avp.code, avp.vendor) {
                 (2523, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_qos_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_qos_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2505, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.horizontal_accuracy, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.horizontal_accuracy,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2506, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vertical_accuracy, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.vertical_accuracy,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2507, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vertical_requested, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.vertical_requested,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2509, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.response_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.response_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1326,6 +1371,7 @@ impl LcsPrivacyCheckNonSession {
                         &mut seen_lcs_privacy_check,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1333,14 +1379,13 @@ impl LcsPrivacyCheckNonSession {
         }
         avps.finish()?;
         if !seen_lcs_privacy_check {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2512, 10415),
-                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2512, 10415),
+                <LcsPrivacyCheck as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1433,6 +1478,7 @@ impl LcsPrivacyCheckSession {
                         &mut seen_lcs_privacy_check,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1440,14 +1486,13 @@ impl LcsPrivacyCheckSession {
         }
         avps.finish()?;
         if !seen_lcs_privacy_check {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2512, 10415),
-                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2512, 10415),
+                <LcsPrivacyCheck as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1538,7 +1583,12 @@ impl GeranPositioningInfo {
             match (avp.code, avp.vendor) {
                 (2525, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.geran_positioning_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.geran_positioning_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2526, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1546,6 +1596,7 @@ impl GeranPositioningInfo {
                         &mut self.geran_ganss_positioning_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1661,7 +1712,12 @@ impl UtranPositioningInfo {
             match (avp.code, avp.vendor) {
                 (2528, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.utran_positioning_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.utran_positioning_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2529, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1669,6 +1725,7 @@ impl UtranPositioningInfo {
                         &mut self.utran_ganss_positioning_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2558, 10415) => {
@@ -1677,6 +1734,7 @@ impl UtranPositioningInfo {
                         &mut self.utran_additional_positioning_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1704,6 +1762,13 @@ impl rt::AvpData for UtranPositioningInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UtranPositioningInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1826,27 +1891,53 @@ impl AreaEventInfo {
                         &mut seen_area_definition,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2538, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.occurrence_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.occurrence_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2539, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interval_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interval_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2561, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.maximum_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2562, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sampling_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sampling_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2563, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reporting_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2564, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1854,6 +1945,7 @@ impl AreaEventInfo {
                         &mut self.reporting_location_requirements,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1861,14 +1953,13 @@ impl AreaEventInfo {
         }
         avps.finish()?;
         if !seen_area_definition {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2534, 10415),
-                    <AreaDefinition as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2534, 10415),
+                <AreaDefinition as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1891,6 +1982,13 @@ impl rt::AvpData for AreaEventInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AreaEventInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2031,26 +2129,31 @@ impl AreaDefinition {
             match (avp.code, avp.vendor) {
                 (2535, 10415) => {
                     self.avp_flags.note(&avp, self.area.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.area, &avp, cx, 10)?;
+                    rt::typed::push(&mut self.area, &avp, cx, 10, &mut self.extra)?;
                 }
                 (2565, 10415) => {
                     self.avp_flags
                         .note(&avp, self.additional_area.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.additional_area, &avp, cx, 240)?;
+                    rt::typed::push(
+                        &mut self.additional_area,
+                        &avp,
+                        cx,
+                        240,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.area.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2535, 10415),
-                    <Area as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2535, 10415),
+                <Area as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2164,6 +2267,7 @@ impl Area {
                         &mut seen_area_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2537, 10415) => {
@@ -2173,6 +2277,7 @@ impl Area {
                         &mut seen_area_identification,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2180,24 +2285,22 @@ impl Area {
         }
         avps.finish()?;
         if !seen_area_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2536, 10415),
-                    <i32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2536, 10415),
+                <i32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_area_identification {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2537, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2537, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2303,6 +2406,7 @@ impl PeriodicLdrInformation {
                         &mut seen_reporting_amount,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2542, 10415) => {
@@ -2312,6 +2416,7 @@ impl PeriodicLdrInformation {
                         &mut seen_reporting_interval,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2319,24 +2424,22 @@ impl PeriodicLdrInformation {
         }
         avps.finish()?;
         if !seen_reporting_amount {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2541, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2541, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_reporting_interval {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2542, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2542, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2436,25 +2539,35 @@ impl ReportingPlmnList {
                 (2544, 10415) => {
                     self.avp_flags
                         .note(&avp, self.plmn_id_list.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.plmn_id_list, &avp, cx, 20)?;
+                    rt::typed::push(
+                        &mut self.plmn_id_list,
+                        &avp,
+                        cx,
+                        20,
+                        &mut self.extra,
+                    )?;
                 }
                 (2551, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.prioritized_list_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prioritized_list_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.plmn_id_list.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2544, 10415),
-                    <PlmnIdList as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2544, 10415),
+                <PlmnIdList as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2567,6 +2680,7 @@ impl PlmnIdList {
                         &mut seen_visited_plmn_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2550, 10415) => {
@@ -2575,6 +2689,7 @@ impl PlmnIdList {
                         &mut self.periodic_location_support_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2582,14 +2697,13 @@ impl PlmnIdList {
         }
         avps.finish()?;
         if !seen_visited_plmn_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1407, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1407, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2702,29 +2816,39 @@ impl DeferredMtLrData {
                         &mut seen_deferred_location_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2548, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.termination_cause_3gpp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause_3gpp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_deferred_location_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2532, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2532, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2839,11 +2963,16 @@ impl EsmlcCellInfo {
             match (avp.code, avp.vendor) {
                 (2517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
                 }
                 (2553, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.cell_portion_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cell_portion_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2954,11 +3083,21 @@ impl DelayedLocationReportingData {
             match (avp.code, avp.vendor) {
                 (2548, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.termination_cause_3gpp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause_3gpp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3095,27 +3234,53 @@ impl MotionEventInfo {
                         &mut seen_linear_distance,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2538, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.occurrence_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.occurrence_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2539, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interval_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interval_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2561, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.maximum_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2562, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sampling_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sampling_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2563, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reporting_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2564, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3123,6 +3288,7 @@ impl MotionEventInfo {
                         &mut self.reporting_location_requirements,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3130,14 +3296,13 @@ impl MotionEventInfo {
         }
         avps.finish()?;
         if !seen_linear_distance {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2560, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2560, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3307,6 +3472,7 @@ impl AdditionalArea {
                         &mut seen_area_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2537, 10415) => {
@@ -3316,6 +3482,7 @@ impl AdditionalArea {
                         &mut seen_area_identification,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3323,24 +3490,22 @@ impl AdditionalArea {
         }
         avps.finish()?;
         if !seen_area_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2536, 10415),
-                    <i32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2536, 10415),
+                <i32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_area_identification {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2537, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2537, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3586,11 +3751,12 @@ impl ProvideLocationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3598,6 +3764,7 @@ impl ProvideLocationRequest {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -3607,6 +3774,7 @@ impl ProvideLocationRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3616,6 +3784,7 @@ impl ProvideLocationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3625,6 +3794,7 @@ impl ProvideLocationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -3634,6 +3804,7 @@ impl ProvideLocationRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -3643,6 +3814,7 @@ impl ProvideLocationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2500, 10415) => {
@@ -3652,19 +3824,20 @@ impl ProvideLocationRequest {
                         &mut seen_slg_location_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 (1402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.imei, &avp, cx)?;
+                    rt::typed::set_once(&mut self.imei, &avp, cx, &mut self.extra)?;
                 }
                 (2501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3673,6 +3846,7 @@ impl ProvideLocationRequest {
                         &mut seen_lcs_eps_client_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1241, 10415) => {
@@ -3682,35 +3856,66 @@ impl ProvideLocationRequest {
                         &mut seen_lcs_client_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2502, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_requestor_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_requestor_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_priority, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_priority,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2504, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_qos, &avp, cx)?;
+                    rt::typed::set_once(&mut self.lcs_qos, &avp, cx, &mut self.extra)?;
                 }
                 (2508, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.velocity_requested, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.velocity_requested,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2510, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.supported_gad_shapes, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.supported_gad_shapes,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2520, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_service_type_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_service_type_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_codeword, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_codeword,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2521, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3718,154 +3923,209 @@ impl ProvideLocationRequest {
                         &mut self.lcs_privacy_check_non_session,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2522, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_privacy_check_session, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_privacy_check_session,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (493, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_selection,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.deferred_location_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.deferred_location_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_reference_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2533, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.area_event_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.area_event_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2545, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.plr_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.plr_flags, &avp, cx, &mut self.extra)?;
                 }
                 (2540, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.periodic_ldr_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.periodic_ldr_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2543, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reporting_plmn_list, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_plmn_list,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2559, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.motion_event_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.motion_event_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_slg_location_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2500, 10415),
-                    <SlgLocationType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2500, 10415),
+                <SlgLocationType as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_lcs_eps_client_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2501, 10415),
-                    <LcsEpsClientName as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2501, 10415),
+                <LcsEpsClientName as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_lcs_client_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1241, 10415),
-                    <super::ts32299::LcsClientType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1241, 10415),
+                <super::ts32299::LcsClientType as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4445,11 +4705,12 @@ impl ProvideLocationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4457,15 +4718,26 @@ impl ProvideLocationAnswer {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4474,6 +4746,7 @@ impl ProvideLocationAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -4483,6 +4756,7 @@ impl ProvideLocationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4492,11 +4766,17 @@ impl ProvideLocationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1242, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2513, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -4504,120 +4784,195 @@ impl ProvideLocationAnswer {
                         &mut self.accuracy_fulfilment_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2514, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.age_of_location_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.age_of_location_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.velocity_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.velocity_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.eutran_positioning_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eutran_positioning_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
                 }
                 (2524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.geran_positioning_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.geran_positioning_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2527, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.utran_positioning_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.utran_positioning_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1604, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.cell_global_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cell_global_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1607, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_area_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_area_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2546, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pla_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.pla_flags, &avp, cx, &mut self.extra)?;
                 }
                 (2552, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.esmlc_cell_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.esmlc_cell_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2556, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.civic_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.civic_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2557, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.barometric_pressure, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.barometric_pressure,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5240,11 +5595,12 @@ impl LocationReportRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5252,6 +5608,7 @@ impl LocationReportRequest {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -5261,6 +5618,7 @@ impl LocationReportRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5270,6 +5628,7 @@ impl LocationReportRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5279,6 +5638,7 @@ impl LocationReportRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -5288,6 +5648,7 @@ impl LocationReportRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -5297,6 +5658,7 @@ impl LocationReportRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2518, 10415) => {
@@ -5306,27 +5668,38 @@ impl LocationReportRequest {
                         &mut seen_location_event,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_eps_client_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_eps_client_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 (1402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.imei, &avp, cx)?;
+                    rt::typed::set_once(&mut self.imei, &avp, cx, &mut self.extra)?;
                 }
                 (1242, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2513, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5334,71 +5707,142 @@ impl LocationReportRequest {
                         &mut self.accuracy_fulfilment_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2514, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.age_of_location_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.age_of_location_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.velocity_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.velocity_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.eutran_positioning_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eutran_positioning_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
                 }
                 (2524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.geran_positioning_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.geran_positioning_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2527, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.utran_positioning_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.utran_positioning_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2520, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_service_type_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_service_type_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2519, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pseudonym_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pseudonym_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2530, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lrr_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.lrr_flags, &avp, cx, &mut self.extra)?;
                 }
                 (2531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_reference_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2547, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.deferred_mt_lr_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.deferred_mt_lr_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2541, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reporting_amount, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_amount,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2540, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.periodic_ldr_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.periodic_ldr_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2552, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.esmlc_cell_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.esmlc_cell_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2554, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.n1xrtt_rcid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.n1xrtt_rcid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2555, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5406,102 +5850,124 @@ impl LocationReportRequest {
                         &mut self.delayed_location_reporting_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2556, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.civic_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.civic_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2557, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.barometric_pressure, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.barometric_pressure,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_location_event {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2518, 10415),
-                    <LocationEvent as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2518, 10415),
+                <LocationEvent as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6069,11 +6535,12 @@ impl LocationReportAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6081,15 +6548,26 @@ impl LocationReportAnswer {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6098,6 +6576,7 @@ impl LocationReportAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -6107,6 +6586,7 @@ impl LocationReportAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -6116,84 +6596,119 @@ impl LocationReportAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2549, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lra_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.lra_flags, &avp, cx, &mut self.extra)?;
                 }
                 (2543, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reporting_plmn_list, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_plmn_list,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_reference_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -150,39 +150,69 @@ impl ServingNode {
             match (avp.code, avp.vendor) {
                 (1489, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sgsn_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2409, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx, &mut self.extra)?;
                 }
                 (2410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_realm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_realm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
                 }
                 (2408, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_realm, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_realm, &avp, cx, &mut self.extra)?;
                 }
                 (2403, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.msc_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.msc_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (318, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_aaa_server_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_aaa_server_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2404, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_capabilities_sets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_capabilities_sets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -222,6 +252,13 @@ impl rt::AvpData for ServingNode {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServingNodeView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -445,39 +482,69 @@ impl AdditionalServingNode {
             match (avp.code, avp.vendor) {
                 (1489, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sgsn_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
                 }
                 (2409, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx, &mut self.extra)?;
                 }
                 (2410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_realm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_realm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2408, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_realm, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_realm, &avp, cx, &mut self.extra)?;
                 }
                 (2403, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.msc_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.msc_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (318, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_aaa_server_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_aaa_server_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2404, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_capabilities_sets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_capabilities_sets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -513,6 +580,13 @@ impl rt::AvpData for AdditionalServingNode {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdditionalServingNodeView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -740,11 +814,12 @@ impl LcsRoutingInfoRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -752,6 +827,7 @@ impl LcsRoutingInfoRequest {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -761,6 +837,7 @@ impl LcsRoutingInfoRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -770,6 +847,7 @@ impl LcsRoutingInfoRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -779,11 +857,17 @@ impl LcsRoutingInfoRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (283, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -792,86 +876,105 @@ impl LcsRoutingInfoRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 (1474, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.gmlc_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1187,11 +1290,12 @@ impl LcsRoutingInfoAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1199,15 +1303,26 @@ impl LcsRoutingInfoAnswer {
                         &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1216,6 +1331,7 @@ impl LcsRoutingInfoAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -1225,6 +1341,7 @@ impl LcsRoutingInfoAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -1234,28 +1351,40 @@ impl LcsRoutingInfoAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 (2400, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lmsi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.lmsi, &avp, cx, &mut self.extra)?;
                 }
                 (2401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2406, 10415) => {
                     self.avp_flags
@@ -1269,75 +1398,99 @@ impl LcsRoutingInfoAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2405, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gmlc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ppr_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ppr_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2411, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ria_flags, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ria_flags, &avp, cx, &mut self.extra)?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -5049,12 +5049,19 @@ impl ChargingRuleInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -5068,23 +5075,44 @@ impl ChargingRuleInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2828, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.monitoring_flags, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_flags,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1043, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_activation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1044, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_deactivation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5092,6 +5120,7 @@ impl ChargingRuleInstall {
                         &mut self.resource_allocation_notification,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1073, 10415) => {
@@ -5100,11 +5129,17 @@ impl ChargingRuleInstall {
                         &mut self.charging_correlation_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -5131,6 +5166,13 @@ impl rt::AvpData for ChargingRuleInstall {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleInstallView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5320,7 +5362,13 @@ impl ChargingRuleRemove {
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -5334,12 +5382,19 @@ impl ChargingRuleRemove {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (536, 10415) => {
                     self.avp_flags
                         .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.required_access_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2841, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5347,6 +5402,7 @@ impl ChargingRuleRemove {
                         &mut self.resource_release_notification,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -5608,36 +5664,73 @@ impl ChargingRuleDefinition {
                         &mut seen_charging_rule_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_bearer_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_bearer_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1088, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_application_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_application_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1099, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5645,64 +5738,127 @@ impl ChargingRuleDefinition {
                         &mut self.ps_to_cs_session_continuity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1011, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_level,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (2852, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_plr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_plr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2853, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_plr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_plr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1007, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.metering_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (505, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.af_charging_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_charging_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1066, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_key,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1085, 10415) => {
                     self.avp_flags
                         .note(&avp, self.redirect_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.redirect_information, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.redirect_information,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (2809, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mute_notification, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mute_notification,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (529, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.af_signalling_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_signalling_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sponsor_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5710,20 +5866,37 @@ impl ChargingRuleDefinition {
                         &mut self.application_service_provider_identity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (536, 10415) => {
                     self.avp_flags
                         .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.required_access_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (539, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (540, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2836, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -5731,6 +5904,7 @@ impl ChargingRuleDefinition {
                         &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2837, 10415) => {
@@ -5739,11 +5913,17 @@ impl ChargingRuleDefinition {
                         &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (552, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_version, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (831, 10415) => {
                     self.avp_flags
@@ -5753,25 +5933,30 @@ impl ChargingRuleDefinition {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (565, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.callee_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callee_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_charging_rule_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1005, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1005, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5794,6 +5979,13 @@ impl rt::AvpData for ChargingRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6250,27 +6442,57 @@ impl TftPacketFilterInformation {
             match (avp.code, avp.vendor) {
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1012, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tft_filter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tft_filter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1056, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.security_parameter_index,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1057, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_label,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1080, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_direction,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -6297,6 +6519,13 @@ impl rt::AvpData for TftPacketFilterInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TftPacketFilterInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6527,15 +6756,30 @@ impl QosInformation {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (555, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6543,6 +6787,7 @@ impl QosInformation {
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (554, 10415) => {
@@ -6551,27 +6796,53 @@ impl QosInformation {
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1026, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1025, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.guaranteed_bitrate_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2851, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_gbr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_gbr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2850, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_gbr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_gbr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1034, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6579,6 +6850,7 @@ impl QosInformation {
                         &mut self.allocation_retention_priority,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1041, 10415) => {
@@ -6587,6 +6859,7 @@ impl QosInformation {
                         &mut self.apn_aggregate_max_bitrate_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1040, 10415) => {
@@ -6595,15 +6868,26 @@ impl QosInformation {
                         &mut self.apn_aggregate_max_bitrate_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2849, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2848, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2818, 10415) => {
                     self.avp_flags
@@ -6617,6 +6901,7 @@ impl QosInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -6658,6 +6943,13 @@ impl rt::AvpData for QosInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6937,7 +7229,13 @@ impl ChargingRuleReport {
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -6951,23 +7249,44 @@ impl ChargingRuleReport {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pcc_rule_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1031, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_failure_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (430, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2819, 10415) => {
                     self.avp_flags
@@ -6977,12 +7296,19 @@ impl ChargingRuleReport {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (552, 10415) => {
                     self.avp_flags
                         .note(&avp, self.content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.content_version, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -7009,6 +7335,13 @@ impl rt::AvpData for ChargingRuleReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingRuleReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7179,6 +7512,7 @@ impl AccessNetworkChargingIdentifierGx {
                         &mut seen_access_network_charging_identifier_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1004, 10415) => {
@@ -7193,12 +7527,19 @@ impl AccessNetworkChargingIdentifierGx {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1005, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2827, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7206,6 +7547,7 @@ impl AccessNetworkChargingIdentifierGx {
                         &mut self.ip_can_session_charging_scope,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -7213,14 +7555,13 @@ impl AccessNetworkChargingIdentifierGx {
         }
         avps.finish()?;
         if !seen_access_network_charging_identifier_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(503, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(503, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -7450,85 +7791,177 @@ impl EventReportIndication {
             match (avp.code, avp.vendor) {
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1458, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.trace_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.trace_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1459, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.trace_reference,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1079, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2822, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7536,6 +7969,7 @@ impl EventReportIndication {
                         &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -7572,6 +8006,13 @@ impl rt::AvpData for EventReportIndication {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EventReportIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7959,29 +8400,39 @@ impl AllocationRetentionPriority {
                         &mut seen_priority_level,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1047, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pre_emption_capability, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pre_emption_capability,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1048, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pre_emption_vulnerability, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pre_emption_vulnerability,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_priority_level {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1046, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1046, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8142,26 +8593,36 @@ impl TunnelInformation {
             match (avp.code, avp.vendor) {
                 (1037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tunnel_header_length, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_header_length,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1036, 10415) => {
                     self.avp_flags
                         .note(&avp, self.tunnel_header_filter.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.tunnel_header_filter, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.tunnel_header_filter,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.tunnel_header_filter.len() < 2 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1036, 10415),
-                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1036, 10415),
+                <rt::data::IpFilterRule as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8283,6 +8744,7 @@ impl CoaInformation {
                         &mut seen_tunnel_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1035, 10415) => {
@@ -8292,6 +8754,7 @@ impl CoaInformation {
                         &mut seen_coa_ip_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -8299,24 +8762,22 @@ impl CoaInformation {
         }
         avps.finish()?;
         if !seen_tunnel_information {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1038, 10415),
-                    <TunnelInformation as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1038, 10415),
+                <TunnelInformation as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_coa_ip_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1035, 10415),
-                    <rt::data::Address as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1035, 10415),
+                <rt::data::Address as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8339,6 +8800,13 @@ impl rt::AvpData for CoaInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CoaInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8439,7 +8907,12 @@ impl DefaultEpsBearerQos {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1034, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -8447,6 +8920,7 @@ impl DefaultEpsBearerQos {
                         &mut self.allocation_retention_priority,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -8620,35 +9094,75 @@ impl FlowInformation {
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_description, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1060, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1072, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1056, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.security_parameter_index,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1057, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_label,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1080, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_direction,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1077, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8685,6 +9199,13 @@ impl rt::AvpData for FlowInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FlowInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8885,31 +9406,66 @@ impl PacketFilterInformation {
             match (avp.code, avp.vendor) {
                 (1060, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1059, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_content, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_content,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1056, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.security_parameter_index,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1057, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_label,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1080, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_direction,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8944,6 +9500,13 @@ impl rt::AvpData for PacketFilterInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        PacketFilterInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9132,33 +9695,70 @@ impl UsageMonitoringInformation {
             match (avp.code, avp.vendor) {
                 (1066, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_key,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (431, 0) => {
                     self.avp_flags
                         .note(&avp, self.granted_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.granted_service_unit, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.granted_service_unit,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (446, 0) => {
                     self.avp_flags
                         .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.used_service_unit, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.used_service_unit,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (881, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.quota_consumption_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.quota_consumption_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1068, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.usage_monitoring_level, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.usage_monitoring_level,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1069, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.usage_monitoring_report, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.usage_monitoring_report,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1070, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.usage_monitoring_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.usage_monitoring_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9193,6 +9793,13 @@ impl rt::AvpData for UsageMonitoringInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UsageMonitoringInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9343,6 +9950,7 @@ impl RoutingRuleInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -9448,6 +10056,7 @@ impl RoutingRuleRemove {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -9565,38 +10174,59 @@ impl RoutingRuleDefinition {
                         &mut seen_routing_rule_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1078, 10415) => {
                     self.avp_flags
                         .note(&avp, self.routing_filter.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.routing_filter, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.routing_filter,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1079, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_routing_rule_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1077, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1077, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -9619,6 +10249,13 @@ impl rt::AvpData for RoutingRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RoutingRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9754,6 +10391,7 @@ impl RoutingFilter {
                         &mut seen_flow_description,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1080, 10415) => {
@@ -9763,43 +10401,57 @@ impl RoutingFilter {
                         &mut seen_flow_direction,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1056, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.security_parameter_index,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1057, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_label,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_flow_description {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(507, 10415),
-                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(507, 10415),
+                <rt::data::IpFilterRule as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_flow_direction {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1080, 10415),
-                    <FlowDirection as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1080, 10415),
+                <FlowDirection as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -9822,6 +10474,13 @@ impl rt::AvpData for RoutingFilter {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RoutingFilterView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9937,15 +10596,30 @@ impl TdfInformation {
             match (avp.code, avp.vendor) {
                 (1090, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_destination_realm, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_destination_realm,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1089, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1091, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9972,6 +10646,13 @@ impl rt::AvpData for TdfInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TdfInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10099,15 +10780,30 @@ impl RedirectInformation {
             match (avp.code, avp.vendor) {
                 (1086, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.redirect_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (433, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_address_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_address_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (435, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_server_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_server_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10273,6 +10969,7 @@ impl ApplicationDetectionInformation {
                         &mut seen_tdf_application_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2802, 10415) => {
@@ -10281,26 +10978,32 @@ impl ApplicationDetectionInformation {
                         &mut self.tdf_application_instance_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tdf_application_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1088, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1088, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -10431,19 +11134,39 @@ impl DefaultQosInformation {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2817, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_qos_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_qos_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10640,6 +11363,7 @@ impl ConditionalApnAggregateMaxBitrate {
                         &mut self.apn_aggregate_max_bitrate_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1040, 10415) => {
@@ -10648,23 +11372,46 @@ impl ConditionalApnAggregateMaxBitrate {
                         &mut self.apn_aggregate_max_bitrate_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2849, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2848, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, self.ip_can_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.ip_can_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, self.rat_type.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.rat_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.rat_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10882,6 +11629,7 @@ impl PresenceReportingAreaInformation {
                         &mut self.presence_reporting_area_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2823, 10415) => {
@@ -10890,6 +11638,7 @@ impl PresenceReportingAreaInformation {
                         &mut self.presence_reporting_area_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2820, 10415) => {
@@ -10898,6 +11647,7 @@ impl PresenceReportingAreaInformation {
                         &mut self.presence_reporting_area_elements_list,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2855, 10415) => {
@@ -10906,6 +11656,7 @@ impl PresenceReportingAreaInformation {
                         &mut self.presence_reporting_area_node,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -11084,19 +11835,29 @@ impl FixedUserLocationInfo {
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ssid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ssid, &avp, cx, &mut self.extra)?;
                 }
                 (2716, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.bssid, &avp, cx, &mut self.extra)?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -11131,6 +11892,13 @@ impl rt::AvpData for FixedUserLocationInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        FixedUserLocationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11253,15 +12021,26 @@ impl RoutingRuleReport {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pcc_rule_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2834, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_failure_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_failure_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -11404,11 +12183,21 @@ impl ConditionalPolicyInformation {
             match (avp.code, avp.vendor) {
                 (2839, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.execution_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.execution_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1041, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11416,6 +12205,7 @@ impl ConditionalPolicyInformation {
                         &mut self.apn_aggregate_max_bitrate_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1040, 10415) => {
@@ -11424,15 +12214,26 @@ impl ConditionalPolicyInformation {
                         &mut self.apn_aggregate_max_bitrate_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2849, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2848, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_apn_ambr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2818, 10415) => {
                     self.avp_flags
@@ -11446,6 +12247,7 @@ impl ConditionalPolicyInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -11473,6 +12275,13 @@ impl rt::AvpData for ConditionalPolicyInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ConditionalPolicyInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11623,6 +12432,7 @@ impl PraInstall {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -11728,6 +12538,7 @@ impl PraRemove {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -11844,29 +12655,62 @@ impl QosRuleInstall {
                 (1053, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_definition.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_definition, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1054, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1074, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tunnel_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tunnel_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1043, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_activation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1044, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_deactivation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -11893,6 +12737,13 @@ impl rt::AvpData for QosRuleInstall {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosRuleInstallView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12026,12 +12877,24 @@ impl QosRuleRemove {
                 (1054, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1074, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12172,51 +13035,88 @@ impl QosRuleDefinition {
                         &mut seen_qos_rule_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (536, 10415) => {
                     self.avp_flags
                         .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.required_access_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (539, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (540, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (552, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_version, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_qos_rule_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1054, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1054, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -12239,6 +13139,13 @@ impl rt::AvpData for QosRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        QosRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12404,25 +13311,53 @@ impl QosRuleReport {
                 (1054, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1074, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pcc_rule_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1031, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_failure_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (552, 10415) => {
                     self.avp_flags
                         .note(&avp, self.content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.content_version, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12586,29 +13521,62 @@ impl AdcRuleInstall {
                 (1094, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_definition.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_definition, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1096, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1095, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2828, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.monitoring_flags, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_flags,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1043, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_activation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1044, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_deactivation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12768,12 +13736,24 @@ impl AdcRuleRemove {
                 (1096, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1095, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12962,60 +13942,117 @@ impl AdcRuleDefinition {
                         &mut seen_adc_rule_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1088, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_application_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_application_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1011, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reporting_level,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1007, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.metering_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.precedence,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1066, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_key,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sponsor_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -13023,16 +14060,28 @@ impl AdcRuleDefinition {
                         &mut self.application_service_provider_identity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1085, 10415) => {
                     self.avp_flags
                         .note(&avp, self.redirect_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.redirect_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2809, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mute_notification, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mute_notification,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2836, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -13040,6 +14089,7 @@ impl AdcRuleDefinition {
                         &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2837, 10415) => {
@@ -13048,25 +14098,30 @@ impl AdcRuleDefinition {
                         &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_adc_rule_name {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1096, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1096, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -13089,6 +14144,13 @@ impl rt::AvpData for AdcRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdcRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13400,24 +14462,51 @@ impl AdcRuleReport {
                 (1096, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1095, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pcc_rule_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1031, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rule_failure_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (430, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -13444,6 +14533,13 @@ impl rt::AvpData for AdcRuleReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AdcRuleReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13574,6 +14670,7 @@ impl CsServiceResourceReport {
                         &mut seen_cs_service_qos_request_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2815, 10415) => {
@@ -13582,6 +14679,7 @@ impl CsServiceResourceReport {
                         &mut self.cs_service_resource_result_operation,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2814, 10415) => {
@@ -13590,6 +14688,7 @@ impl CsServiceResourceReport {
                         &mut self.cs_service_resource_failure_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -13597,14 +14696,13 @@ impl CsServiceResourceReport {
         }
         avps.finish()?;
         if !seen_cs_service_qos_request_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2807, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2807, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -14072,11 +15170,12 @@ impl TgppGxCreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -14085,6 +15184,7 @@ impl TgppGxCreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -14094,6 +15194,7 @@ impl TgppGxCreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -14103,6 +15204,7 @@ impl TgppGxCreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -14112,6 +15214,7 @@ impl TgppGxCreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -14121,6 +15224,7 @@ impl TgppGxCreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -14130,41 +15234,84 @@ impl TgppGxCreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1082, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.credit_management_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1087, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tdf_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tdf_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1024, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.network_request_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1061, 10415) => {
                     self.avp_flags
@@ -14178,23 +15325,44 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1062, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1021, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2051, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2068, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -14202,43 +15370,84 @@ impl TgppGxCreditControlRequest {
                         &mut self.dynamic_address_flag_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2050, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (21, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -14246,88 +15455,185 @@ impl TgppGxCreditControlRequest {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1029, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_negotiation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_negotiation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1030, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_upgrade, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_upgrade,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (2811, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.an_gw_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_gw_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ggsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ggsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (16, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ggsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ggsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_selection_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2825, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fixed_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (29, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_twan_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2819, 10415) => {
                     self.avp_flags
@@ -14337,6 +15643,7 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (13, 10415) => {
@@ -14345,27 +15652,43 @@ impl TgppGxCreditControlRequest {
                         &mut self.tgpp_charging_characteristics,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1065, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1000, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1013, 10415) => {
                     self.avp_flags
@@ -14379,12 +15702,19 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1018, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1098, 10415) => {
                     self.avp_flags
@@ -14398,16 +15728,28 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -14415,6 +15757,7 @@ impl TgppGxCreditControlRequest {
                         &mut self.access_network_charging_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1022, 10415) => {
@@ -14429,12 +15772,19 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1039, 10415) => {
                     self.avp_flags
                         .note(&avp, self.coa_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.coa_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.coa_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -14448,27 +15798,53 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2829, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1536, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.origination_time_stamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origination_time_stamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1537, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.maximum_wait_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_wait_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2833, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -14476,31 +15852,62 @@ impl TgppGxCreditControlRequest {
                         &mut self.access_availability_change_reason,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1081, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_install, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_install,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1075, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_remove, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_remove,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tcp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2822, 10415) => {
                     self.avp_flags
@@ -14514,101 +15921,122 @@ impl TgppGxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2847, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status_gx, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ps_data_off_status_gx,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -15904,11 +17332,12 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -15917,6 +17346,7 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -15926,6 +17356,7 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -15935,15 +17366,26 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (416, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -15952,6 +17394,7 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -15961,55 +17404,110 @@ impl TgppGxCreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1023, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_control_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1002, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1001, 10415) => {
                     self.avp_flags
@@ -16019,40 +17517,72 @@ impl TgppGxCreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (618, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1016, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1000, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -16066,6 +17596,7 @@ impl TgppGxCreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1071, 10415) => {
@@ -16080,19 +17611,35 @@ impl TgppGxCreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2845, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pra_install, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pra_install,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2846, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pra_remove, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pra_remove,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2822, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -16100,32 +17647,64 @@ impl TgppGxCreditControlAnswer {
                         &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2829, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ran_rule_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ran_rule_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2835, 10415) => {
                     self.avp_flags
                         .note(&avp, self.routing_rule_report.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.routing_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.routing_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2840, 10415) => {
                     self.avp_flags
@@ -16139,103 +17718,141 @@ impl TgppGxCreditControlAnswer {
                         &avp,
                         cx,
                         4,
+                        &mut self.extra,
                     )?;
                 }
                 (2842, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.removal_of_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -17083,11 +18700,12 @@ impl TgppGxReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -17096,6 +18714,7 @@ impl TgppGxReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -17105,6 +18724,7 @@ impl TgppGxReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -17114,6 +18734,7 @@ impl TgppGxReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -17123,6 +18744,7 @@ impl TgppGxReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -17132,6 +18754,7 @@ impl TgppGxReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (285, 0) => {
@@ -17141,33 +18764,66 @@ impl TgppGxReAuthRequest {
                         &mut seen_re_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1002, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1001, 10415) => {
                     self.avp_flags
@@ -17177,24 +18833,46 @@ impl TgppGxReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -17208,6 +18886,7 @@ impl TgppGxReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2826, 10415) => {
@@ -17216,6 +18895,7 @@ impl TgppGxReAuthRequest {
                         &mut self.pcscf_restoration_indication,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2840, 10415) => {
@@ -17230,23 +18910,44 @@ impl TgppGxReAuthRequest {
                         &avp,
                         cx,
                         4,
+                        &mut self.extra,
                     )?;
                 }
                 (2842, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.removal_of_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2845, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pra_install, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pra_install,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2846, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pra_remove, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pra_remove,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1071, 10415) => {
                     self.avp_flags
@@ -17260,89 +18961,95 @@ impl TgppGxReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_re_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(285, 0),
-                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(285, 0),
+                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -17861,11 +19568,12 @@ impl TgppGxReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -17874,6 +19582,7 @@ impl TgppGxReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -17883,139 +19592,245 @@ impl TgppGxReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.netloc_access_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1018, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -18677,11 +20492,12 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -18690,6 +20506,7 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -18699,6 +20516,7 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -18708,6 +20526,7 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -18717,6 +20536,7 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -18726,6 +20546,7 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -18735,33 +20556,66 @@ impl TgppGxxCreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1024, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.network_request_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1061, 10415) => {
                     self.avp_flags
@@ -18775,35 +20629,66 @@ impl TgppGxxCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1062, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -18811,172 +20696,276 @@ impl TgppGxxCreditControlRequest {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1065, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1055, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1064, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_linking_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_linking_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1458, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.trace_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.trace_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1459, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.trace_reference,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -19694,11 +21683,12 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -19707,6 +21697,7 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -19716,6 +21707,7 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -19725,15 +21717,26 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (416, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -19742,6 +21745,7 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -19751,156 +21755,254 @@ impl TgppGxxCreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1023, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_control_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1052, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1051, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -20452,11 +22554,12 @@ impl TgppGxxReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -20465,6 +22568,7 @@ impl TgppGxxReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -20474,6 +22578,7 @@ impl TgppGxxReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -20483,6 +22588,7 @@ impl TgppGxxReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -20492,6 +22598,7 @@ impl TgppGxxReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -20501,6 +22608,7 @@ impl TgppGxxReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (285, 0) => {
@@ -20510,124 +22618,173 @@ impl TgppGxxReAuthRequest {
                         &mut seen_re_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1052, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1051, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_re_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(285, 0),
-                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(285, 0),
+                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -20994,11 +23151,12 @@ impl TgppGxxReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21007,6 +23165,7 @@ impl TgppGxxReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -21016,118 +23175,198 @@ impl TgppGxxReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.netloc_access_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1055, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -21755,11 +23994,12 @@ impl TgppSdTdfSessionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21768,6 +24008,7 @@ impl TgppSdTdfSessionRequest {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -21777,6 +24018,7 @@ impl TgppSdTdfSessionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -21786,6 +24028,7 @@ impl TgppSdTdfSessionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -21795,53 +24038,106 @@ impl TgppSdTdfSessionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -21849,40 +24145,82 @@ impl TgppSdTdfSessionRequest {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (7, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ggsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ggsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (16, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ggsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ggsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (12, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_selection_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2051, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2068, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -21890,39 +24228,75 @@ impl TgppSdTdfSessionRequest {
                         &mut self.dynamic_address_flag_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2050, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2825, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fixed_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (29, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_twan_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -21930,32 +24304,54 @@ impl TgppSdTdfSessionRequest {
                         &mut self.tgpp_charging_characteristics,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (618, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1092, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -21969,6 +24365,7 @@ impl TgppSdTdfSessionRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1071, 10415) => {
@@ -21983,12 +24380,19 @@ impl TgppSdTdfSessionRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2822, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -21996,81 +24400,104 @@ impl TgppSdTdfSessionRequest {
                         &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -22826,11 +25253,12 @@ impl TgppSdTdfSessionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -22839,6 +25267,7 @@ impl TgppSdTdfSessionAnswer {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -22848,6 +25277,7 @@ impl TgppSdTdfSessionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -22857,109 +25287,176 @@ impl TgppSdTdfSessionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1097, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -23422,11 +25919,12 @@ impl TgppSdCreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -23435,6 +25933,7 @@ impl TgppSdCreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -23444,6 +25943,7 @@ impl TgppSdCreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -23453,6 +25953,7 @@ impl TgppSdCreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -23462,11 +25963,17 @@ impl TgppSdCreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (416, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -23475,6 +25982,7 @@ impl TgppSdCreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -23484,32 +25992,64 @@ impl TgppSdCreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1082, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.credit_management_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1097, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1098, 10415) => {
                     self.avp_flags
@@ -23523,16 +26063,28 @@ impl TgppSdCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -23546,94 +26098,106 @@ impl TgppSdCreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -24083,11 +26647,12 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -24096,6 +26661,7 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -24105,6 +26671,7 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -24114,15 +26681,26 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (416, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -24131,6 +26709,7 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -24140,28 +26719,50 @@ impl TgppSdCreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1071, 10415) => {
                     self.avp_flags
@@ -24175,42 +26776,86 @@ impl TgppSdCreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1093, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1092, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -24224,100 +26869,134 @@ impl TgppSdCreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -24905,11 +27584,12 @@ impl TgppSdReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -24918,6 +27598,7 @@ impl TgppSdReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -24927,6 +27608,7 @@ impl TgppSdReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -24936,6 +27618,7 @@ impl TgppSdReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -24945,6 +27628,7 @@ impl TgppSdReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -24954,6 +27638,7 @@ impl TgppSdReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (285, 0) => {
@@ -24963,28 +27648,55 @@ impl TgppSdReAuthRequest {
                         &mut seen_re_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1071, 10415) => {
                     self.avp_flags
@@ -24998,25 +27710,48 @@ impl TgppSdReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1093, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1092, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -25030,89 +27765,95 @@ impl TgppSdReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_re_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(285, 0),
-                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(285, 0),
+                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -25487,11 +28228,12 @@ impl TgppSdReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -25500,6 +28242,7 @@ impl TgppSdReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -25509,90 +28252,146 @@ impl TgppSdReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1097, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -26003,11 +28802,12 @@ impl TgppStTdfSessionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -26016,6 +28816,7 @@ impl TgppStTdfSessionRequest {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -26025,6 +28826,7 @@ impl TgppStTdfSessionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -26034,6 +28836,7 @@ impl TgppStTdfSessionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -26043,6 +28846,7 @@ impl TgppStTdfSessionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2838, 10415) => {
@@ -26052,122 +28856,182 @@ impl TgppStTdfSessionRequest {
                         &mut seen_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1092, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1093, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2838, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2838, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -26531,11 +29395,12 @@ impl TgppStTdfSessionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -26544,6 +29409,7 @@ impl TgppStTdfSessionAnswer {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -26553,6 +29419,7 @@ impl TgppStTdfSessionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -26562,105 +29429,167 @@ impl TgppStTdfSessionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1097, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27074,11 +30003,12 @@ impl SessionTerminationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -27087,6 +30017,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -27096,6 +30027,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -27105,6 +30037,7 @@ impl SessionTerminationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -27114,6 +30047,7 @@ impl SessionTerminationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (295, 0) => {
@@ -27123,95 +30057,123 @@ impl SessionTerminationRequest {
                         &mut seen_termination_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_termination_cause {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(295, 0),
-                    <super::base::TerminationCause as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(295, 0),
+                <super::base::TerminationCause as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27498,11 +30460,12 @@ impl SessionTerminationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -27511,6 +30474,7 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -27520,94 +30484,156 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27995,11 +31021,12 @@ impl TssfNotificationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -28008,6 +31035,7 @@ impl TssfNotificationRequest {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -28017,6 +31045,7 @@ impl TssfNotificationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -28026,6 +31055,7 @@ impl TssfNotificationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -28035,6 +31065,7 @@ impl TssfNotificationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -28044,92 +31075,115 @@ impl TssfNotificationRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1097, 10415) => {
                     self.avp_flags
                         .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.adc_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -28397,11 +31451,12 @@ impl TssfNotificationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (260, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -28410,6 +31465,7 @@ impl TssfNotificationAnswer {
                         &mut seen_vendor_specific_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -28419,6 +31475,7 @@ impl TssfNotificationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -28428,91 +31485,135 @@ impl TssfNotificationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_vendor_specific_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(260, 0),
-                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(260, 0),
+                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

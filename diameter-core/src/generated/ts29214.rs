@@ -1346,25 +1346,31 @@ impl AccessNetworkChargingIdentifier {
                         &mut seen_access_network_charging_identifier_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_access_network_charging_identifier_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(503, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(503, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1521,38 +1527,60 @@ impl Flows {
                         &mut seen_media_component_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (509, 10415) => {
                     self.avp_flags.note(&avp, self.flow_number.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flow_number, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_number,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (552, 10415) => {
                     self.avp_flags
                         .note(&avp, self.content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.content_version, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (449, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (549, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.media_component_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.media_component_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_media_component_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(518, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(518, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1845,56 +1873,118 @@ impl MediaComponentDescription {
                         &mut seen_media_component_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (519, 10415) => {
                     self.avp_flags
                         .note(&avp, self.media_sub_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.media_sub_component, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.media_sub_component,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (504, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.af_application_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_application_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (566, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.flus_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flus_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (520, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.media_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.media_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (544, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_supported_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_supported_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (543, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_supported_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_supported_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (546, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.min_desired_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.min_desired_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (545, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.min_desired_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.min_desired_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (535, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.min_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.min_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (534, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.min_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.min_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (555, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1902,6 +1992,7 @@ impl MediaComponentDescription {
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (554, 10415) => {
@@ -1910,6 +2001,7 @@ impl MediaComponentDescription {
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (557, 10415) => {
@@ -1918,6 +2010,7 @@ impl MediaComponentDescription {
                         &mut self.extended_max_supported_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (556, 10415) => {
@@ -1926,15 +2019,26 @@ impl MediaComponentDescription {
                         &mut self.extended_max_supported_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (559, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_min_desired_bw_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_min_desired_bw_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (558, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.extended_min_desired_bw_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.extended_min_desired_bw_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (561, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1942,6 +2046,7 @@ impl MediaComponentDescription {
                         &mut self.extended_min_requested_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (560, 10415) => {
@@ -1950,81 +2055,151 @@ impl MediaComponentDescription {
                         &mut self.extended_min_requested_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (550, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.priority_sharing_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.priority_sharing_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1047, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pre_emption_capability, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pre_emption_capability,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1048, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pre_emption_vulnerability, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pre_emption_vulnerability,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reservation_priority, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reservation_priority,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (522, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rs_bandwidth, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rs_bandwidth,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (521, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rr_bandwidth, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rr_bandwidth,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (524, 10415) => {
                     self.avp_flags.note(&avp, self.codec_data.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.codec_data, &avp, cx, 2)?;
+                    rt::typed::push(&mut self.codec_data, &avp, cx, 2, &mut self.extra)?;
                 }
                 (539, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (540, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sharing_key_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sharing_key_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (552, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_version, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_version,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2852, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_plr_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_plr_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2853, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.max_plr_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_plr_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (567, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.desired_max_latency, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.desired_max_latency,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (568, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.desired_max_loss, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.desired_max_loss,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_media_component_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(518, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(518, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2047,6 +2222,13 @@ impl rt::AvpData for MediaComponentDescription {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MediaComponentDescriptionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2573,28 +2755,55 @@ impl MediaSubComponent {
                         &mut seen_flow_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (507, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flow_description, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (512, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.flow_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.flow_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (555, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2602,6 +2811,7 @@ impl MediaSubComponent {
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (554, 10415) => {
@@ -2610,29 +2820,39 @@ impl MediaSubComponent {
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (529, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.af_signalling_protocol, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_signalling_protocol,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tos_traffic_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_flow_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(509, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(509, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2655,6 +2875,13 @@ impl rt::AvpData for MediaSubComponent {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MediaSubComponentView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2853,15 +3080,26 @@ impl AcceptableServiceInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (554, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2869,6 +3107,7 @@ impl AcceptableServiceInfo {
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (555, 10415) => {
@@ -2877,6 +3116,7 @@ impl AcceptableServiceInfo {
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3040,7 +3280,12 @@ impl SponsoredConnectivityData {
             match (avp.code, avp.vendor) {
                 (531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sponsor_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3048,19 +3293,35 @@ impl SponsoredConnectivityData {
                         &mut self.application_service_provider_identity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (431, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.granted_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (446, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.used_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.used_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (542, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sponsoring_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sponsoring_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3087,6 +3348,13 @@ impl rt::AvpData for SponsoredConnectivityData {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SponsoredConnectivityDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3244,7 +3512,12 @@ impl CalleeInformation {
             match (avp.code, avp.vendor) {
                 (832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.called_party_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_party_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1251, 10415) => {
                     self.avp_flags
@@ -3258,6 +3531,7 @@ impl CalleeInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1250, 10415) => {
@@ -3272,6 +3546,7 @@ impl CalleeInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3410,15 +3685,25 @@ impl MaInformation {
             match (avp.code, avp.vendor) {
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (571, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ma_information_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ma_information_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3545,15 +3830,30 @@ impl N5gsRanNasReleaseCause {
             match (avp.code, avp.vendor) {
                 (573, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.n5gmm_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.n5gmm_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (574, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.n5gsm_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.n5gsm_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (575, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ngap_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ngap_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3682,6 +3982,7 @@ impl NgapCause {
                         &mut seen_ngap_group,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (577, 10415) => {
@@ -3691,6 +3992,7 @@ impl NgapCause {
                         &mut seen_ngap_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -3698,24 +4000,22 @@ impl NgapCause {
         }
         avps.finish()?;
         if !seen_ngap_group {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(576, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(576, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_ngap_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(577, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(577, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3818,15 +4118,25 @@ impl WirelineUserLocationInfo {
             match (avp.code, avp.vendor) {
                 (579, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.hfc_node_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.hfc_node_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (580, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gli_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gli_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (581, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.line_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.line_type, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -3947,7 +4257,13 @@ impl FlowGrouping {
             match (avp.code, avp.vendor) {
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -4213,11 +4529,12 @@ impl AaRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4226,6 +4543,7 @@ impl AaRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -4235,6 +4553,7 @@ impl AaRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4244,6 +4563,7 @@ impl AaRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -4253,23 +4573,44 @@ impl AaRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (537, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ip_domain_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_domain_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (504, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.af_application_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_application_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (517, 10415) => {
                     self.avp_flags
@@ -4283,58 +4624,122 @@ impl AaRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (527, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_info_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_info_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (505, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.af_charging_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_charging_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (523, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sip_forking_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sip_forking_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (513, 10415) => {
                     self.avp_flags
                         .note(&avp, self.specific_action.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.specific_action, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.specific_action,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reservation_priority, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reservation_priority,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (525, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_urn, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_urn,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (530, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -4342,31 +4747,62 @@ impl AaRequest {
                         &mut self.sponsored_connectivity_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (528, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mps_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mps_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (538, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.gcs_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.gcs_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (547, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mcptt_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mcptt_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (562, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mcvideo_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mcvideo_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (563, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ims_content_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ims_content_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (564, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ims_content_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ims_content_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (831, 10415) => {
                     self.avp_flags
@@ -4376,102 +4812,151 @@ impl AaRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (565, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.callee_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callee_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (533, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rx_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rx_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (536, 10415) => {
                     self.avp_flags
                         .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.required_access_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (551, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.af_requested_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_requested_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4202, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reference_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reference_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (553, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pre_emption_control_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pre_emption_control_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (582, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mps_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mps_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5185,11 +5670,12 @@ impl AaAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5198,6 +5684,7 @@ impl AaAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5207,6 +5694,7 @@ impl AaAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5216,19 +5704,35 @@ impl AaAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (502, 10415) => {
                     self.avp_flags
@@ -5242,6 +5746,7 @@ impl AaAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (501, 10415) => {
@@ -5250,66 +5755,131 @@ impl AaAnswer {
                         &mut self.access_network_charging_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (526, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.acceptable_service_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acceptable_service_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (548, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.service_authorization_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_authorization_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (570, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ma_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ma_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.netloc_access_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -5317,104 +5887,165 @@ impl AaAnswer {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (569, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (541, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.retry_interval, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.retry_interval,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -6156,11 +6787,12 @@ impl ReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6169,6 +6801,7 @@ impl ReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -6178,6 +6811,7 @@ impl ReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -6187,6 +6821,7 @@ impl ReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -6196,6 +6831,7 @@ impl ReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -6205,16 +6841,28 @@ impl ReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (513, 10415) => {
                     self.avp_flags
                         .note(&avp, self.specific_action.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.specific_action, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.specific_action,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (502, 10415) => {
                     self.avp_flags
@@ -6228,6 +6876,7 @@ impl ReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (501, 10415) => {
@@ -6236,45 +6885,89 @@ impl ReAuthRequest {
                         &mut self.access_network_charging_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (1503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_trusted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (500, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.abort_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.abort_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (570, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ma_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ma_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.netloc_access_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (530, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6282,19 +6975,35 @@ impl ReAuthRequest {
                         &mut self.sponsored_connectivity_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2819, 10415) => {
                     self.avp_flags
@@ -6304,6 +7013,7 @@ impl ReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (572, 10415) => {
@@ -6318,31 +7028,57 @@ impl ReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (569, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
                 }
                 (29, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_twan_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tcp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (578, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6350,97 +7086,114 @@ impl ReAuthRequest {
                         &mut self.wireline_user_location_info,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if self.specific_action.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(513, 10415),
-                    <SpecificAction as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(513, 10415),
+                <SpecificAction as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -7023,11 +7776,12 @@ impl ReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7036,6 +7790,7 @@ impl ReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -7045,23 +7800,39 @@ impl ReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (517, 10415) => {
                     self.avp_flags
@@ -7075,82 +7846,133 @@ impl ReAuthAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (525, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_urn, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_urn,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -7580,11 +8402,12 @@ impl SessionTerminationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7593,6 +8416,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -7602,6 +8426,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -7611,6 +8436,7 @@ impl SessionTerminationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -7620,6 +8446,7 @@ impl SessionTerminationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (295, 0) => {
@@ -7629,100 +8456,134 @@ impl SessionTerminationRequest {
                         &mut seen_termination_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (536, 10415) => {
                     self.avp_flags
                         .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.required_access_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_termination_cause {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(295, 0),
-                    <super::base::TerminationCause as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(295, 0),
+                <super::base::TerminationCause as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8077,11 +8938,12 @@ impl SessionTerminationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8090,6 +8952,7 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -8099,31 +8962,57 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (530, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -8131,23 +9020,44 @@ impl SessionTerminationAnswer {
                         &mut self.sponsored_connectivity_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2819, 10415) => {
                     self.avp_flags
@@ -8157,6 +9067,7 @@ impl SessionTerminationAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (572, 10415) => {
@@ -8171,35 +9082,66 @@ impl SessionTerminationAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (569, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
                 }
                 (29, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_twan_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tcp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.netloc_access_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (578, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -8207,66 +9149,98 @@ impl SessionTerminationAnswer {
                         &mut self.wireline_user_location_info,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (25, 0) => {
                     self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.class,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8823,11 +9797,12 @@ impl AbortSessionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8836,6 +9811,7 @@ impl AbortSessionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -8845,6 +9821,7 @@ impl AbortSessionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -8854,6 +9831,7 @@ impl AbortSessionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -8863,6 +9841,7 @@ impl AbortSessionRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -8872,11 +9851,17 @@ impl AbortSessionRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (500, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8885,93 +9870,104 @@ impl AbortSessionRequest {
                         &mut seen_abort_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_abort_cause {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(500, 10415),
-                    <AbortCause as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(500, 10415),
+                <AbortCause as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -9234,11 +10230,12 @@ impl AbortSessionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -9247,6 +10244,7 @@ impl AbortSessionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -9256,86 +10254,136 @@ impl AbortSessionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -410,25 +410,48 @@ impl SubsessionDecisionInfo {
                         &mut seen_subsession_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (298, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1002, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1001, 10415) => {
                     self.avp_flags
@@ -438,29 +461,57 @@ impl SubsessionDecisionInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1033, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_report_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1051, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1052, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -474,80 +525,143 @@ impl SubsessionDecisionInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1023, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_control_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.revalidation_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2829, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ran_rule_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ran_rule_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2835, 10415) => {
                     self.avp_flags
                         .note(&avp, self.routing_rule_report.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.routing_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.routing_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2842, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.removal_of_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (1016, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_subsession_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2202, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2202, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -570,6 +684,13 @@ impl rt::AvpData for SubsessionDecisionInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SubsessionDecisionInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1156,24 +1277,46 @@ impl SubsessionEnforcementInfo {
                         &mut seen_subsession_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2203, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.subsession_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subsession_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (1020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1021, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1061, 10415) => {
                     self.avp_flags
@@ -1187,40 +1330,82 @@ impl SubsessionEnforcementInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1062, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1039, 10415) => {
                     self.avp_flags
                         .note(&avp, self.coa_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.coa_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.coa_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1065, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1000, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1013, 10415) => {
                     self.avp_flags
@@ -1234,37 +1419,65 @@ impl SubsessionEnforcementInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
                 }
                 (1008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (298, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1018, 10415) => {
                     self.avp_flags
                         .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.charging_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1082, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.credit_management_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1055, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1098, 10415) => {
                     self.avp_flags
@@ -1278,59 +1491,115 @@ impl SubsessionEnforcementInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_eps_bearer_qos,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2829, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.default_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2833, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1338,31 +1607,62 @@ impl SubsessionEnforcementInfo {
                         &mut self.access_availability_change_reason,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1024, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.network_request_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1081, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_install, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_install,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1075, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.routing_rule_remove, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_rule_remove,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1067, 10415) => {
                     self.avp_flags
@@ -1376,16 +1676,28 @@ impl SubsessionEnforcementInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.multiple_bberf_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.multiple_bberf_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1393,6 +1705,7 @@ impl SubsessionEnforcementInfo {
                         &mut self.access_network_charging_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1022, 10415) => {
@@ -1407,45 +1720,75 @@ impl SubsessionEnforcementInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1064, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_linking_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_linking_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2205, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ue_local_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2811, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.an_gw_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.an_gw_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_subsession_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2202, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2202, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1468,6 +1811,13 @@ impl rt::AvpData for SubsessionEnforcementInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SubsessionEnforcementInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2337,11 +2687,12 @@ impl CreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2350,6 +2701,7 @@ impl CreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2359,6 +2711,7 @@ impl CreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2368,6 +2721,7 @@ impl CreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2377,6 +2731,7 @@ impl CreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -2386,6 +2741,7 @@ impl CreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -2395,55 +2751,115 @@ impl CreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1055, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (1024, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.network_request_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1061, 10415) => {
                     self.avp_flags
@@ -2457,11 +2873,17 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1062, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.packet_filter_operation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2201, 10415) => {
                     self.avp_flags
@@ -2475,154 +2897,231 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1029, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_negotiation, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_negotiation,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1030, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_upgrade, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_upgrade,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.multiple_bberf_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.multiple_bberf_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3278,11 +3777,12 @@ impl CreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3291,6 +3791,7 @@ impl CreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3300,6 +3801,7 @@ impl CreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3309,15 +3811,26 @@ impl CreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (416, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3326,6 +3839,7 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -3335,48 +3849,94 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1051, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1052, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1023, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_control_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (618, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2200, 10415) => {
                     self.avp_flags
@@ -3390,6 +3950,7 @@ impl CreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1071, 10415) => {
@@ -3404,104 +3965,143 @@ impl CreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4061,11 +4661,12 @@ impl ReAuthRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4074,6 +4675,7 @@ impl ReAuthRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -4083,6 +4685,7 @@ impl ReAuthRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4092,6 +4695,7 @@ impl ReAuthRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -4101,6 +4705,7 @@ impl ReAuthRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -4110,6 +4715,7 @@ impl ReAuthRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (285, 0) => {
@@ -4119,35 +4725,70 @@ impl ReAuthRequest {
                         &mut seen_re_auth_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1051, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1052, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_remove,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1006, 10415) => {
                     self.avp_flags
                         .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.event_trigger,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2200, 10415) => {
                     self.avp_flags
@@ -4161,114 +4802,151 @@ impl ReAuthRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (1045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_release_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_re_auth_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(285, 0),
-                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(285, 0),
+                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -4723,11 +5401,12 @@ impl ReAuthAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4736,6 +5415,7 @@ impl ReAuthAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -4745,85 +5425,168 @@ impl ReAuthAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_can_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (6, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (15, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_ipv6_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1055, 10415) => {
                     self.avp_flags
                         .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.qos_rule_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1050, 10415) => {
                     self.avp_flags
                         .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.an_gw_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (2201, 10415) => {
                     self.avp_flags
@@ -4837,65 +5600,95 @@ impl ReAuthAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5470,11 +6263,12 @@ impl TriggerEstablishmentRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5483,6 +6277,7 @@ impl TriggerEstablishmentRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -5492,6 +6287,7 @@ impl TriggerEstablishmentRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5501,6 +6297,7 @@ impl TriggerEstablishmentRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -5510,6 +6307,7 @@ impl TriggerEstablishmentRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -5519,115 +6317,167 @@ impl TriggerEstablishmentRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.auth_session_state,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ue_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.henb_local_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2208, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dra_binding, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dra_binding,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -5966,11 +6816,12 @@ impl TriggerEstablishmentAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5979,6 +6830,7 @@ impl TriggerEstablishmentAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -5988,85 +6840,135 @@ impl TriggerEstablishmentAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2206, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dra_deployment, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dra_deployment,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

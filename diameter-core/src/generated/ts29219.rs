@@ -147,6 +147,7 @@ impl PolicyCounterStatusReport {
                         &mut seen_policy_counter_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2902, 10415) => {
@@ -156,6 +157,7 @@ impl PolicyCounterStatusReport {
                         &mut seen_policy_counter_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2905, 10415) => {
@@ -170,6 +172,7 @@ impl PolicyCounterStatusReport {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -177,24 +180,22 @@ impl PolicyCounterStatusReport {
         }
         avps.finish()?;
         if !seen_policy_counter_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2901, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2901, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_policy_counter_status {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2902, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2902, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -312,6 +313,7 @@ impl PendingPolicyCounterInformation {
                         &mut seen_policy_counter_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2906, 10415) => {
@@ -321,6 +323,7 @@ impl PendingPolicyCounterInformation {
                         &mut seen_pending_policy_counter_change_time,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -328,24 +331,22 @@ impl PendingPolicyCounterInformation {
         }
         avps.finish()?;
         if !seen_policy_counter_status {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2902, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2902, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_pending_policy_counter_change_time {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2906, 10415),
-                    <rt::data::Time as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2906, 10415),
+                <rt::data::Time as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -516,11 +517,12 @@ impl SpendingLimitRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -529,6 +531,7 @@ impl SpendingLimitRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -538,6 +541,7 @@ impl SpendingLimitRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -547,6 +551,7 @@ impl SpendingLimitRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -556,24 +561,46 @@ impl SpendingLimitRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2904, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -582,12 +609,19 @@ impl SpendingLimitRequest {
                         &mut seen_sl_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2901, 10415) => {
                     self.avp_flags
@@ -601,87 +635,104 @@ impl SpendingLimitRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_sl_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2904, 10415),
-                    <SlRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2904, 10415),
+                <SlRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1029,11 +1080,12 @@ impl SpendingLimitAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1042,6 +1094,7 @@ impl SpendingLimitAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -1051,6 +1104,7 @@ impl SpendingLimitAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -1060,28 +1114,50 @@ impl SpendingLimitAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2903, 10415) => {
                     self.avp_flags
@@ -1095,88 +1171,133 @@ impl SpendingLimitAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1605,11 +1726,12 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1618,6 +1740,7 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -1627,6 +1750,7 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -1636,6 +1760,7 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -1645,6 +1770,7 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -1654,15 +1780,26 @@ impl SpendingStatusNotificationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2903, 10415) => {
                     self.avp_flags
@@ -1676,83 +1813,95 @@ impl SpendingStatusNotificationRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2907, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sn_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sn_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2035,11 +2184,12 @@ impl SpendingStatusNotificationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2048,6 +2198,7 @@ impl SpendingStatusNotificationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2057,90 +2208,145 @@ impl SpendingStatusNotificationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2523,11 +2729,12 @@ impl SessionTerminationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2536,6 +2743,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2545,6 +2753,7 @@ impl SessionTerminationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2554,6 +2763,7 @@ impl SessionTerminationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -2563,6 +2773,7 @@ impl SessionTerminationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (295, 0) => {
@@ -2572,91 +2783,113 @@ impl SessionTerminationRequest {
                         &mut seen_termination_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_termination_cause {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(295, 0),
-                    <super::base::TerminationCause as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(295, 0),
+                <super::base::TerminationCause as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2927,11 +3160,12 @@ impl SessionTerminationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2940,6 +3174,7 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2949,90 +3184,146 @@ impl SessionTerminationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -453,24 +453,50 @@ impl WlanUserData {
             match (avp.code, avp.vendor) {
                 (304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (305, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (306, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_3gpp_ip_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_3gpp_ip_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (307, 10415) => {
                     self.avp_flags
                         .note(&avp, self.apn_authorized.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.apn_authorized, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.apn_authorized,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.maximum_number_accesses, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_number_accesses,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -497,6 +523,13 @@ impl rt::AvpData for WlanUserData {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        WlanUserDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -617,11 +650,21 @@ impl ChargingData {
             match (avp.code, avp.vendor) {
                 (314, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_characteristics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_characteristics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (315, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_nodes, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_nodes,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -648,6 +691,13 @@ impl rt::AvpData for ChargingData {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -750,37 +800,57 @@ impl ApnAuthorized {
                         &mut seen_service_selection,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (309, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_barring_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_barring_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (310, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_direct_ip_access, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_direct_ip_access,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (312, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.routing_policy, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.routing_policy,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.max_requested_bandwidth, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.max_requested_bandwidth,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_service_selection {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(493, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(493, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -803,6 +873,13 @@ impl rt::AvpData for ApnAuthorized {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ApnAuthorizedView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -931,6 +1008,7 @@ impl ChargingNodes {
                         &mut self.primary_ocs_charging_function_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (317, 10415) => {
@@ -939,6 +1017,7 @@ impl ChargingNodes {
                         &mut self.secondary_ocs_charging_function_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 10415) => {
@@ -947,6 +1026,7 @@ impl ChargingNodes {
                         &mut self.primary_charging_collection_function_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (622, 10415) => {
@@ -955,6 +1035,7 @@ impl ChargingNodes {
                         &mut self.secondary_charging_collection_function_name,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -982,6 +1063,13 @@ impl rt::AvpData for ChargingNodes {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ChargingNodesView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

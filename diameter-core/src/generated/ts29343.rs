@@ -100,15 +100,27 @@ impl MonitorTarget {
                         &mut seen_target_rpauid,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3604, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(&mut self.pduid, &mut seen_pduid, &avp, cx)?;
+                    rt::typed::set_required(
+                        &mut self.pduid,
+                        &mut seen_pduid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3612, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.metadata_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.metadata_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3608, 10415) => {
                     self.avp_flags
@@ -122,6 +134,7 @@ impl MonitorTarget {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -129,24 +142,22 @@ impl MonitorTarget {
         }
         avps.finish()?;
         if !seen_target_rpauid {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3844, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3844, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_pduid {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3604, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3604, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -275,35 +286,40 @@ impl ProseCodeSuffixMask {
                         &mut seen_suffix_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3610, 10415) => {
                     self.avp_flags.note(&avp, self.suffix_mask.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.suffix_mask, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.suffix_mask,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_suffix_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3609, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3609, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if self.suffix_mask.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3610, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3610, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -413,6 +429,7 @@ impl BannedUserTarget {
                         &mut seen_target_rpauid,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3845, 10415) => {
@@ -422,6 +439,7 @@ impl BannedUserTarget {
                         &mut seen_target_pduid,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -429,24 +447,22 @@ impl BannedUserTarget {
         }
         avps.finish()?;
         if !seen_target_rpauid {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3844, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3844, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_target_pduid {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3845, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3845, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -636,6 +652,7 @@ impl ProximityActionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -645,6 +662,7 @@ impl ProximityActionRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -654,6 +672,7 @@ impl ProximityActionRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -663,6 +682,7 @@ impl ProximityActionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -672,6 +692,7 @@ impl ProximityActionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -681,23 +702,46 @@ impl ProximityActionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -706,122 +750,167 @@ impl ProximityActionRequest {
                         &mut seen_prose_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3600, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.origin_app_layer_user_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_app_layer_user_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3601, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.target_app_layer_user_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.target_app_layer_user_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.requesting_epuid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requesting_epuid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3602, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_function_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_function_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.requesting_rpauid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requesting_rpauid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3811, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_app_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_app_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3605, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.application_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3606, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.allowed_suffixes_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.allowed_suffixes_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.target_rpauid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.target_rpauid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3611, 10415) => {
                     self.avp_flags
                         .note(&avp, self.banned_user_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.banned_user_target, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.banned_user_target,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_prose_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3603, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3603, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1245,6 +1334,7 @@ impl ProximityActionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -1254,6 +1344,7 @@ impl ProximityActionAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -1263,6 +1354,7 @@ impl ProximityActionAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -1272,6 +1364,7 @@ impl ProximityActionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -1281,48 +1374,101 @@ impl ProximityActionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1331,19 +1477,36 @@ impl ProximityActionAnswer {
                         &mut seen_prose_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3817, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.targeted_epuid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.targeted_epuid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3602, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_function_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_function_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3604, 10415) => {
                     self.avp_flags.note(&avp, self.pduid.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.pduid, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.pduid,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3847, 10415) => {
                     self.avp_flags
@@ -1357,6 +1520,7 @@ impl ProximityActionAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3867, 10415) => {
@@ -1371,6 +1535,7 @@ impl ProximityActionAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3608, 10415) => {
@@ -1385,93 +1550,116 @@ impl ProximityActionAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3607, 10415) => {
                     self.avp_flags
                         .note(&avp, self.monitor_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.monitor_target, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.monitor_target,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3845, 10415) => {
                     self.avp_flags
                         .note(&avp, self.target_pduid.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.target_pduid, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.target_pduid,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3853, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_application_metadata, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_application_metadata,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3605, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.application_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_prose_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3603, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3603, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1977,6 +2165,7 @@ impl ProximityApplicationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -1986,6 +2175,7 @@ impl ProximityApplicationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -1995,6 +2185,7 @@ impl ProximityApplicationRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2004,6 +2195,7 @@ impl ProximityApplicationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2013,6 +2205,7 @@ impl ProximityApplicationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2022,23 +2215,46 @@ impl ProximityApplicationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2047,90 +2263,95 @@ impl ProximityApplicationRequest {
                         &mut seen_prose_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.requesting_rpauid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requesting_rpauid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3611, 10415) => {
                     self.avp_flags
                         .note(&avp, self.banned_user_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.banned_user_target, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.banned_user_target,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_prose_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3603, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3603, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2412,6 +2633,7 @@ impl ProximityApplicationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -2421,6 +2643,7 @@ impl ProximityApplicationAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -2430,6 +2653,7 @@ impl ProximityApplicationAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2439,6 +2663,7 @@ impl ProximityApplicationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2448,48 +2673,101 @@ impl ProximityApplicationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2498,6 +2776,7 @@ impl ProximityApplicationAnswer {
                         &mut seen_prose_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -2505,64 +2784,58 @@ impl ProximityApplicationAnswer {
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_prose_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3603, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3603, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

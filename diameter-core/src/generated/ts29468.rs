@@ -222,7 +222,13 @@ impl MbmsBearerEventNotification {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(&mut self.tmgi, &mut seen_tmgi, &avp, cx)?;
+                    rt::typed::set_required(
+                        &mut self.tmgi,
+                        &mut seen_tmgi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (920, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -231,6 +237,7 @@ impl MbmsBearerEventNotification {
                         &mut seen_mbms_flow_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3502, 10415) => {
@@ -240,6 +247,7 @@ impl MbmsBearerEventNotification {
                         &mut seen_mbms_bearer_event,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3533, 10415) => {
@@ -248,6 +256,7 @@ impl MbmsBearerEventNotification {
                         &mut self.mbms_bearer_event_diagnostic_info,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3529, 10415) => {
@@ -262,6 +271,7 @@ impl MbmsBearerEventNotification {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -269,34 +279,31 @@ impl MbmsBearerEventNotification {
         }
         avps.finish()?;
         if !seen_tmgi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(900, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(900, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mbms_flow_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(920, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(920, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mbms_bearer_event {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3502, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3502, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -319,6 +326,13 @@ impl rt::AvpData for MbmsBearerEventNotification {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MbmsBearerEventNotificationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -477,70 +491,126 @@ impl MbmsBearerRequest {
                         &mut seen_mbms_startstop_indication,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.tmgi, &avp, cx, &mut self.extra)?;
                 }
                 (920, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mbms_flow_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_flow_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (903, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_service_area, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_service_area,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3507, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_start_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_start_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mb2u_security, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mb2u_security,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (934, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_cell_list, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_cell_list,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3518, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.local_m1_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.local_m1_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3519, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.local_mb2_u_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.local_mb2_u_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3525, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.fec_request, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fec_request,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3526, 10415) => {
                     self.avp_flags
                         .note(&avp, self.rohc_request.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.rohc_request, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.rohc_request,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rohc_max_cid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rohc_max_cid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_mbms_startstop_indication {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(902, 10415),
-                    <super::ts29061::MbmsStartstopIndication as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(902, 10415),
+                <super::ts29061::MbmsStartstopIndication as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -563,6 +633,13 @@ impl rt::AvpData for MbmsBearerRequest {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MbmsBearerRequestView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -803,37 +880,69 @@ impl MbmsBearerResponse {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.tmgi, &avp, cx, &mut self.extra)?;
                 }
                 (920, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mbms_flow_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_flow_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (904, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_session_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_session_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3506, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_bearer_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_bearer_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3500, 10415) => {
                     self.avp_flags
                         .note(&avp, self.bmsc_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.bmsc_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.bmsc_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (3501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx, &mut self.extra)?;
                 }
                 (3517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mb2u_security, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mb2u_security,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3508, 10415) => {
                     self.avp_flags
                         .note(&avp, self.radio_frequency.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.radio_frequency, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.radio_frequency,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3529, 10415) => {
                     self.avp_flags
@@ -847,6 +956,7 @@ impl MbmsBearerResponse {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -874,6 +984,13 @@ impl rt::AvpData for MbmsBearerResponse {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MbmsBearerResponseView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1048,25 +1165,31 @@ impl TmgiAllocationRequest {
                         &mut seen_tmgi_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.tmgi, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tmgi,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tmgi_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3516, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3516, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1173,15 +1296,31 @@ impl TmgiAllocationResponse {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.tmgi, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tmgi,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (904, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_session_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_session_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3511, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_allocation_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_allocation_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1300,7 +1439,13 @@ impl TmgiDeallocationRequest {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.tmgi, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tmgi,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1400,25 +1545,35 @@ impl TmgiDeallocationResponse {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(&mut self.tmgi, &mut seen_tmgi, &avp, cx)?;
+                    rt::typed::set_required(
+                        &mut self.tmgi,
+                        &mut seen_tmgi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3514, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_deallocation_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_deallocation_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tmgi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(900, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(900, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1517,21 +1672,26 @@ impl TmgiExpiry {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.tmgi, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tmgi,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if self.tmgi.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(900, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(900, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -1641,6 +1801,7 @@ impl LocalM1Information {
                         &mut self.mbms_enb_ip_multicast_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3521, 10415) => {
@@ -1649,6 +1810,7 @@ impl LocalM1Information {
                         &mut self.mbms_enb_ipv6_multicast_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3522, 10415) => {
@@ -1657,6 +1819,7 @@ impl LocalM1Information {
                         &mut self.mb2c_mbms_gw_ssm_ip_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3523, 10415) => {
@@ -1665,6 +1828,7 @@ impl LocalM1Information {
                         &mut self.mb2c_mbms_gw_ssm_ipv6_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3524, 10415) => {
@@ -1673,6 +1837,7 @@ impl LocalM1Information {
                         &mut self.common_tunnel_endpoint_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1700,6 +1865,13 @@ impl rt::AvpData for LocalM1Information {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        LocalM1InformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1820,11 +1992,17 @@ impl LocalMb2UInformation {
                 (3500, 10415) => {
                     self.avp_flags
                         .note(&avp, self.bmsc_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.bmsc_address, &avp, cx, 2)?;
+                    rt::typed::push(
+                        &mut self.bmsc_address,
+                        &avp,
+                        cx,
+                        2,
+                        &mut self.extra,
+                    )?;
                 }
                 (3501, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx)?;
+                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -1941,7 +2119,13 @@ impl RohcRequest {
                 (507, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flow_description, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3527, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1949,6 +2133,7 @@ impl RohcRequest {
                         &mut self.rohc_full_header_periodicity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3528, 10415) => {
@@ -1958,6 +2143,7 @@ impl RohcRequest {
                         &mut seen_rohc_profile,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -1965,24 +2151,22 @@ impl RohcRequest {
         }
         avps.finish()?;
         if self.flow_description.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(507, 10415),
-                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(507, 10415),
+                <rt::data::IpFilterRule as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_rohc_profile {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3528, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3528, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2102,15 +2286,31 @@ impl UserplaneProtocolResult {
                 (507, 10415) => {
                     self.avp_flags
                         .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flow_description, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flow_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3530, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rohc_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rohc_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.fec_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fec_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -2301,11 +2501,12 @@ impl GcsActionRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2314,6 +2515,7 @@ impl GcsActionRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -2323,6 +2525,7 @@ impl GcsActionRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2332,6 +2535,7 @@ impl GcsActionRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2341,6 +2545,7 @@ impl GcsActionRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -2350,119 +2555,162 @@ impl GcsActionRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3509, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_allocation_request, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_allocation_request,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3512, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_deallocation_request, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_deallocation_request,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3504, 10415) => {
                     self.avp_flags
                         .note(&avp, self.mbms_bearer_request.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.mbms_bearer_request, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mbms_bearer_request,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (932, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.restart_counter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.restart_counter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if self.supported_features.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(628, 10415),
-                    <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(628, 10415),
+                <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -2807,11 +3055,12 @@ impl GcsActionAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2820,6 +3069,7 @@ impl GcsActionAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -2829,6 +3079,7 @@ impl GcsActionAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -2838,6 +3089,7 @@ impl GcsActionAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -2847,57 +3099,121 @@ impl GcsActionAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3510, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_allocation_response, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_allocation_response,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3513, 10415) => {
                     self.avp_flags
@@ -2911,84 +3227,96 @@ impl GcsActionAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3505, 10415) => {
                     self.avp_flags
                         .note(&avp, self.mbms_bearer_response.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.mbms_bearer_response, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mbms_bearer_response,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (932, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.restart_counter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.restart_counter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 0) => {
                     self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.load,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if self.supported_features.len() < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(628, 10415),
-                    <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(628, 10415),
+                <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3446,11 +3774,12 @@ impl GcsNotificationRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3459,6 +3788,7 @@ impl GcsNotificationRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -3468,6 +3798,7 @@ impl GcsNotificationRequest {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3477,6 +3808,7 @@ impl GcsNotificationRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3486,6 +3818,7 @@ impl GcsNotificationRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -3495,6 +3828,7 @@ impl GcsNotificationRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
@@ -3504,23 +3838,46 @@ impl GcsNotificationRequest {
                         &mut seen_destination_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3515, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi_expiry, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tmgi_expiry,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3503, 10415) => {
                     self.avp_flags
@@ -3534,85 +3891,84 @@ impl GcsNotificationRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (932, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.restart_counter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.restart_counter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(293, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(293, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -3909,11 +4265,12 @@ impl GcsNotificationAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (258, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3922,6 +4279,7 @@ impl GcsNotificationAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (277, 0) => {
@@ -3931,6 +4289,7 @@ impl GcsNotificationAnswer {
                         &mut seen_auth_session_state,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -3940,6 +4299,7 @@ impl GcsNotificationAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -3949,106 +4309,159 @@ impl GcsNotificationAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.result_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (297, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.experimental_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (281, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_message,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (294, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.error_reporting_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (932, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.restart_counter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.restart_counter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_session_state {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(277, 0),
-                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(277, 0),
+                <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

@@ -7163,6 +7163,7 @@ impl AccessNetworkInfoChange {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3924, 10415) => {
@@ -7171,11 +7172,17 @@ impl AccessNetworkInfoChange {
                         &mut self.cellular_network_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -7326,7 +7333,12 @@ impl AccessTransferInformation {
             match (avp.code, avp.vendor) {
                 (2710, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.access_transfer_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.access_transfer_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1263, 10415) => {
                     self.avp_flags
@@ -7340,6 +7352,7 @@ impl AccessTransferInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3924, 10415) => {
@@ -7348,19 +7361,35 @@ impl AccessTransferInformation {
                         &mut self.cellular_network_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3902, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.inter_ue_transfer, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.inter_ue_transfer,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.instance_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.instance_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2711, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7368,6 +7397,7 @@ impl AccessTransferInformation {
                         &mut self.related_ims_charging_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2712, 10415) => {
@@ -7376,11 +7406,17 @@ impl AccessTransferInformation {
                         &mut self.related_ims_charging_identifier_node,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -7407,6 +7443,13 @@ impl rt::AvpData for AccessTransferInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AccessTransferInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7580,25 +7623,25 @@ impl AccumulatedCost {
                         &mut seen_value_digits,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (429, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
+                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_value_digits {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(447, 0),
-                    <i64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(447, 0),
+                <i64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -7705,7 +7748,12 @@ impl AdditionalContentInformation {
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.type_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.type_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1205, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7713,11 +7761,17 @@ impl AdditionalContentInformation {
                         &mut self.additional_type_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1206, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -7840,11 +7894,21 @@ impl AddressDomain {
             match (avp.code, avp.vendor) {
                 (1200, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.domain_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.domain_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_imsi_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_imsi_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -7961,25 +8025,31 @@ impl AfCorrelationInformation {
                         &mut seen_af_charging_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (510, 10415) => {
                     self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.flows,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_af_charging_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(505, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(505, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8112,50 +8182,81 @@ impl AnnouncementInformation {
                         &mut seen_announcement_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3907, 10415) => {
                     self.avp_flags
                         .note(&avp, self.variable_part.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.variable_part, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.variable_part,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3911, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.time_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3912, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.quota_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.quota_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3906, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.announcement_order, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.announcement_order,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3913, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.play_alternative, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.play_alternative,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3915, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.privacy_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.privacy_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3914, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.language, &avp, cx)?;
+                    rt::typed::set_once(&mut self.language, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_announcement_identifier {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3905, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3905, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -8334,16 +8435,32 @@ impl AocCostInformation {
             match (avp.code, avp.vendor) {
                 (2052, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.accumulated_cost, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accumulated_cost,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2062, 10415) => {
                     self.avp_flags
                         .note(&avp, self.incremental_cost.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.incremental_cost, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.incremental_cost,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.currency_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8470,11 +8587,21 @@ impl AocInformation {
             match (avp.code, avp.vendor) {
                 (2053, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aoc_cost_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aoc_cost_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2060, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tariff_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2314, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -8482,6 +8609,7 @@ impl AocInformation {
                         &mut self.aoc_subscription_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -8509,6 +8637,13 @@ impl rt::AvpData for AocInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        AocInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8609,11 +8744,17 @@ impl AocService {
                         &mut self.aoc_service_obligatory_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2313, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aoc_service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aoc_service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8728,15 +8869,31 @@ impl AocSubscriptionInformation {
             match (avp.code, avp.vendor) {
                 (2311, 10415) => {
                     self.avp_flags.note(&avp, self.aoc_service.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.aoc_service, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.aoc_service,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2310, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aoc_format, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aoc_format,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2315, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.preferred_aoc_currency, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.preferred_aoc_currency,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8859,11 +9016,21 @@ impl ApnRateControl {
             match (avp.code, avp.vendor) {
                 (3935, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_rate_control_uplink, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_rate_control_uplink,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3934, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_rate_control_downlink, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_rate_control_downlink,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -8890,6 +9057,13 @@ impl rt::AvpData for ApnRateControl {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ApnRateControlView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8982,15 +9156,26 @@ impl ApnRateControlDownlink {
                         &mut self.additional_exception_reports,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3939, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rate_control_time_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rate_control_time_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3938, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rate_control_max_rate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rate_control_max_rate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9117,11 +9302,21 @@ impl ApnRateControlUplink {
             match (avp.code, avp.vendor) {
                 (3939, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rate_control_time_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rate_control_time_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3938, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rate_control_max_rate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rate_control_max_rate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3937, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9129,6 +9324,7 @@ impl ApnRateControlUplink {
                         &mut self.rate_control_max_message_size,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -9256,7 +9452,12 @@ impl ApplicationServerInformation {
             match (avp.code, avp.vendor) {
                 (836, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.application_server, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_server,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (837, 10415) => {
                     self.avp_flags
@@ -9270,11 +9471,17 @@ impl ApplicationServerInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2702, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.status_as_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.status_as_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9397,11 +9604,21 @@ impl BasicServiceCode {
             match (avp.code, avp.vendor) {
                 (854, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3413, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.teleservice, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.teleservice,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9512,11 +9729,21 @@ impl CalledIdentityChange {
             match (avp.code, avp.vendor) {
                 (3916, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.called_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9631,16 +9858,32 @@ impl CoverageInfo {
             match (avp.code, avp.vendor) {
                 (3428, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.coverage_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3460, 10415) => {
                     self.avp_flags
                         .note(&avp, self.location_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.location_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.location_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9775,23 +10018,43 @@ impl CpdtInformation {
             match (avp.code, avp.vendor) {
                 (3111, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.external_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.external_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3125, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
                 }
                 (3929, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.serving_node_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2065, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sgw_change, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgw_change,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3928, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.nidd_submission, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nidd_submission,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -9818,6 +10081,13 @@ impl rt::AvpData for CpdtInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        CpdtInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9942,16 +10212,32 @@ impl CurrentTariff {
             match (avp.code, avp.vendor) {
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.currency_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2059, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.scale_factor, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scale_factor,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.rate_element.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.rate_element, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.rate_element,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10074,11 +10360,21 @@ impl DcdInformation {
             match (avp.code, avp.vendor) {
                 (2116, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2117, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_provider_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_provider_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10197,19 +10493,39 @@ impl DestinationInterface {
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2005, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_text, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_text,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2004, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2006, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10236,6 +10552,13 @@ impl rt::AvpData for DestinationInterface {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        DestinationInterfaceView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10348,12 +10671,23 @@ impl EarlyMediaDescription {
             match (avp.code, avp.vendor) {
                 (1273, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sdp_timestamps, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sdp_timestamps,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (843, 10415) => {
                     self.avp_flags
                         .note(&avp, self.sdp_media_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.sdp_media_component, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.sdp_media_component,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (842, 10415) => {
                     self.avp_flags
@@ -10367,6 +10701,7 @@ impl EarlyMediaDescription {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -10394,6 +10729,13 @@ impl rt::AvpData for EarlyMediaDescription {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        EarlyMediaDescriptionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10492,6 +10834,7 @@ impl EnhancedDiagnostics {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -10613,23 +10956,44 @@ impl Envelope {
                         &mut seen_envelope_start_time,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1267, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.envelope_end_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.envelope_end_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (421, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_total_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (412, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (414, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (417, 0) => {
                     self.avp_flags
@@ -10643,6 +11007,7 @@ impl Envelope {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -10650,14 +11015,13 @@ impl Envelope {
         }
         avps.finish()?;
         if !seen_envelope_start_time {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1269, 10415),
-                    <rt::data::Time as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1269, 10415),
+                <rt::data::Time as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -10812,15 +11176,20 @@ impl EventType {
             match (avp.code, avp.vendor) {
                 (824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sip_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sip_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (825, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.event, &avp, cx)?;
+                    rt::typed::set_once(&mut self.event, &avp, cx, &mut self.extra)?;
                 }
                 (888, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.expires, &avp, cx)?;
+                    rt::typed::set_once(&mut self.expires, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -10955,6 +11324,7 @@ impl ImInformation {
                         &mut self.total_number_of_messages_sent,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2113, 10415) => {
@@ -10963,6 +11333,7 @@ impl ImInformation {
                         &mut self.total_number_of_messages_exploded,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2112, 10415) => {
@@ -10971,6 +11342,7 @@ impl ImInformation {
                         &mut self.number_of_messages_successfully_sent,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2111, 10415) => {
@@ -10979,6 +11351,7 @@ impl ImInformation {
                         &mut self.number_of_messages_successfully_exploded,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -11319,11 +11692,21 @@ impl ImsInformation {
             match (avp.code, avp.vendor) {
                 (823, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.event_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (829, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.role_of_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.role_of_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (862, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11332,19 +11715,35 @@ impl ImsInformation {
                         &mut seen_node_functionality,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.user_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2320, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.outgoing_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.outgoing_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (650, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.session_priority, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_priority,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (831, 10415) => {
                     self.avp_flags
@@ -11354,11 +11753,17 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.called_party_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_party_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1250, 10415) => {
                     self.avp_flags
@@ -11372,11 +11777,17 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3917, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.called_identity_change, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_identity_change,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2024, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11384,6 +11795,7 @@ impl ImsInformation {
                         &mut self.number_portability_routing_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2023, 10415) => {
@@ -11392,6 +11804,7 @@ impl ImsInformation {
                         &mut self.carrier_select_routing_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1280, 10415) => {
@@ -11400,6 +11813,7 @@ impl ImsInformation {
                         &mut self.alternate_charged_party_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1251, 10415) => {
@@ -11414,16 +11828,28 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (856, 10415) => {
                     self.avp_flags
                         .note(&avp, self.associated_uri.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.associated_uri, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.associated_uri,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (833, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.time_stamps, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_stamps,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (850, 10415) => {
                     self.avp_flags
@@ -11437,6 +11863,7 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (838, 10415) => {
@@ -11451,16 +11878,28 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2701, 10415) => {
                     self.avp_flags
                         .note(&avp, self.transit_ioi_list.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.transit_ioi_list, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.transit_ioi_list,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (841, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ims_charging_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ims_charging_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (842, 10415) => {
                     self.avp_flags
@@ -11474,32 +11913,64 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (843, 10415) => {
                     self.avp_flags
                         .note(&avp, self.sdp_media_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.sdp_media_component, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.sdp_media_component,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (848, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.served_party_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.served_party_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.server_capabilities, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.server_capabilities,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (851, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.trunk_group_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.trunk_group_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (854, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_service, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_service,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (855, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1249, 10415) => {
                     self.avp_flags
@@ -11509,21 +11980,39 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (889, 10415) => {
                     self.avp_flags
                         .note(&avp, self.message_body.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.message_body, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.message_body,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (861, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.cause_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cause_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3401, 10415) => {
                     self.avp_flags
                         .note(&avp, self.reason_header.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.reason_header, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.reason_header,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1263, 10415) => {
                     self.avp_flags
@@ -11537,6 +12026,7 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3924, 10415) => {
@@ -11545,6 +12035,7 @@ impl ImsInformation {
                         &mut self.cellular_network_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1272, 10415) => {
@@ -11559,6 +12050,7 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1281, 10415) => {
@@ -11567,6 +12059,7 @@ impl ImsInformation {
                         &mut self.ims_communication_service_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2601, 10415) => {
@@ -11575,11 +12068,17 @@ impl ImsInformation {
                         &mut self.ims_application_reference_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2303, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.online_charging_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.online_charging_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2305, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11587,11 +12086,17 @@ impl ImsInformation {
                         &mut self.real_time_tariff_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2309, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.account_expiration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.account_expiration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11599,20 +12104,37 @@ impl ImsInformation {
                         &mut self.initial_ims_charging_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2703, 10415) => {
                     self.avp_flags
                         .note(&avp, self.nni_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.nni_information, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.nni_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2708, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.from_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.from_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2322, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ims_emergency_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ims_emergency_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2713, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11620,6 +12142,7 @@ impl ImsInformation {
                         &mut self.ims_visited_network_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4401, 10415) => {
@@ -11634,6 +12157,7 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2709, 10415) => {
@@ -11648,6 +12172,7 @@ impl ImsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2711, 10415) => {
@@ -11656,6 +12181,7 @@ impl ImsInformation {
                         &mut self.related_ims_charging_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2712, 10415) => {
@@ -11664,41 +12190,66 @@ impl ImsInformation {
                         &mut self.related_ims_charging_identifier_node,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3403, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.route_header_received, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.route_header_received,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3404, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.route_header_transmitted, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.route_header_transmitted,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.instance_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.instance_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2717, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tad_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tad_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4413, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.fe_identifier_list, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fe_identifier_list,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_node_functionality {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(862, 10415),
-                    <NodeFunctionality as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(862, 10415),
+                <NodeFunctionality as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -11721,6 +12272,13 @@ impl rt::AvpData for ImsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ImsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12418,25 +12976,25 @@ impl IncrementalCost {
                         &mut seen_value_digits,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (429, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
+                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_value_digits {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(447, 0),
-                    <i64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(447, 0),
+                <i64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -12539,11 +13097,21 @@ impl InterOperatorIdentifier {
             match (avp.code, avp.vendor) {
                 (839, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.originating_ioi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originating_ioi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (840, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.terminating_ioi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.terminating_ioi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12658,15 +13226,30 @@ impl IsupCause {
             match (avp.code, avp.vendor) {
                 (3423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.isup_cause_location, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.isup_cause_location,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3424, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.isup_cause_value, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.isup_cause_value,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3422, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.isup_cause_diagnostics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.isup_cause_diagnostics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12805,27 +13388,52 @@ impl LcsClientId {
             match (avp.code, avp.vendor) {
                 (1241, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_client_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_client_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1234, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_client_external_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_client_external_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1233, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_client_dialed_by_ms, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_client_dialed_by_ms,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1235, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_client_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_client_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1231, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_apn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.lcs_apn, &avp, cx, &mut self.extra)?;
                 }
                 (1239, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_requestor_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_requestor_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -12852,6 +13460,13 @@ impl rt::AvpData for LcsClientId {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        LcsClientIdView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12988,15 +13603,30 @@ impl LcsClientName {
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_data_coding_scheme, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_data_coding_scheme,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1238, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_name_string, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_name_string,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1237, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_format_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -13135,27 +13765,47 @@ impl LcsInformation {
             match (avp.code, avp.vendor) {
                 (1232, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_client_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_client_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1244, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1242, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_estimate,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1245, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.positioning_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.positioning_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_imsi, &avp, cx)?;
+                    rt::typed::set_once(&mut self.tgpp_imsi, &avp, cx, &mut self.extra)?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -13182,6 +13832,13 @@ impl rt::AvpData for LcsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        LcsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13314,11 +13971,21 @@ impl LcsRequestorId {
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_data_coding_scheme, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_data_coding_scheme,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1240, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_requestor_id_string, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_requestor_id_string,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -13429,11 +14096,21 @@ impl LocationInfo {
             match (avp.code, avp.vendor) {
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -13544,7 +14221,12 @@ impl LocationType {
             match (avp.code, avp.vendor) {
                 (1243, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_estimate_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_estimate_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1230, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13552,6 +14234,7 @@ impl LocationType {
                         &mut self.deferred_location_event_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -13718,7 +14401,13 @@ impl MbmsInformation {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(&mut self.tmgi, &mut seen_tmgi, &avp, cx)?;
+                    rt::typed::set_required(
+                        &mut self.tmgi,
+                        &mut seen_tmgi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (906, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13727,6 +14416,7 @@ impl MbmsInformation {
                         &mut seen_mbms_service_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1225, 10415) => {
@@ -13736,11 +14426,17 @@ impl MbmsInformation {
                         &mut seen_mbms_user_service_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1224, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.file_repair_supported, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.file_repair_supported,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (901, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13748,24 +14444,41 @@ impl MbmsInformation {
                         &mut self.required_mbms_bearer_capabilities,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (907, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_2g_3g_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_2g_3g_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
                 }
                 (903, 10415) => {
                     self.avp_flags
                         .note(&avp, self.mbms_service_area.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.mbms_service_area, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.mbms_service_area,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (908, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_session_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_session_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (921, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -13773,61 +14486,85 @@ impl MbmsInformation {
                         &mut self.cn_ip_multicast_distribution,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2307, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mbms_gw_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_gw_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2323, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_charged_party, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_charged_party,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (701, 10415) => {
                     self.avp_flags.note(&avp, self.msisdn.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.msisdn, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.msisdn,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (929, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_data_transfer_start, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_data_transfer_start,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (930, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_data_transfer_stop, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_data_transfer_stop,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tmgi {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(900, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(900, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mbms_service_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(906, 10415),
-                    <super::ts29061::MbmsServiceType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(906, 10415),
+                <super::ts29061::MbmsServiceType as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_mbms_user_service_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1225, 10415),
-                    <MbmsUserServiceType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1225, 10415),
+                <MbmsUserServiceType as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -13850,6 +14587,13 @@ impl rt::AvpData for MbmsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MbmsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -14093,6 +14837,7 @@ impl MessageBody {
                         &mut seen_content_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (827, 10415) => {
@@ -14102,39 +14847,48 @@ impl MessageBody {
                         &mut seen_content_length,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (828, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.content_disposition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_disposition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (864, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.originator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_content_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(826, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(826, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_content_length {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(827, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(827, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -14257,11 +15011,21 @@ impl MessageClass {
             match (avp.code, avp.vendor) {
                 (1214, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.class_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.class_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1215, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.token_text, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.token_text,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -14380,7 +15144,12 @@ impl MmContentType {
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.type_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.type_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1205, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -14388,11 +15157,17 @@ impl MmContentType {
                         &mut self.additional_type_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1206, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1207, 10415) => {
                     self.avp_flags
@@ -14406,6 +15181,7 @@ impl MmContentType {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -14613,44 +15389,90 @@ impl MmsInformation {
             match (avp.code, avp.vendor) {
                 (886, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.originator_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originator_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1201, 10415) => {
                     self.avp_flags
                         .note(&avp, self.recipient_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.recipient_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.recipient_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1202, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.submission_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.submission_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1203, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mm_content_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mm_content_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1209, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.priority, &avp, cx)?;
+                    rt::typed::set_once(&mut self.priority, &avp, cx, &mut self.extra)?;
                 }
                 (1210, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.message_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.message_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1211, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.message_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.message_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1212, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.message_size, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.message_size,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1213, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.message_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.message_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1216, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.delivery_report_requested, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.delivery_report_requested,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1222, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -14658,43 +15480,74 @@ impl MmsInformation {
                         &mut self.read_reply_report_requested,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1248, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mmbox_storage_requested, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mmbox_storage_requested,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1218, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.applic_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.applic_id, &avp, cx, &mut self.extra)?;
                 }
                 (1223, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reply_applic_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reply_applic_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1219, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aux_applic_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aux_applic_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1220, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.content_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.content_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1221, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.drm_content, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.drm_content,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1217, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.adaptations, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.adaptations,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1101, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vasp_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.vasp_id, &avp, cx, &mut self.extra)?;
                 }
                 (1102, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vas_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.vas_id, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -14721,6 +15574,13 @@ impl rt::AvpData for MmsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MmsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15023,6 +15883,7 @@ impl MmtelInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -15182,11 +16043,17 @@ impl MonitoringEventInformation {
                         &mut self.monitoring_event_functionality,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3919, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15194,35 +16061,66 @@ impl MonitoringEventInformation {
                         &mut self.monitoring_event_configuration_activity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3124, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_reference_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scef_reference_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3125, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
                 }
                 (3127, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monitoring_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3128, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.maximum_number_of_reports, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_number_of_reports,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3130, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monitoring_duration, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_duration,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (857, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charged_party,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3131, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.maximum_detection_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.maximum_detection_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3129, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15230,15 +16128,21 @@ impl MonitoringEventInformation {
                         &mut self.ue_reachability_configuration,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3136, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monte_location_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monte_location_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3137, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.accuracy, &avp, cx)?;
+                    rt::typed::set_once(&mut self.accuracy, &avp, cx, &mut self.extra)?;
                 }
                 (4306, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15246,6 +16150,7 @@ impl MonitoringEventInformation {
                         &mut self.number_of_ue_per_location_configuration,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3920, 10415) => {
@@ -15260,6 +16165,7 @@ impl MonitoringEventInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -15287,6 +16193,13 @@ impl rt::AvpData for MonitoringEventInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MonitoringEventInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15569,15 +16482,25 @@ impl MonitoringEventReportData {
             match (avp.code, avp.vendor) {
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3124, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_reference_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scef_reference_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3125, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
                 }
                 (3923, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15585,27 +16508,53 @@ impl MonitoringEventReportData {
                         &mut self.monitoring_event_report_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (857, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charged_party,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3127, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monitoring_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3140, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reachability_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reachability_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1496, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.eps_location_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.eps_location_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4300, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15613,6 +16562,7 @@ impl MonitoringEventReportData {
                         &mut self.communication_failure_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4307, 10415) => {
@@ -15627,6 +16577,7 @@ impl MonitoringEventReportData {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -15654,6 +16605,13 @@ impl rt::AvpData for MonitoringEventReportData {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        MonitoringEventReportDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15850,16 +16808,32 @@ impl NextTariff {
             match (avp.code, avp.vendor) {
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.currency_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2059, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.scale_factor, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scale_factor,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2058, 10415) => {
                     self.avp_flags
                         .note(&avp, self.rate_element.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.rate_element, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.rate_element,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -15990,19 +16964,39 @@ impl NiddSubmission {
             match (avp.code, avp.vendor) {
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -16145,19 +17139,34 @@ impl NniInformation {
             match (avp.code, avp.vendor) {
                 (2707, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.session_direction, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.session_direction,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2704, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nni_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.nni_type, &avp, cx, &mut self.extra)?;
                 }
                 (2706, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.relationship_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.relationship_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2705, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.neighbour_node_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.neighbour_node_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -16302,15 +17311,30 @@ impl OfflineCharging {
             match (avp.code, avp.vendor) {
                 (881, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.quota_consumption_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.quota_consumption_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1270, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.time_quota_mechanism, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_quota_mechanism,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1268, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.envelope_reporting, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.envelope_reporting,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (456, 0) => {
                     self.avp_flags
@@ -16324,6 +17348,7 @@ impl OfflineCharging {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -16463,15 +17488,30 @@ impl OriginatorAddress {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (897, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (898, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_domain,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -16498,6 +17538,13 @@ impl rt::AvpData for OriginatorAddress {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        OriginatorAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16602,19 +17649,39 @@ impl OriginatorInterface {
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2005, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_text, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_text,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2004, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2006, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.interface_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.interface_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -16641,6 +17708,13 @@ impl rt::AvpData for OriginatorInterface {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        OriginatorInterfaceView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16753,15 +17827,30 @@ impl OriginatorReceivedAddress {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (897, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (898, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_domain,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -16788,6 +17877,13 @@ impl rt::AvpData for OriginatorReceivedAddress {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        OriginatorReceivedAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16888,7 +17984,12 @@ impl ParticipantGroup {
             match (avp.code, avp.vendor) {
                 (832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.called_party_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_party_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1259, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -16896,11 +17997,17 @@ impl ParticipantGroup {
                         &mut self.participant_access_priority,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1279, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_participating_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_participating_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -17067,15 +18174,30 @@ impl PocInformation {
             match (avp.code, avp.vendor) {
                 (883, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_server_role, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_server_role,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (884, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_session_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_session_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1252, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.poc_user_role, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_user_role,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1277, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -17083,15 +18205,26 @@ impl PocInformation {
                         &mut self.poc_session_initiation_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2025, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.poc_event_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_event_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (885, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_participants,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (887, 10415) => {
                     self.avp_flags
@@ -17101,33 +18234,66 @@ impl PocInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1260, 10415) => {
                     self.avp_flags
                         .note(&avp, self.participant_group.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.participant_group, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.participant_group,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1255, 10415) => {
                     self.avp_flags
                         .note(&avp, self.talk_burst_exchange.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.talk_burst_exchange, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.talk_burst_exchange,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (858, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_controlling_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_controlling_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (859, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_group_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_group_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1229, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (857, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charged_party,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -17154,6 +18320,13 @@ impl rt::AvpData for PocInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        PocInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -17370,11 +18543,21 @@ impl PocUserRole {
             match (avp.code, avp.vendor) {
                 (1253, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.poc_user_role_ids, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_user_role_ids,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1254, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.poc_user_role_info_units, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_user_role_info_units,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -17517,31 +18700,66 @@ impl ProseDirectCommunicationReceptionDataContainer {
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.local_sequence_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3428, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.coverage_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.visited_plmn_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.visited_plmn_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3439, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -17549,15 +18767,26 @@ impl ProseDirectCommunicationReceptionDataContainer {
                         &mut self.usage_information_report_sequence_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3465, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.radio_resources_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.radio_resources_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3508, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.radio_frequency, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.radio_frequency,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -17584,6 +18813,13 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ProseDirectCommunicationReceptionDataContainerView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -17796,31 +19032,66 @@ impl ProseDirectCommunicationTransmissionDataContainer {
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.local_sequence_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3428, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.coverage_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.visited_plmn_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.visited_plmn_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3439, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -17828,15 +19099,26 @@ impl ProseDirectCommunicationTransmissionDataContainer {
                         &mut self.usage_information_report_sequence_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3465, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.radio_resources_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.radio_resources_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3508, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.radio_frequency, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.radio_frequency,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -17863,6 +19145,13 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ProseDirectCommunicationTransmissionDataContainerView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -18255,7 +19544,12 @@ impl ProseInformation {
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3426, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18263,6 +19557,7 @@ impl ProseInformation {
                         &mut self.announcing_ue_hplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3427, 10415) => {
@@ -18271,6 +19566,7 @@ impl ProseInformation {
                         &mut self.announcing_ue_vplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3431, 10415) => {
@@ -18279,6 +19575,7 @@ impl ProseInformation {
                         &mut self.monitoring_ue_hplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3433, 10415) => {
@@ -18287,6 +19584,7 @@ impl ProseInformation {
                         &mut self.monitoring_ue_vplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4404, 10415) => {
@@ -18295,6 +19593,7 @@ impl ProseInformation {
                         &mut self.discoverer_ue_hplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4405, 10415) => {
@@ -18303,6 +19602,7 @@ impl ProseInformation {
                         &mut self.discoverer_ue_vplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4402, 10415) => {
@@ -18311,6 +19611,7 @@ impl ProseInformation {
                         &mut self.discoveree_ue_hplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4403, 10415) => {
@@ -18319,19 +19620,35 @@ impl ProseInformation {
                         &mut self.discoveree_ue_vplmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3430, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monitored_plmn_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitored_plmn_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3438, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.role_of_prose_function, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.role_of_prose_function,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3811, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_app_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_app_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3440, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18339,15 +19656,26 @@ impl ProseInformation {
                         &mut self.prose_3rd_party_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3458, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.application_specific_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_specific_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3443, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_event_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_event_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3442, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18355,35 +19683,71 @@ impl ProseInformation {
                         &mut self.prose_direct_discovery_model,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3444, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_function_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_function_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3602, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_function_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_function_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3815, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_validity_timer, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_validity_timer,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3451, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_role_of_ue, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_role_of_ue,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3450, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_requested_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_requested_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3434, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pc3_control_protocol_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pc3_control_protocol_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3432, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.monitoring_ue_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.monitoring_ue_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3457, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18391,47 +19755,98 @@ impl ProseInformation {
                         &mut self.prose_function_plmn_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3437, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.requestor_plmn_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requestor_plmn_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3600, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.origin_app_layer_user_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_app_layer_user_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3821, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_link_layer_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_link_layer_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3816, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.requesting_epuid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requesting_epuid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3601, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.target_app_layer_user_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.target_app_layer_user_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3436, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.requested_plmn_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_plmn_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3818, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.time_window, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_window,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3448, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_range_class, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_range_class,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3454, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.proximity_alert_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.proximity_alert_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3455, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.proximity_alert_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.proximity_alert_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3456, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18439,6 +19854,7 @@ impl ProseInformation {
                         &mut self.proximity_cancellation_timestamp,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3449, 10415) => {
@@ -18447,6 +19863,7 @@ impl ProseInformation {
                         &mut self.prose_reason_for_cancellation,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3435, 10415) => {
@@ -18455,19 +19872,35 @@ impl ProseInformation {
                         &mut self.pc3_epc_control_protocol_cause,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3453, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_ue_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_ue_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3452, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_source_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_source_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3429, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.layer_2_group_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.layer_2_group_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3446, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18475,12 +19908,19 @@ impl ProseInformation {
                         &mut self.prose_group_ip_multicast_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3459, 10415) => {
                     self.avp_flags
                         .note(&avp, self.coverage_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.coverage_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.coverage_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3463, 10415) => {
                     self.avp_flags
@@ -18494,20 +19934,37 @@ impl ProseInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3468, 10415) => {
                     self.avp_flags
                         .note(&avp, self.transmitter_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.transmitter_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.transmitter_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3467, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.time_first_transmission, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_first_transmission,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3466, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.time_first_reception, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_first_reception,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3441, 10415) => {
                     self.avp_flags
@@ -18523,6 +19980,7 @@ impl ProseInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (3461, 10415) => {
@@ -18539,19 +19997,35 @@ impl ProseInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (4408, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.announcing_plmn_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.announcing_plmn_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_target_layer_2_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_target_layer_2_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4411, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.relay_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.relay_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4409, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18559,15 +20033,26 @@ impl ProseInformation {
                         &mut self.prose_ue_to_network_relay_ue_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4412, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.target_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.target_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1300, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pc5_radio_technology, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pc5_radio_technology,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -18594,6 +20079,13 @@ impl rt::AvpData for ProseInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ProseInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -19321,6 +20813,7 @@ impl PsFurnishChargingInformation {
                         &mut seen_tgpp_charging_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (866, 10415) => {
@@ -19330,35 +20823,39 @@ impl PsFurnishChargingInformation {
                         &mut seen_ps_free_format_data,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (867, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ps_append_free_format_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ps_append_free_format_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_tgpp_charging_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_ps_free_format_data {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(866, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(866, 10415),
+                <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -19761,35 +21258,71 @@ impl PsInformation {
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2050, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdn_connection_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2064, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.node_id, &avp, cx)?;
+                    rt::typed::set_once(&mut self.node_id, &avp, cx, &mut self.extra)?;
                 }
                 (3, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_pdp_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_pdp_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1227, 10415) => {
                     self.avp_flags.note(&avp, self.pdp_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.pdp_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.pdp_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2606, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pdp_address_prefix_length, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdp_address_prefix_length,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2051, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2068, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -19797,72 +21330,155 @@ impl PsInformation {
                         &mut self.dynamic_address_flag_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1228, 10415) => {
                     self.avp_flags
                         .note(&avp, self.sgsn_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.sgsn_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.sgsn_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (847, 10415) => {
                     self.avp_flags
                         .note(&avp, self.ggsn_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.ggsn_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.ggsn_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (1091, 10415) => {
                     self.avp_flags
                         .note(&avp, self.tdf_ip_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.tdf_ip_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.tdf_ip_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2067, 10415) => {
                     self.avp_flags.note(&avp, self.sgw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.sgw_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.sgw_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3425, 10415) => {
                     self.avp_flags
                         .note(&avp, self.epdg_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.epdg_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.epdg_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (3903, 10415) => {
                     self.avp_flags
                         .note(&avp, self.twag_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.twag_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.twag_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (846, 10415) => {
                     self.avp_flags.note(&avp, self.cg_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.cg_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.cg_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2047, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2065, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sgw_change, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgw_change,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (8, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_imsi_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_imsi_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2308, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.imsi_unauthenticated_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.imsi_unauthenticated_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ggsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ggsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (10, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_nsapi, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_nsapi,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (30, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.called_station_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (11, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -19870,11 +21486,17 @@ impl PsInformation {
                         &mut self.tgpp_session_stop_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (12, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_selection_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (13, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -19882,6 +21504,7 @@ impl PsInformation {
                         &mut self.tgpp_charging_characteristics,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2066, 10415) => {
@@ -19890,15 +21513,26 @@ impl PsInformation {
                         &mut self.charging_characteristics_selection_mode,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (18, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_sgsn_mcc_mnc,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (23, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ms_timezone,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags
@@ -19912,23 +21546,44 @@ impl PsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1095, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.adc_rule_base_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.adc_rule_base_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2812, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_location_info_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2822, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -19936,23 +21591,44 @@ impl PsInformation {
                         &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2714, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.twan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.twan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3918, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.uwan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (21, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (865, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -19960,20 +21636,37 @@ impl PsInformation {
                         &mut self.ps_furnish_charging_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1247, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pdp_context_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdp_context_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1278, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.offline_charging, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.offline_charging,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2046, 10415) => {
                     self.avp_flags
                         .note(&avp, self.traffic_data_volumes.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.traffic_data_volumes, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.traffic_data_volumes,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2040, 10415) => {
                     self.avp_flags
@@ -19987,67 +21680,128 @@ impl PsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.terminal_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.terminal_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2041, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.start_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.start_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.stop_time, &avp, cx)?;
+                    rt::typed::set_once(&mut self.stop_time, &avp, cx, &mut self.extra)?;
                 }
                 (2037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2039, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.diagnostics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.diagnostics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2602, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.low_priority_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.low_priority_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.nbifom_support,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1645, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_number_for_mt_sms, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mme_number_for_mt_sms,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
                 }
                 (2408, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_realm, &avp, cx)?;
+                    rt::typed::set_once(&mut self.mme_realm, &avp, cx, &mut self.extra)?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (313, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.physical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2825, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.fixed_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3421, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20055,15 +21809,26 @@ impl PsInformation {
                         &mut self.cn_operator_selection_entity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3901, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.enhanced_diagnostics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.enhanced_diagnostics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3931, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sgi_ptp_tunnelling_method, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgi_ptp_tunnelling_method,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3930, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20071,19 +21836,35 @@ impl PsInformation {
                         &mut self.cp_ciot_eps_optimisation_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3932, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.uni_pdu_cp_only_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.uni_pdu_cp_only_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4310, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_plmn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3933, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4400, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20091,23 +21872,44 @@ impl PsInformation {
                         &mut self.charging_per_ip_can_session_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4318, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rrc_cause_counter, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rrc_cause_counter,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4406, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ps_data_off_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3940, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scs_as_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scs_as_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.unused_quota_timer, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.unused_quota_timer,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1302, 10415) => {
                     self.avp_flags
@@ -20121,6 +21923,7 @@ impl PsInformation {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -20148,6 +21951,13 @@ impl rt::AvpData for PsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        PsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21084,11 +22894,21 @@ impl RadioParameterSetInfo {
             match (avp.code, avp.vendor) {
                 (3464, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.radio_parameter_set_values, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.radio_parameter_set_values,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -21215,27 +23035,57 @@ impl RanSecondaryRatUsageReport {
             match (avp.code, avp.vendor) {
                 (1304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.secondary_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.secondary_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1303, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ran_start_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ran_start_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1301, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ran_end_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ran_end_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -21262,6 +23112,13 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RanSecondaryRatUsageReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21412,37 +23269,52 @@ impl RateElement {
                         &mut seen_cc_unit_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2118, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.charge_reason_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charge_reason_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (445, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.unit_value, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.unit_value,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2061, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.unit_cost, &avp, cx)?;
+                    rt::typed::set_once(&mut self.unit_cost, &avp, cx, &mut self.extra)?;
                 }
                 (1226, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.unit_quota_threshold, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.unit_quota_threshold,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_cc_unit_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(454, 0),
-                    <super::credit_control::CcUnitType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(454, 0),
+                <super::credit_control::CcUnitType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -21465,6 +23337,13 @@ impl rt::AvpData for RateElement {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RateElementView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21581,11 +23460,21 @@ impl RealTimeTariffInformation {
             match (avp.code, avp.vendor) {
                 (2060, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tariff_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2306, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tariff_xml, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_xml,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -21612,6 +23501,13 @@ impl rt::AvpData for RealTimeTariffInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RealTimeTariffInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21704,19 +23600,39 @@ impl RecipientAddress {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (897, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (898, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_domain,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1208, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.addressee_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.addressee_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -21743,6 +23659,13 @@ impl rt::AvpData for RecipientAddress {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RecipientAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21863,12 +23786,23 @@ impl RecipientInfo {
             match (avp.code, avp.vendor) {
                 (2002, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.destination_interface, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_interface,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1201, 10415) => {
                     self.avp_flags
                         .note(&avp, self.recipient_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.recipient_address, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.recipient_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2028, 10415) => {
                     self.avp_flags
@@ -21882,15 +23816,26 @@ impl RecipientInfo {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.recipient_sccp_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.recipient_sccp_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2013, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_protocol_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_protocol_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -21917,6 +23862,13 @@ impl rt::AvpData for RecipientInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RecipientInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -22041,15 +23993,30 @@ impl RecipientReceivedAddress {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (897, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (898, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.address_domain,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -22076,6 +24043,13 @@ impl rt::AvpData for RecipientReceivedAddress {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RecipientReceivedAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -22196,24 +24170,50 @@ impl RelatedChangeConditionInformation {
             match (avp.code, avp.vendor) {
                 (1228, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags
                         .note(&avp, self.change_condition.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.change_condition, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3918, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.uwan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2823, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -22221,15 +24221,26 @@ impl RelatedChangeConditionInformation {
                         &mut self.presence_reporting_area_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (21, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -22256,6 +24267,13 @@ impl rt::AvpData for RelatedChangeConditionInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        RelatedChangeConditionInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -22409,7 +24427,13 @@ impl RelatedTrigger {
                 (870, 10415) => {
                     self.avp_flags
                         .note(&avp, self.trigger_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.trigger_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.trigger_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -22515,6 +24539,7 @@ impl RemainingBalance {
                         &mut seen_unit_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (425, 0) => {
@@ -22524,6 +24549,7 @@ impl RemainingBalance {
                         &mut seen_currency_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -22531,24 +24557,22 @@ impl RemainingBalance {
         }
         avps.finish()?;
         if !seen_unit_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(445, 0),
-                    <super::credit_control::UnitValue as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(445, 0),
+                <super::credit_control::UnitValue as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_currency_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(425, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(425, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -22652,25 +24676,25 @@ impl ScaleFactor {
                         &mut seen_value_digits,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (429, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
+                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_value_digits {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(447, 0),
-                    <i64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(447, 0),
+                <i64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -22773,11 +24797,16 @@ impl ScsAsAddress {
             match (avp.code, avp.vendor) {
                 (3942, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scs_realm, &avp, cx)?;
+                    rt::typed::set_once(&mut self.scs_realm, &avp, cx, &mut self.extra)?;
                 }
                 (3941, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scs_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.scs_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -22920,7 +24949,12 @@ impl SdpMediaComponent {
             match (avp.code, avp.vendor) {
                 (844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sdp_media_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sdp_media_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (845, 10415) => {
                     self.avp_flags
@@ -22930,6 +24964,7 @@ impl SdpMediaComponent {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2604, 10415) => {
@@ -22938,11 +24973,17 @@ impl SdpMediaComponent {
                         &mut self.local_gw_inserted_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2603, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ip_realm_default_indicator, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ip_realm_default_indicator,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2605, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -22950,19 +24991,35 @@ impl SdpMediaComponent {
                         &mut self.transcoder_inserted_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (882, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.media_initiator_flag, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.media_initiator_flag,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1288, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.media_initiator_party, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.media_initiator_party,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (503, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -22970,11 +25027,12 @@ impl SdpMediaComponent {
                         &mut self.access_network_charging_identifier_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2036, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sdp_type, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sdp_type, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -23001,6 +25059,13 @@ impl rt::AvpData for SdpMediaComponent {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SdpMediaComponentView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -23181,11 +25246,21 @@ impl SdpTimestamps {
             match (avp.code, avp.vendor) {
                 (1274, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sdp_offer_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sdp_offer_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1275, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sdp_answer_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sdp_answer_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -23424,39 +25499,84 @@ impl ServiceDataContainer {
             match (avp.code, avp.vendor) {
                 (1276, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.af_correlation_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.af_correlation_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1004, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.charging_rule_base_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.local_sequence_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (432, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.rating_group,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1249, 10415) => {
                     self.avp_flags
@@ -23466,52 +25586,109 @@ impl ServiceDataContainer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (1095, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.adc_rule_base_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.adc_rule_base_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1228, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sgsn_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2043, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.time_first_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_first_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2044, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.time_last_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_last_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2045, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.time_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.time_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags
                         .note(&avp, self.change_condition.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.change_condition, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (9010, 5535) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp2_bsid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3918, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.uwan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2714, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.twan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.twan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (531, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sponsor_identity,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -23519,6 +25696,7 @@ impl ServiceDataContainer {
                         &mut self.application_service_provider_identity,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2822, 10415) => {
@@ -23533,6 +25711,7 @@ impl ServiceDataContainer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2823, 10415) => {
@@ -23541,15 +25720,26 @@ impl ServiceDataContainer {
                         &mut self.presence_reporting_area_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (21, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3925, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -23557,19 +25747,35 @@ impl ServiceDataContainer {
                         &mut self.related_change_condition_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4310, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_plmn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3933, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (4406, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_ps_data_off_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2836, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -23577,6 +25783,7 @@ impl ServiceDataContainer {
                         &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2837, 10415) => {
@@ -23585,11 +25792,17 @@ impl ServiceDataContainer {
                         &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1323, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.volte_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.volte_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -23616,6 +25829,13 @@ impl rt::AvpData for ServiceDataContainer {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServiceDataContainerView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -24080,19 +26300,39 @@ impl ServiceGenericInformation {
             match (avp.code, avp.vendor) {
                 (2101, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.application_server_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_server_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2102, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.application_service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2103, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.application_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.application_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2104, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.delivery_status, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.delivery_status,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -24288,51 +26528,112 @@ impl ServiceInformation {
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2054, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aoc_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aoc_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (874, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ps_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ps_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (876, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ims_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ims_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (877, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mms_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mms_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (878, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.lcs_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.lcs_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (879, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.poc_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (880, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mbms_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mbms_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2000, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sms_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sms_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.vcs_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.vcs_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2030, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mmtel_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mmtel_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3447, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1256, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -24340,23 +26641,44 @@ impl ServiceInformation {
                         &mut self.service_generic_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2110, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.im_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.im_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2115, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.dcd_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.dcd_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1011, 45687) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.m2m_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.m2m_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3927, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.cpdt_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cpdt_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -24383,6 +26705,13 @@ impl rt::AvpData for ServiceInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        ServiceInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -24647,11 +26976,21 @@ impl ServiceSpecificInfo {
             match (avp.code, avp.vendor) {
                 (863, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_specific_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_specific_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1257, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.service_specific_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_specific_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -24778,23 +27117,48 @@ impl SmDeviceTriggerInformation {
             match (avp.code, avp.vendor) {
                 (3406, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mtc_iwf_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mtc_iwf_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3007, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.reference_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reference_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2401, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_node,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (448, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.validity_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3006, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.priority_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.priority_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -24802,6 +27166,7 @@ impl SmDeviceTriggerInformation {
                         &mut self.application_port_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -24829,6 +27194,13 @@ impl rt::AvpData for SmDeviceTriggerInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SmDeviceTriggerInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25047,64 +27419,130 @@ impl SmsInformation {
             match (avp.code, avp.vendor) {
                 (2016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sms_node, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sms_node, &avp, cx, &mut self.extra)?;
                 }
                 (2018, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.client_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.client_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2008, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.originator_sccp_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originator_sccp_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2017, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.smsc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.smsc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2001, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.data_coding_scheme, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.data_coding_scheme,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2012, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_discharge_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_discharge_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2007, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_message_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_message_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2009, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.originator_interface, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.originator_interface,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2013, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_protocol_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_protocol_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2011, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.reply_path_requested, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.reply_path_requested,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2014, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_status, &avp, cx)?;
+                    rt::typed::set_once(&mut self.sm_status, &avp, cx, &mut self.extra)?;
                 }
                 (2015, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_user_data_header, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_user_data_header,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2019, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.number_of_messages_sent, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_messages_sent,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3408, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sm_sequence_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_sequence_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2026, 10415) => {
                     self.avp_flags
                         .note(&avp, self.recipient_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.recipient_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.recipient_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2027, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -25112,15 +27550,26 @@ impl SmsInformation {
                         &mut self.originator_received_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2029, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sm_service_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sm_service_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3409, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sms_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sms_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -25128,6 +27577,7 @@ impl SmsInformation {
                         &mut self.sm_device_trigger_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3405, 10415) => {
@@ -25136,11 +27586,17 @@ impl SmsInformation {
                         &mut self.sm_device_trigger_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3406, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.mtc_iwf_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mtc_iwf_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3010, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -25148,11 +27604,17 @@ impl SmsInformation {
                         &mut self.application_port_identifier,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3111, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.external_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.external_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -25179,6 +27641,13 @@ impl rt::AvpData for SmsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SmsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25547,39 +28016,84 @@ impl SupplementaryService {
             match (avp.code, avp.vendor) {
                 (2031, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mmtel_sservice_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.mmtel_sservice_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.service_mode, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_mode,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2034, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.number_of_diversions, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_diversions,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2035, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.associated_party_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.associated_party_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (855, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (885, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_participants,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2049, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.participant_action_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.participant_action_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.cug_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cug_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2314, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -25587,6 +28101,7 @@ impl SupplementaryService {
                         &mut self.aoc_subscription_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -25614,6 +28129,13 @@ impl rt::AvpData for SupplementaryService {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        SupplementaryServiceView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25828,19 +28350,35 @@ impl TalkBurstExchange {
                         &mut seen_poc_change_time,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1283, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.number_of_talk_bursts, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_talk_bursts,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1287, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.talk_burst_volume, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.talk_burst_volume,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1286, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.talk_burst_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.talk_burst_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1282, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -25848,37 +28386,57 @@ impl TalkBurstExchange {
                         &mut self.number_of_received_talk_bursts,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1285, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.received_talk_burst_volume, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.received_talk_burst_volume,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1284, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.received_talk_burst_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.received_talk_burst_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (885, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.number_of_participants,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1261, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.poc_change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.poc_change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_poc_change_time {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1262, 10415),
-                    <rt::data::Time as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1262, 10415),
+                <rt::data::Time as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -26075,29 +28633,39 @@ impl TariffInformation {
                         &mut seen_current_tariff,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (451, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tariff_time_change, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tariff_time_change,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2057, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.next_tariff, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.next_tariff,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_current_tariff {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2056, 10415),
-                    <CurrentTariff as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2056, 10415),
+                <CurrentTariff as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -26120,6 +28688,13 @@ impl rt::AvpData for TariffInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TariffInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26218,6 +28793,7 @@ impl TimeQuotaMechanism {
                         &mut seen_time_quota_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1265, 10415) => {
@@ -26227,6 +28803,7 @@ impl TimeQuotaMechanism {
                         &mut seen_base_time_interval,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -26234,24 +28811,22 @@ impl TimeQuotaMechanism {
         }
         avps.finish()?;
         if !seen_time_quota_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1271, 10415),
-                    <TimeQuotaType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1271, 10415),
+                <TimeQuotaType as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_base_time_interval {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1265, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1265, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -26358,11 +28933,21 @@ impl TimeStamps {
             match (avp.code, avp.vendor) {
                 (834, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sip_request_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sip_request_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (835, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.sip_response_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.sip_response_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2301, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -26370,6 +28955,7 @@ impl TimeStamps {
                         &mut self.sip_request_timestamp_fraction,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2302, 10415) => {
@@ -26378,6 +28964,7 @@ impl TimeStamps {
                         &mut self.sip_response_timestamp_fraction,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -26585,35 +29172,75 @@ impl TrafficDataVolumes {
             match (avp.code, avp.vendor) {
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (363, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_input_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (364, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.accounting_output_octets,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2037, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_condition,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2038, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.change_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3918, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.uwan_user_location_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2823, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -26621,6 +29248,7 @@ impl TrafficDataVolumes {
                         &mut self.presence_reporting_area_status,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2822, 10415) => {
@@ -26635,15 +29263,26 @@ impl TrafficDataVolumes {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (2319, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_csg_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (21, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tgpp_rat_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2833, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -26651,6 +29290,7 @@ impl TrafficDataVolumes {
                         &mut self.access_availability_change_reason,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3925, 10415) => {
@@ -26659,15 +29299,26 @@ impl TrafficDataVolumes {
                         &mut self.related_change_condition_information,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2039, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.diagnostics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.diagnostics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3901, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.enhanced_diagnostics, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.enhanced_diagnostics,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3930, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -26675,15 +29326,26 @@ impl TrafficDataVolumes {
                         &mut self.cp_ciot_eps_optimisation_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (4310, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.serving_plmn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3933, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.apn_rate_control,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -26710,6 +29372,13 @@ impl rt::AvpData for TrafficDataVolumes {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TrafficDataVolumesView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26998,11 +29667,21 @@ impl TransmitterInfo {
             match (avp.code, avp.vendor) {
                 (3452, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_source_ip_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_source_ip_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3453, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.prose_ue_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.prose_ue_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -27110,7 +29789,13 @@ impl Trigger {
                 (870, 10415) => {
                     self.avp_flags
                         .note(&avp, self.trigger_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.trigger_type, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.trigger_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -27209,11 +29894,21 @@ impl TrunkGroupId {
             match (avp.code, avp.vendor) {
                 (852, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.incoming_trunk_group_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.incoming_trunk_group_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (853, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.outgoing_trunk_group_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.outgoing_trunk_group_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -27337,37 +30032,57 @@ impl TwanUserLocationInfo {
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(&mut self.ssid, &mut seen_ssid, &avp, cx)?;
+                    rt::typed::set_required(
+                        &mut self.ssid,
+                        &mut seen_ssid,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2716, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.bssid, &avp, cx, &mut self.extra)?;
                 }
                 (1305, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.civic_address_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.civic_address_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1306, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.wlan_operator_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_operator_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (302, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.logical_access_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_ssid {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1524, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1524, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27390,6 +30105,13 @@ impl rt::AvpData for TwanUserLocationInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        TwanUserLocationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27511,25 +30233,25 @@ impl UnitCost {
                         &mut seen_value_digits,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (429, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
+                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_value_digits {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(447, 0),
-                    <i64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(447, 0),
+                <i64 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27700,6 +30422,7 @@ impl UserCsgInformation {
                         &mut seen_csg_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2317, 10415) => {
@@ -27709,35 +30432,39 @@ impl UserCsgInformation {
                         &mut seen_csg_access_mode,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2318, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.csg_membership_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.csg_membership_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_csg_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1437, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(1437, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_csg_access_mode {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2317, 10415),
-                    <CsgAccessMode as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2317, 10415),
+                <CsgAccessMode as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27893,45 +30620,65 @@ impl UwanUserLocationInfo {
                         &mut seen_ue_local_ip_address,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (2806, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.udp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ssid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.ssid, &avp, cx, &mut self.extra)?;
                 }
                 (2716, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
+                    rt::typed::set_once(&mut self.bssid, &avp, cx, &mut self.extra)?;
                 }
                 (2843, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.tcp_source_port,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1305, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.civic_address_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.civic_address_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1306, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.wlan_operator_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_operator_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_ue_local_ip_address {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2805, 10415),
-                    <rt::data::Address as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(2805, 10415),
+                <rt::data::Address as rt::AvpData>::TYPE,
+                rt::AvpFlags(128),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -27954,6 +30701,13 @@ impl rt::AvpData for UwanUserLocationInfo {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        UwanUserLocationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -28100,7 +30854,12 @@ impl VariablePart {
             match (avp.code, avp.vendor) {
                 (3908, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.variable_part_order, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.variable_part_order,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3909, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -28109,6 +30868,7 @@ impl VariablePart {
                         &mut seen_variable_part_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3910, 10415) => {
@@ -28118,6 +30878,7 @@ impl VariablePart {
                         &mut seen_variable_part_value,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -28125,24 +30886,22 @@ impl VariablePart {
         }
         avps.finish()?;
         if !seen_variable_part_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3909, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3909, 10415),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_variable_part_value {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3910, 10415),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(3910, 10415),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -28293,7 +31052,12 @@ impl VcsInformation {
             match (avp.code, avp.vendor) {
                 (3412, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bearer_capability, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.bearer_capability,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3418, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -28301,47 +31065,93 @@ impl VcsInformation {
                         &mut self.network_call_reference_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (3417, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msc_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.msc_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3411, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.basic_service_code, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.basic_service_code,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3414, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.isup_location_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.isup_location_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3420, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.vlr_number, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.vlr_number,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3415, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.forwarding_pending, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.forwarding_pending,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3416, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.isup_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.isup_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2041, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.start_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.start_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (3419, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.start_of_charging, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.start_of_charging,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2042, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.stop_time, &avp, cx)?;
+                    rt::typed::set_once(&mut self.stop_time, &avp, cx, &mut self.extra)?;
                 }
                 (866, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ps_free_format_data, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ps_free_format_data,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -28368,6 +31178,13 @@ impl rt::AvpData for VcsInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        VcsInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -28572,11 +31389,21 @@ impl VolteInformation {
             match (avp.code, avp.vendor) {
                 (831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.calling_party_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.calling_party_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (565, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.callee_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.callee_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -28603,6 +31430,13 @@ impl rt::AvpData for VolteInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        VolteInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -28687,11 +31521,21 @@ impl WlanOperatorId {
             match (avp.code, avp.vendor) {
                 (1308, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.wlan_plmn_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_plmn_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1307, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.wlan_operator_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_operator_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -28809,6 +31653,7 @@ impl Cause {
                         &mut seen_cause_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (862, 10415) => {
@@ -28818,6 +31663,7 @@ impl Cause {
                         &mut seen_node_functionality,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
@@ -28825,24 +31671,22 @@ impl Cause {
         }
         avps.finish()?;
         if !seen_cause_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(861, 10415),
-                    <i32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(861, 10415),
+                <i32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         if !seen_node_functionality {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(862, 10415),
-                    <NodeFunctionality as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    parent.offset,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(862, 10415),
+                <NodeFunctionality as rt::AvpData>::TYPE,
+                rt::AvpFlags(192),
+                parent.offset,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -28961,31 +31805,66 @@ impl WlanInformation {
             match (avp.code, avp.vendor) {
                 (1246, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.wlan_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (895, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pdg_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdg_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (896, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pdg_charging_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.pdg_charging_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (890, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wag_address, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wag_address,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (891, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wag_plmn_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wag_plmn_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (892, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_radio_container, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_radio_container,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (894, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_ue_local_ipaddress, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_ue_local_ipaddress,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -29012,6 +31891,13 @@ impl rt::AvpData for WlanInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        WlanInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -29164,19 +32050,39 @@ impl WlanRadioContainer {
             match (avp.code, avp.vendor) {
                 (126, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.operator_name, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.operator_name,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1244, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.location_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (127, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.location_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.location_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (893, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.wlan_technology, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.wlan_technology,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
@@ -29203,6 +32109,13 @@ impl rt::AvpData for WlanRadioContainer {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+    }
+    #[inline]
+    fn check(
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        WlanRadioContainerView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -29461,11 +32374,12 @@ impl CreditControlRequest {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -29474,6 +32388,7 @@ impl CreditControlRequest {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -29483,6 +32398,7 @@ impl CreditControlRequest {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (283, 0) => {
@@ -29492,6 +32408,7 @@ impl CreditControlRequest {
                         &mut seen_destination_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -29501,6 +32418,7 @@ impl CreditControlRequest {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (461, 0) => {
@@ -29510,6 +32428,7 @@ impl CreditControlRequest {
                         &mut seen_service_context_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -29519,6 +32438,7 @@ impl CreditControlRequest {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -29528,36 +32448,68 @@ impl CreditControlRequest {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (293, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.destination_host,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (419, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (443, 0) => {
                     self.avp_flags
                         .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.subscription_id,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (659, 0) => {
                     self.avp_flags
@@ -29571,32 +32523,64 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (439, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_identifier,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (295, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.termination_cause,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (437, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (436, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.requested_action, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.requested_action,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (446, 0) => {
                     self.avp_flags
                         .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.used_service_unit,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (2055, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.aoc_request_type, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.aoc_request_type,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (455, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -29604,6 +32588,7 @@ impl CreditControlRequest {
                         &mut self.multiple_services_indicator,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (456, 0) => {
@@ -29618,6 +32603,7 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (440, 0) => {
@@ -29628,15 +32614,26 @@ impl CreditControlRequest {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (411, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.cc_correlation_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_correlation_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (458, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (653, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -29644,112 +32641,133 @@ impl CreditControlRequest {
                         &mut self.user_equipment_info_extension,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (873, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_destination_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(283, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(283, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_service_context_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(461, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(461, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }
@@ -30368,11 +33386,12 @@ impl CreditControlAnswer {
                         &mut seen_session_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (301, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
                 }
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -30381,6 +33400,7 @@ impl CreditControlAnswer {
                         &mut seen_result_code,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (264, 0) => {
@@ -30390,6 +33410,7 @@ impl CreditControlAnswer {
                         &mut seen_origin_host,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (296, 0) => {
@@ -30399,6 +33420,7 @@ impl CreditControlAnswer {
                         &mut seen_origin_realm,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (258, 0) => {
@@ -30408,6 +33430,7 @@ impl CreditControlAnswer {
                         &mut seen_auth_application_id,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (416, 0) => {
@@ -30417,6 +33440,7 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_type,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (415, 0) => {
@@ -30426,35 +33450,66 @@ impl CreditControlAnswer {
                         &mut seen_cc_request_number,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (1, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
                 }
                 (418, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_session_failover, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_session_failover,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (419, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cc_sub_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (50, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.acct_multi_session_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (278, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.origin_state_id,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.event_timestamp,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (431, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.granted_service_unit,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (456, 0) => {
                     self.avp_flags
@@ -30468,44 +33523,86 @@ impl CreditControlAnswer {
                         &avp,
                         cx,
                         u32::MAX,
+                        &mut self.extra,
                     )?;
                 }
                 (423, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cost_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.cost_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (430, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (669, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.qos_final_unit_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (422, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.check_balance_result, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.check_balance_result,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2020, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.low_balance_indication, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.low_balance_indication,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2021, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.remaining_balance, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.remaining_balance,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (621, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.oc_supported_features,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (623, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
                 }
                 (628, 10415) => {
                     self.avp_flags
                         .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.supported_features,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (427, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -30513,6 +33610,7 @@ impl CreditControlAnswer {
                         &mut self.credit_control_failure_handling,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (428, 0) => {
@@ -30521,114 +33619,152 @@ impl CreditControlAnswer {
                         &mut self.direct_debiting_failure_handling,
                         &avp,
                         cx,
+                        &mut self.extra,
                     )?;
                 }
                 (448, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.validity_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (292, 0) => {
                     self.avp_flags
                         .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.redirect_host,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (261, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_host_usage,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (262, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.redirect_max_cache_time,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (284, 0) => {
                     self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.proxy_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (282, 0) => {
                     self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.route_record,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (279, 0) => {
                     self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                    rt::typed::push(
+                        &mut self.failed_avp,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                        &mut self.extra,
+                    )?;
                 }
                 (873, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.service_information, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.service_information,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }
         }
         avps.finish()?;
         if !seen_session_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(263, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(263, 0),
+                <rt::data::Utf8String as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_result_code {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(268, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(268, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_host {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(264, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(264, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_origin_realm {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(296, 0),
-                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(296, 0),
+                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_auth_application_id {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(258, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(258, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_type {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(416, 0),
-                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(416, 0),
+                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         if !seen_cc_request_number {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(415, 0),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    msg.header().length as usize,
-                ),
-            );
+            rt::typed::absent(
+                rt::AvpKey::new(415, 0),
+                <u32 as rt::AvpData>::TYPE,
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+                cx,
+            )?;
         }
         Ok(())
     }

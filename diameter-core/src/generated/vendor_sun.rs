@@ -62,11 +62,21 @@ impl PingTimestamp {
             match (avp.code, avp.vendor) {
                 (1, 42) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ping_timestamp_secs, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ping_timestamp_secs,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 (2, 42) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.ping_timestamp_usecs, &avp, cx)?;
+                    rt::typed::set_once(
+                        &mut self.ping_timestamp_usecs,
+                        &avp,
+                        cx,
+                        &mut self.extra,
+                    )?;
                 }
                 _ => self.extra.push(avp.to_raw()),
             }

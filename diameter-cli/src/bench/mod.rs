@@ -1,28 +1,33 @@
 //! `diameter bench`: round trips against a peer (or an embedded server on loopback) with N
 //! requests in flight over C connections, for a duration, optionally at a fixed rate; then
-//! requests/s, latency percentiles (HdrHistogram), Result-Code counts and errors.
+//! requests/s, latency percentiles (HdrHistogram), Result-Code counts, errors and an
+//! accounting of every request ([`tally`]), so that it can serve as a soak tool.
 //!
 //! Each connection is its own client node (Origin-Host `H`, `H-1`, `H-2`, ... in the first
-//! label), so that a server admitting peers by realm sees C distinct peers. Every request
-//! is the template (the default Gy CCR-I, or `--json`) with a new Session-Id. Latency is
-//! measured from the moment a request is handed to the node to its answer.
+//! label), so that a server admitting peers by realm sees C distinct peers; a node whose
+//! connection is lost reconnects with backoff. Every request is the template (the default
+//! Gy CCR-I, or `--json`) with a new Session-Id, or a step of a Gy session
+//! (`--scenario gy-session`, [`session`]). Latency is measured from the moment a request is
+//! handed to the node to its answer.
 
-use std::collections::BTreeMap;
+mod session;
+mod tally;
+
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use diameter_core::generated::base::avp as base;
 use diameter_core::{Message, dump};
-use diameter_node::{Application, Limits, Node, NodeConfig, PeerSpec, RequestError};
-use hdrhistogram::Histogram;
+use diameter_node::{Application, Limits, Node, NodeConfig, NodeHandle, PeerSpec, RequestError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
+
+use self::session::{GySession, Step};
+use self::tally::{Report, Shared, Tally, Watch};
 
 use crate::requests::{self, Fill, Template};
 use crate::{input, net, send, serve};
@@ -68,6 +73,30 @@ pub(crate) struct Args {
     /// Seconds to wait for one answer.
     #[arg(long, value_name = "S", default_value = "5", value_parser = net::parse_seconds)]
     timeout: Duration,
+    /// What each worker sends: `request`, the template with a new Session-Id each time, or
+    /// `gy-session`, Gy sessions of a CCR-I, --updates CCR-Us and a CCR-T on one
+    /// Session-Id, each reporting as used what the previous answer granted.
+    #[arg(long, value_enum, default_value_t = Scenario::Request)]
+    scenario: Scenario,
+    /// CCR-Us per session of `--scenario gy-session`.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    updates: u32,
+    /// First delay before reconnecting a lost connection, doubled per failed attempt up to
+    /// --reconnect-max.
+    #[arg(long, value_name = "S", default_value = "0.1", value_parser = net::parse_seconds)]
+    reconnect_min: Duration,
+    /// Largest delay between reconnection attempts.
+    #[arg(long, value_name = "S", default_value = "2", value_parser = net::parse_seconds)]
+    reconnect_max: Duration,
+}
+
+/// What each worker of `bench` sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Scenario {
+    /// The template with a new Session-Id per request.
+    Request,
+    /// Gy sessions: CCR-I, --updates CCR-U, CCR-T.
+    GySession,
 }
 
 /// Report format of `bench`.
@@ -77,43 +106,6 @@ pub(crate) enum Format {
     Text,
     /// One JSON object.
     Json,
-}
-
-/// What one worker saw.
-struct Tally {
-    latency: Histogram<u64>,
-    codes: BTreeMap<u32, u64>,
-    timeouts: u64,
-    peer_gone: u64,
-    other_errors: u64,
-}
-
-impl Tally {
-    fn new() -> Self {
-        Self {
-            // Nanoseconds, 1 ns to 60 s, 3 significant digits.
-            latency: Histogram::new_with_bounds(1, 60_000_000_000, 3)
-                .expect("valid histogram bounds"),
-            codes: BTreeMap::new(),
-            timeouts: 0,
-            peer_gone: 0,
-            other_errors: 0,
-        }
-    }
-
-    fn merge(&mut self, o: Tally) {
-        let _ = self.latency.add(&o.latency);
-        for (k, v) in o.codes {
-            *self.codes.entry(k).or_default() += v;
-        }
-        self.timeouts += o.timeouts;
-        self.peer_gone += o.peer_gone;
-        self.other_errors += o.other_errors;
-    }
-
-    fn errors(&self) -> u64 {
-        self.timeouts + self.peer_gone + self.other_errors
-    }
 }
 
 /// Runs `diameter bench`.
@@ -161,7 +153,8 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
         (None, net::resolve(&peer)?, peer)
     };
 
-    // The client nodes, one connection each.
+    // The client nodes, one connection each, watched for reconnections and stray answers.
+    let shared = Arc::new(Shared::default());
     let mut clients = Vec::new();
     for i in 0..args.connections {
         let mut config = NodeConfig::new(nth_host(&args.origin_host, i), &args.origin_realm);
@@ -171,8 +164,8 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
         );
         config = config.peer(spec);
         config.timers.request_timeout = args.timeout;
-        config.timers.reconnect_min = Duration::from_secs(3600);
-        config.timers.reconnect_max = Duration::from_secs(3600);
+        config.timers.reconnect_min = args.reconnect_min;
+        config.timers.reconnect_max = args.reconnect_max.max(args.reconnect_min);
         config.limits = Limits {
             max_pending_requests: args.concurrency.max(65_536),
             max_concurrent_handlers: handlers,
@@ -180,6 +173,10 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
         };
         let node = Node::builder(config)
             .application(Application::new(net::supported_application(app)))
+            .observer(Watch {
+                shared: shared.clone(),
+                open: AtomicBool::new(false),
+            })
             .start()
             .await
             .context("starting a client node")?;
@@ -206,7 +203,7 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
             return Ok(ExitCode::from(send::EXIT_CONNECTION));
         }
     }
-    let templates: Vec<Template> = clients
+    let filled: Vec<Message> = clients
         .iter()
         .map(|c| {
             let realm = args
@@ -227,11 +224,23 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
                 application_id: Some(app),
             };
             // The template's own Session-Id, if any, is replaced per request.
-            Template::new(&requests::fill(&template, &fill, "placeholder"))
+            requests::fill(&template, &fill, "placeholder")
         })
         .collect();
+    let work: Vec<Work> = filled
+        .iter()
+        .map(|m| match args.scenario {
+            Scenario::Request => Ok(Work::Request(Template::new(m))),
+            Scenario::GySession => {
+                GySession::new(m).map(|s| Work::Session(Box::new(s), args.updates))
+            }
+        })
+        .collect::<Result<_>>()?;
 
-    let command = dump::command_name(template.code(), app, true);
+    let command = match args.scenario {
+        Scenario::Request => dump::command_name(template.code(), app, true),
+        Scenario::GySession => format!("Gy sessions (CCR-I, {} CCR-U, CCR-T)", args.updates),
+    };
     if args.format == Format::Text {
         eprintln!(
             "diameter bench: {command} (application {}) to {label}: {} connection(s), {} in \
@@ -246,61 +255,36 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
         );
     }
 
-    let done = Arc::new(AtomicU64::new(0));
     let tickets = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let end = start + args.duration;
-    let interval = args.rate.map(|r| Duration::from_secs_f64(1.0 / r));
+    let pace = Pace {
+        start,
+        end,
+        interval: args.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+        tickets,
+    };
     let mut workers = Vec::new();
     for w in 0..args.concurrency {
-        let node = clients[w % clients.len()].clone();
-        let template = templates[w % templates.len()].clone();
-        let done = done.clone();
-        let tickets = tickets.clone();
-        workers.push(tokio::spawn(async move {
-            let mut tally = Tally::new();
-            loop {
-                if let Some(interval) = interval {
-                    let k = tickets.fetch_add(1, Ordering::Relaxed);
-                    let at = start + interval.mul_f64(k as f64);
-                    if at >= end {
-                        break;
-                    }
-                    tokio::time::sleep_until(at.into()).await;
-                } else if Instant::now() >= end {
-                    break;
-                }
-                let request = template.with_session_id(&node.new_session_id());
-                let t0 = Instant::now();
-                match node.send(request).await {
-                    Ok(answer) => {
-                        let ns = t0.elapsed().as_nanos().max(1) as u64;
-                        let _ = tally.latency.record(ns.min(60_000_000_000));
-                        *tally.codes.entry(result_code(&answer)).or_default() += 1;
-                    }
-                    Err(RequestError::Timeout) => tally.timeouts += 1,
-                    Err(RequestError::PeerGone | RequestError::NoPeer(_)) => {
-                        tally.peer_gone += 1;
-                        // The connection is gone: do not spin.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    Err(_) => tally.other_errors += 1,
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            tally
-        }));
+        let worker = Worker {
+            node: clients[w % clients.len()].clone(),
+            app,
+            shared: shared.clone(),
+            pace: pace.clone(),
+        };
+        let work = work[w % work.len()].clone();
+        workers.push(tokio::spawn(async move { worker.run(work).await }));
     }
 
     let progress = progress_bar(args.duration, args.format);
     let ticker = {
-        let done = done.clone();
+        let shared = shared.clone();
         let progress = progress.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let elapsed = start.elapsed();
-                let n = done.load(Ordering::Relaxed);
+                let n = shared.outcomes.load(Ordering::Relaxed);
                 progress.set_position(elapsed.as_millis() as u64);
                 progress.set_message(format!(
                     "{n} requests, {:.0}/s",
@@ -309,14 +293,34 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
             }
         })
     };
+    // Every request ends by its timeout; a worker still running well after that has lost
+    // one, and is stopped so that the report can say so (as requests without outcome).
+    let steps = match args.scenario {
+        Scenario::Request => 1,
+        Scenario::GySession => 2,
+    };
+    let deadline = end + args.timeout * steps + Duration::from_secs(5);
     let mut tally = Tally::new();
+    let mut stopped = 0;
     for w in workers {
-        tally.merge(w.await.context("a bench worker failed")?);
+        let abort = w.abort_handle();
+        match tokio::time::timeout_at(deadline.into(), w).await {
+            Ok(t) => tally.merge(t.context("a bench worker failed")?),
+            Err(_) => {
+                abort.abort();
+                stopped += 1;
+            }
+        }
     }
     let elapsed = start.elapsed();
     ticker.abort();
     progress.finish_and_clear();
+    if stopped > 0 {
+        eprintln!("diameter bench: {stopped} worker(s) still waiting at the deadline, stopped");
+    }
 
+    // Connections lost during the run, before ours are closed below.
+    let lost_connections = shared.losses.load(Ordering::Relaxed);
     for c in &clients {
         c.shutdown().await;
     }
@@ -324,38 +328,156 @@ async fn bench(args: Args, template: Message, app: u32, embedded: bool) -> Resul
         s.shutdown().await;
     }
 
-    let answers: u64 = tally.codes.values().sum();
     let report = Report {
+        lost_connections,
         target: &label,
         command: &command,
         app,
-        args: &args,
+        connections: args.connections,
+        concurrency: args.concurrency,
+        duration: args.duration,
+        rate: args.rate,
+        sessions: args.scenario == Scenario::GySession,
         elapsed,
-        answers,
         tally: &tally,
+        shared: &shared,
     };
     match args.format {
         Format::Text => report.text(),
         Format::Json => report.json()?,
     }
-    Ok(if answers > 0 {
+    Ok(if report.no_outcome() > 0 || tally.wrong_session > 0 {
+        ExitCode::FAILURE
+    } else if tally.answers() > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(send::EXIT_TIMEOUT)
     })
 }
 
-/// Result-Code, else Experimental-Result-Code, else 0.
-fn result_code(answer: &Message) -> u32 {
-    answer
-        .result_code()
-        .or_else(|| {
-            answer
-                .find_path(&[base::EXPERIMENTAL_RESULT, base::EXPERIMENTAL_RESULT_CODE])
-                .and_then(|a| <[u8; 4]>::try_from(a.data).ok())
-                .map(u32::from_be_bytes)
-        })
-        .unwrap_or(0)
+/// What a worker sends.
+#[derive(Clone)]
+enum Work {
+    Request(Template),
+    /// Sessions of this many updates.
+    Session(Box<GySession>, u32),
+}
+
+/// When workers send: as fast as answers come, or at a fixed rate shared by all, until
+/// `end`.
+#[derive(Clone)]
+struct Pace {
+    start: Instant,
+    end: Instant,
+    interval: Option<Duration>,
+    tickets: Arc<AtomicU64>,
+}
+
+impl Pace {
+    /// Waits for the next slot; `false` once the run is over.
+    async fn next(&self) -> bool {
+        match self.interval {
+            Some(interval) => {
+                let k = self.tickets.fetch_add(1, Ordering::Relaxed);
+                let at = self.start + interval.mul_f64(k as f64);
+                if at >= self.end {
+                    return false;
+                }
+                tokio::time::sleep_until(at.into()).await;
+                true
+            }
+            None => Instant::now() < self.end,
+        }
+    }
+}
+
+/// One of the N requests in flight.
+struct Worker {
+    node: NodeHandle,
+    app: u32,
+    shared: Arc<Shared>,
+    pace: Pace,
+}
+
+impl Worker {
+    async fn run(self, work: Work) -> Tally {
+        let mut tally = Tally::new();
+        match work {
+            Work::Request(template) => {
+                while self.pace.next().await {
+                    let sid = self.node.new_session_id();
+                    self.exchange(template.with_session_id(&sid), &sid, &mut tally)
+                        .await;
+                }
+            }
+            Work::Session(session, updates) => {
+                while self.pace.next().await {
+                    self.session(&session, updates, &mut tally).await;
+                }
+            }
+        }
+        tally
+    }
+
+    /// One Gy session. A session whose CCR-I was answered is always terminated, even when
+    /// the run ends meanwhile, so that a soak leaves no session open on the server.
+    async fn session(&self, session: &GySession, updates: u32, tally: &mut Tally) {
+        let sid = self.node.new_session_id();
+        tally.sessions.started += 1;
+        let mut step = Step::Initial;
+        let mut used = None;
+        loop {
+            let request = match session.request(&sid, step, used) {
+                Ok(r) => r,
+                Err(_) => {
+                    tally.other_errors += 1;
+                    tally.sessions.failed += 1;
+                    return;
+                }
+            };
+            let answer = self.exchange(request, &sid, tally).await;
+            let ok = answer.as_ref().and_then(Message::result_code) == Some(2001);
+            if !ok {
+                tally.sessions.failed += 1;
+                return;
+            }
+            used = answer.as_ref().and_then(session::granted_octets);
+            step = match step.next(updates) {
+                None => {
+                    tally.sessions.completed += 1;
+                    return;
+                }
+                // Out of time: terminate the session now rather than leave it open.
+                Some(Step::Update(n)) if Instant::now() >= self.pace.end => Step::Termination(n),
+                Some(next) => next,
+            };
+        }
+    }
+
+    /// Sends one request and records its outcome; the answer, if any.
+    async fn exchange(&self, request: Message, sid: &str, tally: &mut Tally) -> Option<Message> {
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let outcome = self.node.send(request).await;
+        self.shared.outcomes.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(answer) => {
+                tally.answer(t0.elapsed(), &answer, sid);
+                Some(answer)
+            }
+            Err(e) => {
+                tally.error(&e);
+                if matches!(e, RequestError::NoPeer(_) | RequestError::PeerGone) {
+                    // The connection is gone: wait for it to come back rather than spin.
+                    let _ = self
+                        .node
+                        .wait_for_application(self.app, Duration::from_millis(100))
+                        .await;
+                }
+                None
+            }
+        }
+    }
 }
 
 /// `bench.example.org`, `bench-1.example.org`, ...
@@ -384,124 +506,6 @@ fn progress_bar(duration: Duration, format: Format) -> ProgressBar {
     bar
 }
 
-struct Report<'a> {
-    target: &'a str,
-    command: &'a str,
-    app: u32,
-    args: &'a Args,
-    elapsed: Duration,
-    answers: u64,
-    tally: &'a Tally,
-}
-
-impl Report<'_> {
-    fn rate(&self) -> f64 {
-        self.answers as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// Latency quantiles in microseconds.
-    fn quantiles(&self) -> [(&'static str, f64); 6] {
-        let h = &self.tally.latency;
-        let us = |ns: u64| ns as f64 / 1000.0;
-        [
-            ("p50", us(h.value_at_quantile(0.50))),
-            ("p90", us(h.value_at_quantile(0.90))),
-            ("p99", us(h.value_at_quantile(0.99))),
-            ("p99.9", us(h.value_at_quantile(0.999))),
-            ("max", us(h.max())),
-            ("mean", h.mean() / 1000.0),
-        ]
-    }
-
-    fn text(&self) {
-        let t = self.tally;
-        println!(
-            "requests      {} answered in {:.2} s: {:.0} requests/s",
-            self.answers,
-            self.elapsed.as_secs_f64(),
-            self.rate()
-        );
-        if self.answers > 0 {
-            let q: Vec<String> = self
-                .quantiles()
-                .iter()
-                .map(|(name, us)| format!("{name} {}", human_us(*us)))
-                .collect();
-            println!("latency       {}", q.join("  "));
-        }
-        let codes: Vec<String> = t.codes.iter().map(|(c, n)| format!("{c}: {n}")).collect();
-        println!(
-            "result codes  {}",
-            if codes.is_empty() {
-                "none".into()
-            } else {
-                codes.join(", ")
-            }
-        );
-        if t.errors() == 0 {
-            println!("errors        none");
-        } else {
-            println!(
-                "errors        {} (timeout: {}, peer gone: {}, other: {})",
-                t.errors(),
-                t.timeouts,
-                t.peer_gone,
-                t.other_errors
-            );
-        }
-    }
-
-    fn json(&self) -> Result<()> {
-        let t = self.tally;
-        let latency: serde_json::Map<String, serde_json::Value> = if self.answers > 0 {
-            self.quantiles()
-                .iter()
-                .map(|(k, v)| (k.replace('.', "_"), json!((v * 1000.0).round() / 1000.0)))
-                .collect()
-        } else {
-            serde_json::Map::new()
-        };
-        let codes: serde_json::Map<String, serde_json::Value> = t
-            .codes
-            .iter()
-            .map(|(c, n)| (c.to_string(), json!(n)))
-            .collect();
-        let v = json!({
-            "target": self.target,
-            "command": self.command,
-            "application_id": self.app,
-            "connections": self.args.connections,
-            "concurrency": self.args.concurrency,
-            "duration_s": self.args.duration.as_secs_f64(),
-            "rate": self.args.rate,
-            "elapsed_s": self.elapsed.as_secs_f64(),
-            "answers": self.answers,
-            "requests_per_second": self.rate().round(),
-            "latency_us": latency,
-            "result_codes": codes,
-            "errors": {
-                "total": t.errors(),
-                "timeout": t.timeouts,
-                "peer_gone": t.peer_gone,
-                "other": t.other_errors,
-            },
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        Ok(())
-    }
-}
-
-/// `87 µs`, `1.25 ms`, `2.0 s`.
-fn human_us(us: f64) -> String {
-    if us < 1000.0 {
-        format!("{us:.0} µs")
-    } else if us < 1_000_000.0 {
-        format!("{:.2} ms", us / 1000.0)
-    } else {
-        format!("{:.2} s", us / 1_000_000.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,7 +515,7 @@ mod tests {
         assert_eq!(nth_host("bench.example.org", 0), "bench.example.org");
         assert_eq!(nth_host("bench.example.org", 2), "bench-2.example.org");
         assert_eq!(nth_host("bench", 1), "bench-1");
-        assert_eq!(human_us(87.4), "87 µs");
-        assert_eq!(human_us(1250.0), "1.25 ms");
+        assert_eq!(tally::human_us(87.4), "87 µs");
+        assert_eq!(tally::human_us(1250.0), "1.25 ms");
     }
 }
