@@ -170,7 +170,7 @@ fn lookup(q: &str) -> Found {
 
 /// The names a command answers to: `Credit-Control`, `Credit-Control-Request`,
 /// `Credit-Control-Answer`, `CCR`, `CCA`.
-fn command_names(c: &CommandDef) -> Vec<String> {
+pub(crate) fn command_names(c: &CommandDef) -> Vec<String> {
     let mut names = vec![
         c.name.to_owned(),
         format!("{}-Request", c.name),

@@ -19,6 +19,7 @@ mod framing;
 mod input;
 mod net;
 mod output;
+mod render;
 mod requests;
 mod responder;
 mod send;

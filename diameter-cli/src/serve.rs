@@ -56,7 +56,7 @@ pub(crate) struct Args {
     /// Print every message sent and received, decoded, and the node's debug log.
     #[arg(long, short)]
     verbose: bool,
-    /// Timers, overriding the configuration's [timers].
+    /// Timers, overriding the configuration's `[timers]`.
     #[command(flatten)]
     timers: TimerArgs,
 }
