@@ -40,8 +40,11 @@ fn ccr_with(client: &NodeHandle, deviation: fn(&mut MessageBuilder)) -> Message 
     b.build()
 }
 
-/// The four deviations of issue 13, each with the Result-Code the strict policy gives.
-fn deviations() -> [(&'static str, fn(&mut MessageBuilder), u32); 4] {
+/// A deviation: what it is, how to add it to a request, the strict policy's Result-Code.
+type Deviation = (&'static str, fn(&mut MessageBuilder), u32);
+
+/// The four deviations of issue 13.
+fn deviations() -> [Deviation; 4] {
     [
         (
             "Supported-Features without its Vendor-Id",
