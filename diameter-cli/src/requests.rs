@@ -39,6 +39,21 @@ pub(crate) fn default_ccr() -> Value {
     })
 }
 
+/// The request of `--json FILE` (`-` for stdin), or the default Gy CCR-I.
+pub(crate) fn load(path: Option<&std::path::Path>) -> Result<Message> {
+    use std::io::Read;
+    match path {
+        Some(path) => {
+            let mut text = String::new();
+            crate::input::open(path)?
+                .read_to_string(&mut text)
+                .with_context(|| format!("reading {}", path.display()))?;
+            parse_request(&text, &path.display().to_string())
+        }
+        None => dump::from_json(&default_ccr()).context("the default CCR"),
+    }
+}
+
 /// Reads one request from JSON text (`decode --format json` shape; a one-element array
 /// is accepted too).
 pub(crate) fn parse_request(text: &str, what: &str) -> Result<Message> {

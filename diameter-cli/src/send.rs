@@ -5,7 +5,7 @@
 //! or the capabilities exchange failed (or the peer went away before answering), 3 when no
 //! answer came within `--timeout`, 1 for anything else (bad arguments or input).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +21,7 @@ use diameter_node::{Application, Node, PeerSpec, RequestError};
 use tokio::sync::mpsc;
 
 use crate::requests::{self, Fill};
-use crate::{input, net, serve};
+use crate::{net, serve};
 
 /// Exit status when the connection or CER/CEA failed.
 pub(crate) const EXIT_CONNECTION: u8 = 2;
@@ -80,16 +80,7 @@ pub(crate) enum Format {
 
 /// Runs `diameter send`.
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let request = match &args.json {
-        Some(path) => {
-            let mut text = String::new();
-            input::open(path)?
-                .read_to_string(&mut text)
-                .with_context(|| format!("reading {}", path.display()))?;
-            requests::parse_request(&text, &path.display().to_string())?
-        }
-        None => dump::from_json(&requests::default_ccr()).context("the default CCR")?,
-    };
+    let request = requests::load(args.json.as_deref())?;
     let app = args.app.unwrap_or(request.application_id());
     let mut config = net::node_config(
         args.config.as_deref(),

@@ -13,7 +13,7 @@
 mod session;
 mod tally;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use self::session::{GySession, Step};
 use self::tally::{Report, Shared, Tally, Watch};
 
 use crate::requests::{self, Fill, Template};
-use crate::{input, net, send, serve};
+use crate::{net, send, serve};
 
 /// Arguments of `diameter bench`.
 #[derive(Debug, clap::Args)]
@@ -116,16 +116,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         bail!("--rate must be a positive number of requests per second");
     }
-    let template = match &args.json {
-        Some(path) => {
-            let mut text = String::new();
-            input::open(path)?
-                .read_to_string(&mut text)
-                .with_context(|| format!("reading {}", path.display()))?;
-            requests::parse_request(&text, &path.display().to_string())?
-        }
-        None => dump::from_json(&requests::default_ccr()).context("the default CCR")?,
-    };
+    let template = requests::load(args.json.as_deref())?;
     let app = args.app.unwrap_or(template.application_id());
     let embedded = args.peer.as_deref().is_none_or(|p| p == "embedded");
     let rt = net::runtime()?;
