@@ -43,7 +43,9 @@ use crate::lifecycle::Pending;
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};
 use crate::redirect::redirect_answer;
-use crate::shared::{Answers, Ingress, NodeShared, PeerCommand, PeerSlot, Reply};
+use crate::shared::{
+    Answers, ForwardPermit, Ingress, Late, NodeShared, PeerCommand, PeerSlot, Reply,
+};
 use crate::stats::Counters;
 
 /// Where the answers to one connection's requests go.
@@ -82,17 +84,20 @@ pub(crate) fn handle_request(
         match node.decide(&msg, slot, &[]) {
             Decision::Local => {}
             Decision::Forward(target, proxy) => {
-                let limit = node.config.limits.max_concurrent_handlers;
-                if *handlers >= limit {
+                // Bounded node-wide and by the egress peer's pending table, not by this
+                // connection's handler bound: a stalled backend must not refuse requests
+                // another peer can take.
+                let Some(permit) = node.serving.forwarding.try_acquire() else {
                     Counters::bump(&counters.too_busy);
                     reply(
                         generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build(),
                     );
-                } else if let Err(answer) = forward(node, slot, &target, proxy, conn, later, msg) {
+                    return;
+                };
+                let fwd = Forwarding { target: &target, proxy, conn, later, permit };
+                if let Err(answer) = forward(node, slot, fwd, msg) {
                     Counters::bump(&counters.protocol_errors);
                     reply(answer);
-                } else {
-                    *handlers += 1;
                 }
                 return;
             }
@@ -211,7 +216,7 @@ pub(crate) fn handle_request(
         }
         Counters::bump(&slot.counters.answers_sent);
         observer.sent_bytes(&slot.name, &bytes);
-        let _ = later.send((conn, bytes));
+        let _ = later.send(Late::Handler(conn, bytes));
     });
 }
 
@@ -236,7 +241,7 @@ fn queue(
         let outcome = CatchUnwind(handler.call(request)).await;
         drop(permit);
         let bytes = answer_bytes(&node, &slot, &msg, &header, origin, outcome);
-        let _ = later.send((conn, bytes));
+        let _ = later.send(Late::Handler(conn, bytes));
     });
 }
 
@@ -265,19 +270,34 @@ fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &
     }
 }
 
+/// Where a received request is forwarded, and what it holds meanwhile.
+struct Forwarding<'a> {
+    target: &'a PeerSlot,
+    proxy: bool,
+    conn: ConnId,
+    later: &'a Answers,
+    /// Its place under the node-wide bound, held while its answer is owed.
+    permit: ForwardPermit,
+}
+
 /// Sends a received request on to `target` (relay or proxy, §6.1.8): Route-Record
 /// naming the peer it came from, the proxy hook if any; its answer comes back through
 /// `later`. `Err`: the answer to give instead.
 fn forward(
     node: &Arc<NodeShared>,
     ingress: &Arc<PeerSlot>,
-    target: &PeerSlot,
-    proxy: bool,
-    conn: ConnId,
-    later: &Answers,
+    fwd: Forwarding<'_>,
     msg: Message,
 ) -> Result<(), Message> {
+    let Forwarding {
+        target,
+        proxy,
+        conn,
+        later,
+        permit,
+    } = fwd;
     let hop_by_hop = msg.header().hop_by_hop;
+    let received = msg.clone();
     let msg = match (&node.routing.proxy, proxy) {
         (Some(hook), true) => match hook.request(msg.clone()) {
             Ok(m) => m,
@@ -290,6 +310,8 @@ fn forward(
         return Err(generate_answer(&msg, &node.local, code).build());
     };
     Counters::bump(&ingress.counters.forwarded);
+    // Owed to the ingress peer from now on: its drain waits for it (or answers it 3002).
+    let ticket = ingress.owed.register(conn, received, permit);
     let o = Pending {
         request,
         deadline: clock::now() + node.config.timers.request_timeout,
@@ -302,6 +324,7 @@ fn forward(
             conn,
             hop_by_hop,
             proxy,
+            ticket,
         }),
     };
     if let Err(e) = target.tx.send(PeerCommand::Request(o)) {

@@ -244,6 +244,7 @@ impl NodeBuilder {
                     config.limits.max_node_handlers,
                     config.limits.max_queued_requests,
                 ),
+                forwarding: crate::shared::ForwardBound::new(config.limits.max_forwarded_requests),
             },
             doic: crate::doic::Doic::new(&config.doic, os_rng.random()),
             inband_tls: tls
