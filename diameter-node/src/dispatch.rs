@@ -94,7 +94,13 @@ pub(crate) fn handle_request(
                     );
                     return;
                 };
-                let fwd = Forwarding { target: &target, proxy, conn, later, permit };
+                let fwd = Forwarding {
+                    target: &target,
+                    proxy,
+                    conn,
+                    later,
+                    permit,
+                };
                 if let Err(answer) = forward(node, slot, fwd, msg) {
                     Counters::bump(&counters.protocol_errors);
                     reply(answer);

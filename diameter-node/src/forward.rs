@@ -39,9 +39,9 @@ use crate::answer::{generate_answer, raw_error_answer};
 use crate::error::RequestError;
 use crate::framing::with_hop_by_hop;
 use crate::lifecycle::Outcome;
+use crate::peer::ConnId;
 use crate::peer::LocalCapabilities;
 use crate::routing::{Candidate, Route, RouteAction, is_stalled, prefer_healthy};
-use crate::peer::ConnId;
 use crate::shared::{Ingress, Late, NodeShared, Outstanding, PeerCommand, PeerSlot, Reply};
 use crate::stats::Counters;
 
@@ -180,7 +180,11 @@ pub(crate) fn unable_to_deliver(node: &NodeShared, request: &Message, why: &str)
 /// The drain of `slot` (our stop, or its DPR) is out of time: every request still owed to
 /// it is answered 3002 now, written on `conn`'s output through `write`, before the DPR or
 /// DPA. A late answer from upstream then finds its entry gone and is dropped.
-pub(crate) fn answer_owed(node: &NodeShared, slot: &PeerSlot, mut write: impl FnMut(ConnId, &[u8])) {
+pub(crate) fn answer_owed(
+    node: &NodeShared,
+    slot: &PeerSlot,
+    mut write: impl FnMut(ConnId, &[u8]),
+) {
     let owed = slot.owed.claim_all();
     if !owed.is_empty() {
         tracing::warn!(

@@ -402,7 +402,7 @@ impl PeerDriver {
                         c.io.queue(answer);
                     }
                 });
-                self.core.set_owed_elsewhere(clock::now(), 0);
+                self.core.owed_answered(clock::now());
             }
             Event::Peer(e) => {
                 let now = (self.core.state(), self.core.watchdog_state());

@@ -10,8 +10,8 @@
 //! us those) and those the node owes the peer but that are not on this link (`elsewhere`:
 //! requests forwarded on its behalf to other peers, handlers still running). At the
 //! deadline what is owed elsewhere is not dropped: [`Step::GiveUp`] tells the owner to
-//! answer it (3002 with Error-Message) first; the DPR or DPA follows at the next step, so
-//! the answers are on the wire before it.
+//! answer it (3002 with Error-Message) first; the DPR or DPA follows once the owner says
+//! it did ([`Drain::answered`]), so the answers are on the wire before it.
 
 use std::time::Instant;
 
@@ -45,6 +45,8 @@ pub(super) struct Drain {
     then: Option<Then>,
     deadline: Instant,
     gave_up: bool,
+    /// The owner answered what was owed after [`Step::GiveUp`].
+    answered: bool,
 }
 
 impl Drain {
@@ -53,6 +55,7 @@ impl Drain {
             then: Some(then),
             deadline,
             gave_up: false,
+            answered: false,
         }
     }
 
@@ -72,6 +75,10 @@ impl Drain {
         if self.then.is_none() {
             return Step::Wait;
         }
+        if self.gave_up && !self.answered {
+            // Not before the answers to what was owed.
+            return Step::Wait;
+        }
         let owed = here + elsewhere;
         if owed > 0 && now < self.deadline && !self.gave_up {
             return Step::Wait;
@@ -81,6 +88,11 @@ impl Drain {
             return Step::GiveUp;
         }
         self.then.take().map_or(Step::Wait, Step::Done)
+    }
+
+    /// The owner answered what was owed after [`Step::GiveUp`].
+    pub(super) fn answered(&mut self) {
+        self.answered = true;
     }
 }
 
@@ -117,9 +129,17 @@ mod tests {
         let t0 = Instant::now();
         let t5 = t0 + Duration::from_secs(5);
         let mut d = Drain::new(Then::Dpr(DisconnectCause::REBOOTING), t5);
-        assert!(matches!(d.step(t0, 0, 2), Step::Wait), "forwarded ones count");
+        assert!(
+            matches!(d.step(t0, 0, 2), Step::Wait),
+            "forwarded ones count"
+        );
         assert!(matches!(d.step(t5, 0, 2), Step::GiveUp));
-        // The owner answered them (elsewhere is 0 now) or not: the DPR follows either way.
+        assert!(
+            matches!(d.step(t5, 0, 2), Step::Wait),
+            "no DPR before the owner answered them"
+        );
+        d.answered();
+        // Handlers still running do not hold it any longer.
         assert_eq!(dpr(d.step(t5, 0, 1)), Some(DisconnectCause::REBOOTING));
         // Answered in time: no give-up.
         let mut d = Drain::new(Then::Dpr(DisconnectCause::REBOOTING), t5);
@@ -139,7 +159,10 @@ mod tests {
         assert!(matches!(d.step(t0, 0, 4), Step::Wait));
         assert!(matches!(
             d.step(t0, 0, 0),
-            Step::Done(Then::Dpa { conn: ConnId(7), .. })
+            Step::Done(Then::Dpa {
+                conn: ConnId(7),
+                ..
+            })
         ));
     }
 }

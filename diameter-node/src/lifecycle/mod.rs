@@ -223,9 +223,20 @@ impl<W> PeerCore<W> {
         self.pump(now);
     }
 
+    /// The owner answered what was owed after [`Event::OwedExpired`]: the DPR or DPA
+    /// goes out now, after those answers.
+    pub(crate) fn owed_answered(&mut self, now: Instant) {
+        for d in [&mut self.drain, &mut self.held_dpr].into_iter().flatten() {
+            d.answered();
+        }
+        self.owed_elsewhere = 0;
+        self.maybe_send_dpr(now);
+        self.pump(now);
+    }
+
     /// How many requests the node owes the peer on other links (forwarded on its behalf)
     /// or in running handlers. A drain or held DPR waits for them; after
-    /// [`Event::OwedExpired`] the owner answers them and sets 0.
+    /// [`Event::OwedExpired`] the owner answers them and calls [`Self::owed_answered`].
     pub(crate) fn set_owed_elsewhere(&mut self, now: Instant, owed: usize) {
         self.owed_elsewhere = owed;
         if self.is_draining() {
@@ -611,7 +622,10 @@ impl<W> PeerCore<W> {
         {
             return Some(msg);
         }
-        debug!(owed = self.owed_elsewhere, "DPR held until what is owed is answered");
+        debug!(
+            owed = self.owed_elsewhere,
+            "DPR held until what is owed is answered"
+        );
         let deadline = now + self.config.drain_timeout;
         self.held_dpr = Some(Drain::new(Then::Dpa { conn, dpr: msg }, deadline));
         None

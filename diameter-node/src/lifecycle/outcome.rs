@@ -30,7 +30,7 @@ pub(crate) enum Event<W> {
     },
     /// The drain time is up while requests are still owed to the peer on other links: the
     /// owner answers each of them now (3002 with Error-Message), then calls
-    /// `set_owed_elsewhere(now, 0)`; the DPR or DPA follows those answers.
+    /// `owed_answered(now)`; the DPR or DPA follows those answers.
     OwedExpired,
 }
 

@@ -143,7 +143,10 @@ mod tests {
         assert_eq!((t.len(), bound.in_flight()), (1, 1));
         let rest = t.claim_all();
         assert_eq!(rest.len(), 1);
-        assert!(t.claim(b).is_none(), "the drain took it: a late answer finds nothing");
+        assert!(
+            t.claim(b).is_none(),
+            "the drain took it: a late answer finds nothing"
+        );
         drop(rest);
         t.settled();
         assert_eq!((t.len(), bound.in_flight()), (0, 0));
