@@ -64,9 +64,13 @@ impl Drain {
         self.then.is_none()
     }
 
-    /// When the drain gives up waiting (none once done).
+    /// When the drain gives up waiting (none once done, or once it gave up: then it waits
+    /// for the owner's [`Self::answered`], not for time).
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.then.as_ref().map(|_| self.deadline)
+        self.then
+            .as_ref()
+            .filter(|_| !self.gave_up)
+            .map(|_| self.deadline)
     }
 
     /// What to do now that `here` requests are pending on this link and `elsewhere` are
