@@ -40,6 +40,7 @@
 //! max_concurrent_handlers = 1024
 //! max_node_handlers = 0          # 0: no node-wide bound
 //! max_queued_requests = 1024
+//! max_forwarded_requests = 65536 # relayed or proxied, unanswered, node-wide
 //! ```
 
 use std::net::{IpAddr, SocketAddr};

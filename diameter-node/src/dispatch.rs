@@ -3,7 +3,8 @@
 //!
 //! 0. on a node with routes or the Relay application, routing (§6.1.4–§6.1.6, see
 //!    `forward.rs`): forwarded to a peer (its answer comes back through the same channel
-//!    as a handler's that runs in its own task), redirected (3006), refused (3002, 3003,
+//!    as a handler's that runs in its own task; bounded node-wide by
+//!    `limits.max_forwarded_requests`, 3004 beyond, not by step 4's bound), redirected (3006), refused (3002, 3003,
 //!    3005, with Failed-AVP and Error-Message), or processed here; on a node without
 //!    either, a request for another Destination-Realm is refused with 3003 and one for
 //!    another Destination-Host with 3002 (one walk over the AVP headers); then, with
