@@ -90,9 +90,11 @@ pub(crate) fn handle_request(
                 // another peer can take.
                 let Some(permit) = node.serving.forwarding.try_acquire() else {
                     Counters::bump(&counters.too_busy);
-                    reply(
-                        generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build(),
-                    );
+                    let code = ResultCode::DIAMETER_TOO_BUSY.0;
+                    let mut b = generate_answer(&msg, &node.local, code);
+                    let why = "too many forwarded requests waiting for their answer";
+                    b.add(avp::ERROR_MESSAGE, &diameter_core::Utf8String::from(why));
+                    reply(b.build());
                     return;
                 };
                 let fwd = Forwarding {
@@ -314,7 +316,10 @@ fn forward(
     };
     let Some(request) = with_route_record(msg.as_bytes(), &ingress.name) else {
         let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
-        return Err(generate_answer(&msg, &node.local, code).build());
+        let mut b = generate_answer(&msg, &node.local, code);
+        let why = "the request is too long to add a Route-Record";
+        b.add(avp::ERROR_MESSAGE, &diameter_core::Utf8String::from(why));
+        return Err(b.build());
     };
     Counters::bump(&ingress.counters.forwarded);
     // Owed to the ingress peer from now on: its drain waits for it (or answers it 3002).

@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::PeerCommand;
 use super::owed::OwedTable;
 use crate::peer::{ConnId, PeerCapabilities, PeerState, WatchdogState};
-use crate::stats::{Counters, PeerStats};
+use crate::stats::{Counters, PeerStats, PreCerCloses};
 
 /// Common applications remembered per peer for lock-free routing; a peer with more is
 /// treated as supporting every application (it answers 3007 if not).
@@ -139,6 +139,8 @@ pub(crate) struct Peers {
     dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
     /// Counters of dynamic peers that are gone.
     retired: Mutex<PeerStats>,
+    /// Incoming connections closed before their CER, by reason.
+    pub(crate) pre_cer: PreCerCloses,
     /// Woken when a peer's readiness changes.
     pub(crate) ready: Notify,
     next_conn: AtomicU64,
@@ -156,6 +158,7 @@ impl Peers {
             by_name,
             dynamic: Mutex::new(HashMap::new()),
             retired: Mutex::new(PeerStats::default()),
+            pre_cer: PreCerCloses::default(),
             ready: Notify::new(),
             next_conn: AtomicU64::new(1),
             seeds: AtomicU64::new(seed),
