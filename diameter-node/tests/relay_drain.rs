@@ -366,3 +366,33 @@ async fn a_stalled_backend_is_avoided_by_round_robin_with_no_3004() {
 async fn a_stalled_backend_is_avoided_by_weighted_with_no_3004() {
     one_backend_stalls(SelectorKind::Weighted).await;
 }
+
+/// Connections that end before their CER are counted by reason (and logged): a client
+/// that connects and closes, one that stays silent past the CEA timeout, one whose first
+/// message is not a CER. The counts show in `closed_before_cer` and in `/metrics`.
+#[tokio::test]
+async fn connections_closed_before_their_cer_are_counted() {
+    let (b, _) = backend("s1.servers.test", Duration::ZERO).await;
+    let addr = b.local_addrs()[0];
+    drop(Raw::connect(addr).await);
+    let _silent = Raw::connect(addr).await;
+    let mut not_cer = Raw::connect(addr).await;
+    not_cer.send(&ccr(1)).await;
+    let count = |reason: &str| {
+        b.closed_before_cer()
+            .into_iter()
+            .find(|(r, _)| *r == reason)
+            .map_or(0, |(_, n)| n)
+    };
+    // The CEA timeout of the common timers is 1 s.
+    wait_until(Duration::from_secs(3), || {
+        count("closed") == 1 && count("timeout") == 1 && count("not_cer") == 1
+    })
+    .await;
+    let text = b.metrics_text();
+    assert!(
+        text.contains("diameter_connections_closed_before_cer_total{reason=\"timeout\"} 1"),
+        "{text}"
+    );
+    b.shutdown().await;
+}
