@@ -30,7 +30,7 @@ use crate::peer::admission::{Admission, admit};
 use crate::peer::base::{BaseKind, classify};
 use crate::peer::capabilities::check_cer;
 use crate::shared::{NodeShared, PeerCommand};
-use crate::stats::Counters;
+use crate::stats::{Counters, PreCerClose};
 use crate::tls::Tls;
 
 /// Accepts connections until the task is aborted; with `tls`, TLS ones.
@@ -59,15 +59,24 @@ async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
             // A bad handshake ends this connection only (info: scanners make many).
             Ok(Err(e)) => {
                 info!(error = %e, "incoming TLS handshake failed");
+                closed_before_cer(&node, PreCerClose::Tls);
                 return;
             }
             Err(_) => {
                 info!("incoming TLS handshake not completed within the CEA timeout");
+                closed_before_cer(&node, PreCerClose::Tls);
                 return;
             }
         },
     };
     until_cer(stream, node, deadline).await;
+}
+
+/// A connection that ends before its CER: logged and counted by reason (silent clients,
+/// slow-loris and scanners would otherwise leave no trace).
+fn closed_before_cer(node: &NodeShared, why: PreCerClose) {
+    info!(reason = why.name(), "connection closed before its CER");
+    node.peers.pre_cer.bump(why);
 }
 
 /// Accepts SCTP associations until the task is aborted (feature `sctp`); each then goes
@@ -120,9 +129,11 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
                 let _ = stream.write_all(a.as_bytes()).await;
             }
             let _ = stream.shutdown().await;
+            closed_before_cer(&node, PreCerClose::Unframeable);
             return;
         }
-        Ok(Err(None)) | Err(_) => return,
+        Ok(Err(None)) => return closed_before_cer(&node, PreCerClose::Closed),
+        Err(_) => return closed_before_cer(&node, PreCerClose::Timeout),
     };
     let msg = match Message::decode(frame.clone()) {
         Ok(m) => m,
@@ -132,6 +143,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
                 let _ = stream.write_all(a.as_bytes()).await;
             }
             let _ = stream.shutdown().await;
+            closed_before_cer(&node, PreCerClose::Undecodable);
             return;
         }
     };
@@ -139,6 +151,7 @@ async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::t
         // §5.6.1: close and discard the connection if anything other than a CER arrives.
         info!(code = msg.code(), "message before CER, closing");
         let _ = stream.shutdown().await;
+        closed_before_cer(&node, PreCerClose::NotCer);
         return;
     }
     // Process-CER's checks come first (§5.3, §7): a malformed CER is answered with the

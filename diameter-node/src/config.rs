@@ -40,6 +40,7 @@
 //! max_concurrent_handlers = 1024
 //! max_node_handlers = 0          # 0: no node-wide bound
 //! max_queued_requests = 1024
+//! max_forwarded_requests = 65536 # relayed or proxied, unanswered, node-wide
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -297,6 +298,10 @@ pub struct Limits {
     pub max_node_handlers: usize,
     /// Requests waiting for a handler under `max_node_handlers` (1,024); beyond, 3004.
     pub max_queued_requests: usize,
+    /// Requests forwarded (relay, proxy) and waiting for their answer, node-wide (65,536);
+    /// beyond, 3004. Each egress peer is bounded by `max_pending_requests` too; forwarded
+    /// requests do not count against `max_concurrent_handlers`.
+    pub max_forwarded_requests: usize,
 }
 
 impl Default for Limits {
@@ -307,6 +312,7 @@ impl Default for Limits {
             max_concurrent_handlers: 1024,
             max_node_handlers: 0,
             max_queued_requests: 1024,
+            max_forwarded_requests: 65_536,
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! 0. on a node with routes or the Relay application, routing (§6.1.4–§6.1.6, see
 //!    `forward.rs`): forwarded to a peer (its answer comes back through the same channel
-//!    as a handler's that runs in its own task), redirected (3006), refused (3002, 3003,
+//!    as a handler's that runs in its own task; bounded node-wide by
+//!    `limits.max_forwarded_requests`, 3004 beyond, not by step 4's bound), redirected (3006), refused (3002, 3003,
 //!    3005, with Failed-AVP and Error-Message), or processed here; on a node without
 //!    either, a request for another Destination-Realm is refused with 3003 and one for
 //!    another Destination-Host with 3002 (one walk over the AVP headers); then, with
@@ -46,7 +47,9 @@ use crate::lifecycle::Pending;
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};
 use crate::redirect::redirect_answer;
-use crate::shared::{Answers, Ingress, NodeShared, PeerCommand, PeerSlot, Reply};
+use crate::shared::{
+    Answers, ForwardPermit, Ingress, Late, NodeShared, PeerCommand, PeerSlot, Reply,
+};
 use crate::stats::Counters;
 
 /// Where the answers to one connection's requests go.
@@ -85,18 +88,26 @@ pub(crate) fn handle_request(
         match node.decide(&msg, slot, &[]) {
             Decision::Local => {}
             Decision::Forward(target, proxy) => {
-                let limit = node.config.limits.max_concurrent_handlers;
-                if *handlers >= limit {
+                // Bounded node-wide and by the egress peer's pending table, not by this
+                // connection's handler bound: a stalled backend must not refuse requests
+                // another peer can take.
+                let Some(permit) = node.serving.forwarding.try_acquire() else {
                     Counters::bump(&counters.too_busy);
-                    reply(
-                        node_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0, TOO_BUSY)
-                            .build(),
-                    );
-                } else if let Err(answer) = forward(node, slot, &target, proxy, conn, later, msg) {
+                    let code = ResultCode::DIAMETER_TOO_BUSY.0;
+                    let why = "too many forwarded requests waiting for their answer";
+                    reply(node_answer(&msg, &node.local, code, why).build());
+                    return;
+                };
+                let fwd = Forwarding {
+                    target: &target,
+                    proxy,
+                    conn,
+                    later,
+                    permit,
+                };
+                if let Err(answer) = forward(node, slot, fwd, msg) {
                     Counters::bump(&counters.protocol_errors);
                     reply(answer);
-                } else {
-                    *handlers += 1;
                 }
                 return;
             }
@@ -238,7 +249,7 @@ pub(crate) fn handle_request(
         }
         Counters::bump(&slot.counters.answers_sent);
         observer.sent_bytes(&slot.name, &bytes);
-        let _ = later.send((conn, bytes));
+        let _ = later.send(Late::Handler(conn, bytes));
     });
 }
 
@@ -265,7 +276,7 @@ fn queue(
         let outcome = CatchUnwind(handler.call(request)).await;
         drop(permit);
         let bytes = answer_bytes(&node, &slot, &msg, &header, origin, outcome);
-        let _ = later.send((conn, bytes));
+        let _ = later.send(Late::Handler(conn, bytes));
     });
 }
 
@@ -294,19 +305,34 @@ fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &
     }
 }
 
+/// Where a received request is forwarded, and what it holds meanwhile.
+struct Forwarding<'a> {
+    target: &'a PeerSlot,
+    proxy: bool,
+    conn: ConnId,
+    later: &'a Answers,
+    /// Its place under the node-wide bound, held while its answer is owed.
+    permit: ForwardPermit,
+}
+
 /// Sends a received request on to `target` (relay or proxy, §6.1.8): Route-Record
 /// naming the peer it came from, the proxy hook if any; its answer comes back through
 /// `later`. `Err`: the answer to give instead.
 fn forward(
     node: &Arc<NodeShared>,
     ingress: &Arc<PeerSlot>,
-    target: &PeerSlot,
-    proxy: bool,
-    conn: ConnId,
-    later: &Answers,
+    fwd: Forwarding<'_>,
     msg: Message,
 ) -> Result<(), Message> {
+    let Forwarding {
+        target,
+        proxy,
+        conn,
+        later,
+        permit,
+    } = fwd;
     let hop_by_hop = msg.header().hop_by_hop;
+    let received = msg.clone();
     let msg = match (&node.routing.proxy, proxy) {
         (Some(hook), true) => match hook.request(msg.clone()) {
             Ok(m) => m,
@@ -319,10 +345,12 @@ fn forward(
     };
     let Some(request) = with_route_record(msg.as_bytes(), &ingress.name) else {
         let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
-        let why = "the request cannot take a Route-Record";
+        let why = "the request is too long to add a Route-Record";
         return Err(node_answer(&msg, &node.local, code, why).build());
     };
     Counters::bump(&ingress.counters.forwarded);
+    // Owed to the ingress peer from now on: its drain waits for it (or answers it 3002).
+    let ticket = ingress.owed.register(conn, received, permit);
     let o = Pending {
         request,
         deadline: clock::now() + node.config.timers.request_timeout,
@@ -335,6 +363,7 @@ fn forward(
             conn,
             hop_by_hop,
             proxy,
+            ticket,
         }),
     };
     if let Err(e) = target.tx.send(PeerCommand::Request(o)) {

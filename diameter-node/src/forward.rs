@@ -12,8 +12,14 @@
 //!   when the route has no usable peer.
 //! - A forwarded request is sent by the egress peer's task with its own Hop-by-Hop
 //!   Identifier; the answer gets the ingress Hop-by-Hop back and is written on the
-//!   connection the request came from (§6.2.2). Until then it counts as a running handler
-//!   of that connection, so the 3004 bound holds for relayed traffic too.
+//!   connection the request came from (§6.2.2). Until then it is owed to the ingress peer
+//!   (`PeerSlot::owed`: that peer's drain waits for it, or answers it 3002 at the drain
+//!   deadline) and holds a place under the node-wide `limits.max_forwarded_requests`; the
+//!   egress peer's pending table bounds what waits on that peer. The ingress connection's
+//!   handler bound is for local handlers only.
+//! - The route's selector chooses among the peers that are not stalled (requests pending
+//!   with no answer for [`crate::routing::STALLED_AFTER`]) nor at their pending limit,
+//!   whatever the selector; only when every peer is avoided does it choose among all.
 //! - Requests in flight on a peer that fails (connection lost, watchdog SUSPECT) are sent
 //!   again to another peer with the T flag and the same End-to-End Identifier (§5.5.4);
 //!   each is still answered once: a late answer from the failed peer matches nothing.
@@ -33,9 +39,10 @@ use crate::answer::{generate_answer, raw_error_answer};
 use crate::error::RequestError;
 use crate::framing::with_hop_by_hop;
 use crate::lifecycle::Outcome;
+use crate::peer::ConnId;
 use crate::peer::LocalCapabilities;
-use crate::routing::{Candidate, Route, RouteAction};
-use crate::shared::{Ingress, NodeShared, Outstanding, PeerCommand, PeerSlot, Reply};
+use crate::routing::{Candidate, Route, RouteAction, is_stalled, prefer_healthy};
+use crate::shared::{Ingress, Late, NodeShared, Outstanding, PeerCommand, PeerSlot, Reply};
 use crate::stats::Counters;
 
 /// Carries out what a peer's core decided about one of its requests (`slot`: that peer;
@@ -146,25 +153,64 @@ pub(crate) fn fail(node: &NodeShared, o: Outstanding, err: RequestError) {
             let _ = tx.send(Err(err));
         }
         Reply::Forward(ingress) => {
-            let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
             let answer = match Message::decode(o.request.clone()) {
-                Ok(req) => {
-                    let mut b = generate_answer(&req, &node.local, code);
-                    b.add(avp::ERROR_MESSAGE, &Utf8String::from(err.to_string()));
-                    b.build().into_bytes()
-                }
-                Err(_) => raw_error_answer(&o.request, &node.local, code, None)
-                    .map(Message::into_bytes)
-                    .unwrap_or_default(),
+                Ok(req) => unable_to_deliver(node, &req, &err.to_string()),
+                Err(_) => raw_error_answer(
+                    &o.request,
+                    &node.local,
+                    ResultCode::DIAMETER_UNABLE_TO_DELIVER.0,
+                    None,
+                )
+                .map(Message::into_bytes)
+                .unwrap_or_default(),
             };
             ingress.send_back(node, answer);
         }
     }
 }
 
+/// 3002 DIAMETER_UNABLE_TO_DELIVER for `request`, with an Error-Message saying why.
+pub(crate) fn unable_to_deliver(node: &NodeShared, request: &Message, why: &str) -> Bytes {
+    let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
+    let mut b = generate_answer(request, &node.local, code);
+    b.add(avp::ERROR_MESSAGE, &Utf8String::from(why));
+    b.build().into_bytes()
+}
+
+/// The drain of `slot` (our stop, or its DPR) is out of time: every request still owed to
+/// it is answered 3002 now, written on `conn`'s output through `write`, before the DPR or
+/// DPA. A late answer from upstream then finds its entry gone and is dropped.
+pub(crate) fn answer_owed(
+    node: &NodeShared,
+    slot: &PeerSlot,
+    mut write: impl FnMut(ConnId, &[u8]),
+) {
+    let owed = slot.owed.claim_all();
+    if !owed.is_empty() {
+        tracing::warn!(
+            requests = owed.len(),
+            "drain time is up: forwarded requests answered 3002"
+        );
+    }
+    for e in owed {
+        let why = "the node stopped before the answer from upstream came";
+        let answer = unable_to_deliver(node, &e.request, why);
+        Counters::bump(&slot.counters.answers_sent);
+        node.observer.sent_bytes(&slot.name, &answer);
+        write(e.conn, &answer);
+        drop(e);
+        slot.owed.settled();
+    }
+}
+
 impl Ingress {
     /// Writes an answer on the ingress connection, with the ingress Hop-by-Hop.
     pub(crate) fn send_back(self, node: &NodeShared, answer: Bytes) {
+        // Exactly one outcome: the ingress' drain may have answered it already.
+        let Some(entry) = self.slot.owed.claim(self.ticket) else {
+            debug!("answer to a forwarded request answered already, dropped");
+            return;
+        };
         let mut answer = with_hop_by_hop(answer, self.hop_by_hop);
         if self.proxy {
             if let (Some(hook), Ok(msg)) = (&node.routing.proxy, Message::decode(answer.clone())) {
@@ -173,7 +219,11 @@ impl Ingress {
         }
         Counters::bump(&self.slot.counters.answers_sent);
         node.observer.sent_bytes(&self.slot.name, &answer);
-        let _ = self.back.send((self.conn, answer));
+        let _ = self.back.send(Late::Forwarded(self.conn, answer));
+        // Settled once the answer is queued to the ingress task: its drain counts it
+        // until then, so DPR never overtakes it.
+        drop(entry);
+        self.slot.owed.settled();
     }
 }
 
@@ -409,11 +459,18 @@ impl NodeShared {
         app: u32,
         avoid: &dyn Fn(&PeerSlot) -> bool,
     ) -> Option<Arc<PeerSlot>> {
-        let slots: Vec<(Arc<PeerSlot>, u32)> = route
+        let usable = route
             .hosts()
             .filter_map(|(host, weight)| Some((self.find_peer(host)?, weight)))
-            .filter(|(s, _)| s.usable_for(app) && !avoid(s))
-            .collect();
+            .filter(|(s, _)| s.usable_for(app) && !avoid(s));
+        // Every selector avoids a peer that does not answer (or cannot take more) while
+        // another one can.
+        let (now, limit) = (crate::clock::now(), self.config.limits.max_pending_requests);
+        let slots: Vec<(Arc<PeerSlot>, u32)> = prefer_healthy(usable.map(|(s, w)| {
+            let pending = s.pending.load(Ordering::Relaxed);
+            let sick = is_stalled(s.waiting_since(), now) || pending >= limit;
+            ((s, w), sick)
+        }));
         if slots.is_empty() {
             return None;
         }

@@ -400,6 +400,8 @@ struct Exposition {
     /// DOIC: the states in force as reacting node, the reduction reported.
     overload: Vec<OverloadState>,
     reported: u32,
+    /// Incoming connections closed before their CER, by reason.
+    pre_cer: Vec<(&'static str, u64)>,
 }
 
 /// The dictionary's name of a command, else its code.
@@ -488,6 +490,18 @@ impl Collector for Exposition {
                     l.push(("state", name.into()));
                     gauge(&mut m, &l, i64::from(p.watchdog == s))?;
                 }
+            }
+        }
+        {
+            let mut m = family(
+                &mut enc,
+                "diameter_connections_closed_before_cer",
+                "Incoming connections closed before their CER came, by reason.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, n) in &self.pre_cer {
+                counter(&mut m, &vec![("reason", (*reason).into())], *n)?;
             }
         }
         for (i, (field, help, _)) in PeerStats::default().fields().into_iter().enumerate() {
@@ -648,7 +662,12 @@ pub(crate) async fn setup(
     Ok((metrics, listener))
 }
 
-pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doic) -> String {
+pub(crate) fn render(
+    peers: Vec<PeerInfo>,
+    metrics: Option<&Metrics>,
+    doic: &Doic,
+    pre_cer: &[(&'static str, u64)],
+) -> String {
     let mut peers = peers;
     peers.sort_by(|a, b| a.name.cmp(&b.name));
     let mut registry = Registry::default();
@@ -657,6 +676,7 @@ pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doi
         traffic: metrics.map(Metrics::snapshot),
         overload: doic.states(),
         reported: doic.reported().map_or(0, |o| o.reduction),
+        pre_cer: pre_cer.to_vec(),
     }));
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
@@ -798,7 +818,7 @@ mod tests {
 
     #[test]
     fn exposition_without_traffic_has_states_and_counters() {
-        let text = render(vec![peer_info("b.example.org")], None, &doic());
+        let text = render(vec![peer_info("b.example.org")], None, &doic(), &[]);
         for line in [
             "# HELP diameter_peer_up Whether requests can be sent to the peer (open, watchdog OKAY).",
             "# TYPE diameter_peer_up gauge",
@@ -852,7 +872,7 @@ mod tests {
         m.message(peer, Direction::Sent, &answer(280, 0, 7, Some(2001)));
         // A command the dictionaries do not know.
         m.message(peer, Direction::Sent, &request(9_999, 77, 4));
-        let text = render(vec![peer_info(peer)], Some(&m), &doic());
+        let text = render(vec![peer_info(peer)], Some(&m), &doic(), &[]);
         let l = "peer=\"server.example.org\"";
         for line in [
             "# TYPE diameter_messages counter".to_owned(),
@@ -900,7 +920,7 @@ mod tests {
         assert!(text.contains("le=\"0.0005\"") && text.contains("le=\"10.0\""));
         // A closed connection: nothing pending any more.
         m.peer_state(peer, PeerState::Closed);
-        let text = render(vec![peer_info(peer)], Some(&m), &doic());
+        let text = render(vec![peer_info(peer)], Some(&m), &doic(), &[]);
         assert!(
             text.lines()
                 .any(|x| x == format!("diameter_pending_requests{{{l}}} 0"))
@@ -914,7 +934,7 @@ mod tests {
         for code in 0..(MAX_MESSAGE_SERIES as u32 + 100) {
             m.message("p", Direction::Received, &request(1000 + code, 7, code));
         }
-        let text = render(Vec::new(), Some(&m), &doic());
+        let text = render(Vec::new(), Some(&m), &doic(), &[]);
         let series = text
             .lines()
             .filter(|l| l.starts_with("diameter_messages_total{"))
@@ -930,7 +950,7 @@ mod tests {
     fn unanswered_requests_go_stale() {
         let m = Metrics::new(Duration::ZERO);
         m.message("p", Direction::Sent, &request(272, 4, 1));
-        let text = render(Vec::new(), Some(&m), &doic());
+        let text = render(Vec::new(), Some(&m), &doic(), &[]);
         assert!(
             text.lines()
                 .any(|x| x == "diameter_pending_requests{peer=\"p\"} 0")
@@ -960,10 +980,10 @@ mod tests {
             a.message("x", Direction::Sent, &request(272, 4, i));
             b.message(&format!("peer{i}"), Direction::Sent, &request(272, 4, i));
         }
-        let ta = render(Vec::new(), Some(&a), &doic());
+        let ta = render(Vec::new(), Some(&a), &doic(), &[]);
         assert!(ta.contains("diameter_pending_requests{peer=\"x\"} 20"));
         assert!(!ta.contains("peer0"));
-        let tb = render(Vec::new(), Some(&b), &doic());
+        let tb = render(Vec::new(), Some(&b), &doic(), &[]);
         assert!(tb.contains("diameter_pending_requests{peer=\"peer19\"} 1"));
         assert!(!tb.contains("peer=\"x\""));
     }

@@ -244,6 +244,7 @@ impl NodeBuilder {
                     config.limits.max_node_handlers,
                     config.limits.max_queued_requests,
                 ),
+                forwarding: crate::shared::ForwardBound::new(config.limits.max_forwarded_requests),
             },
             doic: crate::doic::Doic::new(&config.doic, os_rng.random()),
             inband_tls: tls
@@ -494,7 +495,16 @@ impl NodeHandle {
             self.peers(),
             self.shared.metrics.as_deref(),
             &self.shared.doic,
+            &self.closed_before_cer(),
         )
+    }
+
+    /// Incoming connections closed before their CER came, by reason (`closed` by the
+    /// client, `timeout`, `unframeable`, `undecodable`, `not_cer`, `tls`): silent clients,
+    /// slow-loris, scanners. Also in `/metrics` as
+    /// `diameter_connections_closed_before_cer_total{reason}`.
+    pub fn closed_before_cer(&self) -> Vec<(&'static str, u64)> {
+        self.shared.peers.pre_cer.snapshot()
     }
 
     /// Where the metrics HTTP listener listens (`metrics_listen`, useful with port 0).

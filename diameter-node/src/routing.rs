@@ -26,10 +26,13 @@
 //! least pending requests or weighted round robin, or one of the user's
 //! ([`crate::NodeBuilder::selector`]). Candidates are the route's peers that are open, not
 //! SUSPECT and share the request's application (§6.1.4), minus those the request already
-//! failed on.
+//! failed on; and, whatever the selector, minus those that stall (requests pending with no
+//! answer for [`STALLED_AFTER`]) or are at their pending limit, unless every one does
+//! ([`prefer_healthy`]): a frozen backend would otherwise get its share of the traffic
+//! from round robin and weighted selectors until its requests time out.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diameter_core::{Message, ResultCode};
 use serde::{Deserialize, Deserializer};
@@ -207,6 +210,26 @@ impl RouteSpec {
         self.redirect_cache_time = cache_time;
         self
     }
+}
+
+/// How long a peer may keep requests pending with no answer coming back before routing
+/// avoids it (while another peer of the route answers). Any answer resets the wait.
+pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a peer whose requests wait without an answer since `waiting_since` stalls.
+pub(crate) fn is_stalled(waiting_since: Option<Instant>, now: Instant) -> bool {
+    waiting_since.is_some_and(|t| now.saturating_duration_since(t) >= STALLED_AFTER)
+}
+
+/// The candidates that are not `sick` (stalled, at their pending limit); all of them when
+/// every one is (better a slow peer than 3002 for everything).
+pub(crate) fn prefer_healthy<T>(candidates: impl Iterator<Item = (T, bool)>) -> Vec<T> {
+    let all: Vec<(T, bool)> = candidates.collect();
+    let every_sick = all.iter().all(|(_, sick)| *sick);
+    all.into_iter()
+        .filter(|(_, sick)| every_sick || !sick)
+        .map(|(c, _)| c)
+        .collect()
 }
 
 /// A peer a request could go to, as a [`PeerSelector`] sees it.
@@ -392,6 +415,18 @@ pub trait ProxyHook: Send + Sync + 'static {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stalled_and_full_peers_are_avoided_unless_all_are() {
+        let t0 = Instant::now();
+        assert!(!is_stalled(None, t0));
+        assert!(!is_stalled(Some(t0), t0 + STALLED_AFTER / 2));
+        assert!(is_stalled(Some(t0), t0 + STALLED_AFTER));
+        let picked = prefer_healthy([("a", true), ("b", false), ("c", false)].into_iter());
+        assert_eq!(picked, ["b", "c"]);
+        let picked = prefer_healthy([("a", true), ("b", true)].into_iter());
+        assert_eq!(picked, ["a", "b"], "every peer sick: all stay candidates");
+    }
+
     use super::*;
 
     fn cands<'a>(hosts: &'a [(&'a str, usize, u32)]) -> Vec<Candidate<'a>> {

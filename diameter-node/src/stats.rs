@@ -120,3 +120,81 @@ pub struct PeerInfo {
     /// Counters.
     pub stats: PeerStats,
 }
+
+/// Why an incoming connection closed before its CER came (RFC 6733 §5.3: the CER comes
+/// first, within the CEA timeout): silent clients, slow-loris, scanners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PreCerClose {
+    /// The client closed the connection.
+    Closed,
+    /// Nothing (or not a whole message) within the CEA timeout.
+    Timeout,
+    /// The first bytes cannot be framed (version, length).
+    Unframeable,
+    /// The first message does not decode.
+    Undecodable,
+    /// The first message is not a CER.
+    NotCer,
+    /// The TLS handshake at connection start failed or took too long.
+    Tls,
+}
+
+impl PreCerClose {
+    const ALL: [Self; 6] = [
+        Self::Closed,
+        Self::Timeout,
+        Self::Unframeable,
+        Self::Undecodable,
+        Self::NotCer,
+        Self::Tls,
+    ];
+
+    /// Its name in logs and in the metrics' `reason` label.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Timeout => "timeout",
+            Self::Unframeable => "unframeable",
+            Self::Undecodable => "undecodable",
+            Self::NotCer => "not_cer",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// Connections closed before their CER, by reason (node-wide: no peer is known yet).
+#[derive(Debug, Default)]
+pub(crate) struct PreCerCloses([AtomicU64; PreCerClose::ALL.len()]);
+
+impl PreCerCloses {
+    pub(crate) fn bump(&self, why: PreCerClose) {
+        let i = PreCerClose::ALL.iter().position(|w| *w == why).unwrap_or(0);
+        Counters::bump(&self.0[i]);
+    }
+
+    /// Every reason with its count.
+    pub(crate) fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        PreCerClose::ALL
+            .iter()
+            .zip(&self.0)
+            .map(|(w, n)| (w.name(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod pre_cer_tests {
+    use super::*;
+
+    #[test]
+    fn closes_are_counted_by_reason() {
+        let c = PreCerCloses::default();
+        c.bump(PreCerClose::Timeout);
+        c.bump(PreCerClose::Timeout);
+        c.bump(PreCerClose::NotCer);
+        let s = c.snapshot();
+        assert_eq!(s.len(), 6);
+        assert!(s.contains(&("timeout", 2)) && s.contains(&("not_cer", 1)));
+        assert!(s.contains(&("closed", 0)));
+    }
+}

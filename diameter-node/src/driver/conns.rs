@@ -50,12 +50,20 @@ impl Conns {
         self.0.iter_mut().flatten().find(|c| c.id == id)
     }
 
-    /// The answer of a handler that ran in its own task (or of a forwarded request).
-    pub(super) fn answer_later(&mut self, id: ConnId, answer: &[u8]) {
+    /// The answer of a handler that ran in its own task (`handler`: it counted towards
+    /// the bound) or of a forwarded request.
+    pub(super) fn answer_later(&mut self, id: ConnId, answer: &[u8], handler: bool) {
         if let Some(c) = self.find(id) {
-            c.handlers = c.handlers.saturating_sub(1);
+            if handler {
+                c.handlers = c.handlers.saturating_sub(1);
+            }
             c.io.queue(answer);
         }
+    }
+
+    /// Handlers running in their own task, over every connection.
+    pub(super) fn handlers(&self) -> usize {
+        self.0.iter().flatten().map(|c| c.handlers).sum()
     }
 
     pub(super) fn index_of(&self, id: ConnId) -> Option<usize> {

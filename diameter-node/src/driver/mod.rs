@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info, warn};
 
@@ -39,7 +39,7 @@ use crate::lifecycle::{self, Event, PeerCore};
 use crate::observe::Direction;
 use crate::peer::{self, Action, ConnId, PeerState, WatchdogState};
 use crate::report::{self, Reported};
-use crate::shared::{NodeShared, PeerCommand, PeerSlot, Reply};
+use crate::shared::{Late, NodeShared, PeerCommand, PeerSlot, Reply};
 
 use crate::stats::Counters;
 use crate::tls::is_handshake_error;
@@ -50,7 +50,7 @@ const COMMAND_BATCH: usize = 256;
 enum Input {
     Command(Option<PeerCommand>),
     Io(usize, IoEvent),
-    Answer(Option<(ConnId, Bytes)>),
+    Answer(Option<Late>),
     Connected(std::io::Result<Stream>),
     Timer,
     /// The task let the others run; handle more of the messages already read.
@@ -70,8 +70,10 @@ pub(crate) struct PeerDriver {
     /// Round-robin position for requests this task moves to other peers.
     rr: AtomicUsize,
     /// Answers of handlers that ran in their own task (and of forwarded requests).
-    answers: mpsc::UnboundedSender<(ConnId, Bytes)>,
-    answers_rx: mpsc::UnboundedReceiver<(ConnId, Bytes)>,
+    answers: mpsc::UnboundedSender<Late>,
+    answers_rx: mpsc::UnboundedReceiver<Late>,
+    /// What `slot.waiting_since` was last set to.
+    published_waiting: Option<Instant>,
     timer: Timer,
     stop_waiters: Vec<oneshot::Sender<()>>,
     /// A peer admitted by realm pattern: the task ends with its connection.
@@ -107,6 +109,7 @@ impl PeerDriver {
             stop_waiters: Vec::new(),
             dynamic,
             had_connection: false,
+            published_waiting: None,
             reported: (PeerState::Closed, WatchdogState::Initial),
         }
     }
@@ -122,10 +125,16 @@ impl PeerDriver {
             self.core.start(clock::now());
         }
         loop {
+            self.sync_owed();
             self.flush();
             self.write_out();
             let pending = self.core.pending_len();
             self.slot.pending.store(pending, Ordering::Relaxed);
+            let waiting = self.core.waiting_since();
+            if waiting != self.published_waiting {
+                self.published_waiting = waiting;
+                self.slot.set_waiting_since(waiting);
+            }
             if self.finished() {
                 break;
             }
@@ -172,8 +181,8 @@ impl PeerDriver {
                     self.lost(now, i);
                 }
                 Input::Answer(mut next) => {
-                    while let Some((conn, bytes)) = next {
-                        self.conns.answer_later(conn, &bytes);
+                    while let Some(late) = next {
+                        self.answer_later(late);
                         next = self.answers_rx.try_recv().ok();
                     }
                 }
@@ -186,6 +195,26 @@ impl PeerDriver {
             }
         }
         self.finish();
+    }
+
+    fn answer_later(&mut self, late: Late) {
+        match late {
+            Late::Handler(conn, bytes) => self.conns.answer_later(conn, &bytes, true),
+            Late::Forwarded(conn, bytes) => self.conns.answer_later(conn, &bytes, false),
+        }
+    }
+
+    /// Tells the core what the node owes this peer beyond its own link: requests forwarded
+    /// on its behalf and handlers still running. While it drains, answers already on their
+    /// way are written first, so that the DPR or DPA never overtakes them.
+    fn sync_owed(&mut self) {
+        if self.core.is_draining() {
+            while let Ok(late) = self.answers_rx.try_recv() {
+                self.answer_later(late);
+            }
+        }
+        let owed = self.slot.owed.len() + self.conns.handlers();
+        self.core.set_owed_elsewhere(clock::now(), owed);
     }
 
     /// Writes each connection's queued output (one syscall each).
@@ -365,6 +394,15 @@ impl PeerDriver {
             } => report::input_error(&self.slot, conn, error, answered),
             Event::Peer(peer::Event::StartTls { conn, client }) => {
                 self.start_inband_tls(conn, client);
+            }
+            Event::OwedExpired => {
+                let conns = &mut self.conns;
+                crate::forward::answer_owed(&self.node, &self.slot, |conn, answer| {
+                    if let Some(c) = conns.find(conn) {
+                        c.io.queue(answer);
+                    }
+                });
+                self.core.owed_answered(clock::now());
             }
             Event::Peer(e) => {
                 let now = (self.core.state(), self.core.watchdog_state());

@@ -49,7 +49,7 @@ use crate::peer::{
     self, Action, CloseReason, ConnId, Peer, PeerConfig, PeerState, Transmit, WatchdogState,
 };
 use crate::redirect::RedirectIndication;
-use drain::Drain;
+use drain::{Drain, Step, Then};
 pub(crate) use outcome::{Event, InputError, Outcome};
 use pending::PendingTable;
 
@@ -108,6 +108,15 @@ pub(crate) struct PeerCore<W> {
     /// Connections with the first bytes of a not yet complete message, and since when.
     partial: Vec<(ConnId, Instant)>,
     drain: Option<Drain>,
+    /// A DPR received while requests of the peer are still owed to it, held until they
+    /// are answered (§5.4: the DPA lets the peer close).
+    held_dpr: Option<Drain>,
+    /// Requests owed to the peer that are not pending here (forwarded on its behalf,
+    /// handlers running): the owner keeps this up to date.
+    owed_elsewhere: usize,
+    /// Since when requests are pending here with no answer coming back (none when nothing
+    /// is pending): the routing avoids a peer that stalls.
+    waiting_since: Option<Instant>,
     transmits: VecDeque<Transmit>,
     actions: VecDeque<Action>,
     events: VecDeque<Event<W>>,
@@ -125,6 +134,9 @@ impl<W> PeerCore<W> {
             config,
             partial: Vec::new(),
             drain: None,
+            held_dpr: None,
+            owed_elsewhere: 0,
+            waiting_since: None,
             transmits: VecDeque::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -155,6 +167,19 @@ impl<W> PeerCore<W> {
         self.drain.is_some()
     }
 
+    /// Whether the owner should keep [`Self::set_owed_elsewhere`] current: a drain or a
+    /// held DPR waits on it.
+    pub(crate) fn is_draining(&self) -> bool {
+        let active = |d: &Option<Drain>| d.as_ref().is_some_and(|d| !d.is_done());
+        active(&self.drain) || active(&self.held_dpr)
+    }
+
+    /// Since when requests are pending here without any answer coming back (`None`: nothing
+    /// pending, or an answer came since the last one was sent... see `track_progress`).
+    pub(crate) fn waiting_since(&self) -> Option<Instant> {
+        self.waiting_since
+    }
+
     // ----- inputs -----
 
     /// Start (§5.6): connect, and reconnect when the connection is lost.
@@ -167,7 +192,8 @@ impl<W> PeerCore<W> {
     /// time is up (§5.4).
     pub(crate) fn stop(&mut self, now: Instant, cause: DisconnectCause) {
         if self.drain.is_none() {
-            self.drain = Some(Drain::new(cause, now + self.config.drain_timeout));
+            let deadline = now + self.config.drain_timeout;
+            self.drain = Some(Drain::new(Then::Dpr(cause), deadline));
             self.maybe_send_dpr(now);
         }
         self.pump(now);
@@ -195,6 +221,28 @@ impl<W> PeerCore<W> {
             debug!(error = %e, "incoming CER");
         }
         self.pump(now);
+    }
+
+    /// The owner answered what was owed after [`Event::OwedExpired`]: the DPR or DPA
+    /// goes out now, after those answers.
+    pub(crate) fn owed_answered(&mut self, now: Instant) {
+        for d in [&mut self.drain, &mut self.held_dpr].into_iter().flatten() {
+            d.answered();
+        }
+        self.owed_elsewhere = 0;
+        self.maybe_send_dpr(now);
+        self.pump(now);
+    }
+
+    /// How many requests the node owes the peer on other links (forwarded on its behalf)
+    /// or in running handlers. A drain or held DPR waits for them; after
+    /// [`Event::OwedExpired`] the owner answers them and calls [`Self::owed_answered`].
+    pub(crate) fn set_owed_elsewhere(&mut self, now: Instant, owed: usize) {
+        self.owed_elsewhere = owed;
+        if self.is_draining() {
+            self.maybe_send_dpr(now);
+            self.pump(now);
+        }
     }
 
     /// Peer-Disc: the transport of `conn` went away.
@@ -275,6 +323,10 @@ impl<W> PeerCore<W> {
             Ok(msg) => {
                 let _span = message_span(&msg).entered();
                 observe(&msg);
+                let msg = match self.hold_dpr(now, conn, msg) {
+                    Some(msg) => msg,
+                    None => return true,
+                };
                 if let Err(e) = self.peer.handle_message(now, conn, msg) {
                     debug!(error = %e, "message refused by the state machine");
                 }
@@ -335,7 +387,7 @@ impl<W> PeerCore<W> {
     /// table full): its outcome is queued at once (`Failover` without the T flag, since
     /// no peer saw it, or `Failed`). Returns whether it was sent.
     pub(crate) fn send_request(&mut self, now: Instant, mut p: Pending<W>) -> bool {
-        if !self.peer.is_available() || self.drain.is_some() {
+        if !self.peer.is_available() || self.drain.is_some() || self.held_dpr.is_some() {
             self.reroute(p, false);
             return false;
         }
@@ -355,6 +407,7 @@ impl<W> PeerCore<W> {
                 self.reroute(p, false);
             }
         }
+        self.track_progress(now, false);
         self.pump(now);
         sent
     }
@@ -371,6 +424,7 @@ impl<W> PeerCore<W> {
                 error: RequestError::Timeout,
             });
         }
+        self.track_progress(now, false);
         let frame_timeout = self.config.frame_timeout;
         let slow: Vec<ConnId> = self
             .partial
@@ -390,6 +444,7 @@ impl<W> PeerCore<W> {
     /// [`RequestError::PeerGone`].
     pub(crate) fn abandon(&mut self) {
         let gone: Vec<Pending<W>> = self.pending.drain().map(|(_, p)| p).collect();
+        self.waiting_since = None;
         for p in gone {
             self.outcome(Outcome::Failed {
                 pending: p,
@@ -423,11 +478,13 @@ impl<W> PeerCore<W> {
         let frame_timeout = self.config.frame_timeout;
         let partial = self.partial.iter().map(|(_, t)| *t + frame_timeout).min();
         let drain = self.drain.as_ref().and_then(Drain::deadline);
+        let held = self.held_dpr.as_ref().and_then(Drain::deadline);
         [
             self.peer.poll_timeout(),
             self.pending.next_deadline(),
             partial,
             drain,
+            held,
         ]
         .into_iter()
         .flatten()
@@ -450,7 +507,10 @@ impl<W> PeerCore<W> {
                 }
                 peer::Event::Message { msg, .. } => {
                     match self.pending.answer(msg.header().hop_by_hop) {
-                        Some(p) => self.on_answer(p, msg),
+                        Some(p) => {
+                            self.on_answer(p, msg);
+                            self.track_progress(now, true);
+                        }
                         None => self.events.push_back(Event::UnmatchedAnswer(msg)),
                     }
                     self.maybe_send_dpr(now);
@@ -494,6 +554,7 @@ impl<W> PeerCore<W> {
     /// (§5.5.4: connection lost, watchdog SUSPECT).
     fn fail_over_pending(&mut self) {
         let moved: Vec<Pending<W>> = self.pending.drain().map(|(_, p)| p).collect();
+        self.waiting_since = None;
         if !moved.is_empty() {
             warn!(requests = moved.len(), "failover of pending requests");
         }
@@ -522,12 +583,64 @@ impl<W> PeerCore<W> {
         });
     }
 
-    /// Graceful stop: DPR once nothing is pending or the drain time is up.
+    /// Graceful stop: DPR once nothing is owed or the drain time is up; a held DPR goes to
+    /// the state machine once nothing is owed to the peer elsewhere.
     fn maybe_send_dpr(&mut self, now: Instant) {
-        let pending = self.pending.len();
-        if let Some(cause) = self.drain.as_mut().and_then(|d| d.dpr_due(now, pending)) {
-            self.peer.stop(now, cause);
+        let (here, elsewhere) = (self.pending.len(), self.owed_elsewhere);
+        let steps = [
+            self.drain.as_mut().map(|d| d.step(now, here, elsewhere)),
+            self.held_dpr.as_mut().map(|d| d.step(now, 0, elsewhere)),
+        ];
+        let mut gave_up = false;
+        for step in steps.into_iter().flatten() {
+            match step {
+                Step::Wait => {}
+                Step::GiveUp => gave_up = true,
+                Step::Done(Then::Dpr(cause)) => self.peer.stop(now, cause),
+                Step::Done(Then::Dpa { conn, dpr }) => {
+                    if let Err(e) = self.peer.handle_message(now, conn, dpr) {
+                        debug!(error = %e, "held DPR refused by the state machine");
+                    }
+                }
+            }
         }
+        if gave_up {
+            // Once for both: the owner answers every request still owed, then sets 0.
+            self.events.push_back(Event::OwedExpired);
+        }
+    }
+
+    /// A DPR from the open connection while requests are still owed to the peer is held
+    /// (returns `None`) until they are answered or the drain time is up; anything else is
+    /// handed back.
+    fn hold_dpr(&mut self, now: Instant, conn: ConnId, msg: Message) -> Option<Message> {
+        let is_dpr = crate::peer::base::classify(&msg) == crate::peer::base::BaseKind::Dpr;
+        if !is_dpr
+            || self.owed_elsewhere == 0
+            || self.held_dpr.is_some()
+            || self.peer.open_connection() != Some(conn)
+        {
+            return Some(msg);
+        }
+        debug!(
+            owed = self.owed_elsewhere,
+            "DPR held until what is owed is answered"
+        );
+        let deadline = now + self.config.drain_timeout;
+        self.held_dpr = Some(Drain::new(Then::Dpa { conn, dpr: msg }, deadline));
+        None
+    }
+
+    /// Keeps [`Self::waiting_since`]: cleared when nothing is pending, reset when an answer
+    /// came (`progress`), else set when the first request starts waiting.
+    fn track_progress(&mut self, now: Instant, progress: bool) {
+        self.waiting_since = if self.pending.len() == 0 {
+            None
+        } else if progress {
+            Some(now)
+        } else {
+            self.waiting_since.or(Some(now))
+        };
     }
 }
 

@@ -28,6 +28,10 @@ pub(crate) enum Event<W> {
         error: InputError,
         answered: bool,
     },
+    /// The drain time is up while requests are still owed to the peer on other links: the
+    /// owner answers each of them now (3002 with Error-Message), then calls
+    /// `owed_answered(now)`; the DPR or DPA follows those answers.
+    OwedExpired,
 }
 
 /// The one outcome of a request given to [`super::PeerCore::send_request`] (several

@@ -42,7 +42,16 @@ pub(crate) type CallerReply = oneshot::Sender<Result<Message, RequestError>>;
 /// Where answers that are not written inline go: the peer's task, which writes them on
 /// the connection (handlers that finish in their own task, answers to forwarded
 /// requests).
-pub(crate) type Answers = mpsc::UnboundedSender<(ConnId, Bytes)>;
+pub(crate) type Answers = mpsc::UnboundedSender<Late>;
+
+/// An answer written by the peer's task after the fact.
+#[derive(Debug)]
+pub(crate) enum Late {
+    /// A handler's that ran in its own task (it counted towards the connection's bound).
+    Handler(ConnId, Bytes),
+    /// A forwarded request's (it counted in the ingress peer's owed table).
+    Forwarded(ConnId, Bytes),
+}
 
 /// Who gets the outcome of a request.
 pub(crate) enum Reply {
@@ -61,4 +70,6 @@ pub(crate) struct Ingress {
     pub(crate) hop_by_hop: u32,
     /// Forwarded by a proxy route: the answer goes through the proxy hook.
     pub(crate) proxy: bool,
+    /// Its entry in the ingress peer's owed table (`slot.owed`).
+    pub(crate) ticket: u64,
 }

@@ -9,6 +9,7 @@
 
 mod command;
 mod observation;
+mod owed;
 mod peers;
 
 use std::collections::HashMap;
@@ -29,8 +30,9 @@ use crate::peer::{LocalCapabilities, PeerConfig};
 use crate::redirect::RedirectCache;
 use crate::routing::ProxyHook;
 use crate::routing::RoutingTable;
-pub(crate) use command::{Answers, Ingress, Outstanding, PeerCommand, Reply};
+pub(crate) use command::{Answers, Ingress, Late, Outstanding, PeerCommand, Reply};
 pub(crate) use observation::ObserverSlot;
+pub(crate) use owed::{ForwardBound, ForwardPermit};
 pub(crate) use peers::{PeerSlot, Peers};
 
 /// Everything the node's tasks share.
@@ -63,6 +65,8 @@ pub(crate) struct Serving {
     pub(crate) duplicates: Option<DuplicateCache>,
     /// The node-wide bound on handlers, when configured.
     pub(crate) handler_bound: Option<Arc<HandlerBound>>,
+    /// The node-wide bound on forwarded requests waiting for their answer.
+    pub(crate) forwarding: Arc<ForwardBound>,
 }
 
 /// Where requests go (§2.7, §6.1, §6.13).

@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, mpsc};
 
+use std::time::Instant;
+
 use super::PeerCommand;
+use super::owed::OwedTable;
 use crate::peer::{ConnId, PeerCapabilities, PeerState, WatchdogState};
-use crate::stats::{Counters, PeerStats};
+use crate::stats::{Counters, PeerStats, PreCerCloses};
 
 /// Common applications remembered per peer for lock-free routing; a peer with more is
 /// treated as supporting every application (it answers 3007 if not).
@@ -32,6 +35,11 @@ pub(crate) struct PeerSlot {
     apps: [AtomicU32; MAX_APPS],
     pub(crate) counters: Counters,
     status: Mutex<PeerStatus>,
+    /// Requests received from this peer and forwarded elsewhere, answers owed to it.
+    pub(crate) owed: OwedTable,
+    /// Since when requests to this peer wait with no answer coming back (its core's
+    /// `waiting_since`, published by its task).
+    waiting_since: Mutex<Option<Instant>>,
 }
 
 /// State of a peer for introspection.
@@ -61,7 +69,25 @@ impl PeerSlot {
                 capabilities: None,
                 last_failure: None,
             }),
+            owed: OwedTable::default(),
+            waiting_since: Mutex::new(None),
         }
+    }
+
+    /// Publishes since when this peer's pending requests wait without progress.
+    pub(crate) fn set_waiting_since(&self, since: Option<Instant>) {
+        *self
+            .waiting_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = since;
+    }
+
+    /// Since when this peer's pending requests wait without an answer coming back.
+    pub(crate) fn waiting_since(&self) -> Option<Instant> {
+        *self
+            .waiting_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records the applications negotiated in CER/CEA (before `ready` is set).
@@ -113,6 +139,8 @@ pub(crate) struct Peers {
     dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
     /// Counters of dynamic peers that are gone.
     retired: Mutex<PeerStats>,
+    /// Incoming connections closed before their CER, by reason.
+    pub(crate) pre_cer: PreCerCloses,
     /// Woken when a peer's readiness changes.
     pub(crate) ready: Notify,
     next_conn: AtomicU64,
@@ -130,6 +158,7 @@ impl Peers {
             by_name,
             dynamic: Mutex::new(HashMap::new()),
             retired: Mutex::new(PeerStats::default()),
+            pre_cer: PreCerCloses::default(),
             ready: Notify::new(),
             next_conn: AtomicU64::new(1),
             seeds: AtomicU64::new(seed),

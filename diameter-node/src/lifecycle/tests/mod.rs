@@ -238,6 +238,85 @@ fn drain_gives_up_at_its_deadline() {
     assert!(net.saw(a, is_closed));
 }
 
+/// Requests owed to the peer on other links (forwarded for it) hold the DPR as well; at
+/// the deadline the owner is told to answer them (`OwedExpired`), and the DPR follows only
+/// once it says it did.
+#[test]
+fn drain_waits_for_requests_owed_elsewhere_and_has_them_answered_first() {
+    let mut net = Net::star(A, &[B]);
+    net.open_all();
+    let a = net.link(A, B);
+    let now = net.time;
+    net.core(A, B).set_owed_elsewhere(now, 2);
+    net.core(A, B).stop(now, DisconnectCause::REBOOTING);
+    net.run_for(core_config().drain_timeout + Duration::from_secs(1));
+    assert!(net.saw(a, |e| matches!(e, Event::OwedExpired)));
+    assert!(
+        net.wrote(a, DISCONNECT_PEER, true).is_empty(),
+        "not before the answers"
+    );
+    let later = net.time;
+    net.core(A, B).owed_answered(later);
+    net.flush();
+    assert_eq!(net.wrote(a, DISCONNECT_PEER, true), vec![later]);
+    // Answered in time: the DPR goes when the count reaches 0, no give-up.
+    let mut net = Net::star(A, &[B]);
+    net.open_all();
+    let a = net.link(A, B);
+    let now = net.time;
+    net.core(A, B).set_owed_elsewhere(now, 1);
+    net.core(A, B).stop(now, DisconnectCause::REBOOTING);
+    net.run_for(Duration::from_millis(100));
+    let t = net.time;
+    net.core(A, B).set_owed_elsewhere(t, 0);
+    net.flush();
+    assert_eq!(net.wrote(a, DISCONNECT_PEER, true), vec![t]);
+    assert!(!net.saw(a, |e| matches!(e, Event::OwedExpired)));
+}
+
+/// §5.4: a DPR received while requests of that peer are still owed to it is held; the DPA
+/// goes once they are answered.
+#[test]
+fn a_received_dpr_is_answered_after_what_is_owed_to_its_sender() {
+    let mut net = Net::star(A, &[B]);
+    net.open_all();
+    let b = net.link(B, A);
+    let now = net.time;
+    net.core(B, A).set_owed_elsewhere(now, 3);
+    net.core(A, B).stop(now, DisconnectCause::REBOOTING);
+    net.run_for(Duration::from_millis(200));
+    assert!(net.wrote(b, DISCONNECT_PEER, false).is_empty(), "DPA held");
+    assert!(net.core(B, A).is_draining());
+    let t = net.time;
+    net.core(B, A).set_owed_elsewhere(t, 0);
+    net.flush();
+    assert_eq!(net.wrote(b, DISCONNECT_PEER, false), vec![t]);
+}
+
+/// What routing reads to avoid a stalled peer: since when requests wait without an
+/// answer; reset by an answer, cleared when nothing is pending.
+#[test]
+fn waiting_since_tracks_requests_without_answers() {
+    let mut net = Net::star(A, &[B]);
+    net.open_all();
+    net.answer_delay = Duration::from_secs(2);
+    assert_eq!(net.core(A, B).waiting_since(), None);
+    let t0 = net.time;
+    net.send(A, B);
+    net.run_for(Duration::from_millis(500));
+    net.send(A, B);
+    assert_eq!(
+        net.core(A, B).waiting_since(),
+        Some(t0),
+        "the first one waits"
+    );
+    net.run_for(Duration::from_millis(1_600));
+    let since = net.core(A, B).waiting_since().expect("one still pending");
+    assert!(since > t0 + Duration::from_secs(2), "an answer came: reset");
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.core(A, B).waiting_since(), None, "nothing pending");
+}
+
 /// A message begun and not finished within the frame timeout closes the connection.
 #[test]
 fn a_slow_frame_closes_the_connection() {
