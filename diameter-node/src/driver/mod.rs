@@ -17,6 +17,8 @@
 
 mod conns;
 mod dynamic;
+mod inband;
+mod owed;
 mod timer;
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{Instrument, debug, info, warn};
+use tracing::{Instrument, debug};
 
 use conns::{Connecting, Conns};
 pub(crate) use dynamic::spawn_dynamic_peer;
@@ -37,7 +39,7 @@ use crate::dispatch::ConnReplies;
 use crate::forward::settle;
 use crate::lifecycle::{self, Event, PeerCore};
 use crate::observe::Direction;
-use crate::peer::{self, Action, ConnId, PeerState, WatchdogState};
+use crate::peer::{self, Action, PeerState, WatchdogState};
 use crate::report::{self, Reported};
 use crate::shared::{Late, NodeShared, PeerCommand, PeerSlot, Reply};
 
@@ -130,11 +132,7 @@ impl PeerDriver {
             self.write_out();
             let pending = self.core.pending_len();
             self.slot.pending.store(pending, Ordering::Relaxed);
-            let waiting = self.core.waiting_since();
-            if waiting != self.published_waiting {
-                self.published_waiting = waiting;
-                self.slot.set_waiting_since(waiting);
-            }
+            self.publish_waiting();
             if self.finished() {
                 break;
             }
@@ -195,26 +193,6 @@ impl PeerDriver {
             }
         }
         self.finish();
-    }
-
-    fn answer_later(&mut self, late: Late) {
-        match late {
-            Late::Handler(conn, bytes) => self.conns.answer_later(conn, &bytes, true),
-            Late::Forwarded(conn, bytes) => self.conns.answer_later(conn, &bytes, false),
-        }
-    }
-
-    /// Tells the core what the node owes this peer beyond its own link: requests forwarded
-    /// on its behalf and handlers still running. While it drains, answers already on their
-    /// way are written first, so that the DPR or DPA never overtakes them.
-    fn sync_owed(&mut self) {
-        if self.core.is_draining() {
-            while let Ok(late) = self.answers_rx.try_recv() {
-                self.answer_later(late);
-            }
-        }
-        let owed = self.slot.owed.len() + self.conns.handlers();
-        self.core.set_owed_elsewhere(clock::now(), owed);
     }
 
     /// Writes each connection's queued output (one syscall each).
@@ -395,38 +373,10 @@ impl PeerDriver {
             Event::Peer(peer::Event::StartTls { conn, client }) => {
                 self.start_inband_tls(conn, client);
             }
-            Event::OwedExpired => {
-                let conns = &mut self.conns;
-                crate::forward::answer_owed(&self.node, &self.slot, |conn, answer| {
-                    if let Some(c) = conns.find(conn) {
-                        c.io.queue(answer);
-                    }
-                });
-                self.core.owed_answered(clock::now());
-            }
+            Event::OwedExpired => self.answer_owed(),
             Event::Peer(e) => {
                 let now = (self.core.state(), self.core.watchdog_state());
                 report::peer_event(&self.node, &self.slot, &mut self.reported, now, &e);
-            }
-        }
-    }
-
-    /// Inband-Security-Id TLS (RFC 3588 §2.1): the connection goes under TLS right after
-    /// the CEA. A failure is a disconnection.
-    fn start_inband_tls(&mut self, conn: ConnId, client: bool) {
-        let Some(i) = self.conns.index_of(conn) else {
-            return;
-        };
-        let (tls, identity) = (self.node.inband_tls.clone(), self.slot.name.clone());
-        match self.conns.start_inband_tls(i, tls, identity, client) {
-            Ok(()) => {
-                info!(client, "inband TLS handshake started");
-                self.core.tls_started(conn);
-            }
-            Err(e) => {
-                warn!(error = %e, "inband TLS cannot start, closing");
-                Counters::bump(&self.slot.counters.tls_failures);
-                self.lost(clock::now(), i);
             }
         }
     }
