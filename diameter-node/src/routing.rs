@@ -27,8 +27,8 @@
 //! ([`crate::NodeBuilder::selector`]). Candidates are the route's peers that are open, not
 //! SUSPECT and share the request's application (§6.1.4), minus those the request already
 //! failed on; and, whatever the selector, minus those that stall (requests pending with no
-//! answer for [`STALLED_AFTER`]) or are at their pending limit, unless every one does
-//! ([`prefer_healthy`]): a frozen backend would otherwise get its share of the traffic
+//! answer for `STALLED_AFTER`, 1 s) or are at their pending limit, unless every one does
+//! (`prefer_healthy`): a frozen backend would otherwise get its share of the traffic
 //! from round robin and weighted selectors until its requests time out.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

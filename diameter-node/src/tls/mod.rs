@@ -1,6 +1,6 @@
 //! TLS at connection start (RFC 6733 §2.1, §13.1), with rustls and its ring provider
 //! (cargo feature `tls`, on by default; without it the configuration types stay and a
-//! node configured with TLS refuses to start with [`TlsError::NotBuilt`]).
+//! node configured with TLS refuses to start with `TlsError::NotBuilt`).
 //!
 //! - A peer whose URI is `aaas://` is connected to with TLS before the CER: its
 //!   certificate must chain to one of the configured CAs and name the peer's
