@@ -384,6 +384,30 @@ pub enum AnswerResult {
 }
 
 impl AnswerResult {
+    /// The Result-Code, else the Experimental-Result (with its Vendor-Id), of an answer;
+    /// `None` when it carries neither (or only an Experimental-Result without its code).
+    pub fn of(answer: &Message) -> Option<Self> {
+        use crate::generated::base::avp;
+        if let Some(Ok(code)) = answer.get::<u32>(avp::RESULT_CODE) {
+            return Some(Self::Code(crate::ResultCode(code)));
+        }
+        let e = answer.find(avp::EXPERIMENTAL_RESULT)?;
+        let mut vendor_id = 0;
+        let mut code = None;
+        for c in e.children().flatten() {
+            let v = <[u8; 4]>::try_from(c.data).ok().map(u32::from_be_bytes);
+            match c.key() {
+                k if k == avp::VENDOR_ID => vendor_id = v.unwrap_or(0),
+                k if k == avp::EXPERIMENTAL_RESULT_CODE => code = v,
+                _ => {}
+            }
+        }
+        Some(Self::Experimental {
+            vendor_id,
+            code: code?,
+        })
+    }
+
     /// The code (Result-Code or Experimental-Result-Code).
     pub fn code(self) -> u32 {
         match self {

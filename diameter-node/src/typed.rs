@@ -47,7 +47,7 @@ pub struct ErrorAnswer {
 impl ErrorAnswer {
     /// Reads what an answer says of its outcome: `None` for a success (2xxx, no E bit).
     pub fn from_answer(message: &Message) -> Option<Self> {
-        let result = answer_result(message);
+        let result = AnswerResult::of(message);
         let error = message.header().flags.is_error();
         if !error && result.is_some_and(AnswerResult::is_success) {
             return None;
@@ -107,28 +107,6 @@ impl std::fmt::Display for ErrorAnswer {
         }
         Ok(())
     }
-}
-
-/// The Result-Code, else the Experimental-Result, of an answer.
-pub(crate) fn answer_result(message: &Message) -> Option<AnswerResult> {
-    if let Some(Ok(code)) = message.get::<u32>(avp::RESULT_CODE) {
-        return Some(AnswerResult::Code(ResultCode(code)));
-    }
-    let e = message.find(avp::EXPERIMENTAL_RESULT)?;
-    let mut vendor_id = 0;
-    let mut code = None;
-    for c in e.children().flatten() {
-        let v = <[u8; 4]>::try_from(c.data).ok().map(u32::from_be_bytes);
-        match c.key() {
-            k if k == avp::VENDOR_ID => vendor_id = v.unwrap_or(0),
-            k if k == avp::EXPERIMENTAL_RESULT_CODE => code = v,
-            _ => {}
-        }
-    }
-    Some(AnswerResult::Experimental {
-        vendor_id,
-        code: code?,
-    })
 }
 
 /// Why a typed request has no typed answer.

@@ -418,14 +418,7 @@ impl Worker {
         let mut step = Step::Initial;
         let mut used = None;
         loop {
-            let request = match session.request(&sid, step, used) {
-                Ok(r) => r,
-                Err(_) => {
-                    tally.other_errors += 1;
-                    tally.sessions.failed += 1;
-                    return;
-                }
-            };
+            let request = session.request(&sid, step, used);
             let answer = self.exchange(request, &sid, tally).await;
             let ok = answer.as_ref().and_then(Message::result_code) == Some(2001);
             if !ok {

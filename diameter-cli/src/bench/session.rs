@@ -58,12 +58,7 @@ impl GySession {
     /// The request of `step` in session `session_id`, reporting `used` octets (what the
     /// previous answer granted) in its first Multiple-Services-Credit-Control, or at the top
     /// level when the template has none.
-    pub(super) fn request(
-        &self,
-        session_id: &str,
-        step: Step,
-        used: Option<u64>,
-    ) -> Result<Message> {
+    pub(super) fn request(&self, session_id: &str, step: Step, used: Option<u64>) -> Message {
         let mut ccr = self.base.clone();
         ccr.session_id = session_id.into();
         let (kind, number) = match step {
@@ -90,8 +85,7 @@ impl GySession {
             }
             None => ccr.used_service_unit = usage.into_iter().collect(),
         }
-        Message::decode(ccr.to_bytes())
-            .map_err(|e| anyhow::anyhow!("the CCR of {step:?} does not decode: {e}"))
+        ccr.to_message()
     }
 }
 
@@ -149,8 +143,7 @@ mod tests {
     fn requests_carry_type_number_and_usage() {
         let s = session();
         let u =
-            CreditControlRequest::decode(&s.request("a;1", Step::Update(2), Some(500)).unwrap())
-                .unwrap();
+            CreditControlRequest::decode(&s.request("a;1", Step::Update(2), Some(500))).unwrap();
         assert_eq!(u.session_id.as_str(), "a;1");
         assert_eq!(u.cc_request_type, CcRequestType::UPDATE_REQUEST);
         assert_eq!(u.cc_request_number, 2);
@@ -162,8 +155,7 @@ mod tests {
             .collect();
         assert_eq!(used, [Some(500)]);
         let t =
-            CreditControlRequest::decode(&s.request("a;1", Step::Termination(3), None).unwrap())
-                .unwrap();
+            CreditControlRequest::decode(&s.request("a;1", Step::Termination(3), None)).unwrap();
         assert_eq!(t.cc_request_type, CcRequestType::TERMINATION_REQUEST);
         assert_eq!(t.termination_cause, Some(TerminationCause::DIAMETER_LOGOUT));
         assert!(t.requested_service_unit.is_none());

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use diameter_core::Message;
+use diameter_core::typed::AnswerResult;
 use diameter_node::RequestError;
 use diameter_node::observe::Observer;
 use diameter_node::peer::{PeerState, WatchdogState};
@@ -103,16 +104,7 @@ impl Tally {
 
 /// Result-Code, else Experimental-Result-Code, else 0.
 pub(super) fn result_code(answer: &Message) -> u32 {
-    use diameter_core::generated::base::avp as base;
-    answer
-        .result_code()
-        .or_else(|| {
-            answer
-                .find_path(&[base::EXPERIMENTAL_RESULT, base::EXPERIMENTAL_RESULT_CODE])
-                .and_then(|a| <[u8; 4]>::try_from(a.data).ok())
-                .map(u32::from_be_bytes)
-        })
-        .unwrap_or(0)
+    AnswerResult::of(answer).map_or(0, AnswerResult::code)
 }
 
 /// Counts shared by the workers and the nodes' observers, read at the end: `requests` and
