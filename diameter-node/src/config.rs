@@ -41,6 +41,8 @@
 //! max_node_handlers = 0          # 0: no node-wide bound
 //! max_queued_requests = 1024
 //! max_forwarded_requests = 65536 # relayed or proxied, unanswered, node-wide
+//! stalled_after = "1s"           # routing avoids a peer whose requests wait this long
+//! max_retained_peers = 1024      # counters of departed peers kept in /metrics by name
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -302,6 +304,19 @@ pub struct Limits {
     /// beyond, 3004. Each egress peer is bounded by `max_pending_requests` too; forwarded
     /// requests do not count against `max_concurrent_handlers`.
     pub max_forwarded_requests: usize,
+    /// How long a peer may leave its pending requests without any answer coming back
+    /// before routing stops choosing it while another peer of the route answers (1 s; any
+    /// answer resets the wait; see [`crate::routing`]). Every selector applies it. A
+    /// duration: `"1s"`, `"250ms"`, or a number of seconds.
+    #[serde(deserialize_with = "duration")]
+    pub stalled_after: Duration,
+    /// Peers admitted by realm pattern whose counters are kept under their
+    /// DiameterIdentity after they disconnect (1,024), in `/metrics` as in
+    /// [`crate::NodeHandle::stats`]: a peer that reconnects continues its counters. Beyond,
+    /// the counters of the one that left longest ago are added to the `peer="(other)"`
+    /// series, so totals stay monotonic (peer names come from the wire: the series stay
+    /// bounded).
+    pub max_retained_peers: usize,
 }
 
 impl Default for Limits {
@@ -313,6 +328,8 @@ impl Default for Limits {
             max_node_handlers: 0,
             max_queued_requests: 1024,
             max_forwarded_requests: 65_536,
+            stalled_after: crate::routing::STALLED_AFTER,
+            max_retained_peers: 1024,
         }
     }
 }
@@ -642,6 +659,7 @@ mod tests {
         let c = NodeConfig::from_toml(&readme[start..end]).unwrap();
         assert!(c.relay && c.doic.enabled);
         assert_eq!(c.routes.len(), 1);
+        assert!(c.routes[0].retry_on_timeout);
         assert_eq!(c.tls_listen[0].port(), 5658);
         assert!(c.peers[1].is_secure());
     }
@@ -673,6 +691,8 @@ mod tests {
 
             [limits]
             max_concurrent_handlers = 8
+            stalled_after = "250ms"
+            max_retained_peers = 16
             "#,
         )
         .unwrap();
@@ -689,6 +709,10 @@ mod tests {
         assert_eq!(c.timers.dpa_timeout, Duration::from_secs(5));
         assert_eq!(c.limits.max_concurrent_handlers, 8);
         assert_eq!(c.limits.max_pending_requests, 65_536);
+        assert_eq!(c.limits.stalled_after, Duration::from_millis(250));
+        assert_eq!(Limits::default().stalled_after, Duration::from_secs(1));
+        assert_eq!(c.limits.max_retained_peers, 16);
+        assert_eq!(Limits::default().max_retained_peers, 1024);
     }
 
     #[test]

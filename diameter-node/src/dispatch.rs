@@ -20,7 +20,10 @@
 //! then the handler runs. It is polled once right away: a handler that is done then (one
 //! that waits for nothing) has its answer appended to the connection's output buffer, with
 //! no task and no channel. Otherwise it goes on in its own task, which sends the answer
-//! back to the peer's task, and it counts towards the bound of step 4 until then. An
+//! back to the peer's task, and it counts towards the bound of step 4 until then; its
+//! request is kept meanwhile (`RunningHandlers`), so that a drain whose deadline passes
+//! first (our shutdown, or a DPR from the peer) answers it 3002 with an Error-Message
+//! before the DPR or DPA, and the handler's answer, when it comes, is dropped. An
 //! error or a panic becomes 5012 DIAMETER_UNABLE_TO_COMPLY. (Header-level errors such as
 //! 3008 are answered before, when the message fails to decode.) Every answer carries the
 //! request's identifiers, whatever the handler wrote.
@@ -49,6 +52,7 @@ use crate::peer::{ConnId, LocalCapabilities};
 use crate::redirect::redirect_answer;
 use crate::shared::{
     Answers, ForwardPermit, Ingress, Late, NodeShared, PeerCommand, PeerSlot, Reply,
+    RunningHandlers,
 };
 use crate::stats::Counters;
 
@@ -58,8 +62,8 @@ pub(crate) struct ConnReplies<'a> {
     pub(crate) conn: ConnId,
     /// Its output buffer (answers available at once).
     pub(crate) out: &'a mut BytesMut,
-    /// Its handlers running in their own task.
-    pub(crate) handlers: &'a mut usize,
+    /// Its requests whose handlers run in their own task.
+    pub(crate) handlers: &'a mut RunningHandlers,
     /// The way back for answers of handlers that run in their own task.
     pub(crate) later: &'a Answers,
 }
@@ -87,7 +91,11 @@ pub(crate) fn handle_request(
     if node.routes_requests() {
         match node.decide(&msg, slot, &[]) {
             Decision::Local => {}
-            Decision::Forward(target, proxy) => {
+            Decision::Forward {
+                target,
+                proxy,
+                retry,
+            } => {
                 // Bounded node-wide and by the egress peer's pending table, not by this
                 // connection's handler bound: a stalled backend must not refuse requests
                 // another peer can take.
@@ -101,6 +109,7 @@ pub(crate) fn handle_request(
                 let fwd = Forwarding {
                     target: &target,
                     proxy,
+                    retry,
                     conn,
                     later,
                     permit,
@@ -187,8 +196,8 @@ pub(crate) fn handle_request(
             return;
         }
     }
-    node.doic.note_handlers(*handlers);
-    if *handlers >= node.config.limits.max_concurrent_handlers {
+    node.doic.note_handlers(handlers.len());
+    if handlers.len() >= node.config.limits.max_concurrent_handlers {
         Counters::bump(&counters.too_busy);
         reply(node_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0, TOO_BUSY).build());
         return;
@@ -207,13 +216,13 @@ pub(crate) fn handle_request(
             return;
         }
         Some((bound, Start::Queued)) => {
-            *handlers += 1;
+            let ticket = handlers.start(msg.clone());
             let policy = app.policy;
             queue(
                 node,
                 bound,
                 slot,
-                conn,
+                (conn, ticket),
                 later,
                 handler.clone(),
                 msg,
@@ -230,14 +239,17 @@ pub(crate) fn handle_request(
     // Polled once here: a handler that waits for nothing is answered without a task. (A
     // pending one is polled again by its task, with that task's waker, before it waits.)
     if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop())) {
-        out.extend_from_slice(&answer_bytes(node, slot, &msg, &header, origin, outcome));
+        let bytes = answer_bytes(node, slot, &msg, &header, origin, outcome);
+        Counters::bump(&counters.answers_sent);
+        node.observer.sent_bytes(&slot.name, &bytes);
+        out.extend_from_slice(&bytes);
         return;
     }
-    *handlers += 1;
+    // Kept until its handler answers: a drain out of time answers it 3002 instead.
+    let ticket = handlers.start(msg.clone());
     let later = later.clone();
     let slot = slot.clone();
     let local = node.local.clone();
-    let observer = node.observer.clone();
     let node = (origin.is_some() || node.doic.enabled()).then(|| node.clone());
     tokio::spawn(async move {
         let outcome = fut.await;
@@ -247,20 +259,20 @@ pub(crate) fn handle_request(
             bytes = node.doic.outgoing_answer(&msg, bytes);
             remember(&node, origin.as_deref(), &header, &bytes);
         }
-        Counters::bump(&slot.counters.answers_sent);
-        observer.sent_bytes(&slot.name, &bytes);
-        let _ = later.send(Late::Handler(conn, bytes));
+        // Counted and observed by the peer's task, if it still goes (`answer_later`).
+        let _ = later.send(Late::Handler(conn, ticket, bytes));
     });
 }
 
 /// Handles a request that waits for a place under the node-wide bound, in its own task;
-/// its answer goes back through `later`, like that of a handler that waits.
+/// its answer goes back through `later` to connection `to.0` with its ticket `to.1`, like
+/// that of a handler that waits.
 #[allow(clippy::too_many_arguments)]
 fn queue(
     node: &Arc<NodeShared>,
     bound: &Arc<crate::bound::HandlerBound>,
     slot: &Arc<PeerSlot>,
-    conn: ConnId,
+    (conn, ticket): (ConnId, u64),
     later: &Answers,
     handler: Arc<dyn crate::app::Handler>,
     msg: Message,
@@ -276,12 +288,12 @@ fn queue(
         let outcome = CatchUnwind(handler.call(request)).await;
         drop(permit);
         let bytes = answer_bytes(&node, &slot, &msg, &header, origin, outcome);
-        let _ = later.send(Late::Handler(conn, bytes));
+        let _ = later.send(Late::Handler(conn, ticket, bytes));
     });
 }
 
-/// The answer to send for a handler's outcome, once DOIC, duplicate detection, the counter
-/// and the observer have seen it.
+/// The answer to send for a handler's outcome, once DOIC and duplicate detection have
+/// seen it (the caller counts it and tells the observer when it goes).
 fn answer_bytes(
     node: &NodeShared,
     slot: &PeerSlot,
@@ -293,8 +305,6 @@ fn answer_bytes(
     let bytes = finish(outcome, msg, &node.local, header, &slot.counters);
     let bytes = node.doic.outgoing_answer(msg, bytes);
     remember(node, origin.as_deref(), header, &bytes);
-    Counters::bump(&slot.counters.answers_sent);
-    node.observer.sent_bytes(&slot.name, &bytes);
     bytes
 }
 
@@ -309,6 +319,8 @@ fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &
 struct Forwarding<'a> {
     target: &'a PeerSlot,
     proxy: bool,
+    /// Its route's `retry_on_timeout`.
+    retry: bool,
     conn: ConnId,
     later: &'a Answers,
     /// Its place under the node-wide bound, held while its answer is owed.
@@ -327,6 +339,7 @@ fn forward(
     let Forwarding {
         target,
         proxy,
+        retry,
         conn,
         later,
         permit,
@@ -357,6 +370,7 @@ fn forward(
         hops: 0,
         // A 3006 from upstream goes back to where the request came from.
         follows_redirects: false,
+        retry: retry.then_some(node.config.timers.request_timeout),
         waiter: Reply::Forward(Ingress {
             slot: ingress.clone(),
             back: later.clone(),

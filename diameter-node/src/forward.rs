@@ -18,11 +18,14 @@
 //!   egress peer's pending table bounds what waits on that peer. The ingress connection's
 //!   handler bound is for local handlers only.
 //! - The route's selector chooses among the peers that are not stalled (requests pending
-//!   with no answer for [`crate::routing::STALLED_AFTER`]) nor at their pending limit,
+//!   with no answer for `limits.stalled_after`, 1 s by default) nor at their pending limit,
 //!   whatever the selector; only when every peer is avoided does it choose among all.
 //! - Requests in flight on a peer that fails (connection lost, watchdog SUSPECT) are sent
 //!   again to another peer with the T flag and the same End-to-End Identifier (§5.5.4);
 //!   each is still answered once: a late answer from the failed peer matches nothing.
+//! - A forwarded request that times out, on a route with `retry_on_timeout`, goes the same
+//!   way once (`Outcome::Retry`): to another eligible peer of the route, else the ingress
+//!   peer gets 3002 with an Error-Message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,7 +102,7 @@ pub(crate) fn settle(
                         }
                         Reply::Forward(ingress) => {
                             match node.decide(&msg, &ingress.slot, &[slot]) {
-                                Decision::Forward(target, _) => Some(target),
+                                Decision::Forward { target, .. } => Some(target),
                                 _ => None,
                             }
                         }
@@ -112,6 +115,28 @@ pub(crate) fn settle(
             if retransmit {
                 Counters::bump(&counters.retransmissions);
             }
+            hand_on(node, &target, pending);
+        }
+        Outcome::Retry { pending } => {
+            // Timed out here; once more to another peer of its route, if there is one
+            // (never this one nor the one it came from), else 3002 as for any timeout.
+            Counters::bump(&counters.timeouts);
+            let target =
+                match &pending.waiter {
+                    Reply::Forward(ingress) => Message::decode(pending.request.clone())
+                        .ok()
+                        .and_then(|msg| match node.decide(&msg, &ingress.slot, &[slot]) {
+                            Decision::Forward { target, .. } => Some(target),
+                            _ => None,
+                        }),
+                    Reply::Caller(_) => None,
+                };
+            let Some(target) = target else {
+                debug!("timed out, and no other peer to retry on");
+                return fail(node, pending, RequestError::Timeout);
+            };
+            debug!(to = %target.name, "timed out: sent once more to another peer");
+            Counters::bump(&counters.timeout_retries);
             hand_on(node, &target, pending);
         }
         Outcome::Failed { pending, error } => {
@@ -231,8 +256,13 @@ impl Ingress {
 pub(crate) enum Decision<'a> {
     /// This node's applications process it.
     Local,
-    /// Forward it to this peer (`true`: by a proxy route).
-    Forward(Arc<PeerSlot>, bool),
+    /// Forward it to `target`; `proxy`: by a proxy route; `retry`: the route's
+    /// `retry_on_timeout` (once more to another peer if the answer does not come in time).
+    Forward {
+        target: Arc<PeerSlot>,
+        proxy: bool,
+        retry: bool,
+    },
     /// Answer 3006 naming the route's peers.
     Redirect(&'a Route),
     /// Answer with an error (3xxx, E bit).
@@ -374,7 +404,12 @@ impl NodeShared {
         if let Some(host) = dest_host.and_then(|h| std::str::from_utf8(h).ok()) {
             if let Some(slot) = self.find_peer(host) {
                 if slot.usable_for(app) && !avoid(&slot) {
-                    return Decision::Forward(slot, false);
+                    // That host or none: nowhere else to retry.
+                    return Decision::Forward {
+                        target: slot,
+                        proxy: false,
+                        retry: false,
+                    };
                 }
             }
         }
@@ -384,7 +419,11 @@ impl NodeShared {
             Some(route) => match route.spec.action {
                 RouteAction::Local => Decision::Local,
                 RouteAction::Relay | RouteAction::Proxy => match self.pick(route, app, &avoid) {
-                    Some(slot) => Decision::Forward(slot, route.spec.action == RouteAction::Proxy),
+                    Some(target) => Decision::Forward {
+                        target,
+                        proxy: route.spec.action == RouteAction::Proxy,
+                        retry: route.spec.retry_on_timeout,
+                    },
                     None => Decision::Refuse(Refusal::NoUsablePeer),
                 },
                 RouteAction::Redirect => Decision::Redirect(route),
@@ -465,10 +504,11 @@ impl NodeShared {
             .filter(|(s, _)| s.usable_for(app) && !avoid(s));
         // Every selector avoids a peer that does not answer (or cannot take more) while
         // another one can.
-        let (now, limit) = (crate::clock::now(), self.config.limits.max_pending_requests);
+        let limits = &self.config.limits;
+        let (now, limit) = (crate::clock::now(), limits.max_pending_requests);
         let slots: Vec<(Arc<PeerSlot>, u32)> = prefer_healthy(usable.map(|(s, w)| {
             let pending = s.pending.load(Ordering::Relaxed);
-            let sick = is_stalled(s.waiting_since(), now) || pending >= limit;
+            let sick = is_stalled(s.waiting_since(), now, limits.stalled_after) || pending >= limit;
             ((s, w), sick)
         }));
         if slots.is_empty() {

@@ -7,7 +7,7 @@
 //! | `diameter_peer_up` | gauge | `peer`: 1 when requests can be sent to it |
 //! | `diameter_peer_state` | gauge | `peer`, `state` (RFC 6733 §5.6 names): 1 for the current state |
 //! | `diameter_peer_watchdog_state` | gauge | `peer`, `state` (RFC 3539 names) |
-//! | `diameter_peer_<counter>_total` | counter | `peer`: every counter of [`PeerStats`], from [`PeerStats::fields`] |
+//! | `diameter_peer_<counter>_total` | counter | `peer`: every counter of [`PeerStats`], from [`PeerStats::fields`]; departed peers' too (below) |
 //! | `diameter_messages_total` | counter | `peer`, `direction`, `type`, `application`, `command`, `code`, `result_code` |
 //! | `diameter_pending_requests` | gauge | `peer`: requests sent and not answered yet |
 //! | `diameter_request_duration_seconds` | histogram | `peer`, `application`, `command`, `code`: request written → answer read |
@@ -28,6 +28,14 @@
 //! scrapes); a peer's figures are found through a small per-thread cache, so messages take
 //! no node-wide lock. Without metrics the node pays the one branch of the observer hook.
 //!
+//! Counters outlive the peer (Prometheus' convention: a counter does not vanish): a peer
+//! admitted by realm pattern that disconnects keeps its `diameter_peer_<counter>_total`,
+//! `diameter_messages_total` and latency series under its DiameterIdentity (no state
+//! gauges: it is no peer any more), and continues them if it comes back. At most
+//! `limits.max_retained_peers` departed names are kept; beyond, the figures of the one that
+//! left longest ago are added to the series of `peer="(other)"` (not a DiameterIdentity, so
+//! no peer's), so that totals stay monotonic and the number of series bounded.
+//!
 //! A request's latency is recorded when its answer arrives. A request never answered
 //! leaves the pending count when its peer's connection closes or after the node's
 //! request timeout (a request sent with a longer timeout of its own is then no longer
@@ -38,7 +46,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -57,7 +65,7 @@ use crate::doic::{Doic, OverloadState, Scope};
 use crate::observe::Direction;
 use crate::peer::{PeerState, WatchdogState};
 use crate::stats::PeerInfo;
-use crate::stats::PeerStats;
+use crate::stats::{OTHER_PEERS, PeerStats};
 
 /// Upper bounds (seconds) of the request latency histogram's buckets (then +Inf): from
 /// loopback round trips to the slowest answers a request timeout allows.
@@ -123,6 +131,18 @@ pub(crate) struct Metrics {
 struct PeerMetrics {
     name: Arc<str>,
     data: Mutex<PeerData>,
+    /// Added to [`OTHER_PEERS`]' and out of the map: per-thread caches let go of it.
+    forgotten: AtomicBool,
+}
+
+impl PeerMetrics {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            data: Mutex::new(PeerData::default()),
+            forgotten: AtomicBool::new(false),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -220,6 +240,32 @@ fn result_code(avps: &[u8]) -> Option<u32> {
 }
 
 impl PeerData {
+    /// Adds the message counts and latencies of `gone` (a departed peer's) to these, within
+    /// [`MAX_MESSAGE_SERIES`] message series.
+    fn absorb(&mut self, gone: PeerData) {
+        for (key, n) in gone.messages {
+            let key =
+                if self.messages.len() >= MAX_MESSAGE_SERIES && !self.messages.contains_key(&key) {
+                    MessageKey {
+                        application: OTHER,
+                        code: OTHER,
+                        result: None,
+                        ..key
+                    }
+                } else {
+                    key
+                };
+            *self.messages.entry(key).or_default() += n;
+        }
+        for (key, h) in gone.latency {
+            let mine = self.latency.entry(key).or_default();
+            for (a, b) in mine.counts.iter_mut().zip(h.counts) {
+                *a += b;
+            }
+            mine.sum += h.sum;
+        }
+    }
+
     fn record(&mut self, direction: Direction, s: &Summary, now: Option<Instant>, stale: Duration) {
         let sent = direction == Direction::Sent;
         let mut key = MessageKey {
@@ -290,7 +336,9 @@ impl Metrics {
         let cached = RECENT.with_borrow(|recent| {
             recent
                 .iter()
-                .find(|(id, p)| *id == self.id && *p.name == *name)
+                .find(|(id, p)| {
+                    *id == self.id && *p.name == *name && !p.forgotten.load(Ordering::Relaxed)
+                })
                 .map(|(_, p)| p.clone())
         });
         if let Some(p) = cached {
@@ -307,12 +355,7 @@ impl Metrics {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(name.into())
-                .or_insert_with(|| {
-                    Arc::new(PeerMetrics {
-                        name: name.into(),
-                        data: Mutex::new(PeerData::default()),
-                    })
-                })
+                .or_insert_with(|| Arc::new(PeerMetrics::new(name)))
                 .clone()
         });
         RECENT.with_borrow_mut(|recent| {
@@ -335,6 +378,29 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .record(direction, &s, now, self.stale_after);
+    }
+
+    /// A departed peer's name is no longer kept (`limits.max_retained_peers`): its message
+    /// counts and latencies are added to those of [`OTHER_PEERS`].
+    pub(crate) fn forget_peer(&self, peer: &str) {
+        let (gone, other) = {
+            let mut peers = self.peers.write().unwrap_or_else(PoisonError::into_inner);
+            let Some(gone) = peers.remove(peer) else {
+                return;
+            };
+            gone.forgotten.store(true, Ordering::Relaxed);
+            let other = peers
+                .entry(OTHER_PEERS.into())
+                .or_insert_with(|| Arc::new(PeerMetrics::new(OTHER_PEERS)))
+                .clone();
+            (gone, other)
+        };
+        let data = std::mem::take(&mut *gone.data.lock().unwrap_or_else(PoisonError::into_inner));
+        other
+            .data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .absorb(data);
     }
 
     /// A peer's state changed: once closed, its unanswered requests have failed.
@@ -396,6 +462,8 @@ struct TrafficSnapshot {
 #[derive(Debug)]
 struct Exposition {
     peers: Vec<PeerInfo>,
+    /// Departed peers' counters by name, then `(other)` (their counters only: no state).
+    departed: Vec<(Arc<str>, PeerStats)>,
     traffic: Option<Vec<TrafficSnapshot>>,
     /// DOIC: the states in force as reacting node, the reduction reported.
     overload: Vec<OverloadState>,
@@ -509,6 +577,10 @@ impl Collector for Exposition {
             let mut m = family(&mut enc, &name, help.trim(), None, MetricType::Counter)?;
             for p in &self.peers {
                 counter(&mut m, &peer(p), p.stats.fields()[i].2)?;
+            }
+            for (name, stats) in &self.departed {
+                let l: Labels<'_> = vec![("peer", (**name).into())];
+                counter(&mut m, &l, stats.fields()[i].2)?;
             }
         }
         {
@@ -664,6 +736,7 @@ pub(crate) async fn setup(
 
 pub(crate) fn render(
     peers: Vec<PeerInfo>,
+    departed: Vec<(Arc<str>, PeerStats)>,
     metrics: Option<&Metrics>,
     doic: &Doic,
     pre_cer: &[(&'static str, u64)],
@@ -673,6 +746,7 @@ pub(crate) fn render(
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Exposition {
         peers,
+        departed,
         traffic: metrics.map(Metrics::snapshot),
         overload: doic.states(),
         reported: doic.reported().map_or(0, |o| o.reduction),
@@ -818,7 +892,13 @@ mod tests {
 
     #[test]
     fn exposition_without_traffic_has_states_and_counters() {
-        let text = render(vec![peer_info("b.example.org")], None, &doic(), &[]);
+        let text = render(
+            vec![peer_info("b.example.org")],
+            Vec::new(),
+            None,
+            &doic(),
+            &[],
+        );
         for line in [
             "# HELP diameter_peer_up Whether requests can be sent to the peer (open, watchdog OKAY).",
             "# TYPE diameter_peer_up gauge",
@@ -872,7 +952,7 @@ mod tests {
         m.message(peer, Direction::Sent, &answer(280, 0, 7, Some(2001)));
         // A command the dictionaries do not know.
         m.message(peer, Direction::Sent, &request(9_999, 77, 4));
-        let text = render(vec![peer_info(peer)], Some(&m), &doic(), &[]);
+        let text = render(vec![peer_info(peer)], Vec::new(), Some(&m), &doic(), &[]);
         let l = "peer=\"server.example.org\"";
         for line in [
             "# TYPE diameter_messages counter".to_owned(),
@@ -920,10 +1000,67 @@ mod tests {
         assert!(text.contains("le=\"0.0005\"") && text.contains("le=\"10.0\""));
         // A closed connection: nothing pending any more.
         m.peer_state(peer, PeerState::Closed);
-        let text = render(vec![peer_info(peer)], Some(&m), &doic(), &[]);
+        let text = render(vec![peer_info(peer)], Vec::new(), Some(&m), &doic(), &[]);
         assert!(
             text.lines()
                 .any(|x| x == format!("diameter_pending_requests{{{l}}} 0"))
+        );
+    }
+
+    /// A departed peer's counters and traffic stay under its name; a forgotten one's
+    /// (beyond `limits.max_retained_peers`) are added to `peer="(other)"`, and its name
+    /// starts afresh if it is seen again (even from a thread that cached its figures).
+    #[test]
+    fn departed_peers_keep_their_series_and_forgotten_ones_go_to_other() {
+        let m = Metrics::new(Duration::from_secs(30));
+        for (peer, n) in [("gone.example.org", 2), ("old.example.org", 3)] {
+            for i in 0..n {
+                m.message(peer, Direction::Sent, &answer(272, 4, i, Some(3004)));
+            }
+        }
+        m.forget_peer("old.example.org");
+        m.forget_peer("never.example.org");
+        m.message(
+            "old.example.org",
+            Direction::Sent,
+            &answer(272, 4, 9, Some(3004)),
+        );
+        let busy = |n| PeerStats {
+            too_busy: n,
+            ..PeerStats::default()
+        };
+        let departed = vec![
+            (Arc::from("gone.example.org"), busy(2)),
+            (Arc::from(OTHER_PEERS), busy(3)),
+        ];
+        let text = render(
+            vec![peer_info("b.example.org")],
+            departed,
+            Some(&m),
+            &doic(),
+            &[],
+        );
+        let series = |peer: &str| {
+            format!(
+                "diameter_messages_total{{peer=\"{peer}\",direction=\"sent\",type=\"answer\",application=\"4\",command=\"Credit-Control\",code=\"272\",result_code=\"3004\"}}"
+            )
+        };
+        for line in [
+            "diameter_peer_too_busy_total{peer=\"gone.example.org\"} 2".to_owned(),
+            "diameter_peer_too_busy_total{peer=\"(other)\"} 3".to_owned(),
+            "diameter_peer_too_busy_total{peer=\"b.example.org\"} 0".to_owned(),
+            format!("{} 2", series("gone.example.org")),
+            format!("{} 3", series("(other)")),
+            format!("{} 1", series("old.example.org")),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line:?} missing in\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("diameter_peer_up{peer=\"gone.example.org\""),
+            "no state for a departed peer"
         );
     }
 
@@ -934,7 +1071,7 @@ mod tests {
         for code in 0..(MAX_MESSAGE_SERIES as u32 + 100) {
             m.message("p", Direction::Received, &request(1000 + code, 7, code));
         }
-        let text = render(Vec::new(), Some(&m), &doic(), &[]);
+        let text = render(Vec::new(), Vec::new(), Some(&m), &doic(), &[]);
         let series = text
             .lines()
             .filter(|l| l.starts_with("diameter_messages_total{"))
@@ -950,7 +1087,7 @@ mod tests {
     fn unanswered_requests_go_stale() {
         let m = Metrics::new(Duration::ZERO);
         m.message("p", Direction::Sent, &request(272, 4, 1));
-        let text = render(Vec::new(), Some(&m), &doic(), &[]);
+        let text = render(Vec::new(), Vec::new(), Some(&m), &doic(), &[]);
         assert!(
             text.lines()
                 .any(|x| x == "diameter_pending_requests{peer=\"p\"} 0")
@@ -980,10 +1117,10 @@ mod tests {
             a.message("x", Direction::Sent, &request(272, 4, i));
             b.message(&format!("peer{i}"), Direction::Sent, &request(272, 4, i));
         }
-        let ta = render(Vec::new(), Some(&a), &doic(), &[]);
+        let ta = render(Vec::new(), Vec::new(), Some(&a), &doic(), &[]);
         assert!(ta.contains("diameter_pending_requests{peer=\"x\"} 20"));
         assert!(!ta.contains("peer0"));
-        let tb = render(Vec::new(), Some(&b), &doic(), &[]);
+        let tb = render(Vec::new(), Vec::new(), Some(&b), &doic(), &[]);
         assert!(tb.contains("diameter_pending_requests{peer=\"peer19\"} 1"));
         assert!(!tb.contains("peer=\"x\""));
     }

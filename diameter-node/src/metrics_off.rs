@@ -20,6 +20,10 @@ impl Metrics {
     pub(crate) fn peer_state(&self, _peer: &str, _state: PeerState) {
         match *self {}
     }
+
+    pub(crate) fn forget_peer(&self, _peer: &str) {
+        match *self {}
+    }
 }
 
 /// No metrics to set up; a `metrics_listen` address is a configuration error.

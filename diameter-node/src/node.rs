@@ -251,7 +251,11 @@ impl NodeBuilder {
                 .clone()
                 .filter(|_| config.inband_security != InbandSecurity::None),
             patterns: config.realm_patterns(),
-            peers: Peers::new(configured, os_rng.random()),
+            peers: Peers::new(
+                configured,
+                os_rng.random(),
+                config.limits.max_retained_peers,
+            ),
             config,
             local: Arc::new(local),
             end_to_end,
@@ -394,6 +398,7 @@ impl NodeHandle {
                 deadline,
                 hops: 0,
                 follows_redirects: true,
+                retry: None,
                 waiter: Reply::Caller(reply),
             }))
             .map_err(|_| RequestError::PeerGone)?;
@@ -487,12 +492,14 @@ impl NodeHandle {
             .collect()
     }
 
-    /// The Prometheus (OpenMetrics) text exposition of the node: peer states and counters,
-    /// and with metrics enabled its traffic (see [`crate::metrics`]).
+    /// The Prometheus (OpenMetrics) text exposition of the node: peer states and counters
+    /// (departed peers' counters too, by name, within `limits.max_retained_peers`), and
+    /// with metrics enabled its traffic (see [`crate::metrics`]).
     #[cfg(feature = "metrics")]
     pub fn metrics_text(&self) -> String {
         crate::metrics::render(
             self.peers(),
+            self.shared.peers.departed(),
             self.shared.metrics.as_deref(),
             &self.shared.doic,
             &self.closed_before_cer(),
@@ -543,7 +550,9 @@ impl NodeHandle {
     }
 
     /// Graceful shutdown (§5.4): stop accepting, let pending requests drain (up to the
-    /// drain timeout), send DPR with `cause` to every open peer, wait for the DPAs.
+    /// drain timeout), send DPR with `cause` to every open peer, wait for the DPAs. What a
+    /// peer is still owed at the drain deadline (requests forwarded for it, local handlers
+    /// not done) is answered 3002 with an Error-Message before its DPR.
     pub async fn shutdown_with(&self, cause: DisconnectCause) {
         self.shared.tasks.abort_listeners();
         let mut waits = Vec::new();

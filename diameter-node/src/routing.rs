@@ -13,6 +13,7 @@
 //! action = "relay"                     # local | relay | proxy | redirect
 //! selector = "least_pending"           # round_robin (default) | least_pending | weighted
 //! peers = ["s1.servers.example.net", { host = "s2.servers.example.net", weight = 3 }]
+//! retry_on_timeout = true              # unanswered in time: once more to another peer
 //!
 //! [[routes]]
 //! realm = "*"                          # the default route
@@ -27,9 +28,24 @@
 //! ([`crate::NodeBuilder::selector`]). Candidates are the route's peers that are open, not
 //! SUSPECT and share the request's application (§6.1.4), minus those the request already
 //! failed on; and, whatever the selector, minus those that stall (requests pending with no
-//! answer for `STALLED_AFTER`, 1 s) or are at their pending limit, unless every one does
-//! (`prefer_healthy`): a frozen backend would otherwise get its share of the traffic
-//! from round robin and weighted selectors until its requests time out.
+//! answer for `limits.stalled_after`, 1 s by default) or are at their pending limit, unless
+//! every one does (`prefer_healthy`): a frozen backend would otherwise get its share of the
+//! traffic from round robin and weighted selectors until its requests time out.
+//!
+//! ```toml
+//! [limits]
+//! stalled_after = "500ms"              # a peer silent this long is avoided (default 1 s)
+//! ```
+//!
+//! A relay or proxy route with `retry_on_timeout = true` (off by default) gives a forwarded
+//! request whose answer does not come within `timers.request_timeout` one more chance: it
+//! goes to another eligible peer of the route (neither the one that timed out nor the one
+//! it came from) with the T flag and the same End-to-End Identifier, as after a failover
+//! (§5.5.4), and again `request_timeout` for its answer. The peer it came from still gets
+//! exactly one answer: the second peer's, else (no other peer, or a second timeout) this
+//! node's 3002 DIAMETER_UNABLE_TO_DELIVER with an Error-Message; a late answer from the
+//! first peer matches nothing and is dropped. Its client may thus wait up to twice the
+//! request timeout. Counted per peer in `timeout_retries` (of the peer that timed out).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -158,6 +174,11 @@ pub struct RouteSpec {
         deserialize_with = "crate::duration::duration"
     )]
     pub redirect_cache_time: Duration,
+    /// A relay or proxy route: a forwarded request unanswered within the request timeout is
+    /// sent once more to another eligible peer (T flag, same End-to-End Identifier) before
+    /// the node answers 3002 (off by default; see the module documentation).
+    #[serde(default)]
+    pub retry_on_timeout: bool,
 }
 
 fn default_cache_time() -> Duration {
@@ -175,6 +196,7 @@ impl RouteSpec {
             selector: SelectorKind::RoundRobin,
             redirect_usage: RedirectUsage::DontCache,
             redirect_cache_time: default_cache_time(),
+            retry_on_timeout: false,
         }
     }
 
@@ -204,6 +226,13 @@ impl RouteSpec {
         self
     }
 
+    /// Sends a forwarded request that times out once more to another of the route's
+    /// peers (relay and proxy routes).
+    pub fn retry_on_timeout(mut self, retry: bool) -> Self {
+        self.retry_on_timeout = retry;
+        self
+    }
+
     /// Sets Redirect-Host-Usage and Redirect-Max-Cache-Time of a redirect route.
     pub fn redirect(mut self, usage: RedirectUsage, cache_time: Duration) -> Self {
         self.redirect_usage = usage;
@@ -212,13 +241,19 @@ impl RouteSpec {
     }
 }
 
-/// How long a peer may keep requests pending with no answer coming back before routing
-/// avoids it (while another peer of the route answers). Any answer resets the wait.
+/// The default of `limits.stalled_after`: how long a peer may keep requests pending with
+/// no answer coming back before routing avoids it (while another peer of the route
+/// answers). Any answer resets the wait.
 pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(1);
 
-/// Whether a peer whose requests wait without an answer since `waiting_since` stalls.
-pub(crate) fn is_stalled(waiting_since: Option<Instant>, now: Instant) -> bool {
-    waiting_since.is_some_and(|t| now.saturating_duration_since(t) >= STALLED_AFTER)
+/// Whether a peer whose requests wait without an answer since `waiting_since` stalls, for
+/// the threshold `stalled_after` (`limits.stalled_after`).
+pub(crate) fn is_stalled(
+    waiting_since: Option<Instant>,
+    now: Instant,
+    stalled_after: Duration,
+) -> bool {
+    waiting_since.is_some_and(|t| now.saturating_duration_since(t) >= stalled_after)
 }
 
 /// The candidates that are not `sick` (stalled, at their pending limit); all of them when
@@ -418,9 +453,9 @@ mod tests {
     #[test]
     fn stalled_and_full_peers_are_avoided_unless_all_are() {
         let t0 = Instant::now();
-        assert!(!is_stalled(None, t0));
-        assert!(!is_stalled(Some(t0), t0 + STALLED_AFTER / 2));
-        assert!(is_stalled(Some(t0), t0 + STALLED_AFTER));
+        assert!(!is_stalled(None, t0, STALLED_AFTER));
+        assert!(!is_stalled(Some(t0), t0 + STALLED_AFTER / 2, STALLED_AFTER));
+        assert!(is_stalled(Some(t0), t0 + STALLED_AFTER, STALLED_AFTER));
         let picked = prefer_healthy([("a", true), ("b", false), ("c", false)].into_iter());
         assert_eq!(picked, ["b", "c"]);
         let picked = prefer_healthy([("a", true), ("b", true)].into_iter());
@@ -428,6 +463,39 @@ mod tests {
     }
 
     use super::*;
+
+    /// `limits.stalled_after` is what decides: a peer silent for 300 ms is avoided with a
+    /// 250 ms threshold, not with the default 1 s; every selector then chooses among the
+    /// others only.
+    #[test]
+    fn a_custom_stall_threshold_is_honoured() {
+        let t0 = Instant::now();
+        let now = t0 + Duration::from_millis(300);
+        let peers = [("a", Some(t0), 1), ("b", None, 1), ("c", Some(now), 1)];
+        let healthy = |after: Duration| {
+            prefer_healthy(
+                peers
+                    .iter()
+                    .map(|&(h, since, w)| ((h, 0, w), is_stalled(since, now, after))),
+            )
+        };
+        let custom = healthy(Duration::from_millis(250));
+        assert_eq!(custom.iter().map(|c| c.0).collect::<Vec<_>>(), ["b", "c"]);
+        let default = healthy(STALLED_AFTER);
+        assert_eq!(default.len(), 3, "300 ms is no stall by default");
+        let left = cands(&custom);
+        let selectors: [Box<dyn PeerSelector>; 3] = [
+            Box::new(RoundRobin::default()),
+            Box::new(LeastPending::default()),
+            Box::new(Weighted::default()),
+        ];
+        for s in selectors {
+            for _ in 0..6 {
+                let i = s.select(&left).unwrap();
+                assert_ne!(left[i].host, "a");
+            }
+        }
+    }
 
     fn cands<'a>(hosts: &'a [(&'a str, usize, u32)]) -> Vec<Candidate<'a>> {
         hosts
@@ -511,6 +579,7 @@ mod tests {
             action = "relay"
             selector = "least_pending"
             peers = ["s1", { host = "s2", weight = 3 }]
+            retry_on_timeout = true
 
             [[routes]]
             realm = "*"
@@ -523,6 +592,8 @@ mod tests {
         .unwrap();
         assert_eq!(t.routes[0].peers[1].weight, 3);
         assert_eq!(t.routes[0].selector, SelectorKind::LeastPending);
+        assert!(t.routes[0].retry_on_timeout);
+        assert!(!t.routes[1].retry_on_timeout, "off by default");
         assert_eq!(t.routes[1].redirect_usage, RedirectUsage::AllRealm);
         assert_eq!(t.routes[1].redirect_cache_time, Duration::from_secs(600));
         assert_eq!(

@@ -25,6 +25,11 @@ macro_rules! counters {
             pub(crate) fn snapshot(&self) -> PeerStats {
                 PeerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
             }
+
+            /// Adds `s` to every counter.
+            pub(crate) fn add(&self, s: PeerStats) {
+                $(self.$name.fetch_add(s.$name, Ordering::Relaxed);)*
+            }
         }
 
         impl PeerStats {
@@ -52,7 +57,7 @@ counters! {
     requests_sent,
     /// Answers matched to a pending request.
     answers_received,
-    /// Requests that timed out.
+    /// Requests that timed out at the peer (those then retried on another peer included).
     timeouts,
     /// Requests that failed because the connection went away.
     peer_gone,
@@ -86,6 +91,9 @@ counters! {
     failovers,
     /// Of those, requests that had been sent and went again with the T flag.
     retransmissions,
+    /// Forwarded requests that timed out at the peer and were sent once more to another
+    /// peer, with the T flag (a relay or proxy route's `retry_on_timeout`).
+    timeout_retries,
     /// Requests sent again to the host a 3006 answer of this peer named (§6.13).
     redirects_followed,
     /// Received requests refused with 3005 DIAMETER_LOOP_DETECTED (§6.1.3).
@@ -93,6 +101,12 @@ counters! {
     /// Received retransmissions answered from the duplicate cache (§6.1.2).
     duplicates,
 }
+
+/// The `peer` label of the counters (and traffic metrics) of departed peers beyond
+/// `limits.max_retained_peers`, added up. Not a DiameterIdentity (parentheses are not
+/// allowed in one), so no peer can take it.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))] // read by the metrics
+pub(crate) const OTHER_PEERS: &str = "(other)";
 
 impl Counters {
     #[inline]

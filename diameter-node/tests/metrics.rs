@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
-use diameter_node::{Node, NodeConfig};
+use diameter_node::peer::capabilities::SupportedApplication;
+use diameter_node::{Node, NodeConfig, NodeHandle, PeerSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -281,4 +282,105 @@ async fn a_busy_metrics_address_fails_the_start() {
     config.metrics_listen = Some(taken.local_addr().unwrap());
     let err = Node::builder(config).start().await.unwrap_err();
     assert!(err.to_string().contains("cannot listen"), "{err}");
+}
+
+/// A client named `host` connects to `server`, sends `ok` requests answered 2001 and
+/// `failing` answered 5012, and leaves (DPR); returns once the server no longer lists it.
+async fn visit(server: &NodeHandle, host: &str, ok: u32, failing: u32) {
+    let config = NodeConfig::new(host, "example.org")
+        .timers(timers())
+        .application(SupportedApplication::auth(GY))
+        .peer(
+            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+                .address(server.local_addrs()[0]),
+        );
+    let client = Node::builder(config).start().await.unwrap();
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    for i in 0..ok + failing {
+        let action = (i >= ok).then_some(3);
+        let a = client.send(ccr(&client, i, action)).await.unwrap();
+        assert_eq!(a.result_code(), Some(if i < ok { 2001 } else { 5012 }));
+    }
+    client.shutdown().await;
+    let gone = async {
+        while server.peers().iter().any(|p| p.name == host) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), gone)
+        .await
+        .expect("the server forgets the departed peer");
+}
+
+/// Prometheus' convention: a peer admitted by realm pattern that disconnects keeps its
+/// counters in `/metrics` under its DiameterIdentity (an incident stays visible), and
+/// continues them when it comes back; with `limits.max_retained_peers` = 2, a third
+/// departed peer sends the counters of the one that left longest ago to `peer="(other)"`,
+/// so the node's totals never go down.
+#[tokio::test]
+async fn departed_peers_keep_their_counters_which_continue_and_stay_bounded() {
+    let mut config = server_config("server.example.org", &[loopback()]);
+    config.limits.max_retained_peers = 2;
+    let server = Node::builder(config)
+        .application(gy_server_app(Seen::default()))
+        .metrics()
+        .start()
+        .await
+        .unwrap();
+    let cc = "application=\"4\",command=\"Credit-Control\",code=\"272\"";
+    let figures = |peer: &str| {
+        let text = server.metrics_text();
+        let p = format!("peer=\"{peer}\"");
+        let answers = |code: u32| {
+            let series = format!(
+                "diameter_messages_total{{{p},direction=\"sent\",type=\"answer\",{cc},result_code=\"{code}\"}}"
+            );
+            value(&text, &series)
+        };
+        (
+            value(
+                &text,
+                &format!("diameter_peer_requests_received_total{{{p}}}"),
+            ),
+            value(
+                &text,
+                &format!("diameter_peer_handler_failures_total{{{p}}}"),
+            ),
+            answers(2001),
+            answers(5012),
+        )
+    };
+
+    visit(&server, "p1.example.org", 2, 1).await;
+    assert_eq!(figures("p1.example.org"), (3.0, 1.0, 2.0, 1.0));
+    let text = server.metrics_text();
+    assert!(
+        !text.contains("diameter_peer_up{peer=\"p1.example.org\"}"),
+        "no state"
+    );
+
+    // Back again: its counters go on from where they were.
+    visit(&server, "p1.example.org", 1, 1).await;
+    assert_eq!(figures("p1.example.org"), (5.0, 2.0, 3.0, 2.0));
+
+    // Two more peers leave: p1 left longest ago and goes to the aggregate.
+    let requests = |peer: &str| {
+        let series = format!("diameter_peer_requests_received_total{{peer=\"{peer}\"}}");
+        value(&server.metrics_text(), &series)
+    };
+    visit(&server, "p2.example.org", 1, 0).await;
+    assert_eq!(requests("p1.example.org"), 5.0, "two names kept");
+    visit(&server, "p3.example.org", 1, 0).await;
+    let text = server.metrics_text();
+    assert!(!text.contains("peer=\"p1.example.org\""), "{text}");
+    assert_eq!(figures("(other)"), (5.0, 2.0, 3.0, 2.0));
+    assert_eq!(requests("p2.example.org"), 1.0);
+    assert_eq!(requests("p3.example.org"), 1.0);
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("diameter_peer_requests_received_total{"))
+        .count();
+    assert_eq!(series, 3, "the bound holds:\n{text}");
+    assert_eq!(server.stats().requests_received, 7, "totals stay monotonic");
+    server.shutdown().await;
 }

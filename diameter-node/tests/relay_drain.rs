@@ -4,7 +4,12 @@
 //!   forwarded, it answers every one of them (the backend's answer, or 3002 with an
 //!   Error-Message at the drain deadline) before its DPR or DPA;
 //! - a stalled backend neither uses up the client connection's handler bound (no 3004)
-//!   nor keeps getting its share of the traffic, whatever the selector.
+//!   nor keeps getting its share of the traffic, whatever the selector;
+//! - with a route's `retry_on_timeout`, a request the first backend does not answer in time
+//!   goes once more to the other backend, and the client gets one answer (2001); without
+//!   it, one 3002 with an Error-Message; the first backend's late answer is dropped;
+//! - a local handler still running at the drain deadline is answered 3002 before the DPR
+//!   or DPA.
 //!
 //! Real loopback TCP with short timers (drain 0.5–3 s): the raw client sees the order of
 //! answers, DPR and DPA on the wire.
@@ -13,13 +18,14 @@ mod common;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::{
-    CC, CC_REQUEST_NUMBER, CC_REQUEST_TYPE, GY, Raw, SERVICE_CONTEXT_ID, loopback, timers,
+    CC, CC_REQUEST_NUMBER, CC_REQUEST_TYPE, GY, Raw, SERVICE_CONTEXT_ID, TEST_ACTION, bytes_of,
+    loopback, raw_request, start_server, timers,
 };
 use diameter_core::generated::base::avp;
 use diameter_core::{AvpKey, DiameterIdentity, Message, MessageBuilder, Utf8String};
@@ -55,12 +61,51 @@ async fn backend(host: &str, delay: Duration) -> (NodeHandle, Arc<AtomicUsize>) 
     (node, seen)
 }
 
+/// A backend answering CCRs 2001 after `delay`; keeps the header of each request its
+/// handler saw.
+async fn recording_backend(
+    host: &str,
+    delay: Duration,
+) -> (NodeHandle, Arc<Mutex<Vec<diameter_core::Header>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let headers = seen.clone();
+    let app = Application::auth(GY)
+        .commands(&[CC])
+        .handler(move |req: Request| {
+            headers.lock().unwrap().push(*req.message().header());
+            async move {
+                tokio::time::sleep(delay).await;
+                Ok::<_, HandlerError>(req.answer(2001))
+            }
+        });
+    let config = NodeConfig::new(host, "servers.test")
+        .timers(timers())
+        .listen(loopback())
+        .accept_unknown_peers("*");
+    let node = Node::builder(config)
+        .application(app)
+        .start()
+        .await
+        .expect("backend starts");
+    (node, seen)
+}
+
 /// A relay for realm servers.test to `backends` (host, address, weight), with this drain
 /// time and a small handler bound per connection (8: forwarded requests must not count).
 async fn relay(
     backends: &[(&str, SocketAddr, u32)],
     selector: SelectorKind,
     drain: Duration,
+) -> NodeHandle {
+    relay_with(backends, selector, drain, |_| {}).await
+}
+
+/// [`relay`] with its configuration changed by `tune` first.
+async fn relay_with(
+    backends: &[(&str, SocketAddr, u32)],
+    selector: SelectorKind,
+    drain: Duration,
+    tune: impl FnOnce(&mut NodeConfig),
 ) -> NodeHandle {
     let mut config = NodeConfig::new("relay.agents.test", "agents.test")
         .timers(timers())
@@ -78,6 +123,7 @@ async fn relay(
     config.timers.drain_timeout = drain;
     config.timers.request_timeout = Duration::from_secs(3);
     config.limits.max_concurrent_handlers = 8;
+    tune(&mut config);
     let node = Node::builder(config).start().await.expect("relay starts");
     wait_until(Duration::from_secs(5), || {
         node.peers().iter().filter(|p| p.ready).count() == backends.len()
@@ -287,19 +333,27 @@ async fn dpr_from_the_client_gets_3002_for_what_the_backend_does_not_answer_in_t
 /// One backend stalls (its handler sleeps far longer than the test), the other answers at
 /// once: a client sending 100 requests over 2 s through the relay gets no 3004 (the
 /// relay's per-connection handler bound is 8), and once the stalled backend has not
-/// answered for a second every request goes to the other one.
-async fn one_backend_stalls(selector: SelectorKind) {
+/// answered for the relay's `limits.stalled_after` (`None`: the default, a second) every
+/// request goes to the other one.
+async fn one_backend_stalls(selector: SelectorKind, stalled_after: Option<Duration>) {
     let (stalled, stalled_seen) = backend("s1.servers.test", Duration::from_secs(60)).await;
     let (healthy, _) = backend("s2.servers.test", Duration::ZERO).await;
-    let r = relay(
+    let r = relay_with(
         &[
             ("s1.servers.test", stalled.local_addrs()[0], 1),
             ("s2.servers.test", healthy.local_addrs()[0], 1),
         ],
         selector,
         Duration::from_millis(500),
+        |c| {
+            if let Some(after) = stalled_after {
+                c.limits.stalled_after = after;
+            }
+        },
     )
     .await;
+    // Requests sent after this (the threshold plus slack) must all avoid s1.
+    let cutoff = stalled_after.unwrap_or(Duration::from_secs(1)) + Duration::from_millis(300);
     let mut config = NodeConfig::new("client.clients.test", "clients.test")
         .timers(timers())
         .application(SupportedApplication::auth(GY));
@@ -334,8 +388,8 @@ async fn one_backend_stalls(selector: SelectorKind) {
         if let Ok(a) = &a {
             assert_ne!(a.result_code(), Some(3004), "{selector:?}: 3004 {a:?}");
         }
-        // A request sent once s1 has not answered for over a second (plus slack).
-        if sent_at > Duration::from_millis(1_300) {
+        // A request sent once s1 has not answered for over the threshold (plus slack).
+        if sent_at > cutoff {
             late += 1;
             let a = a.expect("answered");
             let origin = a.find(avp::ORIGIN_HOST).map(|o| o.data.to_vec());
@@ -359,12 +413,19 @@ async fn one_backend_stalls(selector: SelectorKind) {
 
 #[tokio::test]
 async fn a_stalled_backend_is_avoided_by_round_robin_with_no_3004() {
-    one_backend_stalls(SelectorKind::RoundRobin).await;
+    one_backend_stalls(SelectorKind::RoundRobin, None).await;
 }
 
 #[tokio::test]
 async fn a_stalled_backend_is_avoided_by_weighted_with_no_3004() {
-    one_backend_stalls(SelectorKind::Weighted).await;
+    one_backend_stalls(SelectorKind::Weighted, None).await;
+}
+
+/// `limits.stalled_after` = 300 ms: requests sent from 0.6 s on all avoid the stalled
+/// backend (with the default 1 s, half of those sent before 1 s would go to it).
+#[tokio::test]
+async fn a_custom_stall_threshold_is_honoured() {
+    one_backend_stalls(SelectorKind::RoundRobin, Some(Duration::from_millis(300))).await;
 }
 
 /// Connections that end before their CER are counted by reason (and logged): a client
@@ -395,4 +456,171 @@ async fn connections_closed_before_their_cer_are_counted() {
         "{text}"
     );
     b.shutdown().await;
+}
+
+/// A CCR for the test server itself whose handler sleeps 10 s (`TEST_ACTION` 1).
+fn slow_local_ccr(hop_by_hop: u32) -> Bytes {
+    let mut b = raw_request(CC, GY, hop_by_hop);
+    b.add(
+        AvpKey::new(SERVICE_CONTEXT_ID, 0),
+        &Utf8String::from("32251@3gpp.org"),
+    );
+    b.add(AvpKey::new(CC_REQUEST_TYPE, 0), &1u32);
+    b.add(AvpKey::new(CC_REQUEST_NUMBER, 0), &0u32);
+    b.avp(TEST_ACTION, 0, diameter_core::AvpFlags::default(), &1u32);
+    bytes_of(b)
+}
+
+/// A node whose local handler is still running when the drain deadline passes (the
+/// handler sleeps 10 s, the drain is 0.5 s): the client gets exactly one answer for it,
+/// 3002 with the E bit and an Error-Message saying the node is shutting down, then the
+/// DPR; the handler's own answer, when it comes, is dropped.
+#[tokio::test]
+async fn a_handler_still_running_at_the_drain_deadline_gets_3002_before_the_dpr() {
+    let (server, seen) = start_server(&[loopback()], diameter_node::Limits::default()).await;
+    let mut raw = Raw::open(server.local_addrs()[0], "raw.example.org").await;
+    raw.send(&slow_local_ccr(7)).await;
+    wait_until(Duration::from_secs(3), || seen.get() == 1).await;
+    let stopping = tokio::spawn({
+        let s = server.clone();
+        async move { s.shutdown().await }
+    });
+    let (answers, dpr) = answers_before(&mut raw, is_dpr).await;
+    assert_eq!(codes(&answers), vec![3002], "{answers:?}");
+    let a = &answers[0];
+    assert_eq!(a.header().hop_by_hop, 7);
+    assert!(a.header().flags.is_error(), "E bit: {a:?}");
+    let why = a
+        .find(avp::ERROR_MESSAGE)
+        .map(|m| String::from_utf8_lossy(m.data).into_owned())
+        .expect("Error-Message");
+    assert!(why.contains("shutting down"), "{why}");
+    raw.send(&dpa_for(&dpr)).await;
+    tokio::time::timeout(Duration::from_secs(5), stopping)
+        .await
+        .expect("shutdown ends")
+        .unwrap();
+    assert!(raw.recv().await.is_none(), "nothing after the DPR");
+}
+
+/// The same when the client sends DPR while its request's handler runs: 3002 with an
+/// Error-Message at the drain deadline, then the DPA.
+#[tokio::test]
+async fn a_handler_still_running_when_the_client_disconnects_gets_3002_before_the_dpa() {
+    let (server, seen) = start_server(&[loopback()], diameter_node::Limits::default()).await;
+    let mut raw = Raw::open(server.local_addrs()[0], "raw.example.org").await;
+    raw.send(&slow_local_ccr(8)).await;
+    wait_until(Duration::from_secs(3), || seen.get() == 1).await;
+    raw.send(&dpr()).await;
+    let (answers, _dpa) = answers_before(&mut raw, is_dpa).await;
+    assert_eq!(codes(&answers), vec![3002], "{answers:?}");
+    assert!(answers[0].find(avp::ERROR_MESSAGE).is_some());
+    server.shutdown().await;
+}
+
+/// A relay with a 1 s request timeout in front of s1, which answers after 1.5 s, and s2,
+/// which answers at once; s1 is chosen first (weighted, s2 has weight 0). Returns the one
+/// answer the raw client gets to its CCR (none more comes once s1's late answer reached
+/// the relay), the headers each backend saw, and the relay's counters of s1.
+async fn first_backend_too_slow(
+    retry: bool,
+) -> (
+    Message,
+    Vec<diameter_core::Header>,
+    Vec<diameter_core::Header>,
+    diameter_node::PeerStats,
+) {
+    let (s1, seen1) = recording_backend("s1.servers.test", Duration::from_millis(1_500)).await;
+    let (s2, seen2) = recording_backend("s2.servers.test", Duration::ZERO).await;
+    let r = relay_with(
+        &[
+            ("s1.servers.test", s1.local_addrs()[0], 1),
+            ("s2.servers.test", s2.local_addrs()[0], 0),
+        ],
+        SelectorKind::Weighted,
+        Duration::from_millis(500),
+        |c| {
+            c.timers.request_timeout = Duration::from_secs(1);
+            c.routes[0].retry_on_timeout = retry;
+        },
+    )
+    .await;
+    let mut raw = Raw::open(r.local_addrs()[0], "raw.example.org").await;
+    raw.send(&ccr(1)).await;
+    let answer = raw.recv().await.expect("an answer");
+    assert_eq!(answer.code(), CC);
+    assert_eq!(answer.header().hop_by_hop, 1);
+    // s1 answers at 1.5 s; the relay drops it: nothing more comes.
+    let more = tokio::time::timeout(Duration::from_millis(1_500), raw.recv()).await;
+    assert!(!matches!(more, Ok(Some(_))), "a second answer: {more:?}");
+    let s1_stats = r
+        .peers()
+        .into_iter()
+        .find(|p| p.name == "s1.servers.test")
+        .expect("s1")
+        .stats;
+    let seen = |s: &Mutex<Vec<diameter_core::Header>>| s.lock().unwrap().clone();
+    let (seen1, seen2) = (seen(&seen1), seen(&seen2));
+    r.shutdown().await;
+    s1.shutdown().await;
+    s2.shutdown().await;
+    (answer, seen1, seen2, s1_stats)
+}
+
+/// `retry_on_timeout`: s1 does not answer within the relay's request timeout, so the
+/// request goes once more to s2, with the T flag and the same End-to-End Identifier; the
+/// client gets s2's 2001, exactly once, and s1's late answer is dropped.
+#[tokio::test]
+async fn a_timed_out_request_is_retried_on_the_other_backend() {
+    let (answer, seen1, seen2, s1) = first_backend_too_slow(true).await;
+    assert_eq!(answer.result_code(), Some(2001), "{answer:?}");
+    let origin = answer.find(avp::ORIGIN_HOST).map(|o| o.data.to_vec());
+    assert_eq!(origin.as_deref(), Some(&b"s2.servers.test"[..]));
+    assert_eq!(seen1.len(), 1);
+    assert!(!seen1[0].flags.is_retransmit());
+    assert_eq!(seen2.len(), 1, "retried once");
+    assert!(seen2[0].flags.is_retransmit(), "T flag");
+    assert_eq!(seen2[0].end_to_end, seen1[0].end_to_end);
+    assert_eq!((s1.timeouts, s1.timeout_retries), (1, 1));
+    assert_eq!(s1.unknown_answers, 1, "s1's late answer, dropped");
+}
+
+/// Without `retry_on_timeout` (the default): the client gets the relay's 3002 with the E
+/// bit and an Error-Message, exactly once; s2 never sees the request.
+#[tokio::test]
+async fn without_retry_a_timed_out_request_is_answered_3002() {
+    let (answer, seen1, seen2, s1) = first_backend_too_slow(false).await;
+    assert_eq!(answer.result_code(), Some(3002), "{answer:?}");
+    assert!(answer.header().flags.is_error());
+    assert!(answer.find(avp::ERROR_MESSAGE).is_some(), "{answer:?}");
+    let origin = answer.find(avp::ORIGIN_HOST).map(|o| o.data.to_vec());
+    assert_eq!(origin.as_deref(), Some(&b"relay.agents.test"[..]));
+    assert_eq!((seen1.len(), seen2.len()), (1, 0));
+    assert_eq!((s1.timeouts, s1.timeout_retries), (1, 0));
+}
+
+/// With `retry_on_timeout` but no other eligible peer (the route has s1 only): one 3002
+/// with an Error-Message, as without it.
+#[tokio::test]
+async fn a_retry_with_no_other_peer_is_answered_3002() {
+    let (s1, _) = recording_backend("s1.servers.test", Duration::from_secs(30)).await;
+    let r = relay_with(
+        &[("s1.servers.test", s1.local_addrs()[0], 1)],
+        SelectorKind::RoundRobin,
+        Duration::from_millis(500),
+        |c| {
+            c.timers.request_timeout = Duration::from_millis(500);
+            c.routes[0].retry_on_timeout = true;
+        },
+    )
+    .await;
+    let mut raw = Raw::open(r.local_addrs()[0], "raw.example.org").await;
+    raw.send(&ccr(1)).await;
+    let answer = raw.recv().await.expect("an answer");
+    assert_eq!(answer.result_code(), Some(3002), "{answer:?}");
+    assert!(answer.find(avp::ERROR_MESSAGE).is_some());
+    let more = tokio::time::timeout(Duration::from_millis(700), raw.recv()).await;
+    assert!(!matches!(more, Ok(Some(_))), "a second answer: {more:?}");
+    r.shutdown().await;
+    s1.abort();
 }

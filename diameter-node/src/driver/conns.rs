@@ -1,6 +1,6 @@
 //! The transport connections of one peer: one, or two during an election (§5.6.4), and
 //! the attempt to open one. Each has its socket, read buffer and output buffer
-//! ([`Transport`]), the count of its handlers running in their own task, and whether
+//! ([`Transport`]), the requests of its handlers running in their own task, and whether
 //! complete messages wait in its buffer.
 
 use std::io;
@@ -12,15 +12,16 @@ use bytes::BytesMut;
 use crate::app::BoxFuture;
 use crate::connection::{Dial, IoEvent, PeerTarget, Stream, Transport};
 use crate::peer::ConnId;
+use crate::shared::RunningHandlers;
 use crate::tls::Tls;
 
 /// One live transport connection.
 pub(super) struct Conn {
     pub(super) id: ConnId,
     pub(super) io: Transport,
-    /// Handlers of this connection's requests running in their own tasks (3004 beyond the
-    /// configured bound).
-    pub(super) handlers: usize,
+    /// This connection's requests whose handlers run in their own tasks (3004 beyond the
+    /// configured bound; 3002 if the drain gives up on them).
+    pub(super) handlers: RunningHandlers,
     /// Complete messages are still in the read buffer ([`crate::lifecycle::FRAME_BATCH`]).
     pub(super) backlog: bool,
 }
@@ -36,7 +37,7 @@ impl Conns {
         self.0[i] = Some(Conn {
             id,
             io: Transport::new(stream, buf),
-            handlers: 0,
+            handlers: RunningHandlers::default(),
             backlog: false,
         });
         Some(i)
@@ -50,20 +51,34 @@ impl Conns {
         self.0.iter_mut().flatten().find(|c| c.id == id)
     }
 
-    /// The answer of a handler that ran in its own task (`handler`: it counted towards
-    /// the bound) or of a forwarded request.
-    pub(super) fn answer_later(&mut self, id: ConnId, answer: &[u8], handler: bool) {
+    /// The answer of a handler that ran in its own task: queued unless its request was
+    /// answered already (the drain gave up on it) or its connection is gone; whether it was.
+    pub(super) fn answer_handler(&mut self, id: ConnId, ticket: u64, answer: &[u8]) -> bool {
+        let Some(c) = self.find(id) else {
+            return false;
+        };
+        let owed = c.handlers.finish(ticket);
+        if owed {
+            c.io.queue(answer);
+        }
+        owed
+    }
+
+    /// The answer of a forwarded request (claimed once already, in the owed table).
+    pub(super) fn answer_forwarded(&mut self, id: ConnId, answer: &[u8]) {
         if let Some(c) = self.find(id) {
-            if handler {
-                c.handlers = c.handlers.saturating_sub(1);
-            }
             c.io.queue(answer);
         }
     }
 
     /// Handlers running in their own task, over every connection.
     pub(super) fn handlers(&self) -> usize {
-        self.0.iter().flatten().map(|c| c.handlers).sum()
+        self.0.iter().flatten().map(|c| c.handlers.len()).sum()
+    }
+
+    /// Every live connection.
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Conn> {
+        self.0.iter_mut().flatten()
     }
 
     pub(super) fn index_of(&self, id: ConnId) -> Option<usize> {

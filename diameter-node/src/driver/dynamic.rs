@@ -13,10 +13,10 @@ use crate::shared::{NodeShared, PeerCommand, PeerSlot};
 /// The task of the dynamic peer `name`, started unless it runs already.
 pub(crate) fn spawn_dynamic_peer(node: &Arc<NodeShared>, name: &str) -> Arc<PeerSlot> {
     let mut rx = None;
-    let (slot, new) = node.peers.dynamic_or_insert(name, || {
+    let (slot, new) = node.peers.dynamic_or_insert(name, |counters| {
         let (tx, r) = mpsc::unbounded_channel();
         rx = Some(r);
-        Arc::new(PeerSlot::new(name, tx))
+        Arc::new(PeerSlot::with_counters(name, tx, counters))
     });
     if let (true, Some(rx)) = (new, rx) {
         let how = (PeerTarget::None, Dial::Tcp, false);

@@ -127,8 +127,10 @@ impl PeerDriver {
             self.core.start(clock::now());
         }
         loop {
-            self.sync_owed();
+            // The requests the last input brought are dispatched (flush) before the core
+            // is told what is owed, so that a Stop taken next sees them.
             self.flush();
+            self.sync_owed();
             self.write_out();
             let pending = self.core.pending_len();
             self.slot.pending.store(pending, Ordering::Relaxed);

@@ -12,7 +12,9 @@
 //! - requests to send ([`PeerCore::send_request`]): stamped with this connection's
 //!   Hop-by-Hop Identifier (and an End-to-End Identifier if they have none), kept in the
 //!   pending table ([`pending`]) until their answer, their deadline or the link's failure;
-//! - the transport's events and the timer ([`PeerCore::handle_timeout`]);
+//! - the transport's events and the timer ([`PeerCore::handle_timeout`]): a request whose
+//!   deadline passes fails with a timeout, or, if its waiter allows it
+//!   ([`Pending::retry`]), is handed back once to go to another peer ([`Outcome::Retry`]);
 //! - a graceful stop ([`PeerCore::stop`]): no new request is taken, pending ones drain
 //!   until answered or the drain time is up, then DPR (§5.4).
 //!
@@ -72,6 +74,10 @@ pub(crate) struct Pending<W> {
     /// A 3006 answer is followed (§6.13) rather than delivered: requests this node
     /// originated. A relay passes redirects back to where the request came from.
     pub(crate) follows_redirects: bool,
+    /// Timed out, it goes once more to another peer, with this long for its answer
+    /// ([`Outcome::Retry`]; a forwarded request whose route says `retry_on_timeout`).
+    /// Taken by that retry, so a second timeout fails it.
+    pub(crate) retry: Option<Duration>,
     /// Who gets the outcome.
     pub(crate) waiter: W,
 }
@@ -413,16 +419,14 @@ impl<W> PeerCore<W> {
     }
 
     /// The timer fired: the peer's timers, request deadlines (`Failed` with
-    /// [`RequestError::Timeout`]), frame timeouts (the connection is closed) and the drain.
+    /// [`RequestError::Timeout`], or `Retry`), frame timeouts (the connection is closed)
+    /// and the drain.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.peer.poll_timeout().is_some_and(|t| t <= now) {
             self.peer.handle_timeout(now);
         }
         while let Some((_, p)) = self.pending.expire(now) {
-            self.outcome(Outcome::Failed {
-                pending: p,
-                error: RequestError::Timeout,
-            });
+            self.timed_out(now, p);
         }
         self.track_progress(now, false);
         let frame_timeout = self.config.frame_timeout;
@@ -583,10 +587,31 @@ impl<W> PeerCore<W> {
         });
     }
 
+    /// A request whose deadline passed unanswered (its entry is gone: a late answer from
+    /// this peer matches nothing): retried elsewhere once if it may be ([`Pending::retry`];
+    /// with the T flag, since this peer may have seen it, and a new deadline), else
+    /// `Failed` with [`RequestError::Timeout`]. Not while stopping, like a failover.
+    fn timed_out(&mut self, now: Instant, mut p: Pending<W>) {
+        match p.retry.take() {
+            Some(wait) if p.hops < MAX_HOPS && self.drain.is_none() => {
+                p.deadline = now + wait;
+                p.request = with_t_flag(p.request);
+                self.outcome(Outcome::Retry { pending: p });
+            }
+            _ => self.outcome(Outcome::Failed {
+                pending: p,
+                error: RequestError::Timeout,
+            }),
+        }
+    }
+
     /// Graceful stop: DPR once nothing is owed or the drain time is up; a held DPR goes to
     /// the state machine once nothing is owed to the peer elsewhere.
     fn maybe_send_dpr(&mut self, now: Instant) {
-        let (here, elsewhere) = (self.pending.len(), self.owed_elsewhere);
+        if self.drain.is_none() && self.held_dpr.is_none() {
+            return;
+        }
+        let (here, elsewhere) = (self.pending.len(), self.owed());
         let steps = [
             self.drain.as_mut().map(|d| d.step(now, here, elsewhere)),
             self.held_dpr.as_mut().map(|d| d.step(now, 0, elsewhere)),
@@ -615,20 +640,32 @@ impl<W> PeerCore<W> {
     /// handed back.
     fn hold_dpr(&mut self, now: Instant, conn: ConnId, msg: Message) -> Option<Message> {
         let is_dpr = crate::peer::base::classify(&msg) == crate::peer::base::BaseKind::Dpr;
-        if !is_dpr
-            || self.owed_elsewhere == 0
-            || self.held_dpr.is_some()
-            || self.peer.open_connection() != Some(conn)
-        {
+        if !is_dpr || self.held_dpr.is_some() || self.peer.open_connection() != Some(conn) {
             return Some(msg);
         }
-        debug!(
-            owed = self.owed_elsewhere,
-            "DPR held until what is owed is answered"
-        );
+        // Requests read before it in this batch become events first, to be counted.
+        self.pump(now);
+        let owed = self.owed();
+        if owed == 0 {
+            return Some(msg);
+        }
+        debug!(owed, "DPR held until what is owed is answered");
         let deadline = now + self.config.drain_timeout;
         self.held_dpr = Some(Drain::new(Then::Dpa { conn, dpr: msg }, deadline));
         None
+    }
+
+    /// What the node owes the peer besides the requests pending here: what the owner said
+    /// ([`Self::set_owed_elsewhere`]), plus the peer's requests read but not yet handed to
+    /// the owner (an [`Event::Request`] not polled yet: the owner's count cannot include
+    /// them, e.g. a request and a DPR read in one batch).
+    fn owed(&self) -> usize {
+        let unpolled = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Request { .. }))
+            .count();
+        self.owed_elsewhere + unpolled
     }
 
     /// Keeps [`Self::waiting_since`]: cleared when nothing is pending, reset when an answer

@@ -57,6 +57,13 @@ pub(crate) enum Outcome<W> {
         pending: Pending<W>,
         retransmit: bool,
     },
+    /// No answer came in time and the request may be tried once more
+    /// ([`super::Pending::retry`], taken now): the owner sends it to another peer than this
+    /// one (and than the one it came from), where it carries the T flag (§5.5.4: this peer
+    /// may have seen it), the same End-to-End Identifier and a new deadline; with no such
+    /// peer it fails it with [`RequestError::Timeout`]. A late answer from this peer
+    /// matches nothing.
+    Retry { pending: Pending<W> },
     /// No answer will come: timeout, table full, no peer left.
     Failed {
         pending: Pending<W>,

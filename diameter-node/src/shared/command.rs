@@ -47,8 +47,9 @@ pub(crate) type Answers = mpsc::UnboundedSender<Late>;
 /// An answer written by the peer's task after the fact.
 #[derive(Debug)]
 pub(crate) enum Late {
-    /// A handler's that ran in its own task (it counted towards the connection's bound).
-    Handler(ConnId, Bytes),
+    /// A handler's that ran in its own task (it counted towards the connection's bound),
+    /// with its ticket in the connection's [`super::RunningHandlers`].
+    Handler(ConnId, u64, Bytes),
     /// A forwarded request's (it counted in the ingress peer's owed table).
     Forwarded(ConnId, Bytes),
 }

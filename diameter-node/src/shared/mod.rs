@@ -11,6 +11,7 @@ mod command;
 mod observation;
 mod owed;
 mod peers;
+mod retired;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,7 +33,7 @@ use crate::routing::ProxyHook;
 use crate::routing::RoutingTable;
 pub(crate) use command::{Answers, Ingress, Late, Outstanding, PeerCommand, Reply};
 pub(crate) use observation::ObserverSlot;
-pub(crate) use owed::{ForwardBound, ForwardPermit};
+pub(crate) use owed::{ForwardBound, ForwardPermit, RunningHandlers};
 pub(crate) use peers::{PeerSlot, Peers};
 
 /// Everything the node's tasks share.
@@ -155,8 +156,15 @@ impl NodeShared {
         (peer, core)
     }
 
-    /// Forgets a dynamic peer whose task ended.
+    /// Forgets a dynamic peer whose task ended (its counters stay, by name, within
+    /// `limits.max_retained_peers`; the traffic metrics of names beyond go to the aggregate
+    /// as well).
     pub(crate) fn remove_dynamic(&self, slot: &Arc<PeerSlot>) {
-        self.peers.remove_dynamic(slot);
+        let forgotten = self.peers.remove_dynamic(slot);
+        if let Some(m) = &self.metrics {
+            for name in forgotten {
+                m.forget_peer(&name);
+            }
+        }
     }
 }

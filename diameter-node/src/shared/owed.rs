@@ -7,6 +7,10 @@
 //!
 //! Exactly one outcome per request: whoever claims the entry first (the answer from
 //! upstream, or the ingress' drain giving up) answers it; the other finds nothing.
+//!
+//! The same holds for requests of a connection whose local handler runs in its own task
+//! ([`RunningHandlers`], kept by the peer's task per connection): the handler's answer or
+//! the drain giving up (3002) answers each, once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -118,6 +122,43 @@ impl OwedTable {
     }
 }
 
+/// The requests of one connection whose local handler runs in its own task, until it
+/// answers: they count towards the connection's handler bound (3004 beyond), and a drain
+/// out of time answers them 3002 ([`Self::claim_all`]); the handler's answer then finds its
+/// ticket gone and is dropped. Owned by the peer's task: no lock.
+#[derive(Debug, Default)]
+pub(crate) struct RunningHandlers {
+    requests: HashMap<u64, Message>,
+    next: u64,
+}
+
+impl RunningHandlers {
+    /// Handlers running now.
+    pub(crate) fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// A handler starts in its own task for `request` (kept to answer it 3002 if the drain
+    /// gives up first); its answer comes back with the ticket.
+    pub(crate) fn start(&mut self, request: Message) -> u64 {
+        let ticket = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.requests.insert(ticket, request);
+        ticket
+    }
+
+    /// The handler answered: whether its request was still owed (else the drain answered
+    /// it already and this answer is dropped).
+    pub(crate) fn finish(&mut self, ticket: u64) -> bool {
+        self.requests.remove(&ticket).is_some()
+    }
+
+    /// Every request still owed (the drain gives up on them).
+    pub(crate) fn claim_all(&mut self) -> Vec<Message> {
+        self.requests.drain().map(|(_, m)| m).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +191,18 @@ mod tests {
         drop(rest);
         t.settled();
         assert_eq!((t.len(), bound.in_flight()), (0, 0));
+    }
+
+    #[test]
+    fn a_running_handler_is_answered_once() {
+        let mut h = RunningHandlers::default();
+        let a = h.start(req());
+        let b = h.start(req());
+        assert_eq!(h.len(), 2);
+        assert!(h.finish(a), "its answer goes");
+        assert!(!h.finish(a), "once");
+        assert_eq!(h.claim_all().len(), 1, "the drain answers the other");
+        assert!(!h.finish(b), "its handler's late answer is dropped");
+        assert_eq!(h.len(), 0);
     }
 }

@@ -1,7 +1,8 @@
 //! The node's peers as the routing and the API see them: one [`PeerSlot`] per peer
 //! (readiness, applications, counters: atomics, read without a lock on the hot path) and
 //! the table of them ([`Peers`]: the configured ones, fixed at start, and those admitted by
-//! realm pattern for the lifetime of their connection).
+//! realm pattern for the lifetime of their connection, whose counters are kept by name
+//! once they are gone: [`super::retired`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use std::time::Instant;
 
 use super::PeerCommand;
 use super::owed::OwedTable;
+use super::retired::Retired;
 use crate::peer::{ConnId, PeerCapabilities, PeerState, WatchdogState};
 use crate::stats::{Counters, PeerStats, PreCerCloses};
 
@@ -33,7 +35,9 @@ pub(crate) struct PeerSlot {
     all_apps: AtomicBool,
     napps: AtomicUsize,
     apps: [AtomicU32; MAX_APPS],
-    pub(crate) counters: Counters,
+    /// Shared with the slot of the same name after a reconnection (dynamic peers), so that
+    /// its counters go on from where they were.
+    pub(crate) counters: Arc<Counters>,
     status: Mutex<PeerStatus>,
     /// Requests received from this peer and forwarded elsewhere, answers owed to it.
     pub(crate) owed: OwedTable,
@@ -54,6 +58,15 @@ pub(crate) struct PeerStatus {
 
 impl PeerSlot {
     pub(crate) fn new(name: &str, tx: mpsc::UnboundedSender<PeerCommand>) -> Self {
+        Self::with_counters(name, tx, Arc::default())
+    }
+
+    /// A slot that counts on with `counters` (those of a peer of the same name that left).
+    pub(crate) fn with_counters(
+        name: &str,
+        tx: mpsc::UnboundedSender<PeerCommand>,
+        counters: Arc<Counters>,
+    ) -> Self {
         Self {
             name: name.to_ascii_lowercase().into(),
             tx,
@@ -62,7 +75,7 @@ impl PeerSlot {
             all_apps: AtomicBool::new(false),
             napps: AtomicUsize::new(0),
             apps: std::array::from_fn(|_| AtomicU32::new(0)),
-            counters: Counters::default(),
+            counters,
             status: Mutex::new(PeerStatus {
                 state: PeerState::Closed,
                 watchdog: WatchdogState::Initial,
@@ -137,8 +150,8 @@ pub(crate) struct Peers {
     by_name: HashMap<Arc<str>, Arc<PeerSlot>>,
     /// Peers admitted by realm pattern, for the lifetime of their connection.
     dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
-    /// Counters of dynamic peers that are gone.
-    retired: Mutex<PeerStats>,
+    /// Counters of dynamic peers that are gone, by name (bounded).
+    retired: Mutex<Retired>,
     /// Incoming connections closed before their CER, by reason.
     pub(crate) pre_cer: PreCerCloses,
     /// Woken when a peer's readiness changes.
@@ -148,7 +161,9 @@ pub(crate) struct Peers {
 }
 
 impl Peers {
-    pub(crate) fn new(configured: Vec<Arc<PeerSlot>>, seed: u64) -> Self {
+    /// `max_retained`: how many departed peers' counters are kept by name
+    /// (`limits.max_retained_peers`).
+    pub(crate) fn new(configured: Vec<Arc<PeerSlot>>, seed: u64, max_retained: usize) -> Self {
         let by_name = configured
             .iter()
             .map(|s| (s.name.clone(), s.clone()))
@@ -157,7 +172,7 @@ impl Peers {
             configured,
             by_name,
             dynamic: Mutex::new(HashMap::new()),
-            retired: Mutex::new(PeerStats::default()),
+            retired: Mutex::new(Retired::new(max_retained)),
             pre_cer: PreCerCloses::default(),
             ready: Notify::new(),
             next_conn: AtomicU64::new(1),
@@ -196,30 +211,46 @@ impl Peers {
         self.dynamic.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The dynamic peer named `name`, or a new one made by `make` (which starts its task).
+    fn retired(&self) -> MutexGuard<'_, Retired> {
+        self.retired.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The dynamic peer named `name`, or a new one made by `make` (which starts its task)
+    /// with the counters the peer of that name had when it left, if they are kept.
     pub(crate) fn dynamic_or_insert(
         &self,
         name: &str,
-        make: impl FnOnce() -> Arc<PeerSlot>,
+        make: impl FnOnce(Arc<Counters>) -> Arc<PeerSlot>,
     ) -> (Arc<PeerSlot>, bool) {
         let mut dynamic = self.dynamic();
         let key: Arc<str> = name.to_ascii_lowercase().into();
         if let Some(s) = dynamic.get(&key) {
             return (s.clone(), false);
         }
-        let slot = make();
+        let counters = self.retired().take(&key).unwrap_or_default();
+        let slot = make(counters);
         dynamic.insert(key, slot.clone());
         (slot, true)
     }
 
-    /// Forgets a dynamic peer whose task ended (its counters are kept in the totals).
-    pub(crate) fn remove_dynamic(&self, slot: &Arc<PeerSlot>) {
+    /// Forgets a dynamic peer whose task ended; its counters are kept under its name.
+    /// Returns the names of departed peers whose counters went to the aggregate to keep
+    /// within `limits.max_retained_peers` (their traffic metrics follow).
+    pub(crate) fn remove_dynamic(&self, slot: &Arc<PeerSlot>) -> Vec<Arc<str>> {
         let mut d = self.dynamic();
         if d.get(&slot.name).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             d.remove(&slot.name);
-            *self.retired.lock().unwrap_or_else(PoisonError::into_inner) +=
-                slot.counters.snapshot();
+            return self
+                .retired()
+                .retire(slot.name.clone(), slot.counters.clone());
         }
+        Vec::new()
+    }
+
+    /// Departed peers' counters by name, then the aggregate of those forgotten.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))] // read by the metrics
+    pub(crate) fn departed(&self) -> Vec<(Arc<str>, PeerStats)> {
+        self.retired().snapshot()
     }
 
     /// Peers admitted by realm pattern, now.
@@ -235,8 +266,11 @@ impl Peers {
 
     /// The counters of every peer added up (including dynamic peers that are gone).
     pub(crate) fn totals(&self) -> PeerStats {
-        let mut total = *self.retired.lock().unwrap_or_else(PoisonError::into_inner);
-        for p in self.all() {
+        // Under the dynamic peers' lock, so that no counters move between the live and the
+        // departed while they are added up.
+        let dynamic = self.dynamic();
+        let mut total = self.retired().total();
+        for p in self.configured.iter().chain(dynamic.values()) {
             total += p.counters.snapshot();
         }
         total

@@ -176,6 +176,7 @@ fn a_forwarded_request_passes_a_redirect_back() {
         deadline: now + REQUEST_TIMEOUT,
         hops: 0,
         follows_redirects: false,
+        retry: None,
         waiter: 99,
     };
     net.core(A, B).send_request(now, p);
@@ -196,6 +197,100 @@ fn a_silent_peer_times_out() {
     let (at, _, _, out) = net.settled.iter().find(|s| s.2 == n).unwrap();
     assert!(matches!(out, Err(RequestError::Timeout)));
     assert_eq!(*at, sent + REQUEST_TIMEOUT);
+}
+
+/// A request allowed one retry (a relay route's `retry_on_timeout`) times out at B: it
+/// goes to C with the T flag and the same End-to-End Identifier, and a new deadline; C's
+/// answer is its one outcome, and B's answer, coming after, matches nothing.
+#[test]
+fn a_timed_out_request_is_retried_once_elsewhere_and_the_late_answer_dropped() {
+    let mut net = Net::star(A, &[B, C]);
+    net.server = Box::new(|host, req| (host != B).then(|| answer(host, req, 2001)));
+    net.open_all();
+    let (ab, sent) = (net.link(A, B), net.time);
+    let n = net.send_retrying(A, B, REQUEST_TIMEOUT, Some(REQUEST_TIMEOUT));
+    net.run_for(REQUEST_TIMEOUT + Duration::from_secs(1));
+    assert_eq!(net.retried, vec![(sent + REQUEST_TIMEOUT, ab, n)]);
+    let (first, again) = (net.received_by(B)[0].clone(), net.received_by(C)[0]);
+    assert!(!first.header().flags.is_retransmit());
+    assert!(again.header().flags.is_retransmit(), "T flag");
+    assert_eq!(again.header().end_to_end, first.header().end_to_end);
+    let out = net.outcomes(n);
+    assert_eq!(out.len(), 1);
+    assert_eq!(code(out[0]), Some(2001));
+    assert_eq!(net.core(A, B).pending_len(), 0);
+    // B answers at last: nothing is waiting for it any more.
+    net.inject(ab, answer(B, &first, 2001));
+    net.run_for(Duration::from_secs(1));
+    assert!(net.saw(ab, |e| matches!(e, Event::UnmatchedAnswer(_))));
+    assert_eq!(net.outcomes(n).len(), 1, "one outcome");
+}
+
+/// Retried once only: when the retry times out too, the request fails with `Timeout`, once,
+/// at the retry's own deadline. Without a retry allowed, the first timeout ends it and no
+/// other peer sees it.
+#[test]
+fn a_retry_that_times_out_too_fails_once_and_no_retry_by_default() {
+    let mut net = Net::star(A, &[B, C]);
+    net.server = Box::new(|_, _| None);
+    net.open_all();
+    let sent = net.time;
+    let n = net.send_retrying(A, B, REQUEST_TIMEOUT, Some(Duration::from_secs(3)));
+    net.run_for(REQUEST_TIMEOUT * 3);
+    assert_eq!(net.retried.len(), 1);
+    assert_eq!(net.received_by(C).len(), 1);
+    let settled: Vec<_> = net.settled.iter().filter(|s| s.2 == n).collect();
+    assert_eq!(settled.len(), 1);
+    assert!(matches!(settled[0].3, Err(RequestError::Timeout)));
+    assert_eq!(
+        settled[0].0,
+        sent + REQUEST_TIMEOUT + Duration::from_secs(3)
+    );
+
+    let mut net = Net::star(A, &[B, C]);
+    net.server = Box::new(|host, req| (host != B).then(|| answer(host, req, 2001)));
+    net.open_all();
+    let n = net.send(A, B);
+    net.run_for(REQUEST_TIMEOUT * 2);
+    assert!(net.retried.is_empty() && net.received_by(C).is_empty());
+    assert!(matches!(net.outcomes(n)[..], [Err(RequestError::Timeout)]));
+}
+
+/// A request and a DPR read in one batch: the DPR is held while the request is not yet
+/// handed to the owner (its count cannot include it), so the DPA never overtakes its
+/// answer; once the owner says nothing is owed, the DPA goes.
+#[test]
+fn a_dpr_read_with_a_request_waits_for_the_request() {
+    let mut net = Net::star(A, &[B]);
+    net.server = Box::new(|_, _| None);
+    net.open_all();
+    let now = net.time;
+    let core = net.core(B, A);
+    let conn = core.peer().open_connection().expect("open");
+    let mut both = BytesMut::from(&util::request(A)[..]);
+    let local = util::caps(A);
+    both.extend_from_slice(&crate::peer::base::dpr(
+        &local,
+        DisconnectCause::REBOOTING,
+        7,
+        7,
+    ));
+    let _ = core.handle_read(now, conn, &mut both, &mut |_| {});
+    let is_dpa = |t: &crate::peer::Transmit| {
+        Message::decode(t.bytes.clone()).is_ok_and(|m| m.code() == DISCONNECT_PEER)
+    };
+    let dpa_queued =
+        |core: &mut Core| std::iter::from_fn(|| core.poll_transmit()).any(|t| is_dpa(&t));
+    assert!(
+        !dpa_queued(core),
+        "DPA held while the request is not handed on"
+    );
+    assert!(matches!(core.poll_event(), Some(Event::Request { .. })));
+    // The owner dispatched it: its handler runs, then answers.
+    core.set_owed_elsewhere(now, 1);
+    assert!(!dpa_queued(core), "DPA held while its handler runs");
+    core.set_owed_elsewhere(now, 0);
+    assert!(dpa_queued(core), "then the DPA");
 }
 
 /// §5.4 graceful stop: DPR waits for the pending request's answer.
@@ -447,6 +542,7 @@ fn outcome_is_debug() {
         deadline: Instant::now(),
         hops: 0,
         follows_redirects: false,
+        retry: None,
         waiter: 1u32,
     };
     let o = Outcome::Failover {

@@ -119,6 +119,8 @@ pub(super) struct Net {
     pub(super) received: Vec<(Instant, &'static str, Message)>,
     /// Each request's one outcome: (time, link, request number, answer or error).
     pub(super) settled: Vec<(Instant, usize, u32, Result<Message, RequestError>)>,
+    /// Requests retried after a timeout: (time, link that timed out, request number).
+    pub(super) retried: Vec<(Instant, usize, u32)>,
     /// Every event other than requests and outcomes: (time, link, event).
     pub(super) events: Vec<(Instant, usize, Event<u32>)>,
     /// The messages each link wrote: (time, link, bytes).
@@ -146,6 +148,7 @@ impl Net {
             mute: HashSet::new(),
             received: Vec::new(),
             settled: Vec::new(),
+            retried: Vec::new(),
             events: Vec::new(),
             written: Vec::new(),
             next_request: 1,
@@ -198,6 +201,18 @@ impl Net {
 
     /// [`Self::send`] with this request timeout.
     pub(super) fn send_with(&mut self, node: &str, peer: &str, timeout: Duration) -> u32 {
+        self.send_retrying(node, peer, timeout, None)
+    }
+
+    /// [`Self::send_with`], retried once on another link after a timeout if `retry` says
+    /// how long the retry may wait (as a relay route's `retry_on_timeout` does).
+    pub(super) fn send_retrying(
+        &mut self,
+        node: &str,
+        peer: &str,
+        timeout: Duration,
+        retry: Option<Duration>,
+    ) -> u32 {
         let n = self.next_request;
         self.next_request += 1;
         let p = Pending {
@@ -205,6 +220,7 @@ impl Net {
             deadline: self.time + timeout,
             hops: 0,
             follows_redirects: true,
+            retry,
             waiter: n,
         };
         let i = self.link(node, peer);
@@ -293,22 +309,12 @@ impl Net {
             Event::Outcome(Outcome::Failed { pending, error }) => {
                 self.settled.push((now, i, pending.waiter, Err(error)));
             }
-            Event::Outcome(Outcome::Failover { mut pending, .. }) => {
-                // To the node's first other link that is open.
-                let node = self.links[i].node;
-                let other = (0..self.links.len()).find(|&j| {
-                    j != i && self.links[j].node == node && self.links[j].core.peer().is_available()
-                });
-                match other {
-                    Some(j) => {
-                        pending.hops += 1;
-                        self.links[j].core.send_request(now, pending);
-                    }
-                    None => {
-                        let e = Err(RequestError::PeerGone);
-                        self.settled.push((now, i, pending.waiter, e));
-                    }
-                }
+            Event::Outcome(Outcome::Failover { pending, .. }) => {
+                self.elsewhere(i, pending, RequestError::PeerGone);
+            }
+            Event::Outcome(Outcome::Retry { pending }) => {
+                self.retried.push((now, i, pending.waiter));
+                self.elsewhere(i, pending, RequestError::Timeout);
             }
             Event::Outcome(Outcome::Redirected {
                 mut pending,
@@ -330,6 +336,23 @@ impl Net {
                 }
             }
             e => self.events.push((now, i, e)),
+        }
+    }
+
+    /// A request leaving link `i` unanswered goes to the node's first other link that is
+    /// open; with none it fails with `error`.
+    fn elsewhere(&mut self, i: usize, mut pending: Pending<u32>, error: RequestError) {
+        let now = self.time;
+        let node = self.links[i].node;
+        let other = (0..self.links.len()).find(|&j| {
+            j != i && self.links[j].node == node && self.links[j].core.peer().is_available()
+        });
+        match other {
+            Some(j) => {
+                pending.hops += 1;
+                self.links[j].core.send_request(now, pending);
+            }
+            None => self.settled.push((now, i, pending.waiter, Err(error))),
         }
     }
 
