@@ -559,6 +559,16 @@ fn found_json(f: &Found) -> Value {
     })
 }
 
+/// A named value as the AVP's type reads it (an Unsigned32 value is kept in the table as its
+/// 32-bit pattern).
+fn enum_value(a: &AvpDef, v: i32) -> i64 {
+    if a.ty == AvpType::Unsigned32 {
+        i64::from(v as u32)
+    } else {
+        i64::from(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,15 +606,5 @@ mod tests {
                 .iter()
                 .any(|(_, c)| c.name == "Capabilities-Exchange")
         );
-    }
-}
-
-/// A named value as the AVP's type reads it (an Unsigned32 value is kept in the table as its
-/// 32-bit pattern).
-fn enum_value(a: &AvpDef, v: i32) -> i64 {
-    if a.ty == AvpType::Unsigned32 {
-        i64::from(v as u32)
-    } else {
-        i64::from(v)
     }
 }
