@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::ValueEnum;
 use diameter_core::dictionary::{
-    self, ApplicationDef, ApplicationKind, AvpDef, CommandDef, FlagRule, Module, Rule, RuleKind,
-    UNBOUNDED, VendorDef,
+    self, ApplicationDef, ApplicationKind, AvpDef, AvpType, CommandDef, FlagRule, Module, Rule,
+    RuleKind, UNBOUNDED, VendorDef,
 };
 use diameter_core::{AvpKey, dump};
 use serde_json::{Value, json};
@@ -410,6 +410,7 @@ fn details_text(f: &Found) -> String {
         if !a.enums.is_empty() {
             let _ = writeln!(t, "  values:");
             for (v, n) in a.enums {
+                let v = enum_value(a, *v);
                 let _ = writeln!(t, "    {v:>10}  {n}");
             }
         }
@@ -524,7 +525,7 @@ fn avp_json(m: &Module, a: &AvpDef) -> Value {
         v["enum"] = a
             .enums
             .iter()
-            .map(|(n, name)| json!({"value": n, "name": name}))
+            .map(|(n, name)| json!({"value": enum_value(a, *n), "name": name}))
             .collect();
     }
     if !a.grouped.is_empty() {
@@ -556,6 +557,16 @@ fn found_json(f: &Found) -> Value {
         "commands": f.commands.iter().map(|(m, c)| command_json(m, c)).collect::<Vec<_>>(),
         "avps": f.avps.iter().map(|(m, a)| avp_json(m, a)).collect::<Vec<_>>(),
     })
+}
+
+/// A named value as the AVP's type reads it (an Unsigned32 value is kept in the table as its
+/// 32-bit pattern).
+fn enum_value(a: &AvpDef, v: i32) -> i64 {
+    if a.ty == AvpType::Unsigned32 {
+        i64::from(v as u32)
+    } else {
+        i64::from(v)
+    }
 }
 
 #[cfg(test)]

@@ -111,6 +111,46 @@ fn json_carries_the_same_and_still_encodes_back() {
     assert_eq!(back.stdout(), input);
 }
 
+/// Integer32 and Unsigned32 AVPs whose specification names some values show the name, as
+/// Wireshark does (TS 32.299 Cause-Code §7.2.35, Change-Condition §7.2.37,
+/// Variable-Part-Type §7.2.242aC); a value the specification does not name stays a number.
+#[test]
+fn named_integer_values() {
+    let acr = encode(
+        r#"{"command":"Accounting-Request","application_id":3,"avps":[
+        {"name":"Session-Id","value":"cscf;1"},{"name":"Origin-Host","value":"cscf"},
+        {"name":"Origin-Realm","value":"example"},{"name":"Destination-Realm","value":"ofcs"},
+        {"name":"Accounting-Record-Type","value":4},{"name":"Accounting-Record-Number","value":1},
+        {"name":"Cause-Code","value":-1},{"name":"Change-Condition","value":46},
+        {"name":"Variable-Part-Type","value":4},{"name":"Cause-Code","value":486}]}"#,
+    );
+    let run = diameter(&["decode", "--hex-file", "-"], acr.as_bytes());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let out = run.stdout();
+    for line in [
+        "Integer32: -1 Successful transaction",
+        "Integer32: 46 VoLTE Bearer Normal Release",
+        "Unsigned32: 4 Currency",
+        "Integer32: 486\n",
+    ] {
+        assert!(out.contains(line), "{line:?} not in\n{out}");
+    }
+    let run = diameter(
+        &["decode", "--hex-file", "-", "--format", "jsonl"],
+        acr.as_bytes(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let v = run.jsonl();
+    let cause = v[0]["avps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Cause-Code")
+        .unwrap();
+    assert_eq!(cause["value"], -1);
+    assert_eq!(cause["value_name"], "Successful transaction");
+}
+
 fn capture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/captures")

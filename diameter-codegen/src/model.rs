@@ -233,7 +233,7 @@ pub struct Avp {
     pub section: String,
     /// Free text for rustdoc.
     pub doc: Option<String>,
-    /// Enumerated values.
+    /// Named values (Enumerated, Integer32, Unsigned32).
     pub enums: Vec<EnumValue>,
     /// Grouped rules.
     pub grouped: Option<Vec<Rule>>,
@@ -241,12 +241,13 @@ pub struct Avp {
     pub line: usize,
 }
 
-/// A named value of an Enumerated AVP.
+/// A named value of an Enumerated AVP, or of an Integer32 or Unsigned32 AVP whose
+/// specification names some of its values.
 #[derive(Debug, Clone)]
 pub struct EnumValue {
     /// Name as the spec writes it.
     pub name: String,
-    /// Value.
+    /// Value (an Unsigned32 value as its 32-bit pattern, `u as i32`).
     pub code: i32,
     /// Source line.
     pub line: usize,
@@ -501,11 +502,14 @@ impl Lower<'_> {
                 "doc" => avp.doc = Some(c.text.trim().to_owned()),
                 "enum" => {
                     self.check_attrs(c, &["name", "code"]);
-                    if ty != AvpType::Enumerated {
+                    if !matches!(
+                        ty,
+                        AvpType::Enumerated | AvpType::Integer32 | AvpType::Unsigned32
+                    ) {
                         self.problems.push(Problem::new(
                             c.line,
                             format!(
-                                "<enum> on AVP {} of type {ty_text}, not Enumerated",
+                                "<enum> on AVP {} of type {ty_text}, not Enumerated, Integer32 or Unsigned32",
                                 avp.name
                             ),
                         ));
@@ -515,7 +519,14 @@ impl Lower<'_> {
                         continue;
                     };
                     let n = n.to_owned();
-                    if let Some(code) = self.num::<i32>(c, "code", v) {
+                    // An Unsigned32 value is kept as its 32-bit pattern (`v as i32`), as the
+                    // tables of diameter-core hold it.
+                    let code = if ty == AvpType::Unsigned32 {
+                        self.num::<u32>(c, "code", v).map(|u| u as i32)
+                    } else {
+                        self.num::<i32>(c, "code", v)
+                    };
+                    if let Some(code) = code {
                         avp.enums.push(EnumValue {
                             name: n,
                             code,

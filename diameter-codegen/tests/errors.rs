@@ -58,8 +58,12 @@ fn duplicate_enum_value() {
 }
 
 #[test]
-fn enum_on_non_enumerated() {
-    expect("enum_on_integer", 4, "not Enumerated");
+fn enum_on_non_integer() {
+    expect(
+        "enum_on_octetstring",
+        4,
+        "not Enumerated, Integer32 or Unsigned32",
+    );
 }
 
 #[test]

@@ -141,7 +141,9 @@ pub struct AvpDef {
     pub protected: FlagRule,
     /// V-bit rule.
     pub vendor_bit: FlagRule,
-    /// Named values of an Enumerated AVP, sorted by value.
+    /// Named values, sorted by value: those of an Enumerated AVP, or those an Integer32 or
+    /// Unsigned32 AVP's specification names (an Unsigned32 value as its 32-bit pattern,
+    /// `u as i32`; see [`AvpDef::value_name`]).
     pub enums: &'static [(i32, &'static str)],
     /// Member rules of a Grouped AVP.
     pub grouped: &'static [Rule],
@@ -176,6 +178,16 @@ impl AvpDef {
             .binary_search_by_key(&value, |(v, _)| *v)
             .ok()
             .map(|i| self.enums[i].1)
+    }
+
+    /// The specification's name of a value of an Enumerated, Integer32 or Unsigned32 AVP (an
+    /// Unsigned32 value given as `u64` from `u32`), if it names it.
+    pub fn value_name(&self, value: i64) -> Option<&'static str> {
+        let v = match self.ty {
+            AvpType::Unsigned32 => u32::try_from(value).ok()? as i32,
+            _ => i32::try_from(value).ok()?,
+        };
+        self.enum_name(v)
     }
 
     /// The value of an enumerated name.

@@ -178,6 +178,12 @@ pub(crate) fn view<'a>(avp: AvpRef<'a>, cx: &Cx, depth: usize) -> View<'a> {
             }
         }
         (Value::Hex, Some(f)) => v.decoded = formats::decode(f, a.data),
+        // An Integer32 or Unsigned32 AVP whose specification names some of its values
+        // (TS 32.299 Cause-Code, ...).
+        (Value::Int(n), _) if !d.enums.is_empty() => v.value_name = d.value_name(*n),
+        (Value::Uint(n), _) if !d.enums.is_empty() => {
+            v.value_name = i64::try_from(*n).ok().and_then(|n| d.value_name(n));
+        }
         _ => {}
     }
     v

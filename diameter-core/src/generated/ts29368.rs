@@ -15,7 +15,7 @@ pub mod avp {
     pub const TRIGGER_DATA: rt::AvpKey = rt::AvpKey::new(3003, 10415);
     /// Payload (OctetString), 3GPP TS 29.368 §6.4.
     pub const PAYLOAD: rt::AvpKey = rt::AvpKey::new(3004, 10415);
-    /// Action-Type (Enumerated), 3GPP TS 29.368 §6.4.
+    /// Action-Type (Enumerated), 3GPP TS 29.368 §6.4.6.
     pub const ACTION_TYPE: rt::AvpKey = rt::AvpKey::new(3005, 10415);
     /// Priority-Indication (Enumerated), 3GPP TS 29.368 §6.4.
     pub const PRIORITY_INDICATION: rt::AvpKey = rt::AvpKey::new(3006, 10415);
@@ -36,7 +36,7 @@ pub mod application {
     pub const TGPP_TSP: u32 = 16777309;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-/// Action-Type (code 3005, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.
+/// Action-Type (code 3005, vendor 10415), Enumerated, 3GPP TS 29.368 §6.4.6.
 ///
 /// A newtype over the wire value: values not listed here decode and re-encode unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -45,9 +45,15 @@ pub struct ActionType(pub i32);
 impl ActionType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3005, 10415);
+    /// `Device Trigger Request` (1)
+    pub const DEVICE_TRIGGER_REQUEST: Self = Self(1);
+    /// `Delivery Report` (2)
+    pub const DELIVERY_REPORT: Self = Self(2);
     /// The specification's name for this value, if it has one.
     pub fn name(self) -> Option<&'static str> {
         match self.0 {
+            1 => Some("Device Trigger Request"),
+            2 => Some("Delivery Report"),
             _ => None,
         }
     }
@@ -311,7 +317,7 @@ pub struct DeviceAction {
     pub reference_number: u32,
     /// `[ Old-Reference-Number ]`: Old-Reference-Number (code 3011, vendor 10415), 3GPP TS 29.368 §6.4.
     pub old_reference_number: Option<u32>,
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     pub action_type: ActionType,
     /// `[ Trigger-Data ]`: Trigger-Data (code 3003, vendor 10415), 3GPP TS 29.368 §6.4.
     pub trigger_data: Option<TriggerData>,
@@ -600,7 +606,7 @@ pub struct DeviceNotification {
     pub scs_identity: Option<rt::bytes::Bytes>,
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     pub reference_number: Option<u32>,
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     pub action_type: ActionType,
     /// `[ Request-Status ]`: Request-Status (code 3008, vendor 10415), 3GPP TS 29.368 §6.4.
     pub request_status: Option<RequestStatus>,
@@ -3080,7 +3086,7 @@ impl<'a> DeviceActionView<'a> {
         let avp = rt::view::get(self.root, self.first[4], self.end)?;
         Some(rt::view::read::<u32>(&avp))
     }
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&self) -> ActionType {
         let avp = rt::view::get_required(self.root, self.first[5], self.end);
@@ -3307,7 +3313,7 @@ impl<'a> DeviceNotificationView<'a> {
         let avp = rt::view::get(self.root, self.first[3], self.end)?;
         Some(rt::view::read::<u32>(&avp))
     }
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&self) -> ActionType {
         let avp = rt::view::get_required(self.root, self.first[4], self.end);
@@ -5049,7 +5055,7 @@ impl DeviceActionWriter<'_> {
         self.0.put_u32(3011, 192, 10415, 32, true, v);
         self
     }
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&mut self, v: ActionType) -> &mut Self {
         self.0.put_i32(3005, 192, 10415, 2, true, v.0);
@@ -5148,7 +5154,7 @@ impl DeviceNotificationWriter<'_> {
         self.0.put_u32(3007, 192, 10415, 16, true, v);
         self
     }
-    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&mut self, v: ActionType) -> &mut Self {
         self.0.put_i32(3005, 192, 10415, 1, true, v.0);
@@ -6140,9 +6146,9 @@ pub static AVPS: [rt::dictionary::AvpDef; 11usize] = [
         mandatory: rt::dictionary::FlagRule::Must,
         protected: rt::dictionary::FlagRule::May,
         vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
+        enums: &[(1, "Device Trigger Request"), (2, "Delivery Report")],
         grouped: &[],
-        spec: "3GPP TS 29.368 §6.4",
+        spec: "3GPP TS 29.368 §6.4.6",
     },
     rt::dictionary::AvpDef {
         code: 3006,

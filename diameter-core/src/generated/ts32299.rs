@@ -139,13 +139,13 @@ pub mod avp {
         2023,
         10415,
     );
-    /// Cause-Code (Integer32), 3GPP TS 32.299 §7.2.
+    /// Cause-Code (Integer32), 3GPP TS 32.299 §7.2.35.
     pub const CAUSE_CODE: rt::AvpKey = rt::AvpKey::new(861, 10415);
     /// Cellular-Network-Information (OctetString), 3GPP TS 32.299 §7.2.
     pub const CELLULAR_NETWORK_INFORMATION: rt::AvpKey = rt::AvpKey::new(3924, 10415);
     /// CG-Address (Address), 3GPP TS 32.299 §7.2.
     pub const CG_ADDRESS: rt::AvpKey = rt::AvpKey::new(846, 10415);
-    /// Change-Condition (Integer32), 3GPP TS 32.299 §7.2.
+    /// Change-Condition (Integer32), 3GPP TS 32.299 §7.2.37.
     pub const CHANGE_CONDITION: rt::AvpKey = rt::AvpKey::new(2037, 10415);
     /// Change-Time (Time), 3GPP TS 32.299 §7.2.
     pub const CHANGE_TIME: rt::AvpKey = rt::AvpKey::new(2038, 10415);
@@ -622,7 +622,7 @@ pub mod avp {
     pub const RATE_CONTROL_MAX_MESSAGE_SIZE: rt::AvpKey = rt::AvpKey::new(3937, 10415);
     /// Rate-Control-Max-Rate (Unsigned32), 3GPP TS 32.299 §7.2.
     pub const RATE_CONTROL_MAX_RATE: rt::AvpKey = rt::AvpKey::new(3938, 10415);
-    /// Rate-Control-Time-Unit (Unsigned32), 3GPP TS 32.299 §7.2.
+    /// Rate-Control-Time-Unit (Unsigned32), 3GPP TS 32.299 §7.2.160G.
     pub const RATE_CONTROL_TIME_UNIT: rt::AvpKey = rt::AvpKey::new(3939, 10415);
     /// Rate-Element (Grouped), 3GPP TS 32.299 §7.2.
     pub const RATE_ELEMENT: rt::AvpKey = rt::AvpKey::new(2058, 10415);
@@ -886,7 +886,7 @@ pub mod avp {
     pub const VARIABLE_PART: rt::AvpKey = rt::AvpKey::new(3907, 10415);
     /// Variable-Part-Order (Unsigned32), 3GPP TS 32.299 §7.2.
     pub const VARIABLE_PART_ORDER: rt::AvpKey = rt::AvpKey::new(3908, 10415);
-    /// Variable-Part-Type (Unsigned32), 3GPP TS 32.299 §7.2.
+    /// Variable-Part-Type (Unsigned32), 3GPP TS 32.299 §7.2.242aC.
     pub const VARIABLE_PART_TYPE: rt::AvpKey = rt::AvpKey::new(3909, 10415);
     /// Variable-Part-Value (UTF8String), 3GPP TS 32.299 §7.2.
     pub const VARIABLE_PART_VALUE: rt::AvpKey = rt::AvpKey::new(3910, 10415);
@@ -9116,7 +9116,7 @@ impl rt::AvpData for ApnRateControl {
 pub struct ApnRateControlDownlink {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     pub additional_exception_reports: Option<AdditionalExceptionReports>,
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     pub rate_control_max_rate: Option<u32>,
@@ -9264,7 +9264,7 @@ impl rt::AvpData for ApnRateControlDownlink {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApnRateControlUplink {
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     pub rate_control_max_rate: Option<u32>,
@@ -11561,7 +11561,7 @@ pub struct ImsInformation {
     pub service_specific_info: Vec<ServiceSpecificInfo>,
     /// `*[ Message-Body ]`: Message-Body (code 889, vendor 10415), 3GPP TS 32.299 §7.2.
     pub message_body: Vec<MessageBody>,
-    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: Option<i32>,
     /// `*[ Reason-Header ]`: Reason-Header (code 3401, vendor 10415), 3GPP TS 32.299 §7.2.
     pub reason_header: Vec<rt::data::Utf8String>,
@@ -16929,7 +16929,7 @@ pub struct NiddSubmission {
     pub accounting_input_octets: Option<u64>,
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     pub accounting_output_octets: Option<u64>,
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Option<i32>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -18651,7 +18651,7 @@ pub struct ProseDirectCommunicationReceptionDataContainer {
     pub accounting_input_octets: Option<u64>,
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     pub change_time: Option<rt::data::Time>,
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Option<i32>,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
@@ -18983,7 +18983,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainer {
     pub accounting_output_octets: Option<u64>,
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     pub change_time: Option<rt::data::Time>,
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Option<i32>,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
@@ -21106,7 +21106,7 @@ pub struct PsInformation {
     pub start_time: Option<rt::data::Time>,
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     pub stop_time: Option<rt::data::Time>,
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Option<i32>,
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     pub diagnostics: Option<i32>,
@@ -24119,7 +24119,7 @@ impl rt::AvpData for RecipientReceivedAddress {
 pub struct RelatedChangeConditionInformation {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Option<rt::data::Address>,
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Vec<i32>,
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -25397,7 +25397,7 @@ pub struct ServiceDataContainer {
     pub time_last_usage: Option<rt::data::Time>,
     /// `[ Time-Usage ]`: Time-Usage (code 2045, vendor 10415), 3GPP TS 32.299 §7.2.
     pub time_usage: Option<u32>,
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Vec<i32>,
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -29088,7 +29088,7 @@ pub struct TrafficDataVolumes {
     pub accounting_input_octets: Option<u64>,
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     pub accounting_output_octets: Option<u64>,
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     pub change_condition: Option<i32>,
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     pub change_time: Option<rt::data::Time>,
@@ -30816,7 +30816,7 @@ impl rt::AvpData for UwanUserLocationInfo {
 pub struct VariablePart {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_order: Option<u32>,
-    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     pub variable_part_type: u32,
     /// `{ Variable-Part-Value }`: Variable-Part-Value (code 3910, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_value: rt::data::Utf8String,
@@ -31611,7 +31611,7 @@ impl rt::AvpData for WlanOperatorId {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
-    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: i32,
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     pub node_functionality: NodeFunctionality,
@@ -36579,7 +36579,7 @@ impl<'a> ApnRateControlDownlinkView<'a> {
         let avp = rt::view::get(self.root, self.first[0], self.end)?;
         Some(AdditionalExceptionReports(rt::view::read::<i32>(&avp)))
     }
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
         let avp = rt::view::get(self.root, self.first[1], self.end)?;
@@ -36740,7 +36740,7 @@ impl<'a> ApnRateControlUplinkView<'a> {
             Self::is_member,
         )
     }
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
         let avp = rt::view::get(self.root, self.first[0], self.end)?;
@@ -39845,7 +39845,7 @@ impl<'a> ImsInformationView<'a> {
             |avp| MessageBodyView::read(avp),
         )
     }
-    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[29], self.end)?;
@@ -43951,7 +43951,7 @@ impl<'a> NiddSubmissionView<'a> {
         let avp = rt::view::get(self.root, self.first[2], self.end)?;
         Some(rt::view::read::<u64>(&avp))
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[3], self.end)?;
@@ -45704,7 +45704,7 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
         let avp = rt::view::get(self.root, self.first[4], self.end)?;
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[5], self.end)?;
@@ -45961,7 +45961,7 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
         let avp = rt::view::get(self.root, self.first[4], self.end)?;
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[5], self.end)?;
@@ -48055,7 +48055,7 @@ impl<'a> PsInformationView<'a> {
         let avp = rt::view::get(self.root, self.first[48], self.end)?;
         Some(rt::view::read::<rt::data::Time>(&avp))
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[49], self.end)?;
@@ -49679,7 +49679,7 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
         let avp = rt::view::get(self.root, self.first[0], self.end)?;
         Some(rt::view::read::<rt::data::Address>(&avp))
     }
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
         rt::view::Members::new(
@@ -51228,7 +51228,7 @@ impl<'a> ServiceDataContainerView<'a> {
         let avp = rt::view::get(self.root, self.first[14], self.end)?;
         Some(rt::view::read::<u32>(&avp))
     }
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
         rt::view::Members::new(
@@ -53976,7 +53976,7 @@ impl<'a> TrafficDataVolumesView<'a> {
         let avp = rt::view::get(self.root, self.first[2], self.end)?;
         Some(rt::view::read::<u64>(&avp))
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
         let avp = rt::view::get(self.root, self.first[3], self.end)?;
@@ -55541,7 +55541,7 @@ impl<'a> VariablePartView<'a> {
         let avp = rt::view::get(self.root, self.first[0], self.end)?;
         Some(rt::view::read::<u32>(&avp))
     }
-    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     #[inline]
     pub fn variable_part_type(&self) -> u32 {
         let avp = rt::view::get_required(self.root, self.first[1], self.end);
@@ -56278,7 +56278,7 @@ impl<'a> CauseView<'a> {
             Self::is_member,
         )
     }
-    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> i32 {
         let avp = rt::view::get_required(self.root, self.first[0], self.end);
@@ -59019,7 +59019,7 @@ impl ApnRateControlDownlinkWriter<'_> {
         self.0.put_i32(3936, 192, 10415, 1, true, v.0);
         self
     }
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
         self.0.put_u32(3939, 192, 10415, 2, true, v);
@@ -59073,7 +59073,7 @@ impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlUplinkWriter<'c> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl ApnRateControlUplinkWriter<'_> {
-    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
         self.0.put_u32(3939, 192, 10415, 1, true, v);
@@ -60253,7 +60253,7 @@ impl ImsInformationWriter<'_> {
         self.0.group::<MessageBody>(0, false, f);
         self
     }
-    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(861, 192, 10415, 262144, true, v);
@@ -62060,7 +62060,7 @@ impl NiddSubmissionWriter<'_> {
         self.0.put_u64(364, 64, 0, 4, true, v);
         self
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 8, true, v);
@@ -62771,7 +62771,7 @@ impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
         self.0.put_u32(2038, 128, 10415, 16, true, v.0);
         self
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 32, true, v);
@@ -62890,7 +62890,7 @@ impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
         self.0.put_u32(2038, 128, 10415, 16, true, v.0);
         self
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 32, true, v);
@@ -64024,7 +64024,7 @@ impl PsInformationWriter<'_> {
         self.0.put_u32(2042, 128, 10415, 137438953472, true, v.0);
         self
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 274877906944, true, v);
@@ -64773,7 +64773,7 @@ impl RelatedChangeConditionInformationWriter<'_> {
         self.0.put_address(1228, 128, 10415, 1, true, v);
         self
     }
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37. Each call appends another occurrence.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 0, false, v);
@@ -65407,7 +65407,7 @@ impl ServiceDataContainerWriter<'_> {
         self.0.put_u32(2045, 128, 10415, 8192, true, v);
         self
     }
-    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37. Each call appends another occurrence.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 0, false, v);
@@ -66779,7 +66779,7 @@ impl TrafficDataVolumesWriter<'_> {
         self.0.put_u64(364, 64, 0, 4, true, v);
         self
     }
-    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(2037, 128, 10415, 8, true, v);
@@ -67475,7 +67475,7 @@ impl VariablePartWriter<'_> {
         self.0.put_u32(3908, 192, 10415, 4, true, v);
         self
     }
-    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     #[inline]
     pub fn variable_part_type(&mut self, v: u32) -> &mut Self {
         self.0.put_u32(3909, 192, 10415, 1, true, v);
@@ -67775,7 +67775,7 @@ impl<'c> rt::writer::MemberWriter<'c> for CauseWriter<'c> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl CauseWriter<'_> {
-    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&mut self, v: i32) -> &mut Self {
         self.0.put_i32(861, 192, 10415, 1, true, v);
@@ -69395,9 +69395,13 @@ pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
         mandatory: rt::dictionary::FlagRule::Must,
         protected: rt::dictionary::FlagRule::May,
         vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
+        enums: &[
+            (-2, "End of SUBSCRIBE dialog"),
+            (-1, "Successful transaction"),
+            (0, "Normal end of session"),
+        ],
         grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
+        spec: "3GPP TS 32.299 §7.2.35",
     },
     rt::dictionary::AvpDef {
         code: 862,
@@ -74140,9 +74144,58 @@ pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
         mandatory: rt::dictionary::FlagRule::MustNot,
         protected: rt::dictionary::FlagRule::May,
         vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
+        enums: &[
+            (0, "Normal Release"),
+            (1, "Abnormal Release"),
+            (2, "Qos Change"),
+            (3, "Volume Limit"),
+            (4, "Time Limit"),
+            (5, "Serving Node Change"),
+            (6, "Serving Node PLMN Change"),
+            (7, "User Location Change"),
+            (8, "RAT Change"),
+            (9, "UE TimeZone Change"),
+            (10, "Tariff Time Change"),
+            (11, "Service Idled Out"),
+            (12, "ServiceSpecificUnitLimit"),
+            (13, "Max Number of Changes in Charging conditions"),
+            (14, "CGI-SAI Change"),
+            (15, "RAI Change"),
+            (16, "ECGI Change"),
+            (17, "TAI Change"),
+            (18, "Service Data Volume Limit"),
+            (19, "Service Data Time Limit"),
+            (20, "Management Intervention"),
+            (21, "Service Stop"),
+            (22, "User CSG Information Change"),
+            (23, "S-GW Change"),
+            (24, "Change of UE Presence in Presence Reporting Area"),
+            (25, "Proximity alerted"),
+            (26, "Time expired with no renewal"),
+            (27, "Requestor cancellation"),
+            (28, "Maximum number of reports"),
+            (29, "PLMN change"),
+            (30, "Coverage status change"),
+            (31, "Removal of access"),
+            (32, "Unavailability of access"),
+            (33, "Access change of service data flow"),
+            (34, "Indirect change condition"),
+            (35, "Maximum number of NIDD submissions"),
+            (36, "Change in UP to UE"),
+            (37, "Serving PLMN Rate Control Change"),
+            (38, "APN Rate Control Change"),
+            (39, "NIDD Submission Response Receipt"),
+            (40, "NIDD Submission Response Sending"),
+            (41, "NIDD Delivery to UE"),
+            (42, "NIDD Delivery from UE Error"),
+            (43, "NIDD Submission Timeout"),
+            (44, "MO exception data counter"),
+            (45, "Change of 3GPP PS Data off Status"),
+            (46, "VoLTE Bearer Normal Release"),
+            (47, "VoLTE Bearer Abnormal Release"),
+        ],
         grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
+        spec: "3GPP TS 32.299 §7.2.37",
     },
     rt::dictionary::AvpDef {
         code: 2038,
@@ -77845,9 +77898,15 @@ pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
         mandatory: rt::dictionary::FlagRule::Must,
         protected: rt::dictionary::FlagRule::May,
         vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
+        enums: &[
+            (0, "Integer"),
+            (1, "Number"),
+            (2, "Time"),
+            (3, "Date"),
+            (4, "Currency"),
+        ],
         grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
+        spec: "3GPP TS 32.299 §7.2.242aC",
     },
     rt::dictionary::AvpDef {
         code: 3910,
@@ -78651,9 +78710,15 @@ pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
         mandatory: rt::dictionary::FlagRule::Must,
         protected: rt::dictionary::FlagRule::May,
         vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
+        enums: &[
+            (0, "Unrestricted"),
+            (1, "Minute"),
+            (2, "Hour"),
+            (3, "Day"),
+            (4, "Week"),
+        ],
         grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
+        spec: "3GPP TS 32.299 §7.2.160G",
     },
     rt::dictionary::AvpDef {
         code: 3940,
