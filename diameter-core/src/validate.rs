@@ -38,6 +38,8 @@ use crate::message::codes;
 use crate::policy::Deviations;
 use crate::typed::missing;
 
+mod rule_index;
+
 /// Validates a decoded message, strictly. `Ok` means a handler may trust the ABNF.
 pub fn validate(msg: &Message) -> Result<(), DecodeError> {
     validate_with(msg, DecodeCx::default())
@@ -149,9 +151,9 @@ fn check_counted(
 ) -> Result<(), DecodeError> {
     // Whether the rules have a `*[ AVP ]` slot: looked up only for an AVP no rule names.
     let mut any_slot = None;
-    // AVPs mostly come in the order of their rules, so the search for the next one starts
-    // after the last match and wraps around. (The codegen refuses an AVP listed twice in
-    // one rule list, so the rule found is the only one naming the AVP.)
+    // Which rule names an AVP, and how many rules have a minimum (`rule_index`).
+    let index = rules.map(rule_index::index_of);
+    // Where a scan for the next AVP's rule starts (AVPs mostly come in rule order).
     let mut next_rule = 0;
     // Rules with a minimum whose count reached it: when that is all of them (the common
     // case), no pass over the rules is needed at the end.
@@ -170,9 +172,9 @@ fn check_counted(
         let this = position;
         position += 1;
         // Reserved bits, or V with Vendor-ID 0 (no vendor: the V bit says a Vendor-ID
-        // follows, and 0 is none, §4.1).
-        if avp.flags.0 & AvpFlags::RESERVED != 0
-            || (avp.flags.0 & AvpFlags::VENDOR != 0 && avp.vendor == 0)
+        // follows, and 0 is none, §4.1). One test for the common case (neither bit).
+        if avp.flags.0 & (AvpFlags::RESERVED | AvpFlags::VENDOR) != 0
+            && (avp.flags.0 & AvpFlags::RESERVED != 0 || avp.vendor == 0)
         {
             return Err(avp.error(ErrorKind::InvalidAvpBits(avp.flags.0)));
         }
@@ -181,8 +183,8 @@ fn check_counted(
         if def.is_none() && avp.flags.is_mandatory() {
             return Err(avp.error(ErrorKind::UnsupportedMandatoryAvp(key)));
         }
-        if let Some(rules) = rules {
-            match find_rule(rules, key, next_rule) {
+        if let (Some(rules), Some(index)) = (rules, &index) {
+            match index.find(rules, key, next_rule) {
                 Some(i) => {
                     next_rule = i + 1;
                     counts[i] += 1;
@@ -214,8 +216,8 @@ fn check_counted(
             }
         }
     }
-    match rules {
-        Some(rules) if met != required_rules(rules) => {
+    match (rules, index) {
+        (Some(rules), Some(index)) if met != index.required => {
             match missing_required(rules, counts, end_offset) {
                 Ok(()) => Ok(()),
                 Err(e) => deviation(cx, true, e, dev),
@@ -238,45 +240,6 @@ fn missing_required(rules: &[Rule], counts: &[u32], end_offset: usize) -> Result
         }
     }
     Ok(())
-}
-
-/// How many of `rules` have a minimum (required and fixed AVPs), remembered per rule list
-/// in a small per-thread table: rule lists are the dictionary's statics, the same few
-/// every message, and counting costs a pass over lists of up to 74 rules.
-fn required_rules(rules: &[Rule]) -> u32 {
-    use std::cell::Cell;
-    const SLOTS: usize = 64;
-    thread_local! {
-        static REQUIRED: [Cell<(usize, usize, u32)>; SLOTS] =
-            const { [const { Cell::new((0, 0, 0)) }; SLOTS] };
-    }
-    let (ptr, len) = (rules.as_ptr() as usize, rules.len());
-    let count = || rules.iter().filter(|r| r.min > 0).count() as u32;
-    REQUIRED
-        .try_with(|table| {
-            let slot = &table[(ptr / std::mem::size_of::<Rule>()) % SLOTS];
-            match slot.get() {
-                (p, l, n) if p == ptr && l == len => n,
-                _ => {
-                    let n = count();
-                    slot.set((ptr, len, n));
-                    n
-                }
-            }
-        })
-        .unwrap_or_else(|_| count())
-}
-
-/// The index of the rule naming `key`, searched from `start` on, then from the beginning.
-#[inline]
-fn find_rule(rules: &[Rule], key: AvpKey, start: usize) -> Option<usize> {
-    let start = start.min(rules.len());
-    let (before, after) = rules.split_at(start);
-    after
-        .iter()
-        .position(|r| r.avp == Some(key))
-        .map(|i| start + i)
-        .or_else(|| before.iter().position(|r| r.avp == Some(key)))
 }
 
 /// Checks one AVP's data against its type (and, for Grouped, its members' rules).

@@ -49,12 +49,13 @@ use crate::shared::{Ingress, Late, NodeShared, Outstanding, PeerCommand, PeerSlo
 use crate::stats::Counters;
 
 /// Carries out what a peer's core decided about one of its requests (`slot`: that peer;
-/// `rr`: its round-robin position for requests it moves elsewhere).
+/// `rr`: its round-robin position for requests it moves elsewhere; `now`: the clock, read
+/// only by the outcomes that need the time, not by every answer).
 pub(crate) fn settle(
     node: &NodeShared,
     slot: &Arc<PeerSlot>,
     rr: &AtomicUsize,
-    now: Instant,
+    now: fn() -> Instant,
     outcome: Outcome<Reply>,
 ) {
     let counters = &slot.counters;
@@ -84,7 +85,7 @@ pub(crate) fn settle(
             };
             node.routing
                 .redirects
-                .insert(&request, &indication, host, now);
+                .insert(&request, &indication, host, now());
             Counters::bump(&counters.redirects_followed);
             hand_on(node, &target, pending);
         }
@@ -98,7 +99,7 @@ pub(crate) fn settle(
                     .and_then(|msg| match &pending.waiter {
                         Reply::Caller(_) => {
                             let app = msg.application_id();
-                            node.select_for_send(&msg, app, Some(slot), rr, now)
+                            node.select_for_send(&msg, app, Some(slot), rr, now())
                         }
                         Reply::Forward(ingress) => {
                             match node.decide(&msg, &ingress.slot, &[slot]) {

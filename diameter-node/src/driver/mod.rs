@@ -365,7 +365,7 @@ impl PeerDriver {
                     crate::dispatch::handle_request(node, slot, replies, msg);
                 }
             }
-            Event::Outcome(o) => settle(&self.node, &self.slot, &self.rr, clock::now(), o),
+            Event::Outcome(o) => settle(&self.node, &self.slot, &self.rr, clock::now, o),
             Event::UnmatchedAnswer(msg) => report::unmatched_answer(&self.node, &self.slot, &msg),
             Event::InputError {
                 conn,
