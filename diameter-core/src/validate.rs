@@ -120,7 +120,7 @@ const ANSWER_MESSAGE: &[Rule] = &[
 /// AVPs themselves when the rules are unknown.
 fn check_list(
     avps: AvpIter<'_>,
-    rules: Option<&[Rule]>,
+    rules: Option<&'static [Rule]>,
     cx: DecodeCx,
     end_offset: usize,
     dev: &mut Deviations,
@@ -143,7 +143,7 @@ fn check_list(
 /// [`check_list`] with zeroed `counts`, one per rule.
 fn check_counted(
     avps: AvpIter<'_>,
-    rules: Option<&[Rule]>,
+    rules: Option<&'static [Rule]>,
     counts: &mut [u32],
     cx: DecodeCx,
     end_offset: usize,

@@ -8,8 +8,9 @@
 //! byte, the one rule naming an AVP with that low byte, or none, or "several" (then the
 //! scan decides, as before). A lookup is a table read and one comparison.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 use crate::avp::AvpKey;
 use crate::dictionary::Rule;
@@ -79,32 +80,44 @@ fn scan(rules: &[Rule], key: AvpKey, start: usize) -> Option<usize> {
         .or_else(|| before.iter().position(|r| r.avp == Some(key)))
 }
 
-/// The index of `rules`, from a small per-thread cache keyed by the list's address and
-/// length (rule lists are statics; a user's registered dictionary's lists are leaked, so
-/// static too), made on a miss.
-pub(super) fn index_of(rules: &[Rule]) -> Rc<RuleIndex> {
+/// The index of `rules`: from a small per-thread cache keyed by the list's address and
+/// length (a `Cell` read, no lock: this runs for every rule list of every message), else
+/// from the process-wide registry, which makes each list's index once. Rule lists are
+/// statics (a registered dictionary's are leaked, so static too), so the registry holds at
+/// most one index per list of the compiled-in and registered dictionaries, and the
+/// indexes it leaks live as long as the lists do.
+pub(super) fn index_of(rules: &'static [Rule]) -> &'static RuleIndex {
     const SLOTS: usize = 64;
-    type Slot = (usize, usize, Option<Rc<RuleIndex>>);
+    type Slot = Cell<(usize, usize, Option<&'static RuleIndex>)>;
     thread_local! {
-        static CACHE: RefCell<[Slot; SLOTS]> =
-            const { RefCell::new([const { (0, 0, None) }; SLOTS]) };
+        static CACHE: [Slot; SLOTS] = const { [const { Cell::new((0, 0, None)) }; SLOTS] };
     }
     let (ptr, len) = (rules.as_ptr() as usize, rules.len());
-    let make = || Rc::new(RuleIndex::new(rules));
     CACHE
         .try_with(|cache| {
-            let mut cache = cache.borrow_mut();
-            let slot = &mut cache[(ptr / std::mem::size_of::<Rule>()) % SLOTS];
-            match slot {
-                (p, l, Some(index)) if *p == ptr && *l == len => index.clone(),
+            let slot = &cache[(ptr / std::mem::size_of::<Rule>()) % SLOTS];
+            match slot.get() {
+                (p, l, Some(index)) if p == ptr && l == len => index,
                 _ => {
-                    let index = make();
-                    *slot = (ptr, len, Some(index.clone()));
+                    let index = registered(rules);
+                    slot.set((ptr, len, Some(index)));
                     index
                 }
             }
         })
-        .unwrap_or_else(|_| make())
+        .unwrap_or_else(|_| registered(rules))
+}
+
+/// The one index of `rules` in this process, made on first use.
+#[cold]
+fn registered(rules: &'static [Rule]) -> &'static RuleIndex {
+    static REGISTRY: Mutex<BTreeMap<(usize, usize), &'static RuleIndex>> =
+        Mutex::new(BTreeMap::new());
+    let key = (rules.as_ptr() as usize, rules.len());
+    let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(RuleIndex::new(rules))))
 }
 
 #[cfg(test)]
@@ -171,11 +184,14 @@ mod tests {
 
     #[test]
     fn the_cache_gives_the_index_of_the_list_asked_for() {
-        let a = [rule(1, 0), rule(2, 0)];
-        let b = [rule(2, 0)];
-        let (ia, ib) = (index_of(&a), index_of(&b));
-        assert_eq!(ia.find(&a, AvpKey::new(2, 0), 0), Some(1));
-        assert_eq!(ib.find(&b, AvpKey::new(2, 0), 0), Some(0));
-        assert_eq!(index_of(&a).required, 0);
+        let a: &'static [Rule] = Box::leak(Box::new([rule(1, 0), rule(2, 0)]));
+        let b: &'static [Rule] = Box::leak(Box::new([rule(2, 0)]));
+        let (ia, ib) = (index_of(a), index_of(b));
+        assert_eq!(ia.find(a, AvpKey::new(2, 0), 0), Some(1));
+        assert_eq!(ib.find(b, AvpKey::new(2, 0), 0), Some(0));
+        // The same list: the same index, from the cache, on this thread and another.
+        assert!(std::ptr::eq(index_of(a), ia));
+        let other = std::thread::spawn(move || index_of(a) as *const RuleIndex as usize);
+        assert_eq!(other.join().unwrap(), ia as *const RuleIndex as usize);
     }
 }
