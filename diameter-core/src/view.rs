@@ -15,6 +15,7 @@ use bytes::Bytes;
 
 use crate::avp::{AvpIter, AvpRef};
 use crate::data::{AvpData, DecodeCx};
+use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
@@ -129,6 +130,56 @@ pub fn read_text<'a>(avp: &AvpRef<'a>) -> &'a str {
     std::str::from_utf8(avp.data).unwrap_or_default()
 }
 
+/// Reads a checked value of an owned type from an AVP (the reader of numbers, addresses,
+/// times and URIs for [`one`], [`opt`] and [`Members`]).
+#[inline(always)]
+pub fn value<T: AvpData + Default>(avp: AvpRef<'_>) -> T {
+    read(&avp)
+}
+
+/// Reads a checked Enumerated value.
+#[inline(always)]
+pub fn enumerated<T: From<i32>>(avp: AvpRef<'_>) -> T {
+    T::from(read::<i32>(&avp))
+}
+
+/// Reads checked text.
+#[inline(always)]
+pub fn text(avp: AvpRef<'_>) -> &str {
+    std::str::from_utf8(avp.data).unwrap_or_default()
+}
+
+/// Reads OctetString data.
+#[inline(always)]
+pub fn octets(avp: AvpRef<'_>) -> &[u8] {
+    avp.data
+}
+
+/// The value of a member that is always present once checked (recorded at `at` within
+/// `root[..end]`), read by `read`; an empty AVP's reading if it is not.
+#[inline(always)]
+pub fn one<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> T {
+    read(get_required(root, at, end))
+}
+
+/// The value of an optional member recorded at `at` within `root[..end]`, read by `read`.
+#[inline(always)]
+pub fn opt<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> Option<T> {
+    get(root, at, end).map(read)
+}
+
+/// A view's `Debug`: as its owned struct prints, or `Name(undecodable: error)`.
+pub fn debug<T: std::fmt::Debug>(
+    owned: Result<T, DecodeError>,
+    name: &str,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    match owned {
+        Ok(s) => std::fmt::Debug::fmt(&s, f),
+        Err(e) => write!(f, "{name}(undecodable: {e})"),
+    }
+}
+
 /// The AVP recorded at `at` within `root[..end]`, if any.
 #[inline(always)]
 pub fn get<'a>(root: &'a Bytes, at: u32, end: u32) -> Option<AvpRef<'a>> {
@@ -148,6 +199,234 @@ pub fn get_required<'a>(root: &'a Bytes, at: u32, end: u32) -> AvpRef<'a> {
 fn empty() -> &'static Bytes {
     static EMPTY: Bytes = Bytes::from_static(&[]);
     &EMPTY
+}
+
+/// How a view's checking walk checks one member's value: what decoding the member's owned
+/// type checks.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Nothing to check (OctetString).
+    Nothing,
+    /// UTF-8 text, with the owned text type's error (its `INVALID`).
+    Text(&'static str),
+    /// Integer32 (and Enumerated).
+    I32,
+    /// Integer64.
+    I64,
+    /// Unsigned32.
+    U32,
+    /// Unsigned64.
+    U64,
+    /// Float32.
+    F32,
+    /// Float64.
+    F64,
+    /// Address.
+    Address,
+    /// Time.
+    Time,
+    /// DiameterURI.
+    Uri,
+    /// A Grouped member: its view's check (members' contents included).
+    Group(fn(&AvpRef<'_>, DecodeCx) -> Result<(), DecodeError>),
+}
+
+impl Check {
+    /// Checks `avp` within `cx`.
+    #[inline]
+    pub fn run(self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        match self {
+            Self::Nothing => Ok(()),
+            Self::Text(what) => check_text(avp, what),
+            Self::I32 => check::<i32>(avp, cx),
+            Self::I64 => check::<i64>(avp, cx),
+            Self::U32 => check::<u32>(avp, cx),
+            Self::U64 => check::<u64>(avp, cx),
+            Self::F32 => check::<f32>(avp, cx),
+            Self::F64 => check::<f64>(avp, cx),
+            Self::Address => check::<crate::data::Address>(avp, cx),
+            Self::Time => check::<crate::data::Time>(avp, cx),
+            Self::Uri => check::<crate::data::DiameterUri>(avp, cx),
+            Self::Group(f) => f(avp, cx),
+        }
+    }
+}
+
+/// `Member::repeated` of a member that may occur once.
+pub const ONCE: u16 = u16::MAX;
+
+/// One ABNF member of a view (a generated constant table drives the walk of [`fill`]).
+#[derive(Clone, Copy)]
+pub struct Member {
+    /// AVP Code.
+    pub code: u32,
+    /// Vendor-ID (0: none).
+    pub vendor: u32,
+    /// The AVP's default flags (of the Failed-AVP reporting it missing).
+    pub flags: u8,
+    /// The AVP's data type (the length of that Failed-AVP's zeroed data).
+    pub ty: AvpType,
+    /// Fewest occurrences (a required member: 1 or more).
+    pub min: u32,
+    /// Most occurrences of a repeated member.
+    pub max: u32,
+    /// The index of a repeated member's count, or [`ONCE`].
+    pub repeated: u16,
+    /// How its value is checked.
+    pub check: Check,
+}
+
+impl Member {
+    /// A member that may occur once (`{ X }`, `< X >` or `[ X ]`).
+    pub const fn once(
+        code: u32,
+        vendor: u32,
+        flags: u8,
+        ty: AvpType,
+        required: bool,
+        check: Check,
+    ) -> Self {
+        Self {
+            code,
+            vendor,
+            flags,
+            ty,
+            min: required as u32,
+            max: 1,
+            repeated: ONCE,
+            check,
+        }
+    }
+
+    /// A repeated member, its count at `count[repeated]`.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn more(
+        code: u32,
+        vendor: u32,
+        flags: u8,
+        ty: AvpType,
+        min: u32,
+        max: u32,
+        repeated: u16,
+        check: Check,
+    ) -> Self {
+        Self {
+            code,
+            vendor,
+            flags,
+            ty,
+            min,
+            max,
+            repeated,
+            check,
+        }
+    }
+}
+
+/// The members of a view in ABNF order, and (for wide ones) their indexes sorted by
+/// (code, vendor), searched instead of scanning.
+pub struct Table {
+    /// ABNF order: member `i` is recorded at `first[i]`.
+    pub members: &'static [Member],
+    /// Indexes into `members` sorted by (code, vendor); empty for a table short enough to scan.
+    pub by_key: &'static [u16],
+}
+
+impl Table {
+    /// The index of the member (code, vendor), if the ABNF names it.
+    #[inline]
+    pub fn find(&self, code: u32, vendor: u32) -> Option<usize> {
+        if self.by_key.is_empty() {
+            return self
+                .members
+                .iter()
+                .position(|m| m.code == code && m.vendor == vendor);
+        }
+        let key = (code, vendor);
+        self.by_key
+            .binary_search_by(|&i| {
+                let m = &self.members[usize::from(i)];
+                (m.code, m.vendor).cmp(&key)
+            })
+            .ok()
+            .map(|k| usize::from(self.by_key[k]))
+    }
+
+    /// Whether the ABNF names (code, vendor).
+    #[inline]
+    pub fn contains(&self, code: u32, vendor: u32) -> bool {
+        self.find(code, vendor).is_some()
+    }
+}
+
+/// Where a view records its members: the first occurrence of each (ABNF order), the count
+/// of each repeated one, and how many AVPs the ABNF does not name.
+pub struct Index<'v> {
+    /// Offset of each member's first occurrence, [`ABSENT`] if none.
+    pub first: &'v mut [u32],
+    /// Occurrences of each repeated member.
+    pub count: &'v mut [u32],
+    /// AVPs outside the ABNF.
+    pub extra: &'v mut u32,
+}
+
+/// Indexes the members of `root[start..end]` into `ix` as `table` says (the walk of every
+/// generated view); with `deep`, checks them as decoding the owned struct does (Grouped
+/// members' contents too) and reports a missing required member at `missing_at`.
+#[allow(clippy::too_many_arguments)]
+pub fn fill(
+    table: &Table,
+    root: &Bytes,
+    start: u32,
+    end: u32,
+    ix: Index<'_>,
+    cx: DecodeCx,
+    deep: bool,
+    missing_at: usize,
+) -> Result<(), DecodeError> {
+    let mut avps = AvpIter::within(root, start as usize, end as usize);
+    while let Some(avp) = avps.next_framed() {
+        let Some(i) = table.find(avp.code, avp.vendor) else {
+            *ix.extra += 1;
+            continue;
+        };
+        let m = &table.members[i];
+        if m.repeated == ONCE {
+            once(&mut ix.first[i], &avp)?;
+        } else {
+            more(
+                &mut ix.first[i],
+                &mut ix.count[usize::from(m.repeated)],
+                &avp,
+                m.max,
+            )?;
+        }
+        if deep {
+            m.check.run(&avp, cx)?;
+        }
+    }
+    avps.finish()?;
+    if deep {
+        for (i, m) in table.members.iter().enumerate() {
+            if m.min == 0 {
+                continue;
+            }
+            let present = if m.repeated == ONCE {
+                ix.first[i] != ABSENT
+            } else {
+                ix.count[usize::from(m.repeated)] >= m.min
+            };
+            if !present {
+                return Err(crate::typed::missing(
+                    crate::avp::AvpKey::new(m.code, m.vendor),
+                    m.ty,
+                    crate::AvpFlags(m.flags),
+                    missing_at,
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The occurrences of a repeated member, in message order, read as `T`.

@@ -19,10 +19,8 @@ use crate::model::{Avp, AvpType, Command, Rule};
 struct Access {
     /// The accessor's item type.
     ty: TokenStream,
-    /// Reads the value from `avp` (an `AvpRef<'a>` already checked).
+    /// The function reading the value from an `AvpRef<'a>` already checked.
     read: TokenStream,
-    /// Checks `avp` with context `cx` (a statement), when the type has anything to check.
-    check: Option<TokenStream>,
 }
 
 impl Ctx<'_> {
@@ -59,19 +57,16 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let number = |t: TokenStream| Access {
             ty: t.clone(),
-            read: quote!(#rt::view::read::<#t>(&avp)),
-            check: Some(quote!(#rt::view::check::<#t>(&avp, cx)?;)),
+            read: quote!(#rt::view::value::<#t>),
         };
-        let text = |owned: TokenStream| Access {
+        let text = Access {
             ty: quote!(&'a str),
-            read: quote!(#rt::view::read_text(&avp)),
-            check: Some(quote!(#rt::view::check_text(&avp, #owned::INVALID)?;)),
+            read: quote!(#rt::view::text),
         };
         match a.ty {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
-                read: quote!(avp.data),
-                check: None,
+                read: quote!(#rt::view::octets),
             },
             AvpType::Integer32 => number(quote!(i32)),
             AvpType::Integer64 => number(quote!(i64)),
@@ -82,25 +77,49 @@ impl Ctx<'_> {
             AvpType::Address => number(quote!(#rt::data::Address)),
             AvpType::Time => number(quote!(#rt::data::Time)),
             AvpType::DiameterUri => number(quote!(#rt::data::DiameterUri)),
-            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
-            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
-            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
-            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
+            AvpType::Utf8String
+            | AvpType::DiameterIdentity
+            | AvpType::IpFilterRule
+            | AvpType::QosFilterRule => text,
             AvpType::Enumerated => {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
-                    read: quote!(#t(#rt::view::read::<i32>(&avp))),
-                    check: Some(quote!(#rt::view::check::<i32>(&avp, cx)?;)),
+                    read: quote!(#rt::view::enumerated::<#t>),
                 }
             }
             AvpType::Grouped => {
                 let t = self.view_type(a);
                 Access {
                     ty: quote!(#t<'a>),
-                    read: quote!(#t::read(avp)),
-                    check: Some(quote!(#t::check(&avp, cx)?;)),
+                    read: quote!(#t::read),
                 }
+            }
+        }
+    }
+
+    /// How the view table checks a member's value (`rt::view::Check`).
+    fn table_check(&self, a: &Avp) -> TokenStream {
+        let rt = &self.rt;
+        let text = |owned: TokenStream| quote!(#rt::view::Check::Text(#owned::INVALID));
+        match a.ty {
+            AvpType::OctetString => quote!(#rt::view::Check::Nothing),
+            AvpType::Integer32 | AvpType::Enumerated => quote!(#rt::view::Check::I32),
+            AvpType::Integer64 => quote!(#rt::view::Check::I64),
+            AvpType::Unsigned32 => quote!(#rt::view::Check::U32),
+            AvpType::Unsigned64 => quote!(#rt::view::Check::U64),
+            AvpType::Float32 => quote!(#rt::view::Check::F32),
+            AvpType::Float64 => quote!(#rt::view::Check::F64),
+            AvpType::Address => quote!(#rt::view::Check::Address),
+            AvpType::Time => quote!(#rt::view::Check::Time),
+            AvpType::DiameterUri => quote!(#rt::view::Check::Uri),
+            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
+            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
+            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
+            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
+            AvpType::Grouped => {
+                let t = self.view_type(a);
+                quote!(#rt::view::Check::Group(|avp, cx| #t::check(avp, cx)))
             }
         }
     }
@@ -111,44 +130,32 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let k = fields.len();
         let mut repeated = 0usize;
-        let mut arms = Vec::new();
-        let mut checks = Vec::new();
+        let mut members = Vec::new();
         let mut accessors = Vec::new();
-        let mut keys = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
-            keys.push(quote!((#code, #vendor)));
             let acc = self.access(f.avp);
-            let check = acc.check.clone().unwrap_or_default();
             let (ty, read) = (&acc.ty, &acc.read);
             let ident = &f.ident;
             let doc = doc_attr(&self.field_doc(f));
             let idx = Literal::usize_unsuffixed(i);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let key = quote!(#rt::AvpKey::new(#code, #vendor));
-            let owned_ty = &f.ty;
-            let missing = quote!(#rt::typed::missing(#key, <#owned_ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), missing_at));
+            let avp_ty = format_ident!("{}", f.avp.ty.core_variant());
+            let avp_ty = quote!(#rt::dictionary::AvpType::#avp_ty);
+            let check = self.table_check(f.avp);
             match f.card {
                 Card::One | Card::Optional => {
-                    arms.push(quote! {
-                        (#code, #vendor) => {
-                            #rt::view::once(&mut self.first[#idx], &avp)?;
-                            if deep { #check }
-                        }
+                    let required = f.card == Card::One;
+                    members.push(quote! {
+                        #rt::view::Member::once(#code, #vendor, #df, #avp_ty, #required, #check),
                     });
                     if f.card == Card::One {
-                        checks.push(quote! {
-                            if self.first[#idx] == #rt::view::ABSENT {
-                                return Err(#missing);
-                            }
-                        });
                         accessors.push(quote! {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> #ty {
-                                let avp = #rt::view::get_required(self.root, self.first[#idx], self.end);
-                                #read
+                                #rt::view::one(self.root, self.first[#idx], self.end, #read)
                             }
                         });
                     } else {
@@ -156,83 +163,59 @@ impl Ctx<'_> {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> Option<#ty> {
-                                let avp = #rt::view::get(self.root, self.first[#idx], self.end)?;
-                                Some(#read)
+                                #rt::view::opt(self.root, self.first[#idx], self.end, #read)
                             }
                         });
                     }
                 }
                 Card::Many => {
                     let j = Literal::usize_unsuffixed(repeated);
+                    let j16 = Literal::u16_unsuffixed(repeated as u16);
                     repeated += 1;
                     let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
-                    arms.push(quote! {
-                        (#code, #vendor) => {
-                            #rt::view::more(&mut self.first[#idx], &mut self.count[#j], &avp, #max)?;
-                            if deep { #check }
-                        }
+                    let min = u32_lit(f.rule.min);
+                    members.push(quote! {
+                        #rt::view::Member::more(#code, #vendor, #df, #avp_ty, #min, #max, #j16, #check),
                     });
-                    if f.rule.min > 0 {
-                        let min = u32_lit(f.rule.min);
-                        checks.push(quote! {
-                            if self.count[#j] < #min {
-                                return Err(#missing);
-                            }
-                        });
-                    }
                     accessors.push(quote! {
                         #doc
                         #[inline]
                         pub fn #ident(&self) -> #rt::view::Members<'a, #ty> {
-                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, |avp| #read)
+                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, #read)
                         }
                     });
                 }
             }
         }
-        let first_field = (k > 0).then(|| {
-            quote! {
-                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-                first: [u32; #k],
-            }
-        });
-        let count_field = (repeated > 0).then(|| {
-            quote! {
-                /// Occurrences of each repeated member.
-                count: [u32; #repeated],
-            }
-        });
-        let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
-        let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
-        let is_member = if keys.is_empty() {
-            quote!(false)
+        // Wide tables are searched by key; short ones are scanned.
+        let by_key = if k > SCAN_UP_TO {
+            let mut order: Vec<usize> = (0..k).collect();
+            order.sort_by_key(|&i| (fields[i].avp.code, fields[i].avp.vendor, i));
+            order.dedup_by_key(|i| (fields[*i].avp.code, fields[*i].avp.vendor));
+            let order = order.into_iter().map(|i| Literal::u16_unsuffixed(i as u16));
+            quote!(&[#(#order),*])
         } else {
-            quote!(matches!((code, vendor), #(#keys)|*))
+            quote!(&[])
         };
         let fill = quote! {
+            /// The ABNF members (the view's walk is `rt::view::fill` over them).
+            const MEMBERS: #rt::view::Table = #rt::view::Table {
+                members: &[#(#members)*],
+                by_key: #by_key,
+            };
+
             /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
             /// the owned struct does (and Grouped members' contents too). A missing member is
             /// reported at `missing_at`.
-            #[allow(unused_variables)]
             #[inline]
             fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                let mut avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
-                while let Some(avp) = avps.next_framed() {
-                    match (avp.code, avp.vendor) {
-                        #(#arms)*
-                        _ => self.extra += 1,
-                    }
-                }
-                avps.finish()?;
-                if deep {
-                    #(#checks)*
-                }
-                Ok(())
+                let ix = #rt::view::Index { first: &mut self.first, count: &mut self.count, extra: &mut self.extra };
+                #rt::view::fill(&Self::MEMBERS, self.root, self.start, self.end, ix, cx, deep, missing_at)
             }
 
             /// Whether the ABNF names this AVP.
             fn is_member(code: u32, vendor: u32) -> bool {
-                #is_member
+                Self::MEMBERS.contains(code, vendor)
             }
 
             /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
@@ -245,8 +228,13 @@ impl Ctx<'_> {
             #(#accessors)*
         };
         ViewParts {
-            fields: quote!(#first_field #count_field),
-            init: quote!(#first_init #count_init),
+            fields: quote! {
+                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+                first: [u32; #k],
+                /// Occurrences of each repeated member.
+                count: [u32; #repeated],
+            },
+            init: quote!(first: [#rt::view::ABSENT; #k], count: [0; #repeated],),
             methods: fill,
         }
     }
@@ -255,6 +243,7 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let owned = self.type_ident(&a.name);
         let name = format_ident!("{}View", owned);
+        let name_str = super::lit_str(&name.to_string());
         let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
         let parts = self.view_parts(&fields);
@@ -347,10 +336,7 @@ impl Ctx<'_> {
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    match self.to_struct() {
-                        Ok(s) => std::fmt::Debug::fmt(&s, f),
-                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
-                    }
+                    #rt::view::debug(self.to_struct(), #name_str, f)
                 }
             }
         }
@@ -360,6 +346,7 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let owned: Ident = self.command_ident(c, request);
         let name = format_ident!("{}View", owned);
+        let name_str = super::lit_str(&name.to_string());
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
         let parts = self.view_parts(&fields);
@@ -444,15 +431,15 @@ impl Ctx<'_> {
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    match self.to_struct() {
-                        Ok(s) => std::fmt::Debug::fmt(&s, f),
-                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
-                    }
+                    #rt::view::debug(self.to_struct(), #name_str, f)
                 }
             }
         }
     }
 }
+
+/// Members up to which a view's table is scanned rather than searched by key.
+const SCAN_UP_TO: usize = 12;
 
 struct ViewParts {
     fields: TokenStream,

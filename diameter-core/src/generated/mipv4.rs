@@ -133,10 +133,7 @@ impl MipAlgorithmType {
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipAlgorithmType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MipAlgorithmType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MipAlgorithmType", self.0, f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
@@ -195,10 +192,7 @@ impl MipReplayMode {
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipReplayMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MipReplayMode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MipReplayMode", self.0, f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
@@ -275,94 +269,84 @@ impl MipMnAaaAuth {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_aaa_spi = false;
-        let mut seen_mip_auth_input_data_length = false;
-        let mut seen_mip_authenticator_length = false;
-        let mut seen_mip_authenticator_offset = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                341,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                338,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                339,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                340,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (341, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_aaa_spi,
-                        &mut seen_mip_mn_aaa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (341, 0) => rt::typed::one(&mut self.mip_mn_aaa_spi, &avp, &mut w, 0, 64),
                 (338, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_auth_input_data_length,
-                        &mut seen_mip_auth_input_data_length,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
                 (339, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_authenticator_length,
-                        &mut seen_mip_authenticator_length,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (340, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_authenticator_offset,
-                        &mut seen_mip_authenticator_offset,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        3,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_aaa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(341, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_auth_input_data_length {
-            rt::typed::absent(
-                rt::AvpKey::new(338, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_authenticator_length {
-            rt::typed::absent(
-                rt::AvpKey::new(339, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_authenticator_offset {
-            rt::typed::absent(
-                rt::AvpKey::new(340, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -385,48 +369,39 @@ impl rt::AvpData for MipMnAaaAuth {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_aaa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_auth_input_data_length, 0);
-        n += rt::AvpData::avp_len(&self.mip_authenticator_length, 0);
-        n += rt::AvpData::avp_len(&self.mip_authenticator_offset, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_aaa_spi, 0)
+            + rt::typed::len_one(&self.mip_auth_input_data_length, 0)
+            + rt::typed::len_one(&self.mip_authenticator_length, 0)
+            + rt::typed::len_one(&self.mip_authenticator_offset, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_aaa_spi,
-            buf,
-            341,
-            self.avp_flags.get(rt::AvpKey::new(341, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
+        rt::typed::put_one(
             &self.mip_auth_input_data_length,
             buf,
+            &self.avp_flags,
             338,
-            self.avp_flags.get(rt::AvpKey::new(338, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mip_authenticator_length,
             buf,
+            &self.avp_flags,
             339,
-            self.avp_flags.get(rt::AvpKey::new(339, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mip_authenticator_offset,
             buf,
+            &self.avp_flags,
             340,
-            self.avp_flags.get(rt::AvpKey::new(340, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -470,54 +445,42 @@ impl MipOriginatingForeignAaa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_origin_realm = false;
-        let mut seen_origin_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -540,32 +503,14 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -656,54 +601,46 @@ impl MipHomeAgentHost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 0, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 1, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -741,32 +678,14 @@ impl rt::AvpData for MipHomeAgentHost {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -814,74 +733,57 @@ impl MipFaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_fa_to_mn_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                319,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (319, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_fa_to_mn_spi,
-                        &mut seen_mip_fa_to_mn_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_fa_to_mn_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(319, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -904,40 +806,16 @@ impl rt::AvpData for MipFaToMnMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_fa_to_mn_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_fa_to_mn_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_fa_to_mn_spi,
-            buf,
-            319,
-            self.avp_flags.get(rt::AvpKey::new(319, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -985,74 +863,57 @@ impl MipFaToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_fa_to_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                318,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (318, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_fa_to_ha_spi,
-                        &mut seen_mip_fa_to_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_fa_to_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(318, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1075,40 +936,16 @@ impl rt::AvpData for MipFaToHaMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_fa_to_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_fa_to_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_fa_to_ha_spi,
-            buf,
-            318,
-            self.avp_flags.get(rt::AvpKey::new(318, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1156,74 +993,57 @@ impl MipHaToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_ha_to_fa_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                323,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (323, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_ha_to_fa_spi,
-                        &mut seen_mip_ha_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_ha_to_fa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(323, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1246,40 +1066,16 @@ impl rt::AvpData for MipHaToFaMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_ha_to_fa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_ha_to_fa_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_ha_to_fa_spi,
-            buf,
-            323,
-            self.avp_flags.get(rt::AvpKey::new(323, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1334,94 +1130,66 @@ impl MipHaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_replay_mode = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_ha_spi,
-                        &mut seen_mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (346, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_replay_mode,
-                        &mut seen_mip_replay_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 3, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(491, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_replay_mode {
-            rt::typed::absent(
-                rt::AvpKey::new(346, 0),
-                <MipReplayMode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1444,48 +1212,18 @@ impl rt::AvpData for MipHaToMnMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_replay_mode, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_replay_mode, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_ha_spi,
-            buf,
-            491,
-            self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_replay_mode,
-            buf,
-            346,
-            self.avp_flags.get(rt::AvpKey::new(346, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1535,74 +1273,55 @@ impl MipMnToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_to_fa_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                324,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (324, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_to_fa_spi,
-                        &mut seen_mip_mn_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_mn_to_fa_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
-                (335, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_nonce,
-                        &mut seen_mip_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 2, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_to_fa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(324, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(335, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1625,40 +1344,15 @@ impl rt::AvpData for MipMnToFaMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_to_fa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_nonce, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_to_fa_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_to_fa_spi,
-            buf,
-            324,
-            self.avp_flags.get(rt::AvpKey::new(324, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_nonce,
-            buf,
-            335,
-            self.avp_flags.get(rt::AvpKey::new(335, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_to_fa_spi, buf, &self.avp_flags, 324, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1712,94 +1406,64 @@ impl MipMnToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_replay_mode = false;
-        let mut seen_mip_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_ha_spi,
-                        &mut seen_mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (346, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_replay_mode,
-                        &mut seen_mip_replay_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
                 }
-                (335, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_nonce,
-                        &mut seen_mip_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 3, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(491, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_replay_mode {
-            rt::typed::absent(
-                rt::AvpKey::new(346, 0),
-                <MipReplayMode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(335, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1822,48 +1486,17 @@ impl rt::AvpData for MipMnToHaMsa {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_replay_mode, 0);
-        n += rt::AvpData::avp_len(&self.mip_nonce, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_replay_mode, 0)
+            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_ha_spi,
-            buf,
-            491,
-            self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_replay_mode,
-            buf,
-            346,
-            self.avp_flags.get(rt::AvpKey::new(346, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_nonce,
-            buf,
-            335,
-            self.avp_flags.get(rt::AvpKey::new(335, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
+        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2000,311 +1633,151 @@ impl AaMobileNodeRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_user_name = false;
-        let mut seen_destination_realm = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_mip_reg_request = false;
-        let mut seen_mip_mn_aaa_auth = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(7, 1, 322, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (320, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_reg_request,
-                        &mut seen_mip_reg_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 6, 64)
                 }
                 (322, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_aaa_auth,
-                        &mut seen_mip_mn_aaa_auth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_mn_aaa_auth, &avp, &mut w, 7, 64)
                 }
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
                 }
                 (347, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (344, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_challenge,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (344, 0) => rt::typed::opt(&mut self.mip_fa_challenge, &avp, &mut w, 64),
                 (336, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_candidate_home_agent_host,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (348, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
                 }
-                (323, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (323, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_reg_request {
-            rt::typed::absent(
-                rt::AvpKey::new(320, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_mn_aaa_auth {
-            rt::typed::absent(
-                rt::AvpKey::new(322, 0),
-                <MipMnAaaAuth as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2330,260 +1803,91 @@ impl rt::typed::Command for AaMobileNodeRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.mip_reg_request, 0);
-        n += rt::AvpData::avp_len(&self.mip_mn_aaa_auth, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_challenge {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_candidate_home_agent_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_fa_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.mip_reg_request, 0)
+            + rt::typed::len_one(&self.mip_mn_aaa_auth, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.mip_fa_challenge, 0)
+            + rt::typed::len_opt(&self.mip_candidate_home_agent_host, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_host, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_fa_spi, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
+        rt::typed::put_one(&self.mip_mn_aaa_auth, buf, &self.avp_flags, 322, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.user_name,
+        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_originating_foreign_aaa,
             buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            347,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_challenge, buf, &self.avp_flags, 344, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_candidate_home_agent_host,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            336,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_reg_request,
-            buf,
-            320,
-            self.avp_flags.get(rt::AvpKey::new(320, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_mn_aaa_auth,
-            buf,
-            322,
-            self.avp_flags.get(rt::AvpKey::new(322, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                337,
-                self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                347,
-                self.avp_flags.get(rt::AvpKey::new(347, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_challenge {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                344,
-                self.avp_flags.get(rt::AvpKey::new(344, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_candidate_home_agent_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                336,
-                self.avp_flags.get(rt::AvpKey::new(336, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                348,
-                self.avp_flags.get(rt::AvpKey::new(348, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_fa_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                323,
-                self.avp_flags.get(rt::AvpKey::new(323, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip_home_agent_host, buf, &self.avp_flags, 348, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2728,292 +2032,118 @@ impl AaMobileNodeAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 25usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
                 }
-                (321, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_reg_reply,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (325, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (331, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (326, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (328, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (332, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (367, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_msa_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
+                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
+                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
+                (326, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_msa, &avp, &mut w, 64),
+                (328, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_msa, &avp, &mut w, 64),
+                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
+                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (342, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 24, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3039,296 +2169,80 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.mip_reg_reply, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_all(&self.mip_filter_rule, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_mn_msa, buf, &self.avp_flags, 326, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_ha_msa, buf, &self.avp_flags, 328, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
+        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                337,
-                self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                321,
-                self.avp_flags.get(rt::AvpKey::new(321, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                325,
-                self.avp_flags.get(rt::AvpKey::new(325, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                331,
-                self.avp_flags.get(rt::AvpKey::new(331, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                326,
-                self.avp_flags.get(rt::AvpKey::new(326, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                328,
-                self.avp_flags.get(rt::AvpKey::new(328, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                332,
-                self.avp_flags.get(rt::AvpKey::new(332, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                367,
-                self.avp_flags.get(rt::AvpKey::new(367, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                342,
-                self.avp_flags.get(rt::AvpKey::new(342, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3523,335 +2437,170 @@ impl HomeAgentMipRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_authorization_lifetime = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_mip_reg_request = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_user_name = false;
-        let mut seen_destination_realm = false;
-        let mut seen_mip_feature_vector = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                291,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                9,
+                1,
+                337,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.authorization_lifetime,
-                        &mut seen_authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.authorization_lifetime, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
                 (320, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_reg_request,
-                        &mut seen_mip_reg_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 4, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 7, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 8, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_feature_vector,
-                        &mut seen_mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_feature_vector, &avp, &mut w, 9, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (331, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (325, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (332, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (329, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (367, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_msa_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
+                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
+                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
+                (329, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_msa, &avp, &mut w, 64),
+                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
                 (347, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (342, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_authorization_lifetime {
-            rt::typed::absent(
-                rt::AvpKey::new(291, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_reg_request {
-            rt::typed::absent(
-                rt::AvpKey::new(320, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_feature_vector {
-            rt::typed::absent(
-                rt::AvpKey::new(337, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3877,252 +2626,84 @@ impl rt::typed::Command for HomeAgentMipRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.authorization_lifetime, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.mip_reg_request, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.mip_feature_vector, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.authorization_lifetime, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.mip_reg_request, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
+            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_all(&self.mip_filter_rule, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(
             &self.authorization_lifetime,
             buf,
+            &self.avp_flags,
             291,
-            self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_fa_msa, buf, &self.avp_flags, 329, 0, 64);
+        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_originating_foreign_aaa,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            347,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.mip_reg_request,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            320,
-            self.avp_flags.get(rt::AvpKey::new(320, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_feature_vector,
-            buf,
-            337,
-            self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                331,
-                self.avp_flags.get(rt::AvpKey::new(331, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                325,
-                self.avp_flags.get(rt::AvpKey::new(325, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                332,
-                self.avp_flags.get(rt::AvpKey::new(332, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                329,
-                self.avp_flags.get(rt::AvpKey::new(329, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                367,
-                self.avp_flags.get(rt::AvpKey::new(367, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                347,
-                self.avp_flags.get(rt::AvpKey::new(347, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                342,
-                self.avp_flags.get(rt::AvpKey::new(342, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4223,209 +2804,92 @@ impl HomeAgentMipAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (321, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_reg_reply,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
+                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
-                (318, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (319, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_mn_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (318, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 64),
+                (319, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4451,188 +2915,55 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_ha_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_mn_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.mip_reg_reply, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_ha_spi, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_mn_spi, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                321,
-                self.avp_flags.get(rt::AvpKey::new(321, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_ha_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                318,
-                self.avp_flags.get(rt::AvpKey::new(318, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_mn_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                319,
-                self.avp_flags.get(rt::AvpKey::new(319, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4711,6 +3042,8 @@ pub struct MipMnAaaAuthView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -4760,6 +3093,7 @@ impl<'a> MipMnAaaAuthView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -4771,10 +3105,47 @@ impl<'a> MipMnAaaAuthView<'a> {
     pub fn to_struct(&self) -> Result<MipMnAaaAuth, rt::DecodeError> {
         <MipMnAaaAuth as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                341,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                338,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                339,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                340,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4782,88 +3153,25 @@ impl<'a> MipMnAaaAuthView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (341, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (338, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (339, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (340, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(341, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(338, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(339, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(340, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (341, 0) | (338, 0) | (339, 0) | (340, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -4880,36 +3188,29 @@ impl<'a> MipMnAaaAuthView<'a> {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
     #[inline]
     pub fn mip_auth_input_data_length(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
     #[inline]
     pub fn mip_authenticator_length(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
     #[inline]
     pub fn mip_authenticator_offset(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnAaaAuthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnAaaAuthView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnAaaAuthView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4924,6 +3225,8 @@ pub struct MipOriginatingForeignAaaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -4973,6 +3276,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -4987,10 +3291,31 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4998,56 +3323,25 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (296, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (296, 0) | (264, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -5064,28 +3358,19 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MipOriginatingForeignAaaView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MipOriginatingForeignAaaView", f)
     }
 }
 #[cfg(
@@ -5115,6 +3400,8 @@ pub struct MipHomeAgentHostView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5179,6 +3466,7 @@ impl<'a> MipHomeAgentHostView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5193,10 +3481,31 @@ impl<'a> MipHomeAgentHostView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5204,56 +3513,25 @@ impl<'a> MipHomeAgentHostView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (283, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (283, 0) | (293, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -5270,14 +3548,12 @@ impl<'a> MipHomeAgentHostView<'a> {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -5299,12 +3575,7 @@ impl<'a> MipHomeAgentHostView<'a> {
 impl std::fmt::Debug for MipHomeAgentHostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MipHomeAgentHostView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MipHomeAgentHostView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5319,6 +3590,8 @@ pub struct MipFaToMnMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5368,6 +3641,7 @@ impl<'a> MipFaToMnMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5379,10 +3653,39 @@ impl<'a> MipFaToMnMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipFaToMnMsa, rt::DecodeError> {
         <MipFaToMnMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                319,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5390,70 +3693,25 @@ impl<'a> MipFaToMnMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (319, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (343, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(319, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(343, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (319, 0) | (345, 0) | (343, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -5470,30 +3728,29 @@ impl<'a> MipFaToMnMsaView<'a> {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipFaToMnMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipFaToMnMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5508,6 +3765,8 @@ pub struct MipFaToHaMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5557,6 +3816,7 @@ impl<'a> MipFaToHaMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5568,10 +3828,39 @@ impl<'a> MipFaToHaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipFaToHaMsa, rt::DecodeError> {
         <MipFaToHaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                318,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5579,70 +3868,25 @@ impl<'a> MipFaToHaMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (318, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (343, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(318, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(343, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (318, 0) | (345, 0) | (343, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -5659,30 +3903,29 @@ impl<'a> MipFaToHaMsaView<'a> {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipFaToHaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipFaToHaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5697,6 +3940,8 @@ pub struct MipHaToFaMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5746,6 +3991,7 @@ impl<'a> MipHaToFaMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5757,10 +4003,39 @@ impl<'a> MipHaToFaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipHaToFaMsa, rt::DecodeError> {
         <MipHaToFaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                323,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5768,70 +4043,25 @@ impl<'a> MipHaToFaMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (323, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (343, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(323, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(343, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (323, 0) | (345, 0) | (343, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -5848,30 +4078,29 @@ impl<'a> MipHaToFaMsaView<'a> {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipHaToFaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipHaToFaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5886,6 +4115,8 @@ pub struct MipHaToMnMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5935,6 +4166,7 @@ impl<'a> MipHaToMnMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5946,10 +4178,47 @@ impl<'a> MipHaToMnMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipHaToMnMsa, rt::DecodeError> {
         <MipHaToMnMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5957,86 +4226,25 @@ impl<'a> MipHaToMnMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (346, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (343, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(491, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(346, 0),
-                        <MipReplayMode as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(343, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (491, 0) | (345, 0) | (346, 0) | (343, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -6053,36 +4261,39 @@ impl<'a> MipHaToMnMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        MipReplayMode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<MipReplayMode>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipHaToMnMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipHaToMnMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6097,6 +4308,8 @@ pub struct MipMnToFaMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -6146,6 +4359,7 @@ impl<'a> MipMnToFaMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -6157,10 +4371,39 @@ impl<'a> MipMnToFaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipMnToFaMsa, rt::DecodeError> {
         <MipMnToFaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                324,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6168,70 +4411,25 @@ impl<'a> MipMnToFaMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (324, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (335, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(324, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(335, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (324, 0) | (345, 0) | (335, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -6248,30 +4446,29 @@ impl<'a> MipMnToFaMsaView<'a> {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
     pub fn mip_mn_to_fa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnToFaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnToFaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6286,6 +4483,8 @@ pub struct MipMnToHaMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -6335,6 +4534,7 @@ impl<'a> MipMnToHaMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -6346,10 +4546,47 @@ impl<'a> MipMnToHaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipMnToHaMsa, rt::DecodeError> {
         <MipMnToHaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6357,86 +4594,25 @@ impl<'a> MipMnToHaMsaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (345, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (346, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (335, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(491, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(345, 0),
-                        <MipAlgorithmType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(346, 0),
-                        <MipReplayMode as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(335, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (491, 0) | (345, 0) | (346, 0) | (335, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -6453,36 +4629,39 @@ impl<'a> MipMnToHaMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        MipReplayMode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<MipReplayMode>,
+        )
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnToHaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnToHaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6544,10 +4723,212 @@ impl<'a> AaMobileNodeRequestView<'a> {
     pub fn to_struct(&self) -> Result<AaMobileNodeRequest, rt::DecodeError> {
         <AaMobileNodeRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                322,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                true,
+                rt::view::Check::Group(|avp, cx| MipMnAaaAuthView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                50,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                278,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                333,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                334,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                337,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                347,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipOriginatingForeignAaaView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::once(
+                291,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                344,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                336,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                348,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipHomeAgentHostView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                323,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::more(
+                284,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::more(
+                282,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[
+            2, 8, 1, 0, 4, 16, 10, 22, 3, 21, 15, 9, 5, 6, 7, 20, 11, 12, 18, 13, 17, 14,
+            19,
+        ],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6555,253 +4936,25 @@ impl<'a> AaMobileNodeRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (320, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {}
-                }
-                (322, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        MipMnAaaAuthView::check(&avp, cx)?;
-                    }
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (333, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (334, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (337, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (347, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        MipOriginatingForeignAaaView::check(&avp, cx)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (344, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (336, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (348, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        MipHomeAgentHostView::check(&avp, cx)?;
-                    }
-                }
-                (323, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(320, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(322, 0),
-                        <MipMnAaaAuth as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (1, 0) | (283, 0) | (264, 0) | (296, 0)
-            | (320, 0) | (322, 0) | (50, 0) | (293, 0) | (278, 0) | (333, 0) | (334, 0) |
-            (337, 0) | (347, 0) | (291, 0) | (277, 0) | (344, 0) | (336, 0) | (348, 0) |
-            (323, 0) | (284, 0) | (282, 0)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -6818,130 +4971,129 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[6], self.end, rt::view::octets)
     }
     /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
     #[inline]
     pub fn mip_mn_aaa_auth(&self) -> MipMnAaaAuthView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        MipMnAaaAuthView::read(avp)
+        rt::view::one(self.root, self.first[7], self.end, MipMnAaaAuthView::read)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipOriginatingForeignAaaView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            MipOriginatingForeignAaaView::read,
+        )
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
     #[inline]
     pub fn mip_fa_challenge(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ MIP-Candidate-Home-Agent-Host ]`: MIP-Candidate-Home-Agent-Host (code 336), IETF RFC 4004 §7.9.
     #[inline]
     pub fn mip_candidate_home_agent_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<MipHomeAgentHostView<'a>> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(MipHomeAgentHostView::read(avp))
+        rt::view::opt(self.root, self.first[19], self.end, MipHomeAgentHostView::read)
     }
     /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6953,7 +5105,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6966,7 +5118,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -6974,12 +5126,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
 impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AaMobileNodeRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AaMobileNodeRequestView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -7041,10 +5188,225 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AaMobileNodeAnswer, rt::DecodeError> {
         <AaMobileNodeAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                50,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                291,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                281,
+                0,
+                0,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                294,
+                0,
+                0,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                285,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                337,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                321,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                325,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipMnToFaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                331,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipMnToHaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                326,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipFaToMnMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                328,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipFaToHaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                332,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipHaToMnMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                367,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                334,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                333,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::more(
+                342,
+                0,
+                64,
+                rt::dictionary::AvpType::IPFilterRule,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Text(rt::data::IpFilterRule::INVALID),
+            ),
+            rt::view::Member::once(
+                278,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::more(
+                284,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+        ],
+        by_key: &[
+            6, 5, 1, 0, 3, 2, 8, 23, 9, 24, 11, 7, 10, 4, 13, 14, 16, 17, 15, 18, 21, 20,
+            12, 22, 19,
+        ],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7052,237 +5414,25 @@ impl<'a> AaMobileNodeAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (337, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (321, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (325, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        MipMnToFaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (331, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        MipMnToHaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (326, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        MipFaToMnMsaView::check(&avp, cx)?;
-                    }
-                }
-                (328, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        MipFaToHaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (332, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        MipHaToMnMsaView::check(&avp, cx)?;
-                    }
-                }
-                (367, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (334, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (333, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (342, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[24],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (50,
-            0) | (1, 0) | (291, 0) | (277, 0) | (281, 0) | (294, 0) | (285, 0) | (337, 0)
-            | (321, 0) | (325, 0) | (331, 0) | (326, 0) | (328, 0) | (332, 0) | (367, 0)
-            | (334, 0) | (333, 0) | (342, 0) | (278, 0) | (284, 0)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -7299,134 +5449,132 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipMnToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, MipMnToFaMsaView::read)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(MipMnToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, MipMnToHaMsaView::read)
     }
     /// `[ MIP-FA-to-MN-MSA ]`: MIP-FA-to-MN-MSA (code 326), IETF RFC 4004 §9.1.
     #[inline]
     pub fn mip_fa_to_mn_msa(&self) -> Option<MipFaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(MipFaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[16], self.end, MipFaToMnMsaView::read)
     }
     /// `[ MIP-FA-to-HA-MSA ]`: MIP-FA-to-HA-MSA (code 328), IETF RFC 4004 §9.2.
     #[inline]
     pub fn mip_fa_to_ha_msa(&self) -> Option<MipFaToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(MipFaToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[17], self.end, MipFaToHaMsaView::read)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(MipHaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[18], self.end, MipHaToMnMsaView::read)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -7438,14 +5586,13 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             self.count[0],
             342,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7457,7 +5604,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -7465,12 +5612,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
 impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AaMobileNodeAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AaMobileNodeAnswerView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -7532,10 +5674,214 @@ impl<'a> HomeAgentMipRequestView<'a> {
     pub fn to_struct(&self) -> Result<HomeAgentMipRequest, rt::DecodeError> {
         <HomeAgentMipRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                291,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+                true,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                337,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                331,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipMnToHaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                325,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipMnToFaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                332,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipHaToMnMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                329,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipHaToFaMsaView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                367,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                347,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| MipOriginatingForeignAaaView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::once(
+                333,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                334,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::more(
+                342,
+                0,
+                64,
+                rt::dictionary::AvpType::IPFilterRule,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Text(rt::data::IpFilterRule::INVALID),
+            ),
+            rt::view::Member::once(
+                278,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::more(
+                284,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::more(
+                282,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                0,
+                4294967295,
+                2,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[
+            7, 1, 0, 5, 3, 20, 22, 8, 21, 2, 10, 6, 4, 12, 14, 11, 13, 17, 18, 9, 19, 16,
+            15,
+        ],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7543,280 +5889,25 @@ impl<'a> HomeAgentMipRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (320, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (337, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (331, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        MipMnToHaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (325, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        MipMnToFaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (332, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        MipHaToMnMsaView::check(&avp, cx)?;
-                    }
-                }
-                (329, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        MipHaToFaMsaView::check(&avp, cx)?;
-                    }
-                }
-                (367, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (347, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        MipOriginatingForeignAaaView::check(&avp, cx)?;
-                    }
-                }
-                (333, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (334, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (342, 0) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(291, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(320, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[9] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(337, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (291, 0) | (277, 0) | (320, 0) | (264,
-            0) | (296, 0) | (1, 0) | (283, 0) | (337, 0) | (293, 0) | (331, 0) | (325, 0)
-            | (332, 0) | (329, 0) | (367, 0) | (347, 0) | (333, 0) | (334, 0) | (342, 0)
-            | (278, 0) | (284, 0) | (282, 0)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -7833,118 +5924,119 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[9], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(MipMnToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, MipMnToHaMsaView::read)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(MipMnToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[12], self.end, MipMnToFaMsaView::read)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(MipHaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, MipHaToMnMsaView::read)
     }
     /// `[ MIP-HA-to-FA-MSA ]`: MIP-HA-to-FA-MSA (code 329), IETF RFC 4004 §9.3.
     #[inline]
     pub fn mip_ha_to_fa_msa(&self) -> Option<MipHaToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipHaToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, MipHaToFaMsaView::read)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(MipOriginatingForeignAaaView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            MipOriginatingForeignAaaView::read,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -7956,14 +6048,13 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[0],
             342,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7975,7 +6066,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7988,7 +6079,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7996,12 +6087,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
 impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(HomeAgentMipRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "HomeAgentMipRequestView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -8063,10 +6149,148 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     pub fn to_struct(&self) -> Result<HomeAgentMipAnswer, rt::DecodeError> {
         <HomeAgentMipAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                50,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                294,
+                0,
+                0,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+            rt::view::Member::once(
+                281,
+                0,
+                0,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                321,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                334,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                333,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+                false,
+                rt::view::Check::Address,
+            ),
+            rt::view::Member::once(
+                318,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                319,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                278,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::more(
+                284,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+        ],
+        by_key: &[6, 5, 1, 0, 3, 2, 14, 8, 15, 7, 4, 12, 13, 9, 11, 10],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8074,177 +6298,25 @@ impl<'a> HomeAgentMipAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (321, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (334, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (333, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (318, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (319, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (50,
-            0) | (1, 0) | (294, 0) | (281, 0) | (321, 0) | (334, 0) | (333, 0) | (318, 0)
-            | (319, 0) | (278, 0) | (284, 0)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -8261,92 +6333,87 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8358,7 +6425,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -8366,12 +6433,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
 impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(HomeAgentMipAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "HomeAgentMipAnswerView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]

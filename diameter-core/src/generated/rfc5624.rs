@@ -80,114 +80,54 @@ impl Tmod1 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_token_rate = false;
-        let mut seen_bucket_depth = false;
-        let mut seen_peak_traffic_rate = false;
-        let mut seen_minimum_policed_unit = false;
-        let mut seen_maximum_packet_size = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 496, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(1, 1, 497, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(2, 1, 498, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(
+                3,
+                1,
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.token_rate,
-                        &mut seen_token_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (497, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.bucket_depth,
-                        &mut seen_bucket_depth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
                 (498, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.peak_traffic_rate,
-                        &mut seen_peak_traffic_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
                 }
                 (499, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.minimum_policed_unit,
-                        &mut seen_minimum_policed_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
                 }
                 (500, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.maximum_packet_size,
-                        &mut seen_maximum_packet_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_token_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(496, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_bucket_depth {
-            rt::typed::absent(
-                rt::AvpKey::new(497, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_peak_traffic_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(498, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_minimum_policed_unit {
-            rt::typed::absent(
-                rt::AvpKey::new(499, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_maximum_packet_size {
-            rt::typed::absent(
-                rt::AvpKey::new(500, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -210,56 +150,20 @@ impl rt::AvpData for Tmod1 {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.token_rate, 0);
-        n += rt::AvpData::avp_len(&self.bucket_depth, 0);
-        n += rt::AvpData::avp_len(&self.peak_traffic_rate, 0);
-        n += rt::AvpData::avp_len(&self.minimum_policed_unit, 0);
-        n += rt::AvpData::avp_len(&self.maximum_packet_size, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.token_rate, 0)
+            + rt::typed::len_one(&self.bucket_depth, 0)
+            + rt::typed::len_one(&self.peak_traffic_rate, 0)
+            + rt::typed::len_one(&self.minimum_policed_unit, 0)
+            + rt::typed::len_one(&self.maximum_packet_size, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.token_rate,
-            buf,
-            496,
-            self.avp_flags.get(rt::AvpKey::new(496, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.bucket_depth,
-            buf,
-            497,
-            self.avp_flags.get(rt::AvpKey::new(497, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.peak_traffic_rate,
-            buf,
-            498,
-            self.avp_flags.get(rt::AvpKey::new(498, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.minimum_policed_unit,
-            buf,
-            499,
-            self.avp_flags.get(rt::AvpKey::new(499, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.maximum_packet_size,
-            buf,
-            500,
-            self.avp_flags.get(rt::AvpKey::new(500, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
+        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
+        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
+        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
+        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -314,114 +218,54 @@ impl Tmod2 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_token_rate = false;
-        let mut seen_bucket_depth = false;
-        let mut seen_peak_traffic_rate = false;
-        let mut seen_minimum_policed_unit = false;
-        let mut seen_maximum_packet_size = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 496, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(1, 1, 497, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(2, 1, 498, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(
+                3,
+                1,
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.token_rate,
-                        &mut seen_token_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (497, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.bucket_depth,
-                        &mut seen_bucket_depth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
                 (498, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.peak_traffic_rate,
-                        &mut seen_peak_traffic_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
                 }
                 (499, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.minimum_policed_unit,
-                        &mut seen_minimum_policed_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
                 }
                 (500, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.maximum_packet_size,
-                        &mut seen_maximum_packet_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_token_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(496, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_bucket_depth {
-            rt::typed::absent(
-                rt::AvpKey::new(497, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_peak_traffic_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(498, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_minimum_policed_unit {
-            rt::typed::absent(
-                rt::AvpKey::new(499, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_maximum_packet_size {
-            rt::typed::absent(
-                rt::AvpKey::new(500, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -444,56 +288,20 @@ impl rt::AvpData for Tmod2 {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.token_rate, 0);
-        n += rt::AvpData::avp_len(&self.bucket_depth, 0);
-        n += rt::AvpData::avp_len(&self.peak_traffic_rate, 0);
-        n += rt::AvpData::avp_len(&self.minimum_policed_unit, 0);
-        n += rt::AvpData::avp_len(&self.maximum_packet_size, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.token_rate, 0)
+            + rt::typed::len_one(&self.bucket_depth, 0)
+            + rt::typed::len_one(&self.peak_traffic_rate, 0)
+            + rt::typed::len_one(&self.minimum_policed_unit, 0)
+            + rt::typed::len_one(&self.maximum_packet_size, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.token_rate,
-            buf,
-            496,
-            self.avp_flags.get(rt::AvpKey::new(496, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.bucket_depth,
-            buf,
-            497,
-            self.avp_flags.get(rt::AvpKey::new(497, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.peak_traffic_rate,
-            buf,
-            498,
-            self.avp_flags.get(rt::AvpKey::new(498, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.minimum_policed_unit,
-            buf,
-            499,
-            self.avp_flags.get(rt::AvpKey::new(499, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.maximum_packet_size,
-            buf,
-            500,
-            self.avp_flags.get(rt::AvpKey::new(500, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
+        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
+        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
+        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
+        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -508,6 +316,8 @@ pub struct Tmod1View<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -557,6 +367,7 @@ impl<'a> Tmod1View<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -568,10 +379,55 @@ impl<'a> Tmod1View<'a> {
     pub fn to_struct(&self) -> Result<Tmod1, rt::DecodeError> {
         <Tmod1 as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                496,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                497,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                498,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -579,104 +435,25 @@ impl<'a> Tmod1View<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (497, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (498, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (499, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (500, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(496, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(497, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(498, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(499, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(500, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (496, 0) | (497, 0) | (498, 0) | (499, 0) | (500, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -693,42 +470,34 @@ impl<'a> Tmod1View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod1View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Tmod1View), e),
-        }
+        rt::view::debug(self.to_struct(), "Tmod1View", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -743,6 +512,8 @@ pub struct Tmod2View<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -792,6 +563,7 @@ impl<'a> Tmod2View<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -803,10 +575,55 @@ impl<'a> Tmod2View<'a> {
     pub fn to_struct(&self) -> Result<Tmod2, rt::DecodeError> {
         <Tmod2 as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                496,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                497,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                498,
+                0,
+                64,
+                rt::dictionary::AvpType::Float32,
+                true,
+                rt::view::Check::F32,
+            ),
+            rt::view::Member::once(
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -814,104 +631,25 @@ impl<'a> Tmod2View<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (497, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (498, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (499, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (500, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(496, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(497, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(498, 0),
-                        <f32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(499, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(500, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (496, 0) | (497, 0) | (498, 0) | (499, 0) | (500, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -928,42 +666,34 @@ impl<'a> Tmod2View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod2View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Tmod2View), e),
-        }
+        rt::view::debug(self.to_struct(), "Tmod2View", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

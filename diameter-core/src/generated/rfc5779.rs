@@ -59,32 +59,25 @@ impl ServiceConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (486, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_agent_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -114,40 +107,14 @@ impl rt::AvpData for ServiceConfiguration {
         ServiceConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.mip6_agent_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.mip6_agent_info, 0)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.mip6_agent_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                486,
-                self.avp_flags.get(rt::AvpKey::new(486, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -162,6 +129,8 @@ pub struct ServiceConfigurationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -211,6 +180,7 @@ impl<'a> ServiceConfigurationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -225,10 +195,34 @@ impl<'a> ServiceConfigurationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                486,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| super::mip6::Mip6AgentInfoView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::once(
+                493,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -236,35 +230,25 @@ impl<'a> ServiceConfigurationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (486, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        super::mip6::Mip6AgentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (493, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (486, 0) | (493, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -281,26 +265,24 @@ impl<'a> ServiceConfigurationView<'a> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::mip6::Mip6AgentInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            super::mip6::Mip6AgentInfoView::read,
+        )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
 impl std::fmt::Debug for ServiceConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServiceConfigurationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServiceConfigurationView", f)
     }
 }
 #[cfg(any(feature = "rfc5779"))]

@@ -51,34 +51,33 @@ impl ErpRkRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_erp_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                619,
+                0,
+                0,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (619, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.erp_realm,
-                        &mut seen_erp_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (619, 0) => rt::typed::one(&mut self.erp_realm, &avp, &mut w, 0, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_erp_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(619, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
@@ -101,24 +100,11 @@ impl rt::AvpData for ErpRkRequest {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.erp_realm, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.erp_realm, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.erp_realm,
-            buf,
-            619,
-            self.avp_flags.get(rt::AvpKey::new(619, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.erp_realm, buf, &self.avp_flags, 619, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
@@ -133,6 +119,8 @@ pub struct ErpRkRequestView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 1usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -182,6 +170,7 @@ impl<'a> ErpRkRequestView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 1usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -193,10 +182,23 @@ impl<'a> ErpRkRequestView<'a> {
     pub fn to_struct(&self) -> Result<ErpRkRequest, rt::DecodeError> {
         <ErpRkRequest as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                619,
+                0,
+                0,
+                rt::dictionary::AvpType::DiameterIdentity,
+                true,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -204,40 +206,25 @@ impl<'a> ErpRkRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (619, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(619, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(0),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (619, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -254,18 +241,14 @@ impl<'a> ErpRkRequestView<'a> {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]
     pub fn erp_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for ErpRkRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ErpRkRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ErpRkRequestView", f)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]

@@ -180,10 +180,7 @@ impl LoadType {
 )]
 impl std::fmt::Debug for LoadType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LoadType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LoadType", self.0, f)
     }
 }
 #[cfg(
@@ -486,31 +483,26 @@ impl Load {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (651, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.load_type, &avp, cx, &mut self.extra)?;
-                }
-                (652, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.load_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (649, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.sourceid, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (651, 0) => rt::typed::opt(&mut self.load_type, &avp, &mut w, 0),
+                (652, 0) => rt::typed::opt(&mut self.load_value, &avp, &mut w, 0),
+                (649, 0) => rt::typed::opt(&mut self.sourceid, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -579,52 +571,14 @@ impl rt::AvpData for Load {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.load_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.load_value {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sourceid {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.load_type, 0) + rt::typed::len_opt(&self.load_value, 0)
+            + rt::typed::len_opt(&self.sourceid, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.load_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                651,
-                self.avp_flags.get(rt::AvpKey::new(651, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.load_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                652,
-                self.avp_flags.get(rt::AvpKey::new(652, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sourceid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                649,
-                self.avp_flags.get(rt::AvpKey::new(649, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.load_type, buf, &self.avp_flags, 651, 0, 0);
+        rt::typed::put_opt(&self.load_value, buf, &self.avp_flags, 652, 0, 0);
+        rt::typed::put_opt(&self.sourceid, buf, &self.avp_flags, 649, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -685,6 +639,8 @@ pub struct LoadView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -780,6 +736,7 @@ impl<'a> LoadView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -791,10 +748,39 @@ impl<'a> LoadView<'a> {
     pub fn to_struct(&self) -> Result<Load, rt::DecodeError> {
         <Load as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                651,
+                0,
+                0,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                652,
+                0,
+                0,
+                rt::dictionary::AvpType::Unsigned64,
+                false,
+                rt::view::Check::U64,
+            ),
+            rt::view::Member::once(
+                649,
+                0,
+                0,
+                rt::dictionary::AvpType::DiameterIdentity,
+                false,
+                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -802,41 +788,25 @@ impl<'a> LoadView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (651, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (652, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (649, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (651, 0) | (652, 0) | (649, 0))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -853,20 +823,22 @@ impl<'a> LoadView<'a> {
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     #[inline]
     pub fn load_type(&self) -> Option<LoadType> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(LoadType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<LoadType>,
+        )
     }
     /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
     #[inline]
     pub fn load_value(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
     #[inline]
     pub fn sourceid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -919,10 +891,7 @@ impl<'a> LoadView<'a> {
 impl std::fmt::Debug for LoadView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(LoadView), e),
-        }
+        rt::view::debug(self.to_struct(), "LoadView", f)
     }
 }
 #[cfg(

@@ -85,10 +85,7 @@ impl FlowOperation {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FlowOperation), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FlowOperation", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -166,10 +163,7 @@ impl Tgpp2EventTrigger {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2EventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Tgpp2EventTrigger), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Tgpp2EventTrigger", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -229,10 +223,7 @@ impl Tgpp2RatType {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2RatType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Tgpp2RatType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Tgpp2RatType", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -282,10 +273,7 @@ impl RuleReasonCode {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RuleReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RuleReasonCode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RuleReasonCode", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -358,55 +346,53 @@ impl Tgpp2ChargingRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (802, 5535) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.tgpp2_charging_rule_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.tgpp2_charging_rule_definition,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1005, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1004, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.charging_rule_base_name.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_base_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -429,52 +415,37 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.tgpp2_charging_rule_definition {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.charging_rule_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.charging_rule_base_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.tgpp2_charging_rule_definition, 5535)
+            + rt::typed::len_all(&self.charging_rule_name, 10415)
+            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.tgpp2_charging_rule_definition.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                802,
-                self.avp_flags.get(rt::AvpKey::new(802, 5535), i, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for (i, v) in self.charging_rule_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1005,
-                self.avp_flags.get(rt::AvpKey::new(1005, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.charging_rule_base_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1004,
-                self.avp_flags.get(rt::AvpKey::new(1004, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.tgpp2_charging_rule_definition,
+            buf,
+            &self.avp_flags,
+            802,
+            5535,
+            128,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_name,
+            buf,
+            &self.avp_flags,
+            1005,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_base_name,
+            buf,
+            &self.avp_flags,
+            1004,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -566,144 +537,71 @@ impl Tgpp2ChargingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_charging_rule_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1005,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.charging_rule_name,
-                        &mut seen_charging_rule_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.charging_rule_name, &avp, &mut w, 0, 192)
                 }
                 (439, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
                 }
-                (432, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.rating_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
                 (810, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
                 }
                 (507, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
                 (804, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.tgpp2_qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp2_qos_information, &avp, &mut w, 128)
                 }
                 (1011, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reporting_level,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
                 }
-                (1009, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
-                }
-                (1008, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
-                }
+                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
                 (1007, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.metering_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
                 }
-                (1010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.precedence,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
                 (505, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.af_charging_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
                 }
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_charging_rule_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1005, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -733,180 +631,79 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.charging_rule_name, 10415);
-        if let Some(v) = &self.service_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.rating_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.flow_identifier {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp2_qos_information {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.reporting_level {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.online {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.offline {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.metering_method {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.precedence {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.charging_rule_name, 10415)
+            + rt::typed::len_opt(&self.service_identifier, 0)
+            + rt::typed::len_opt(&self.rating_group, 0)
+            + rt::typed::len_opt(&self.flow_identifier, 5535)
+            + rt::typed::len_all(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_opt(&self.tgpp2_qos_information, 5535)
+            + rt::typed::len_opt(&self.reporting_level, 10415)
+            + rt::typed::len_opt(&self.online, 10415)
+            + rt::typed::len_opt(&self.offline, 10415)
+            + rt::typed::len_opt(&self.metering_method, 10415)
+            + rt::typed::len_opt(&self.precedence, 10415)
+            + rt::typed::len_opt(&self.af_charging_identifier, 10415)
+            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.charging_rule_name,
             buf,
+            &self.avp_flags,
             1005,
-            self.avp_flags.get(rt::AvpKey::new(1005, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.service_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                439,
-                self.avp_flags.get(rt::AvpKey::new(439, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.rating_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                432,
-                self.avp_flags.get(rt::AvpKey::new(432, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                810,
-                self.avp_flags.get(rt::AvpKey::new(810, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        for (i, v) in self.flow_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp2_qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                804,
-                self.avp_flags.get(rt::AvpKey::new(804, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.reporting_level {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1011,
-                self.avp_flags.get(rt::AvpKey::new(1011, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.online {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1009,
-                self.avp_flags.get(rt::AvpKey::new(1009, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.offline {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1008,
-                self.avp_flags.get(rt::AvpKey::new(1008, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.metering_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1007,
-                self.avp_flags.get(rt::AvpKey::new(1007, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.precedence {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1010,
-                self.avp_flags.get(rt::AvpKey::new(1010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                505,
-                self.avp_flags.get(rt::AvpKey::new(505, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
+        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
+        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
+        rt::typed::put_all(
+            &self.flow_description,
+            buf,
+            &self.avp_flags,
+            507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp2_qos_information,
+            buf,
+            &self.avp_flags,
+            804,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_level,
+            buf,
+            &self.avp_flags,
+            1011,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
+        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
+        rt::typed::put_opt(
+            &self.metering_method,
+            buf,
+            &self.avp_flags,
+            1007,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
+        rt::typed::put_opt(
+            &self.af_charging_identifier,
+            buf,
+            &self.avp_flags,
+            505,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -962,59 +759,48 @@ impl Tgpp2QosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1037,76 +823,55 @@ impl rt::AvpData for Tgpp2QosInformation {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1158,58 +923,49 @@ impl Tgpp2ChargingRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1004, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.charging_rule_base_name.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_base_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1019, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.pcc_rule_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
                 }
                 (814, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.rule_reason_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.rule_reason_code, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1232,64 +988,39 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.charging_rule_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.charging_rule_base_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pcc_rule_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rule_reason_code {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.charging_rule_name, 10415)
+            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
+            + rt::typed::len_opt(&self.pcc_rule_status, 10415)
+            + rt::typed::len_opt(&self.rule_reason_code, 5535)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.charging_rule_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1005,
-                self.avp_flags.get(rt::AvpKey::new(1005, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.charging_rule_base_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1004,
-                self.avp_flags.get(rt::AvpKey::new(1004, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pcc_rule_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1019,
-                self.avp_flags.get(rt::AvpKey::new(1019, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rule_reason_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                814,
-                self.avp_flags.get(rt::AvpKey::new(814, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.charging_rule_name,
+            buf,
+            &self.avp_flags,
+            1005,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_base_name,
+            buf,
+            &self.avp_flags,
+            1004,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.pcc_rule_status,
+            buf,
+            &self.avp_flags,
+            1019,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.rule_reason_code, buf, &self.avp_flags, 814, 5535, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1345,61 +1076,39 @@ impl FlowInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (810, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
                 }
                 (813, 5535) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (812, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.requested_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (811, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.granted_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (812, 5535) => rt::typed::opt(&mut self.requested_qos, &avp, &mut w, 128),
+                (811, 5535) => rt::typed::opt(&mut self.granted_qos, &avp, &mut w, 128),
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1429,76 +1138,27 @@ impl rt::AvpData for FlowInfo {
         FlowInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.flow_identifier {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.flow_description_info {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.requested_qos {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.granted_qos {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.flow_identifier, 5535)
+            + rt::typed::len_all(&self.flow_description_info, 5535)
+            + rt::typed::len_opt(&self.requested_qos, 5535)
+            + rt::typed::len_opt(&self.granted_qos, 5535)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                810,
-                self.avp_flags.get(rt::AvpKey::new(810, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        for (i, v) in self.flow_description_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                813,
-                self.avp_flags.get(rt::AvpKey::new(813, 5535), i, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.requested_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                812,
-                self.avp_flags.get(rt::AvpKey::new(812, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.granted_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                811,
-                self.avp_flags.get(rt::AvpKey::new(811, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
+        rt::typed::put_all(
+            &self.flow_description_info,
+            buf,
+            &self.avp_flags,
+            813,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(&self.requested_qos, buf, &self.avp_flags, 812, 5535, 128);
+        rt::typed::put_opt(&self.granted_qos, buf, &self.avp_flags, 811, 5535, 128);
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1546,41 +1206,32 @@ impl GrantedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1603,52 +1254,37 @@ impl rt::AvpData for GrantedQos {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1696,41 +1332,32 @@ impl RequestedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1753,52 +1380,37 @@ impl rt::AvpData for RequestedQos {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1842,32 +1454,27 @@ impl FlowDescriptionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_description,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
                 }
-                (1010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.precedence,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1890,40 +1497,21 @@ impl rt::AvpData for FlowDescriptionInfo {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.precedence {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.precedence, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.flow_description {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.precedence {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1010,
-                self.avp_flags.get(rt::AvpKey::new(1010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.flow_description,
+            buf,
+            &self.avp_flags,
+            507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1967,32 +1555,39 @@ impl AccessNetworkPhysicalAccessId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (899, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_physical_access_id_value,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (898, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_physical_access_id_realm,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2015,40 +1610,28 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.access_network_physical_access_id_value {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.access_network_physical_access_id_realm {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.access_network_physical_access_id_value, 5535)
+            + rt::typed::len_opt(&self.access_network_physical_access_id_realm, 5535)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.access_network_physical_access_id_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                899,
-                self.avp_flags.get(rt::AvpKey::new(899, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.access_network_physical_access_id_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                898,
-                self.avp_flags.get(rt::AvpKey::new(898, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.access_network_physical_access_id_value,
+            buf,
+            &self.avp_flags,
+            899,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.access_network_physical_access_id_realm,
+            buf,
+            &self.avp_flags,
+            898,
+            5535,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2129,10 +1712,48 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::more(
+                802,
+                5535,
+                128,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Group(|avp, cx| Tgpp2ChargingRuleDefinitionView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+            rt::view::Member::more(
+                1005,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::more(
+                1004,
+                10415,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+                0,
+                4294967295,
+                2,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -2140,54 +1761,25 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (802, 5535) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        Tgpp2ChargingRuleDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (802, 5535) | (1005, 10415) | (1004, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -2213,7 +1805,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[0],
             802,
             5535,
-            |avp| Tgpp2ChargingRuleDefinitionView::read(avp),
+            Tgpp2ChargingRuleDefinitionView::read,
         )
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
@@ -2226,7 +1818,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[1],
             1005,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
@@ -2239,7 +1831,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[2],
             1004,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -2247,14 +1839,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
 impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(Tgpp2ChargingRuleInstallView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleInstallView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2334,10 +1919,134 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1005,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+                true,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                439,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                432,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                810,
+                5535,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::more(
+                507,
+                10415,
+                192,
+                rt::dictionary::AvpType::IPFilterRule,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Text(rt::data::IpFilterRule::INVALID),
+            ),
+            rt::view::Member::once(
+                511,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                804,
+                5535,
+                128,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| Tgpp2QosInformationView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                1011,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1009,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1008,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1007,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1010,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                505,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::more(
+                510,
+                10415,
+                192,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Group(|avp, cx| super::ts29214::FlowsView::check(
+                    avp,
+                    cx,
+                )),
+            ),
+        ],
+        by_key: &[2, 1, 12, 4, 13, 5, 6, 3, 0, 10, 9, 8, 11, 7],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -2345,128 +2054,25 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (439, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (432, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (810, 5535) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (507, 10415) => {
-                    rt::view::more(
-                        &mut self.first[4],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (804, 5535) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        Tgpp2QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1011, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1007, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (505, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29214::FlowsView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1005, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1005, 10415) | (439, 0) | (432, 0) | (810, 5535) | (507,
-            10415) | (511, 10415) | (804, 5535) | (1011, 10415) | (1009, 10415) | (1008,
-            10415) | (1007, 10415) | (1010, 10415) | (505, 10415) | (510, 10415)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -2483,26 +2089,22 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -2514,56 +2116,73 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             self.count[0],
             507,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::ts29214::FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::ts29214::FlowStatus>,
+        )
     }
     /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn tgpp2_qos_information(&self) -> Option<Tgpp2QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(Tgpp2QosInformationView::read(avp))
+        rt::view::opt(self.root, self.first[6], self.end, Tgpp2QosInformationView::read)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<super::ts29212::ReportingLevel> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::ts29212::ReportingLevel(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::ts29212::ReportingLevel>,
+        )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::ts29212::Online(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Online>,
+        )
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::ts29212::Offline(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Offline>,
+        )
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<super::ts29212::MeteringMethod> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::ts29212::MeteringMethod(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<super::ts29212::MeteringMethod>,
+        )
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
@@ -2575,7 +2194,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             self.count[1],
             510,
             10415,
-            |avp| super::ts29214::FlowsView::read(avp),
+            super::ts29214::FlowsView::read,
         )
     }
 }
@@ -2583,15 +2202,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
 impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(Tgpp2ChargingRuleDefinitionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleDefinitionView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2606,6 +2217,8 @@ pub struct Tgpp2QosInformationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -2655,6 +2268,7 @@ impl<'a> Tgpp2QosInformationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -2669,10 +2283,55 @@ impl<'a> Tgpp2QosInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1028,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                516,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                515,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1026,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1025,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -2680,56 +2339,25 @@ impl<'a> Tgpp2QosInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1026, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1025, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1028, 10415) | (516, 10415) | (515, 10415) | (1026, 10415) |
-            (1025, 10415)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -2746,44 +2374,39 @@ impl<'a> Tgpp2QosInformationView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(Tgpp2QosInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2QosInformationView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2864,10 +2487,51 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::more(
+                1005,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::more(
+                1004,
+                10415,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+                0,
+                4294967295,
+                1,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1019,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                814,
+                5535,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -2875,57 +2539,25 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1019, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (814, 5535) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1005, 10415) | (1004, 10415) | (1019, 10415) | (814, 5535)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -2949,7 +2581,7 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             self.count[0],
             1005,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
@@ -2962,34 +2594,35 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             self.count[1],
             1004,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<super::ts29212::PccRuleStatus> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::ts29212::PccRuleStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PccRuleStatus>,
+        )
     }
     /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn rule_reason_code(&self) -> Option<RuleReasonCode> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RuleReasonCode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<RuleReasonCode>,
+        )
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(Tgpp2ChargingRuleReportView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleReportView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3067,10 +2700,57 @@ impl<'a> FlowInfoView<'a> {
     pub fn to_struct(&self) -> Result<FlowInfo, rt::DecodeError> {
         <FlowInfo as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                810,
+                5535,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::more(
+                813,
+                5535,
+                128,
+                rt::dictionary::AvpType::Grouped,
+                0,
+                4294967295,
+                0,
+                rt::view::Check::Group(|avp, cx| FlowDescriptionInfoView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                812,
+                5535,
+                128,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| RequestedQosView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                811,
+                5535,
+                128,
+                rt::dictionary::AvpType::Grouped,
+                false,
+                rt::view::Check::Group(|avp, cx| GrantedQosView::check(avp, cx)),
+            ),
+            rt::view::Member::once(
+                511,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3078,61 +2758,25 @@ impl<'a> FlowInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (810, 5535) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (813, 5535) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowDescriptionInfoView::check(&avp, cx)?;
-                    }
-                }
-                (812, 5535) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        RequestedQosView::check(&avp, cx)?;
-                    }
-                }
-                (811, 5535) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        GrantedQosView::check(&avp, cx)?;
-                    }
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (810, 5535) | (813, 5535) | (812, 5535) | (811, 5535) | (511,
-            10415)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -3149,8 +2793,7 @@ impl<'a> FlowInfoView<'a> {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `*[ Flow-Description-Info ]`: Flow-Description-Info (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
@@ -3164,36 +2807,35 @@ impl<'a> FlowInfoView<'a> {
             self.count[0],
             813,
             5535,
-            |avp| FlowDescriptionInfoView::read(avp),
+            FlowDescriptionInfoView::read,
         )
     }
     /// `[ Requested-QoS ]`: Requested-QoS (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn requested_qos(&self) -> Option<RequestedQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(RequestedQosView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, RequestedQosView::read)
     }
     /// `[ Granted-QoS ]`: Granted-QoS (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn granted_qos(&self) -> Option<GrantedQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(GrantedQosView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, GrantedQosView::read)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::ts29214::FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::ts29214::FlowStatus>,
+        )
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FlowInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "FlowInfoView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3208,6 +2850,8 @@ pub struct GrantedQosView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3257,6 +2901,7 @@ impl<'a> GrantedQosView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3268,10 +2913,39 @@ impl<'a> GrantedQosView<'a> {
     pub fn to_struct(&self) -> Result<GrantedQos, rt::DecodeError> {
         <GrantedQos as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1028,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1026,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1025,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3279,41 +2953,25 @@ impl<'a> GrantedQosView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1026, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1025, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1028, 10415) | (1026, 10415) | (1025, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -3330,30 +2988,29 @@ impl<'a> GrantedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for GrantedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(GrantedQosView), e),
-        }
+        rt::view::debug(self.to_struct(), "GrantedQosView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3368,6 +3025,8 @@ pub struct RequestedQosView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3417,6 +3076,7 @@ impl<'a> RequestedQosView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3428,10 +3088,39 @@ impl<'a> RequestedQosView<'a> {
     pub fn to_struct(&self) -> Result<RequestedQos, rt::DecodeError> {
         <RequestedQos as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1028,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+            rt::view::Member::once(
+                1026,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1025,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3439,41 +3128,25 @@ impl<'a> RequestedQosView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1026, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1025, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1028, 10415) | (1026, 10415) | (1025, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -3490,30 +3163,29 @@ impl<'a> RequestedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RequestedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(RequestedQosView), e),
-        }
+        rt::view::debug(self.to_struct(), "RequestedQosView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3528,6 +3200,8 @@ pub struct FlowDescriptionInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3577,6 +3251,7 @@ impl<'a> FlowDescriptionInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3591,10 +3266,31 @@ impl<'a> FlowDescriptionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                507,
+                10415,
+                192,
+                rt::dictionary::AvpType::IPFilterRule,
+                false,
+                rt::view::Check::Text(rt::data::IpFilterRule::INVALID),
+            ),
+            rt::view::Member::once(
+                1010,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3602,35 +3298,25 @@ impl<'a> FlowDescriptionInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (507, 10415) | (1010, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -3647,26 +3333,19 @@ impl<'a> FlowDescriptionInfoView<'a> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(FlowDescriptionInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "FlowDescriptionInfoView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3681,6 +3360,8 @@ pub struct AccessNetworkPhysicalAccessIdView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3730,6 +3411,7 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3744,10 +3426,31 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                899,
+                5535,
+                128,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                898,
+                5535,
+                128,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3755,31 +3458,25 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (899, 5535) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (898, 5535) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (899, 5535) | (898, 5535))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -3796,29 +3493,19 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_value(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Access-Network-Physical-Access-ID-Realm ]`: Access-Network-Physical-Access-ID-Realm (code 898, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_realm(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AccessNetworkPhysicalAccessIdView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkPhysicalAccessIdView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

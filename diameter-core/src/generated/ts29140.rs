@@ -69,10 +69,7 @@ impl TriggerEvent {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for TriggerEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TriggerEvent), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TriggerEvent", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -120,10 +117,7 @@ impl OriginatingInterface {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for OriginatingInterface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(OriginatingInterface), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "OriginatingInterface", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -171,10 +165,7 @@ impl DeliveryReport {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for DeliveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DeliveryReport), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DeliveryReport", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -222,10 +213,7 @@ impl ReadReply {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ReadReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ReadReply), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ReadReply", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -273,10 +261,7 @@ impl SenderVisibility {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for SenderVisibility {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SenderVisibility), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SenderVisibility", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -324,10 +309,7 @@ impl RouteingAddressResolution {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for RouteingAddressResolution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RouteingAddressResolution), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RouteingAddressResolution", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -400,26 +382,26 @@ impl ServedUserIdentity {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1101, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vasp_id, &avp, cx, &mut self.extra)?;
-                }
-                (1102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vas_id, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
+                (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -449,52 +431,15 @@ impl rt::AvpData for ServedUserIdentity {
         ServedUserIdentityView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vasp_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vas_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.vasp_id, 10415)
+            + rt::typed::len_opt(&self.vas_id, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vasp_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1101,
-                self.avp_flags.get(rt::AvpKey::new(1101, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vas_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1102,
-                self.avp_flags.get(rt::AvpKey::new(1102, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.vasp_id, buf, &self.avp_flags, 1101, 10415, 128);
+        rt::typed::put_opt(&self.vas_id, buf, &self.avp_flags, 1102, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -538,54 +483,52 @@ impl InitialRecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mm10_sequence_number = false;
-        let mut seen_mm10_recipient_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1107, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.mm10_sequence_number,
-                        &mut seen_mm10_sequence_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mm10_sequence_number, &avp, &mut w, 0, 128)
                 }
                 (1108, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mm10_recipient_address,
-                        &mut seen_mm10_recipient_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mm10_sequence_number {
-            rt::typed::absent(
-                rt::AvpKey::new(1107, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mm10_recipient_address {
-            rt::typed::absent(
-                rt::AvpKey::new(1108, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -608,32 +551,28 @@ impl rt::AvpData for InitialRecipientAddress {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mm10_sequence_number, 10415);
-        n += rt::AvpData::avp_len(&self.mm10_recipient_address, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mm10_sequence_number, 10415)
+            + rt::typed::len_one(&self.mm10_recipient_address, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_sequence_number,
             buf,
+            &self.avp_flags,
             1107,
-            self.avp_flags.get(rt::AvpKey::new(1107, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_recipient_address,
             buf,
+            &self.avp_flags,
             1108,
-            self.avp_flags.get(rt::AvpKey::new(1108, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -685,72 +624,63 @@ impl ResultRecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mm10_sequence_number = false;
-        let mut seen_mm10_recipient_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1107, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.mm10_sequence_number,
-                        &mut seen_mm10_sequence_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mm10_sequence_number, &avp, &mut w, 0, 128)
                 }
                 (1108, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mm10_recipient_address,
-                        &mut seen_mm10_recipient_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        128,
+                    )
                 }
                 (1109, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.routeing_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.routeing_address, &avp, &mut w, 128)
                 }
                 (1119, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.routeing_address_resolution,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mm10_sequence_number {
-            rt::typed::absent(
-                rt::AvpKey::new(1107, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mm10_recipient_address {
-            rt::typed::absent(
-                rt::AvpKey::new(1108, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -773,56 +703,46 @@ impl rt::AvpData for ResultRecipientAddress {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mm10_sequence_number, 10415);
-        n += rt::AvpData::avp_len(&self.mm10_recipient_address, 10415);
-        if let Some(v) = &self.routeing_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.routeing_address_resolution {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mm10_sequence_number, 10415)
+            + rt::typed::len_one(&self.mm10_recipient_address, 10415)
+            + rt::typed::len_opt(&self.routeing_address, 10415)
+            + rt::typed::len_opt(&self.routeing_address_resolution, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_sequence_number,
             buf,
+            &self.avp_flags,
             1107,
-            self.avp_flags.get(rt::AvpKey::new(1107, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_recipient_address,
             buf,
+            &self.avp_flags,
             1108,
-            self.avp_flags.get(rt::AvpKey::new(1108, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.routeing_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1109,
-                self.avp_flags.get(rt::AvpKey::new(1109, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.routeing_address_resolution {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1119,
-                self.avp_flags.get(rt::AvpKey::new(1119, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.routeing_address,
+            buf,
+            &self.avp_flags,
+            1109,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.routeing_address_resolution,
+            buf,
+            &self.avp_flags,
+            1119,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -866,32 +786,25 @@ impl Status {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1117, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.status_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1118, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.status_text,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (1117, 10415) => rt::typed::opt(&mut self.status_code, &avp, &mut w, 128),
+                (1118, 10415) => rt::typed::opt(&mut self.status_text, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -914,40 +827,14 @@ impl rt::AvpData for Status {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.status_code {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.status_text {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.status_code, 10415)
+            + rt::typed::len_opt(&self.status_text, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.status_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1117,
-                self.avp_flags.get(rt::AvpKey::new(1117, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.status_text {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1118,
-                self.avp_flags.get(rt::AvpKey::new(1118, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.status_code, buf, &self.avp_flags, 1117, 10415, 128);
+        rt::typed::put_opt(&self.status_text, buf, &self.avp_flags, 1118, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -962,6 +849,8 @@ pub struct ServedUserIdentityView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1011,6 +900,7 @@ impl<'a> ServedUserIdentityView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1025,10 +915,39 @@ impl<'a> ServedUserIdentityView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                701,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+                false,
+                rt::view::Check::Nothing,
+            ),
+            rt::view::Member::once(
+                1101,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1102,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1036,39 +955,25 @@ impl<'a> ServedUserIdentityView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1101, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1102, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (701, 10415) | (1101, 10415) | (1102, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1085,32 +990,24 @@ impl<'a> ServedUserIdentityView<'a> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vasp_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vas_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ServedUserIdentityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServedUserIdentityView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServedUserIdentityView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1125,6 +1022,8 @@ pub struct InitialRecipientAddressView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1174,6 +1073,7 @@ impl<'a> InitialRecipientAddressView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1188,10 +1088,31 @@ impl<'a> InitialRecipientAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1199,56 +1120,25 @@ impl<'a> InitialRecipientAddressView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1107, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1108, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1107, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1108, 10415),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1107, 10415) | (1108, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1265,28 +1155,19 @@ impl<'a> InitialRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for InitialRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(InitialRecipientAddressView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "InitialRecipientAddressView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1301,6 +1182,8 @@ pub struct ResultRecipientAddressView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1350,6 +1233,7 @@ impl<'a> ResultRecipientAddressView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1364,10 +1248,47 @@ impl<'a> ResultRecipientAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+                true,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                true,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1109,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1119,
+                10415,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+                false,
+                rt::view::Check::I32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1375,70 +1296,25 @@ impl<'a> ResultRecipientAddressView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1107, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1108, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1109, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1119, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1107, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1108, 10415),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-        }
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1107, 10415) | (1108, 10415) | (1109, 10415) | (1119, 10415)
-        )
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1455,40 +1331,34 @@ impl<'a> ResultRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Routeing-Address ]`: Routeing-Address (code 1109, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address_resolution(&self) -> Option<RouteingAddressResolution> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RouteingAddressResolution(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<RouteingAddressResolution>,
+        )
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ResultRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ResultRecipientAddressView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ResultRecipientAddressView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1503,6 +1373,8 @@ pub struct StatusView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1552,6 +1424,7 @@ impl<'a> StatusView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1563,10 +1436,31 @@ impl<'a> StatusView<'a> {
     pub fn to_struct(&self) -> Result<Status, rt::DecodeError> {
         <Status as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1117,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+            rt::view::Member::once(
+                1118,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+                false,
+                rt::view::Check::Text(rt::data::Utf8String::INVALID),
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1574,35 +1468,25 @@ impl<'a> StatusView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1117, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1118, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1117, 10415) | (1118, 10415))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1619,24 +1503,19 @@ impl<'a> StatusView<'a> {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_code(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Status-Text ]`: Status-Text (code 1118, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_text(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for StatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(StatusView), e),
-        }
+        rt::view::debug(self.to_struct(), "StatusView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]

@@ -61,14 +61,23 @@ impl DetailedResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -91,16 +100,10 @@ impl rt::AvpData for DetailedResult {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -136,14 +139,23 @@ impl ChargingPolicyReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -166,16 +178,10 @@ impl rt::AvpData for ChargingPolicyReport {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -211,14 +217,23 @@ impl PolicyCounter {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -241,16 +256,10 @@ impl rt::AvpData for PolicyCounter {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -263,6 +272,10 @@ pub struct DetailedResultView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -311,6 +324,8 @@ impl<'a> DetailedResultView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -325,10 +340,14 @@ impl<'a> DetailedResultView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -336,23 +355,25 @@ impl<'a> DetailedResultView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -371,10 +392,7 @@ impl<'a> DetailedResultView<'a> {
 impl std::fmt::Debug for DetailedResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(DetailedResultView), e),
-        }
+        rt::view::debug(self.to_struct(), "DetailedResultView", f)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -387,6 +405,10 @@ pub struct ChargingPolicyReportView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -435,6 +457,8 @@ impl<'a> ChargingPolicyReportView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -449,10 +473,14 @@ impl<'a> ChargingPolicyReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -460,23 +488,25 @@ impl<'a> ChargingPolicyReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -495,12 +525,7 @@ impl<'a> ChargingPolicyReportView<'a> {
 impl std::fmt::Debug for ChargingPolicyReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ChargingPolicyReportView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ChargingPolicyReportView", f)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -513,6 +538,10 @@ pub struct PolicyCounterView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -561,6 +590,8 @@ impl<'a> PolicyCounterView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -575,10 +606,14 @@ impl<'a> PolicyCounterView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -586,23 +621,25 @@ impl<'a> PolicyCounterView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -621,10 +658,7 @@ impl<'a> PolicyCounterView<'a> {
 impl std::fmt::Debug for PolicyCounterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PolicyCounterView), e),
-        }
+        rt::view::debug(self.to_struct(), "PolicyCounterView", f)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]

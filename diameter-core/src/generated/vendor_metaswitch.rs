@@ -73,14 +73,23 @@ impl MetaswitchInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -103,16 +112,10 @@ impl rt::AvpData for MetaswitchInformation {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -148,14 +151,23 @@ impl AdjacencyName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -178,16 +190,10 @@ impl rt::AvpData for AdjacencyName {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -223,14 +229,23 @@ impl AccountName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -253,16 +268,10 @@ impl rt::AvpData for AccountName {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -298,14 +307,23 @@ impl InputOutputOctets {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -328,16 +346,10 @@ impl rt::AvpData for InputOutputOctets {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -350,6 +362,10 @@ pub struct MetaswitchInformationView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -398,6 +414,8 @@ impl<'a> MetaswitchInformationView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -412,10 +430,14 @@ impl<'a> MetaswitchInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -423,23 +445,25 @@ impl<'a> MetaswitchInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -458,14 +482,7 @@ impl<'a> MetaswitchInformationView<'a> {
 impl std::fmt::Debug for MetaswitchInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MetaswitchInformationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MetaswitchInformationView", f)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -478,6 +495,10 @@ pub struct AdjacencyNameView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -526,6 +547,8 @@ impl<'a> AdjacencyNameView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -540,10 +563,14 @@ impl<'a> AdjacencyNameView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -551,23 +578,25 @@ impl<'a> AdjacencyNameView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -586,10 +615,7 @@ impl<'a> AdjacencyNameView<'a> {
 impl std::fmt::Debug for AdjacencyNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AdjacencyNameView), e),
-        }
+        rt::view::debug(self.to_struct(), "AdjacencyNameView", f)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -602,6 +628,10 @@ pub struct AccountNameView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -650,6 +680,8 @@ impl<'a> AccountNameView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -661,10 +693,14 @@ impl<'a> AccountNameView<'a> {
     pub fn to_struct(&self) -> Result<AccountName, rt::DecodeError> {
         <AccountName as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -672,23 +708,25 @@ impl<'a> AccountNameView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -707,10 +745,7 @@ impl<'a> AccountNameView<'a> {
 impl std::fmt::Debug for AccountNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AccountNameView), e),
-        }
+        rt::view::debug(self.to_struct(), "AccountNameView", f)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -723,6 +758,10 @@ pub struct InputOutputOctetsView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -771,6 +810,8 @@ impl<'a> InputOutputOctetsView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -785,10 +826,14 @@ impl<'a> InputOutputOctetsView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -796,23 +841,25 @@ impl<'a> InputOutputOctetsView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -831,12 +878,7 @@ impl<'a> InputOutputOctetsView<'a> {
 impl std::fmt::Debug for InputOutputOctetsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(InputOutputOctetsView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "InputOutputOctetsView", f)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]

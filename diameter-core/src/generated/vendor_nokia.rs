@@ -89,14 +89,23 @@ impl DefaultQuota {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -119,16 +128,10 @@ impl rt::AvpData for DefaultQuota {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -164,14 +167,23 @@ impl NsnInInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -194,16 +206,10 @@ impl rt::AvpData for NsnInInformation {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -239,14 +245,23 @@ impl SubscriberSpecificInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -269,16 +284,10 @@ impl rt::AvpData for SubscriberSpecificInfo {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -314,14 +323,23 @@ impl ActiveProductOffer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -344,16 +362,10 @@ impl rt::AvpData for ActiveProductOffer {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -389,14 +401,23 @@ impl BillingAccount {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -419,16 +440,10 @@ impl rt::AvpData for BillingAccount {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -441,6 +456,10 @@ pub struct DefaultQuotaView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -489,6 +508,8 @@ impl<'a> DefaultQuotaView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -500,10 +521,14 @@ impl<'a> DefaultQuotaView<'a> {
     pub fn to_struct(&self) -> Result<DefaultQuota, rt::DecodeError> {
         <DefaultQuota as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -511,23 +536,25 @@ impl<'a> DefaultQuotaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -546,10 +573,7 @@ impl<'a> DefaultQuotaView<'a> {
 impl std::fmt::Debug for DefaultQuotaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(DefaultQuotaView), e),
-        }
+        rt::view::debug(self.to_struct(), "DefaultQuotaView", f)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -562,6 +586,10 @@ pub struct NsnInInformationView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -610,6 +638,8 @@ impl<'a> NsnInInformationView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -624,10 +654,14 @@ impl<'a> NsnInInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -635,23 +669,25 @@ impl<'a> NsnInInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -670,12 +706,7 @@ impl<'a> NsnInInformationView<'a> {
 impl std::fmt::Debug for NsnInInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(NsnInInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "NsnInInformationView", f)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -688,6 +719,10 @@ pub struct SubscriberSpecificInfoView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -736,6 +771,8 @@ impl<'a> SubscriberSpecificInfoView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -750,10 +787,14 @@ impl<'a> SubscriberSpecificInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -761,23 +802,25 @@ impl<'a> SubscriberSpecificInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -796,14 +839,7 @@ impl<'a> SubscriberSpecificInfoView<'a> {
 impl std::fmt::Debug for SubscriberSpecificInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SubscriberSpecificInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubscriberSpecificInfoView", f)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -816,6 +852,10 @@ pub struct ActiveProductOfferView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -864,6 +904,8 @@ impl<'a> ActiveProductOfferView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -878,10 +920,14 @@ impl<'a> ActiveProductOfferView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -889,23 +935,25 @@ impl<'a> ActiveProductOfferView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -924,12 +972,7 @@ impl<'a> ActiveProductOfferView<'a> {
 impl std::fmt::Debug for ActiveProductOfferView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ActiveProductOfferView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ActiveProductOfferView", f)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -942,6 +985,10 @@ pub struct BillingAccountView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -990,6 +1037,8 @@ impl<'a> BillingAccountView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1004,10 +1053,14 @@ impl<'a> BillingAccountView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1015,23 +1068,25 @@ impl<'a> BillingAccountView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1050,10 +1105,7 @@ impl<'a> BillingAccountView<'a> {
 impl std::fmt::Debug for BillingAccountView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(BillingAccountView), e),
-        }
+        rt::view::debug(self.to_struct(), "BillingAccountView", f)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]

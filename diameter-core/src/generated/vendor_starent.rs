@@ -643,14 +643,23 @@ impl SnTotalUsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -673,16 +682,10 @@ impl rt::AvpData for SnTotalUsedServiceUnit {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -718,14 +721,23 @@ impl SnUsageMonitoringControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -748,16 +760,10 @@ impl rt::AvpData for SnUsageMonitoringControl {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -793,14 +799,23 @@ impl SnRemainingServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -823,16 +838,10 @@ impl rt::AvpData for SnRemainingServiceUnit {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -868,14 +877,23 @@ impl AccessNetworkChargingPhysicalAccessId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -898,16 +916,10 @@ impl rt::AvpData for AccessNetworkChargingPhysicalAccessId {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -920,6 +932,10 @@ pub struct SnTotalUsedServiceUnitView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -968,6 +984,8 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -982,10 +1000,14 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -993,23 +1015,25 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1028,14 +1052,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
 impl std::fmt::Debug for SnTotalUsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SnTotalUsedServiceUnitView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SnTotalUsedServiceUnitView", f)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1048,6 +1065,10 @@ pub struct SnUsageMonitoringControlView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1096,6 +1117,8 @@ impl<'a> SnUsageMonitoringControlView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1110,10 +1133,14 @@ impl<'a> SnUsageMonitoringControlView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1121,23 +1148,25 @@ impl<'a> SnUsageMonitoringControlView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1156,14 +1185,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
 impl std::fmt::Debug for SnUsageMonitoringControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SnUsageMonitoringControlView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SnUsageMonitoringControlView", f)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1176,6 +1198,10 @@ pub struct SnRemainingServiceUnitView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1224,6 +1250,8 @@ impl<'a> SnRemainingServiceUnitView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1238,10 +1266,14 @@ impl<'a> SnRemainingServiceUnitView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1249,23 +1281,25 @@ impl<'a> SnRemainingServiceUnitView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1284,14 +1318,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
 impl std::fmt::Debug for SnRemainingServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SnRemainingServiceUnitView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SnRemainingServiceUnitView", f)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1304,6 +1331,10 @@ pub struct AccessNetworkChargingPhysicalAccessIdView<'a> {
     /// This AVP's data: `root[start..end]`.
     start: u32,
     end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 0usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1352,6 +1383,8 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
             at: avp.offset as u32,
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 0usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1368,10 +1401,14 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1379,23 +1416,25 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        false
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -1414,15 +1453,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
 impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AccessNetworkChargingPhysicalAccessIdView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkChargingPhysicalAccessIdView", f)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]

@@ -57,32 +57,29 @@ impl PingTimestamp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1, 42) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ping_timestamp_secs,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ping_timestamp_secs, &avp, &mut w, 192)
                 }
                 (2, 42) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ping_timestamp_usecs,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ping_timestamp_usecs, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -105,40 +102,14 @@ impl rt::AvpData for PingTimestamp {
         self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.ping_timestamp_secs {
-            n += rt::AvpData::avp_len(v, 42);
-        }
-        if let Some(v) = &self.ping_timestamp_usecs {
-            n += rt::AvpData::avp_len(v, 42);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.ping_timestamp_secs, 42)
+            + rt::typed::len_opt(&self.ping_timestamp_usecs, 42)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.ping_timestamp_secs {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 42), 0, rt::AvpFlags(192)),
-                42,
-            );
-        }
-        if let Some(v) = &self.ping_timestamp_usecs {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2,
-                self.avp_flags.get(rt::AvpKey::new(2, 42), 0, rt::AvpFlags(192)),
-                42,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ping_timestamp_secs, buf, &self.avp_flags, 1, 42, 192);
+        rt::typed::put_opt(&self.ping_timestamp_usecs, buf, &self.avp_flags, 2, 42, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -153,6 +124,8 @@ pub struct PingTimestampView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -202,6 +175,7 @@ impl<'a> PingTimestampView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
+            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -216,10 +190,31 @@ impl<'a> PingTimestampView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The ABNF members (the view's walk is `rt::view::fill` over them).
+    const MEMBERS: rt::view::Table = rt::view::Table {
+        members: &[
+            rt::view::Member::once(
+                1,
+                42,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+            rt::view::Member::once(
+                2,
+                42,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+                false,
+                rt::view::Check::U32,
+            ),
+        ],
+        by_key: &[],
+    };
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -227,35 +222,25 @@ impl<'a> PingTimestampView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let ix = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+        };
+        rt::view::fill(
+            &Self::MEMBERS,
             self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1, 42) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2, 42) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
-        if deep {}
-        Ok(())
+            self.start,
+            self.end,
+            ix,
+            cx,
+            deep,
+            missing_at,
+        )
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1, 42) | (2, 42))
+        Self::MEMBERS.contains(code, vendor)
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
@@ -272,24 +257,19 @@ impl<'a> PingTimestampView<'a> {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_secs(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Ping-Timestamp-Usecs ]`: Ping-Timestamp-Usecs (code 2, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_usecs(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl std::fmt::Debug for PingTimestampView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PingTimestampView), e),
-        }
+        rt::view::debug(self.to_struct(), "PingTimestampView", f)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
