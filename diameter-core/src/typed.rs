@@ -503,6 +503,27 @@ pub fn len_extra(extra: &[RawAvp]) -> usize {
     extra.iter().map(RawAvp::encoded_len).sum()
 }
 
+/// A Grouped value decoded in place into its `Default` (the `AvpData::decode` of generated
+/// structs).
+#[inline]
+pub fn decode_default<T: AvpData + Default>(
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+) -> Result<T, DecodeError> {
+    let mut out = T::default();
+    out.decode_in_place(avp, cx)?;
+    Ok(out)
+}
+
+/// `r` with the error (if any) inside the Grouped AVP `key`.
+#[inline]
+pub fn within(r: Result<(), DecodeError>, key: AvpKey) -> Result<(), DecodeError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.within(key)),
+    }
+}
+
 /// An Enumerated newtype's `Debug`: `Name(value)` with the value's name if it has one, else
 /// the type's.
 pub fn debug_enum(

@@ -325,6 +325,7 @@ impl Member {
 
 /// The members of a view in ABNF order, and (for wide ones) their indexes sorted by
 /// (code, vendor), searched instead of scanning.
+#[derive(Clone, Copy)]
 pub struct Table {
     /// ABNF order: member `i` is recorded at `first[i]`.
     pub members: &'static [Member],
@@ -429,6 +430,57 @@ pub fn fill(
     Ok(())
 }
 
+/// Checks and indexes a received Grouped AVP's members into `ix` (a view's `check` and
+/// `scan`): within `cx` one level down, as [`fill`] with the AVP's data; errors name the
+/// AVP (`key`) in their path.
+#[inline]
+pub fn index(
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+    deep: bool,
+    table: &Table,
+    key: crate::avp::AvpKey,
+    ix: Index<'_>,
+) -> Result<(), DecodeError> {
+    let cx = cx.enter(avp)?;
+    let start = avp.data_offset as u32;
+    let end = (avp.data_offset + avp.data.len()) as u32;
+    match fill(table, avp.root(), start, end, ix, cx, deep, avp.offset) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.within(key)),
+    }
+}
+
+/// Indexes the members of an AVP already checked (a view's `read`); should that fail, `ix`
+/// is left as for an AVP without members.
+#[inline]
+pub fn index_checked(avp: &AvpRef<'_>, table: &Table, ix: Index<'_>) {
+    let Index {
+        first,
+        count,
+        extra,
+    } = ix;
+    let again = Index {
+        first: &mut *first,
+        count: &mut *count,
+        extra: &mut *extra,
+    };
+    if index(
+        avp,
+        CHECKED,
+        false,
+        table,
+        crate::avp::AvpKey::new(0, 0),
+        again,
+    )
+    .is_err()
+    {
+        first.fill(ABSENT);
+        count.fill(0);
+        *extra = 0;
+    }
+}
+
 /// The occurrences of a repeated member, in message order, read as `T`.
 pub struct Members<'a, T> {
     iter: AvpIter<'a>,
@@ -496,7 +548,13 @@ impl<T> ExactSizeIterator for Members<'_, T> {}
 pub struct Extra<'a> {
     iter: AvpIter<'a>,
     left: u32,
-    is_member: fn(u32, u32) -> bool,
+    members: Names,
+}
+
+/// What the ABNF names, for [`Extra`].
+enum Names {
+    Fn(fn(u32, u32) -> bool),
+    Table(Table),
 }
 
 impl<'a> Extra<'a> {
@@ -512,7 +570,17 @@ impl<'a> Extra<'a> {
         Self {
             iter: AvpIter::within(root, start as usize, end as usize),
             left: count,
-            is_member,
+            members: Names::Fn(is_member),
+        }
+    }
+
+    /// The `count` AVPs of `root[start..end]` that `members` does not name.
+    #[inline]
+    pub fn of(root: &'a Bytes, start: u32, end: u32, count: u32, members: Table) -> Self {
+        Self {
+            iter: AvpIter::within(root, start as usize, end as usize),
+            left: count,
+            members: Names::Table(members),
         }
     }
 }
@@ -525,7 +593,11 @@ impl<'a> Iterator for Extra<'a> {
             return None;
         }
         while let Some(avp) = self.iter.next_framed() {
-            if !(self.is_member)(avp.code, avp.vendor) {
+            let named = match &self.members {
+                Names::Fn(f) => f(avp.code, avp.vendor),
+                Names::Table(t) => t.contains(avp.code, avp.vendor),
+            };
+            if !named {
                 self.left -= 1;
                 return Some(avp);
             }

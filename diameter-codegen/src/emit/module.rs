@@ -452,13 +452,11 @@ impl Ctx<'_> {
                 const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Grouped;
 
                 fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
-                    let mut out = Self::default();
-                    #rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-                    Ok(out)
+                    #rt::typed::decode_default(avp, cx)
                 }
                 fn decode_in_place(&mut self, avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(avp)?;
-                    self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+                    #rt::typed::within(self.decode_members(avp, cx), Self::KEY)
                 }
                 #check
                 fn data_len(&self) -> usize {

@@ -125,7 +125,7 @@ impl Ctx<'_> {
     }
 
     /// The parts shared by Grouped and command views: index fields, the member-indexing
-    /// function, accessors, `is_member` and `extra`.
+    /// table, accessors and `extra`.
     fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
         let rt = &self.rt;
         let k = fields.len();
@@ -204,25 +204,11 @@ impl Ctx<'_> {
                 by_key: #by_key,
             };
 
-            /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-            /// the owned struct does (and Grouped members' contents too). A missing member is
-            /// reported at `missing_at`.
-            #[inline]
-            fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                let ix = #rt::view::Index { first: &mut self.first, count: &mut self.count, extra: &mut self.extra };
-                #rt::view::fill(&Self::MEMBERS, self.root, self.start, self.end, ix, cx, deep, missing_at)
-            }
-
-            /// Whether the ABNF names this AVP.
-            fn is_member(code: u32, vendor: u32) -> bool {
-                Self::MEMBERS.contains(code, vendor)
-            }
-
             /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
             /// as received.
             #[inline]
             pub fn extra(&self) -> #rt::view::Extra<'a> {
-                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, Self::is_member)
+                #rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
             }
 
             #(#accessors)*
@@ -284,29 +270,24 @@ impl Ctx<'_> {
                 #inline_check
                 pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     // Not through `scan`: the view stays local and is not moved out.
-                    let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
-                    match v.fill_members(cx, true, avp.offset) {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(e.within(#owned::KEY)),
-                    }
+                    #rt::view::index(avp, cx, true, &Self::MEMBERS, #owned::KEY, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra })
                 }
 
                 /// Indexes the members of `avp`; with `deep`, checks them too.
                 #[inline]
                 pub fn scan(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, deep: bool) -> Result<Self, #rt::DecodeError> {
-                    let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
-                    match v.fill_members(cx, deep, avp.offset) {
-                        Ok(()) => Ok(v),
-                        Err(e) => Err(e.within(#owned::KEY)),
-                    }
+                    #rt::view::index(avp, cx, deep, &Self::MEMBERS, #owned::KEY, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra })?;
+                    Ok(v)
                 }
 
                 /// The view of a member already checked (by the decoding of its parent).
                 #[inline]
                 pub fn read(avp: #rt::AvpRef<'a>) -> Self {
-                    Self::scan(&avp, #rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+                    let mut v = Self::empty(&avp);
+                    #rt::view::index_checked(&avp, &Self::MEMBERS, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra });
+                    v
                 }
 
                 fn empty(avp: &#rt::AvpRef<'a>) -> Self {
@@ -406,7 +387,7 @@ impl Ctx<'_> {
                         #init
                         extra: 0,
                     };
-                    v.fill_members(#rt::data::DecodeCx::default(), true, header.length as usize)?;
+                    #rt::view::fill(&Self::MEMBERS, root, v.start, v.end, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra }, #rt::data::DecodeCx::default(), true, header.length as usize)?;
                     Ok(v)
                 }
 

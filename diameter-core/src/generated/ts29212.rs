@@ -4978,9 +4978,7 @@ impl rt::AvpData for ChargingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4988,7 +4986,7 @@ impl rt::AvpData for ChargingRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -5200,9 +5198,7 @@ impl rt::AvpData for ChargingRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5210,7 +5206,7 @@ impl rt::AvpData for ChargingRuleRemove {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.charging_rule_name, 10415)
@@ -5591,9 +5587,7 @@ impl rt::AvpData for ChargingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5601,7 +5595,7 @@ impl rt::AvpData for ChargingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -5909,9 +5903,7 @@ impl rt::AvpData for TftPacketFilterInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5919,7 +5911,7 @@ impl rt::AvpData for TftPacketFilterInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6230,9 +6222,7 @@ impl rt::AvpData for QosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6240,7 +6230,7 @@ impl rt::AvpData for QosInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6545,9 +6535,7 @@ impl rt::AvpData for ChargingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6555,7 +6543,7 @@ impl rt::AvpData for ChargingRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6757,9 +6745,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6767,7 +6753,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.access_network_charging_identifier_value, 10415)
@@ -7052,9 +7038,7 @@ impl rt::AvpData for EventReportIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7062,7 +7046,7 @@ impl rt::AvpData for EventReportIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -7371,9 +7355,7 @@ impl rt::AvpData for AllocationRetentionPriority {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7381,7 +7363,7 @@ impl rt::AvpData for AllocationRetentionPriority {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.priority_level, 10415)
@@ -7531,9 +7513,7 @@ impl rt::AvpData for TunnelInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7541,7 +7521,7 @@ impl rt::AvpData for TunnelInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.tunnel_header_length, 10415)
@@ -7658,9 +7638,7 @@ impl rt::AvpData for CoaInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7668,7 +7646,7 @@ impl rt::AvpData for CoaInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -7805,9 +7783,7 @@ impl rt::AvpData for DefaultEpsBearerQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7815,7 +7791,7 @@ impl rt::AvpData for DefaultEpsBearerQos {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.qos_class_identifier, 10415)
@@ -7995,9 +7971,7 @@ impl rt::AvpData for FlowInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8005,7 +7979,7 @@ impl rt::AvpData for FlowInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -8215,9 +8189,7 @@ impl rt::AvpData for PacketFilterInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8225,7 +8197,7 @@ impl rt::AvpData for PacketFilterInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -8430,9 +8402,7 @@ impl rt::AvpData for UsageMonitoringInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8440,7 +8410,7 @@ impl rt::AvpData for UsageMonitoringInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -8571,9 +8541,7 @@ impl rt::AvpData for RoutingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8581,7 +8549,7 @@ impl rt::AvpData for RoutingRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.routing_rule_definition, 10415)
@@ -8672,9 +8640,7 @@ impl rt::AvpData for RoutingRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8682,7 +8648,7 @@ impl rt::AvpData for RoutingRuleRemove {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.routing_rule_identifier, 10415)
@@ -8812,9 +8778,7 @@ impl rt::AvpData for RoutingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8822,7 +8786,7 @@ impl rt::AvpData for RoutingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -8971,9 +8935,7 @@ impl rt::AvpData for RoutingFilter {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -8981,7 +8943,7 @@ impl rt::AvpData for RoutingFilter {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -9107,9 +9069,7 @@ impl rt::AvpData for TdfInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -9117,7 +9077,7 @@ impl rt::AvpData for TdfInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -9269,9 +9229,7 @@ impl rt::AvpData for RedirectInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -9279,7 +9237,7 @@ impl rt::AvpData for RedirectInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.redirect_support, 10415)
@@ -9454,9 +9412,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -9464,7 +9420,7 @@ impl rt::AvpData for ApplicationDetectionInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.tdf_application_identifier, 10415)
@@ -9597,9 +9553,7 @@ impl rt::AvpData for DefaultQosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -9607,7 +9561,7 @@ impl rt::AvpData for DefaultQosInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.qos_class_identifier, 10415)
@@ -9826,9 +9780,7 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -9836,7 +9788,7 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.apn_aggregate_max_bitrate_ul, 10415)
@@ -10036,9 +9988,7 @@ impl rt::AvpData for PresenceReportingAreaInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10046,7 +9996,7 @@ impl rt::AvpData for PresenceReportingAreaInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.presence_reporting_area_identifier, 10415)
@@ -10206,9 +10156,7 @@ impl rt::AvpData for FixedUserLocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10216,7 +10164,7 @@ impl rt::AvpData for FixedUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -10345,9 +10293,7 @@ impl rt::AvpData for RoutingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10355,7 +10301,7 @@ impl rt::AvpData for RoutingRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.routing_rule_identifier, 10415)
@@ -10516,9 +10462,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10526,7 +10470,7 @@ impl rt::AvpData for ConditionalPolicyInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -10671,9 +10615,7 @@ impl rt::AvpData for PraInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10681,7 +10623,7 @@ impl rt::AvpData for PraInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.presence_reporting_area_information, 10415)
@@ -10772,9 +10714,7 @@ impl rt::AvpData for PraRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10782,7 +10722,7 @@ impl rt::AvpData for PraRemove {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.presence_reporting_area_identifier, 10415)
@@ -10922,9 +10862,7 @@ impl rt::AvpData for QosRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -10932,7 +10870,7 @@ impl rt::AvpData for QosRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -11082,9 +11020,7 @@ impl rt::AvpData for QosRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -11092,7 +11028,7 @@ impl rt::AvpData for QosRuleRemove {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.qos_rule_name, 10415)
@@ -11248,9 +11184,7 @@ impl rt::AvpData for QosRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -11258,7 +11192,7 @@ impl rt::AvpData for QosRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -11426,9 +11360,7 @@ impl rt::AvpData for QosRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -11436,7 +11368,7 @@ impl rt::AvpData for QosRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.qos_rule_name, 10415)
@@ -11598,9 +11530,7 @@ impl rt::AvpData for AdcRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -11608,7 +11538,7 @@ impl rt::AvpData for AdcRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.adc_rule_definition, 10415)
@@ -11751,9 +11681,7 @@ impl rt::AvpData for AdcRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -11761,7 +11689,7 @@ impl rt::AvpData for AdcRuleRemove {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_all(&self.adc_rule_name, 10415)
@@ -12013,9 +11941,7 @@ impl rt::AvpData for AdcRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -12023,7 +11949,7 @@ impl rt::AvpData for AdcRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -12273,9 +12199,7 @@ impl rt::AvpData for AdcRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -12283,7 +12207,7 @@ impl rt::AvpData for AdcRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -12442,9 +12366,7 @@ impl rt::AvpData for CsServiceResourceReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -12452,7 +12374,7 @@ impl rt::AvpData for CsServiceResourceReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.cs_service_qos_request_identifier, 10415)
@@ -22403,12 +22325,19 @@ impl<'a> ChargingRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ChargingRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -22417,17 +22346,35 @@ impl<'a> ChargingRuleInstallView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ChargingRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -22546,47 +22493,11 @@ impl<'a> ChargingRuleInstallView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4.
     #[inline]
@@ -22731,12 +22642,19 @@ impl<'a> ChargingRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ChargingRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -22745,17 +22663,35 @@ impl<'a> ChargingRuleRemoveView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ChargingRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -22823,47 +22759,11 @@ impl<'a> ChargingRuleRemoveView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -22953,12 +22853,19 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ChargingRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -22967,17 +22874,35 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ChargingRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -23282,47 +23207,11 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             3, 18, 19, 5, 8, 20, 27, 28, 4, 12, 13,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -23620,12 +23509,19 @@ impl<'a> TftPacketFilterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TftPacketFilterInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            TftPacketFilterInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -23634,17 +23530,35 @@ impl<'a> TftPacketFilterInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TftPacketFilterInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            TftPacketFilterInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -23722,47 +23636,11 @@ impl<'a> TftPacketFilterInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
@@ -23864,12 +23742,19 @@ impl<'a> QosInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            QosInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -23878,17 +23763,35 @@ impl<'a> QosInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            QosInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -24054,47 +23957,11 @@ impl<'a> QosInformationView<'a> {
         ],
         by_key: &[2, 1, 4, 3, 9, 6, 5, 0, 10, 12, 11, 15, 14, 13, 8, 7],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -24250,12 +24117,19 @@ impl<'a> ChargingRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ChargingRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -24264,17 +24138,35 @@ impl<'a> ChargingRuleReportView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ChargingRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -24379,47 +24271,11 @@ impl<'a> ChargingRuleReportView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
@@ -24548,12 +24404,19 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AccessNetworkChargingIdentifierGx::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AccessNetworkChargingIdentifierGx::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -24562,17 +24425,35 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AccessNetworkChargingIdentifierGx::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AccessNetworkChargingIdentifierGx::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -24640,47 +24521,11 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
@@ -24778,12 +24623,19 @@ impl<'a> EventReportIndicationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EventReportIndication::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            EventReportIndication::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -24792,17 +24644,35 @@ impl<'a> EventReportIndicationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EventReportIndication::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            EventReportIndication::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25015,47 +24885,11 @@ impl<'a> EventReportIndicationView<'a> {
             5, 8, 6, 7, 11, 15, 10, 1, 3, 9, 4, 16, 12, 13, 0, 2, 18, 17, 19, 20, 14,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
@@ -25318,12 +25152,19 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AllocationRetentionPriority::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AllocationRetentionPriority::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -25332,17 +25173,35 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AllocationRetentionPriority::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AllocationRetentionPriority::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25396,47 +25255,11 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     #[inline]
@@ -25539,12 +25362,19 @@ impl<'a> TunnelInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TunnelInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            TunnelInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -25553,17 +25383,35 @@ impl<'a> TunnelInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TunnelInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            TunnelInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25611,47 +25459,11 @@ impl<'a> TunnelInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     #[inline]
@@ -25717,12 +25529,19 @@ impl<'a> CoaInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CoaInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            CoaInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -25731,17 +25550,35 @@ impl<'a> CoaInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CoaInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            CoaInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25787,47 +25624,11 @@ impl<'a> CoaInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
@@ -25898,12 +25699,19 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DefaultEpsBearerQos::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            DefaultEpsBearerQos::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -25912,17 +25720,35 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DefaultEpsBearerQos::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            DefaultEpsBearerQos::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25971,47 +25797,11 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -26101,12 +25891,19 @@ impl<'a> FlowInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(FlowInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            FlowInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -26115,17 +25912,35 @@ impl<'a> FlowInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(FlowInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            FlowInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26219,47 +26034,11 @@ impl<'a> FlowInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -26375,12 +26154,19 @@ impl<'a> PacketFilterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PacketFilterInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            PacketFilterInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -26389,17 +26175,35 @@ impl<'a> PacketFilterInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PacketFilterInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            PacketFilterInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26485,47 +26289,11 @@ impl<'a> PacketFilterInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
@@ -26629,12 +26397,19 @@ impl<'a> UsageMonitoringInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UsageMonitoringInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            UsageMonitoringInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -26643,17 +26418,35 @@ impl<'a> UsageMonitoringInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UsageMonitoringInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            UsageMonitoringInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26749,47 +26542,11 @@ impl<'a> UsageMonitoringInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
@@ -26907,12 +26664,19 @@ impl<'a> RoutingRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RoutingRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -26921,17 +26685,35 @@ impl<'a> RoutingRuleInstallView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RoutingRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26974,47 +26756,11 @@ impl<'a> RoutingRuleInstallView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70.
     #[inline]
@@ -27069,12 +26815,19 @@ impl<'a> RoutingRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RoutingRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -27083,17 +26836,35 @@ impl<'a> RoutingRuleRemoveView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RoutingRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27133,47 +26904,11 @@ impl<'a> RoutingRuleRemoveView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
@@ -27226,12 +26961,19 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RoutingRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -27240,17 +26982,35 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RoutingRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27322,47 +27082,11 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
@@ -27445,12 +27169,19 @@ impl<'a> RoutingFilterView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingFilter::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RoutingFilter::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -27459,17 +27190,35 @@ impl<'a> RoutingFilterView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingFilter::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RoutingFilter::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27539,47 +27288,11 @@ impl<'a> RoutingFilterView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -27649,12 +27362,19 @@ impl<'a> TdfInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TdfInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            TdfInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -27663,17 +27383,35 @@ impl<'a> TdfInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TdfInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            TdfInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27727,47 +27465,11 @@ impl<'a> TdfInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     #[inline]
@@ -27845,12 +27547,19 @@ impl<'a> RedirectInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RedirectInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RedirectInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -27859,17 +27568,35 @@ impl<'a> RedirectInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RedirectInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RedirectInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27923,47 +27650,11 @@ impl<'a> RedirectInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     #[inline]
@@ -28055,12 +27746,19 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ApplicationDetectionInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ApplicationDetectionInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -28069,17 +27767,35 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ApplicationDetectionInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ApplicationDetectionInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28135,47 +27851,11 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
@@ -28246,12 +27926,19 @@ impl<'a> DefaultQosInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DefaultQosInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            DefaultQosInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -28260,17 +27947,35 @@ impl<'a> DefaultQosInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DefaultQosInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            DefaultQosInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28332,47 +28037,11 @@ impl<'a> DefaultQosInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
@@ -28465,12 +28134,19 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ConditionalApnAggregateMaxBitrate::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ConditionalApnAggregateMaxBitrate::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -28479,17 +28155,35 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ConditionalApnAggregateMaxBitrate::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ConditionalApnAggregateMaxBitrate::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28573,47 +28267,11 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
@@ -28735,12 +28393,19 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PresenceReportingAreaInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            PresenceReportingAreaInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -28749,17 +28414,35 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PresenceReportingAreaInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            PresenceReportingAreaInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28823,47 +28506,11 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
@@ -28950,12 +28597,19 @@ impl<'a> FixedUserLocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(FixedUserLocationInfo::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            FixedUserLocationInfo::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -28964,17 +28618,35 @@ impl<'a> FixedUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(FixedUserLocationInfo::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            FixedUserLocationInfo::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29036,47 +28708,11 @@ impl<'a> FixedUserLocationInfoView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
@@ -29144,12 +28780,19 @@ impl<'a> RoutingRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RoutingRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -29158,17 +28801,35 @@ impl<'a> RoutingRuleReportView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RoutingRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29224,47 +28885,11 @@ impl<'a> RoutingRuleReportView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
@@ -29332,12 +28957,19 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ConditionalPolicyInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            ConditionalPolicyInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -29346,17 +28978,35 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ConditionalPolicyInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            ConditionalPolicyInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29447,47 +29097,11 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     #[inline]
@@ -29577,12 +29191,19 @@ impl<'a> PraInstallView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PraInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            PraInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -29591,17 +29212,35 @@ impl<'a> PraInstallView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PraInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            PraInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29641,47 +29280,11 @@ impl<'a> PraInstallView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
@@ -29736,12 +29339,19 @@ impl<'a> PraRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PraRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            PraRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -29750,17 +29360,35 @@ impl<'a> PraRemoveView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PraRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            PraRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29797,47 +29425,11 @@ impl<'a> PraRemoveView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
@@ -29890,12 +29482,19 @@ impl<'a> QosRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            QosRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -29904,17 +29503,35 @@ impl<'a> QosRuleInstallView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            QosRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29998,47 +29615,11 @@ impl<'a> QosRuleInstallView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3.
     #[inline]
@@ -30144,12 +29725,19 @@ impl<'a> QosRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            QosRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -30158,17 +29746,35 @@ impl<'a> QosRuleRemoveView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            QosRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30218,47 +29824,11 @@ impl<'a> QosRuleRemoveView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
@@ -30324,12 +29894,19 @@ impl<'a> QosRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            QosRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -30338,17 +29915,35 @@ impl<'a> QosRuleDefinitionView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            QosRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30446,47 +30041,11 @@ impl<'a> QosRuleDefinitionView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
@@ -30584,12 +30143,19 @@ impl<'a> QosRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            QosRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -30598,17 +30164,35 @@ impl<'a> QosRuleReportView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            QosRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30684,47 +30268,11 @@ impl<'a> QosRuleReportView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
@@ -30823,12 +30371,19 @@ impl<'a> AdcRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AdcRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -30837,17 +30392,35 @@ impl<'a> AdcRuleInstallView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleInstall::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AdcRuleInstall::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30931,47 +30504,11 @@ impl<'a> AdcRuleInstallView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3.
     #[inline]
@@ -31077,12 +30614,19 @@ impl<'a> AdcRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AdcRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -31091,17 +30635,35 @@ impl<'a> AdcRuleRemoveView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleRemove::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AdcRuleRemove::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31151,47 +30713,11 @@ impl<'a> AdcRuleRemoveView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
@@ -31256,12 +30782,19 @@ impl<'a> AdcRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AdcRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -31270,17 +30803,35 @@ impl<'a> AdcRuleDefinitionView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleDefinition::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AdcRuleDefinition::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31474,47 +31025,11 @@ impl<'a> AdcRuleDefinitionView<'a> {
         ],
         by_key: &[4, 3, 10, 13, 14, 8, 7, 6, 9, 5, 19, 11, 2, 12, 15, 1, 0, 16, 17, 18],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
@@ -31697,12 +31212,19 @@ impl<'a> AdcRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AdcRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -31711,17 +31233,35 @@ impl<'a> AdcRuleReportView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AdcRuleReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31798,47 +31338,11 @@ impl<'a> AdcRuleReportView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
@@ -31936,12 +31440,19 @@ impl<'a> CsServiceResourceReportView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CsServiceResourceReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            CsServiceResourceReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -31950,17 +31461,35 @@ impl<'a> CsServiceResourceReportView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CsServiceResourceReport::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            CsServiceResourceReport::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32014,47 +31543,11 @@ impl<'a> CsServiceResourceReportView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     #[inline]
@@ -32137,7 +31630,20 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             count: [0; 15usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -32930,47 +32436,11 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             80, 47, 70, 69, 68, 73, 79, 85,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -33762,7 +33232,20 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             count: [0; 13usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -34252,47 +33735,11 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             38, 37, 36, 39, 40, 41, 42, 32, 33,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -34834,7 +34281,20 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -35126,47 +34586,11 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             26, 17, 20, 21, 22, 24, 25,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -35494,7 +34918,20 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -35766,47 +35203,11 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             12, 11, 20, 18, 22, 19,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -36082,7 +35483,20 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -36512,47 +35926,11 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             34, 35, 29, 31,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -36989,7 +36367,20 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -37279,47 +36670,11 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             28, 13, 21, 12, 22, 20, 19,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -37623,7 +36978,20 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -37804,47 +37172,11 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
         ],
         by_key: &[2, 0, 3, 9, 17, 5, 16, 7, 6, 4, 1, 10, 11, 14, 8, 15, 13, 12],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -38050,7 +37382,20 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -38277,47 +37622,11 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             17,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -38543,7 +37852,20 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -39030,47 +38352,11 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             43, 40, 15, 27, 25, 26, 32, 45, 31, 48,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -39560,7 +38846,20 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -39767,47 +39066,11 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
         ],
         by_key: &[2, 0, 3, 5, 7, 15, 13, 17, 16, 14, 4, 6, 1, 8, 9, 10, 18, 12, 11],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -40034,7 +39297,20 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             count: [0; 7usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -40265,47 +39541,11 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             12, 13, 2, 0, 3, 11, 20, 5, 19, 10, 4, 1, 8, 7, 6, 21, 16, 17, 18, 9, 14, 15,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -40553,7 +39793,20 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             count: [0; 10usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -40869,47 +40122,11 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             30, 13, 12, 15, 22, 23, 14, 21, 20,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -41248,7 +40465,20 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             count: [0; 7usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -41465,47 +40695,11 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             2, 0, 3, 9, 20, 5, 19, 7, 6, 4, 1, 10, 12, 11, 14, 17, 8, 18, 13, 16, 15,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -41756,7 +40950,20 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -41929,47 +41136,11 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
         ],
         by_key: &[0, 2, 4, 6, 13, 11, 14, 12, 3, 5, 1, 7, 8, 15, 10, 9],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -42156,7 +41327,20 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -42354,47 +41538,11 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
         ],
         by_key: &[11, 13, 12, 2, 0, 3, 8, 18, 5, 17, 7, 4, 1, 9, 16, 10, 14, 15, 6],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -42609,7 +41757,20 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -42805,47 +41966,11 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
         ],
         by_key: &[2, 0, 3, 5, 7, 14, 12, 16, 15, 13, 4, 6, 1, 8, 9, 11, 17, 10],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -43062,7 +42187,20 @@ impl<'a> SessionTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -43199,47 +42337,11 @@ impl<'a> SessionTerminationRequestView<'a> {
         ],
         by_key: &[9, 5, 0, 2, 10, 12, 4, 11, 7, 6, 3, 1, 8],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -43399,7 +42501,20 @@ impl<'a> SessionTerminationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -43576,47 +42691,11 @@ impl<'a> SessionTerminationAnswerView<'a> {
         ],
         by_key: &[11, 13, 14, 0, 2, 4, 10, 9, 5, 15, 12, 6, 3, 1, 7, 8, 16],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -43809,7 +42888,20 @@ impl<'a> TssfNotificationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -43941,47 +43033,11 @@ impl<'a> TssfNotificationRequestView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -44138,7 +43194,20 @@ impl<'a> TssfNotificationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -44298,47 +43367,11 @@ impl<'a> TssfNotificationAnswerView<'a> {
         ],
         by_key: &[2, 0, 3, 5, 9, 12, 10, 14, 13, 11, 4, 6, 1, 7, 8],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

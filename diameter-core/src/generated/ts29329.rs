@@ -809,9 +809,7 @@ impl rt::AvpData for UserIdentity {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -819,7 +817,7 @@ impl rt::AvpData for UserIdentity {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -938,9 +936,7 @@ impl rt::AvpData for RepositoryDataId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -948,7 +944,7 @@ impl rt::AvpData for RepositoryDataId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.service_indication, 10415)
@@ -1056,9 +1052,7 @@ impl rt::AvpData for CallReferenceInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1066,7 +1060,7 @@ impl rt::AvpData for CallReferenceInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.call_reference_number, 10415)
@@ -4248,12 +4242,19 @@ impl<'a> UserIdentityView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UserIdentity::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            UserIdentity::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4262,17 +4263,35 @@ impl<'a> UserIdentityView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UserIdentity::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            UserIdentity::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4323,47 +4342,11 @@ impl<'a> UserIdentityView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
@@ -4418,12 +4401,19 @@ impl<'a> RepositoryDataIdView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RepositoryDataId::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            RepositoryDataId::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4432,17 +4422,35 @@ impl<'a> RepositoryDataIdView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RepositoryDataId::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            RepositoryDataId::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4488,47 +4496,11 @@ impl<'a> RepositoryDataIdView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     #[inline]
@@ -4578,12 +4550,19 @@ impl<'a> CallReferenceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CallReferenceInfo::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            CallReferenceInfo::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4592,17 +4571,35 @@ impl<'a> CallReferenceInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CallReferenceInfo::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            CallReferenceInfo::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4648,47 +4645,11 @@ impl<'a> CallReferenceInfoView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     #[inline]
@@ -4752,7 +4713,20 @@ impl<'a> UserDataRequestView<'a> {
             count: [0; 7usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -5042,47 +5016,11 @@ impl<'a> UserDataRequestView<'a> {
             15, 18, 21, 22, 23, 24, 25, 26,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -5398,7 +5336,20 @@ impl<'a> UserDataAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -5592,47 +5543,11 @@ impl<'a> UserDataAnswerView<'a> {
         ],
         by_key: &[2, 0, 6, 3, 5, 15, 17, 16, 7, 4, 1, 12, 13, 8, 9, 10, 14, 11],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -5846,7 +5761,20 @@ impl<'a> ProfileUpdateRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -6031,47 +5959,11 @@ impl<'a> ProfileUpdateRequestView<'a> {
         ],
         by_key: &[12, 2, 0, 4, 3, 17, 7, 16, 6, 5, 1, 15, 8, 10, 11, 9, 14, 13],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -6273,7 +6165,20 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -6475,47 +6380,11 @@ impl<'a> ProfileUpdateAnswerView<'a> {
         ],
         by_key: &[2, 0, 6, 3, 5, 16, 18, 17, 7, 4, 1, 13, 14, 12, 8, 9, 15, 11, 10],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -6739,7 +6608,20 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             count: [0; 7usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -6991,47 +6873,11 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             13, 19, 20,
         ],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7312,7 +7158,20 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -7516,47 +7375,11 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
         ],
         by_key: &[2, 0, 6, 4, 3, 16, 18, 17, 7, 5, 1, 13, 14, 10, 8, 9, 15, 11, 12],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7780,7 +7603,20 @@ impl<'a> PushNotificationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -7944,47 +7780,11 @@ impl<'a> PushNotificationRequestView<'a> {
         ],
         by_key: &[12, 2, 0, 4, 3, 15, 7, 14, 6, 5, 1, 8, 10, 11, 9, 13],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8161,7 +7961,20 @@ impl<'a> PushNotificationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -8299,47 +8112,11 @@ impl<'a> PushNotificationAnswerView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

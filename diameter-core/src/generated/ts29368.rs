@@ -400,9 +400,7 @@ impl rt::AvpData for DeviceAction {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -410,7 +408,7 @@ impl rt::AvpData for DeviceAction {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -585,9 +583,7 @@ impl rt::AvpData for DeviceNotification {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -595,7 +591,7 @@ impl rt::AvpData for DeviceNotification {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -747,9 +743,7 @@ impl rt::AvpData for TriggerData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -757,7 +751,7 @@ impl rt::AvpData for TriggerData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_one(&self.payload, 10415)
@@ -1930,12 +1924,19 @@ impl<'a> DeviceActionView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DeviceAction::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            DeviceAction::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1944,17 +1945,35 @@ impl<'a> DeviceActionView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DeviceAction::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            DeviceAction::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2045,47 +2064,11 @@ impl<'a> DeviceActionView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -2170,12 +2153,19 @@ impl<'a> DeviceNotificationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DeviceNotification::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            DeviceNotification::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -2184,17 +2174,35 @@ impl<'a> DeviceNotificationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DeviceNotification::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            DeviceNotification::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2288,47 +2296,11 @@ impl<'a> DeviceNotificationView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
@@ -2423,12 +2395,19 @@ impl<'a> TriggerDataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TriggerData::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            TriggerData::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -2437,17 +2416,35 @@ impl<'a> TriggerDataView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TriggerData::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            TriggerData::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2498,47 +2495,11 @@ impl<'a> TriggerDataView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
@@ -2612,7 +2573,20 @@ impl<'a> DeviceActionRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -2744,47 +2718,11 @@ impl<'a> DeviceActionRequestView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -2941,7 +2879,20 @@ impl<'a> DeviceActionAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -3098,47 +3049,11 @@ impl<'a> DeviceActionAnswerView<'a> {
         ],
         by_key: &[0, 5, 2, 4, 12, 13, 6, 3, 1, 7, 8, 11, 9, 10],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -3317,7 +3232,20 @@ impl<'a> DeviceNotificationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -3449,47 +3377,11 @@ impl<'a> DeviceNotificationRequestView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -3646,7 +3538,20 @@ impl<'a> DeviceNotificationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        rt::view::fill(
+            &Self::MEMBERS,
+            root,
+            v.start,
+            v.end,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+            rt::data::DecodeCx::default(),
+            true,
+            header.length as usize,
+        )?;
         Ok(v)
     }
     /// The header as received.
@@ -3795,47 +3700,11 @@ impl<'a> DeviceNotificationAnswerView<'a> {
         ],
         by_key: &[0, 5, 2, 4, 11, 12, 6, 3, 1, 7, 8, 10, 9],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

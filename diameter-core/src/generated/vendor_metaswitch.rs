@@ -99,9 +99,7 @@ impl rt::AvpData for MetaswitchInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -109,7 +107,7 @@ impl rt::AvpData for MetaswitchInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_extra(&self.extra)
@@ -177,9 +175,7 @@ impl rt::AvpData for AdjacencyName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -187,7 +183,7 @@ impl rt::AvpData for AdjacencyName {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_extra(&self.extra)
@@ -255,9 +251,7 @@ impl rt::AvpData for AccountName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -265,7 +259,7 @@ impl rt::AvpData for AccountName {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_extra(&self.extra)
@@ -333,9 +327,7 @@ impl rt::AvpData for InputOutputOctets {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -343,7 +335,7 @@ impl rt::AvpData for InputOutputOctets {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_extra(&self.extra)
@@ -382,12 +374,19 @@ impl<'a> MetaswitchInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MetaswitchInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            MetaswitchInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -396,17 +395,35 @@ impl<'a> MetaswitchInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MetaswitchInformation::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            MetaswitchInformation::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -435,47 +452,11 @@ impl<'a> MetaswitchInformationView<'a> {
         members: &[],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -515,12 +496,19 @@ impl<'a> AdjacencyNameView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdjacencyName::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AdjacencyName::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -529,17 +517,35 @@ impl<'a> AdjacencyNameView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdjacencyName::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AdjacencyName::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -568,47 +574,11 @@ impl<'a> AdjacencyNameView<'a> {
         members: &[],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -648,12 +618,19 @@ impl<'a> AccountNameView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AccountName::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            AccountName::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -662,17 +639,35 @@ impl<'a> AccountNameView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AccountName::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            AccountName::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -698,47 +693,11 @@ impl<'a> AccountNameView<'a> {
         members: &[],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -778,12 +737,19 @@ impl<'a> InputOutputOctetsView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(InputOutputOctets::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            InputOutputOctets::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -792,17 +758,35 @@ impl<'a> InputOutputOctetsView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(InputOutputOctets::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            InputOutputOctets::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -831,47 +815,11 @@ impl<'a> InputOutputOctetsView<'a> {
         members: &[],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]

@@ -89,9 +89,7 @@ impl rt::AvpData for PingTimestamp {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -99,7 +97,7 @@ impl rt::AvpData for PingTimestamp {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
         rt::typed::len_opt(&self.ping_timestamp_secs, 42)
@@ -142,12 +140,19 @@ impl<'a> PingTimestampView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PingTimestamp::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            true,
+            &Self::MEMBERS,
+            PingTimestamp::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -156,17 +161,35 @@ impl<'a> PingTimestampView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PingTimestamp::KEY)),
-        }
+        rt::view::index(
+            avp,
+            cx,
+            deep,
+            &Self::MEMBERS,
+            PingTimestamp::KEY,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        )?;
+        Ok(v)
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        let mut v = Self::empty(&avp);
+        rt::view::index_checked(
+            &avp,
+            &Self::MEMBERS,
+            rt::view::Index {
+                first: &mut v.first,
+                count: &mut v.count,
+                extra: &mut v.extra,
+            },
+        );
+        v
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -212,47 +235,11 @@ impl<'a> PingTimestampView<'a> {
         ],
         by_key: &[],
     };
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let ix = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-        };
-        rt::view::fill(
-            &Self::MEMBERS,
-            self.root,
-            self.start,
-            self.end,
-            ix,
-            cx,
-            deep,
-            missing_at,
-        )
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        Self::MEMBERS.contains(code, vendor)
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            Self::is_member,
-        )
+        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
     }
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
