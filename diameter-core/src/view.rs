@@ -15,7 +15,6 @@ use bytes::Bytes;
 
 use crate::avp::{AvpIter, AvpRef};
 use crate::data::{AvpData, DecodeCx};
-use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
@@ -201,286 +200,6 @@ fn empty() -> &'static Bytes {
     &EMPTY
 }
 
-/// How a view's checking walk checks one member's value: what decoding the member's owned
-/// type checks.
-#[derive(Clone, Copy)]
-pub enum Check {
-    /// Nothing to check (OctetString).
-    Nothing,
-    /// UTF-8 text, with the owned text type's error (its `INVALID`).
-    Text(&'static str),
-    /// Integer32 (and Enumerated).
-    I32,
-    /// Integer64.
-    I64,
-    /// Unsigned32.
-    U32,
-    /// Unsigned64.
-    U64,
-    /// Float32.
-    F32,
-    /// Float64.
-    F64,
-    /// Address.
-    Address,
-    /// Time.
-    Time,
-    /// DiameterURI.
-    Uri,
-    /// A Grouped member: its view's check (members' contents included).
-    Group(fn(&AvpRef<'_>, DecodeCx) -> Result<(), DecodeError>),
-}
-
-impl Check {
-    /// Checks `avp` within `cx`.
-    #[inline]
-    pub fn run(self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
-        match self {
-            Self::Nothing => Ok(()),
-            Self::Text(what) => check_text(avp, what),
-            Self::I32 => check::<i32>(avp, cx),
-            Self::I64 => check::<i64>(avp, cx),
-            Self::U32 => check::<u32>(avp, cx),
-            Self::U64 => check::<u64>(avp, cx),
-            Self::F32 => check::<f32>(avp, cx),
-            Self::F64 => check::<f64>(avp, cx),
-            Self::Address => check::<crate::data::Address>(avp, cx),
-            Self::Time => check::<crate::data::Time>(avp, cx),
-            Self::Uri => check::<crate::data::DiameterUri>(avp, cx),
-            Self::Group(f) => f(avp, cx),
-        }
-    }
-}
-
-/// `Member::repeated` of a member that may occur once.
-pub const ONCE: u16 = u16::MAX;
-
-/// One ABNF member of a view (a generated constant table drives the walk of [`fill`]).
-#[derive(Clone, Copy)]
-pub struct Member {
-    /// AVP Code.
-    pub code: u32,
-    /// Vendor-ID (0: none).
-    pub vendor: u32,
-    /// The AVP's default flags (of the Failed-AVP reporting it missing).
-    pub flags: u8,
-    /// The AVP's data type (the length of that Failed-AVP's zeroed data).
-    pub ty: AvpType,
-    /// Fewest occurrences (a required member: 1 or more).
-    pub min: u32,
-    /// Most occurrences of a repeated member.
-    pub max: u32,
-    /// The index of a repeated member's count, or [`ONCE`].
-    pub repeated: u16,
-    /// How its value is checked.
-    pub check: Check,
-}
-
-impl Member {
-    /// A member that may occur once (`{ X }`, `< X >` or `[ X ]`).
-    pub const fn once(
-        code: u32,
-        vendor: u32,
-        flags: u8,
-        ty: AvpType,
-        required: bool,
-        check: Check,
-    ) -> Self {
-        Self {
-            code,
-            vendor,
-            flags,
-            ty,
-            min: required as u32,
-            max: 1,
-            repeated: ONCE,
-            check,
-        }
-    }
-
-    /// A repeated member, its count at `count[repeated]`.
-    #[allow(clippy::too_many_arguments)]
-    pub const fn more(
-        code: u32,
-        vendor: u32,
-        flags: u8,
-        ty: AvpType,
-        min: u32,
-        max: u32,
-        repeated: u16,
-        check: Check,
-    ) -> Self {
-        Self {
-            code,
-            vendor,
-            flags,
-            ty,
-            min,
-            max,
-            repeated,
-            check,
-        }
-    }
-}
-
-/// The members of a view in ABNF order, and (for wide ones) their indexes sorted by
-/// (code, vendor), searched instead of scanning.
-#[derive(Clone, Copy)]
-pub struct Table {
-    /// ABNF order: member `i` is recorded at `first[i]`.
-    pub members: &'static [Member],
-    /// Indexes into `members` sorted by (code, vendor); empty for a table short enough to scan.
-    pub by_key: &'static [u16],
-}
-
-impl Table {
-    /// The index of the member (code, vendor), if the ABNF names it.
-    #[inline]
-    pub fn find(&self, code: u32, vendor: u32) -> Option<usize> {
-        if self.by_key.is_empty() {
-            return self
-                .members
-                .iter()
-                .position(|m| m.code == code && m.vendor == vendor);
-        }
-        let key = (code, vendor);
-        self.by_key
-            .binary_search_by(|&i| {
-                let m = &self.members[usize::from(i)];
-                (m.code, m.vendor).cmp(&key)
-            })
-            .ok()
-            .map(|k| usize::from(self.by_key[k]))
-    }
-
-    /// Whether the ABNF names (code, vendor).
-    #[inline]
-    pub fn contains(&self, code: u32, vendor: u32) -> bool {
-        self.find(code, vendor).is_some()
-    }
-}
-
-/// Where a view records its members: the first occurrence of each (ABNF order), the count
-/// of each repeated one, and how many AVPs the ABNF does not name.
-pub struct Index<'v> {
-    /// Offset of each member's first occurrence, [`ABSENT`] if none.
-    pub first: &'v mut [u32],
-    /// Occurrences of each repeated member.
-    pub count: &'v mut [u32],
-    /// AVPs outside the ABNF.
-    pub extra: &'v mut u32,
-}
-
-/// Indexes the members of `root[start..end]` into `ix` as `table` says (the walk of every
-/// generated view); with `deep`, checks them as decoding the owned struct does (Grouped
-/// members' contents too) and reports a missing required member at `missing_at`.
-#[allow(clippy::too_many_arguments)]
-pub fn fill(
-    table: &Table,
-    root: &Bytes,
-    start: u32,
-    end: u32,
-    ix: Index<'_>,
-    cx: DecodeCx,
-    deep: bool,
-    missing_at: usize,
-) -> Result<(), DecodeError> {
-    let mut avps = AvpIter::within(root, start as usize, end as usize);
-    while let Some(avp) = avps.next_framed() {
-        let Some(i) = table.find(avp.code, avp.vendor) else {
-            *ix.extra += 1;
-            continue;
-        };
-        let m = &table.members[i];
-        if m.repeated == ONCE {
-            once(&mut ix.first[i], &avp)?;
-        } else {
-            more(
-                &mut ix.first[i],
-                &mut ix.count[usize::from(m.repeated)],
-                &avp,
-                m.max,
-            )?;
-        }
-        if deep {
-            m.check.run(&avp, cx)?;
-        }
-    }
-    avps.finish()?;
-    if deep {
-        for (i, m) in table.members.iter().enumerate() {
-            if m.min == 0 {
-                continue;
-            }
-            let present = if m.repeated == ONCE {
-                ix.first[i] != ABSENT
-            } else {
-                ix.count[usize::from(m.repeated)] >= m.min
-            };
-            if !present {
-                return Err(crate::typed::missing(
-                    crate::avp::AvpKey::new(m.code, m.vendor),
-                    m.ty,
-                    crate::AvpFlags(m.flags),
-                    missing_at,
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Checks and indexes a received Grouped AVP's members into `ix` (a view's `check` and
-/// `scan`): within `cx` one level down, as [`fill`] with the AVP's data; errors name the
-/// AVP (`key`) in their path.
-#[inline]
-pub fn index(
-    avp: &AvpRef<'_>,
-    cx: DecodeCx,
-    deep: bool,
-    table: &Table,
-    key: crate::avp::AvpKey,
-    ix: Index<'_>,
-) -> Result<(), DecodeError> {
-    let cx = cx.enter(avp)?;
-    let start = avp.data_offset as u32;
-    let end = (avp.data_offset + avp.data.len()) as u32;
-    match fill(table, avp.root(), start, end, ix, cx, deep, avp.offset) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(e.within(key)),
-    }
-}
-
-/// Indexes the members of an AVP already checked (a view's `read`); should that fail, `ix`
-/// is left as for an AVP without members.
-#[inline]
-pub fn index_checked(avp: &AvpRef<'_>, table: &Table, ix: Index<'_>) {
-    let Index {
-        first,
-        count,
-        extra,
-    } = ix;
-    let again = Index {
-        first: &mut *first,
-        count: &mut *count,
-        extra: &mut *extra,
-    };
-    if index(
-        avp,
-        CHECKED,
-        false,
-        table,
-        crate::avp::AvpKey::new(0, 0),
-        again,
-    )
-    .is_err()
-    {
-        first.fill(ABSENT);
-        count.fill(0);
-        *extra = 0;
-    }
-}
-
 /// The occurrences of a repeated member, in message order, read as `T`.
 pub struct Members<'a, T> {
     iter: AvpIter<'a>,
@@ -548,13 +267,7 @@ impl<T> ExactSizeIterator for Members<'_, T> {}
 pub struct Extra<'a> {
     iter: AvpIter<'a>,
     left: u32,
-    members: Names,
-}
-
-/// What the ABNF names, for [`Extra`].
-enum Names {
-    Fn(fn(u32, u32) -> bool),
-    Table(Table),
+    is_member: fn(u32, u32) -> bool,
 }
 
 impl<'a> Extra<'a> {
@@ -570,17 +283,7 @@ impl<'a> Extra<'a> {
         Self {
             iter: AvpIter::within(root, start as usize, end as usize),
             left: count,
-            members: Names::Fn(is_member),
-        }
-    }
-
-    /// The `count` AVPs of `root[start..end]` that `members` does not name.
-    #[inline]
-    pub fn of(root: &'a Bytes, start: u32, end: u32, count: u32, members: Table) -> Self {
-        Self {
-            iter: AvpIter::within(root, start as usize, end as usize),
-            left: count,
-            members: Names::Table(members),
+            is_member,
         }
     }
 }
@@ -593,11 +296,7 @@ impl<'a> Iterator for Extra<'a> {
             return None;
         }
         while let Some(avp) = self.iter.next_framed() {
-            let named = match &self.members {
-                Names::Fn(f) => f(avp.code, avp.vendor),
-                Names::Table(t) => t.contains(avp.code, avp.vendor),
-            };
-            if !named {
+            if !(self.is_member)(avp.code, avp.vendor) {
                 self.left -= 1;
                 return Some(avp);
             }

@@ -21,6 +21,8 @@ struct Access {
     ty: TokenStream,
     /// The function reading the value from an `AvpRef<'a>` already checked.
     read: TokenStream,
+    /// Checks `avp` with context `cx` (a statement), when the type has anything to check.
+    check: Option<TokenStream>,
 }
 
 impl Ctx<'_> {
@@ -58,15 +60,18 @@ impl Ctx<'_> {
         let number = |t: TokenStream| Access {
             ty: t.clone(),
             read: quote!(#rt::view::value::<#t>),
+            check: Some(quote!(#rt::view::check::<#t>(&avp, cx)?;)),
         };
-        let text = Access {
+        let text = |owned: TokenStream| Access {
             ty: quote!(&'a str),
             read: quote!(#rt::view::text),
+            check: Some(quote!(#rt::view::check_text(&avp, #owned::INVALID)?;)),
         };
         match a.ty {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
                 read: quote!(#rt::view::octets),
+                check: None,
             },
             AvpType::Integer32 => number(quote!(i32)),
             AvpType::Integer64 => number(quote!(i64)),
@@ -77,15 +82,16 @@ impl Ctx<'_> {
             AvpType::Address => number(quote!(#rt::data::Address)),
             AvpType::Time => number(quote!(#rt::data::Time)),
             AvpType::DiameterUri => number(quote!(#rt::data::DiameterUri)),
-            AvpType::Utf8String
-            | AvpType::DiameterIdentity
-            | AvpType::IpFilterRule
-            | AvpType::QosFilterRule => text,
+            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
+            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
+            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
+            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
             AvpType::Enumerated => {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
                     read: quote!(#rt::view::enumerated::<#t>),
+                    check: Some(quote!(#rt::view::check::<i32>(&avp, cx)?;)),
                 }
             }
             AvpType::Grouped => {
@@ -93,64 +99,50 @@ impl Ctx<'_> {
                 Access {
                     ty: quote!(#t<'a>),
                     read: quote!(#t::read),
+                    check: Some(quote!(#t::check(&avp, cx)?;)),
                 }
             }
         }
     }
 
-    /// How the view table checks a member's value (`rt::view::Check`).
-    fn table_check(&self, a: &Avp) -> TokenStream {
-        let rt = &self.rt;
-        let text = |owned: TokenStream| quote!(#rt::view::Check::Text(#owned::INVALID));
-        match a.ty {
-            AvpType::OctetString => quote!(#rt::view::Check::Nothing),
-            AvpType::Integer32 | AvpType::Enumerated => quote!(#rt::view::Check::I32),
-            AvpType::Integer64 => quote!(#rt::view::Check::I64),
-            AvpType::Unsigned32 => quote!(#rt::view::Check::U32),
-            AvpType::Unsigned64 => quote!(#rt::view::Check::U64),
-            AvpType::Float32 => quote!(#rt::view::Check::F32),
-            AvpType::Float64 => quote!(#rt::view::Check::F64),
-            AvpType::Address => quote!(#rt::view::Check::Address),
-            AvpType::Time => quote!(#rt::view::Check::Time),
-            AvpType::DiameterUri => quote!(#rt::view::Check::Uri),
-            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
-            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
-            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
-            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
-            AvpType::Grouped => {
-                let t = self.view_type(a);
-                quote!(#rt::view::Check::Group(|avp, cx| #t::check(avp, cx)))
-            }
-        }
-    }
-
     /// The parts shared by Grouped and command views: index fields, the member-indexing
-    /// table, accessors and `extra`.
+    /// function, accessors, `is_member` and `extra`.
     fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
         let rt = &self.rt;
         let k = fields.len();
         let mut repeated = 0usize;
-        let mut members = Vec::new();
+        let mut arms = Vec::new();
+        let mut checks = Vec::new();
         let mut accessors = Vec::new();
+        let mut keys = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
+            keys.push(quote!((#code, #vendor)));
             let acc = self.access(f.avp);
+            let check = acc.check.clone().unwrap_or_default();
             let (ty, read) = (&acc.ty, &acc.read);
             let ident = &f.ident;
             let doc = doc_attr(&self.field_doc(f));
             let idx = Literal::usize_unsuffixed(i);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let avp_ty = format_ident!("{}", f.avp.ty.core_variant());
-            let avp_ty = quote!(#rt::dictionary::AvpType::#avp_ty);
-            let check = self.table_check(f.avp);
+            let key = quote!(#rt::AvpKey::new(#code, #vendor));
+            let owned_ty = &f.ty;
+            let missing = quote!(#rt::typed::missing(#key, <#owned_ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), missing_at));
             match f.card {
                 Card::One | Card::Optional => {
-                    let required = f.card == Card::One;
-                    members.push(quote! {
-                        #rt::view::Member::once(#code, #vendor, #df, #avp_ty, #required, #check),
+                    arms.push(quote! {
+                        (#code, #vendor) => {
+                            #rt::view::once(&mut self.first[#idx], &avp)?;
+                            if deep { #check }
+                        }
                     });
                     if f.card == Card::One {
+                        checks.push(quote! {
+                            if self.first[#idx] == #rt::view::ABSENT {
+                                return Err(#missing);
+                            }
+                        });
                         accessors.push(quote! {
                             #doc
                             #[inline]
@@ -170,13 +162,22 @@ impl Ctx<'_> {
                 }
                 Card::Many => {
                     let j = Literal::usize_unsuffixed(repeated);
-                    let j16 = Literal::u16_unsuffixed(repeated as u16);
                     repeated += 1;
                     let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
-                    let min = u32_lit(f.rule.min);
-                    members.push(quote! {
-                        #rt::view::Member::more(#code, #vendor, #df, #avp_ty, #min, #max, #j16, #check),
+                    arms.push(quote! {
+                        (#code, #vendor) => {
+                            #rt::view::more(&mut self.first[#idx], &mut self.count[#j], &avp, #max)?;
+                            if deep { #check }
+                        }
                     });
+                    if f.rule.min > 0 {
+                        let min = u32_lit(f.rule.min);
+                        checks.push(quote! {
+                            if self.count[#j] < #min {
+                                return Err(#missing);
+                            }
+                        });
+                    }
                     accessors.push(quote! {
                         #doc
                         #[inline]
@@ -187,40 +188,63 @@ impl Ctx<'_> {
                 }
             }
         }
-        // Wide tables are searched by key; short ones are scanned.
-        let by_key = if k > SCAN_UP_TO {
-            let mut order: Vec<usize> = (0..k).collect();
-            order.sort_by_key(|&i| (fields[i].avp.code, fields[i].avp.vendor, i));
-            order.dedup_by_key(|i| (fields[*i].avp.code, fields[*i].avp.vendor));
-            let order = order.into_iter().map(|i| Literal::u16_unsuffixed(i as u16));
-            quote!(&[#(#order),*])
+        let first_field = (k > 0).then(|| {
+            quote! {
+                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+                first: [u32; #k],
+            }
+        });
+        let count_field = (repeated > 0).then(|| {
+            quote! {
+                /// Occurrences of each repeated member.
+                count: [u32; #repeated],
+            }
+        });
+        let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
+        let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
+        let is_member = if keys.is_empty() {
+            quote!(false)
         } else {
-            quote!(&[])
+            quote!(matches!((code, vendor), #(#keys)|*))
         };
         let fill = quote! {
-            /// The ABNF members (the view's walk is `rt::view::fill` over them).
-            const MEMBERS: #rt::view::Table = #rt::view::Table {
-                members: &[#(#members)*],
-                by_key: #by_key,
-            };
+            /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+            /// the owned struct does (and Grouped members' contents too). A missing member is
+            /// reported at `missing_at`.
+            #[allow(unused_variables)]
+            #[inline]
+            fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
+                let mut avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
+                while let Some(avp) = avps.next_framed() {
+                    match (avp.code, avp.vendor) {
+                        #(#arms)*
+                        _ => self.extra += 1,
+                    }
+                }
+                avps.finish()?;
+                if deep {
+                    #(#checks)*
+                }
+                Ok(())
+            }
+
+            /// Whether the ABNF names this AVP.
+            fn is_member(code: u32, vendor: u32) -> bool {
+                #is_member
+            }
 
             /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
             /// as received.
             #[inline]
             pub fn extra(&self) -> #rt::view::Extra<'a> {
-                #rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, Self::is_member)
             }
 
             #(#accessors)*
         };
         ViewParts {
-            fields: quote! {
-                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-                first: [u32; #k],
-                /// Occurrences of each repeated member.
-                count: [u32; #repeated],
-            },
-            init: quote!(first: [#rt::view::ABSENT; #k], count: [0; #repeated],),
+            fields: quote!(#first_field #count_field),
+            init: quote!(#first_init #count_init),
             methods: fill,
         }
     }
@@ -270,24 +294,29 @@ impl Ctx<'_> {
                 #inline_check
                 pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     // Not through `scan`: the view stays local and is not moved out.
+                    let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
-                    #rt::view::index(avp, cx, true, &Self::MEMBERS, #owned::KEY, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra })
+                    match v.fill_members(cx, true, avp.offset) {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(e.within(#owned::KEY)),
+                    }
                 }
 
                 /// Indexes the members of `avp`; with `deep`, checks them too.
                 #[inline]
                 pub fn scan(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, deep: bool) -> Result<Self, #rt::DecodeError> {
+                    let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
-                    #rt::view::index(avp, cx, deep, &Self::MEMBERS, #owned::KEY, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra })?;
-                    Ok(v)
+                    match v.fill_members(cx, deep, avp.offset) {
+                        Ok(()) => Ok(v),
+                        Err(e) => Err(e.within(#owned::KEY)),
+                    }
                 }
 
                 /// The view of a member already checked (by the decoding of its parent).
                 #[inline]
                 pub fn read(avp: #rt::AvpRef<'a>) -> Self {
-                    let mut v = Self::empty(&avp);
-                    #rt::view::index_checked(&avp, &Self::MEMBERS, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra });
-                    v
+                    Self::scan(&avp, #rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
                 }
 
                 fn empty(avp: &#rt::AvpRef<'a>) -> Self {
@@ -387,7 +416,7 @@ impl Ctx<'_> {
                         #init
                         extra: 0,
                     };
-                    #rt::view::fill(&Self::MEMBERS, root, v.start, v.end, #rt::view::Index { first: &mut v.first, count: &mut v.count, extra: &mut v.extra }, #rt::data::DecodeCx::default(), true, header.length as usize)?;
+                    v.fill_members(#rt::data::DecodeCx::default(), true, header.length as usize)?;
                     Ok(v)
                 }
 
@@ -418,9 +447,6 @@ impl Ctx<'_> {
         }
     }
 }
-
-/// Members up to which a view's table is scanned rather than searched by key.
-const SCAN_UP_TO: usize = 12;
 
 struct ViewParts {
     fields: TokenStream,

@@ -2642,8 +2642,6 @@ pub struct GloballyUniqueAddressView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -2660,19 +2658,12 @@ impl<'a> GloballyUniqueAddressView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            GloballyUniqueAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(GloballyUniqueAddress::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -2681,35 +2672,17 @@ impl<'a> GloballyUniqueAddressView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            GloballyUniqueAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(GloballyUniqueAddress::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2718,7 +2691,6 @@ impl<'a> GloballyUniqueAddressView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -2733,41 +2705,58 @@ impl<'a> GloballyUniqueAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                301,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (8, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (301, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (8, 0) | (97, 0) | (301, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -2822,19 +2811,12 @@ impl<'a> InitialGateSettingView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            InitialGateSetting::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(InitialGateSetting::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -2843,35 +2825,17 @@ impl<'a> InitialGateSettingView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            InitialGateSetting::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(InitialGateSetting::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2895,43 +2859,69 @@ impl<'a> InitialGateSettingView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                400,
-                0,
-                64,
-                rt::dictionary::AvpType::IPFilterRule,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::IpFilterRule::INVALID),
-            ),
-            rt::view::Member::once(
-                308,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                309,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (400, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
+                    }
+                }
+                (308, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (309, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (400, 0) | (308, 13019) | (309, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
@@ -2994,19 +2984,12 @@ impl<'a> QosProfileView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            QosProfile::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(QosProfile::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3015,35 +2998,17 @@ impl<'a> QosProfileView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            QosProfile::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(QosProfile::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3064,67 +3029,90 @@ impl<'a> QosProfileView<'a> {
     pub fn to_struct(&self) -> Result<QosProfile, rt::DecodeError> {
         <QosProfile as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                312,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                520,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                458,
-                13019,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                308,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                309,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                311,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (312, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (520, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (458, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (308, 13019) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (309, 13019) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (311, 13019) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (312, 13019) | (520, 10415) | (458, 13019) | (308, 13019) |
+            (309, 13019) | (311, 13019)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
@@ -3189,8 +3177,6 @@ pub struct AccessNetworkTypeView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3207,19 +3193,12 @@ impl<'a> AccessNetworkTypeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            AccessNetworkType::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AccessNetworkType::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3228,35 +3207,17 @@ impl<'a> AccessNetworkTypeView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            AccessNetworkType::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AccessNetworkType::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3265,7 +3226,6 @@ impl<'a> AccessNetworkTypeView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3280,33 +3240,69 @@ impl<'a> AccessNetworkTypeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                61,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                307,
-                13019,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (61, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (307, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(61, 0),
+                        <super::nasreq::NasPortType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (61, 0) | (307, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
@@ -3348,8 +3344,6 @@ pub struct EtsiLocationInformationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3366,19 +3360,12 @@ impl<'a> EtsiLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            EtsiLocationInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EtsiLocationInformation::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3387,35 +3374,17 @@ impl<'a> EtsiLocationInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            EtsiLocationInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EtsiLocationInformation::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3424,7 +3393,6 @@ impl<'a> EtsiLocationInformationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3439,41 +3407,58 @@ impl<'a> EtsiLocationInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                500,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                355,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                356,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (500, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (355, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (356, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (500, 13019) | (355, 13019) | (356, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     #[inline]
@@ -3510,8 +3495,6 @@ pub struct BindingInformationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -3528,19 +3511,12 @@ impl<'a> BindingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            BindingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(BindingInformation::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3549,35 +3525,17 @@ impl<'a> BindingInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            BindingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(BindingInformation::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3586,7 +3544,6 @@ impl<'a> BindingInformationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -3601,33 +3558,69 @@ impl<'a> BindingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                451,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| BindingInputListView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                452,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| BindingOutputListView::check(avp, cx)),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (451, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        BindingInputListView::check(&avp, cx)?;
+                    }
+                }
+                (452, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        BindingOutputListView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(451, 13019),
+                        <BindingInputList as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (451, 13019) | (452, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
@@ -3677,19 +3670,12 @@ impl<'a> BindingInputListView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            BindingInputList::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(BindingInputList::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3698,35 +3684,17 @@ impl<'a> BindingInputListView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            BindingInputList::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(BindingInputList::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3750,37 +3718,68 @@ impl<'a> BindingInputListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                453,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| V6TransportAddressView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                454,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| V4TransportAddressView::check(avp, cx)),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (453, 13019) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        V6TransportAddressView::check(&avp, cx)?;
+                    }
+                }
+                (454, 13019) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        V4TransportAddressView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (453, 13019) | (454, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
@@ -3850,19 +3849,12 @@ impl<'a> BindingOutputListView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            BindingOutputList::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(BindingOutputList::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -3871,35 +3863,17 @@ impl<'a> BindingOutputListView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            BindingOutputList::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(BindingOutputList::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3923,37 +3897,68 @@ impl<'a> BindingOutputListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                453,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| V6TransportAddressView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                454,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| V4TransportAddressView::check(avp, cx)),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (453, 13019) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        V6TransportAddressView::check(&avp, cx)?;
+                    }
+                }
+                (454, 13019) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        V4TransportAddressView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (453, 13019) | (454, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ V6-Transport-Address ]`: V6-Transport-Address (code 453, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
@@ -4005,8 +4010,6 @@ pub struct V6TransportAddressView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -4023,19 +4026,12 @@ impl<'a> V6TransportAddressView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            V6TransportAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(V6TransportAddress::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4044,35 +4040,17 @@ impl<'a> V6TransportAddressView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            V6TransportAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(V6TransportAddress::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4081,7 +4059,6 @@ impl<'a> V6TransportAddressView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -4096,33 +4073,77 @@ impl<'a> V6TransportAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                455,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (97, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (455, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(97, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(455, 13019),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (97, 0) | (455, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -4154,8 +4175,6 @@ pub struct V4TransportAddressView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -4172,19 +4191,12 @@ impl<'a> V4TransportAddressView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            V4TransportAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(V4TransportAddress::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4193,35 +4205,17 @@ impl<'a> V4TransportAddressView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            V4TransportAddress::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(V4TransportAddress::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4230,7 +4224,6 @@ impl<'a> V4TransportAddressView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -4245,33 +4238,77 @@ impl<'a> V4TransportAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                455,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (8, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (455, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(8, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(455, 13019),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (8, 0) | (455, 13019))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
@@ -4320,19 +4357,12 @@ impl<'a> EtsiSipAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            EtsiSipAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EtsiSipAuthenticate::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4341,35 +4371,17 @@ impl<'a> EtsiSipAuthenticateView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            EtsiSipAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EtsiSipAuthenticate::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4393,91 +4405,129 @@ impl<'a> EtsiSipAuthenticateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                504,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                505,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                506,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                507,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                508,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                509,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                510,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                511,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                512,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (504, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (505, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (506, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (507, 13019) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (508, 13019) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (509, 13019) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (510, 13019) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (511, 13019) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (512, 13019) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(504, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(505, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (504, 13019) | (505, 13019) | (506, 13019) | (507, 13019) |
+            (508, 13019) | (509, 13019) | (510, 13019) | (511, 13019) | (512, 13019)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -4569,19 +4619,12 @@ impl<'a> EtsiSipAuthorizationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            EtsiSipAuthorization::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EtsiSipAuthorization::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4590,35 +4633,17 @@ impl<'a> EtsiSipAuthorizationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            EtsiSipAuthorization::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EtsiSipAuthorization::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4642,123 +4667,184 @@ impl<'a> EtsiSipAuthorizationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                513,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                504,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                505,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                514,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                515,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                509,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                516,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                507,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                510,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                517,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                518,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                519,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                512,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[1, 2, 7, 5, 8, 12, 0, 3, 4, 6, 9, 10, 11],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (513, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (504, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (505, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (514, 13019) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (515, 13019) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (509, 13019) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (516, 13019) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (507, 13019) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (510, 13019) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (517, 13019) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (518, 13019) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (519, 13019) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (512, 13019) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(513, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(504, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(505, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(514, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(515, 13019),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (513, 13019) | (504, 13019) | (505, 13019) | (514, 13019) |
+            (515, 13019) | (509, 13019) | (516, 13019) | (507, 13019) | (510, 13019) |
+            (517, 13019) | (518, 13019) | (519, 13019) | (512, 13019)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -4853,8 +4939,6 @@ pub struct EtsiSipAuthenticationInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -4871,19 +4955,12 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            EtsiSipAuthenticationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(EtsiSipAuthenticationInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4892,35 +4969,17 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            EtsiSipAuthenticationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EtsiSipAuthenticationInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4929,7 +4988,6 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -4944,57 +5002,79 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                520,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                510,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                521,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                516,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                517,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (520, 13019) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (510, 13019) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (521, 13019) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (516, 13019) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (517, 13019) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (520, 13019) | (510, 13019) | (521, 13019) | (516, 13019) |
+            (517, 13019)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]

@@ -1396,19 +1396,12 @@ impl<'a> Mip6AgentInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            Mip6AgentInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1417,35 +1410,17 @@ impl<'a> Mip6AgentInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            Mip6AgentInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1469,46 +1444,62 @@ impl<'a> Mip6AgentInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                334,
-                0,
-                64,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                0,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                348,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::mipv4::MipHomeAgentHostView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                125,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (334, 0) => {
+                    rt::view::more(&mut self.first[0], &mut self.count[0], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (348, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        super::mipv4::MipHomeAgentHostView::check(&avp, cx)?;
+                    }
+                }
+                (125, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (334, 0) | (348, 0) | (125, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
@@ -1572,8 +1563,6 @@ pub struct MipMnHaMsaView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1590,19 +1579,12 @@ impl<'a> MipMnHaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            MipMnHaMsa::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(MipMnHaMsa::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1611,35 +1593,17 @@ impl<'a> MipMnHaMsaView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            MipMnHaMsa::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(MipMnHaMsa::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1648,7 +1612,6 @@ impl<'a> MipMnHaMsaView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1660,57 +1623,95 @@ impl<'a> MipMnHaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipMnHaMsa, rt::DecodeError> {
         <MipMnHaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                343,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                367,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                491,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                346,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (343, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (367, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (491, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (345, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (346, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(343, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(367, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (343, 0) | (367, 0) | (491, 0) | (345, 0) | (346, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
@@ -1799,20 +1800,7 @@ impl<'a> Mip6RequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -1827,301 +1815,364 @@ impl<'a> Mip6RequestView<'a> {
     pub fn to_struct(&self) -> Result<Mip6Request, rt::DecodeError> {
         <Mip6Request as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                274,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                32,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                4,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                95,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                61,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                30,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                31,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                124,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned64,
-                false,
-                rt::view::Check::U64,
-            ),
-            rt::view::Member::once(
-                494,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                341,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                491,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                333,
-                0,
-                64,
-                rt::dictionary::AvpType::Address,
-                1,
-                2,
-                0,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                486,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| Mip6AgentInfoView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                487,
-                0,
-                64,
-                rt::dictionary::AvpType::Address,
-                true,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                488,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                489,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                490,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                578,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::qos::QosCapabilityView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                508,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::qos::QosResourcesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                89,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                493,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[
-            2, 10, 13, 14, 9, 12, 27, 11, 15, 1, 0, 4, 6, 30, 8, 32, 3, 31, 29, 7, 5, 19,
-            17, 20, 21, 22, 23, 24, 18, 28, 16, 26, 25,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (124, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (494, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (341, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (491, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (333, 0) => {
+                    rt::view::more(&mut self.first[19], &mut self.count[0], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (486, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        Mip6AgentInfoView::check(&avp, cx)?;
+                    }
+                }
+                (487, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (488, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {}
+                }
+                (489, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {}
+                }
+                (490, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {}
+                }
+                (578, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        super::qos::QosCapabilityView::check(&avp, cx)?;
+                    }
+                }
+                (508, 0) => {
+                    rt::view::more(
+                        &mut self.first[26],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::qos::QosResourcesView::check(&avp, cx)?;
+                    }
+                }
+                (89, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {}
+                }
+                (493, 0) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[31],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[32],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[16] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(494, 0),
+                        <Mip6AuthMode as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.count[0] < 1 {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(333, 0),
+                        <rt::data::Address as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[20] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(486, 0),
+                        <rt::lazy::Lazy<Mip6AgentInfo> as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[21] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(487, 0),
+                        <rt::data::Address as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (1, 0) | (283, 0) | (264, 0) | (296, 0)
+            | (274, 0) | (293, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (61, 0) |
+            (30, 0) | (31, 0) | (124, 0) | (494, 0) | (341, 0) | (491, 0) | (333, 0) |
+            (486, 0) | (487, 0) | (488, 0) | (489, 0) | (490, 0) | (578, 0) | (508, 0) |
+            (89, 0) | (493, 0) | (291, 0) | (277, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -2404,20 +2455,7 @@ impl<'a> Mip6AnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -2432,239 +2470,280 @@ impl<'a> Mip6AnswerView<'a> {
     pub fn to_struct(&self) -> Result<Mip6Answer, rt::DecodeError> {
         <Mip6Answer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                274,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                281,
-                0,
-                0,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                294,
-                0,
-                0,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                285,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                124,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned64,
-                false,
-                rt::view::Check::U64,
-            ),
-            rt::view::Member::once(
-                486,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| Mip6AgentInfoView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                333,
-                0,
-                64,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                0,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                492,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| MipMnHaMsaView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                508,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::qos::QosResourcesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                89,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                493,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[
-            6, 17, 12, 1, 22, 23, 0, 3, 2, 5, 8, 19, 24, 9, 20, 11, 7, 21, 10, 4, 14, 13,
-            15, 18, 16,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (124, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (486, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        Mip6AgentInfoView::check(&avp, cx)?;
+                    }
+                }
+                (333, 0) => {
+                    rt::view::more(&mut self.first[14], &mut self.count[0], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (492, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        MipMnHaMsaView::check(&avp, cx)?;
+                    }
+                }
+                (508, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::qos::QosResourcesView::check(&avp, cx)?;
+                    }
+                }
+                (89, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (493, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[24],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (274,
+            0) | (1, 0) | (291, 0) | (277, 0) | (281, 0) | (294, 0) | (285, 0) | (124, 0)
+            | (486, 0) | (333, 0) | (492, 0) | (508, 0) | (89, 0) | (493, 0) | (278, 0) |
+            (284, 0) | (292, 0) | (261, 0) | (262, 0) | (279, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

@@ -117,8 +117,6 @@ pub struct ErpRkRequestView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -135,19 +133,12 @@ impl<'a> ErpRkRequestView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            ErpRkRequest::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ErpRkRequest::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -156,35 +147,17 @@ impl<'a> ErpRkRequestView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            ErpRkRequest::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ErpRkRequest::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -193,7 +166,6 @@ impl<'a> ErpRkRequestView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 1usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -205,25 +177,63 @@ impl<'a> ErpRkRequestView<'a> {
     pub fn to_struct(&self) -> Result<ErpRkRequest, rt::DecodeError> {
         <ErpRkRequest as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                619,
-                0,
-                0,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (619, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(619, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(0),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (619, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]

@@ -5393,19 +5393,12 @@ impl<'a> SipAccountingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipAccountingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipAccountingInformation::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -5414,35 +5407,17 @@ impl<'a> SipAccountingInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipAccountingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipAccountingInformation::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5466,37 +5441,68 @@ impl<'a> SipAccountingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                369,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::more(
-                370,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Uri,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (369, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (370, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (369, 0) | (370, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
     #[inline]
@@ -5566,19 +5572,12 @@ impl<'a> SipServerCapabilitiesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipServerCapabilities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipServerCapabilities::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -5587,35 +5586,17 @@ impl<'a> SipServerCapabilitiesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipServerCapabilities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipServerCapabilities::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5639,47 +5620,79 @@ impl<'a> SipServerCapabilitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                373,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                374,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                371,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (373, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (374, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (371, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (373, 0) | (374, 0) | (371, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     #[inline]
@@ -5740,8 +5753,6 @@ pub struct SipAuthDataItemView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -5758,19 +5769,12 @@ impl<'a> SipAuthDataItemView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipAuthDataItem::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipAuthDataItem::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -5779,35 +5783,17 @@ impl<'a> SipAuthDataItemView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipAuthDataItem::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipAuthDataItem::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5816,7 +5802,6 @@ impl<'a> SipAuthDataItemView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -5831,60 +5816,87 @@ impl<'a> SipAuthDataItemView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                377,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                378,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                379,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAuthenticateView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                380,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAuthorizationView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                381,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAuthenticationInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (377, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (378, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (379, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        SipAuthenticateView::check(&avp, cx)?;
+                    }
+                }
+                (380, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        SipAuthorizationView::check(&avp, cx)?;
+                    }
+                }
+                (381, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        SipAuthenticationInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(377, 0),
+                        <SipAuthenticationScheme as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (377, 0) | (378, 0) | (379, 0) | (380, 0) | (381, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     #[inline]
@@ -5958,19 +5970,12 @@ impl<'a> SipAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipAuthenticate::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -5979,35 +5984,17 @@ impl<'a> SipAuthenticateView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipAuthenticate::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6031,91 +6018,129 @@ impl<'a> SipAuthenticateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                104,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                105,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                119,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                116,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                120,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                111,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                110,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                121,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                117,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (104, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (105, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (119, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (116, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (120, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (111, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (110, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (121, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (117, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(104, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(105, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (104, 0) | (105, 0) | (119, 0) | (116, 0) | (120, 0) | (111,
+            0) | (110, 0) | (121, 0) | (117, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -6207,19 +6232,12 @@ impl<'a> SipAuthorizationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipAuthorization::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipAuthorization::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -6228,35 +6246,17 @@ impl<'a> SipAuthorizationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipAuthorization::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipAuthorization::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6280,123 +6280,184 @@ impl<'a> SipAuthorizationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                115,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                104,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                105,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                109,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                103,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                111,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                113,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                116,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                110,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                114,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                108,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                112,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                117,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[4, 1, 2, 10, 3, 8, 5, 11, 6, 9, 0, 7, 12],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (115, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (104, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (105, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (109, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (103, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (111, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (113, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (116, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (110, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (114, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (108, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (112, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (117, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(115, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(104, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(105, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(109, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(103, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (115, 0) | (104, 0) | (105, 0) | (109, 0) | (103, 0) | (111,
+            0) | (113, 0) | (116, 0) | (110, 0) | (114, 0) | (108, 0) | (112, 0) | (117,
+            0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -6491,8 +6552,6 @@ pub struct SipAuthenticationInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -6509,19 +6568,12 @@ impl<'a> SipAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipAuthenticationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipAuthenticationInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -6530,35 +6582,17 @@ impl<'a> SipAuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipAuthenticationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipAuthenticationInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6567,7 +6601,6 @@ impl<'a> SipAuthenticationInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -6582,57 +6615,76 @@ impl<'a> SipAuthenticationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                107,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                110,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                106,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                113,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                114,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (107, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (110, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (106, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (113, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (114, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (107, 0) | (110, 0) | (106, 0) | (113, 0) | (114, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -6679,8 +6731,6 @@ pub struct SipDeregistrationReasonView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -6697,19 +6747,12 @@ impl<'a> SipDeregistrationReasonView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipDeregistrationReason::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipDeregistrationReason::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -6718,35 +6761,17 @@ impl<'a> SipDeregistrationReasonView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipDeregistrationReason::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipDeregistrationReason::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6755,7 +6780,6 @@ impl<'a> SipDeregistrationReasonView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -6770,33 +6794,69 @@ impl<'a> SipDeregistrationReasonView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                384,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                385,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (384, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (385, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(384, 0),
+                        <SipReasonCode as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (384, 0) | (385, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     #[inline]
@@ -6833,8 +6893,6 @@ pub struct SipUserDataView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -6851,19 +6909,12 @@ impl<'a> SipUserDataView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipUserData::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipUserData::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -6872,35 +6923,17 @@ impl<'a> SipUserDataView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipUserData::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipUserData::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6909,7 +6942,6 @@ impl<'a> SipUserDataView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -6921,33 +6953,77 @@ impl<'a> SipUserDataView<'a> {
     pub fn to_struct(&self) -> Result<SipUserData, rt::DecodeError> {
         <SipUserData as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                390,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                391,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (390, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (391, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(390, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(391, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (390, 0) | (391, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     #[inline]
@@ -7011,20 +7087,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -7039,128 +7102,208 @@ impl<'a> UserAuthorizationRequestView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationRequest, rt::DecodeError> {
         <UserAuthorizationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                386,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                387,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 6, 1, 0, 3, 2, 12, 5, 11, 7, 4, 9, 10],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (386, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (387, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(122, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (122, 0) | (293, 0) | (1, 0) | (386, 0) | (387, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7305,20 +7448,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -7333,147 +7463,211 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationAnswer, rt::DecodeError> {
         <UserAuthorizationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                371,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                372,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipServerCapabilitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[1, 11, 12, 0, 4, 3, 9, 2, 14, 13, 8, 10, 5, 6, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (371, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (372, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        SipServerCapabilitiesView::check(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (268, 0) | (264, 0) | (296,
+            0) | (371, 0) | (372, 0) | (291, 0) | (276, 0) | (292, 0) | (261, 0) | (262,
+            0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7638,20 +7832,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -7666,148 +7847,241 @@ impl<'a> ServerAssignmentRequestView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentRequest, rt::DecodeError> {
         <ServerAssignmentRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                375,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                392,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                371,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                388,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[9, 12, 1, 0, 3, 2, 14, 5, 13, 8, 4, 10, 6, 11, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (375, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (392, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (371, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (388, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(375, 0),
+                        <SipServerAssignmentType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(392, 0),
+                        <SipUserDataAlreadyAvailable as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (375, 0) | (392, 0) | (293, 0) | (1, 0) | (371, 0) | (388, 0) | (122, 0)
+            | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7983,20 +8257,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8011,167 +8272,233 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentAnswer, rt::DecodeError> {
         <ServerAssignmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                389,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SipUserDataView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                368,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAccountingInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                388,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[9, 1, 13, 14, 0, 4, 2, 10, 3, 16, 15, 11, 12, 5, 7, 8, 6],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (389, 0) => {
+                    rt::view::more(
+                        &mut self.first[6],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SipUserDataView::check(&avp, cx)?;
+                    }
+                }
+                (368, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        SipAccountingInformationView::check(&avp, cx)?;
+                    }
+                }
+                (388, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
+            0) | (389, 0) | (368, 0) | (388, 0) | (1, 0) | (276, 0) | (291, 0) | (292, 0)
+            | (261, 0) | (262, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8364,20 +8691,7 @@ impl<'a> LocationInfoRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8392,104 +8706,190 @@ impl<'a> LocationInfoRequestView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoRequest, rt::DecodeError> {
         <LocationInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(122, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (122, 0) | (293, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8614,20 +9014,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8642,147 +9029,211 @@ impl<'a> LocationInfoAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoAnswer, rt::DecodeError> {
         <LocationInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                371,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                372,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipServerCapabilitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[1, 11, 12, 0, 4, 2, 8, 3, 14, 13, 9, 10, 5, 6, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (371, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (372, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        SipServerCapabilitiesView::check(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
+            0) | (371, 0) | (372, 0) | (276, 0) | (291, 0) | (292, 0) | (261, 0) | (262,
+            0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8947,20 +9398,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8975,144 +9413,231 @@ impl<'a> MultimediaAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthRequest, rt::DecodeError> {
         <MultimediaAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                393,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                371,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                382,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                376,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAuthDataItemView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[9, 6, 1, 0, 3, 2, 14, 5, 13, 8, 4, 10, 12, 11, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (393, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (371, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (382, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (376, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        SipAuthDataItemView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(122, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(393, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (122, 0) | (393, 0) | (293, 0) | (1, 0) | (371, 0) | (382, 0) | (376, 0)
+            | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -9262,20 +9787,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -9290,162 +9802,228 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthAnswer, rt::DecodeError> {
         <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                382,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                376,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SipAuthDataItemView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[6, 7, 1, 13, 14, 0, 4, 2, 11, 3, 16, 15, 10, 12, 5, 9, 8],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (382, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (376, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SipAuthDataItemView::check(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
+            0) | (1, 0) | (122, 0) | (382, 0) | (376, 0) | (291, 0) | (276, 0) | (292, 0)
+            | (261, 0) | (262, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -9623,20 +10201,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -9653,125 +10218,207 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.root.clone(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                383,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| SipDeregistrationReasonView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                122,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (383, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        SipDeregistrationReasonView::check(&avp, cx)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (122, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(383, 0),
+                        <SipDeregistrationReason as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (383, 0) | (283, 0) | (1, 0) | (122, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -9919,20 +10566,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -9949,128 +10583,199 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root.clone(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[1, 9, 10, 0, 4, 2, 7, 3, 12, 11, 6, 8, 5],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
+            0) | (291, 0) | (276, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282,
+            0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -10220,20 +10925,7 @@ impl<'a> PushProfileRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -10248,141 +10940,220 @@ impl<'a> PushProfileRequestView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileRequest, rt::DecodeError> {
         <PushProfileRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                389,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SipUserDataView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                368,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipAccountingInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                276,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[6, 1, 0, 3, 11, 2, 13, 5, 12, 10, 9, 4, 8, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (389, 0) => {
+                    rt::view::more(
+                        &mut self.first[7],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SipUserDataView::check(&avp, cx)?;
+                    }
+                }
+                (368, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        SipAccountingInformationView::check(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (1, 0) | (389, 0) | (368, 0) | (293, 0) | (291, 0) | (276, 0) | (284, 0)
+            | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -10542,20 +11313,7 @@ impl<'a> PushProfileAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -10570,112 +11328,186 @@ impl<'a> PushProfileAnswerView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileAnswer, rt::DecodeError> {
         <PushProfileAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                292,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                261,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                262,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
+            0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

@@ -1138,8 +1138,6 @@ pub struct ServingNodeView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 9usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1168,19 +1166,12 @@ impl<'a> ServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            ServingNode::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServingNode::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1189,35 +1180,17 @@ impl<'a> ServingNodeView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            ServingNode::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ServingNode::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1226,7 +1199,6 @@ impl<'a> ServingNodeView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 9usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1238,89 +1210,100 @@ impl<'a> ServingNodeView<'a> {
     pub fn to_struct(&self) -> Result<ServingNode, rt::DecodeError> {
         <ServingNode as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                1489,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                2409,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2410,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2402,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2408,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2403,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                318,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2404,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2405,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1489, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (2409, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2410, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2402, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2408, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2403, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {}
+                }
+                (318, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2404, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2405, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (1489, 10415) | (2409, 10415) | (2410, 10415) | (2402, 10415)
+            | (2408, 10415) | (2403, 10415) | (318, 10415) | (2404, 10415) | (2405,
+            10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
@@ -1414,8 +1397,6 @@ pub struct AdditionalServingNodeView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 9usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -1440,19 +1421,12 @@ impl<'a> AdditionalServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            AdditionalServingNode::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AdditionalServingNode::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -1461,35 +1435,17 @@ impl<'a> AdditionalServingNodeView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            AdditionalServingNode::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AdditionalServingNode::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1498,7 +1454,6 @@ impl<'a> AdditionalServingNodeView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 9usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -1513,89 +1468,100 @@ impl<'a> AdditionalServingNodeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                1489,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                2402,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2409,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2410,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2408,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2403,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                318,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                2404,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2405,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1489, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (2402, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2409, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2410, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2408, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2403, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {}
+                }
+                (318, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (2404, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2405, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (1489, 10415) | (2402, 10415) | (2409, 10415) | (2410, 10415)
+            | (2408, 10415) | (2403, 10415) | (318, 10415) | (2404, 10415) | (2405,
+            10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
@@ -1708,20 +1674,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -1736,144 +1689,196 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     pub fn to_struct(&self) -> Result<LcsRoutingInfoRequest, rt::DecodeError> {
         <LcsRoutingInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                701,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                1474,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::ts29229::SupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 4, 3, 13, 7, 12, 6, 5, 1, 11, 9, 10],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (701, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (1474, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (1, 0) | (701, 10415) | (1474, 10415) | (628,
+            10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -2040,20 +2045,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -2068,203 +2060,228 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LcsRoutingInfoAnswer, rt::DecodeError> {
         <LcsRoutingInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::ts29229::SupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                701,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                2400,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                2401,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ServingNodeView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                2406,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| AdditionalServingNodeView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2405,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2407,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2411,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[9, 2, 0, 6, 3, 5, 17, 19, 18, 7, 4, 1, 8, 10, 11, 12, 14, 13, 15, 16],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (701, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (2400, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (2401, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        ServingNodeView::check(&avp, cx)?;
+                    }
+                }
+                (2406, 10415) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        AdditionalServingNodeView::check(&avp, cx)?;
+                    }
+                }
+                (2405, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2407, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2411, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (628, 10415) | (1, 0) | (701, 10415) | (2400,
+            10415) | (2401, 10415) | (2406, 10415) | (2405, 10415) | (2407, 10415) |
+            (2411, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

@@ -4284,19 +4284,12 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SubsessionDecisionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4305,35 +4298,17 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SubsessionDecisionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4357,273 +4332,258 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                2202,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                0,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                298,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                1002,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::ts29212::ChargingRuleRemoveView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1001,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::ts29212::ChargingRuleInstallView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1033,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::EventReportIndicationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1051,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleInstallView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1052,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleRemoveView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1049,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::DefaultEpsBearerQosView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::more(
-                1067,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                5,
-                rt::view::Check::Group(|avp, cx| super::ts29212::UsageMonitoringInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1045,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1023,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1006,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                6,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1042,
-                10415,
-                192,
-                rt::dictionary::AvpType::Time,
-                false,
-                rt::view::Check::Time,
-            ),
-            rt::view::Member::once(
-                2829,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2831,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2830,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2832,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                2835,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                7,
-                rt::view::Check::Group(|avp, cx| super::ts29212::RoutingRuleReportView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2842,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1027,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1009,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1008,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                8,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[
-            10, 2, 3, 5, 4, 14, 24, 23, 25, 13, 22, 6, 15, 12, 9, 1, 7, 8, 11, 0, 16, 18,
-            17, 19, 20, 21,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2202, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[1], &mut self.count[0], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (298, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1002, 10415) => {
+                    rt::view::more(
+                        &mut self.first[4],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::ChargingRuleRemoveView::check(&avp, cx)?;
+                    }
+                }
+                (1001, 10415) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::ChargingRuleInstallView::check(&avp, cx)?;
+                    }
+                }
+                (1033, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::ts29212::EventReportIndicationView::check(&avp, cx)?;
+                    }
+                }
+                (1051, 10415) => {
+                    rt::view::more(
+                        &mut self.first[7],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
+                    }
+                }
+                (1052, 10415) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
+                    }
+                }
+                (1049, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
+                    }
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (1067, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1045, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1023, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1006, 10415) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1042, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (2829, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2831, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2830, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2832, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2835, 10415) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::RoutingRuleReportView::check(&avp, cx)?;
+                    }
+                }
+                (2842, 10415) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1027, 10415) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1009, 10415) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1008, 10415) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::more(
+                        &mut self.first[25],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(2202, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (2202, 10415) | (1050, 10415) | (268, 0) | (298, 0) | (1002,
+            10415) | (1001, 10415) | (1033, 10415) | (1051, 10415) | (1052, 10415) |
+            (1049, 10415) | (97, 0) | (1067, 10415) | (1045, 10415) | (1023, 10415) |
+            (1006, 10415) | (1042, 10415) | (2829, 10415) | (2831, 10415) | (2830, 10415)
+            | (2832, 10415) | (2835, 10415) | (2842, 10415) | (1027, 10415) | (1009,
+            10415) | (1008, 10415) | (1016, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
@@ -4942,19 +4902,12 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SubsessionEnforcementInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -4963,35 +4916,17 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SubsessionEnforcementInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5015,512 +4950,427 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                2202,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2203,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                0,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                1020,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                1021,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1061,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::ts29212::PacketFilterInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1062,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::more(
-                1039,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::ts29212::CoaInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                30,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                1065,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                1000,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1013,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::ts29212::TftPacketFilterInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1009,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1008,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                298,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                1018,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| super::ts29212::ChargingRuleReportView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1082,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                1055,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                5,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleReportView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1098,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                6,
-                rt::view::Check::Group(|avp, cx| super::ts29212::ApplicationDetectionInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1027,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1032,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                18,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                6,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                15,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                909,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                22,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                9010,
-                5535,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                2319,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts32299::UserCsgInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1049,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::DefaultEpsBearerQosView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2829,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2831,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2830,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2833,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                1024,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1081,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::RoutingRuleInstallView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1075,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::RoutingRuleRemoveView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2812,
-                10415,
-                128,
-                rt::dictionary::AvpType::Time,
-                false,
-                rt::view::Check::Time,
-            ),
-            rt::view::Member::once(
-                302,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                313,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                1067,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                7,
-                rt::view::Check::Group(|avp, cx| super::ts29212::UsageMonitoringInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2204,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1006,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                8,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                501,
-                10415,
-                192,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::more(
-                1022,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                9,
-                rt::view::Check::Group(|avp, cx| super::ts29212::AccessNetworkChargingIdentifierGxView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1064,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2804,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2805,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2205,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                2806,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2811,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-        ],
-        by_key: &[
-            26, 8, 27, 25, 29, 11, 9, 17, 18, 41, 42, 46, 28, 13, 45, 16, 15, 14, 7, 19,
-            3, 4, 47, 37, 23, 24, 10, 32, 2, 21, 5, 6, 48, 12, 43, 39, 38, 20, 22, 0, 1,
-            44, 51, 31, 49, 50, 52, 53, 40, 33, 35, 34, 36, 30,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2202, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2203, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[2], &mut self.count[0], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (1020, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {}
+                }
+                (1021, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1061, 10415) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1062, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (1039, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::CoaInformationView::check(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1065, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (1000, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1013, 10415) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::TftPacketFilterInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1009, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1008, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (298, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1018, 10415) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::ChargingRuleReportView::check(&avp, cx)?;
+                    }
+                }
+                (1082, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1055, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
+                    }
+                }
+                (1098, 10415) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::ApplicationDetectionInformationView::check(
+                            &avp,
+                            cx,
+                        )?;
+                    }
+                }
+                (1027, 10415) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1032, 10415) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (18, 10415) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (6, 10415) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {}
+                }
+                (15, 10415) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {}
+                }
+                (909, 10415) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (22, 10415) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {}
+                }
+                (9010, 5535) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (2319, 10415) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1049, 10415) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {
+                        super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
+                    }
+                }
+                (2829, 10415) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2831, 10415) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2830, 10415) => {
+                    rt::view::once(&mut self.first[35], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2833, 10415) => {
+                    rt::view::once(&mut self.first[36], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1024, 10415) => {
+                    rt::view::once(&mut self.first[37], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1081, 10415) => {
+                    rt::view::once(&mut self.first[38], &avp)?;
+                    if deep {
+                        super::ts29212::RoutingRuleInstallView::check(&avp, cx)?;
+                    }
+                }
+                (1075, 10415) => {
+                    rt::view::once(&mut self.first[39], &avp)?;
+                    if deep {
+                        super::ts29212::RoutingRuleRemoveView::check(&avp, cx)?;
+                    }
+                }
+                (2812, 10415) => {
+                    rt::view::once(&mut self.first[40], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (302, 13019) => {
+                    rt::view::once(&mut self.first[41], &avp)?;
+                    if deep {}
+                }
+                (313, 13019) => {
+                    rt::view::once(&mut self.first[42], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1067, 10415) => {
+                    rt::view::more(
+                        &mut self.first[43],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
+                    }
+                }
+                (2204, 10415) => {
+                    rt::view::once(&mut self.first[44], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1006, 10415) => {
+                    rt::view::more(
+                        &mut self.first[45],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (501, 10415) => {
+                    rt::view::once(&mut self.first[46], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (1022, 10415) => {
+                    rt::view::more(
+                        &mut self.first[47],
+                        &mut self.count[9],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::AccessNetworkChargingIdentifierGxView::check(
+                            &avp,
+                            cx,
+                        )?;
+                    }
+                }
+                (1064, 10415) => {
+                    rt::view::once(&mut self.first[48], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2804, 10415) => {
+                    rt::view::once(&mut self.first[49], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2805, 10415) => {
+                    rt::view::once(&mut self.first[50], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2205, 10415) => {
+                    rt::view::once(&mut self.first[51], &avp)?;
+                    if deep {}
+                }
+                (2806, 10415) => {
+                    rt::view::once(&mut self.first[52], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2811, 10415) => {
+                    rt::view::once(&mut self.first[53], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(2202, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (2202, 10415) | (2203, 10415) | (1050, 10415) | (1020, 10415)
+            | (1021, 10415) | (1061, 10415) | (1062, 10415) | (1016, 10415) | (8, 0) |
+            (97, 0) | (1039, 10415) | (30, 0) | (1065, 10415) | (1000, 10415) | (1013,
+            10415) | (1009, 10415) | (1008, 10415) | (268, 0) | (298, 0) | (1018, 10415)
+            | (1082, 10415) | (1055, 10415) | (1098, 10415) | (1027, 10415) | (1032,
+            10415) | (18, 10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415)
+            | (9010, 5535) | (2319, 10415) | (1049, 10415) | (2829, 10415) | (2831,
+            10415) | (2830, 10415) | (2833, 10415) | (1024, 10415) | (1081, 10415) |
+            (1075, 10415) | (2812, 10415) | (302, 13019) | (313, 13019) | (1067, 10415) |
+            (2204, 10415) | (1006, 10415) | (501, 10415) | (1022, 10415) | (1064, 10415)
+            | (2804, 10415) | (2805, 10415) | (2205, 10415) | (2806, 10415) | (2811,
+            10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
@@ -6077,20 +5927,7 @@ impl<'a> CreditControlRequestView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -6105,388 +5942,394 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<CreditControlRequest, rt::DecodeError> {
         <CreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                443,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::credit_control::SubscriptionIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::ts29229::SupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1055,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleReportView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                3,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                1024,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1061,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| super::ts29212::PacketFilterInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1062,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                2201,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                5,
-                rt::view::Check::Group(|avp, cx| SubsessionEnforcementInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1027,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1032,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                295,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                458,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::credit_control::UserEquipmentInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1029,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1030,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                18,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                6,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                15,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                909,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                22,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                23,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                9010,
-                5535,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                1006,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                6,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2204,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2319,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts32299::UserCsgInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                7,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                8,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[
-            29, 11, 30, 28, 32, 33, 12, 2, 0, 3, 9, 39, 5, 38, 8, 24, 4, 1, 7, 6, 10, 25,
-            14, 13, 31, 35, 15, 18, 22, 26, 27, 23, 17, 16, 19, 20, 21, 36, 37, 34,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (416, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (415, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (443, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1055, 10415) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[17], &mut self.count[3], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (1024, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1061, 10415) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1062, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2201, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SubsessionEnforcementInfoView::check(&avp, cx)?;
+                    }
+                }
+                (1027, 10415) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1032, 10415) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (295, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (458, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
+                    }
+                }
+                (1029, 10415) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1030, 10415) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (18, 10415) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (6, 10415) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {}
+                }
+                (15, 10415) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {}
+                }
+                (909, 10415) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (22, 10415) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {}
+                }
+                (23, 10415) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {}
+                }
+                (9010, 5535) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1006, 10415) => {
+                    rt::view::more(
+                        &mut self.first[35],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2204, 10415) => {
+                    rt::view::once(&mut self.first[36], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2319, 10415) => {
+                    rt::view::once(&mut self.first[37], &avp)?;
+                    if deep {
+                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[38],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[39],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(416, 0),
+                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(415, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
+            0) | (416, 0) | (415, 0) | (293, 0) | (278, 0) | (443, 0) | (8, 0) | (97, 0)
+            | (628, 10415) | (621, 0) | (1016, 10415) | (1055, 10415) | (1050, 10415) |
+            (1024, 10415) | (1061, 10415) | (1062, 10415) | (2201, 10415) | (1027, 10415)
+            | (1032, 10415) | (295, 0) | (458, 0) | (1029, 10415) | (1030, 10415) | (18,
+            10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415) | (23, 10415)
+            | (9010, 5535) | (1006, 10415) | (2204, 10415) | (2319, 10415) | (284, 0) |
+            (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -6902,20 +6745,7 @@ impl<'a> CreditControlAnswerView<'a> {
             count: [0; 11usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -6930,299 +6760,331 @@ impl<'a> CreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<CreditControlAnswer, rt::DecodeError> {
         <CreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::ts29229::SupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                1051,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleInstallView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1052,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleRemoveView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                1023,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1006,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                618,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29229::ChargingInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                2200,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                5,
-                rt::view::Check::Group(|avp, cx| SubsessionDecisionInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1071,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                6,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                7,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                281,
-                0,
-                0,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                294,
-                0,
-                0,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                8,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                9,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                10,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[
-            2, 0, 3, 5, 21, 24, 22, 26, 25, 23, 4, 6, 1, 8, 7, 17, 10, 11, 9, 27, 16, 14,
-            15, 20, 12, 13, 19, 18,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (416, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (415, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (1051, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
+                    }
+                }
+                (1052, 10415) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1023, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1006, 10415) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (618, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        super::ts29229::ChargingInformationView::check(&avp, cx)?;
+                    }
+                }
+                (2200, 10415) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SubsessionDecisionInfoView::check(&avp, cx)?;
+                    }
+                }
+                (1071, 10415) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[20], &mut self.count[7], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[25],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[26],
+                        &mut self.count[9],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[27],
+                        &mut self.count[10],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(416, 0),
+                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(415, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (268,
+            0) | (297, 0) | (416, 0) | (415, 0) | (628, 10415) | (621, 0) | (623, 0) |
+            (1051, 10415) | (1052, 10415) | (1016, 10415) | (1023, 10415) | (1006, 10415)
+            | (618, 10415) | (2200, 10415) | (1071, 10415) | (1050, 10415) | (278, 0) |
+            (281, 0) | (294, 0) | (279, 0) | (284, 0) | (282, 0) | (650, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -7557,20 +7419,7 @@ impl<'a> ReAuthRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -7585,238 +7434,296 @@ impl<'a> ReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
         <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                285,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1051,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleInstallView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1052,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleRemoveView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1006,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                2200,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| SubsessionDecisionInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                5,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                1045,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2804,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2805,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2806,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                6,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                30,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                7,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[
-            21, 2, 0, 3, 8, 22, 5, 20, 7, 6, 4, 1, 9, 13, 12, 16, 15, 10, 11, 14, 17, 18,
-            19,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (1051, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
+                    }
+                }
+                (1052, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1006, 10415) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2200, 10415) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SubsessionDecisionInfoView::check(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[15], &mut self.count[5], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (1045, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2804, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2805, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2806, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(285, 0),
+                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (285, 0) | (278, 0) | (621, 0) | (1051, 10415) | (1052,
+            10415) | (1016, 10415) | (1006, 10415) | (2200, 10415) | (1050, 10415) |
+            (1045, 10415) | (2804, 10415) | (2805, 10415) | (2806, 10415) | (284, 0) |
+            (30, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8089,20 +7996,7 @@ impl<'a> ReAuthAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8117,297 +8011,272 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
         <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                1027,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                1032,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                18,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                6,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                15,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                909,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                22,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                23,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                9010,
-                5535,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                1016,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1055,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::ts29212::QosRuleReportView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                1050,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                2,
-                1,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::more(
-                2201,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| SubsessionEnforcementInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                2319,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::ts32299::UserCsgInformationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                281,
-                0,
-                0,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                294,
-                0,
-                0,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[
-            12, 7, 13, 11, 15, 16, 8, 0, 2, 4, 6, 27, 25, 28, 26, 3, 5, 1, 18, 19, 29,
-            14, 20, 9, 10, 22, 21, 23, 24, 17,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (1027, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1032, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (18, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (6, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (15, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {}
+                }
+                (909, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (22, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {}
+                }
+                (23, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {}
+                }
+                (9010, 5535) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (1016, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        super::ts29212::QosInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1055, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
+                    }
+                }
+                (1050, 10415) => {
+                    rt::view::more(&mut self.first[22], &mut self.count[1], &avp, 2)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2201, 10415) => {
+                    rt::view::more(
+                        &mut self.first[23],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SubsessionEnforcementInfoView::check(&avp, cx)?;
+                    }
+                }
+                (2319, 10415) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[28],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[29],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (297,
+            0) | (278, 0) | (8, 0) | (97, 0) | (1027, 10415) | (1032, 10415) | (18,
+            10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415) | (23, 10415)
+            | (9010, 5535) | (621, 0) | (623, 0) | (1016, 10415) | (1055, 10415) | (1050,
+            10415) | (2201, 10415) | (2319, 10415) | (281, 0) | (294, 0) | (279, 0) |
+            (284, 0) | (650, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -8701,20 +8570,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -8731,174 +8587,229 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.root.clone(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                443,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::credit_control::SubscriptionIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                30,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                2805,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2804,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                false,
-                rt::view::Check::Address,
-            ),
-            rt::view::Member::once(
-                2208,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                2806,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[11, 2, 0, 3, 7, 8, 17, 5, 16, 6, 4, 1, 9, 10, 14, 13, 12, 15],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (443, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (2805, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2804, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2208, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (2806, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (277, 0) | (278, 0) | (443, 0) | (621, 0) | (30, 0) | (2805,
+            10415) | (2804, 10415) | (2208, 10415) | (2806, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -9097,20 +9008,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -9125,156 +9023,181 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TriggerEstablishmentAnswer, rt::DecodeError> {
         <TriggerEstablishmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                278,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2206,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                281,
-                0,
-                0,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                294,
-                0,
-                0,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[0, 2, 4, 6, 12, 10, 13, 11, 3, 5, 1, 8, 9, 14, 7],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2206, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (297,
+            0) | (278, 0) | (2206, 10415) | (621, 0) | (623, 0) | (281, 0) | (294, 0) |
+            (279, 0) | (284, 0) | (650, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

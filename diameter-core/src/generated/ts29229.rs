@@ -8022,19 +8022,12 @@ impl<'a> ServerCapabilitiesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            ServerCapabilities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ServerCapabilities::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -8043,35 +8036,17 @@ impl<'a> ServerCapabilitiesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            ServerCapabilities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ServerCapabilities::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8095,47 +8070,79 @@ impl<'a> ServerCapabilitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                604,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                605,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (604, 10415) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (605, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (604, 10415) | (605, 10415) | (602, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     #[inline]
@@ -8231,19 +8238,12 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            TgppSipAuthDataItem::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(TgppSipAuthDataItem::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -8252,35 +8252,17 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            TgppSipAuthDataItem::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(TgppSipAuthDataItem::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8304,118 +8286,111 @@ impl<'a> TgppSipAuthDataItemView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                613,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                608,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                609,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                610,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                611,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                625,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                626,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                635,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SipDigestAuthenticateView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                96,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned64,
-                false,
-                rt::view::Check::U64,
-            ),
-            rt::view::Member::more(
-                500,
-                13019,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (613, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (608, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (609, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                (610, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {}
+                }
+                (611, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {}
+                }
+                (625, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {}
+                }
+                (626, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {}
+                }
+                (635, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        SipDigestAuthenticateView::check(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (500, 13019) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (613, 10415) | (608, 10415) | (609, 10415) | (610, 10415) |
+            (611, 10415) | (625, 10415) | (626, 10415) | (635, 10415) | (8, 0) | (97, 0)
+            | (96, 0) | (500, 13019)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     #[inline]
@@ -8519,8 +8494,6 @@ pub struct DeregistrationReasonView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -8537,19 +8510,12 @@ impl<'a> DeregistrationReasonView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            DeregistrationReason::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(DeregistrationReason::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -8558,35 +8524,17 @@ impl<'a> DeregistrationReasonView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            DeregistrationReason::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(DeregistrationReason::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8595,7 +8543,6 @@ impl<'a> DeregistrationReasonView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -8610,33 +8557,69 @@ impl<'a> DeregistrationReasonView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                616,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                617,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (616, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (617, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(616, 10415),
+                        <ReasonCode as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (616, 10415) | (617, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     #[inline]
@@ -8683,8 +8666,6 @@ pub struct ChargingInformationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -8711,19 +8692,12 @@ impl<'a> ChargingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            ChargingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ChargingInformation::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -8732,35 +8706,17 @@ impl<'a> ChargingInformationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            ChargingInformation::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ChargingInformation::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8769,7 +8725,6 @@ impl<'a> ChargingInformationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -8784,49 +8739,72 @@ impl<'a> ChargingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                619,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                620,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                621,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-            rt::view::Member::once(
-                622,
-                10415,
-                192,
-                rt::dictionary::AvpType::DiameterURI,
-                false,
-                rt::view::Check::Uri,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (619, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (620, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (621, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (622, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (619, 10415) | (620, 10415) | (621, 10415) | (622, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     #[inline]
@@ -8957,8 +8935,6 @@ pub struct SupportedFeaturesView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -9028,19 +9004,12 @@ impl<'a> SupportedFeaturesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SupportedFeatures::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SupportedFeatures::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9049,35 +9018,17 @@ impl<'a> SupportedFeaturesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SupportedFeatures::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SupportedFeatures::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9086,7 +9037,6 @@ impl<'a> SupportedFeaturesView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 3usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -9101,41 +9051,95 @@ impl<'a> SupportedFeaturesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                266,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                629,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                630,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (266, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (629, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (630, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(266, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(629, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(630, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (266, 0) | (629, 10415) | (630, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
@@ -9243,19 +9247,12 @@ impl<'a> SupportedApplicationsView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SupportedApplications::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SupportedApplications::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9264,35 +9261,17 @@ impl<'a> SupportedApplicationsView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SupportedApplications::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SupportedApplications::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9316,50 +9295,79 @@ impl<'a> SupportedApplicationsView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                259,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (258, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (259, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (258, 0) | (259, 0) | (260, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
@@ -9440,19 +9448,12 @@ impl<'a> AssociatedIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            AssociatedIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AssociatedIdentities::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9461,35 +9462,17 @@ impl<'a> AssociatedIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            AssociatedIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AssociatedIdentities::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9513,27 +9496,57 @@ impl<'a> AssociatedIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -9577,8 +9590,6 @@ pub struct SipDigestAuthenticateView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -9604,19 +9615,12 @@ impl<'a> SipDigestAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SipDigestAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SipDigestAuthenticate::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9625,35 +9629,17 @@ impl<'a> SipDigestAuthenticateView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SipDigestAuthenticate::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SipDigestAuthenticate::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9662,7 +9648,6 @@ impl<'a> SipDigestAuthenticateView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 6usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -9677,65 +9662,116 @@ impl<'a> SipDigestAuthenticateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                104,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                111,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                110,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                121,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                662,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                663,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (104, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (111, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (110, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (121, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (662, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (663, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(104, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(110, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(121, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (104, 0) | (111, 0) | (110, 0) | (121, 0) | (662, 10415) |
+            (663, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -9814,19 +9850,12 @@ impl<'a> ScscfRestorationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            ScscfRestorationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(ScscfRestorationInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -9835,35 +9864,17 @@ impl<'a> ScscfRestorationInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            ScscfRestorationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ScscfRestorationInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9887,51 +9898,96 @@ impl<'a> ScscfRestorationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                649,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                1,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| RestorationInfoView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                661,
-                10415,
-                128,
-                rt::dictionary::AvpType::Time,
-                false,
-                rt::view::Check::Time,
-            ),
-            rt::view::Member::once(
-                608,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (649, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        RestorationInfoView::check(&avp, cx)?;
+                    }
+                }
+                (661, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (608, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.count[0] < 1 {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(649, 10415),
+                        <RestorationInfo as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1, 0) | (649, 10415) | (661, 10415) | (608, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -9986,8 +10042,6 @@ pub struct SubscriptionInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -10004,19 +10058,12 @@ impl<'a> SubscriptionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            SubscriptionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(SubscriptionInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10025,35 +10072,17 @@ impl<'a> SubscriptionInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            SubscriptionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(SubscriptionInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10062,7 +10091,6 @@ impl<'a> SubscriptionInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 5usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -10077,57 +10105,120 @@ impl<'a> SubscriptionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                643,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                644,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                645,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                646,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (643, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (644, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (645, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                (646, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {}
+                }
+                (641, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(643, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(644, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(645, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(646, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(641, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (643, 10415) | (644, 10415) | (645, 10415) | (646, 10415) |
+            (641, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
@@ -10192,19 +10283,12 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            AssociatedRegisteredIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AssociatedRegisteredIdentities::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10213,35 +10297,17 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            AssociatedRegisteredIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AssociatedRegisteredIdentities::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10265,27 +10331,57 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1, 0))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -10320,8 +10416,6 @@ pub struct RestorationInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -10338,19 +10432,12 @@ impl<'a> RestorationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            RestorationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(RestorationInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10359,35 +10446,17 @@ impl<'a> RestorationInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            RestorationInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(RestorationInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10396,7 +10465,6 @@ impl<'a> RestorationInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 6usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -10411,68 +10479,100 @@ impl<'a> RestorationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                640,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                654,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                643,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                642,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| SubscriptionInfoView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                660,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| PCscfSubscriptionInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (640, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (641, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (654, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (643, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {}
+                }
+                (642, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        SubscriptionInfoView::check(&avp, cx)?;
+                    }
+                }
+                (660, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        PCscfSubscriptionInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(640, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(641, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (640, 10415) | (641, 10415) | (654, 10415) | (643, 10415) |
+            (642, 10415) | (660, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     #[inline]
@@ -10529,8 +10629,6 @@ pub struct IdentityWithEmergencyRegistrationView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -10547,19 +10645,12 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            IdentityWithEmergencyRegistration::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(IdentityWithEmergencyRegistration::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10568,35 +10659,17 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            IdentityWithEmergencyRegistration::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IdentityWithEmergencyRegistration::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10605,7 +10678,6 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -10622,33 +10694,79 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(601, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1, 0) | (601, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -10698,19 +10816,12 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            AllowedWafWwsfIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(AllowedWafWwsfIdentities::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10719,35 +10830,17 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            AllowedWafWwsfIdentities::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AllowedWafWwsfIdentities::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10771,37 +10864,68 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::more(
-                657,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                658,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (657, 10415) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (658, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (657, 10415) | (658, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     #[inline]
@@ -10849,8 +10973,6 @@ pub struct PCscfSubscriptionInfoView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -10867,19 +10989,12 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            PCscfSubscriptionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PCscfSubscriptionInfo::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -10888,35 +11003,17 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            PCscfSubscriptionInfo::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(PCscfSubscriptionInfo::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10925,7 +11022,6 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 4usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -10940,49 +11036,105 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                643,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                644,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                645,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (643, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (644, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (645, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                (641, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(643, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(644, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(645, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(641, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (643, 10415) | (644, 10415) | (645, 10415) | (641, 10415)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
@@ -11042,19 +11194,12 @@ impl<'a> FailedPcscfView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            FailedPcscf::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(FailedPcscf::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -11063,35 +11208,17 @@ impl<'a> FailedPcscfView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            FailedPcscf::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(FailedPcscf::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11112,35 +11239,63 @@ impl<'a> FailedPcscfView<'a> {
     pub fn to_struct(&self) -> Result<FailedPcscf, rt::DecodeError> {
         <FailedPcscf as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                665,
-                10415,
-                128,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                666,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Address,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (665, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (666, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (665, 10415) | (666, 10415))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     #[inline]
@@ -11212,20 +11367,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -11240,168 +11382,256 @@ impl<'a> UserAuthorizationRequestView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationRequest, rt::DecodeError> {
         <UserAuthorizationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                600,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                true,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                623,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                637,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 4, 3, 16, 7, 15, 6, 5, 1, 12, 11, 9, 13, 10, 14],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (600, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (623, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (637, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[11] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(601, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[12] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(600, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
+            (600, 10415) | (623, 10415) | (637, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -11595,20 +11825,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -11623,179 +11840,223 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationAnswer, rt::DecodeError> {
         <UserAuthorizationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                603,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ServerCapabilitiesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[2, 0, 6, 3, 5, 14, 16, 15, 7, 4, 1, 12, 13, 8, 9, 11, 10],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (603, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        ServerCapabilitiesView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) |
+            (602, 10415) | (603, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -12004,20 +12265,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -12032,224 +12280,301 @@ impl<'a> ServerAssignmentRequestView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentRequest, rt::DecodeError> {
         <ServerAssignmentRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                634,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                614,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                624,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                639,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ScscfRestorationInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                648,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                650,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                655,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                664,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| FailedPcscfView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[
-            8, 2, 0, 4, 3, 22, 7, 21, 6, 5, 1, 11, 13, 14, 9, 15, 10, 12, 16, 17, 18, 19,
-            20,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (634, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (614, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (624, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (639, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        ScscfRestorationInfoView::check(&avp, cx)?;
+                    }
+                }
+                (648, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (650, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (655, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (664, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        FailedPcscfView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[13] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(602, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[14] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(614, 10415),
+                        <ServerAssignmentType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[15] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(624, 10415),
+                        <UserDataAlreadyAvailable as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
+            (634, 10415) | (602, 10415) | (614, 10415) | (624, 10415) | (639, 10415) |
+            (648, 10415) | (650, 10415) | (655, 10415) | (664, 10415) | (284, 0) | (282,
+            0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -12503,20 +12828,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -12531,268 +12843,282 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentAnswer, rt::DecodeError> {
         <ServerAssignmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                606,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                618,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ChargingInformationView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                632,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AssociatedIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                638,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                639,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| ScscfRestorationInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                647,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AssociatedRegisteredIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                634,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                652,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                656,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AllowedWafWwsfIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[
-            8, 2, 0, 6, 3, 5, 23, 25, 24, 7, 4, 1, 19, 13, 14, 9, 10, 12, 15, 20, 16, 17,
-            18, 11, 21, 22,
-        ],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (606, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {}
+                }
+                (618, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        ChargingInformationView::check(&avp, cx)?;
+                    }
+                }
+                (632, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        AssociatedIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (638, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (639, 10415) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        ScscfRestorationInfoView::check(&avp, cx)?;
+                    }
+                }
+                (647, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        AssociatedRegisteredIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (634, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (652, 10415) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (656, 10415) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        AllowedWafWwsfIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[24],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[25],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (1, 0) | (621, 0) | (623, 0) | (650, 0) | (628,
+            10415) | (606, 10415) | (618, 10415) | (632, 10415) | (638, 10415) | (639,
+            10415) | (647, 10415) | (602, 10415) | (634, 10415) | (652, 10415) | (656,
+            10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -13085,20 +13411,7 @@ impl<'a> LocationInfoRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -13113,160 +13426,232 @@ impl<'a> LocationInfoRequestView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoRequest, rt::DecodeError> {
         <LocationInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                633,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                623,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                650,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[2, 0, 4, 3, 15, 7, 14, 6, 5, 1, 11, 9, 12, 10, 8, 13],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (633, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (623, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (650, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[11] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(601, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (633, 10415) | (621, 0) | (628, 10415) | (601,
+            10415) | (623, 10415) | (650, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -13465,20 +13850,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -13493,195 +13865,236 @@ impl<'a> LocationInfoAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoAnswer, rt::DecodeError> {
         <LocationInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                603,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ServerCapabilitiesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                634,
-                10415,
-                128,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                653,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[2, 0, 6, 3, 5, 16, 18, 17, 7, 4, 1, 12, 13, 8, 9, 11, 14, 10, 15],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (603, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        ServerCapabilitiesView::check(&avp, cx)?;
+                    }
+                }
+                (634, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (653, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) |
+            (602, 10415) | (603, 10415) | (634, 10415) | (653, 10415) | (279, 0) | (284,
+            0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -13900,20 +14313,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -13928,168 +14328,278 @@ impl<'a> MultimediaAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthRequest, rt::DecodeError> {
         <MultimediaAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                false,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                612,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| TgppSipAuthDataItemView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                607,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                true,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 4, 3, 16, 6, 15, 7, 5, 1, 11, 14, 13, 12, 9, 10],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (612, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        TgppSipAuthDataItemView::check(&avp, cx)?;
+                    }
+                }
+                (607, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (602, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[11] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(601, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[12] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(612, 10415),
+                        <rt::lazy::Lazy<TgppSipAuthDataItem> as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[13] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(607, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[14] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(602, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (283, 0) | (293, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
+            (612, 10415) | (607, 10415) | (602, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -14278,20 +14788,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -14306,197 +14803,241 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthAnswer, rt::DecodeError> {
         <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                621,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcSupportedFeaturesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                623,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::doic::OcOlrView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                650,
-                0,
-                0,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| super::rfc8583::LoadView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                false,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                607,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                612,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| TgppSipAuthDataItemView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                4,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 6, 3, 5, 16, 18, 17, 7, 4, 1, 13, 14, 15, 9, 10, 12, 11],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (607, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (612, 10415) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TgppSipAuthDataItemView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (1, 0) | (621, 0) | (623, 0) | (650, 0) | (628,
+            10415) | (601, 10415) | (607, 10415) | (612, 10415) | (279, 0) | (284, 0) |
+            (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -14725,20 +15266,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -14755,165 +15283,257 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.root.clone(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                632,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AssociatedIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                615,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| DeregistrationReasonView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                659,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 4, 3, 15, 7, 14, 6, 5, 1, 11, 12, 10, 9, 13],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (632, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        AssociatedIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (601, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (615, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        DeregistrationReasonView::check(&avp, cx)?;
+                    }
+                }
+                (659, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[12] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(615, 10415),
+                        <DeregistrationReason as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (1, 0) | (632, 10415) | (628, 10415) | (601,
+            10415) | (615, 10415) | (659, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -15103,20 +15723,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -15133,155 +15740,205 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root.clone(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                632,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AssociatedIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::more(
-                651,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| IdentityWithEmergencyRegistrationView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                3,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[2, 0, 6, 3, 5, 11, 13, 12, 7, 4, 1, 9, 8, 10],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (632, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        AssociatedIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (651, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IdentityWithEmergencyRegistrationView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (632, 10415) | (628, 10415) | (651, 10415) | (279,
+            0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -15470,20 +16127,7 @@ impl<'a> PushProfileRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -15498,160 +16142,240 @@ impl<'a> PushProfileRequestView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileRequest, rt::DecodeError> {
         <PushProfileRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                606,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-                false,
-                rt::view::Check::Nothing,
-            ),
-            rt::view::Member::once(
-                618,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| ChargingInformationView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                612,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| TgppSipAuthDataItemView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                656,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| AllowedWafWwsfIdentitiesView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[8, 2, 0, 4, 3, 15, 7, 14, 6, 5, 1, 10, 12, 11, 9, 13],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (606, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (618, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        ChargingInformationView::check(&avp, cx)?;
+                    }
+                }
+                (612, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        TgppSipAuthDataItemView::check(&avp, cx)?;
+                    }
+                }
+                (656, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        AllowedWafWwsfIdentitiesView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (606, 10415) | (618,
+            10415) | (612, 10415) | (656, 10415) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
@@ -15835,20 +16559,7 @@ impl<'a> PushProfileAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        rt::view::fill(
-            &Self::MEMBERS,
-            root,
-            v.start,
-            v.end,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-            rt::data::DecodeCx::default(),
-            true,
-            header.length as usize,
-        )?;
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
         Ok(v)
     }
     /// The header as received.
@@ -15863,131 +16574,187 @@ impl<'a> PushProfileAnswerView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileAnswer, rt::DecodeError> {
         <PushProfileAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-                true,
-                rt::view::Check::Text(rt::data::Utf8String::INVALID),
-            ),
-            rt::view::Member::once(
-                301,
-                0,
-                0,
-                rt::dictionary::AvpType::Enumerated,
-                false,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                260,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                true,
-                rt::view::Check::Group(|avp, cx| super::base::VendorSpecificApplicationIdView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                297,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::ExperimentalResultView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::once(
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-                true,
-                rt::view::Check::I32,
-            ),
-            rt::view::Member::once(
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::once(
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                true,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-            rt::view::Member::more(
-                628,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                0,
-                rt::view::Check::Group(|avp, cx| SupportedFeaturesView::check(avp, cx)),
-            ),
-            rt::view::Member::once(
-                279,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                false,
-                rt::view::Check::Group(|avp, cx| super::base::FailedAvpView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                284,
-                0,
-                64,
-                rt::dictionary::AvpType::Grouped,
-                0,
-                4294967295,
-                1,
-                rt::view::Check::Group(|avp, cx| super::base::ProxyInfoView::check(
-                    avp,
-                    cx,
-                )),
-            ),
-            rt::view::Member::more(
-                282,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-                0,
-                4294967295,
-                2,
-                rt::view::Check::Text(rt::data::DiameterIdentity::INVALID),
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
+            0) | (264, 0) | (296, 0) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]

@@ -122,8 +122,6 @@ pub struct PingTimestampView<'a> {
     end: u32,
     /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
     first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 0usize],
     /// AVPs outside the ABNF.
     extra: u32,
 }
@@ -140,19 +138,12 @@ impl<'a> PingTimestampView<'a> {
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            true,
-            &Self::MEMBERS,
-            PingTimestamp::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )
+        match v.fill_members(cx, true, avp.offset) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.within(PingTimestamp::KEY)),
+        }
     }
     /// Indexes the members of `avp`; with `deep`, checks them too.
     #[inline]
@@ -161,35 +152,17 @@ impl<'a> PingTimestampView<'a> {
         cx: rt::data::DecodeCx,
         deep: bool,
     ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        rt::view::index(
-            avp,
-            cx,
-            deep,
-            &Self::MEMBERS,
-            PingTimestamp::KEY,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        )?;
-        Ok(v)
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(PingTimestamp::KEY)),
+        }
     }
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        let mut v = Self::empty(&avp);
-        rt::view::index_checked(
-            &avp,
-            &Self::MEMBERS,
-            rt::view::Index {
-                first: &mut v.first,
-                count: &mut v.count,
-                extra: &mut v.extra,
-            },
-        );
-        v
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -198,7 +171,6 @@ impl<'a> PingTimestampView<'a> {
             start: avp.data_offset as u32,
             end: (avp.data_offset + avp.data.len()) as u32,
             first: [rt::view::ABSENT; 2usize],
-            count: [0; 0usize],
             extra: 0,
         }
     }
@@ -213,33 +185,58 @@ impl<'a> PingTimestampView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The ABNF members (the view's walk is `rt::view::fill` over them).
-    const MEMBERS: rt::view::Table = rt::view::Table {
-        members: &[
-            rt::view::Member::once(
-                1,
-                42,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-            rt::view::Member::once(
-                2,
-                42,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-                false,
-                rt::view::Check::U32,
-            ),
-        ],
-        by_key: &[],
-    };
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1, 42) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2, 42) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1, 42) | (2, 42))
+    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::of(self.root, self.start, self.end, self.extra, Self::MEMBERS)
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
     }
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
