@@ -427,7 +427,7 @@ pub fn other(avp: &AvpRef<'_>, w: &mut Walk<'_>) -> Result<(), DecodeError> {
 }
 
 /// Encodes a single member (`{ X }`, `< X >`) with its flags (`avp_flags`' or `flags`).
-#[inline]
+#[inline(always)]
 pub fn put_one<T: AvpData>(
     v: &T,
     buf: &mut BytesMut,
@@ -441,7 +441,7 @@ pub fn put_one<T: AvpData>(
 }
 
 /// Encodes an optional member if present, as [`put_one`].
-#[inline]
+#[inline(always)]
 pub fn put_opt<T: AvpData>(
     v: &Option<T>,
     buf: &mut BytesMut,
@@ -456,7 +456,7 @@ pub fn put_opt<T: AvpData>(
 }
 
 /// Encodes each occurrence of a repeated member, as [`put_one`].
-#[inline]
+#[inline(always)]
 pub fn put_all<T: AvpData>(
     list: &[T],
     buf: &mut BytesMut,
@@ -472,7 +472,7 @@ pub fn put_all<T: AvpData>(
 }
 
 /// Encodes the AVPs outside the ABNF.
-#[inline]
+#[inline(always)]
 pub fn put_extra(extra: &[RawAvp], buf: &mut BytesMut) {
     for a in extra {
         a.encode(buf);
@@ -480,25 +480,25 @@ pub fn put_extra(extra: &[RawAvp], buf: &mut BytesMut) {
 }
 
 /// Encoded length of a single member with its header and padding.
-#[inline]
+#[inline(always)]
 pub fn len_one<T: AvpData>(v: &T, vendor: u32) -> usize {
     v.avp_len(vendor)
 }
 
 /// Encoded length of an optional member (0 if absent).
-#[inline]
+#[inline(always)]
 pub fn len_opt<T: AvpData>(v: &Option<T>, vendor: u32) -> usize {
     v.as_ref().map_or(0, |v| v.avp_len(vendor))
 }
 
 /// Encoded length of every occurrence of a repeated member.
-#[inline]
+#[inline(always)]
 pub fn len_all<T: AvpData>(list: &[T], vendor: u32) -> usize {
     list.iter().map(|v| v.avp_len(vendor)).sum()
 }
 
 /// Encoded length of the AVPs outside the ABNF.
-#[inline]
+#[inline(always)]
 pub fn len_extra(extra: &[RawAvp]) -> usize {
     extra.iter().map(RawAvp::encoded_len).sum()
 }
